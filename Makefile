@@ -1,0 +1,40 @@
+# contentgen: the two commands are `make demo` and `make test`.
+# Each creates .venv and installs the pinned dependencies first when they are missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint typecheck pytest demo api bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt shared/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m local.demo
+
+api: $(STAMP)
+	$(BIN)/python -m local.stack
+
+bench: $(STAMP)
+	$(BIN)/python -m local.bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output

@@ -1,0 +1,19 @@
+"""POST /stories/segments: a short story split into narrated segments."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.stories import StorySegmentsRequest, StorySegmentsResponse
+from contentgen.services.stories import generate_story_segments
+
+app = create_app()
+
+
+@app.post("/stories/segments")
+def story_segments(request: Annotated[StorySegmentsRequest, Body(embed=False)]) -> StorySegmentsResponse:
+    return generate_story_segments(request)
+
+
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))

@@ -1,0 +1,1 @@
+"""The local stack: provider emulator, AWS on loopback (moto), local API, demo and benchmark."""

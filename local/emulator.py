@@ -1,0 +1,350 @@
+"""A provider emulator on loopback: OpenAI chat completions (as OpenRouter serves them) and Gemini
+`generateContent` (Developer API and Vertex AI paths), with injectable faults.
+
+Control endpoints (JSON):
+- `POST /_emulator/faults` `{"faults": [{"kind": "rate_limit", "count": 2, "retry_after": 1}, ...]}`
+  queues faults, consumed in order by the next matching provider requests. Kinds: `rate_limit`
+  (429 with `Retry-After` and/or `retry-after-ms`), `server_error` (`status`, default 500),
+  `latency` (`ms`, then answers normally), `malformed` (200 with text that is not JSON),
+  `wrong_size` (200 with every pinned array one item too long), `drop` (closes the connection
+  without answering), `unauthorized` (401). Optional `target`: `openai` or `gemini`.
+- `POST /_emulator/config` `{"latency_ms": 400, "api_key": "..."}`: latency for every request;
+  the only key accepted (default: any non-empty key).
+- `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from local.fake_content import instance_for, topic_of
+
+MAX_RECORDED = 1000
+
+
+@dataclass
+class Fault:
+    kind: str
+    count: int = 1
+    target: str | None = None
+    status: int = 500
+    retry_after: float | None = None
+    retry_after_ms: int | None = None
+    ms: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        allowed = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in data.items() if key in allowed})
+
+
+@dataclass
+class EmulatorState:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    api_key: str | None = None
+    latency_ms: int = 0
+    counter: int = 0
+
+    def reset(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.requests.clear()
+            self.api_key = None
+            self.latency_ms = 0
+
+    def take_fault(self, target: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.target in (None, target):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def record(self, entry: dict[str, Any]) -> int:
+        with self.lock:
+            self.counter += 1
+            self.requests.append(entry)
+            del self.requests[:-MAX_RECORDED]
+            return self.counter
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def _first_user_text(messages: list[dict[str, Any]]) -> str:
+    users = [m for m in messages if m.get("role") == "user"]
+    return _last_user_text(users[:1])
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _read_json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            return {}
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        if self.path.startswith("/_emulator/requests"):
+            with state.lock:
+                self._send(200, {"requests": list(state.requests)})
+        elif self.path.startswith("/_emulator/health"):
+            self._send(200, {"status": "ok"})
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        path = urlparse(self.path).path
+        body = self._read_json()
+        if path == "/_emulator/faults":
+            with state.lock:
+                state.faults.extend(Fault.from_json(item) for item in body.get("faults", []))
+            self._send(200, {"queued": len(body.get("faults", []))})
+        elif path == "/_emulator/config":
+            with state.lock:
+                if "api_key" in body:
+                    state.api_key = body["api_key"]
+                if "latency_ms" in body:
+                    state.latency_ms = int(body["latency_ms"])
+            self._send(200, {"ok": True})
+        elif path == "/_emulator/reset":
+            state.reset()
+            self._send(200, {"ok": True})
+        elif path.endswith("/chat/completions"):
+            self._provider("openai", body, self._chat_completion)
+        elif path.endswith(":generateContent"):
+            self._provider("gemini", body, self._generate_content)
+        else:
+            self._send(404, {"error": {"message": f"no route {path}"}})
+
+    def _presented_key(self, target: str) -> str:
+        if target == "openai":
+            return (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        query_key = parse_qs(urlparse(self.path).query).get("key", [""])[0]
+        return (self.headers.get("x-goog-api-key") or query_key).strip()
+
+    def _provider(self, target: str, body: Any, answer: Any) -> None:
+        state = self.server.state
+        number = state.record(
+            {
+                "target": target,
+                "path": urlparse(self.path).path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": body,
+                "received_at": time.time(),
+            }
+        )
+        if state.latency_ms:
+            time.sleep(state.latency_ms / 1000)
+        key = self._presented_key(target)
+        if not key or (state.api_key is not None and key != state.api_key):
+            self._send(401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}})
+            return
+        fault = state.take_fault(target)
+        if fault is not None and fault.kind == "latency":
+            time.sleep(fault.ms / 1000)
+            fault = None
+        if fault is None:
+            self._send(200, answer(body, number, mode="normal"))
+        elif fault.kind == "rate_limit":
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            if fault.retry_after_ms is not None:
+                headers["retry-after-ms"] = str(fault.retry_after_ms)
+            self._send(429, {"error": {"message": "rate limited", "code": 429, "status": "RESOURCE_EXHAUSTED"}}, headers)
+        elif fault.kind == "server_error":
+            self._send(fault.status, {"error": {"message": "upstream error", "code": fault.status, "status": "UNAVAILABLE"}})
+        elif fault.kind == "unauthorized":
+            self._send(401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}})
+        elif fault.kind == "drop":
+            self._drop()
+        elif fault.kind in ("malformed", "wrong_size"):
+            self._send(200, answer(body, number, mode=fault.kind))
+        else:
+            self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
+
+    # -- protocol answers -----------------------------------------------------------------------
+
+    def _chat_completion(self, body: dict[str, Any], number: int, *, mode: str) -> dict[str, Any]:
+        messages = body.get("messages") or []
+        topic = topic_of(_first_user_text(messages))
+        response_format = body.get("response_format") or {}
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if mode == "malformed":
+            content = '{"segments": [ this is not JSON'
+        elif schema is not None:
+            content = json.dumps(instance_for(schema, topic=topic, size_delta=1 if mode == "wrong_size" else 0))
+        else:
+            words = int(body.get("max_tokens") or 120) // 2
+            content = " ".join((f"Here is something about {topic}." for _ in range(max(1, words // 6))))
+        prompt_tokens = sum(len(str(message.get("content", ""))) for message in messages) // 4
+        completion_tokens = len(content) // 4
+        return {
+            "id": f"gen-emulator-{number}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "emulator/model"),
+            "provider": "Emulator",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+                "cost": round((prompt_tokens * 0.15 + completion_tokens * 0.6) / 1_000_000, 8),
+            },
+        }
+
+    def _generate_content(self, body: dict[str, Any], number: int, *, mode: str) -> dict[str, Any]:
+        texts = [
+            str(part.get("text", ""))
+            for content in body.get("contents") or []
+            for part in content.get("parts") or []
+            if isinstance(part, dict)
+        ]
+        topic = topic_of(texts[0] if texts else "")
+        config = body.get("generationConfig") or {}
+        schema = config.get("responseJsonSchema") or config.get("responseSchema")
+        if mode == "malformed":
+            text = "{ not json"
+        elif schema is not None:
+            text = json.dumps(instance_for(schema, topic=topic, size_delta=1 if mode == "wrong_size" else 0))
+        else:
+            text = f"Here is something about {topic}."
+        model = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
+        return {
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": {
+                "promptTokenCount": sum(len(t) for t in texts) // 4,
+                "candidatesTokenCount": len(text) // 4,
+                "totalTokenCount": (sum(len(t) for t in texts) + len(text)) // 4,
+            },
+            "modelVersion": model,
+            "responseId": f"emulator-{number}",
+        }
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), EmulatorHandler)
+        self.state = EmulatorState()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+def start_emulator(host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+    """Serve in a daemon thread; `server.shutdown()` stops it."""
+    server = EmulatorServer(host, port)
+    threading.Thread(target=server.serve_forever, name="provider-emulator", daemon=True).start()
+    return server
+
+
+class EmulatorControl:
+    """A client for the control endpoints (tests, demo and bench use it over HTTP)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+            return json.loads(response.read())
+
+    def faults(self, *faults: dict[str, Any]) -> None:
+        self._post("/_emulator/faults", {"faults": list(faults)})
+
+    def configure(self, **settings: Any) -> None:
+        self._post("/_emulator/config", settings)
+
+    def reset(self) -> None:
+        self._post("/_emulator/reset", {})
+
+    def requests(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:  # noqa: S310
+            result: list[dict[str, Any]] = json.loads(response.read())["requests"]
+            return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    args = parser.parse_args()
+    server = EmulatorServer(args.host, args.port)
+    print(f"provider emulator on {server.url}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The adapter between Lambda events and the domain services.
+
+`create_app()` gives a Powertools `APIGatewayRestResolver` with request validation and the layer's
+one exception-to-response mapping; `lambda_entrypoint()` wraps it with Logger, Metrics and Tracer,
+opens the invocation's deadline, and accepts direct invocations (the request body itself as the
+event, as from `aws lambda invoke`, Step Functions or an EventBridge target), answering those with
+the same JSON body HTTP would get.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.errors import ContentgenError
+from contentgen.observability import logger, metrics, tracer
+
+Handler = Callable[[Any, LambdaContext], Any]
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    retry_after: float | None = None,
+) -> Response[str]:
+    body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
+    if errors:
+        body["errors"] = errors
+    correlation_id = logger.get_correlation_id()
+    if correlation_id:
+        body["request_id"] = correlation_id
+    headers: dict[str, str] = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def _field_name(location: Any) -> str:
+    parts = [str(part) for part in location if part != "body"] if isinstance(location, list | tuple) else []
+    return ".".join(parts) or "body"
+
+
+def _validation_response(exc: RequestValidationError) -> Response[str]:
+    problems = list(exc.errors())
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return error_response(400, "invalid_json", "request body is not valid JSON")
+    if any(problem.get("type") in ("missing", "model_attributes_type") and _field_name(problem.get("loc")) == "body"
+           for problem in problems):
+        return error_response(422, "invalid_request", "request body must be a JSON object")
+    errors = [{"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
+              for problem in problems]
+    summary = "; ".join(f"{error['field']}: {error['message']}" for error in errors[:5])
+    return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
+
+
+def create_app() -> APIGatewayRestResolver:
+    """A resolver with validation on and every exception mapped to a JSON error response."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return _validation_response(exc)
+
+    @app.exception_handler(ContentgenError)
+    def _known(exc: ContentgenError) -> Response[str]:
+        log = logger.warning if exc.status_code < 500 else logger.error
+        log("request failed", extra={"code": exc.code, "status": exc.status_code, "reason": exc.message})
+        errors = [{"field": exc.field, "message": exc.message}] if hasattr(exc, "field") else None
+        return error_response(exc.status_code, exc.code, exc.message, errors=errors, retry_after=exc.retry_after)
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response[str]:
+        event = app.current_event
+        return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        # The trace goes to the log only; the caller gets a generic message and the request id.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error")
+
+    return app
+
+
+def is_rest_proxy_event(event: Any) -> bool:
+    return isinstance(event, Mapping) and "httpMethod" in event and "requestContext" in event
+
+
+def proxy_event_for(body: Any, *, method: str, path: str, request_id: str) -> dict[str, Any]:
+    """An API Gateway REST proxy event (payload 1.0) carrying `body`, for direct invocations."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": path,
+            "requestId": request_id,
+            "stage": "direct",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": json.dumps(body) if method != "GET" else None,
+        "isBase64Encoded": False,
+    }
+
+
+def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, str] | None = None) -> Handler:
+    """The function's `lambda_handler`: API Gateway events, or direct invocations of `direct_route`."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: Any, context: LambdaContext) -> Any:
+        started = time.perf_counter()
+        direct = not is_rest_proxy_event(event)
+        request_id = (
+            (event.get("requestContext") or {}).get("requestId") if not direct else None
+        ) or getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+        logger.set_correlation_id(request_id)
+        with deadline_scope(Deadline.from_context(context)):
+            if direct and direct_route is None:
+                response = error_response(400, "unsupported_event", "this function is served over HTTP only")
+                return json.loads(response.body or "{}")
+            proxy = (
+                proxy_event_for(event, method=direct_route[0], path=direct_route[1], request_id=request_id)
+                if direct and direct_route is not None
+                else event
+            )
+            result: dict[str, Any] = app.resolve(proxy, context)
+        logger.info(
+            "request served",
+            extra={
+                "method": proxy.get("httpMethod"),
+                "path": proxy.get("path"),
+                "status": result.get("statusCode"),
+                "direct": direct,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return json.loads(result.get("body") or "null") if direct else result
+
+    return handler

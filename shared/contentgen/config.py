@@ -1,0 +1,105 @@
+"""Typed settings built from the environment once per container.
+
+Variable names are the ones in the contract (plus tuning knobs with safe defaults). A missing or
+malformed value raises `ConfigurationError` naming the variable, and the failure is not cached.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from contentgen.errors import ConfigurationError
+
+DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
+
+
+class Settings(BaseModel):
+    """Every knob the layer reads from the environment. Field aliases are the variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    openrouter_base_url: str = Field(DEFAULT_OPENROUTER_BASE_URL, alias="OPENROUTER_BASE_URL")
+    openrouter_api_key_param: str | None = Field(None, alias="OPENROUTER_API_KEY_PARAM")
+    google_api_key_param: str | None = Field(None, alias="GOOGLE_API_KEY_PARAM")
+    google_use_vertexai: bool = Field(False, alias="GOOGLE_GENAI_USE_VERTEXAI")
+    google_cloud_project: str | None = Field(None, alias="GOOGLE_CLOUD_PROJECT")
+    google_cloud_location: str | None = Field(None, alias="GOOGLE_CLOUD_LOCATION")
+    google_gemini_base_url: str | None = Field(None, alias="GOOGLE_GEMINI_BASE_URL")
+    google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
+
+    text_model: str = Field("openai/gpt-4o-mini", alias="TEXT_MODEL", min_length=1)
+    vision_model: str = Field("openai/gpt-4o-mini", alias="VISION_MODEL", min_length=1)
+    image_model: str = Field("imagen-4.0-generate-001", alias="IMAGE_MODEL", min_length=1)
+    video_model: str = Field("veo-3.0-generate-001", alias="VIDEO_MODEL", min_length=1)
+    media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
+
+    # OpenRouter attribution (https://openrouter.ai/docs/api-reference/overview#headers).
+    openrouter_app_url: str = Field("https://github.com/contentgen/contentgen", alias="OPENROUTER_APP_URL")
+    openrouter_app_title: str = Field("contentgen", alias="OPENROUTER_APP_TITLE")
+
+    # Provider calls: one attempt never waits longer than this (well under API Gateway's 29 s).
+    provider_timeout_seconds: PositiveSeconds = Field(20.0, alias="PROVIDER_TIMEOUT_SECONDS")
+    provider_connect_timeout_seconds: PositiveSeconds = Field(3.0, alias="PROVIDER_CONNECT_TIMEOUT_SECONDS")
+    provider_max_attempts: int = Field(3, ge=1, le=10, alias="PROVIDER_MAX_ATTEMPTS")
+    retry_base_delay_seconds: float = Field(0.5, ge=0, le=30, alias="RETRY_BASE_DELAY_SECONDS")
+    retry_max_delay_seconds: float = Field(4.0, ge=0, le=60, alias="RETRY_MAX_DELAY_SECONDS")
+    # Time kept back from the Lambda's remaining time to answer after the last provider attempt.
+    deadline_margin_seconds: float = Field(1.5, ge=0, le=60, alias="DEADLINE_MARGIN_SECONDS")
+    # An attempt is not started with less time than this left: it could not finish.
+    min_attempt_seconds: float = Field(1.0, gt=0, le=60, alias="MIN_ATTEMPT_SECONDS")
+    # Used only when there is no Lambda context (direct calls from tests or scripts).
+    default_deadline_seconds: PositiveSeconds = Field(28.0, alias="DEFAULT_DEADLINE_SECONDS")
+    ssm_timeout_seconds: PositiveSeconds = Field(3.0, alias="SSM_TIMEOUT_SECONDS")
+
+    @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator(
+        "openrouter_api_key_param",
+        "google_api_key_param",
+        "google_cloud_project",
+        "google_cloud_location",
+        "media_bucket",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        aliases = {field.alias for field in cls.model_fields.values() if field.alias}
+        try:
+            return cls.model_validate({key: environ[key] for key in aliases if key in environ})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            variable = str(first["loc"][0]) if first["loc"] else "environment"
+            raise ConfigurationError(
+                f"service misconfigured: environment variable {variable}: {first['msg']}"
+            ) from None
+
+    def configured(self) -> dict[str, bool]:
+        """Which optional parts are configured (for /health; no values)."""
+        return {
+            "openrouter_api_key": bool(self.openrouter_api_key_param or os.environ.get("OPENROUTER_API_KEY")),
+            "google_api_key": bool(self.google_api_key_param or os.environ.get("GOOGLE_API_KEY")),
+            "google_vertexai": self.google_use_vertexai,
+            "media_bucket": self.media_bucket is not None,
+        }
+
+
+@cache
+def get_settings() -> Settings:
+    """The container's settings, validated on first use (a failure is not cached)."""
+    return Settings.from_environ(os.environ)

@@ -1,0 +1,1 @@
+"""Lazy, thread-safe, per-container provider clients (one module per SDK)."""

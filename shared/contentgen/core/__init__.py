@@ -1,0 +1,1 @@
+"""The generation core: deadlines, the retry policy, chat completions and structured output."""

@@ -1,0 +1,97 @@
+"""The layer's error hierarchy.
+
+Every failure a caller can see is one of these; `contentgen.api` turns them into responses in
+one place, by `status_code`. Messages are written for the caller: they name fields and SSM
+parameters, never values of secrets, prompts or stack traces.
+"""
+
+from __future__ import annotations
+
+
+class ContentgenError(Exception):
+    """Base class: an error with an HTTP status and a stable machine-readable code."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class InvalidRequestError(ContentgenError):
+    """The request cannot be served as asked (checked after schema validation)."""
+
+    status_code = 422
+    code = "invalid_request"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class ConfigurationError(ContentgenError):
+    """The function's environment is missing or malformed (names the variable)."""
+
+    status_code = 503
+    code = "configuration_error"
+
+
+class SecretUnavailableError(ContentgenError):
+    """An API key could not be read; names the SSM parameter or variable, never the value."""
+
+    status_code = 503
+    code = "secret_unavailable"
+
+
+class ProviderError(ContentgenError):
+    """A model provider failed in a way retries did not fix."""
+
+    status_code = 502
+    code = "provider_error"
+
+
+class ProviderRateLimitedError(ProviderError):
+    status_code = 503
+    code = "provider_rate_limited"
+
+
+class ProviderUnavailableError(ProviderError):
+    """5xx answers or dropped connections."""
+
+    status_code = 502
+    code = "provider_unavailable"
+
+
+class ProviderTimeoutError(ProviderError):
+    status_code = 504
+    code = "provider_timeout"
+
+
+class ProviderAuthError(ProviderError):
+    """The provider rejected the API key, even after re-reading it from SSM."""
+
+    status_code = 502
+    code = "provider_rejected_credentials"
+
+
+class ProviderRequestRejectedError(ProviderError):
+    """The provider refused our request (a non-retryable 4xx other than auth)."""
+
+    status_code = 502
+    code = "provider_rejected_request"
+
+
+class ModelOutputError(ProviderError):
+    """The model's reply did not satisfy the schema, even after one re-ask."""
+
+    status_code = 502
+    code = "invalid_model_output"
+
+
+class DeadlineExceededError(ProviderError):
+    """Not enough of the Lambda's time was left to (re)try the provider."""
+
+    status_code = 504
+    code = "deadline_exceeded"

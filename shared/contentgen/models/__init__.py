@@ -1,0 +1,1 @@
+"""Request and response models (the contract's shapes) and the models' reply shapes."""

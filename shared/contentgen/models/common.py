@@ -1,0 +1,55 @@
+"""Field types shared by every request: the contract's bounds, enforced strictly (no coercion)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# `prompt` is 1 to 4,000 characters after trimming.
+Prompt = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    Field(description="What to generate, 1 to 4,000 characters after trimming."),
+]
+# `style` at most 200 characters.
+Style = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    Field(description="Tone or genre, e.g. 'cozy mystery', at most 200 characters."),
+]
+# A BCP 47 language tag such as `en`, `es-MX`, `pt-BR` (at most 200 characters).
+Language = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=2,
+        max_length=200,
+        pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
+    ),
+    Field(description="BCP 47 language tag of everything a viewer hears or reads."),
+]
+
+
+class RequestModel(BaseModel):
+    """Requests reject unknown fields and wrong types ('6' is not 6) with a 422 naming the field."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ReplyModel(BaseModel):
+    """What a model is asked to return (strict JSON schema); extra keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Segment(ResponseModel):
+    """One beat of a short video: `text` is narrated, `visual_prompt` is rendered on its own."""
+
+    index: int = Field(ge=1, description="1-based position; runs 1..N in order.")
+    text: str = Field(description="Narration, one or two sentences (about 8 to 25 words).")
+    visual_prompt: str = Field(description="A self-contained English description an image model can render.")

@@ -1,0 +1,1 @@
+"""Every prompt the layer sends, in one place, versioned with the code."""
