@@ -16,6 +16,7 @@ Control endpoints (JSON):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import threading
@@ -105,7 +106,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -130,10 +131,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     # -- routes ---------------------------------------------------------------------------------
 
@@ -193,7 +192,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             time.sleep(state.latency_ms / 1000)
         key = self._presented_key(target)
         if not key or (state.api_key is not None and key != state.api_key):
-            self._send(401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}})
+            self._send(
+                401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}}
+            )
             return
         fault = state.take_fault(target)
         if fault is not None and fault.kind == "latency":
@@ -207,11 +208,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 headers["Retry-After"] = str(fault.retry_after)
             if fault.retry_after_ms is not None:
                 headers["retry-after-ms"] = str(fault.retry_after_ms)
-            self._send(429, {"error": {"message": "rate limited", "code": 429, "status": "RESOURCE_EXHAUSTED"}}, headers)
+            self._send(
+                429,
+                {"error": {"message": "rate limited", "code": 429, "status": "RESOURCE_EXHAUSTED"}},
+                headers,
+            )
         elif fault.kind == "server_error":
-            self._send(fault.status, {"error": {"message": "upstream error", "code": fault.status, "status": "UNAVAILABLE"}})
+            self._send(
+                fault.status,
+                {"error": {"message": "upstream error", "code": fault.status, "status": "UNAVAILABLE"}},
+            )
         elif fault.kind == "unauthorized":
-            self._send(401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}})
+            self._send(
+                401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}}
+            )
         elif fault.kind == "drop":
             self._drop()
         elif fault.kind in ("malformed", "wrong_size"):
@@ -229,10 +239,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if mode == "malformed":
             content = '{"segments": [ this is not JSON'
         elif schema is not None:
-            content = json.dumps(instance_for(schema, topic=topic, size_delta=1 if mode == "wrong_size" else 0))
+            content = json.dumps(
+                instance_for(schema, topic=topic, size_delta=1 if mode == "wrong_size" else 0)
+            )
         else:
             words = int(body.get("max_tokens") or 120) // 2
-            content = " ".join((f"Here is something about {topic}." for _ in range(max(1, words // 6))))
+            content = " ".join(f"Here is something about {topic}." for _ in range(max(1, words // 6)))
         prompt_tokens = sum(len(str(message.get("content", ""))) for message in messages) // 4
         completion_tokens = len(content) // 4
         return {
@@ -318,7 +330,7 @@ class EmulatorControl:
         request = urllib.request.Request(
             f"{self.url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
 
     def faults(self, *faults: dict[str, Any]) -> None:
@@ -331,7 +343,7 @@ class EmulatorControl:
         self._post("/_emulator/reset", {})
 
     def requests(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:
             result: list[dict[str, Any]] = json.loads(response.read())["requests"]
             return result
 

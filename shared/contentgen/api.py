@@ -14,11 +14,12 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contentgen.core.deadline import Deadline, deadline_scope
@@ -62,11 +63,16 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
     problems = list(exc.errors())
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return error_response(400, "invalid_json", "request body is not valid JSON")
-    if any(problem.get("type") in ("missing", "model_attributes_type") and _field_name(problem.get("loc")) == "body"
-           for problem in problems):
+    if any(
+        problem.get("type") in ("missing", "model_attributes_type")
+        and _field_name(problem.get("loc")) == "body"
+        for problem in problems
+    ):
         return error_response(422, "invalid_request", "request body must be a JSON object")
-    errors = [{"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
-              for problem in problems]
+    errors = [
+        {"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
+        for problem in problems
+    ]
     summary = "; ".join(f"{error['field']}: {error['message']}" for error in errors[:5])
     return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
 
@@ -75,23 +81,25 @@ def create_app() -> APIGatewayRestResolver:
     """A resolver with validation on and every exception mapped to a JSON error response."""
     app = APIGatewayRestResolver(enable_validation=True)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
         return _validation_response(exc)
 
-    @app.exception_handler(ContentgenError)
+    @app.exception_handler(ContentgenError)  # type: ignore[untyped-decorator]
     def _known(exc: ContentgenError) -> Response[str]:
         log = logger.warning if exc.status_code < 500 else logger.error
         log("request failed", extra={"code": exc.code, "status": exc.status_code, "reason": exc.message})
         errors = [{"field": exc.field, "message": exc.message}] if hasattr(exc, "field") else None
-        return error_response(exc.status_code, exc.code, exc.message, errors=errors, retry_after=exc.retry_after)
+        return error_response(
+            exc.status_code, exc.code, exc.message, errors=errors, retry_after=exc.retry_after
+        )
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response[str]:
         event = app.current_event
         return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
         # The trace goes to the log only; the caller gets a generic message and the request id.
         logger.exception("unhandled error")
@@ -139,8 +147,10 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
         started = time.perf_counter()
         direct = not is_rest_proxy_event(event)
         request_id = (
-            (event.get("requestContext") or {}).get("requestId") if not direct else None
-        ) or getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+            ((event.get("requestContext") or {}).get("requestId") if not direct else None)
+            or getattr(context, "aws_request_id", None)
+            or str(uuid.uuid4())
+        )
         logger.set_correlation_id(request_id)
         with deadline_scope(Deadline.from_context(context)):
             if direct and direct_route is None:
@@ -152,16 +162,22 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
                 else event
             )
             result: dict[str, Any] = app.resolve(proxy, context)
+        status = int(result.get("statusCode", 500))
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        if status >= 400:
+            metrics.add_metric(
+                name="ServerErrors" if status >= 500 else "ClientErrors", unit=MetricUnit.Count, value=1
+            )
         logger.info(
             "request served",
             extra={
                 "method": proxy.get("httpMethod"),
                 "path": proxy.get("path"),
-                "status": result.get("statusCode"),
+                "status": status,
                 "direct": direct,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
         return json.loads(result.get("body") or "null") if direct else result
 
-    return handler
+    return cast(Handler, handler)

@@ -67,18 +67,18 @@ def read_api_key(spec: SecretSpec) -> str:
     """Return the key, from SSM when a parameter name is configured, else from the environment."""
     param_name: str | None = getattr(get_settings(), spec.param_setting)
     if param_name is None:
-        value = os.environ.get(spec.env_var, "").strip()
-        if not value:
+        local_value = os.environ.get(spec.env_var, "").strip()
+        if not local_value:
             raise SecretUnavailableError(
                 f"{spec.label} is not configured: set {spec.env_var} locally or "
                 f"{spec.env_var}_PARAM to an SSM parameter name"
             )
-        return value
+        return local_value
 
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        value = _ssm_provider().get(param_name, decrypt=True, force_fetch=True)
+        value: object = _ssm_provider().get(param_name, decrypt=True, force_fetch=True)
     except GetParameterError as exc:
         # The cause may be AccessDenied, ParameterNotFound, a timeout: log its class only.
         logger.warning(

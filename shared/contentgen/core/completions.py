@@ -45,7 +45,7 @@ def complete_chat(
         if temperature is not None:
             options["temperature"] = temperature
         started = time.perf_counter()
-        completion = client.chat.completions.create(
+        completion: ChatCompletion = client.chat.completions.create(
             model=model,
             messages=messages,
             timeout=timeout,

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from contentgen.config import Settings, get_settings
@@ -29,10 +29,11 @@ from contentgen.errors import (
 from contentgen.observability import count_provider_failure, logger
 
 ClientT = TypeVar("ClientT")
+ClientT_co = TypeVar("ClientT_co", covariant=True)
 ResultT = TypeVar("ResultT")
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
@@ -80,8 +81,8 @@ class ProviderFailure:
         )
 
 
-class Connector(Protocol[ClientT]):
-    def get(self) -> ClientT: ...
+class Connector(Protocol[ClientT_co]):
+    def get(self) -> ClientT_co: ...
     def reset(self) -> None: ...
 
 

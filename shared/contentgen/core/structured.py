@@ -55,7 +55,7 @@ def parse_reply(output: type[ModelT], result: ChatResult, lengths: Mapping[str, 
         raise _InvalidOutput("the reply was cut off at the token limit; be more concise")
     try:
         data: Any = json.loads(_strip_fences(result.content))
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise _InvalidOutput(f"the reply is not valid JSON ({exc.msg} at position {exc.pos})") from None
     problems = length_problems(data, lengths)
     if problems:
@@ -109,7 +109,12 @@ def generate_structured(
             problem = str(exc)
             logger.warning(
                 "model output invalid",
-                extra={"model": result.model, "attempt": attempt, "schema": output.__name__, "problem": problem},
+                extra={
+                    "model": result.model,
+                    "attempt": attempt,
+                    "schema": output.__name__,
+                    "problem": problem,
+                },
             )
             messages = [
                 *messages,

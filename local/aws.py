@@ -1,0 +1,109 @@
+"""AWS on loopback: moto in server mode, provisioned from template.yaml.
+
+The SSM key parameters, buckets, tables and queues the template declares are created here from
+the template itself, so the local stack and the deployed one cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from local.template import REGION, physical_name, resources_of_type, ssm_key_parameters
+
+# Local stand-ins for the keys; the emulator accepts any non-empty key unless told otherwise.
+LOCAL_KEYS = {
+    "OpenRouterApiKeyParameterName": "local-openrouter-key",
+    "GoogleApiKeyParameterName": "local-google-key",
+}
+# Real keys given in the environment are stored in (moto's) SSM, so the SSM path is exercised too.
+REAL_KEY_VARIABLES = {
+    "OpenRouterApiKeyParameterName": "OPENROUTER_API_KEY",
+    "GoogleApiKeyParameterName": "GOOGLE_API_KEY",
+}
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class MotoServer:
+    """moto's threaded server on a free loopback port."""
+
+    def __init__(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
+        self.port = free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoServer:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client for the local moto server (never real AWS: endpoint and keys are fixed)."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Create what template.yaml declares; return the SSM parameter names written."""
+    ssm = client("ssm", endpoint_url)
+    written = {}
+    for template_name, parameter_name in ssm_key_parameters().items():
+        value = environ.get(REAL_KEY_VARIABLES.get(template_name, ""), "") or LOCAL_KEYS.get(
+            template_name, "local-key"
+        )
+        ssm.put_parameter(Name=parameter_name, Value=value, Type="SecureString", Overwrite=True)
+        written[template_name] = parameter_name
+
+    s3 = client("s3", endpoint_url)
+    for logical_id in resources_of_type("AWS::S3::Bucket"):
+        s3.create_bucket(Bucket=physical_name(logical_id))
+
+    dynamodb = client("dynamodb", endpoint_url)
+    for logical_id, resource in resources_of_type("AWS::DynamoDB::Table").items():
+        properties = resource["Properties"]
+        arguments: dict[str, Any] = {
+            "TableName": physical_name(logical_id),
+            "KeySchema": properties["KeySchema"],
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if properties.get("GlobalSecondaryIndexes"):
+            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        dynamodb.create_table(**arguments)
+
+    sqs = client("sqs", endpoint_url)
+    for logical_id in resources_of_type("AWS::SQS::Queue"):
+        sqs.create_queue(QueueName=physical_name(logical_id))
+    return written

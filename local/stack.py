@@ -1,0 +1,103 @@
+"""The whole local stack in one process: moto (AWS), the provider emulator, the local API.
+
+`make api` runs it in the foreground. With `OPENROUTER_API_KEY` set, text functions talk to the
+real OpenRouter (the key is stored in the local SSM, so the SSM path is exercised as in AWS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+
+from local.api_gateway import LocalApiServer
+from local.aws import AWS_TEST_ENV, MotoServer, provision
+from local.emulator import EmulatorServer, start_emulator
+from local.runtime import LocalRuntime
+
+
+@dataclass
+class LocalStack:
+    """Start with `LocalStack().start()`; everything listens on 127.0.0.1."""
+
+    api_port: int = 0
+    verbose: bool = False
+    moto: MotoServer | None = None
+    emulator: EmulatorServer | None = None
+    api: LocalApiServer | None = None
+    runtime: LocalRuntime = field(default_factory=LocalRuntime)
+
+    @property
+    def real_openrouter(self) -> bool:
+        return bool(os.environ.get("OPENROUTER_API_KEY"))
+
+    def start(self) -> LocalStack:
+        os.environ.update(AWS_TEST_ENV)
+        self.moto = MotoServer().start()
+        os.environ["AWS_ENDPOINT_URL"] = self.moto.url
+        provision(self.moto.url)
+
+        environment = self.runtime.environment()
+        if not self.real_openrouter or not os.environ.get("GOOGLE_API_KEY"):
+            self.emulator = start_emulator()
+        if not self.real_openrouter and self.emulator is not None:
+            environment["OPENROUTER_BASE_URL"] = f"{self.emulator.url}/api/v1"
+        if not os.environ.get("GOOGLE_API_KEY") and self.emulator is not None:
+            environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
+            environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
+        environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.update(environment)
+
+        self.api = LocalApiServer(self.runtime, port=self.api_port, verbose=self.verbose).start()
+        return self
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.shutdown()
+        if self.emulator is not None:
+            self.emulator.shutdown()
+        if self.moto is not None:
+            self.moto.stop()
+
+    def describe(self) -> str:
+        assert self.api is not None
+        assert self.moto is not None
+        provider = (
+            "real OpenRouter"
+            if self.real_openrouter
+            else f"emulator at {self.emulator.url if self.emulator else '-'}"
+        )
+        lines = [
+            f"local API       {self.api.url}",
+            f"AWS (moto)      {self.moto.url}",
+            f"text provider   {provider}",
+            "routes:",
+        ]
+        lines += [f"  {route.method:6} {route.path:32} -> {route.function}" for route in self.api.routes]
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run contentgen's local stack in the foreground.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "3000")))
+    parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    args = parser.parse_args()
+    stack = LocalStack(api_port=args.port, verbose=args.verbose).start()
+    print(stack.describe(), flush=True)
+    assert stack.api is not None
+    print(
+        f"\ntry: curl -s -X POST {stack.api.url}/stories/segments "
+        '-H \'content-type: application/json\' -d \'{"prompt": "a robot learns to paint", "segment_count": 3}\'',
+        flush=True,
+    )
+    try:
+        stack.api.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

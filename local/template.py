@@ -1,0 +1,204 @@
+"""Reads template.yaml for the local stack, so that local resources and routes come from it.
+
+Understands the CloudFormation short tags and resolves the intrinsics the template uses for
+environment variables (`Ref`, `Fn::Sub`, `Fn::GetAtt`) against local names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK = "contentgen-local"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns `!Ref x` into `{"Ref": x}` and `!Sub s` into `{"Fn::Sub": s}`."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return document
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    api_key_required: bool
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """Path parameters when `method path` is served by this route, else None."""
+        if method.upper() != self.method and self.method != "ANY":
+            return None
+        pattern = re.sub(r"\\\{(\w+)\+?\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    timeout: float
+    memory: int
+    environment: dict[str, str]
+
+
+def physical_name(logical_id: str) -> str:
+    """The local name of a resource the template lets CloudFormation name."""
+    resource = load_template()["Resources"].get(logical_id, {})
+    properties = resource.get("Properties", {})
+    for key in ("BucketName", "TableName", "QueueName", "Name", "FunctionName"):
+        if isinstance(properties.get(key), str):
+            return str(properties[key])
+    return f"{STACK}-{logical_id}".lower()
+
+
+def resolve(value: Any) -> Any:
+    """Resolve intrinsics to local values (parameters take their defaults)."""
+    template = load_template()
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, argument),) = value.items()
+        if name == "Ref":
+            return _ref(str(argument), template)
+        if name == "Fn::Sub":
+            text = argument if isinstance(argument, str) else argument[0]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: _sub_variable(m.group(1), template), text)
+        if name == "Fn::GetAtt":
+            return _get_att(str(argument[0]), str(argument[1]))
+    if isinstance(value, dict):
+        return {key: resolve(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve(item) for item in value]
+    return value
+
+
+def _ref(name: str, template: dict[str, Any]) -> str:
+    pseudo = {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::StackName": STACK,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    if name in pseudo:
+        return pseudo[name]
+    parameter = template.get("Parameters", {}).get(name)
+    if parameter is not None:
+        return str(parameter.get("Default", ""))
+    return physical_name(name)
+
+
+def _sub_variable(expression: str, template: dict[str, Any]) -> str:
+    if "." in expression and not expression.startswith("AWS::"):
+        logical_id, attribute = expression.split(".", 1)
+        return str(_get_att(logical_id, attribute))
+    return _ref(expression, template)
+
+
+def _get_att(logical_id: str, attribute: str) -> str:
+    name = physical_name(logical_id)
+    kind = load_template()["Resources"][logical_id]["Type"]
+    if attribute == "Arn":
+        service = {"AWS::SQS::Queue": "sqs", "AWS::DynamoDB::Table": "dynamodb", "AWS::S3::Bucket": "s3"}.get(
+            kind, "lambda"
+        )
+        if service == "s3":
+            return f"arn:aws:s3:::{name}"
+        if service == "dynamodb":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+    if attribute == "QueueName":
+        return name
+    if attribute == "QueueUrl":
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+    return name
+
+
+def resources_of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource.get("Type") == kind
+    }
+
+
+def functions() -> dict[str, FunctionSpec]:
+    template = load_template()
+    defaults = template.get("Globals", {}).get("Function", {})
+    specs = {}
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+        properties = resource["Properties"]
+        environment = {
+            **defaults.get("Environment", {}).get("Variables", {}),
+            **properties.get("Environment", {}).get("Variables", {}),
+        }
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_dir=ROOT / str(properties["CodeUri"]),
+            handler=str(properties.get("Handler", defaults.get("Handler", "app.lambda_handler"))),
+            timeout=float(properties.get("Timeout", defaults.get("Timeout", 3))),
+            memory=int(properties.get("MemorySize", defaults.get("MemorySize", 128))),
+            environment={key: str(resolve(value)) for key, value in environment.items()},
+        )
+    return specs
+
+
+def routes() -> list[Route]:
+    api_default = True
+    for api in resources_of_type("AWS::Serverless::Api").values():
+        api_default = bool(api["Properties"].get("Auth", {}).get("ApiKeyRequired", False))
+    found = []
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event.get("Type") != "Api":
+                continue
+            properties = event["Properties"]
+            found.append(
+                Route(
+                    method=str(properties["Method"]).upper(),
+                    path=str(properties["Path"]),
+                    function=logical_id,
+                    api_key_required=bool(properties.get("Auth", {}).get("ApiKeyRequired", api_default)),
+                )
+            )
+    return found
+
+
+def ssm_key_parameters() -> dict[str, str]:
+    """Template parameter name -> SSM parameter name (default) for every key parameter."""
+    return {
+        name: str(parameter.get("Default", ""))
+        for name, parameter in load_template().get("Parameters", {}).items()
+        if parameter.get("Type") == "AWS::SSM::Parameter::Name"
+    }
