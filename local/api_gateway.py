@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         allowed = []
         for route in self.server.routes:
-            if route.match("ANY", path) is not None:
+            if route.match("*", path) is not None:
                 allowed.append(route.method)
             parameters = route.match(method, path)
             if parameters is None:

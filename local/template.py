@@ -56,8 +56,8 @@ class Route:
     api_key_required: bool
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        """Path parameters when `method path` is served by this route, else None."""
-        if method.upper() != self.method and self.method != "ANY":
+        """Path parameters when `method path` is served by this route (`*`: any method), else None."""
+        if method != "*" and method.upper() != self.method and self.method != "ANY":
             return None
         pattern = re.sub(r"\\\{(\w+)\+?\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
         found = re.fullmatch(pattern, path)

@@ -1,0 +1,125 @@
+"""Fixtures shared by unit and integration tests.
+
+Every test starts from a clean environment and a cold "container": settings, connectors and the
+SSM provider are reset before and after it, so no test sees another's clients or cached keys.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contentgen.config import get_settings
+from contentgen.connectors.genai_connector import reset_genai_client
+from contentgen.connectors.openai_connector import reset_openai_client
+from contentgen.observability import logger
+from contentgen.secrets import reset_ssm_provider
+from local.lambda_context import LocalLambdaContext
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+# Variables a developer's shell might carry that would change what the code under test does.
+_SCRUBBED = (
+    "OPENROUTER_API_KEY",
+    "OPENROUTER_API_KEY_PARAM",
+    "OPENROUTER_BASE_URL",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY_PARAM",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_VERTEX_BASE_URL",
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "TEXT_MODEL",
+    "MEDIA_BUCKET",
+    "PROVIDER_TIMEOUT_SECONDS",
+    "PROVIDER_MAX_ATTEMPTS",
+    "RETRY_BASE_DELAY_SECONDS",
+    "DEADLINE_MARGIN_SECONDS",
+)
+
+
+def reset_container() -> None:
+    get_settings.cache_clear()
+    reset_openai_client()
+    reset_genai_client()
+    reset_ssm_provider()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in _SCRUBBED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("RETRY_BASE_DELAY_SECONDS", "0.01")
+    reset_container()
+    yield
+    reset_container()
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Everything the layer's Powertools Logger writes during the test (JSON, one line each)."""
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def log_records(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def lambda_context() -> LocalLambdaContext:
+    return LocalLambdaContext(function_name="contentgen-test", timeout_seconds=29)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/ (shapes produced by `sam local generate-event`)."""
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+@pytest.fixture
+def api_event() -> Callable[..., dict[str, Any]]:
+    """Build an API Gateway REST proxy event from the recorded sample, with another body or path."""
+    sample = load_event("story_segments.json")
+
+    def build(method: str, path: str, body: Any = None, *, raw_body: str | None = None) -> dict[str, Any]:
+        event = deepcopy(sample)
+        event["httpMethod"] = method
+        event["path"] = event["resource"] = path
+        event["requestContext"]["httpMethod"] = method
+        event["requestContext"]["resourcePath"] = path
+        event["requestContext"]["path"] = f"/prod{path}"
+        event["body"] = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        return event
+
+    return build
+
+
+def secret_free(text: str, *secrets: str) -> bool:
+    return not any(secret and secret in text for secret in secrets)
+
+
+def env(**values: str) -> dict[str, str]:
+    return dict(os.environ, **values)

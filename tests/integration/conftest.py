@@ -1,0 +1,93 @@
+"""Integration fixtures: moto in server mode and the provider emulator, both on loopback.
+
+Handlers are loaded as the template declares them and called with API Gateway events; the real
+`openai` SDK goes over HTTP to the emulator and boto3 over HTTP to moto.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local.aws import MotoServer, client, provision
+from local.emulator import EmulatorControl, EmulatorServer, start_emulator
+from local.lambda_context import LocalLambdaContext
+from local.runtime import load_handler
+from local.template import functions, ssm_key_parameters
+
+Handler = Callable[[Any, Any], Any]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    provision(server.url, environ={})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    server = start_emulator()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def provider(emulator: EmulatorServer) -> Iterator[EmulatorControl]:
+    control = EmulatorControl(emulator.url)
+    control.reset()
+    yield control
+    control.reset()
+
+
+@dataclass
+class Stack:
+    ssm: Any
+    provider: EmulatorControl
+    key: str
+    parameter: str
+
+    def rotate_key(self, new_key: str) -> None:
+        self.ssm.put_parameter(Name=self.parameter, Value=new_key, Type="SecureString", Overwrite=True)
+        self.provider.configure(api_key=new_key)
+        self.key = new_key
+
+
+@pytest.fixture
+def stack(
+    monkeypatch: pytest.MonkeyPatch,
+    moto_server: MotoServer,
+    emulator: EmulatorServer,
+    provider: EmulatorControl,
+) -> Stack:
+    """The story function's environment from template.yaml, pointed at the loopback emulators."""
+    for name, value in functions()["StorySegmentsFunction"].environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
+    key = f"it-openrouter-key-{uuid.uuid4().hex}"
+    parameter = ssm_key_parameters()["OpenRouterApiKeyParameterName"]
+    ssm = client("ssm", moto_server.url)
+    ssm.put_parameter(Name=parameter, Value=key, Type="SecureString", Overwrite=True)
+    provider.configure(api_key=key)
+    return Stack(ssm=ssm, provider=provider, key=key, parameter=parameter)
+
+
+@pytest.fixture(scope="session")
+def story_handler() -> Handler:
+    return load_handler(functions()["StorySegmentsFunction"])
+
+
+@pytest.fixture(scope="session")
+def health_handler() -> Handler:
+    return load_handler(functions()["HealthFunction"])
+
+
+@pytest.fixture
+def context() -> LocalLambdaContext:
+    return LocalLambdaContext(function_name="StorySegmentsFunction", timeout_seconds=29)

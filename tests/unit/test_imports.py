@@ -1,0 +1,58 @@
+"""Cold-start hygiene: handlers import only what they use and do no network I/O at import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, socket, sys
+sys.path[:0] = ["shared", "."]
+def refuse(*args, **kwargs):
+    raise AssertionError("network I/O at import")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from local.runtime import load_handler
+from local.template import functions
+load_handler(functions()[sys.argv[1]])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
+      ("openai", "google", "boto3", "botocore", "httpx2"))))
+"""
+
+
+def imported_by(function: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, function],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "", "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    return {
+        name.split(".")[0] + ("." + name.split(".")[1] if name.startswith("google.") else "")
+        for name in json.loads(result.stdout.splitlines()[-1])
+    }
+
+
+@pytest.mark.parametrize("function", ["StorySegmentsFunction"])
+def test_text_handler_never_imports_google_genai(function: str) -> None:
+    modules = imported_by(function)
+
+    assert "openai" in modules
+    assert "google.genai" not in modules
+
+
+def test_health_imports_no_provider_sdk() -> None:
+    modules = imported_by("HealthFunction")
+
+    assert "openai" not in modules
+    assert "google.genai" not in modules

@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx2
+import openai
+import pytest
+
+from contentgen.connectors.openai_connector import classify_openai_error
+from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
+from contentgen.errors import (
+    DeadlineExceededError,
+    ProviderAuthError,
+    ProviderRateLimitedError,
+    ProviderRequestRejectedError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
+
+
+class Failing(Exception):
+    def __init__(self, failure: ProviderFailure) -> None:
+        self.failure = failure
+
+
+class FakeConnector:
+    def __init__(self) -> None:
+        self.builds = 0
+        self.client: object | None = None
+
+    def get(self) -> object:
+        if self.client is None:
+            self.builds += 1
+            self.client = object()
+        return self.client
+
+    def reset(self) -> None:
+        self.client = None
+
+
+def classify(exc: BaseException) -> ProviderFailure | None:
+    return exc.failure if isinstance(exc, Failing) else None
+
+
+class Script:
+    """An operation that fails with the given failures, then answers "ok"."""
+
+    def __init__(self, *failures: ProviderFailure) -> None:
+        self.failures = list(failures)
+        self.timeouts: list[float] = []
+
+    def __call__(self, client: object, timeout: float) -> str:
+        self.timeouts.append(timeout)
+        if self.failures:
+            raise Failing(self.failures.pop(0))
+        return "ok"
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def caller(sleeps: list[float]) -> Callable[[], ProviderCaller[object]]:
+    connector = FakeConnector()
+
+    def make() -> ProviderCaller[object]:
+        return ProviderCaller("Fake", connector, classify, sleep=sleeps.append)
+
+    return make
+
+
+RATE_LIMITED = ProviderFailure(FailureKind.RATE_LIMITED, 429, retry_after=2.0)
+SERVER_ERROR = ProviderFailure(FailureKind.SERVER_ERROR, 503)
+
+
+def test_retry_after_is_honoured(caller: Callable[[], ProviderCaller[object]], sleeps: list[float]) -> None:
+    script = Script(RATE_LIMITED)
+
+    with deadline_scope(Deadline.after(28)):
+        assert caller().call(script) == "ok"
+
+    assert sleeps == [2.0]
+    assert len(script.timeouts) == 2
+
+
+def test_backoff_grows_and_stops_at_max_attempts(
+    caller: Callable[[], ProviderCaller[object]], sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVIDER_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("RETRY_BASE_DELAY_SECONDS", "0.5")
+    script = Script(SERVER_ERROR, SERVER_ERROR, SERVER_ERROR, SERVER_ERROR)
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ProviderUnavailableError) as caught:
+        caller().call(script)
+
+    assert len(script.timeouts) == 3
+    assert len(sleeps) == 2
+    assert 0 <= sleeps[0] <= 0.5
+    assert 0 <= sleeps[1] <= 1.0
+    assert caught.value.status_code == 502
+    assert "3 attempts" in caught.value.message
+
+
+def test_a_wait_that_would_pass_the_deadline_is_not_taken(
+    caller: Callable[[], ProviderCaller[object]], sleeps: list[float]
+) -> None:
+    script = Script(ProviderFailure(FailureKind.RATE_LIMITED, 429, retry_after=30.0))
+
+    with deadline_scope(Deadline.after(10)), pytest.raises(ProviderRateLimitedError) as caught:
+        caller().call(script)
+
+    assert sleeps == []
+    assert caught.value.status_code == 503
+    assert caught.value.retry_after == 30.0
+
+
+def test_attempt_timeout_is_capped_by_remaining_time_minus_margin(
+    caller: Callable[[], ProviderCaller[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "1.5")
+    script = Script()
+
+    with deadline_scope(Deadline.after(5)):
+        caller().call(script)
+
+    assert 3.0 < script.timeouts[0] <= 3.5
+
+
+def test_no_attempt_when_too_little_time_is_left(caller: Callable[[], ProviderCaller[object]]) -> None:
+    script = Script()
+
+    with deadline_scope(Deadline.after(1.0)), pytest.raises(DeadlineExceededError) as caught:
+        caller().call(script)
+
+    assert script.timeouts == []
+    assert caught.value.status_code == 504
+
+
+def test_timeouts_exhausted_are_504(caller: Callable[[], ProviderCaller[object]]) -> None:
+    timeout = ProviderFailure(FailureKind.TIMEOUT)
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ProviderTimeoutError):
+        caller().call(Script(timeout, timeout, timeout))
+
+
+def test_rejected_key_resets_the_client_once(caller: Callable[[], ProviderCaller[object]]) -> None:
+    auth = ProviderFailure(FailureKind.AUTH, 401)
+    connector = FakeConnector()
+    provider = ProviderCaller("Fake", connector, classify, sleep=lambda _: None)
+
+    with deadline_scope(Deadline.after(28)):
+        assert provider.call(Script(auth)) == "ok"
+        assert connector.builds == 2
+        with pytest.raises(ProviderAuthError):
+            provider.call(Script(auth, auth))
+
+    assert connector.builds == 3
+
+
+def test_request_rejected_is_not_retried(
+    caller: Callable[[], ProviderCaller[object]], sleeps: list[float]
+) -> None:
+    script = Script(ProviderFailure(FailureKind.REJECTED, 400))
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ProviderRequestRejectedError):
+        caller().call(script)
+
+    assert len(script.timeouts) == 1
+    assert sleeps == []
+
+
+def test_other_exceptions_propagate_untouched(caller: Callable[[], ProviderCaller[object]]) -> None:
+    def broken(client: object, timeout: float) -> str:
+        raise KeyError("bug")
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(KeyError):
+        caller().call(broken)
+
+
+def _status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:
+    request = httpx2.Request("POST", "http://127.0.0.1/api/v1/chat/completions")
+    response = httpx2.Response(
+        status, headers=headers or {}, request=request, json={"error": {"message": "x"}}
+    )
+    cls = {429: openai.RateLimitError, 401: openai.AuthenticationError, 400: openai.BadRequestError}.get(
+        status, openai.InternalServerError
+    )
+    return cls("x", response=response, body=None)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "retry_after"),
+    [
+        (_status_error(429, {"retry-after-ms": "250"}), FailureKind.RATE_LIMITED, 0.25),
+        (_status_error(429, {"retry-after": "3"}), FailureKind.RATE_LIMITED, 3.0),
+        (
+            _status_error(429, {"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}),
+            FailureKind.RATE_LIMITED,
+            None,
+        ),
+        (_status_error(503), FailureKind.SERVER_ERROR, None),
+        (_status_error(504), FailureKind.TIMEOUT, None),
+        (_status_error(401), FailureKind.AUTH, None),
+        (_status_error(400), FailureKind.REJECTED, None),
+        (openai.APITimeoutError(httpx2.Request("POST", "http://127.0.0.1")), FailureKind.TIMEOUT, None),
+        (
+            openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1")),
+            FailureKind.CONNECTION,
+            None,
+        ),
+    ],
+)
+def test_openai_errors_are_classified(error: Exception, kind: FailureKind, retry_after: float | None) -> None:
+    failure = classify_openai_error(error)
+
+    assert failure is not None
+    assert failure.kind is kind
+    assert failure.retry_after == retry_after
+
+
+def test_non_provider_errors_are_not_classified() -> None:
+    assert classify_openai_error(ValueError("x")) is None

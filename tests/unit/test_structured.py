@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from contentgen.core import structured
+from contentgen.core.completions import ChatResult
+from contentgen.core.schema import strict_json_schema
+from contentgen.core.structured import generate_structured
+from contentgen.errors import ModelOutputError
+from contentgen.models.stories import StoryReply
+
+
+def story(count: int) -> str:
+    return json.dumps(
+        {
+            "title": "The Keeper",
+            "segments": [
+                {"text": f"Beat {i}.", "visual_prompt": f"Shot {i}, vertical"} for i in range(count)
+            ],
+        }
+    )
+
+
+class FakeModel:
+    """Stands in at the connector boundary: scripted replies, recorded requests."""
+
+    def __init__(self, *replies: str, finish_reason: str = "stop") -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        self.finish_reason = finish_reason
+
+    def __call__(self, messages: list[dict[str, Any]], **options: Any) -> ChatResult:
+        self.requests.append({"messages": list(messages), **options})
+        content = self.replies.pop(0)
+        return ChatResult(content, options["model"], self.finish_reason, 10, 20, 0.0001)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
+    model = FakeModel()
+    monkeypatch.setattr(structured, "complete_chat", model)
+    return model
+
+
+def ask(count: int = 3) -> structured.Structured[StoryReply]:
+    return generate_structured(
+        StoryReply, system="system", user="user", model="test/model", lengths={"segments": count}
+    )
+
+
+def test_valid_reply_is_returned_after_one_call(fake: FakeModel) -> None:
+    fake.replies = [story(3)]
+
+    result = ask(3)
+
+    assert len(result.value.segments) == 3
+    assert result.model == "test/model"
+    assert len(fake.requests) == 1
+
+
+def test_request_asks_for_strict_json_schema_with_pinned_length(fake: FakeModel) -> None:
+    fake.replies = [story(4)]
+
+    ask(4)
+
+    response_format = fake.requests[0]["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["strict"] is True
+    schema = response_format["json_schema"]["schema"]
+    segments = schema["properties"]["segments"]
+    assert segments["minItems"] == segments["maxItems"] == 4
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"title", "segments"}
+
+
+@pytest.mark.parametrize("bad", ["not json at all", story(2), "```json\n" + story(5) + "\n```"])
+def test_malformed_or_wrong_size_once_is_reasked_with_the_problem(fake: FakeModel, bad: str) -> None:
+    fake.replies = [bad, story(3)]
+
+    result = ask(3)
+
+    assert len(result.value.segments) == 3
+    assert len(fake.requests) == 2
+    reask = fake.requests[1]["messages"]
+    assert reask[-2] == {"role": "assistant", "content": bad}
+    assert "could not be used" in reask[-1]["content"]
+
+
+def test_fenced_json_of_the_right_size_is_accepted(fake: FakeModel) -> None:
+    fake.replies = ["```json\n" + story(3) + "\n```"]
+
+    assert len(ask(3).value.segments) == 3
+
+
+def test_wrong_size_problem_names_the_counts(fake: FakeModel) -> None:
+    fake.replies = [story(2), story(3)]
+
+    ask(3)
+
+    assert "expected exactly 3 items, got 2" in fake.requests[1]["messages"][-1]["content"]
+
+
+def test_malformed_twice_raises_a_502_error(fake: FakeModel) -> None:
+    fake.replies = ["{", '{"title": 1}']
+
+    with pytest.raises(ModelOutputError) as caught:
+        ask(3)
+
+    assert caught.value.status_code == 502
+    assert len(fake.requests) == 2
+
+
+def test_truncated_reply_is_reasked(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = FakeModel(story(3), story(3), finish_reason="length")
+    monkeypatch.setattr(structured, "complete_chat", model)
+
+    with pytest.raises(ModelOutputError, match="cut off"):
+        ask(3)
+
+
+def test_schema_is_strict_everywhere() -> None:
+    schema = strict_json_schema(StoryReply, {"segments": 2})
+    segment = schema["$defs"]["SegmentReply"]
+
+    assert segment["additionalProperties"] is False
+    assert set(segment["required"]) == {"text", "visual_prompt"}
+    assert "maxLength" not in json.dumps(schema)
+    assert "minItems" not in json.dumps(strict_json_schema(StoryReply)), "base schema is not mutated"
