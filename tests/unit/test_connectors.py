@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import httpx2
 import pytest
 from moto import mock_aws
 
@@ -66,9 +67,11 @@ def test_client_is_configured_for_openrouter(ssm: Any) -> None:
     assert client.api_key == "key-one"
     assert client.max_retries == 0, "the layer's retry policy owns retries"
     assert client.default_headers["X-Title"] == "contentgen"
-    assert client.default_headers["HTTP-Referer"].startswith("https://")
-    assert client.timeout.read is not None
-    assert client.timeout.read < 29
+    assert str(client.default_headers["HTTP-Referer"]).startswith("https://")
+    timeout = client.timeout
+    assert isinstance(timeout, httpx2.Timeout)
+    assert timeout.read is not None
+    assert timeout.read < 29
 
 
 def test_reset_builds_a_new_client_and_reads_ssm_again(ssm: Any, ssm_calls: SsmCalls) -> None:
@@ -87,7 +90,7 @@ def test_sixteen_threads_racing_on_a_cold_container_build_one_client(
     ssm: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builds = 0
-    real_read = openai_connector.read_api_key
+    real_read = secrets.read_api_key
 
     def slow_read(spec: secrets.SecretSpec) -> str:
         nonlocal builds
