@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.errors import ContentgenError
-from contentgen.observability import logger, metrics, tracer
+from contentgen.observability import logger, metrics, traced_handler
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -141,7 +141,7 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
     """The function's `lambda_handler`: API Gateway events, or direct invocations of `direct_route`."""
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: Any, context: LambdaContext) -> Any:
         started = time.perf_counter()

@@ -1,22 +1,70 @@
 """Powertools Logger, Metrics and Tracer shared by every function, plus provider-call metrics.
 
 Creating these does no I/O. Prompts, model output and keys are never logged at INFO.
+
+The Tracer is constructed only where tracing is on (in Lambda, unless disabled or emulated: the
+same rule Powertools applies itself). Constructing it imports the X-Ray SDK and botocore, about
+250 ms of cold start, which a process that cannot trace has no use for.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "contentgen")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "contentgen")
 
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-# Only botocore is patched: the SDKs' HTTP stacks are traced through explicit subsegments.
-tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
+
+
+def tracing_enabled() -> bool:
+    """Powertools' rule: trace in Lambda unless POWERTOOLS_TRACE_DISABLED or a local emulator."""
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    emulated = os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE")
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not emulated
+
+
+def _build_tracer() -> Tracer | None:
+    if not tracing_enabled():
+        return None
+    from aws_lambda_powertools import Tracer
+
+    # Only botocore is patched: provider calls are traced through explicit subsegments.
+    return Tracer(service=SERVICE, patch_modules=("botocore",))
+
+
+tracer = _build_tracer()
+
+
+def traced_handler(handler: HandlerT) -> HandlerT:
+    """The Lambda handler under the Tracer (responses are not captured: they hold content)."""
+    if tracer is None:
+        return handler
+    return cast(HandlerT, tracer.capture_lambda_handler(handler, capture_response=False))
+
+
+@contextmanager
+def provider_span(name: str, model: str) -> Iterator[None]:
+    """An X-Ray subsegment around one provider call, annotated with the model."""
+    if tracer is None:
+        yield
+        return
+    with tracer.provider.in_subsegment(name) as subsegment:
+        subsegment.put_annotation("model", model)
+        yield
 
 
 def record_provider_call(

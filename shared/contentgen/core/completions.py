@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from contentgen.connectors.openai_connector import PROVIDER, openrouter
 from contentgen.errors import ModelOutputError
-from contentgen.observability import logger, record_provider_call, tracer
+from contentgen.observability import logger, provider_span, record_provider_call
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -56,8 +56,7 @@ def complete_chat(
         timing["latency_ms"] = (time.perf_counter() - started) * 1000
         return completion
 
-    with tracer.provider.in_subsegment(f"## {PROVIDER} chat.completions") as subsegment:
-        subsegment.put_annotation("model", model)
+    with provider_span(f"## {PROVIDER} chat.completions", model):
         completion = openrouter.call(attempt)
 
     if not completion.choices:

@@ -1,0 +1,228 @@
+"""`make bench`: cold start, warm overhead and memory of story_segments on the provider emulator.
+
+- cold start: a fresh Python process imports the handler and serves its first request (key read
+  from SSM on moto, completion from the emulator), against a naive handler (`local.bench_naive`)
+  that imports both SDKs, boto3 and Powertools and builds its clients at import;
+- warm: the handler's time per invocation against a bare `openai` SDK call sending the same
+  request to the same emulator (interleaved, medians);
+- peak memory (max RSS) of each cold-start process.
+
+The emulator runs in its own process so it does not share the GIL with what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from local.aws import AWS_TEST_ENV, MotoServer, free_port, provision
+from local.emulator import EmulatorControl
+from local.template import functions
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENT = ROOT / "events" / "story_segments.json"
+
+CHILD = r"""
+import json, sys, time
+started = time.perf_counter()
+sys.path[:0] = ["shared", "."]
+variant = sys.argv[1]
+event = json.load(open("events/story_segments.json"))
+if variant == "contentgen":
+    from local.runtime import load_handler
+    from local.template import functions
+    handler = load_handler(functions()["StorySegmentsFunction"])
+else:
+    from local.bench_naive import lambda_handler as handler
+imported = time.perf_counter()
+from local.lambda_context import LocalLambdaContext
+response = handler(event, LocalLambdaContext(function_name="bench"))
+done = time.perf_counter()
+assert response["statusCode"] == 200, response
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the (large) parent.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"import_ms": (imported - started) * 1000, "total_ms": (done - started) * 1000,
+                  "maxrss_mb": peak_kb / 1024}))
+"""
+
+
+@contextlib.contextmanager
+def emulator_process() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.emulator", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # "provider emulator on ..."
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def cold_start(variant: str, environment: dict[str, str]) -> dict[str, float]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, variant],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = (time.perf_counter() - started) * 1000
+    if result.returncode != 0:
+        raise RuntimeError(f"{variant} cold start failed:\n{result.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["process_ms"] = wall
+    return figures
+
+
+def warm(emulator_url: str, iterations: int) -> dict[str, float]:
+    """Handler vs bare SDK call, interleaved, in this process."""
+    import openai
+
+    from local.runtime import SHARED
+
+    sys.path.insert(0, SHARED)
+    from contentgen.core.schema import strict_json_schema
+    from contentgen.models.stories import StoryReply
+    from contentgen.observability import logger
+    from contentgen.prompts.stories import STORY_SYSTEM, story_user_prompt
+    from local.lambda_context import LocalLambdaContext
+    from local.runtime import load_handler
+
+    event = json.loads(EVENT.read_text())
+    request = json.loads(event["body"])
+    handler = load_handler(functions()["StorySegmentsFunction"])
+    bare = openai.OpenAI(api_key="bench-key", base_url=f"{emulator_url}/api/v1", max_retries=0)
+    schema = strict_json_schema(StoryReply, {"segments": request["segment_count"]})
+    messages: Any = [
+        {"role": "system", "content": STORY_SYSTEM},
+        {
+            "role": "user",
+            "content": story_user_prompt(
+                prompt=request["prompt"],
+                segment_count=request["segment_count"],
+                style=request.get("style"),
+                language=request.get("language", "en"),
+            ),
+        },
+    ]
+    response_format: Any = {
+        "type": "json_schema",
+        "json_schema": {"name": "StoryReply", "strict": True, "schema": schema},
+    }
+
+    def bare_call() -> None:
+        completion = bare.chat.completions.create(
+            model="openai/gpt-4o-mini",
+            messages=messages,
+            response_format=response_format,
+            temperature=0.9,
+            timeout=20,
+            extra_body={"usage": {"include": True}},
+        )
+        assert completion.choices[0].message.content
+
+    handler_ms: list[float] = []
+    bare_ms: list[float] = []
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    previous_stream = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(devnull):
+            assert handler(event, LocalLambdaContext(function_name="bench"))["statusCode"] == 200
+            bare_call()
+            for _ in range(iterations):
+                started = time.perf_counter()
+                response = handler(event, LocalLambdaContext(function_name="bench"))
+                handler_ms.append((time.perf_counter() - started) * 1000)
+                assert response["statusCode"] == 200
+                started = time.perf_counter()
+                bare_call()
+                bare_ms.append((time.perf_counter() - started) * 1000)
+    finally:
+        logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
+        devnull.close()
+    handler_median = statistics.median(handler_ms)
+    bare_median = statistics.median(bare_ms)
+    return {
+        "handler_median_ms": handler_median,
+        "bare_median_ms": bare_median,
+        "overhead_median_ms": handler_median - bare_median,
+        "handler_p90_ms": statistics.quantiles(handler_ms, n=10)[-1],
+        "bare_p90_ms": statistics.quantiles(bare_ms, n=10)[-1],
+    }
+
+
+def median_of(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument("--warm-iterations", type=int, default=300)
+    args = parser.parse_args()
+
+    os.environ.update(AWS_TEST_ENV)
+    moto = MotoServer().start()
+    provision(moto.url, environ={})
+    try:
+        with emulator_process() as emulator_url:
+            environment = {
+                **os.environ,
+                **functions()["StorySegmentsFunction"].environment,
+                "AWS_ENDPOINT_URL": moto.url,
+                "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+            os.environ.update(environment)
+            EmulatorControl(emulator_url).reset()
+            for variant in ("contentgen", "naive"):  # warm the OS file cache and .pyc files first
+                cold_start(variant, environment)
+            runs: dict[str, list[dict[str, float]]] = {"contentgen": [], "naive": []}
+            for _ in range(args.cold_runs):
+                for variant in runs:
+                    runs[variant].append(cold_start(variant, environment))
+            warm_figures = warm(emulator_url, args.warm_iterations)
+    finally:
+        moto.stop()
+
+    ours, naive = runs["contentgen"], runs["naive"]
+    ratio = median_of(ours, "total_ms") / median_of(naive, "total_ms")
+    print(f"story_segments on the provider emulator ({args.cold_runs} cold runs each, medians)")
+    print(f"{'':34}{'contentgen':>12}{'naive':>12}")
+    for label, key in (
+        ("import handler (ms)", "import_ms"),
+        ("import + first request (ms)", "total_ms"),
+        ("whole process incl. interpreter (ms)", "process_ms"),
+        ("peak memory, VmHWM (MB)", "maxrss_mb"),
+    ):
+        print(f"{label:34}{median_of(ours, key):>12.1f}{median_of(naive, key):>12.1f}")
+    print(f"cold start ratio (import + first request): {ratio:.2f}  (goal <= 0.60)")
+    print(f"\nwarm, {args.warm_iterations} interleaved invocations:")
+    print(
+        f"  handler median {warm_figures['handler_median_ms']:.3f} ms (p90 {warm_figures['handler_p90_ms']:.3f})"
+    )
+    print(
+        f"  bare SDK call median {warm_figures['bare_median_ms']:.3f} ms (p90 {warm_figures['bare_p90_ms']:.3f})"
+    )
+    print(f"  overhead at the median: {warm_figures['overhead_median_ms']:.3f} ms  (goal < 1 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
