@@ -43,4 +43,4 @@ def test_provider_call_metrics_carry_model_tokens_and_cost(capsys: pytest.Captur
     assert blob["CostUSD"] == [0.00012]
     names = {metric["Name"] for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert names == {"ProviderLatency", "PromptTokens", "CompletionTokens", "CostUSD"}
-    assert ["model", "provider", "service"] == sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])
+    assert sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["model", "provider", "service"]
