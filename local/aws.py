@@ -47,9 +47,9 @@ def free_port() -> int:
 class MotoServer:
     """moto's threaded server on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
-        self.port = free_port()
+        self.port = port or free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     @property

@@ -22,6 +22,8 @@ class LocalStack:
     """Start with `LocalStack().start()`; everything listens on 127.0.0.1."""
 
     api_port: int = 0
+    aws_port: int = 0
+    emulator_port: int = 0
     verbose: bool = False
     moto: MotoServer | None = None
     emulator: EmulatorServer | None = None
@@ -34,13 +36,13 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         os.environ.update(AWS_TEST_ENV)
-        self.moto = MotoServer().start()
+        self.moto = MotoServer(self.aws_port).start()
         os.environ["AWS_ENDPOINT_URL"] = self.moto.url
         provision(self.moto.url)
 
-        environment = self.runtime.environment()
+        environment = {key: value for key, value in self.runtime.environment().items() if value != ""}
         if not self.real_openrouter or not os.environ.get("GOOGLE_API_KEY"):
-            self.emulator = start_emulator()
+            self.emulator = start_emulator(port=self.emulator_port)
         if not self.real_openrouter and self.emulator is not None:
             environment["OPENROUTER_BASE_URL"] = f"{self.emulator.url}/api/v1"
         if not os.environ.get("GOOGLE_API_KEY") and self.emulator is not None:
@@ -81,9 +83,13 @@ class LocalStack:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run contentgen's local stack in the foreground.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "3000")))
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "5000")))
+    parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "8090")))
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     args = parser.parse_args()
-    stack = LocalStack(api_port=args.port, verbose=args.verbose).start()
+    stack = LocalStack(
+        api_port=args.port, aws_port=args.aws_port, emulator_port=args.emulator_port, verbose=args.verbose
+    ).start()
     print(stack.describe(), flush=True)
     assert stack.api is not None
     print(

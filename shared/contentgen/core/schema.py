@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,12 +52,19 @@ def _pin_lengths(node: Any, lengths: Mapping[str, int]) -> None:
             _pin_lengths(item, lengths)
 
 
-def strict_json_schema(model: type[BaseModel], lengths: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """The strict schema for `model`, with arrays named in `lengths` pinned to that many items."""
+@lru_cache(maxsize=512)
+def _pinned_schema(model: type[BaseModel], lengths: tuple[tuple[str, int], ...]) -> dict[str, Any]:
     schema = copy.deepcopy(_base_schema(model))
-    if lengths:
-        _pin_lengths(schema, lengths)
+    _pin_lengths(schema, dict(lengths))
     return schema
+
+
+def strict_json_schema(model: type[BaseModel], lengths: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The strict schema for `model`, with arrays named in `lengths` pinned to that many items.
+
+    Built once per (model, lengths) and shared across warm invocations: treat it as read-only.
+    """
+    return _pinned_schema(model, tuple(sorted((lengths or {}).items())))
 
 
 def length_problems(data: Any, lengths: Mapping[str, int], path: str = "") -> list[str]:
