@@ -26,7 +26,9 @@ SCHEMA = {
 
 
 @pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, provider: EmulatorControl) -> EmulatorControl:
+def gemini(
+    monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, provider: EmulatorControl
+) -> EmulatorControl:
     monkeypatch.setenv("GOOGLE_API_KEY", "it-google-key")
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.url)
     return provider
