@@ -57,6 +57,37 @@ def show_segments(body: dict[str, Any], out: TextIO) -> None:
         print(wrap(f"visual: {segment['visual_prompt']}", "        "), file=out)
 
 
+def show_sets(body: dict[str, Any], out: TextIO) -> None:
+    for story_set in body.get("sets", []):
+        print(f"    set {story_set['index']}: {story_set['title']}  [angle: {story_set['angle']}]", file=out)
+        for segment in story_set["segments"]:
+            print(wrap(f"{segment['index']:>2}. {segment['text']}", "      "), file=out)
+
+
+def show_memes(body: dict[str, Any], out: TextIO) -> None:
+    for segment in body.get("segments", []):
+        print(wrap(f"{segment['index']:>2}. [{segment['beat']}] {segment['text']}", "    "), file=out)
+        print(f"        caption: {segment['caption']!r}", file=out)
+
+
+def show_content(body: dict[str, Any], out: TextIO) -> None:
+    print(wrap(body.get("content", ""), "    "), file=out)
+    print(f"    (model: {body.get('model')}, truncated: {body.get('truncated')})", file=out)
+
+
+def show_ideas(body: dict[str, Any], out: TextIO) -> None:
+    for number, idea in enumerate(body.get("ideas", []), start=1):
+        print(f"    {number}. {idea['title']}  ({idea['format']})", file=out)
+        print(wrap(f"hook: {idea['hook']}", "         "), file=out)
+        print(wrap(f"why now: {idea['why_now']}", "         "), file=out)
+
+
+def show_character(body: dict[str, Any], out: TextIO) -> None:
+    character = body.get("character", {})
+    for key in ("name", "appearance", "clothing", "personality_cues", "art_style", "visual_prompt"):
+        print(wrap(f"{key}: {character.get(key)}", "    "), file=out)
+
+
 def show_json(body: dict[str, Any], out: TextIO) -> None:
     for line in json.dumps(body, indent=2).splitlines()[:20]:
         print(f"    {line}", file=out)
@@ -65,6 +96,9 @@ def show_json(body: dict[str, Any], out: TextIO) -> None:
 def show_error(body: dict[str, Any], out: TextIO) -> None:
     print(f"    {body.get('message')}", file=out)
 
+
+# A 1x1 PNG, to show the base64 path without shipping an image.
+TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 
 STORY = {
     "prompt": "A lighthouse keeper finds a message in a bottle addressed to her, dated tomorrow",
@@ -84,6 +118,70 @@ CALLS = [
         200,
         show_segments,
         faults=({"kind": "rate_limit", "retry_after": 1}, {"kind": "server_error", "status": 503}),
+    ),
+    Call(
+        "story_segments_chunked (12 segments, 5 per chunk: outline + 3 chunks)",
+        "POST",
+        "/stories/segments/chunked",
+        {
+            "prompt": "A night-shift nurse discovers the hospital's 13th floor",
+            "segment_count": 12,
+            "chunk_size": 5,
+        },
+        200,
+        show_segments,
+    ),
+    Call(
+        "story_segments_in_sets (3 takes, requested concurrently)",
+        "POST",
+        "/stories/segments/sets",
+        {
+            "prompt": "A street musician's song makes strangers remember each other",
+            "set_count": 3,
+            "segments_per_set": 3,
+        },
+        200,
+        show_sets,
+    ),
+    Call(
+        "meme_segments",
+        "POST",
+        "/memes/segments",
+        {"prompt": "When the code works on the first try", "segment_count": 4},
+        200,
+        show_memes,
+    ),
+    Call(
+        "free_content",
+        "POST",
+        "/content",
+        {"prompt": "Write a 2-line caption for a sunrise timelapse", "max_tokens": 60},
+        200,
+        show_content,
+    ),
+    Call(
+        "trending_ideas",
+        "POST",
+        "/ideas/trending",
+        {"niche": "home cooking on a budget", "idea_count": 4, "region": "UK"},
+        200,
+        show_ideas,
+    ),
+    Call(
+        "analyze_character (image_base64)",
+        "POST",
+        "/characters/analyze",
+        {"image_base64": TINY_PNG, "mime_type": "image/png"},
+        200,
+        show_character,
+    ),
+    Call(
+        "analyze_character, http URL refused",
+        "POST",
+        "/characters/analyze",
+        {"image_url": "http://example.com/hero.png"},
+        422,
+        show_error,
     ),
     Call(
         "story_segments, invalid request",
@@ -121,7 +219,7 @@ def main() -> int:
                 f"\n[{mark}] {call.title}: {call.method} {call.path} -> {status} in {elapsed:.0f} ms",
                 file=terminal,
             )
-            call.show(body, terminal)
+            (call.show if ok else show_error)(body, terminal)
 
         direct_body = {"prompt": "Two rival food trucks share one parking spot", "segment_count": 2}
         result, elapsed = stack.runtime.invoke("StorySegmentsFunction", direct_body)

@@ -7,10 +7,12 @@ Control endpoints (JSON):
   (429 with `Retry-After` and/or `retry-after-ms`), `server_error` (`status`, default 500),
   `latency` (`ms`, then answers normally), `malformed` (200 with text that is not JSON),
   `wrong_size` (200 with every pinned array one item too long), `drop` (closes the connection
-  without answering), `unauthorized` (401). Optional `target`: `openai` or `gemini`.
+  without answering), `unauthorized` (401), `reply` (200 with the given `content` as the model's
+  text). Optional `target`: `openai` or `gemini`.
 - `POST /_emulator/config` `{"latency_ms": 400, "api_key": "..."}`: latency for every request;
   the only key accepted (default: any non-empty key).
-- `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last).
+- `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last);
+  `GET /_emulator/stats` (requests in flight now and at most since the last reset).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from local.fake_content import instance_for, topic_of
+from local.fake_content import first_user_text, instance_for, topic_of
 
 MAX_RECORDED = 1000
 
@@ -41,6 +43,7 @@ class Fault:
     retry_after: float | None = None
     retry_after_ms: int | None = None
     ms: int = 0
+    content: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
@@ -56,6 +59,8 @@ class EmulatorState:
     api_key: str | None = None
     latency_ms: int = 0
     counter: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def reset(self) -> None:
         with self.lock:
@@ -63,6 +68,16 @@ class EmulatorState:
             self.requests.clear()
             self.api_key = None
             self.latency_ms = 0
+            self.max_in_flight = self.in_flight
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def take_fault(self, target: str) -> Fault | None:
         with self.lock:
@@ -80,22 +95,6 @@ class EmulatorState:
             self.requests.append(entry)
             del self.requests[:-MAX_RECORDED]
             return self.counter
-
-
-def _last_user_text(messages: list[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return ""
-
-
-def _first_user_text(messages: list[dict[str, Any]]) -> str:
-    users = [m for m in messages if m.get("role") == "user"]
-    return _last_user_text(users[:1])
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -141,6 +140,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if self.path.startswith("/_emulator/requests"):
             with state.lock:
                 self._send(200, {"requests": list(state.requests)})
+        elif self.path.startswith("/_emulator/stats"):
+            with state.lock:
+                self._send(200, {"in_flight": state.in_flight, "max_in_flight": state.max_in_flight})
         elif self.path.startswith("/_emulator/health"):
             self._send(200, {"status": "ok"})
         else:
@@ -178,6 +180,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         return (self.headers.get("x-goog-api-key") or query_key).strip()
 
     def _provider(self, target: str, body: Any, answer: Any) -> None:
+        self.server.state.enter()
+        try:
+            self._answer_provider(target, body, answer)
+        finally:
+            self.server.state.leave()
+
+    def _answer_provider(self, target: str, body: Any, answer: Any) -> None:
         state = self.server.state
         number = state.record(
             {
@@ -226,25 +235,34 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._drop()
         elif fault.kind in ("malformed", "wrong_size"):
             self._send(200, answer(body, number, mode=fault.kind))
+        elif fault.kind == "reply":
+            self._send(200, answer(body, number, mode="reply", content=fault.content or ""))
         else:
             self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
 
     # -- protocol answers -----------------------------------------------------------------------
 
-    def _chat_completion(self, body: dict[str, Any], number: int, *, mode: str) -> dict[str, Any]:
+    def _chat_completion(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
         messages = body.get("messages") or []
-        topic = topic_of(_first_user_text(messages))
+        prompt = first_user_text(messages)
+        topic = topic_of(prompt)
         response_format = body.get("response_format") or {}
         schema = (response_format.get("json_schema") or {}).get("schema")
-        if mode == "malformed":
+        if mode == "reply":
+            pass
+        elif mode == "malformed":
             content = '{"segments": [ this is not JSON'
         elif schema is not None:
             content = json.dumps(
-                instance_for(schema, topic=topic, size_delta=1 if mode == "wrong_size" else 0)
+                instance_for(schema, prompt=prompt, size_delta=1 if mode == "wrong_size" else 0)
             )
         else:
-            words = int(body.get("max_tokens") or 120) // 2
-            content = " ".join(f"Here is something about {topic}." for _ in range(max(1, words // 6)))
+            content = (
+                f"{topic[:1].upper()}{topic[1:]}: the first light finds what the night forgot.\n"
+                "Stay for the last ten seconds."
+            )[: int(body.get("max_tokens") or 4000) * 4]
         prompt_tokens = sum(len(str(message.get("content", ""))) for message in messages) // 4
         completion_tokens = len(content) // 4
         return {
@@ -268,20 +286,27 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             },
         }
 
-    def _generate_content(self, body: dict[str, Any], number: int, *, mode: str) -> dict[str, Any]:
+    def _generate_content(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
         texts = [
             str(part.get("text", ""))
             for content in body.get("contents") or []
             for part in content.get("parts") or []
             if isinstance(part, dict)
         ]
-        topic = topic_of(texts[0] if texts else "")
+        prompt = texts[0] if texts else ""
+        topic = topic_of(prompt)
         config = body.get("generationConfig") or {}
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
-        if mode == "malformed":
+        if mode == "reply":
+            text = content
+        elif mode == "malformed":
             text = "{ not json"
         elif schema is not None:
-            text = json.dumps(instance_for(schema, topic=topic, size_delta=1 if mode == "wrong_size" else 0))
+            text = json.dumps(
+                instance_for(schema, prompt=prompt, size_delta=1 if mode == "wrong_size" else 0)
+            )
         else:
             text = f"Here is something about {topic}."
         model = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
@@ -341,6 +366,11 @@ class EmulatorControl:
 
     def reset(self) -> None:
         self._post("/_emulator/reset", {})
+
+    def stats(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=5) as response:
+            result: dict[str, int] = json.loads(response.read())
+            return result
 
     def requests(self) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:

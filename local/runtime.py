@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from local.lambda_context import LocalLambdaContext
 from local.template import FunctionSpec, functions
 
-SHARED = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "shared")
+SHARED = str(Path(__file__).resolve().parent.parent / "shared")
 
 
 def load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:

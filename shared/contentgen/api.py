@@ -22,11 +22,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ContentgenError
+from contentgen.errors import ConfigurationError, ContentgenError
 from contentgen.observability import logger, metrics, traced_handler
 
 Handler = Callable[[Any, LambdaContext], Any]
+
+DEFAULT_API_GATEWAY_TIMEOUT = 29.0
 
 
 def error_response(
@@ -36,10 +39,13 @@ def error_response(
     *,
     errors: list[dict[str, str]] | None = None,
     retry_after: float | None = None,
+    partial: dict[str, Any] | None = None,
 ) -> Response[str]:
     body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
     if errors:
         body["errors"] = errors
+    if partial is not None:
+        body["partial"] = partial
     correlation_id = logger.get_correlation_id()
     if correlation_id:
         body["request_id"] = correlation_id
@@ -91,7 +97,12 @@ def create_app() -> APIGatewayRestResolver:
         log("request failed", extra={"code": exc.code, "status": exc.status_code, "reason": exc.message})
         errors = [{"field": exc.field, "message": exc.message}] if hasattr(exc, "field") else None
         return error_response(
-            exc.status_code, exc.code, exc.message, errors=errors, retry_after=exc.retry_after
+            exc.status_code,
+            exc.code,
+            exc.message,
+            errors=errors,
+            retry_after=exc.retry_after,
+            partial=exc.partial,
         )
 
     @app.not_found
@@ -137,6 +148,18 @@ def proxy_event_for(body: Any, *, method: str, path: str, request_id: str) -> di
     }
 
 
+def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
+    """The Lambda's remaining time; over HTTP, no later than API Gateway's own timeout."""
+    deadline = Deadline.from_context(context)
+    if not over_http:
+        return deadline
+    try:
+        gateway_timeout = get_settings().api_gateway_timeout_seconds
+    except ConfigurationError:
+        gateway_timeout = DEFAULT_API_GATEWAY_TIMEOUT  # the route itself answers 503 naming the variable
+    return min(deadline, Deadline.after(gateway_timeout), key=lambda candidate: candidate.expires_at)
+
+
 def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, str] | None = None) -> Handler:
     """The function's `lambda_handler`: API Gateway events, or direct invocations of `direct_route`."""
 
@@ -152,7 +175,7 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
             or str(uuid.uuid4())
         )
         logger.set_correlation_id(request_id)
-        with deadline_scope(Deadline.from_context(context)):
+        with deadline_scope(_deadline_for(context, over_http=not direct)):
             if direct and direct_route is None:
                 response = error_response(400, "unsupported_event", "this function is served over HTTP only")
                 return json.loads(response.body or "{}")

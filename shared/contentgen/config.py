@@ -57,6 +57,11 @@ class Settings(BaseModel):
     # Used only when there is no Lambda context (direct calls from tests or scripts).
     default_deadline_seconds: PositiveSeconds = Field(28.0, alias="DEFAULT_DEADLINE_SECONDS")
     ssm_timeout_seconds: PositiveSeconds = Field(3.0, alias="SSM_TIMEOUT_SECONDS")
+    # API Gateway stops waiting after this, whatever the function's own timeout: HTTP requests
+    # are answered within it so that no paid result is produced for a caller who has gone.
+    api_gateway_timeout_seconds: PositiveSeconds = Field(29.0, alias="API_GATEWAY_TIMEOUT_SECONDS")
+    # Provider requests one invocation may have in flight at once (sets, chunks, fan-out).
+    max_parallel_requests: int = Field(5, ge=1, le=20, alias="MAX_PARALLEL_REQUESTS")
 
     @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
     @classmethod

@@ -7,6 +7,8 @@ parameters, never values of secrets, prompts or stack traces.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ContentgenError(Exception):
     """Base class: an error with an HTTP status and a stable machine-readable code."""
@@ -18,6 +20,12 @@ class ContentgenError(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        # What was already generated (and paid for) before the failure, returned with the error.
+        self.partial: dict[str, Any] | None = None
+
+    def with_partial(self, partial: dict[str, Any]) -> ContentgenError:
+        self.partial = partial
+        return self
 
 
 class InvalidRequestError(ContentgenError):

@@ -141,3 +141,49 @@ def test_every_log_line_carries_the_correlation_id(
     lines = log_records(log_output)
     assert len(lines) >= 2, "expected the failure and the request line"
     assert {line.get("correlation_id") for line in lines} == {"c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
+
+
+def test_misconfiguration_is_a_503_naming_the_variable(
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contentgen.config import get_settings
+
+    monkeypatch.setenv("API_GATEWAY_TIMEOUT_SECONDS", "soon")
+    handler = build_handler(lambda request: get_settings())
+
+    response = handler(api_event("POST", "/stories/segments", {"prompt": "x"}), lambda_context)
+
+    assert response["statusCode"] == 503
+    assert "API_GATEWAY_TIMEOUT_SECONDS" in json.loads(response["body"])["message"]
+
+
+def test_http_requests_get_no_more_time_than_api_gateway_waits(
+    api_event: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contentgen.core.deadline import current_deadline
+
+    monkeypatch.setenv("API_GATEWAY_TIMEOUT_SECONDS", "29")
+    long_running = LocalLambdaContext(function_name="contentgen-test", timeout_seconds=300)
+    handler = build_handler(lambda request: {"remaining": current_deadline().remaining()})
+
+    over_http = json.loads(
+        handler(api_event("POST", "/stories/segments", {"prompt": "x"}), long_running)["body"]
+    )
+    direct = handler({"prompt": "x"}, long_running)
+
+    assert 28 < over_http["remaining"] <= 29
+    assert direct["remaining"] > 290
+
+
+def test_partial_results_are_returned_with_the_error(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    error = DeadlineExceededError("no time").with_partial({"segments": [{"index": 1}]})
+    handler = build_handler(raising(error))
+
+    response = handler(api_event("POST", "/stories/segments", {"prompt": "x"}), lambda_context)
+
+    assert response["statusCode"] == 504
+    assert json.loads(response["body"])["partial"] == {"segments": [{"index": 1}]}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.test_template import TEXT_FUNCTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
@@ -43,7 +45,7 @@ def imported_by(function: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("function", ["StorySegmentsFunction"])
+@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
 def test_text_handler_never_imports_google_genai(function: str) -> None:
     modules = imported_by(function)
 

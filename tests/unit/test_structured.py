@@ -128,4 +128,5 @@ def test_schema_is_strict_everywhere() -> None:
     assert segment["additionalProperties"] is False
     assert set(segment["required"]) == {"text", "visual_prompt"}
     assert "maxLength" not in json.dumps(schema)
+    assert segment["properties"]["text"]["description"].endswith("(at most 400 characters)")
     assert "minItems" not in json.dumps(strict_json_schema(StoryReply)), "base schema is not mutated"

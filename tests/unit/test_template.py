@@ -12,7 +12,15 @@ import pytest
 from local.template import functions, load_template, resources_of_type, routes
 
 ROOT = Path(__file__).resolve().parents[2]
-TEXT_FUNCTIONS = {"StorySegmentsFunction"}
+TEXT_FUNCTIONS = {
+    "StorySegmentsFunction",
+    "StorySegmentsChunkedFunction",
+    "StorySegmentsInSetsFunction",
+    "MemeSegmentsFunction",
+    "FreeContentFunction",
+    "TrendingIdeasFunction",
+    "AnalyzeCharacterFunction",
+}
 
 
 def test_cfn_lint_reports_no_error() -> None:

@@ -1,8 +1,9 @@
 """JSON Schemas for `response_format: json_schema` in strict mode, derived from Pydantic models.
 
 Strict mode wants every object closed (`additionalProperties: false`) with every property
-required, and supports only part of JSON Schema; string length limits are left to Pydantic's
-validation of the reply. Array lengths are pinned per request (`minItems` = `maxItems`).
+required, and supports only part of JSON Schema: string length limits are moved into the field's
+description (models follow it) and enforced by Pydantic's validation of the reply. Array lengths
+are pinned per request (`minItems` = `maxItems`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def _base_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def _close_objects(node: Any) -> None:
     if isinstance(node, dict):
+        if isinstance(node.get("maxLength"), int):
+            limit = f"at most {node['maxLength']} characters"
+            node["description"] = f"{node['description']} ({limit})" if node.get("description") else limit
         for keyword in _UNSUPPORTED:
             if keyword in node and not isinstance(node[keyword], dict):
                 node.pop(keyword)

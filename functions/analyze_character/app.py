@@ -1,0 +1,21 @@
+"""POST /characters/analyze: a structured description of the character in an image."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.characters import CharacterAnalysisRequest, CharacterAnalysisResponse
+from contentgen.services.characters import analyze_character
+
+app = create_app()
+
+
+@app.post("/characters/analyze")
+def character_analysis(
+    request: Annotated[CharacterAnalysisRequest, Body(embed=False)],
+) -> CharacterAnalysisResponse:
+    return analyze_character(request)
+
+
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/characters/analyze"))

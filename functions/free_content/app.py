@@ -1,0 +1,19 @@
+"""POST /content: free-form text for a prompt."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.content import ContentRequest, ContentResponse
+from contentgen.services.content import generate_content
+
+app = create_app()
+
+
+@app.post("/content")
+def free_content(request: Annotated[ContentRequest, Body(embed=False)]) -> ContentResponse:
+    return generate_content(request)
+
+
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/content"))

@@ -1,0 +1,19 @@
+"""POST /stories/segments/sets: several alternative sets of story segments for one prompt."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.stories import StorySetsRequest, StorySetsResponse
+from contentgen.services.stories import generate_story_sets
+
+app = create_app()
+
+
+@app.post("/stories/segments/sets")
+def story_segments_in_sets(request: Annotated[StorySetsRequest, Body(embed=False)]) -> StorySetsResponse:
+    return generate_story_sets(request)
+
+
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/stories/segments/sets"))

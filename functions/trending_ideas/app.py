@@ -1,0 +1,19 @@
+"""POST /ideas/trending: trending content ideas for a niche."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.ideas import TrendingIdeasRequest, TrendingIdeasResponse
+from contentgen.services.ideas import generate_trending_ideas
+
+app = create_app()
+
+
+@app.post("/ideas/trending")
+def trending_ideas(request: Annotated[TrendingIdeasRequest, Body(embed=False)]) -> TrendingIdeasResponse:
+    return generate_trending_ideas(request)
+
+
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/ideas/trending"))

@@ -1,0 +1,118 @@
+"""Character analysis from an image: exactly one of an https URL or base64 bytes (png, jpeg, webp)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # 5 MiB decoded
+MimeType = Literal["image/png", "image/jpeg", "image/webp"]
+_SIGNATURES: tuple[tuple[MimeType, bytes, int], ...] = (
+    ("image/png", b"\x89PNG\r\n\x1a\n", 0),
+    ("image/jpeg", b"\xff\xd8\xff", 0),
+    ("image/webp", b"WEBP", 8),  # RIFF....WEBP
+)
+
+
+def sniff_image(data: bytes) -> MimeType | None:
+    """The image type from its magic bytes, or None if it is not png, jpeg or webp."""
+    for mime, signature, offset in _SIGNATURES:
+        if data[offset : offset + len(signature)] == signature and (
+            mime != "image/webp" or data[:4] == b"RIFF"
+        ):
+            return mime
+    return None
+
+
+class CharacterAnalysisRequest(RequestModel):
+    image_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = Field(
+        None, description="An https URL the model provider can fetch (contentgen never fetches it)."
+    )
+    image_base64: str | None = Field(
+        None, description="The image bytes, base64 (png, jpeg or webp, at most 5 MiB)."
+    )
+    mime_type: MimeType | None = Field(None, description="Type of image_base64; checked against its bytes.")
+
+    @field_validator("image_url")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith("https://"):
+            raise ValueError("must be an https:// URL")
+        if value is not None and len(value) <= len("https://"):
+            raise ValueError("must name a host")
+        return value
+
+    @field_validator("image_base64")
+    @classmethod
+    def _image_bytes(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        payload = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+        payload = "".join(payload.split())
+        if len(payload) * 3 // 4 > MAX_IMAGE_BYTES + 3:
+            raise ValueError(f"decoded image must be at most {MAX_IMAGE_BYTES} bytes")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid base64") from None
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValueError(f"decoded image must be at most {MAX_IMAGE_BYTES} bytes")
+        if sniff_image(data) is None:
+            raise ValueError("is not a png, jpeg or webp image")
+        return payload
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> CharacterAnalysisRequest:
+        if (self.image_url is None) == (self.image_base64 is None):
+            raise ValueError("give exactly one of image_url or image_base64")
+        if self.image_url is not None and self.mime_type is not None:
+            raise ValueError("mime_type goes with image_base64, not image_url")
+        if self.image_base64 is not None:
+            detected = sniff_image(base64.b64decode(self.image_base64[:64]))
+            if self.mime_type is not None and detected != self.mime_type:
+                raise ValueError(f"mime_type is {self.mime_type} but image_base64 holds {detected}")
+        return self
+
+    def image_reference(self) -> str:
+        """What the model is sent: the https URL, or a data URL of the bytes."""
+        if self.image_url is not None:
+            return self.image_url
+        assert self.image_base64 is not None
+        mime = self.mime_type or sniff_image(base64.b64decode(self.image_base64[:64]))
+        return f"data:{mime};base64,{self.image_base64}"
+
+
+class Character(ResponseModel):
+    name: str | None
+    appearance: str
+    clothing: str
+    personality_cues: list[str]
+    art_style: str
+    visual_prompt: str
+
+
+class CharacterAnalysisResponse(ResponseModel):
+    character: Character
+    model: str
+
+
+class CharacterReply(ReplyModel):
+    name: str | None = Field(description="The character's name if the image makes it evident, else null.")
+    appearance: str = Field(
+        min_length=1, max_length=800, description="Face, hair, build, age, distinctive marks."
+    )
+    clothing: str = Field(min_length=1, max_length=600)
+    personality_cues: list[str] = Field(
+        min_length=1, max_length=6, description="What expression, pose and styling suggest about them."
+    )
+    art_style: str = Field(min_length=1, max_length=300, description="Medium, rendering, palette, lighting.")
+    visual_prompt: str = Field(
+        min_length=1,
+        max_length=1200,
+        description="English prompt that reproduces this character in a new scene: look, clothing and art style.",
+    )

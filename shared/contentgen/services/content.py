@@ -1,0 +1,23 @@
+"""Free-form content: plain text, no schema."""
+
+from __future__ import annotations
+
+from contentgen.config import get_settings
+from contentgen.core.completions import complete_chat
+from contentgen.errors import ModelOutputError
+from contentgen.models.content import ContentRequest, ContentResponse
+from contentgen.prompts.content import CONTENT_SYSTEM
+
+
+def generate_content(request: ContentRequest) -> ContentResponse:
+    model = get_settings().text_model
+    result = complete_chat(
+        [{"role": "system", "content": CONTENT_SYSTEM}, {"role": "user", "content": request.prompt}],
+        model=model,
+        max_tokens=request.max_tokens,
+        temperature=0.8,
+    )
+    content = result.content.strip()
+    if not content:
+        raise ModelOutputError(f"{model} returned no content")
+    return ContentResponse(content=content, model=result.model, truncated=result.finish_reason == "length")

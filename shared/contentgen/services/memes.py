@@ -1,0 +1,33 @@
+"""Meme-format segments."""
+
+from __future__ import annotations
+
+from contentgen.config import get_settings
+from contentgen.core.structured import generate_structured
+from contentgen.models.memes import MemeReply, MemeSegment, MemeSegmentsRequest, MemeSegmentsResponse
+from contentgen.prompts.memes import MEME_SYSTEM, meme_user_prompt
+
+
+def generate_meme_segments(request: MemeSegmentsRequest) -> MemeSegmentsResponse:
+    """Exactly `segment_count` beats from setup to punchline, each with a short caption."""
+    reply = generate_structured(
+        MemeReply,
+        system=MEME_SYSTEM,
+        user=meme_user_prompt(prompt=request.prompt, segment_count=request.segment_count),
+        model=get_settings().text_model,
+        lengths={"segments": request.segment_count},
+        temperature=1.0,
+    )
+    return MemeSegmentsResponse(
+        segments=[
+            MemeSegment(
+                index=index,
+                beat=beat.beat,
+                text=beat.text,
+                caption=beat.caption,
+                visual_prompt=beat.visual_prompt,
+            )
+            for index, beat in enumerate(reply.value.segments, start=1)
+        ],
+        model=reply.model,
+    )
