@@ -20,6 +20,7 @@ import pytest
 from contentgen.config import get_settings
 from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.connectors.openai_connector import reset_openai_client
+from contentgen.core.parallel import reset_pool
 from contentgen.observability import logger
 from contentgen.secrets import reset_ssm_provider
 from local.lambda_context import LocalLambdaContext
@@ -56,6 +57,7 @@ def reset_container() -> None:
     reset_openai_client()
     reset_genai_client()
     reset_ssm_provider()
+    reset_pool()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ Handlers are loaded as the template declares them and called with API Gateway ev
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ import pytest
 from local.aws import MotoServer, client, provision
 from local.emulator import EmulatorControl, EmulatorServer, start_emulator
 from local.lambda_context import LocalLambdaContext
-from local.runtime import load_handler
-from local.template import functions, ssm_key_parameters
+from local.runtime import LocalRuntime, load_handler
+from local.template import functions, routes, ssm_key_parameters
 
 Handler = Callable[[Any, Any], Any]
 
@@ -65,8 +66,8 @@ def stack(
     emulator: EmulatorServer,
     provider: EmulatorControl,
 ) -> Stack:
-    """The story function's environment from template.yaml, pointed at the loopback emulators."""
-    for name, value in functions()["StorySegmentsFunction"].environment.items():
+    """The functions' environment from template.yaml, pointed at the loopback emulators."""
+    for name, value in LocalRuntime().environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
@@ -91,3 +92,31 @@ def health_handler() -> Handler:
 @pytest.fixture
 def context() -> LocalLambdaContext:
     return LocalLambdaContext(function_name="StorySegmentsFunction", timeout_seconds=29)
+
+
+_loaded: dict[str, Handler] = {}
+
+
+class Invoke:
+    """Calls a function (by its template id) with an API Gateway event for its route."""
+
+    def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
+        self._api_event = api_event
+
+    def __call__(
+        self, function: str, body: Any, *, timeout_seconds: float = 29, raw: bool = False
+    ) -> tuple[int, dict[str, Any]]:
+        handler = _loaded.get(function)
+        if handler is None:
+            handler = _loaded[function] = load_handler(functions()[function])
+        route = next(route for route in routes() if route.function == function)
+        event = self._api_event(route.method, route.path, body)
+        response = handler(event, LocalLambdaContext(function_name=function, timeout_seconds=timeout_seconds))
+        if raw:
+            return response["statusCode"], response
+        return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture
+def invoke(stack: Stack, api_event: Callable[..., dict[str, Any]]) -> Invoke:
+    return Invoke(api_event)

@@ -1,0 +1,91 @@
+"""POST /characters/analyze over the wire: the image goes to the vision model, never fetched here."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Invoke, Stack
+
+pytestmark = pytest.mark.integration
+
+FUNCTION = "AnalyzeCharacterFunction"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
+GIF = b"GIF89a" + b"\x00" * 32
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def image_part(stack: Stack) -> dict[str, Any]:
+    content = stack.provider.requests()[0]["body"]["messages"][-1]["content"]
+    part: dict[str, Any] = next(part for part in content if part["type"] == "image_url")
+    return part
+
+
+def test_https_url_is_passed_to_the_vision_model(stack: Stack, invoke: Invoke) -> None:
+    status, answer = invoke(FUNCTION, {"image_url": "https://images.example.com/hero.png"})
+
+    assert status == 200
+    character = answer["character"]
+    assert {"name", "appearance", "clothing", "personality_cues", "art_style", "visual_prompt"} <= set(
+        character
+    )
+    assert character["visual_prompt"]
+    assert image_part(stack)["image_url"]["url"] == "https://images.example.com/hero.png"
+    assert stack.provider.requests()[0]["body"]["model"] == answer["model"]
+
+
+@pytest.mark.parametrize(("data", "mime"), [(PNG, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")])
+def test_base64_image_goes_as_a_data_url(stack: Stack, invoke: Invoke, data: bytes, mime: str) -> None:
+    status, _ = invoke(FUNCTION, {"image_base64": b64(data)})
+
+    assert status == 200
+    assert image_part(stack)["image_url"]["url"] == f"data:{mime};base64,{b64(data)}"
+
+
+def test_malformed_reply_is_reasked(stack: Stack, invoke: Invoke) -> None:
+    stack.provider.faults({"kind": "malformed"})
+
+    assert invoke(FUNCTION, {"image_base64": b64(PNG), "mime_type": "image/png"})[0] == 200
+    assert len(stack.provider.requests()) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "mention"),
+    [
+        ({}, "image_url or image_base64"),
+        ({"image_url": "https://x.example/a.png", "image_base64": b64(PNG)}, "image_url or image_base64"),
+        ({"image_url": "http://x.example/a.png"}, "image_url"),
+        ({"image_url": "ftp://x.example/a.png"}, "image_url"),
+        ({"image_base64": "not base64!!"}, "image_base64"),
+        ({"image_base64": b64(b"just some text, not an image")}, "image_base64"),
+        ({"image_base64": b64(GIF)}, "image_base64"),
+        ({"image_base64": b64(PNG), "mime_type": "image/jpeg"}, "mime_type"),
+        ({"image_base64": b64(PNG), "mime_type": "image/gif"}, "mime_type"),
+        ({"image_url": "https://x.example/a.png", "mime_type": "image/png"}, "mime_type"),
+    ],
+)
+def test_invalid_image_is_a_4xx_naming_the_field(
+    stack: Stack, invoke: Invoke, body: dict[str, Any], mention: str
+) -> None:
+    status, answer = invoke(FUNCTION, body)
+
+    assert status == 422
+    assert mention in answer["message"]
+    assert stack.provider.requests() == [], "nothing is sent to the provider"
+
+
+def test_image_over_5_mib_is_refused(stack: Stack, invoke: Invoke) -> None:
+    big = PNG + b"\x00" * (5 * 1024 * 1024)
+
+    status, answer = invoke(FUNCTION, {"image_base64": b64(big), "mime_type": "image/png"})
+
+    assert status == 422
+    assert "image_base64" in answer["message"]
+    assert "5242880 bytes" in answer["message"]

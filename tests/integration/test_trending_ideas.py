@@ -1,0 +1,76 @@
+"""POST /ideas/trending over the wire."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Invoke, Stack
+
+pytestmark = pytest.mark.integration
+
+FUNCTION = "TrendingIdeasFunction"
+
+
+def ideas(*titles: str) -> str:
+    return json.dumps(
+        {"ideas": [{"title": t, "hook": "h", "why_now": "w", "format": "story"} for t in titles]}
+    )
+
+
+def test_distinct_actionable_ideas_for_a_niche(stack: Stack, invoke: Invoke) -> None:
+    status, answer = invoke(FUNCTION, {"niche": "budget cooking", "idea_count": 6, "region": "Brazil"})
+
+    assert status == 200
+    assert len(answer["ideas"]) == 6
+    assert len({idea["title"].casefold() for idea in answer["ideas"]}) == 6
+    assert all(idea["hook"] and idea["why_now"] and idea["format"] for idea in answer["ideas"])
+    user = stack.provider.requests()[0]["body"]["messages"][-1]["content"]
+    assert "budget cooking" in user
+    assert "Brazil" in user
+    assert datetime.now(UTC).date().isoformat() in user
+
+
+def test_duplicate_ideas_are_reasked(stack: Stack, invoke: Invoke) -> None:
+    stack.provider.faults(
+        {"kind": "reply", "content": ideas("Five-Euro Dinners", "five euro dinners!", "Pantry Raid")}
+    )
+
+    status, answer = invoke(FUNCTION, {"niche": "budget cooking", "idea_count": 3})
+
+    assert status == 200
+    assert "duplicate idea title" in stack.provider.requests()[1]["body"]["messages"][-1]["content"]
+    assert len({idea["title"] for idea in answer["ideas"]}) == 3
+
+
+def test_wrong_size_twice_is_502(stack: Stack, invoke: Invoke) -> None:
+    stack.provider.faults({"kind": "wrong_size", "count": 2})
+
+    status, answer = invoke(FUNCTION, {"niche": "x", "idea_count": 2})
+
+    assert status == 502
+    assert "expected exactly 2 items" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "niche"),
+        ({"niche": "   "}, "niche"),
+        ({"niche": "n" * 201}, "niche"),
+        ({"niche": "x", "idea_count": 0}, "idea_count"),
+        ({"niche": "x", "idea_count": 21}, "idea_count"),
+        ({"niche": "x", "region": "r" * 201}, "region"),
+        ({"niche": "x", "prompt": "y"}, "prompt"),
+    ],
+)
+def test_invalid_input_names_the_field(
+    stack: Stack, invoke: Invoke, body: dict[str, Any], field: str
+) -> None:
+    status, answer = invoke(FUNCTION, body)
+
+    assert status == 422
+    assert field in [error["field"] for error in answer["errors"]]

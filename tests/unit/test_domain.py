@@ -1,0 +1,119 @@
+"""Domain rules that need no provider: planning, validators, fan-out."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from pydantic import ValidationError
+
+from contentgen.core.deadline import Deadline, current_deadline, deadline_scope
+from contentgen.core.parallel import run_bounded
+from contentgen.models.characters import CharacterAnalysisRequest, sniff_image
+from contentgen.models.ideas import IdeasReply
+from contentgen.models.memes import MemeReply
+from contentgen.prompts.stories import SET_ANGLES, set_angle, set_user_prompt
+from contentgen.services.stories import plan_chunks
+
+
+@pytest.mark.parametrize(
+    ("total", "size", "plan"),
+    [
+        (23, 10, [(1, 10), (11, 10), (21, 3)]),
+        (10, 10, [(1, 10)]),
+        (1, 25, [(1, 1)]),
+        (200, 25, [(1 + 25 * n, 25) for n in range(8)]),
+    ],
+)
+def test_chunks_cover_every_index_once(total: int, size: int, plan: list[tuple[int, int]]) -> None:
+    assert plan_chunks(total, size) == plan
+    covered = [first + offset for first, count in plan_chunks(total, size) for offset in range(count)]
+    assert covered == list(range(1, total + 1))
+
+
+def test_every_set_gets_its_own_angle_and_is_told_the_others() -> None:
+    assert len({set_angle(index) for index in range(1, 11)}) == len(SET_ANGLES) == 10
+    prompt = set_user_prompt(prompt="idea", segments=3, index=2, total=3, style=None, language="en")
+    assert f"Your angle: {set_angle(2)}." in prompt
+    assert set_angle(1) in prompt
+    assert set_angle(3) in prompt
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (b"\x89PNG\r\n\x1a\n....", "image/png"),
+        (b"\xff\xd8\xff\xdb....", "image/jpeg"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"RIFX\x00\x00\x00\x00WEBPVP8 ", None),
+        (b"GIF89a....", None),
+        (b"", None),
+    ],
+)
+def test_images_are_recognised_by_their_magic_bytes(data: bytes, mime: str | None) -> None:
+    assert sniff_image(data) == mime
+
+
+def test_a_data_url_is_accepted_for_base64() -> None:
+    request = CharacterAnalysisRequest(image_base64="data:image/png;base64,iVBORw0KGgoAAAAA")
+
+    assert request.image_reference() == "data:image/png;base64,iVBORw0KGgoAAAAA"
+
+
+def _meme(*beats: str) -> dict[str, object]:
+    return {"segments": [{"beat": b, "text": "t", "caption": "c", "visual_prompt": "v"} for b in beats]}
+
+
+@pytest.mark.parametrize(
+    "beats", [("punchline",), ("setup", "punchline"), ("setup", "escalation", "escalation", "punchline")]
+)
+def test_meme_beats_that_build_to_a_punchline(beats: tuple[str, ...]) -> None:
+    assert [s.beat for s in MemeReply.model_validate(_meme(*beats)).segments] == list(beats)
+
+
+@pytest.mark.parametrize(
+    "beats",
+    [("setup",), ("escalation", "punchline"), ("setup", "punchline", "punchline"), ("punchline", "setup")],
+)
+def test_meme_beats_out_of_order_are_invalid(beats: tuple[str, ...]) -> None:
+    with pytest.raises(ValidationError):
+        MemeReply.model_validate(_meme(*beats))
+
+
+def test_idea_titles_must_differ_beyond_case_and_punctuation() -> None:
+    idea = {"hook": "h", "why_now": "w", "format": "meme"}
+    with pytest.raises(ValidationError, match="duplicate idea title"):
+        IdeasReply.model_validate(
+            {"ideas": [{"title": "Pantry Raid!", **idea}, {"title": "pantry raid", **idea}]}
+        )
+
+
+def test_fan_out_keeps_order_bounds_concurrency_and_carries_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAX_PARALLEL_REQUESTS", "3")
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def task(number: int) -> tuple[int, float]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        if number == 4:
+            raise ValueError("task 4 failed")
+        return number, current_deadline().expires_at
+
+    deadline = Deadline.after(12.5)
+    with deadline_scope(deadline):
+        outcomes = run_bounded([lambda n=n: task(n) for n in range(8)])  # type: ignore[misc]
+
+    assert peak == 3
+    assert [o.value[0] if o.value else None for o in outcomes] == [0, 1, 2, 3, None, 5, 6, 7]
+    assert isinstance(outcomes[4].error, ValueError)
+    assert {o.value[1] for o in outcomes if o.value} == {deadline.expires_at}
