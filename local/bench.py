@@ -5,7 +5,9 @@
   that imports both SDKs, boto3 and Powertools and builds its clients at import;
 - warm: the handler's time per invocation against a bare `openai` SDK call sending the same
   request to the same emulator (interleaved, medians);
-- peak memory (max RSS) of each cold-start process.
+- peak memory (max RSS) of each cold-start process;
+- story_segments_in_sets: wall time of five sets against one, the emulator answering each request
+  after 400 ms (sets are requested concurrently, up to MAX_PARALLEL_REQUESTS at a time).
 
 The emulator runs in its own process so it does not share the GIL with what is measured.
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 from local.aws import AWS_TEST_ENV, MotoServer, free_port, provision
 from local.emulator import EmulatorControl
+from local.runtime import LocalRuntime
 from local.template import functions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,6 +168,38 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
     }
 
 
+def sets_wall_time(emulator_url: str, runs: int) -> dict[str, float]:
+    """Median wall time of the sets handler for one and for five sets, 400 ms per provider call."""
+    from contentgen.observability import logger
+    from local.lambda_context import LocalLambdaContext
+    from local.runtime import load_handler
+
+    handler = load_handler(functions()["StorySegmentsInSetsFunction"])
+    control = EmulatorControl(emulator_url)
+
+    def invoke(set_count: int) -> float:
+        body = {"prompt": "A robot learns to paint", "set_count": set_count, "segments_per_set": 4}
+        started = time.perf_counter()
+        answer = handler(body, LocalLambdaContext(function_name="bench"))
+        elapsed = (time.perf_counter() - started) * 1000
+        assert len(answer["sets"]) == set_count, answer
+        return elapsed
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    previous_stream = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(devnull):
+            invoke(1)  # cold start out of the way
+            control.configure(latency_ms=400)
+            one = [invoke(1) for _ in range(runs)]
+            five = [invoke(5) for _ in range(runs)]
+    finally:
+        control.configure(latency_ms=0)
+        logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
+        devnull.close()
+    return {"one_ms": statistics.median(one), "five_ms": statistics.median(five)}
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -173,6 +208,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument("--warm-iterations", type=int, default=300)
+    parser.add_argument("--set-runs", type=int, default=5)
     args = parser.parse_args()
 
     os.environ.update(AWS_TEST_ENV)
@@ -182,7 +218,7 @@ def main() -> int:
         with emulator_process() as emulator_url:
             environment = {
                 **os.environ,
-                **functions()["StorySegmentsFunction"].environment,
+                **{key: value for key, value in LocalRuntime().environment().items() if value},
                 "AWS_ENDPOINT_URL": moto.url,
                 "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -198,6 +234,7 @@ def main() -> int:
                 for variant in runs:
                     runs[variant].append(cold_start(variant, environment))
             warm_figures = warm(emulator_url, args.warm_iterations)
+            sets_figures = sets_wall_time(emulator_url, args.set_runs)
     finally:
         moto.stop()
 
@@ -221,6 +258,11 @@ def main() -> int:
         f"  bare SDK call median {warm_figures['bare_median_ms']:.3f} ms (p90 {warm_figures['bare_p90_ms']:.3f})"
     )
     print(f"  overhead at the median: {warm_figures['overhead_median_ms']:.3f} ms  (goal < 1 ms)")
+    print(f"\nstory_segments_in_sets, emulator answering after 400 ms ({args.set_runs} runs each, medians):")
+    print(f"  one set   {sets_figures['one_ms']:8.1f} ms")
+    print(
+        f"  five sets {sets_figures['five_ms']:8.1f} ms  ({sets_figures['five_ms'] / sets_figures['one_ms']:.2f}x one set)"
+    )
     return 0
 
 

@@ -11,14 +11,15 @@ import boto3
 import openai
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.utilities import parameters
 from google import genai
 
 logger = Logger()
 metrics = Metrics(namespace="naive")
 tracer = Tracer()
 ssm = boto3.client("ssm")
-KEY = parameters.get_parameter(os.environ["OPENROUTER_API_KEY_PARAM"], decrypt=True)
+KEY = ssm.get_parameter(Name=os.environ["OPENROUTER_API_KEY_PARAM"], WithDecryption=True)["Parameter"][
+    "Value"
+]
 openai_client = openai.OpenAI(api_key=KEY, base_url=os.environ["OPENROUTER_BASE_URL"])
 genai_client = genai.Client(api_key=KEY)
 app = APIGatewayRestResolver()
