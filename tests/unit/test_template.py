@@ -112,3 +112,12 @@ def test_key_parameters_are_ssm_parameter_names() -> None:
 
     assert parameter["Type"] == "AWS::SSM::Parameter::Name"
     assert parameter["Default"].startswith("/"), "the IAM ARN is built as parameter${Name}"
+
+
+def test_every_routed_function_has_a_sample_event_for_its_route() -> None:
+    import json
+
+    for route in routes():
+        folder = functions()[route.function].code_dir.name
+        event = json.loads((ROOT / "events" / f"{folder}.json").read_text())
+        assert (event["httpMethod"], event["path"]) == (route.method, route.path)
