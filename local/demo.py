@@ -88,6 +88,23 @@ def show_character(body: dict[str, Any], out: TextIO) -> None:
         print(wrap(f"{key}: {character.get(key)}", "    "), file=out)
 
 
+def save_media(url: str, name: str) -> Path:
+    """Download a presigned URL (served by the local moto) into local-output/ for a person to open."""
+    path = OUTPUT / name
+    with urllib.request.urlopen(url, timeout=30) as response:
+        path.write_bytes(response.read())
+    return path
+
+
+def show_thumbnail(body: dict[str, Any], out: TextIO) -> None:
+    path = save_media(body["image_url"], "thumbnail" + Path(body["s3_key"]).suffix)
+    print(
+        f"    s3://…/{body['s3_key']}  ({body['content_type']}, {body['aspect_ratio']}, model {body['model']})",
+        file=out,
+    )
+    print(f"    presigned URL valid {body['expires_in']} s; saved to {os.path.relpath(path)}", file=out)
+
+
 def show_json(body: dict[str, Any], out: TextIO) -> None:
     for line in json.dumps(body, indent=2).splitlines()[:20]:
         print(f"    {line}", file=out)
@@ -182,6 +199,14 @@ CALLS = [
         {"image_url": "http://example.com/hero.png"},
         422,
         show_error,
+    ),
+    Call(
+        "generate_thumbnail (Imagen on Vertex AI, 16:9)",
+        "POST",
+        "/thumbnails",
+        {"prompt": "A lighthouse keeper holding a glowing bottle, stormy sea", "aspect_ratio": "16:9"},
+        200,
+        show_thumbnail,
     ),
     Call(
         "story_segments, invalid request",

@@ -8,9 +8,12 @@ Control endpoints (JSON):
   `latency` (`ms`, then answers normally), `malformed` (200 with text that is not JSON),
   `wrong_size` (200 with every pinned array one item too long), `drop` (closes the connection
   without answering), `unauthorized` (401), `reply` (200 with the given `content` as the model's
-  text). Optional `target`: `openai` or `gemini`.
-- `POST /_emulator/config` `{"latency_ms": 400, "api_key": "..."}`: latency for every request;
-  the only key accepted (default: any non-empty key).
+  text), `filtered` (an image or video withheld by the safety filter, with `reason`).
+  Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
+- Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
+  answer a PNG of the requested aspect ratio.
+- `POST /_emulator/config` `{"latency_ms": 400, "api_key": "...", "google_api_key": "..."}`:
+  latency for every request; the only OpenAI / Google key accepted (default: any non-empty key).
 - `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset).
 """
@@ -18,6 +21,7 @@ Control endpoints (JSON):
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import socket
@@ -30,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from local.fake_content import first_user_text, instance_for, topic_of
+from local.fake_media import png
 
 MAX_RECORDED = 1000
 
@@ -44,6 +49,7 @@ class Fault:
     retry_after_ms: int | None = None
     ms: int = 0
     content: str | None = None
+    reason: str = "The image was filtered by the safety settings."
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
@@ -57,6 +63,7 @@ class EmulatorState:
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     api_key: str | None = None
+    google_api_key: str | None = None
     latency_ms: int = 0
     counter: int = 0
     in_flight: int = 0
@@ -67,6 +74,7 @@ class EmulatorState:
             self.faults.clear()
             self.requests.clear()
             self.api_key = None
+            self.google_api_key = None
             self.latency_ms = 0
             self.max_in_flight = self.in_flight
 
@@ -160,6 +168,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             with state.lock:
                 if "api_key" in body:
                     state.api_key = body["api_key"]
+                if "google_api_key" in body:
+                    state.google_api_key = body["google_api_key"]
                 if "latency_ms" in body:
                     state.latency_ms = int(body["latency_ms"])
             self._send(200, {"ok": True})
@@ -170,6 +180,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._provider("openai", body, self._chat_completion)
         elif path.endswith(":generateContent"):
             self._provider("gemini", body, self._generate_content)
+        elif path.endswith(":predict"):
+            self._provider("gemini", body, self._predict_images)
         else:
             self._send(404, {"error": {"message": f"no route {path}"}})
 
@@ -200,7 +212,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if state.latency_ms:
             time.sleep(state.latency_ms / 1000)
         key = self._presented_key(target)
-        if not key or (state.api_key is not None and key != state.api_key):
+        expected = state.api_key if target == "openai" else state.google_api_key
+        if not key or (expected is not None and key != expected):
             self._send(
                 401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}}
             )
@@ -237,6 +250,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send(200, answer(body, number, mode=fault.kind))
         elif fault.kind == "reply":
             self._send(200, answer(body, number, mode="reply", content=fault.content or ""))
+        elif fault.kind == "filtered":
+            self._send(200, answer(body, number, mode="filtered", content=fault.reason))
         else:
             self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
 
@@ -298,6 +313,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         prompt = texts[0] if texts else ""
         topic = topic_of(prompt)
         config = body.get("generationConfig") or {}
+        if "IMAGE" in [str(m).upper() for m in config.get("responseModalities") or []]:
+            return self._gemini_image(prompt, config, mode=mode, reason=content)
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
         if mode == "reply":
             text = content
@@ -322,6 +339,42 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             "modelVersion": model,
             "responseId": f"emulator-{number}",
         }
+
+    def _gemini_image(self, prompt: str, config: dict[str, Any], *, mode: str, reason: str) -> dict[str, Any]:
+        model = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
+        if mode == "filtered":
+            return {
+                "candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY"}],
+                "promptFeedback": {"blockReason": "SAFETY", "blockReasonMessage": reason},
+                "modelVersion": model,
+            }
+        aspect_ratio = (config.get("imageConfig") or {}).get("aspectRatio")
+        data = base64.b64encode(png(prompt, aspect_ratio)).decode()
+        return {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [{"inlineData": {"mimeType": "image/png", "data": data}}],
+                    },
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": 1290},
+            "modelVersion": model,
+        }
+
+    def _predict_images(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        instance = (body.get("instances") or [{}])[0]
+        parameters = body.get("parameters") or {}
+        if mode == "filtered":
+            return {"predictions": [{"raiFilteredReason": content}]}
+        count = int(parameters.get("sampleCount") or 1)
+        image = base64.b64encode(png(str(instance.get("prompt", "")), parameters.get("aspectRatio"))).decode()
+        return {"predictions": [{"bytesBase64Encoded": image, "mimeType": "image/png"} for _ in range(count)]}
 
 
 class EmulatorServer(ThreadingHTTPServer):

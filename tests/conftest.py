@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from contentgen.config import get_settings
+from contentgen.connectors.aws import reset_aws_clients
 from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.connectors.openai_connector import reset_openai_client
 from contentgen.core.parallel import reset_pool
@@ -58,6 +59,7 @@ def reset_container() -> None:
     reset_genai_client()
     reset_ssm_provider()
     reset_pool()
+    reset_aws_clients()
 
 
 @pytest.fixture(autouse=True)

@@ -60,6 +60,8 @@ class Settings(BaseModel):
     # API Gateway stops waiting after this, whatever the function's own timeout: HTTP requests
     # are answered within it so that no paid result is produced for a caller who has gone.
     api_gateway_timeout_seconds: PositiveSeconds = Field(29.0, alias="API_GATEWAY_TIMEOUT_SECONDS")
+    # Presigned GET URLs for generated media expire after this.
+    presigned_url_ttl_seconds: int = Field(900, ge=60, le=43200, alias="PRESIGNED_URL_TTL_SECONDS")
     # Provider requests one invocation may have in flight at once (sets, chunks, fan-out).
     max_parallel_requests: int = Field(5, ge=1, le=20, alias="MAX_PARALLEL_REQUESTS")
 

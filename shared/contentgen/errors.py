@@ -91,6 +91,13 @@ class ProviderRequestRejectedError(ProviderError):
     code = "provider_rejected_request"
 
 
+class ContentFilteredError(ContentgenError):
+    """The provider's safety filter withheld the output; retrying the same prompt will not help."""
+
+    status_code = 422
+    code = "content_filtered"
+
+
 class ModelOutputError(ProviderError):
     """The model's reply did not satisfy the schema, even after one re-ask."""
 

@@ -52,6 +52,8 @@ class Stack:
     provider: EmulatorControl
     key: str
     parameter: str
+    google_key: str
+    aws_url: str
 
     def rotate_key(self, new_key: str) -> None:
         self.ssm.put_parameter(Name=self.parameter, Value=new_key, Type="SecureString", Overwrite=True)
@@ -71,12 +73,26 @@ def stack(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.url)
     key = f"it-openrouter-key-{uuid.uuid4().hex}"
-    parameter = ssm_key_parameters()["OpenRouterApiKeyParameterName"]
+    google_key = f"it-google-key-{uuid.uuid4().hex}"
+    parameters = ssm_key_parameters()
+    parameter = parameters["OpenRouterApiKeyParameterName"]
     ssm = client("ssm", moto_server.url)
     ssm.put_parameter(Name=parameter, Value=key, Type="SecureString", Overwrite=True)
-    provider.configure(api_key=key)
-    return Stack(ssm=ssm, provider=provider, key=key, parameter=parameter)
+    ssm.put_parameter(
+        Name=parameters["GoogleApiKeyParameterName"], Value=google_key, Type="SecureString", Overwrite=True
+    )
+    provider.configure(api_key=key, google_api_key=google_key)
+    return Stack(
+        ssm=ssm,
+        provider=provider,
+        key=key,
+        parameter=parameter,
+        google_key=google_key,
+        aws_url=moto_server.url,
+    )
 
 
 @pytest.fixture(scope="session")

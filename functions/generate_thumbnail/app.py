@@ -1,0 +1,19 @@
+"""POST /thumbnails: a thumbnail image, stored in S3, answered with a presigned URL."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.media import ThumbnailRequest, ThumbnailResponse
+from contentgen.services.thumbnails import generate_thumbnail
+
+app = create_app()
+
+
+@app.post("/thumbnails")
+def thumbnail(request: Annotated[ThumbnailRequest, Body(embed=False)]) -> ThumbnailResponse:
+    return generate_thumbnail(request)
+
+
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/thumbnails"))

@@ -1,0 +1,38 @@
+"""boto3 clients for the AWS services the layer stores into (S3), lazily built once per container.
+
+They honour `AWS_ENDPOINT_URL` (moto locally) through boto3 itself, with short timeouts and the
+standard retry mode: AWS calls are retried by botocore, provider calls by `contentgen.core.retry`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from contentgen.connectors.lazy import LazySingleton
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+def _build_s3() -> S3Client:
+    import boto3
+
+    client: S3Client = boto3.client("s3", config=_config())
+    return client
+
+
+_s3: LazySingleton[S3Client] = LazySingleton(_build_s3)
+
+
+def get_s3_client() -> S3Client:
+    return _s3.get()
+
+
+def reset_aws_clients() -> None:
+    _s3.reset()

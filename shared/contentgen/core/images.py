@@ -1,0 +1,112 @@
+"""One image from Google GenAI, under the retry policy: Imagen (`generate_images`, Vertex AI) or a
+Gemini image model (`generate_content` with IMAGE output, either backend)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+from google import genai
+from google.genai import types
+
+from contentgen.connectors.genai_connector import PROVIDER, google_genai
+from contentgen.errors import ConfigurationError, ContentFilteredError, ModelOutputError
+from contentgen.observability import logger, provider_span, record_provider_call
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    mime_type: str
+    model: str
+
+
+def _imagen(
+    client: genai.Client, prompt: str, aspect_ratio: str, model: str, timeout: float
+) -> GeneratedImage:
+    if not client.vertexai:
+        raise ConfigurationError(
+            f"service misconfigured: IMAGE_MODEL {model} (Imagen) needs GOOGLE_GENAI_USE_VERTEXAI=true; "
+            "with the Gemini Developer API use a Gemini image model"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the SDK flags generate_images as deprecated for 2027
+        response = client.models.generate_images(
+            model=model,
+            prompt=prompt,
+            config=types.GenerateImagesConfig(
+                number_of_images=1,
+                aspect_ratio=aspect_ratio,
+                output_mime_type="image/png",
+                include_rai_reason=True,
+                http_options=types.HttpOptions(timeout=int(timeout * 1000)),
+            ),
+        )
+    for generated in response.generated_images or []:
+        if generated.image is not None and generated.image.image_bytes:
+            return GeneratedImage(
+                generated.image.image_bytes, generated.image.mime_type or "image/png", model
+            )
+    reasons = [g.rai_filtered_reason for g in response.generated_images or [] if g.rai_filtered_reason]
+    if reasons:
+        raise ContentFilteredError(f"the image model declined the prompt: {reasons[0]}")
+    raise ModelOutputError(f"{model} returned no image")
+
+
+def _gemini(
+    client: genai.Client, prompt: str, aspect_ratio: str, model: str, timeout: float
+) -> GeneratedImage:
+    response = client.models.generate_content(
+        model=model,
+        contents=prompt,
+        config=types.GenerateContentConfig(
+            response_modalities=["IMAGE"],
+            image_config=types.ImageConfig(aspect_ratio=aspect_ratio),
+            http_options=types.HttpOptions(timeout=int(timeout * 1000)),
+        ),
+    )
+    for candidate in response.candidates or []:
+        for part in (candidate.content.parts if candidate.content else None) or []:
+            if part.inline_data is not None and part.inline_data.data:
+                return GeneratedImage(part.inline_data.data, part.inline_data.mime_type or "image/png", model)
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        detail = feedback.block_reason_message or str(feedback.block_reason.value)
+        raise ContentFilteredError(f"the image model declined the prompt: {detail}")
+    finish = [c.finish_reason.value for c in response.candidates or [] if c.finish_reason is not None]
+    if any(
+        reason in ("SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT")
+        for reason in finish
+    ):
+        raise ContentFilteredError(f"the image model declined the prompt ({', '.join(finish)})")
+    raise ModelOutputError(f"{model} returned no image ({', '.join(finish) or 'no candidates'})")
+
+
+def generate_image(prompt: str, *, aspect_ratio: str, model: str) -> GeneratedImage:
+    """The image for `prompt`; `ContentFilteredError` (422) when the safety filter withholds it."""
+    generate = _imagen if model.startswith("imagen") else _gemini
+    started = time.perf_counter()
+    with provider_span(f"## {PROVIDER} image", model):
+        image = google_genai.call(
+            lambda client, timeout: generate(client, prompt, aspect_ratio, model, timeout)
+        )
+    latency_ms = (time.perf_counter() - started) * 1000
+    record_provider_call(
+        provider=PROVIDER,
+        model=model,
+        latency_ms=latency_ms,
+        prompt_tokens=None,
+        completion_tokens=None,
+        cost_usd=None,
+    )
+    logger.info(
+        "provider call",
+        extra={
+            "provider": PROVIDER,
+            "model": model,
+            "latency_ms": round(latency_ms, 1),
+            "bytes": len(image.data),
+        },
+    )
+    return image

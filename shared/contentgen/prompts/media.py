@@ -1,0 +1,25 @@
+"""Prompts for images and videos. Bump PROMPT_VERSION when the wording changes."""
+
+from __future__ import annotations
+
+import re
+
+PROMPT_VERSION = "media/2026-11-24"
+
+# The caller asked for words in the image: a quoted phrase or a word about text.
+_ASKS_FOR_TEXT = re.compile(
+    r"\"[^\"]+\"|\b(text|title|caption|words?|lettering|letters|saying|says|logo)\b", re.I
+)
+
+
+def thumbnail_prompt(prompt: str) -> str:
+    """Shape a caller's idea into a thumbnail: one bold subject, readable small, no stray text."""
+    rules = [
+        "Thumbnail image for a short video.",
+        f"Subject: {prompt}",
+        "One bold, clearly separated subject filling the frame; strong contrast and saturated colour;",
+        "simple uncluttered background; readable at small size on a phone.",
+    ]
+    if not _ASKS_FOR_TEXT.search(prompt):
+        rules.append("No text, letters, captions, logos or watermarks.")
+    return " ".join(rules)

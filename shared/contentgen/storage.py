@@ -1,0 +1,50 @@
+"""Generated media in S3: non-guessable keys, content types, short-lived presigned GET URLs."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from contentgen.config import get_settings
+from contentgen.connectors.aws import get_s3_client
+from contentgen.errors import ConfigurationError
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
+
+
+def media_bucket() -> str:
+    bucket = get_settings().media_bucket
+    if bucket is None:
+        raise ConfigurationError("service misconfigured: environment variable MEDIA_BUCKET is not set")
+    return bucket
+
+
+def new_media_key(kind: str, content_type: str) -> str:
+    """`<kind>/<yyyy>/<mm>/<dd>/<128 random bits>.<ext>`: listable by date, not guessable."""
+    day = datetime.now(UTC).strftime("%Y/%m/%d")
+    return f"{kind}/{day}/{secrets.token_urlsafe(16)}.{_EXTENSIONS.get(content_type, 'bin')}"
+
+
+def put_media(key: str, data: bytes, content_type: str) -> None:
+    get_s3_client().put_object(Bucket=media_bucket(), Key=key, Body=data, ContentType=content_type)
+
+
+def media_exists(key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        get_s3_client().head_object(Bucket=media_bucket(), Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def presigned_get_url(key: str) -> str:
+    url: str = get_s3_client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": media_bucket(), "Key": key},
+        ExpiresIn=get_settings().presigned_url_ttl_seconds,
+    )
+    return url

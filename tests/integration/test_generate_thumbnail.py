@@ -1,0 +1,117 @@
+"""POST /thumbnails over the wire, on both Google backends, stored in (moto's) S3."""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+import pytest
+
+from local.aws import client
+from tests.integration.conftest import Invoke, Stack
+
+pytestmark = pytest.mark.integration
+
+FUNCTION = "GenerateThumbnailFunction"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.fixture(params=["vertex-imagen", "developer-gemini"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, stack: Stack) -> str:
+    if request.param == "vertex-imagen":
+        monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+        monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
+    else:
+        monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+        monkeypatch.setenv("IMAGE_MODEL", "gemini-2.5-flash-image")
+    return str(request.param)
+
+
+def test_image_is_stored_and_a_presigned_url_returned(stack: Stack, invoke: Invoke, backend: str) -> None:
+    status, answer = invoke(
+        FUNCTION, {"prompt": "A fox in a lighthouse, stormy night", "aspect_ratio": "16:9"}
+    )
+
+    assert status == 200, answer
+    assert answer["content_type"] == "image/png"
+    assert answer["s3_key"].startswith("thumbnails/")
+    assert len(answer["s3_key"].rsplit("/", 1)[-1]) >= 22, "the key is not guessable"
+    s3 = client("s3", stack.aws_url)
+    stored = s3.get_object(Bucket=_bucket(), Key=answer["s3_key"])
+    assert stored["ContentType"] == "image/png"
+    data = stored["Body"].read()
+    assert png_size(data) == (160, 90), "16:9 was honoured"
+    with urllib.request.urlopen(answer["image_url"], timeout=5) as response:
+        assert response.read() == data
+    assert "Expires=" in answer["image_url"] or "X-Amz-Expires=900" in answer["image_url"]
+    (request,) = stack.provider.requests()
+    sent = str(request["body"])
+    assert "No text" in sent, "the prompt is shaped for a thumbnail"
+    assert request["headers"].get("x-goog-api-key") == stack.google_key
+
+
+def test_vertical_is_the_default(stack: Stack, invoke: Invoke, backend: str) -> None:
+    status, answer = invoke(FUNCTION, {"prompt": "A fox"})
+
+    assert status == 200
+    assert answer["aspect_ratio"] == "9:16"
+
+
+def test_filtered_image_is_422_with_the_reason(stack: Stack, invoke: Invoke, backend: str) -> None:
+    stack.provider.faults({"kind": "filtered", "reason": "The prompt was blocked: celebrity likeness."})
+
+    status, answer = invoke(FUNCTION, {"prompt": "A famous actor"})
+
+    assert status == 422
+    assert answer["code"] == "content_filtered"
+    assert "declined the prompt" in answer["message"]
+
+
+def test_provider_5xx_is_retried_then_502(stack: Stack, invoke: Invoke, backend: str) -> None:
+    stack.provider.faults({"kind": "server_error", "status": 503})
+    assert invoke(FUNCTION, {"prompt": "x"})[0] == 200
+
+    stack.provider.faults({"kind": "server_error", "status": 500, "count": 3})
+    status, answer = invoke(FUNCTION, {"prompt": "x"})
+    assert status == 502
+    assert answer["code"] == "provider_unavailable"
+
+
+def test_imagen_without_vertex_is_a_clear_503(
+    stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
+
+    status, answer = invoke(FUNCTION, {"prompt": "x"})
+
+    assert status == 503
+    assert "GOOGLE_GENAI_USE_VERTEXAI" in answer["message"]
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "prompt"),
+        ({"prompt": "x", "aspect_ratio": "4:3"}, "aspect_ratio"),
+        ({"prompt": "x", "n": 2}, "n"),
+    ],
+)
+def test_invalid_input_names_the_field(
+    stack: Stack, invoke: Invoke, body: dict[str, Any], field: str
+) -> None:
+    status, answer = invoke(FUNCTION, body)
+
+    assert status == 422
+    assert field in [error["field"] for error in answer["errors"]]
+
+
+def _bucket() -> str:
+    from local.template import physical_name
+
+    return physical_name("MediaBucket")
