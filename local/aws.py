@@ -6,6 +6,7 @@ the template itself, so the local stack and the deployed one cannot drift apart.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -15,7 +16,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from local.template import REGION, physical_name, resources_of_type, ssm_key_parameters
+from local.template import REGION, physical_name, resolve, resources_of_type, ssm_key_parameters
 
 # Local stand-ins for the keys; the emulator accepts any non-empty key unless told otherwise.
 LOCAL_KEYS = {
@@ -92,18 +93,47 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
 
     dynamodb = client("dynamodb", endpoint_url)
     for logical_id, resource in resources_of_type("AWS::DynamoDB::Table").items():
-        properties = resource["Properties"]
-        arguments: dict[str, Any] = {
-            "TableName": physical_name(logical_id),
-            "KeySchema": properties["KeySchema"],
-            "AttributeDefinitions": properties["AttributeDefinitions"],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-        if properties.get("GlobalSecondaryIndexes"):
-            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-        dynamodb.create_table(**arguments)
+        _create_table(dynamodb, logical_id, resource)
 
     sqs = client("sqs", endpoint_url)
-    for logical_id in resources_of_type("AWS::SQS::Queue"):
+    queues = resources_of_type("AWS::SQS::Queue")
+    for logical_id in queues:  # all first: a redrive policy names its dead-letter queue
         sqs.create_queue(QueueName=physical_name(logical_id))
+    for logical_id, resource in queues.items():
+        attributes = _queue_attributes(resource.get("Properties", {}))
+        if attributes:
+            url = sqs.get_queue_url(QueueName=physical_name(logical_id))["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     return written
+
+
+def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any]) -> None:
+    properties = resource["Properties"]
+    arguments: dict[str, Any] = {
+        "TableName": physical_name(logical_id),
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if properties.get("GlobalSecondaryIndexes"):
+        arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    dynamodb.create_table(**arguments)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=arguments["TableName"], TimeToLiveSpecification=ttl)
+
+
+def _queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+    attributes: dict[str, str] = {
+        key: str(resolve(properties[key]))
+        for key in (
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+        )
+        if key in properties
+    }
+    if "RedrivePolicy" in properties:
+        attributes["RedrivePolicy"] = json.dumps(resolve(properties["RedrivePolicy"]))
+    return attributes

@@ -219,6 +219,40 @@ CALLS = [
 ]
 
 
+def video_job(base: str, out: TextIO) -> bool:
+    """POST /videos, then follow GET /videos/{job_id} while the worker moves the job along."""
+    body = {"prompt": "A paper boat sailing down a rainy street at dusk", "aspect_ratio": "9:16"}
+    status, accepted, elapsed = http(base, "POST", "/videos", body)
+    print(
+        f"\n[{'ok ' if status == 202 else 'FAIL'}] generate_video: POST /videos -> {status} in {elapsed:.0f} ms",
+        file=out,
+    )
+    if status != 202:
+        show_error(accepted, out)
+        return False
+    print(f"    job {accepted['job_id']}: {accepted['status']}", file=out)
+    started, seen, job = time.perf_counter(), accepted["status"], accepted
+    while job["status"] not in ("succeeded", "failed") and time.perf_counter() - started < 60:
+        time.sleep(0.25)
+        _, job, _ = http(base, "GET", accepted["status_url"], None)
+        if job["status"] != seen:
+            seen = job["status"]
+            print(
+                f"    after {time.perf_counter() - started:4.1f} s: {seen} (checks: {job['checks']})",
+                file=out,
+            )
+    ok = job["status"] == "succeeded"
+    if ok:
+        path = save_media(job["video_url"], "video.mp4")
+        print(
+            f"    GET {accepted['status_url']} -> presigned video URL; saved to {os.path.relpath(path)}",
+            file=out,
+        )
+    else:
+        print(f"    FAIL: {job.get('error') or job['status']}", file=out)
+    return bool(ok)
+
+
 def main() -> int:
     OUTPUT.mkdir(exist_ok=True)
     terminal = sys.stdout
@@ -245,6 +279,8 @@ def main() -> int:
                 file=terminal,
             )
             (call.show if ok else show_error)(body, terminal)
+
+        failures += not video_job(stack.api.url, terminal)
 
         direct_body = {"prompt": "Two rival food trucks share one parking spot", "segment_count": 2}
         result, elapsed = stack.runtime.invoke("StorySegmentsFunction", direct_body)

@@ -11,7 +11,12 @@ Control endpoints (JSON):
   text), `filtered` (an image or video withheld by the safety filter, with `reason`).
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
-  answer a PNG of the requested aspect ratio.
+  answer a PNG of the requested aspect ratio. Veo on Vertex AI: `:predictLongRunning` starts an
+  operation that `:fetchPredictOperation` reports done after `video_polls` checks (config,
+  default 2), with the video's bytes; the faults `video_failed` and `filtered` taken by the
+  start make that operation end in an error or with the video withheld. The Developer API's
+  shape of the same: `POST /v1beta/models/{model}:predictLongRunning`, `GET /v1beta/{operation}`
+  (done: a file URI) and `GET /v1beta/files/{id}:download?alt=media` (the bytes).
 - `POST /_emulator/config` `{"latency_ms": 400, "api_key": "...", "google_api_key": "..."}`:
   latency for every request; the only OpenAI / Google key accepted (default: any non-empty key).
 - `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last);
@@ -34,9 +39,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from local.fake_content import first_user_text, instance_for, topic_of
-from local.fake_media import png
+from local.fake_media import mp4, png
 
 MAX_RECORDED = 1000
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A non-JSON answer (a downloaded file)."""
+
+    data: bytes
+    content_type: str
 
 
 @dataclass
@@ -65,6 +78,8 @@ class EmulatorState:
     api_key: str | None = None
     google_api_key: str | None = None
     latency_ms: int = 0
+    video_polls: int = 2
+    operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
@@ -76,6 +91,8 @@ class EmulatorState:
             self.api_key = None
             self.google_api_key = None
             self.latency_ms = 0
+            self.video_polls = 2
+            self.operations.clear()
             self.max_in_flight = self.in_flight
 
     def enter(self) -> None:
@@ -127,9 +144,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return {}
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        content_type = body.content_type if isinstance(body, RawBody) else "application/json"
+        payload = body.data if isinstance(body, RawBody) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -145,6 +163,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         state = self.server.state
+        path = urlparse(self.path).path
+        if "/operations/" in path and not path.startswith("/_emulator"):
+            self._provider("gemini", {"operationName": path.split("/", 2)[-1]}, self._fetch_operation)
+            return
+        if path.endswith(":download"):
+            self._provider("gemini", {}, self._download_file)
+            return
         if self.path.startswith("/_emulator/requests"):
             with state.lock:
                 self._send(200, {"requests": list(state.requests)})
@@ -172,6 +197,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.google_api_key = body["google_api_key"]
                 if "latency_ms" in body:
                     state.latency_ms = int(body["latency_ms"])
+                if "video_polls" in body:
+                    state.video_polls = int(body["video_polls"])
             self._send(200, {"ok": True})
         elif path == "/_emulator/reset":
             state.reset()
@@ -182,6 +209,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._provider("gemini", body, self._generate_content)
         elif path.endswith(":predict"):
             self._provider("gemini", body, self._predict_images)
+        elif path.endswith(":predictLongRunning"):
+            self._provider("gemini", body, self._start_video)
+        elif path.endswith(":fetchPredictOperation"):
+            self._provider("gemini", body, self._fetch_operation)
         else:
             self._send(404, {"error": {"message": f"no route {path}"}})
 
@@ -250,8 +281,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send(200, answer(body, number, mode=fault.kind))
         elif fault.kind == "reply":
             self._send(200, answer(body, number, mode="reply", content=fault.content or ""))
-        elif fault.kind == "filtered":
-            self._send(200, answer(body, number, mode="filtered", content=fault.reason))
+        elif fault.kind in ("filtered", "video_failed"):
+            self._send(200, answer(body, number, mode=fault.kind, content=fault.reason))
         else:
             self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
 
@@ -375,6 +406,72 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         count = int(parameters.get("sampleCount") or 1)
         image = base64.b64encode(png(str(instance.get("prompt", "")), parameters.get("aspectRatio"))).decode()
         return {"predictions": [{"bytesBase64Encoded": image, "mimeType": "image/png"} for _ in range(count)]}
+
+    def _start_video(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        path = urlparse(self.path).path
+        resource = path.split(":", 1)[0].split("/", 2)[-1]  # drop the /v1beta1/ version segment
+        name = f"{resource}/operations/op-{number}"
+        instance = (body.get("instances") or [{}])[0]
+        state = self.server.state
+        with state.lock:
+            state.operations[name] = {
+                "polls": 0,
+                "done_after": state.video_polls,
+                "outcome": mode if mode in ("filtered", "video_failed") else "video",
+                "reason": content,
+                "prompt": str(instance.get("prompt", "")),
+                "parameters": body.get("parameters") or {},
+            }
+        return {"name": name}
+
+    def _download_file(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
+        file_id = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
+        with self.server.state.lock:
+            prompt = next(
+                (op["prompt"] for name, op in self.server.state.operations.items() if name.endswith(file_id)),
+                "",
+            )
+        return RawBody(mp4(prompt), "video/mp4")
+
+    def _fetch_operation(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
+        name = str(body.get("operationName", ""))
+        state = self.server.state
+        with state.lock:
+            operation = state.operations.get(name)
+            if operation is not None:
+                operation["polls"] += 1
+        if operation is None:
+            return {"error": {"code": 404, "message": f"operation {name} not found", "status": "NOT_FOUND"}}
+        if operation["polls"] < operation["done_after"]:
+            return {"name": name, "done": False, "metadata": {"progressPercent": 50}}
+        if operation["outcome"] == "video_failed":
+            return {"name": name, "done": True, "error": {"code": 13, "message": operation["reason"]}}
+        if operation["outcome"] == "filtered":
+            return {
+                "name": name,
+                "done": True,
+                "response": {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [operation["reason"]]},
+            }
+        if not name.startswith(("publishers/", "projects/")):  # the Developer API: a file to download
+            file_id = name.rsplit("/", 1)[-1]
+            uri = f"https://generativelanguage.googleapis.com/v1beta/files/{file_id}:download?alt=media"
+            return {
+                "name": name,
+                "done": True,
+                "response": {"generateVideoResponse": {"generatedSamples": [{"video": {"uri": uri}}]}},
+            }
+        video = base64.b64encode(mp4(operation["prompt"])).decode()
+        return {
+            "name": name,
+            "done": True,
+            "response": {
+                "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
+                "videos": [{"bytesBase64Encoded": video, "mimeType": "video/mp4"}],
+                "raiMediaFilteredCount": 0,
+            },
+        }
 
 
 class EmulatorServer(ThreadingHTTPServer):

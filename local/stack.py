@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from local.api_gateway import LocalApiServer
 from local.aws import AWS_TEST_ENV, MotoServer, provision
 from local.emulator import EmulatorServer, start_emulator
+from local.event_sources import QueuePoller, start_pollers
 from local.runtime import LocalRuntime
 
 
@@ -29,6 +30,9 @@ class LocalStack:
     emulator: EmulatorServer | None = None
     api: LocalApiServer | None = None
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
+    pollers: list[QueuePoller] = field(default_factory=list)
+    # Local pace: check a video job every second rather than every 15.
+    overrides: dict[str, str] = field(default_factory=lambda: {"VIDEO_POLL_DELAY_SECONDS": "1"})
 
     @property
     def real_openrouter(self) -> bool:
@@ -49,12 +53,16 @@ class LocalStack:
             environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
             environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
         environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        environment.update(self.overrides)
         os.environ.update(environment)
 
         self.api = LocalApiServer(self.runtime, port=self.api_port, verbose=self.verbose).start()
+        self.pollers = start_pollers(self.runtime, self.moto.url)
         return self
 
     def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop.set()
         if self.api is not None:
             self.api.shutdown()
         if self.emulator is not None:
@@ -77,6 +85,7 @@ class LocalStack:
             "routes:",
         ]
         lines += [f"  {route.method:6} {route.path:32} -> {route.function}" for route in self.api.routes]
+        lines += [f"  SQS    {p.source.queue:32} -> {p.source.function}" for p in self.pollers]
         return "\n".join(lines)
 
 

@@ -116,6 +116,8 @@ def _ref(name: str, template: dict[str, Any]) -> str:
     parameter = template.get("Parameters", {}).get(name)
     if parameter is not None:
         return str(parameter.get("Default", ""))
+    if template["Resources"].get(name, {}).get("Type") == "AWS::SQS::Queue":
+        return _get_att(name, "QueueUrl")  # Ref of a queue is its URL
     return physical_name(name)
 
 
@@ -190,6 +192,36 @@ def routes() -> list[Route]:
                     path=str(properties["Path"]),
                     function=logical_id,
                     api_key_required=bool(properties.get("Auth", {}).get("ApiKeyRequired", api_default)),
+                )
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source mapping declared on a function."""
+
+    function: str
+    queue: str  # logical id
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+def queue_sources() -> list[QueueSource]:
+    found = []
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            properties = event["Properties"]
+            queue = properties["Queue"]["Fn::GetAtt"][0]
+            found.append(
+                QueueSource(
+                    function=logical_id,
+                    queue=queue,
+                    batch_size=int(properties.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in properties.get("FunctionResponseTypes", []),
                 )
             )
     return found

@@ -60,6 +60,13 @@ class Settings(BaseModel):
     # API Gateway stops waiting after this, whatever the function's own timeout: HTTP requests
     # are answered within it so that no paid result is produced for a caller who has gone.
     api_gateway_timeout_seconds: PositiveSeconds = Field(29.0, alias="API_GATEWAY_TIMEOUT_SECONDS")
+    # Video jobs: the table and queue template.yaml declares, how long between checks of a Veo
+    # operation, when a job gives up, and how long job records are kept.
+    video_jobs_table: str | None = Field(None, alias="VIDEO_JOBS_TABLE")
+    video_job_queue_url: str | None = Field(None, alias="VIDEO_JOB_QUEUE_URL")
+    video_poll_delay_seconds: int = Field(15, ge=0, le=900, alias="VIDEO_POLL_DELAY_SECONDS")
+    video_job_deadline_seconds: int = Field(1200, ge=0, le=86400, alias="VIDEO_JOB_DEADLINE_SECONDS")
+    video_job_retention_days: int = Field(7, ge=1, le=365, alias="VIDEO_JOB_RETENTION_DAYS")
     # Presigned GET URLs for generated media expire after this.
     presigned_url_ttl_seconds: int = Field(900, ge=60, le=43200, alias="PRESIGNED_URL_TTL_SECONDS")
     # Provider requests one invocation may have in flight at once (sets, chunks, fan-out).
@@ -78,6 +85,8 @@ class Settings(BaseModel):
         "google_cloud_project",
         "google_cloud_location",
         "media_bucket",
+        "video_jobs_table",
+        "video_job_queue_url",
         mode="before",
     )
     @classmethod

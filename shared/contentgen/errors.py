@@ -39,6 +39,11 @@ class InvalidRequestError(ContentgenError):
         self.field = field
 
 
+class NotFoundError(ContentgenError):
+    status_code = 404
+    code = "not_found"
+
+
 class ConfigurationError(ContentgenError):
     """The function's environment is missing or malformed (names the variable)."""
 

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from contentgen.connectors.lazy import LazySingleton
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 
 def _config() -> Any:
@@ -27,12 +29,37 @@ def _build_s3() -> S3Client:
     return client
 
 
+def _build_dynamodb() -> DynamoDBClient:
+    import boto3
+
+    client: DynamoDBClient = boto3.client("dynamodb", config=_config())
+    return client
+
+
+def _build_sqs() -> SQSClient:
+    import boto3
+
+    client: SQSClient = boto3.client("sqs", config=_config())
+    return client
+
+
 _s3: LazySingleton[S3Client] = LazySingleton(_build_s3)
+_dynamodb: LazySingleton[DynamoDBClient] = LazySingleton(_build_dynamodb)
+_sqs: LazySingleton[SQSClient] = LazySingleton(_build_sqs)
 
 
 def get_s3_client() -> S3Client:
     return _s3.get()
 
 
+def get_dynamodb_client() -> DynamoDBClient:
+    return _dynamodb.get()
+
+
+def get_sqs_client() -> SQSClient:
+    return _sqs.get()
+
+
 def reset_aws_clients() -> None:
-    _s3.reset()
+    for client in (_s3, _dynamodb, _sqs):
+        client.reset()

@@ -23,3 +23,35 @@ class ThumbnailResponse(ResponseModel):
     aspect_ratio: AspectRatio
     expires_in: int
     model: str
+
+
+VideoAspectRatio = Literal["16:9", "9:16"]
+JobStatus = Literal["pending", "running", "succeeded", "failed"]
+
+
+class VideoRequest(RequestModel):
+    prompt: Prompt
+    aspect_ratio: VideoAspectRatio = Field("9:16", description="16:9 or 9:16; vertical by default.")
+    duration_seconds: int = Field(8, ge=4, le=8, description="Length of the clip, 4 to 8 seconds.")
+
+
+class VideoJobAccepted(ResponseModel):
+    job_id: str
+    status: JobStatus
+    status_url: str = Field(description="GET this path for the job's status.")
+
+
+class VideoJobStatus(ResponseModel):
+    job_id: str
+    status: JobStatus
+    video_url: str | None = Field(None, description="Presigned GET URL, once succeeded.")
+    error: str | None = Field(None, description="Why the job failed, once failed.")
+    created_at: int
+    updated_at: int
+    checks: int = Field(description="How many times the provider's operation was checked.")
+
+
+class VideoCheckMessage(RequestModel):
+    """The job queue's message: which job to check."""
+
+    job_id: str = Field(min_length=1, max_length=64)

@@ -23,3 +23,8 @@ def thumbnail_prompt(prompt: str) -> str:
     if not _ASKS_FOR_TEXT.search(prompt):
         rules.append("No text, letters, captions, logos or watermarks.")
     return " ".join(rules)
+
+
+def video_prompt(prompt: str, *, aspect_ratio: str) -> str:
+    framing = "vertical 9:16" if aspect_ratio == "9:16" else "horizontal 16:9"
+    return f"{prompt}. Cinematic, {framing} framing, one continuous shot, smooth camera motion, no text overlays."

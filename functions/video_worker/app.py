@@ -1,0 +1,14 @@
+"""The video job worker, fed by the job queue: checks each job's Veo operation once."""
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from contentgen.events import sqs_entrypoint
+from contentgen.models.media import VideoCheckMessage
+from contentgen.services.videos import advance_video_job
+
+
+def check_job(record: SQSRecord) -> None:
+    advance_video_job(VideoCheckMessage.model_validate_json(record.body).job_id)
+
+
+lambda_handler = sqs_entrypoint(check_job)

@@ -1,0 +1,115 @@
+"""Veo through google-genai on Vertex AI: start an operation, check it once, read the result.
+
+The SDK has no wait; an operation is rebuilt from its name in each check, so checks can happen in
+other invocations (the video worker). `generate_videos` exists only in Vertex AI mode.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from google import genai
+from google.genai import types
+
+from contentgen.connectors.genai_connector import PROVIDER, google_genai
+from contentgen.errors import ConfigurationError, ModelOutputError
+from contentgen.observability import logger, provider_span, record_provider_call
+
+
+@dataclass(frozen=True)
+class VideoCheck:
+    """One look at an operation: not done; done with a video; done with an error or filtered."""
+
+    done: bool
+    data: bytes | None = None
+    mime_type: str = "video/mp4"
+    error: str | None = None
+    filtered: list[str] = field(default_factory=list)
+
+
+def _timeout(seconds: float) -> types.HttpOptions:
+    return types.HttpOptions(timeout=int(seconds * 1000))
+
+
+def start_video(prompt: str, *, aspect_ratio: str, duration_seconds: int, model: str) -> str:
+    """Start a Veo operation and return its name."""
+
+    def attempt(client: genai.Client, timeout: float) -> types.GenerateVideosOperation:
+        if not client.vertexai:
+            raise ConfigurationError(
+                "service misconfigured: video generation needs GOOGLE_GENAI_USE_VERTEXAI=true "
+                "(google-genai offers generate_videos on Vertex AI only)"
+            )
+        return client.models.generate_videos(
+            model=model,
+            source=types.GenerateVideosSource(prompt=prompt),
+            config=types.GenerateVideosConfig(
+                aspect_ratio=aspect_ratio,
+                duration_seconds=duration_seconds,
+                number_of_videos=1,
+                http_options=_timeout(timeout),
+            ),
+        )
+
+    started = time.perf_counter()
+    with provider_span(f"## {PROVIDER} generate_videos", model):
+        operation = google_genai.call(attempt)
+    latency_ms = (time.perf_counter() - started) * 1000
+    record_provider_call(
+        provider=PROVIDER,
+        model=model,
+        latency_ms=latency_ms,
+        prompt_tokens=None,
+        completion_tokens=None,
+        cost_usd=None,
+    )
+    if not operation.name:
+        raise ModelOutputError(f"{model} did not return an operation name")
+    logger.info(
+        "video operation started", extra={"provider": PROVIDER, "model": model, "operation": operation.name}
+    )
+    return operation.name
+
+
+def _download(video: types.Video) -> VideoCheck:
+    """A finished video given as a URI: the Gemini Developer API serves it through `files.download`.
+
+    Vertex AI returns bytes unless an output GCS URI is requested, which contentgen never does.
+    """
+    uri = video.uri or ""
+
+    def attempt(client: genai.Client, timeout: float) -> bytes:
+        if client.vertexai:
+            raise ModelOutputError(f"the video was written to {uri}, which contentgen does not read")
+        return client.files.download(
+            file=video, config=types.DownloadFileConfig(http_options=_timeout(timeout))
+        )
+
+    return VideoCheck(done=True, data=google_genai.call(attempt), mime_type=video.mime_type or "video/mp4")
+
+
+def check_video(operation_name: str) -> VideoCheck:
+    """Check the operation once (no waiting) and read its outcome."""
+
+    def attempt(client: genai.Client, timeout: float) -> types.GenerateVideosOperation:
+        return client.operations.get(
+            types.GenerateVideosOperation.model_validate({"name": operation_name}),
+            config=types.GetOperationConfig(http_options=_timeout(timeout)),
+        )
+
+    operation = google_genai.call(attempt)
+    if not operation.done:
+        return VideoCheck(done=False)
+    if operation.error:
+        message = operation.error.get("message") if isinstance(operation.error, dict) else None
+        return VideoCheck(done=True, error=str(message or operation.error))
+    response = operation.response
+    for generated in (response.generated_videos if response else None) or []:
+        video = generated.video
+        if video is not None and video.video_bytes:
+            return VideoCheck(done=True, data=video.video_bytes, mime_type=video.mime_type or "video/mp4")
+        if video is not None and video.uri:
+            return _download(video)
+    reasons = list((response.rai_media_filtered_reasons if response else None) or [])
+    return VideoCheck(done=True, filtered=reasons or ["the provider returned no video"])

@@ -1,0 +1,107 @@
+"""Videos as asynchronous jobs: start a Veo operation, then check it once per queue message.
+
+State: pending (started) → running (checked, not done) → succeeded (stored in S3) or failed
+(provider error, filtered, or the job's deadline passed). No invocation waits for Veo.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+
+from contentgen.config import get_settings
+from contentgen.core.videos import check_video, start_video
+from contentgen.errors import NotFoundError
+from contentgen.jobs import VideoJob, create_job, get_job, schedule_check, update_job
+from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
+from contentgen.observability import logger
+from contentgen.prompts.media import video_prompt
+from contentgen.storage import media_exists, presigned_get_url, put_media
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def start_video_job(request: VideoRequest) -> VideoJobAccepted:
+    settings = get_settings()
+    operation = start_video(
+        video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
+        aspect_ratio=request.aspect_ratio,
+        duration_seconds=request.duration_seconds,
+        model=settings.video_model,
+    )
+    now = int(time.time())
+    job = VideoJob(
+        job_id=secrets.token_urlsafe(16),
+        status="pending",
+        operation_name=operation,
+        model=settings.video_model,
+        request=request.model_dump(),
+        created_at=now,
+        updated_at=now,
+        deadline_at=now + settings.video_job_deadline_seconds,
+    )
+    create_job(job)
+    schedule_check(job.job_id, delay_seconds=settings.video_poll_delay_seconds)
+    logger.info("video job accepted", extra={"job_id": job.job_id, "operation": operation})
+    return VideoJobAccepted(job_id=job.job_id, status="pending", status_url=f"/videos/{job.job_id}")
+
+
+def video_job_status(job_id: str) -> VideoJobStatus:
+    job = get_job(job_id) if _JOB_ID.match(job_id) else None
+    if job is None:
+        raise NotFoundError(f"no video job {job_id}")
+    succeeded = job.status == "succeeded" and job.s3_key is not None
+    return VideoJobStatus(
+        job_id=job.job_id,
+        status=job.status,
+        video_url=presigned_get_url(job.s3_key) if succeeded and job.s3_key else None,
+        error=job.error if job.status == "failed" else None,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        checks=job.checks,
+    )
+
+
+def _video_key(job: VideoJob) -> str:
+    """Fixed per job, so a repeated check finds the video already stored. The id is 128 random bits."""
+    day = datetime.fromtimestamp(job.created_at, UTC).strftime("%Y/%m/%d")
+    return f"videos/{day}/{job.job_id}.mp4"
+
+
+def advance_video_job(job_id: str) -> str:
+    """Check the job's operation once and move the job on; returns the job's status afterwards."""
+    job = get_job(job_id)
+    if job is None:
+        logger.warning("video job not found", extra={"job_id": job_id})
+        return "unknown"
+    if job.finished:
+        logger.info("video job already finished", extra={"job_id": job_id, "status": job.status})
+        return job.status
+    settings = get_settings()
+    outcome = check_video(job.operation_name)
+    if not outcome.done:
+        if time.time() >= job.deadline_at:
+            reason = f"deadline passed: the video was not ready {settings.video_job_deadline_seconds} s after the start"
+            update_job(job_id, status="failed", error=reason)
+            logger.warning("video job failed", extra={"job_id": job_id, "reason": reason})
+            return "failed"
+        update_job(job_id, status="running")
+        schedule_check(job_id, delay_seconds=settings.video_poll_delay_seconds)
+        return "running"
+    if outcome.error is not None or outcome.data is None:
+        reason = (
+            f"provider error: {outcome.error}"
+            if outcome.error
+            else "filtered: " + "; ".join(outcome.filtered)
+        )
+        update_job(job_id, status="failed", error=reason)
+        logger.warning("video job failed", extra={"job_id": job_id, "reason": reason})
+        return "failed"
+    key = _video_key(job)
+    if not media_exists(key):
+        put_media(key, outcome.data, outcome.mime_type)
+    update_job(job_id, status="succeeded", s3_key=key)
+    logger.info("video job succeeded", extra={"job_id": job_id, "s3_key": key, "bytes": len(outcome.data)})
+    return "succeeded"

@@ -1,0 +1,218 @@
+"""Videos as jobs over the wire: POST /videos, the worker fed by moto's queue, GET /videos/{id}.
+
+The worker is driven by the same local event source mapping `make demo` uses (the template's SQS
+event, the same handler, the queue in moto), one batch at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contentgen.connectors.aws import get_s3_client
+from local.aws import client
+from local.event_sources import QueuePoller, sqs_event
+from local.lambda_context import LocalLambdaContext
+from local.runtime import LocalRuntime, load_handler
+from local.template import functions, physical_name, queue_sources
+from tests.conftest import load_event
+from tests.integration.conftest import Invoke, Stack, _loaded
+
+pytestmark = pytest.mark.integration
+
+START = "GenerateVideoFunction"
+
+
+@pytest.fixture
+def videos(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueuePoller]:
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    (source,) = queue_sources()
+    poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
+    drain(poller)
+    yield poller
+    drain(poller)
+
+
+def drain(poller: QueuePoller) -> None:
+    """Delete what earlier tests left visible (PurgeQueue is limited to once a minute)."""
+    while True:
+        messages = poller.sqs.receive_message(QueueUrl=poller.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not messages:
+            return
+        for message in messages:
+            poller.sqs.delete_message(QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def job_status(invoke: Invoke, job_id: str) -> tuple[int, dict[str, Any]]:
+    event = load_event("generate_video_status.json")
+    event["path"] = f"/videos/{job_id}"
+    event["pathParameters"] = {"job_id": job_id}
+    handler = _loaded.setdefault(START, load_handler(functions()[START]))
+    response = handler(event, LocalLambdaContext(function_name=START))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def run_worker(poller: QueuePoller, invoke: Invoke, job_id: str, *, batches: int = 10) -> list[str]:
+    """Deliver queue batches until the job ends; the statuses seen after each batch."""
+    seen = []
+    for _ in range(batches):
+        poller.poll_once(wait_seconds=0)
+        status = job_status(invoke, job_id)[1]["status"]
+        seen.append(status)
+        if status in ("succeeded", "failed"):
+            break
+    return seen
+
+
+def start(invoke: Invoke, **body: Any) -> dict[str, Any]:
+    status, accepted = invoke(START, {"prompt": "A paper boat on a rainy street", **body})
+    assert status == 202, accepted
+    return accepted
+
+
+def test_job_goes_from_pending_to_succeeded_and_the_video_is_stored(
+    stack: Stack, invoke: Invoke, videos: QueuePoller
+) -> None:
+    stack.provider.configure(video_polls=2)
+
+    accepted = start(invoke, aspect_ratio="16:9", duration_seconds=6)
+
+    assert accepted["status"] == "pending"
+    assert job_status(invoke, accepted["job_id"])[1]["status"] == "pending"
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["running", "succeeded"]
+    status, job = job_status(invoke, accepted["job_id"])
+    assert status == 200
+    assert job["checks"] == 2
+    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+        video = response.read()
+    assert video[4:8] == b"ftyp"
+    objects = client("s3", stack.aws_url).list_objects_v2(
+        Bucket=physical_name("MediaBucket"), Prefix="videos/"
+    )
+    stored = [o["Key"] for o in objects.get("Contents", []) if accepted["job_id"] in o["Key"]]
+    assert len(stored) == 1
+    head = client("s3", stack.aws_url).head_object(Bucket=physical_name("MediaBucket"), Key=stored[0])
+    assert head["ContentType"] == "video/mp4"
+    started = stack.provider.requests()[0]
+    assert started["path"].endswith(":predictLongRunning")
+    assert started["body"]["parameters"]["aspectRatio"] == "16:9"
+    assert started["body"]["parameters"]["durationSeconds"] == 6
+    assert videos.errors == []
+
+
+def test_job_failed_by_the_provider(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:
+    stack.provider.configure(video_polls=1)
+    stack.provider.faults({"kind": "video_failed", "reason": "Veo internal error", "target": "gemini"})
+
+    accepted = start(invoke)
+
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
+    job = job_status(invoke, accepted["job_id"])[1]
+    assert job["error"] == "provider error: Veo internal error"
+    assert job["video_url"] is None
+
+
+def test_filtered_video_fails_with_the_reason(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:
+    stack.provider.configure(video_polls=1)
+    stack.provider.faults({"kind": "filtered", "reason": "violates the usage guidelines", "target": "gemini"})
+
+    accepted = start(invoke)
+
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
+    assert job_status(invoke, accepted["job_id"])[1]["error"] == "filtered: violates the usage guidelines"
+
+
+def test_job_fails_when_its_deadline_passes(
+    stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIDEO_JOB_DEADLINE_SECONDS", "0")
+    stack.provider.configure(video_polls=100)
+
+    accepted = start(invoke)
+
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
+    assert job_status(invoke, accepted["job_id"])[1]["error"].startswith("deadline passed")
+
+
+def test_worker_called_twice_for_a_finished_job_stores_the_video_once(
+    stack: Stack, invoke: Invoke, videos: QueuePoller
+) -> None:
+    stack.provider.configure(video_polls=1)
+    accepted = start(invoke)
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["succeeded"]
+    puts: list[str] = []
+    get_s3_client().meta.events.register("before-call.s3.PutObject", lambda **_: puts.append("put"))
+    calls_before = len(stack.provider.requests())
+    event = load_event("video_worker.json")
+    event["Records"][0]["body"] = json.dumps({"job_id": accepted["job_id"]})
+
+    for _ in range(2):
+        result, _ = videos.runtime.invoke("VideoWorkerFunction", event)
+        assert result == {"batchItemFailures": []}
+
+    assert puts == []
+    assert len(stack.provider.requests()) == calls_before, "a finished job is not checked again"
+    assert job_status(invoke, accepted["job_id"])[1]["checks"] == 1
+
+
+def test_a_bad_record_fails_alone(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:
+    stack.provider.configure(video_polls=1)
+    accepted = start(invoke)
+    good = {"MessageId": "m-good", "ReceiptHandle": "r1", "Body": json.dumps({"job_id": accepted["job_id"]})}
+    bad = {"MessageId": "m-bad", "ReceiptHandle": "r2", "Body": "not json"}
+
+    result, _ = videos.runtime.invoke("VideoWorkerFunction", sqs_event([good, bad], videos.queue_arn))
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+    assert job_status(invoke, accepted["job_id"])[1]["status"] == "succeeded"
+
+
+def test_unknown_job_is_404(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:
+    for job_id in ("AAAAAAAAAAAAAAAAAAAAAA", "../../etc"):
+        status, answer = job_status(invoke, job_id)
+        assert status == 404
+        assert answer["code"] == "not_found"
+
+
+def test_developer_api_mode_cannot_make_videos(
+    stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+
+    status, answer = invoke(START, {"prompt": "x"})
+
+    assert status == 503
+    assert "GOOGLE_GENAI_USE_VERTEXAI" in answer["message"]
+    assert stack.provider.requests() == []
+
+
+def test_rate_limited_start_is_retried(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:
+    stack.provider.faults({"kind": "rate_limit", "retry_after": 0.1, "target": "gemini"})
+
+    assert start(invoke)["status"] == "pending"
+    assert len(stack.provider.requests()) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "prompt"),
+        ({"prompt": "x", "aspect_ratio": "1:1"}, "aspect_ratio"),
+        ({"prompt": "x", "duration_seconds": 3}, "duration_seconds"),
+        ({"prompt": "x", "duration_seconds": 9}, "duration_seconds"),
+    ],
+)
+def test_invalid_input_names_the_field(
+    stack: Stack, invoke: Invoke, videos: QueuePoller, body: dict[str, Any], field: str
+) -> None:
+    status, answer = invoke(START, body)
+
+    assert status == 422
+    assert field in [error["field"] for error in answer["errors"]]
