@@ -7,7 +7,9 @@
   request to the same emulator (interleaved, medians);
 - peak memory (max RSS) of each cold-start process;
 - story_segments_in_sets: wall time of five sets against one, the emulator answering each request
-  after 400 ms (sets are requested concurrently, up to MAX_PARALLEL_REQUESTS at a time).
+  after 400 ms (sets are requested concurrently, up to MAX_PARALLEL_REQUESTS at a time);
+- the video worker: how long one check of a job takes, when the operation is not done yet
+  (check + reschedule) and when it is (check + store in S3 + mark succeeded), warm.
 
 The emulator runs in its own process so it does not share the GIL with what is measured.
 """
@@ -200,6 +202,44 @@ def sets_wall_time(emulator_url: str, runs: int) -> dict[str, float]:
     return {"one_ms": statistics.median(one), "five_ms": statistics.median(five)}
 
 
+def video_checks(moto_url: str, runs: int) -> dict[str, float]:
+    """Median worker invocation per check, fed from moto's job queue like the event source mapping."""
+    from contentgen.observability import logger
+    from local.event_sources import QueuePoller, sqs_event
+    from local.template import queue_sources
+
+    runtime = LocalRuntime()
+    (source,) = queue_sources()
+    poller = QueuePoller(source, runtime, moto_url)
+
+    def check() -> float:
+        messages = poller.sqs.receive_message(
+            QueueUrl=poller.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=2
+        )["Messages"]
+        result, elapsed = runtime.invoke(source.function, sqs_event(messages, poller.queue_arn))
+        assert result == {"batchItemFailures": []}, result
+        poller.sqs.delete_message(QueueUrl=poller.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        return elapsed
+
+    not_done: list[float] = []
+    done: list[float] = []
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    previous_stream = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(devnull):
+            for run in range(runs + 1):  # the first round warms both functions up
+                accepted, _ = runtime.invoke("GenerateVideoFunction", {"prompt": f"a paper boat {run}"})
+                assert accepted["status"] == "pending", accepted
+                first, second = check(), check()
+                if run:
+                    not_done.append(first)
+                    done.append(second)
+    finally:
+        logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
+        devnull.close()
+    return {"not_done_ms": statistics.median(not_done), "done_ms": statistics.median(done)}
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -221,6 +261,9 @@ def main() -> int:
                 **{key: value for key, value in LocalRuntime().environment().items() if value},
                 "AWS_ENDPOINT_URL": moto.url,
                 "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
+                "GOOGLE_VERTEX_BASE_URL": emulator_url,
+                "GOOGLE_GEMINI_BASE_URL": emulator_url,
+                "VIDEO_POLL_DELAY_SECONDS": "0",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -235,6 +278,7 @@ def main() -> int:
                     runs[variant].append(cold_start(variant, environment))
             warm_figures = warm(emulator_url, args.warm_iterations)
             sets_figures = sets_wall_time(emulator_url, args.set_runs)
+            video_figures = video_checks(moto.url, args.set_runs)
     finally:
         moto.stop()
 
@@ -263,6 +307,9 @@ def main() -> int:
     print(
         f"  five sets {sets_figures['five_ms']:8.1f} ms  ({sets_figures['five_ms'] / sets_figures['one_ms']:.2f}x one set)"
     )
+    print(f"\nvideo worker, one check per message, warm ({args.set_runs} jobs, medians):")
+    print(f"  not done yet (check + reschedule)       {video_figures['not_done_ms']:8.1f} ms")
+    print(f"  done (check + store in S3 + succeeded)  {video_figures['done_ms']:8.1f} ms")
     return 0
 
 

@@ -7,6 +7,8 @@ event, the same handler, the queue in moto), one batch at a time.
 from __future__ import annotations
 
 import json
+import secrets
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +16,10 @@ from typing import Any
 import pytest
 
 from contentgen.connectors.aws import get_s3_client
+from contentgen.jobs import VideoJob, create_job
+from contentgen.services.videos import advance_video_job
 from local.aws import client
+from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller, sqs_event
 from local.lambda_context import LocalLambdaContext
 from local.runtime import LocalRuntime, load_handler
@@ -172,6 +177,37 @@ def test_a_bad_record_fails_alone(stack: Stack, invoke: Invoke, videos: QueuePol
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     assert job_status(invoke, accepted["job_id"])[1]["status"] == "succeeded"
+
+
+def test_a_developer_api_video_is_fetched_with_files_download(
+    stack: Stack,
+    invoke: Invoke,
+    videos: QueuePoller,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: EmulatorServer,
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=1)
+    # google-genai 3.4 starts Veo on Vertex AI only; the Developer API's REST call starts it here.
+    request = urllib.request.Request(
+        f"{emulator.url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
+        data=json.dumps({"instances": [{"prompt": "a paper boat"}]}).encode(),
+        headers={"x-goog-api-key": stack.google_key, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        operation = json.loads(response.read())["name"]
+    now = int(time.time())
+    job_id = secrets.token_urlsafe(16)
+    create_job(VideoJob(job_id, "pending", operation, "veo-3.0-generate-001", {}, now, now, now + 600))
+
+    assert advance_video_job(job_id) == "succeeded"
+
+    paths = [request["path"] for request in stack.provider.requests()]
+    assert any("/operations/" in path for path in paths), "operations.get on the Developer API"
+    assert any(path.endswith(":download") for path in paths), "files.download fetched the video"
+    job = job_status(invoke, job_id)[1]
+    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+        assert response.read()[4:8] == b"ftyp"
 
 
 def test_unknown_job_is_404(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:

@@ -123,3 +123,60 @@ def test_every_routed_function_has_a_sample_event_for_its_route() -> None:
             continue
         event = json.loads((ROOT / "events" / f"{spec.code_dir.name}.json").read_text())
         assert (event["httpMethod"], event["resource"]) in served
+
+
+def _inline_statements(function: str) -> list[dict[str, Any]]:
+    policies = load_template()["Resources"][function]["Properties"]["Policies"]
+    return [statement for policy in policies if "Statement" in policy for statement in policy["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None:
+    thumbnail = _inline_statements("GenerateThumbnailFunction")
+    assert [_actions(s) for s in thumbnail] == [{"s3:PutObject", "s3:GetObject"}]
+    assert thumbnail[0]["Resource"] == {"Fn::Sub": "${MediaBucket.Arn}/thumbnails/*"}
+
+    start = {frozenset(_actions(s)): s["Resource"] for s in _inline_statements("GenerateVideoFunction")}
+    assert start == {
+        frozenset({"dynamodb:PutItem", "dynamodb:GetItem"}): {"Fn::GetAtt": ["VideoJobsTable", "Arn"]},
+        frozenset({"sqs:SendMessage"}): {"Fn::GetAtt": ["VideoJobQueue", "Arn"]},
+        frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
+    }
+    worker = {frozenset(_actions(s)): s for s in _inline_statements("VideoWorkerFunction")}
+    assert worker[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})]["Resource"] == {
+        "Fn::GetAtt": ["VideoJobsTable", "Arn"]
+    }
+    assert worker[frozenset({"s3:ListBucket"})]["Condition"] == {"StringLike": {"s3:prefix": "videos/*"}}
+    for function in ("GenerateThumbnailFunction", "GenerateVideoFunction", "VideoWorkerFunction"):
+        variables = load_template()["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables["GOOGLE_API_KEY_PARAM"] == {"Ref": "GoogleApiKeyParameterName"}
+        assert variables["MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
+        assert "OPENROUTER_API_KEY_PARAM" not in variables
+
+
+def test_the_worker_is_fed_by_the_job_queue_with_partial_failures_and_a_dead_letter_queue() -> None:
+    resources = load_template()["Resources"]
+    worker = resources["VideoWorkerFunction"]["Properties"]
+    (event,) = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["VideoJobQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources["VideoJobQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["VideoJobDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    table = resources["VideoJobsTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_media_bucket_is_private_encrypted_and_tls_only() -> None:
+    resources = load_template()["Resources"]
+    bucket = resources["MediaBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (deny,) = resources["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -77,16 +77,20 @@ def _download(video: types.Video) -> VideoCheck:
 
     Vertex AI returns bytes unless an output GCS URI is requested, which contentgen never does.
     """
-    uri = video.uri or ""
 
-    def attempt(client: genai.Client, timeout: float) -> bytes:
+    def attempt(client: genai.Client, timeout: float) -> bytes | None:
         if client.vertexai:
-            raise ModelOutputError(f"the video was written to {uri}, which contentgen does not read")
+            return None
         return client.files.download(
             file=video, config=types.DownloadFileConfig(http_options=_timeout(timeout))
         )
 
-    return VideoCheck(done=True, data=google_genai.call(attempt), mime_type=video.mime_type or "video/mp4")
+    data = google_genai.call(attempt)
+    if data is None:
+        return VideoCheck(
+            done=True, error=f"the video was written to {video.uri}, which contentgen does not read"
+        )
+    return VideoCheck(done=True, data=data, mime_type=video.mime_type or "video/mp4")
 
 
 def check_video(operation_name: str) -> VideoCheck:
