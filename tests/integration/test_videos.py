@@ -210,6 +210,24 @@ def test_a_developer_api_video_is_fetched_with_files_download(
         assert response.read()[4:8] == b"ftyp"
 
 
+def test_a_job_whose_checks_stopped_reads_as_failed(
+    stack: Stack, invoke: Invoke, videos: QueuePoller
+) -> None:
+    long_ago = int(time.time()) - 4000
+    job_id = secrets.token_urlsafe(16)
+    create_job(
+        VideoJob(
+            job_id, "running", "publishers/x/operations/op-9", "veo", {}, long_ago, long_ago, long_ago + 60
+        )
+    )
+
+    status, job = job_status(invoke, job_id)
+
+    assert status == 200
+    assert job["status"] == "failed"
+    assert "dead-letter queue" in job["error"]
+
+
 def test_unknown_job_is_404(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:
     for job_id in ("AAAAAAAAAAAAAAAAAAAAAA", "../../etc"):
         status, answer = job_status(invoke, job_id)

@@ -142,7 +142,9 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
 
     start = {frozenset(_actions(s)): s["Resource"] for s in _inline_statements("GenerateVideoFunction")}
     assert start == {
-        frozenset({"dynamodb:PutItem", "dynamodb:GetItem"}): {"Fn::GetAtt": ["VideoJobsTable", "Arn"]},
+        frozenset({"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}): {
+            "Fn::GetAtt": ["VideoJobsTable", "Arn"]
+        },
         frozenset({"sqs:SendMessage"}): {"Fn::GetAtt": ["VideoJobQueue", "Arn"]},
         frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
     }

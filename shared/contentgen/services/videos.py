@@ -21,6 +21,8 @@ from contentgen.prompts.media import video_prompt
 from contentgen.storage import media_exists, presigned_get_url, put_media
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# A job not finished this long after its deadline will not be checked again (SQS delays top at 900 s).
+ABANDONED_AFTER_SECONDS = 1800
 
 
 def start_video_job(request: VideoRequest) -> VideoJobAccepted:
@@ -52,6 +54,12 @@ def video_job_status(job_id: str) -> VideoJobStatus:
     job = get_job(job_id) if _JOB_ID.match(job_id) else None
     if job is None:
         raise NotFoundError(f"no video job {job_id}")
+    if not job.finished and time.time() > job.deadline_at + ABANDONED_AFTER_SECONDS:
+        # No check has finished the job long after its deadline: its messages went to the DLQ.
+        reason = "deadline passed: the job's checks stopped (see the job queue's dead-letter queue)"
+        if update_job(job_id, status="failed", error=reason):
+            logger.warning("video job abandoned", extra={"job_id": job_id})
+        job = get_job(job_id) or job
     succeeded = job.status == "succeeded" and job.s3_key is not None
     return VideoJobStatus(
         job_id=job.job_id,
