@@ -75,6 +75,19 @@ def emulator_process() -> Iterator[str]:
         process.wait()
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The functions' logs and metrics go nowhere while something is measured."""
+    from contentgen.observability import logger
+
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        previous = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+
+
 def cold_start(variant: str, environment: dict[str, str]) -> dict[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
@@ -102,7 +115,6 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
     sys.path.insert(0, SHARED)
     from contentgen.core.schema import strict_json_schema
     from contentgen.models.stories import StoryReply
-    from contentgen.observability import logger
     from contentgen.prompts.stories import STORY_SYSTEM, story_user_prompt
     from local.lambda_context import LocalLambdaContext
     from local.runtime import load_handler
@@ -142,23 +154,17 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
 
     handler_ms: list[float] = []
     bare_ms: list[float] = []
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
-    previous_stream = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
-    try:
-        with contextlib.redirect_stdout(devnull):
-            assert handler(event, LocalLambdaContext(function_name="bench"))["statusCode"] == 200
+    with quiet():
+        assert handler(event, LocalLambdaContext(function_name="bench"))["statusCode"] == 200
+        bare_call()
+        for _ in range(iterations):
+            started = time.perf_counter()
+            response = handler(event, LocalLambdaContext(function_name="bench"))
+            handler_ms.append((time.perf_counter() - started) * 1000)
+            assert response["statusCode"] == 200
+            started = time.perf_counter()
             bare_call()
-            for _ in range(iterations):
-                started = time.perf_counter()
-                response = handler(event, LocalLambdaContext(function_name="bench"))
-                handler_ms.append((time.perf_counter() - started) * 1000)
-                assert response["statusCode"] == 200
-                started = time.perf_counter()
-                bare_call()
-                bare_ms.append((time.perf_counter() - started) * 1000)
-    finally:
-        logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
-        devnull.close()
+            bare_ms.append((time.perf_counter() - started) * 1000)
     handler_median = statistics.median(handler_ms)
     bare_median = statistics.median(bare_ms)
     return {
@@ -172,7 +178,6 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
 
 def sets_wall_time(emulator_url: str, runs: int) -> dict[str, float]:
     """Median wall time of the sets handler for one and for five sets, 400 ms per provider call."""
-    from contentgen.observability import logger
     from local.lambda_context import LocalLambdaContext
     from local.runtime import load_handler
 
@@ -187,24 +192,19 @@ def sets_wall_time(emulator_url: str, runs: int) -> dict[str, float]:
         assert len(answer["sets"]) == set_count, answer
         return elapsed
 
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
-    previous_stream = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
     try:
-        with contextlib.redirect_stdout(devnull):
+        with quiet():
             invoke(1)  # cold start out of the way
             control.configure(latency_ms=400)
             one = [invoke(1) for _ in range(runs)]
             five = [invoke(5) for _ in range(runs)]
     finally:
         control.configure(latency_ms=0)
-        logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
-        devnull.close()
     return {"one_ms": statistics.median(one), "five_ms": statistics.median(five)}
 
 
 def video_checks(moto_url: str, runs: int) -> dict[str, float]:
     """Median worker invocation per check, fed from moto's job queue like the event source mapping."""
-    from contentgen.observability import logger
     from local.event_sources import QueuePoller, sqs_event
     from local.template import queue_sources
 
@@ -223,20 +223,14 @@ def video_checks(moto_url: str, runs: int) -> dict[str, float]:
 
     not_done: list[float] = []
     done: list[float] = []
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
-    previous_stream = logger.registered_handler.setStream(devnull)  # type: ignore[attr-defined]
-    try:
-        with contextlib.redirect_stdout(devnull):
-            for run in range(runs + 1):  # the first round warms both functions up
-                accepted, _ = runtime.invoke("GenerateVideoFunction", {"prompt": f"a paper boat {run}"})
-                assert accepted["status"] == "pending", accepted
-                first, second = check(), check()
-                if run:
-                    not_done.append(first)
-                    done.append(second)
-    finally:
-        logger.registered_handler.setStream(previous_stream)  # type: ignore[attr-defined]
-        devnull.close()
+    with quiet():
+        for run in range(runs + 1):  # the first round warms both functions up
+            accepted, _ = runtime.invoke("GenerateVideoFunction", {"prompt": f"a paper boat {run}"})
+            assert accepted["status"] == "pending", accepted
+            first, second = check(), check()
+            if run:
+                not_done.append(first)
+                done.append(second)
     return {"not_done_ms": statistics.median(not_done), "done_ms": statistics.median(done)}
 
 

@@ -10,8 +10,10 @@ same rule Powertools applies itself). Constructing it imports the X-Ray SDK and 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
@@ -89,6 +91,51 @@ def record_provider_call(
     if cost_usd is not None:
         call_metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost_usd)
     call_metrics.flush_metrics()
+
+
+@dataclass
+class CallRecord:
+    """What a provider call reports about itself, filled in inside `provider_call`."""
+
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def provider_call(*, provider: str, model: str, operation: str) -> Iterator[CallRecord]:
+    """Trace, time and account for one provider call (retries included): one EMF blob, one log line.
+
+    Only successful calls are recorded here; failures are counted by the retry policy.
+    """
+    record = CallRecord(model=model)
+    started = time.perf_counter()
+    with provider_span(f"## {provider} {operation}", model):
+        yield record
+    latency_ms = (time.perf_counter() - started) * 1000
+    record_provider_call(
+        provider=provider,
+        model=record.model,
+        latency_ms=latency_ms,
+        prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        cost_usd=record.cost_usd,
+    )
+    logger.info(
+        "provider call",
+        extra={
+            "provider": provider,
+            "operation": operation,
+            "model": record.model,
+            "latency_ms": round(latency_ms, 1),
+            "prompt_tokens": record.prompt_tokens,
+            "completion_tokens": record.completion_tokens,
+            "cost_usd": record.cost_usd,
+            **record.details,
+        },
+    )
 
 
 def count_provider_failure(*, provider: str, kind: str) -> None:

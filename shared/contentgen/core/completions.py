@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from contentgen.connectors.openai_connector import PROVIDER, openrouter
 from contentgen.errors import ModelOutputError
-from contentgen.observability import logger, provider_span, record_provider_call
+from contentgen.observability import logger, provider_call
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -34,17 +33,15 @@ def complete_chat(
     temperature: float | None = None,
 ) -> ChatResult:
     """Ask `model` once (plus transport retries); raise `ProviderError` when that fails."""
-    timing: dict[str, float] = {}
+    options: dict[str, Any] = {}
+    if response_format is not None:
+        options["response_format"] = response_format
+    if max_tokens is not None:
+        options["max_tokens"] = max_tokens
+    if temperature is not None:
+        options["temperature"] = temperature
 
     def attempt(client: OpenAI, timeout: float) -> ChatCompletion:
-        options: dict[str, Any] = {}
-        if response_format is not None:
-            options["response_format"] = response_format
-        if max_tokens is not None:
-            options["max_tokens"] = max_tokens
-        if temperature is not None:
-            options["temperature"] = temperature
-        started = time.perf_counter()
         completion: ChatCompletion = client.chat.completions.create(
             model=model,
             messages=messages,
@@ -53,44 +50,27 @@ def complete_chat(
             extra_body={"usage": {"include": True}},
             **options,
         )
-        timing["latency_ms"] = (time.perf_counter() - started) * 1000
         return completion
 
-    with provider_span(f"## {PROVIDER} chat.completions", model):
+    with provider_call(provider=PROVIDER, model=model, operation="chat.completions") as record:
         completion = openrouter.call(attempt)
-
-    if not completion.choices:
-        raise ModelOutputError(f"{model} returned no choices")
-    choice = completion.choices[0]
-    usage = completion.usage
-    cost = (usage.model_extra or {}).get("cost") if usage is not None else None
-    result = ChatResult(
-        content=choice.message.content or "",
-        model=completion.model or model,
+        if not completion.choices:
+            raise ModelOutputError(f"{model} returned no choices")
+        choice = completion.choices[0]
+        usage = completion.usage
+        cost = (usage.model_extra or {}).get("cost") if usage is not None else None
+        record.model = completion.model or model
+        record.prompt_tokens = usage.prompt_tokens if usage else None
+        record.completion_tokens = usage.completion_tokens if usage else None
+        record.cost_usd = float(cost) if isinstance(cost, int | float) else None
+        record.details["finish_reason"] = choice.finish_reason
+    content = choice.message.content or ""
+    logger.debug("provider reply", extra={"model": record.model, "content": content})
+    return ChatResult(
+        content=content,
+        model=record.model,
         finish_reason=choice.finish_reason,
-        prompt_tokens=usage.prompt_tokens if usage else None,
-        completion_tokens=usage.completion_tokens if usage else None,
-        cost_usd=float(cost) if isinstance(cost, int | float) else None,
+        prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        cost_usd=record.cost_usd,
     )
-    record_provider_call(
-        provider=PROVIDER,
-        model=result.model,
-        latency_ms=timing.get("latency_ms", 0.0),
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        cost_usd=result.cost_usd,
-    )
-    logger.info(
-        "provider call",
-        extra={
-            "provider": PROVIDER,
-            "model": result.model,
-            "latency_ms": round(timing.get("latency_ms", 0.0), 1),
-            "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "cost_usd": result.cost_usd,
-            "finish_reason": result.finish_reason,
-        },
-    )
-    logger.debug("provider reply", extra={"model": result.model, "content": result.content})
-    return result

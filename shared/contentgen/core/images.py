@@ -3,7 +3,6 @@ Gemini image model (`generate_content` with IMAGE output, either backend)."""
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from google.genai import types
 
 from contentgen.connectors.genai_connector import PROVIDER, google_genai
 from contentgen.errors import ConfigurationError, ContentFilteredError, ModelOutputError
-from contentgen.observability import logger, provider_span, record_provider_call
+from contentgen.observability import provider_call
 
 
 @dataclass(frozen=True)
@@ -86,27 +85,9 @@ def _gemini(
 def generate_image(prompt: str, *, aspect_ratio: str, model: str) -> GeneratedImage:
     """The image for `prompt`; `ContentFilteredError` (422) when the safety filter withholds it."""
     generate = _imagen if model.startswith("imagen") else _gemini
-    started = time.perf_counter()
-    with provider_span(f"## {PROVIDER} image", model):
+    with provider_call(provider=PROVIDER, model=model, operation="image") as record:
         image = google_genai.call(
             lambda client, timeout: generate(client, prompt, aspect_ratio, model, timeout)
         )
-    latency_ms = (time.perf_counter() - started) * 1000
-    record_provider_call(
-        provider=PROVIDER,
-        model=model,
-        latency_ms=latency_ms,
-        prompt_tokens=None,
-        completion_tokens=None,
-        cost_usd=None,
-    )
-    logger.info(
-        "provider call",
-        extra={
-            "provider": PROVIDER,
-            "model": model,
-            "latency_ms": round(latency_ms, 1),
-            "bytes": len(image.data),
-        },
-    )
+        record.details["bytes"] = len(image.data)
     return image

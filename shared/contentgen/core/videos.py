@@ -6,7 +6,6 @@ other invocations (the video worker). `generate_videos` exists only in Vertex AI
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from google import genai
@@ -14,7 +13,7 @@ from google.genai import types
 
 from contentgen.connectors.genai_connector import PROVIDER, google_genai
 from contentgen.errors import ConfigurationError, ModelOutputError
-from contentgen.observability import logger, provider_span, record_provider_call
+from contentgen.observability import logger, provider_call
 
 
 @dataclass(frozen=True)
@@ -52,18 +51,8 @@ def start_video(prompt: str, *, aspect_ratio: str, duration_seconds: int, model:
             ),
         )
 
-    started = time.perf_counter()
-    with provider_span(f"## {PROVIDER} generate_videos", model):
+    with provider_call(provider=PROVIDER, model=model, operation="generate_videos"):
         operation = google_genai.call(attempt)
-    latency_ms = (time.perf_counter() - started) * 1000
-    record_provider_call(
-        provider=PROVIDER,
-        model=model,
-        latency_ms=latency_ms,
-        prompt_tokens=None,
-        completion_tokens=None,
-        cost_usd=None,
-    )
     if not operation.name:
         raise ModelOutputError(f"{model} did not return an operation name")
     logger.info(
