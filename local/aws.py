@@ -16,7 +16,15 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from local.template import REGION, physical_name, resolve, resources_of_type, ssm_key_parameters
+from local.template import (
+    REGION,
+    BusRule,
+    bus_rules,
+    physical_name,
+    resolve,
+    resources_of_type,
+    ssm_key_parameters,
+)
 
 # Local stand-ins for the keys; the emulator accepts any non-empty key unless told otherwise.
 LOCAL_KEYS = {
@@ -65,6 +73,10 @@ class MotoServer:
         self._server.stop()
 
 
+def rule_target_queue(rule: BusRule) -> str:
+    return f"local-{rule.name}-target".lower()
+
+
 def client(service: str, endpoint_url: str) -> Any:
     """A boto3 client for the local moto server (never real AWS: endpoint and keys are fixed)."""
     return boto3.client(  # type: ignore[call-overload]
@@ -95,7 +107,21 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
     for logical_id, resource in resources_of_type("AWS::DynamoDB::Table").items():
         _create_table(dynamodb, logical_id, resource)
 
+    events = client("events", endpoint_url)
+    for logical_id in resources_of_type("AWS::Events::EventBus"):
+        events.create_event_bus(Name=physical_name(logical_id))
+
     sqs = client("sqs", endpoint_url)
+    for rule in bus_rules():
+        # Locally a rule's target is a queue that `local.event_sources` drains into the function.
+        target = sqs.create_queue(QueueName=rule_target_queue(rule))["QueueUrl"]
+        target_arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        bus = physical_name(rule.bus)
+        events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
+        events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "local", "Arn": target_arn}])
+
     queues = resources_of_type("AWS::SQS::Queue")
     for logical_id in queues:  # all first: a redrive policy names its dead-letter queue
         sqs.create_queue(QueueName=physical_name(logical_id))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from local.api_gateway import LocalApiServer
 from local.aws import AWS_TEST_ENV, MotoServer, provision
 from local.emulator import EmulatorServer, start_emulator
-from local.event_sources import QueuePoller, start_pollers
+from local.event_sources import Poller, QueuePoller, start_pollers
 from local.runtime import LocalRuntime
 
 
@@ -30,7 +30,7 @@ class LocalStack:
     emulator: EmulatorServer | None = None
     api: LocalApiServer | None = None
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
-    pollers: list[QueuePoller] = field(default_factory=list)
+    pollers: list[Poller] = field(default_factory=list)
     # Local pace: check a video job every second rather than every 15.
     overrides: dict[str, str] = field(default_factory=lambda: {"VIDEO_POLL_DELAY_SECONDS": "1"})
 
@@ -85,7 +85,16 @@ class LocalStack:
             "routes:",
         ]
         lines += [f"  {route.method:6} {route.path:32} -> {route.function}" for route in self.api.routes]
-        lines += [f"  SQS    {p.source.queue:32} -> {p.source.function}" for p in self.pollers]
+        lines += [
+            f"  SQS    {p.source.queue:32} -> {p.source.function}"
+            for p in self.pollers
+            if isinstance(p, QueuePoller)
+        ]
+        lines += [
+            f"  events {r.rule.name:32} -> {r.rule.function}"
+            for r in self.pollers
+            if not isinstance(r, QueuePoller)
+        ]
         return "\n".join(lines)
 
 

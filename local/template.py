@@ -81,6 +81,8 @@ def physical_name(logical_id: str) -> str:
     for key in ("BucketName", "TableName", "QueueName", "Name", "FunctionName"):
         if isinstance(properties.get(key), str):
             return str(properties[key])
+        if isinstance(properties.get(key), dict):
+            return str(resolve(properties[key]))
     return f"{STACK}-{logical_id}".lower()
 
 
@@ -222,6 +224,44 @@ def queue_sources() -> list[QueueSource]:
                     batch_size=int(properties.get("BatchSize", 10)),
                     report_batch_item_failures="ReportBatchItemFailures"
                     in properties.get("FunctionResponseTypes", []),
+                )
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class BusRule:
+    """An EventBridge rule declared on a function (SAM `EventBridgeRule` event)."""
+
+    function: str
+    event: str
+    bus: str  # logical id
+    pattern: dict[str, Any]
+    max_retries: int  # the function's async retries (EventInvokeConfig)
+    on_failure_queue: str | None  # logical id of the on-failure destination queue
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}{self.event}"
+
+
+def bus_rules() -> list[BusRule]:
+    found = []
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+        properties = resource["Properties"]
+        invoke_config = properties.get("EventInvokeConfig", {})
+        destination = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        for event_name, event in properties.get("Events", {}).items():
+            if event.get("Type") != "EventBridgeRule":
+                continue
+            found.append(
+                BusRule(
+                    function=logical_id,
+                    event=event_name,
+                    bus=event["Properties"]["EventBusName"]["Ref"],
+                    pattern=event["Properties"]["Pattern"],
+                    max_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
+                    on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
                 )
             )
     return found

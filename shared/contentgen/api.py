@@ -160,8 +160,61 @@ def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
     return min(deadline, Deadline.after(gateway_timeout), key=lambda candidate: candidate.expires_at)
 
 
+def resolve_body(
+    app: APIGatewayRestResolver, route: tuple[str, str], body: Any, request_id: str, context: LambdaContext
+) -> dict[str, Any]:
+    """Run `route` with `body` through the resolver (validation, services, error mapping)."""
+    response = app.resolve(
+        proxy_event_for(body, method=route[0], path=route[1], request_id=request_id), context
+    )
+    return {"status_code": int(response["statusCode"]), "body": json.loads(response.get("body") or "null")}
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _idempotent_http(
+    app: APIGatewayRestResolver, event: dict[str, Any], key: str, context: LambdaContext
+) -> Any:
+    """An API request carrying `Idempotency-Key`: a repeat gets the first answer, no second call."""
+    from contentgen.idempotency import run_once
+
+    def execute() -> dict[str, Any]:
+        response = app.resolve(event, context)
+        return {
+            "status_code": int(response["statusCode"]),
+            "body": json.loads(response.get("body") or "null"),
+        }
+
+    try:
+        outcome, _ = run_once(
+            route=f"{event.get('httpMethod')} {event.get('resource') or event.get('path')}",
+            key=key,
+            request=event.get("body"),
+            execute=execute,
+            context=context,
+        )
+    except ContentgenError as exc:
+        response = error_response(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after)
+        return _proxy_response(exc.status_code, response.body, dict(response.headers))
+    return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), {"Idempotency-Key": key})
+
+
+def _proxy_response(status: int, body: Any, headers: dict[str, Any]) -> dict[str, Any]:
+    """A REST API proxy response (payload 1.0)."""
+    values = {name: value if isinstance(value, list) else [value] for name, value in headers.items()}
+    values.setdefault("Content-Type", [content_types.APPLICATION_JSON])
+    return {"statusCode": status, "multiValueHeaders": values, "body": body, "isBase64Encoded": False}
+
+
 def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, str] | None = None) -> Handler:
-    """The function's `lambda_handler`: API Gateway events, or direct invocations of `direct_route`."""
+    """The function's `lambda_handler`: API Gateway events (with an optional `Idempotency-Key`),
+    direct invocations of `direct_route`, and, for `direct_route`, SQS batches and EventBridge
+    events carrying `request_id` and the request (see `contentgen.events`)."""
 
     @logger.inject_lambda_context(clear_state=True)
     @traced_handler
@@ -175,7 +228,17 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
             or str(uuid.uuid4())
         )
         logger.set_correlation_id(request_id)
+        if direct and direct_route is not None:
+            from contentgen import events
+
+            if events.is_sqs_event(event):
+                return events.handle_generation_batch(app, direct_route, event, context)
+            if events.is_eventbridge_event(event):
+                return events.handle_generation_event(app, direct_route, event, context)
         with deadline_scope(_deadline_for(context, over_http=not direct)):
+            idempotency_key = None if direct else _header(event, "Idempotency-Key")
+            if idempotency_key:
+                return _idempotent_http(app, event, idempotency_key, context)
             if direct and direct_route is None:
                 response = error_response(400, "unsupported_event", "this function is served over HTTP only")
                 return json.loads(response.body or "{}")

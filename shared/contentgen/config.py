@@ -67,6 +67,15 @@ class Settings(BaseModel):
     video_poll_delay_seconds: int = Field(15, ge=0, le=900, alias="VIDEO_POLL_DELAY_SECONDS")
     video_job_deadline_seconds: int = Field(1200, ge=0, le=86400, alias="VIDEO_JOB_DEADLINE_SECONDS")
     video_job_retention_days: int = Field(7, ge=1, le=365, alias="VIDEO_JOB_RETENTION_DAYS")
+    # Event-triggered generation: results, idempotency records and notifications.
+    results_table: str | None = Field(None, alias="RESULTS_TABLE")
+    results_bucket: str | None = Field(None, alias="RESULTS_BUCKET")
+    idempotency_table: str | None = Field(None, alias="IDEMPOTENCY_TABLE")
+    event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
+    idempotency_ttl_seconds: int = Field(86400, ge=60, le=30 * 86400, alias="IDEMPOTENCY_TTL_SECONDS")
+    result_retention_days: int = Field(30, ge=1, le=365, alias="RESULT_RETENTION_DAYS")
+    # The queue's redrive maxReceiveCount: on the last receive a failure is recorded as final.
+    max_receive_count: int = Field(3, ge=1, le=1000, alias="MAX_RECEIVE_COUNT")
     # Presigned GET URLs for generated media expire after this.
     presigned_url_ttl_seconds: int = Field(900, ge=60, le=43200, alias="PRESIGNED_URL_TTL_SECONDS")
     # Provider requests one invocation may have in flight at once (sets, chunks, fan-out).
@@ -87,6 +96,10 @@ class Settings(BaseModel):
         "media_bucket",
         "video_jobs_table",
         "video_job_queue_url",
+        "results_table",
+        "results_bucket",
+        "idempotency_table",
+        "event_bus_name",
         mode="before",
     )
     @classmethod

@@ -44,6 +44,13 @@ class NotFoundError(ContentgenError):
     code = "not_found"
 
 
+class ConflictError(ContentgenError):
+    """An idempotency key reused for another request, or a request with that key still running."""
+
+    status_code = 409
+    code = "conflict"
+
+
 class ConfigurationError(ContentgenError):
     """The function's environment is missing or malformed (names the variable)."""
 

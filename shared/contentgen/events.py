@@ -1,27 +1,76 @@
-"""The adapter for queue-fed functions: SQS batches through Powertools' batch utility.
+"""Adapters for queue- and bus-fed invocations.
 
-Each record is handled alone: a record that raises is reported in `batchItemFailures` (so SQS
-retries only it, then moves it to the dead-letter queue) while the others succeed.
+- `sqs_entrypoint`: a worker fed by SQS (the video worker), records through Powertools' batch
+  utility with partial batch failures.
+- `handle_generation_batch` / `handle_generation_event`: a generation function fed by its own SQS
+  queue or by an EventBridge rule. Each message carries `request_id` and the request; it runs once
+  per `request_id` (idempotency), its result or error is stored under `request_id` and announced
+  with GenerationCompleted / GenerationFailed. An invalid request is answered at once, stored,
+  and its record reported failed; a provider failure is reported failed for the queue to retry,
+  and on the last receive its error is stored and announced before the record goes to the DLQ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
+from contentgen.api import resolve_body
+from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.errors import ContentgenError
+from contentgen.idempotency import run_once
+from contentgen.models.events import GenerationMessage
 from contentgen.observability import logger, metrics, traced_handler
+from contentgen.results import publish, store_result
 
 Handler = Callable[[Any, LambdaContext], Any]
 
 
+class GenerationFailed(Exception):
+    """The record failed: the queue (or Lambda's async retries) will deliver it again."""
+
+
+class RequestRejected(GenerationFailed):
+    """The request itself is invalid (4xx): stored and announced at once; a retry cannot help."""
+
+
+def is_sqs_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(r.get("eventSource") == "aws:sqs" for r in records)
+    )
+
+
+def is_eventbridge_event(event: Any) -> bool:
+    return isinstance(event, Mapping) and {"detail-type", "detail", "source"} <= set(event)
+
+
 def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
     """The function's `lambda_handler` for an SQS event source with ReportBatchItemFailures."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @traced_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        logger.set_correlation_id(getattr(context, "aws_request_id", None))
+        return _process_batch(event, context, record_handler)
+
+    return cast(Handler, handler)
+
+
+def _process_batch(
+    event: dict[str, Any], context: LambdaContext, record_handler: Callable[[SQSRecord], None]
+) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def handle(record: SQSRecord) -> None:
@@ -31,21 +80,83 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
         finally:
             logger.remove_keys(["message_id"])
 
-    @logger.inject_lambda_context(clear_state=True)
-    @traced_handler
-    @metrics.log_metrics(capture_cold_start_metric=True)
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        logger.set_correlation_id(getattr(context, "aws_request_id", None))
-        with deadline_scope(Deadline.from_context(context)):
-            result = process_partial_response(
-                event=event, record_handler=handle, processor=processor, context=context
-            )
-        failures = len(result.get("batchItemFailures", []))
-        metrics.add_metric(
-            name="RecordsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", []))
+    with deadline_scope(Deadline.from_context(context)):
+        result = process_partial_response(
+            event=event, record_handler=handle, processor=processor, context=context
         )
-        if failures:
-            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failures)
-        return cast(dict[str, Any], result)
+    failures = len(result.get("batchItemFailures", []))
+    metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+    if failures:
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failures)
+    return cast(dict[str, Any], result)
 
-    return cast(Handler, handler)
+
+def _generate(
+    app: APIGatewayRestResolver,
+    route: tuple[str, str],
+    message: GenerationMessage,
+    context: LambdaContext,
+    *,
+    last_attempt: bool,
+) -> None:
+    """Run one message's request once, store and announce its outcome, or raise to be retried."""
+    path = route[1]
+    logger.append_keys(request_id=message.request_id)
+    try:
+        outcome, executed = run_once(
+            route=f"{route[0]} {route[1]}",
+            key=message.request_id,
+            request=message.body(),
+            execute=lambda: resolve_body(app, route, message.body(), message.request_id, context),
+            context=context,
+        )
+    except ContentgenError as exc:  # the same request_id with another request, or still running
+        logger.warning("request not run", extra={"code": exc.code, "reason": exc.message})
+        raise GenerationFailed(exc.message) from None
+    status = int(outcome["status_code"])
+    if status >= 500 and not last_attempt:
+        raise GenerationFailed(f"{path} answered {status}; the queue will retry")
+    if executed or status >= 500:
+        publish(
+            store_result(request_id=message.request_id, route=path, status_code=status, body=outcome["body"])
+        )
+    if status >= 500:
+        raise GenerationFailed(f"{path} answered {status}; no more receives")
+    if status >= 400:
+        raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
+
+
+def handle_generation_batch(
+    app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
+    max_receives = get_settings().max_receive_count
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            message = GenerationMessage.model_validate_json(record.body)
+        except ValidationError as exc:
+            raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
+        receives = int(record.attributes.approximate_receive_count or 1)
+        _generate(app, route, message, context, last_attempt=receives >= max_receives)
+
+    logger.set_correlation_id(getattr(context, "aws_request_id", None))
+    return _process_batch(event, context, record_handler)
+
+
+def handle_generation_event(
+    app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
+    """An EventBridge event: `detail` is the message.
+
+    A provider failure raises, so Lambda retries the event (async invocation) and, when those
+    retries run out, sends it to the function's on-failure destination (its dead-letter queue).
+    """
+    logger.set_correlation_id(str(event.get("id") or getattr(context, "aws_request_id", "")))
+    message = GenerationMessage.model_validate(event["detail"])
+    metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=1)
+    with deadline_scope(Deadline.from_context(context)):
+        try:
+            _generate(app, route, message, context, last_attempt=False)
+        except RequestRejected:
+            return {"request_id": message.request_id, "status": "failed"}
+    return {"request_id": message.request_id, "status": "succeeded"}

@@ -12,6 +12,7 @@ from contentgen.connectors.lazy import LazySingleton
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -43,7 +44,15 @@ def _build_sqs() -> SQSClient:
     return client
 
 
+def _build_events() -> EventBridgeClient:
+    import boto3
+
+    client: EventBridgeClient = boto3.client("events", config=_config())
+    return client
+
+
 _s3: LazySingleton[S3Client] = LazySingleton(_build_s3)
+_events: LazySingleton[EventBridgeClient] = LazySingleton(_build_events)
 _dynamodb: LazySingleton[DynamoDBClient] = LazySingleton(_build_dynamodb)
 _sqs: LazySingleton[SQSClient] = LazySingleton(_build_sqs)
 
@@ -60,6 +69,10 @@ def get_sqs_client() -> SQSClient:
     return _sqs.get()
 
 
+def get_events_client() -> EventBridgeClient:
+    return _events.get()
+
+
 def reset_aws_clients() -> None:
-    for client in (_s3, _dynamodb, _sqs):
+    for client in (_s3, _dynamodb, _sqs, _events):
         client.reset()

@@ -1,0 +1,19 @@
+"""GET /results/{request_id}: the stored result (or error) of an event-triggered generation."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.events import RequestId
+from contentgen.services.results import read_result
+
+app = create_app()
+
+
+@app.get("/results/<request_id>")
+def result(request_id: Annotated[RequestId, Path()]) -> dict[str, Any]:
+    return read_result(request_id)
+
+
+lambda_handler = lambda_entrypoint(app)

@@ -1,0 +1,103 @@
+"""Run a generation once per key: Powertools' idempotency utility on a DynamoDB table.
+
+The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route.
+The request itself is the payload checked on a repeat: the same key with a different request is a
+409; a repeat while the first is still running is a 409 too (events retry later). A repeat after
+success returns the stored outcome without calling the provider. Outcomes that are server errors
+are not stored, so a retry runs again. The in-progress lock expires with the Lambda's remaining time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from contentgen.config import get_settings
+from contentgen.connectors.aws import get_dynamodb_client
+from contentgen.connectors.lazy import LazySingleton
+from contentgen.errors import ConfigurationError, ConflictError
+
+Outcome = dict[str, Any]
+
+
+class _NotStored(Exception):
+    """Carries an outcome that must not be remembered (a server error) out of the idempotent call."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("not stored")
+        self.outcome = outcome
+
+
+@dataclass
+class _Runner:
+    run: Callable[..., Outcome]
+    config: Any
+
+
+def _build() -> _Runner:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    settings = get_settings()
+    if settings.idempotency_table is None:
+        raise ConfigurationError("service misconfigured: environment variable IDEMPOTENCY_TABLE is not set")
+    store = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=get_dynamodb_client()
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[route, key]",
+        payload_validation_jmespath="request",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+    )
+
+    @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
+    def run(*, call: dict[str, Any], execute: Callable[[], Outcome]) -> Outcome:
+        outcome = execute()
+        if int(outcome.get("status_code", 500)) >= 500:
+            raise _NotStored(outcome)
+        return outcome
+
+    return _Runner(run=run, config=config)
+
+
+_runner: LazySingleton[_Runner] = LazySingleton(_build)
+
+
+def reset_idempotency() -> None:
+    _runner.reset()
+
+
+def run_once(
+    *, route: str, key: str, request: Any, execute: Callable[[], Outcome], context: LambdaContext | None
+) -> tuple[Outcome, bool]:
+    """(outcome, executed): `executed` is False when a stored outcome was returned instead."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    runner = _runner.get()
+    if context is not None:
+        runner.config.register_lambda_context(context)
+    executed = False
+
+    def tracked() -> Outcome:
+        nonlocal executed
+        executed = True
+        return execute()
+
+    try:
+        return runner.run(call={"route": route, "key": key, "request": request}, execute=tracked), executed
+    except _NotStored as not_stored:
+        return not_stored.outcome, True
+    except IdempotencyValidationError:
+        raise ConflictError(f"{key!r} was already used for a different request") from None
+    except IdempotencyAlreadyInProgressError:
+        raise ConflictError(f"the request {key!r} is still in progress; retry later", retry_after=5) from None
