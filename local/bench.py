@@ -209,7 +209,7 @@ def video_checks(moto_url: str, runs: int) -> dict[str, float]:
     from local.template import queue_sources
 
     runtime = LocalRuntime()
-    (source,) = queue_sources()
+    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
     poller = QueuePoller(source, runtime, moto_url)
 
     def check() -> float:

@@ -236,9 +236,6 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
             if events.is_eventbridge_event(event):
                 return events.handle_generation_event(app, direct_route, event, context)
         with deadline_scope(_deadline_for(context, over_http=not direct)):
-            idempotency_key = None if direct else _header(event, "Idempotency-Key")
-            if idempotency_key:
-                return _idempotent_http(app, event, idempotency_key, context)
             if direct and direct_route is None:
                 response = error_response(400, "unsupported_event", "this function is served over HTTP only")
                 return json.loads(response.body or "{}")
@@ -247,7 +244,12 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
                 if direct and direct_route is not None
                 else event
             )
-            result: dict[str, Any] = app.resolve(proxy, context)
+            idempotency_key = None if direct else _header(event, "Idempotency-Key")
+            result: dict[str, Any] = (
+                _idempotent_http(app, event, idempotency_key, context)
+                if idempotency_key
+                else app.resolve(proxy, context)
+            )
         status = int(result.get("statusCode", 500))
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         if status >= 400:
@@ -261,6 +263,7 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
                 "path": proxy.get("path"),
                 "status": status,
                 "direct": direct,
+                "idempotency_key": idempotency_key,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )

@@ -71,7 +71,8 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
 def _process_batch(
     event: dict[str, Any], context: LambdaContext, record_handler: Callable[[SQSRecord], None]
 ) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Every record failing is reported like any partial failure (all retried), not raised.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle(record: SQSRecord) -> None:
         logger.append_keys(message_id=record.message_id)

@@ -36,7 +36,7 @@ START = "GenerateVideoFunction"
 def videos(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueuePoller]:
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    (source,) = queue_sources()
+    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
     poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
     drain(poller)
     yield poller

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -90,13 +91,42 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    statements = [s for ref in properties["Policies"] for s in _statements(ref)]
+    assert properties["Policies"] == [{"Ref": "OpenRouterKeyReadPolicy"}, {"Ref": "EventGenerationPolicy"}]
+    statements = _statements({"Ref": "OpenRouterKeyReadPolicy"})
     assert {s["Action"] for s in statements} == {"ssm:GetParameter", "kms:Decrypt"}
     ssm = next(s for s in statements if s["Action"] == "ssm:GetParameter")
     assert "${OpenRouterApiKeyParameterName}" in ssm["Resource"]["Fn::Sub"]
     kms = next(s for s in statements if s["Action"] == "kms:Decrypt")
     assert kms["Condition"]["StringEquals"]["kms:ViaService"] == {
         "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
+    }
+
+
+@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
+def test_text_functions_are_fed_by_their_own_queue_and_a_bus_rule(function: str) -> None:
+    resources = load_template()["Resources"]
+    properties = resources[function]["Properties"]
+    name = function.removesuffix("Function")
+    queue_event = properties["Events"]["Queue"]["Properties"]
+    assert queue_event["Queue"] == {"Fn::GetAtt": [f"{name}Queue", "Arn"]}
+    assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources[f"{name}Queue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * properties.get("Timeout", 29)
+    rule = properties["Events"]["Bus"]["Properties"]
+    assert rule["Pattern"] == {"detail-type": [properties["CodeUri"].strip("/").rsplit("/", 1)[-1]]}
+    on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
+
+
+def test_event_generation_policy_is_scoped_to_its_tables_bucket_prefix_and_bus() -> None:
+    statements = _statements({"Ref": "EventGenerationPolicy"})
+    resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
+    assert resources == {
+        json.dumps({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}),
+        json.dumps({"Fn::GetAtt": ["ResultsTable", "Arn"]}),
+        json.dumps({"Fn::Sub": "${ResultsBucket.Arn}/results/*"}),
+        json.dumps({"Fn::GetAtt": ["ContentgenEventBus", "Arn"]}),
     }
 
 

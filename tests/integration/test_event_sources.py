@@ -1,0 +1,265 @@
+"""Event-triggered generation over the wire: SQS and EventBridge sources on the same functions,
+idempotency by request_id, results by request_id, completion events, the dead-letter queue.
+
+Messages go through moto's queues and bus and are delivered by the local event source mappings,
+as `make demo` does; event shapes come from `events/` (`sam local generate-event` samples).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local.aws import client
+from local.event_sources import QueuePoller, RulePoller
+from local.lambda_context import LocalLambdaContext
+from local.runtime import LocalRuntime, load_handler
+from local.template import bus_rules, functions, physical_name, queue_sources
+from tests.conftest import load_event
+from tests.integration.conftest import Invoke, Stack, _loaded
+
+pytestmark = pytest.mark.integration
+
+FUNCTION = "StorySegmentsFunction"
+
+
+@dataclass
+class Pipes:
+    queue: QueuePoller
+    rule: RulePoller
+    sqs: Any
+    events: Any
+    notifications_url: str
+    dead_letters_url: str
+
+    def send(self, request_id: str, request: dict[str, Any]) -> None:
+        body = json.dumps({"request_id": request_id, "request": request})
+        self.sqs.send_message(QueueUrl=self.queue.queue_url, MessageBody=body)
+
+    def put_event(self, detail: dict[str, Any], detail_type: str = "story_segments") -> None:
+        entry = {"Source": "my.pipeline", "DetailType": detail_type, "Detail": json.dumps(detail)}
+        self.events.put_events(Entries=[{**entry, "EventBusName": physical_name("ContentgenEventBus")}])
+
+    def notifications(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.notifications_url, MaxNumberOfMessages=10)
+            if not messages.get("Messages"):
+                return found
+            for message in messages["Messages"]:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(
+                    QueueUrl=self.notifications_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        messages = self.sqs.receive_message(QueueUrl=self.dead_letters_url, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def _drain(sqs: Any, url: str) -> None:
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def pipes(stack: Stack) -> Iterator[Pipes]:
+    runtime = LocalRuntime()
+    source = next(s for s in queue_sources() if s.function == FUNCTION)
+    rule = next(r for r in bus_rules() if r.function == FUNCTION)
+    queue = QueuePoller(source, runtime, stack.aws_url)
+    sqs = client("sqs", stack.aws_url)
+    events = client("events", stack.aws_url)
+    bus = physical_name("ContentgenEventBus")
+    notifications_url = sqs.create_queue(QueueName="test-notifications")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=notifications_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="test-notifications", EventBusName=bus, EventPattern=json.dumps({"source": ["contentgen"]})
+    )
+    events.put_targets(Rule="test-notifications", EventBusName=bus, Targets=[{"Id": "test", "Arn": arn}])
+    dead_letters_url = sqs.get_queue_url(QueueName=physical_name("StorySegmentsDeadLetterQueue"))["QueueUrl"]
+    # Failed receives come back at once here rather than after the visibility timeout.
+    sqs.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"VisibilityTimeout": "0"})
+    for url in (queue.queue_url, notifications_url, dead_letters_url):
+        _drain(sqs, url)
+    yield Pipes(
+        queue, RulePoller(rule, runtime, stack.aws_url), sqs, events, notifications_url, dead_letters_url
+    )
+    sqs.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"VisibilityTimeout": "174"})
+    for url in (queue.queue_url, notifications_url, dead_letters_url):
+        _drain(sqs, url)
+
+
+def result(invoke: Invoke, request_id: str) -> tuple[int, dict[str, Any]]:
+    event = load_event("get_result.json")
+    event["path"] = f"/results/{request_id}"
+    event["pathParameters"] = {"request_id": request_id}
+    handler = _loaded.setdefault("GetResultFunction", load_handler(functions()["GetResultFunction"]))
+    response = handler(event, LocalLambdaContext(function_name="GetResultFunction"))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_an_sqs_message_is_generated_stored_and_announced(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:
+    pipes.send("req-1", {"prompt": "A robot learns to paint", "segment_count": 3})
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+
+    status, stored = result(invoke, "req-1")
+    assert status == 200
+    assert stored["status"] == "succeeded"
+    assert len(stored["result"]["segments"]) == 3
+    (note,) = pipes.notifications()
+    assert note["detail-type"] == "GenerationCompleted"
+    assert note["detail"] == {"request_id": "req-1", "route": "/stories/segments", "status": "succeeded"}
+
+
+def test_a_duplicated_message_costs_one_provider_call_and_one_result(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    for _ in range(10):
+        pipes.send("req-dup", {"prompt": "A robot learns to paint", "segment_count": 2})
+
+    while pipes.queue.poll_once(wait_seconds=0):
+        pass
+
+    assert len(stack.provider.requests()) == 1
+    assert [n["detail"]["request_id"] for n in pipes.notifications()] == ["req-dup"]
+    assert result(invoke, "req-dup")[1]["status"] == "succeeded"
+    assert pipes.queue.errors == []
+
+
+def test_a_batch_reports_exactly_its_invalid_and_failing_records(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    stack.provider.faults(
+        {"kind": "server_error", "status": 503, "count": 3}
+    )  # the first record's 3 attempts
+    records = [
+        {"MessageId": "failing", "body": {"request_id": "req-failing", "request": {"prompt": "x"}}},
+        {
+            "MessageId": "invalid",
+            "body": {"request_id": "req-invalid", "request": {"prompt": "", "segment_count": 0}},
+        },
+        {
+            "MessageId": "good-1",
+            "body": {"request_id": "req-good-1", "request": {"prompt": "x", "segment_count": 1}},
+        },
+        {
+            "MessageId": "good-2",
+            "body": {"request_id": "req-good-2", "request": {"prompt": "y", "segment_count": 1}},
+        },
+    ]
+    event = load_event("story_segments_sqs.json")
+    template = event["Records"][0]
+    event["Records"] = [
+        {**template, "messageId": r["MessageId"], "body": json.dumps(r["body"])} for r in records
+    ]
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "failing"}, {"itemIdentifier": "invalid"}]}
+    assert result(invoke, "req-good-1")[1]["status"] == "succeeded"
+    assert result(invoke, "req-good-2")[1]["status"] == "succeeded"
+    invalid = result(invoke, "req-invalid")[1]
+    assert invalid["status"] == "failed"
+    assert {e["field"] for e in invalid["error"]["errors"]} == {"prompt", "segment_count"}
+    assert result(invoke, "req-failing")[0] == 404, (
+        "a provider failure is retried, not stored, before the last receive"
+    )
+
+
+def test_a_record_that_keeps_failing_ends_in_the_dlq_and_its_failure_is_stored(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    stack.provider.faults({"kind": "server_error", "status": 500, "count": 100})
+    pipes.send("req-doomed", {"prompt": "x", "segment_count": 1})
+
+    receives = 0
+    while pipes.queue.poll_once(wait_seconds=0):
+        receives += 1
+        assert receives <= 3
+
+    assert receives == 3, "MaxReceiveCount in template.yaml"
+    (dead,) = pipes.dead_letters()
+    assert dead["request_id"] == "req-doomed"
+    stored = result(invoke, "req-doomed")[1]
+    assert stored["status"] == "failed"
+    assert stored["error"]["code"] == "provider_unavailable"
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+
+
+def test_the_same_request_id_with_another_request_fails_its_record(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    pipes.send("req-same", {"prompt": "first", "segment_count": 1})
+    pipes.queue.poll_once(wait_seconds=0)
+    event = load_event("story_segments_sqs.json")
+    event["Records"][0]["body"] = json.dumps({"request_id": "req-same", "request": {"prompt": "second"}})
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    assert answer["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    assert len(stack.provider.requests()) == 1
+    assert result(invoke, "req-same")[1]["result"]["title"]
+
+
+def test_an_eventbridge_event_is_generated_and_announced(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:
+    pipes.put_event({"request_id": "req-eb", "prompt": "A robot learns to paint", "segment_count": 2})
+
+    assert pipes.rule.poll_once(wait_seconds=0) == 1
+
+    assert result(invoke, "req-eb")[1]["status"] == "succeeded"
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationCompleted"]
+
+
+def test_an_eventbridge_event_that_keeps_failing_goes_to_the_dlq(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    stack.provider.faults({"kind": "server_error", "status": 500, "count": 100})
+    pipes.put_event({"request_id": "req-eb-doomed", "prompt": "x", "segment_count": 1})
+
+    pipes.rule.poll_once(wait_seconds=0)
+
+    (record,) = pipes.dead_letters()
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"]["detail"]["request_id"] == "req-eb-doomed"
+    assert len(stack.provider.requests()) == 9, "3 attempts per invocation, 1 + 2 async retries"
+
+
+def test_the_sample_eventbridge_event_runs_directly(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, load_event("story_segments_eventbridge.json"))
+
+    assert answer == {"request_id": "pipeline-2026-11-24-0002", "status": "succeeded"}
+
+
+def test_idempotency_key_over_http(stack: Stack, invoke: Invoke, api_event: Any) -> None:
+    handler = load_handler(functions()[FUNCTION])
+
+    def post(body: dict[str, Any]) -> dict[str, Any]:
+        event = api_event("POST", "/stories/segments", body)
+        event["headers"]["Idempotency-Key"] = "order-42"
+        response: dict[str, Any] = handler(event, LocalLambdaContext(function_name=FUNCTION))
+        return response
+
+    first = post({"prompt": "A robot learns to paint", "segment_count": 2})
+    again = post({"prompt": "A robot learns to paint", "segment_count": 2})
+    other = post({"prompt": "Something else", "segment_count": 2})
+
+    assert first["statusCode"] == again["statusCode"] == 200
+    assert json.loads(again["body"]) == json.loads(first["body"])
+    assert again["multiValueHeaders"]["Idempotency-Key"] == ["order-42"]
+    assert len(stack.provider.requests()) == 1
+    assert other["statusCode"] == 409
+    assert "different request" in json.loads(other["body"])["message"]
+
+
+def test_unknown_and_malformed_result_ids(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:
+    assert result(invoke, "never-sent")[0] == 404
+    assert result(invoke, "bad id with spaces")[0] == 422
