@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from local.aws import client
 from local.emulator import EmulatorControl
 from local.stack import LocalStack
+from local.template import physical_name
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 
@@ -253,6 +255,54 @@ def video_job(base: str, out: TextIO) -> bool:
     return bool(ok)
 
 
+def event_requests(stack: LocalStack, out: TextIO) -> bool:
+    """One SQS message and one EventBridge event, their stored results and completion events."""
+    assert stack.moto is not None
+    assert stack.api is not None
+    sqs, events = client("sqs", stack.moto.url), client("events", stack.moto.url)
+    bus = physical_name("ContentgenEventBus")
+    # A caller listening for results: a rule on the bus into a queue of its own.
+    inbox = sqs.create_queue(QueueName="demo-caller-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="demo-caller", EventBusName=bus, EventPattern=json.dumps({"source": ["contentgen"]}))
+    events.put_targets(Rule="demo-caller", EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+
+    queue = sqs.get_queue_url(QueueName=physical_name("StorySegmentsQueue"))["QueueUrl"]
+    message = {
+        "request_id": "demo-sqs-1",
+        "request": {"prompt": "A clockmaker who can pause time", "segment_count": 3},
+    }
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(message))
+    print(f"\n[..] SQS: sent request demo-sqs-1 to {physical_name('StorySegmentsQueue')}", file=out)
+    detail = {"request_id": "demo-eb-1", "niche": "indoor plants", "idea_count": 3}
+    entry = {"Source": "demo.pipeline", "DetailType": "trending_ideas", "Detail": json.dumps(detail)}
+    events.put_events(Entries=[{**entry, "EventBusName": bus}])
+    print(f"[..] EventBridge: put a trending_ideas event (request demo-eb-1) on {bus}", file=out)
+
+    ok = True
+    for request_id in ("demo-sqs-1", "demo-eb-1"):
+        status, stored, started = 404, dict[str, Any](), time.perf_counter()
+        while status == 404 and time.perf_counter() - started < 30:
+            time.sleep(0.2)
+            status, stored, _ = http(stack.api.url, "GET", f"/results/{request_id}", None)
+        ok = ok and status == 200 and stored.get("status") == "succeeded"
+        mark = "ok " if ok else "FAIL"
+        print(
+            f"[{mark}] GET /results/{request_id} -> {status}: {stored.get('status')} ({stored.get('route')})",
+            file=out,
+        )
+        result = stored.get("result") or {}
+        for item in (result.get("segments") or result.get("ideas") or [])[:3]:
+            print(wrap(f"- {item.get('text') or item.get('title')}", "    "), file=out)
+    notes = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    for note in notes:
+        event = json.loads(note["Body"])
+        print(f"    the caller was told: {event['detail-type']} {json.dumps(event['detail'])}", file=out)
+    return ok and len(notes) == 2
+
+
 def main() -> int:
     OUTPUT.mkdir(exist_ok=True)
     terminal = sys.stdout
@@ -281,6 +331,7 @@ def main() -> int:
             (call.show if ok else show_error)(body, terminal)
 
         failures += not video_job(stack.api.url, terminal)
+        failures += not event_requests(stack, terminal)
 
         direct_body = {"prompt": "Two rival food trucks share one parking spot", "segment_count": 2}
         result, elapsed = stack.runtime.invoke("StorySegmentsFunction", direct_body)
@@ -291,6 +342,10 @@ def main() -> int:
             file=terminal,
         )
         show_segments(result, terminal)
+        for poller in stack.pollers:
+            for error in poller.errors:
+                failures += 1
+                print(f"\n[FAIL] {type(poller).__name__}: {error}", file=terminal)
     finally:
         stack.stop()
         sys.stdout.close()

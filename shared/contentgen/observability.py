@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "contentgen")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "contentgen")
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
+# Provider calls flush their own EMF blob (per model); an invocation can leave the function's
+# Metrics empty, which Powertools reports with a UserWarning on stderr. It is not an error here.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
