@@ -136,3 +136,11 @@ class Invoke:
 @pytest.fixture
 def invoke(stack: Stack, api_event: Callable[..., dict[str, Any]]) -> Invoke:
     return Invoke(api_event)
+
+
+def assert_refused(invoke: Invoke, stack: Stack, function: str, body: Any, field: str) -> None:
+    """The request is refused with a 422 naming `field`, and costs no provider call."""
+    status, answer = invoke(function, body)
+    assert status == 422, answer
+    assert field in [error["field"] for error in answer["errors"]]
+    assert stack.provider.requests() == []

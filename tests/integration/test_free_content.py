@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Invoke, Stack
+from tests.integration.conftest import Invoke, Stack, assert_refused
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,4 @@ def test_transient_failure_is_retried(stack: Stack, invoke: Invoke) -> None:
 def test_invalid_input_names_the_field(
     stack: Stack, invoke: Invoke, body: dict[str, Any], field: str
 ) -> None:
-    status, answer = invoke(FUNCTION, body)
-
-    assert status == 422
-    assert field in [error["field"] for error in answer["errors"]]
+    assert_refused(invoke, stack, FUNCTION, body, field)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Invoke, Stack
+from tests.integration.conftest import Invoke, Stack, assert_refused
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,4 @@ def test_caption_too_long_twice_is_502(stack: Stack, invoke: Invoke) -> None:
 def test_invalid_input_names_the_field(
     stack: Stack, invoke: Invoke, body: dict[str, Any], field: str
 ) -> None:
-    status, answer = invoke(FUNCTION, body)
-
-    assert status == 422
-    assert field in [error["field"] for error in answer["errors"]]
+    assert_refused(invoke, stack, FUNCTION, body, field)

@@ -25,7 +25,7 @@ from local.lambda_context import LocalLambdaContext
 from local.runtime import LocalRuntime, load_handler
 from local.template import functions, physical_name, queue_sources
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke, Stack, _loaded
+from tests.integration.conftest import Invoke, Stack, _loaded, assert_refused
 
 pytestmark = pytest.mark.integration
 
@@ -266,7 +266,4 @@ def test_rate_limited_start_is_retried(stack: Stack, invoke: Invoke, videos: Que
 def test_invalid_input_names_the_field(
     stack: Stack, invoke: Invoke, videos: QueuePoller, body: dict[str, Any], field: str
 ) -> None:
-    status, answer = invoke(START, body)
-
-    assert status == 422
-    assert field in [error["field"] for error in answer["errors"]]
+    assert_refused(invoke, stack, START, body, field)
