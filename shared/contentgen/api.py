@@ -2,9 +2,12 @@
 
 `create_app()` gives a Powertools `APIGatewayRestResolver` with request validation and the layer's
 one exception-to-response mapping; `lambda_entrypoint()` wraps it with Logger, Metrics and Tracer,
-opens the invocation's deadline, and accepts direct invocations (the request body itself as the
-event, as from `aws lambda invoke`, Step Functions or an EventBridge target), answering those with
-the same JSON body HTTP would get.
+opens the invocation's deadline and accepts:
+- API Gateway proxy events, optionally with an `Idempotency-Key` header (`contentgen.idempotency`);
+- direct invocations (the request body itself as the event, as from `aws lambda invoke` or Step
+  Functions), answered with the same JSON body HTTP would get;
+- SQS batches and EventBridge events carrying `request_id` and a request (`contentgen.events`).
+Every path runs the same routes, so validation, services and error mapping exist once.
 """
 
 from __future__ import annotations
