@@ -29,7 +29,7 @@ from contentgen.errors import ContentgenError
 from contentgen.idempotency import run_once
 from contentgen.models.events import GenerationMessage
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.results import publish, store_result
+from contentgen.results import announce, store_result
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -117,10 +117,12 @@ def _generate(
     status = int(outcome["status_code"])
     if status >= 500 and not last_attempt:
         raise GenerationFailed(f"{path} answered {status}; the queue will retry")
-    if executed or status >= 500:
-        publish(
-            store_result(request_id=message.request_id, route=path, status_code=status, body=outcome["body"])
-        )
+    # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
+    # failed store completes it; the completion event goes out once.
+    announce(
+        store_result(request_id=message.request_id, route=path, status_code=status, body=outcome["body"])
+    )
+    logger.info("request stored", extra={"status": status, "replayed": not executed})
     if status >= 500:
         raise GenerationFailed(f"{path} answered {status}; no more receives")
     if status >= 400:

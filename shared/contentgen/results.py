@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from contentgen.config import get_settings
@@ -25,34 +26,64 @@ def _required(value: str | None, variable: str) -> str:
     return value
 
 
-def store_result(*, request_id: str, route: str, status_code: int, body: Any) -> dict[str, Any]:
-    """Store the outcome; returns the summary published with the completion event."""
+@dataclass(frozen=True)
+class StoredResult:
+    summary: dict[str, Any]  # what the completion event carries
+    notified: bool  # whether that event was already published (by an earlier delivery)
+
+
+def store_result(*, request_id: str, route: str, status_code: int, body: Any) -> StoredResult:
+    """Store (or store again, identically) the outcome under `request_id`.
+
+    Writing is idempotent, so a redelivered message completes a store that failed before;
+    `notified` survives rewrites, so the completion event is published once.
+    """
     settings = get_settings()
     now = int(time.time())
     succeeded = status_code < 400
     payload = json.dumps(body)
-    item: dict[str, Any] = {
-        "request_id": {"S": request_id},
-        "route": {"S": route},
-        "status": {"S": "succeeded" if succeeded else "failed"},
-        "status_code": {"N": str(status_code)},
-        "created_at": {"N": str(now)},
-        "expires_at": {"N": str(now + settings.result_retention_days * 86400)},
+    values: dict[str, Any] = {
+        ":route": {"S": route},
+        ":status": {"S": "succeeded" if succeeded else "failed"},
+        ":code": {"N": str(status_code)},
+        ":now": {"N": str(now)},
+        ":expires": {"N": str(now + settings.result_retention_days * 86400)},
+        ":false": {"BOOL": False},
+        ":body": {"S": payload},
     }
-    if len(payload.encode()) <= MAX_INLINE_BYTES:
-        item["body"] = {"S": payload}
-    else:
+    body_attribute = "body"
+    if len(payload.encode()) > MAX_INLINE_BYTES:
         key = f"results/{request_id}.json"
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
         get_s3_client().put_object(
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"
         )
-        item["body_s3_key"] = {"S": key}
-    get_dynamodb_client().put_item(TableName=_required(settings.results_table, "RESULTS_TABLE"), Item=item)
-    summary: dict[str, Any] = {"request_id": request_id, "route": route, "status": item["status"]["S"]}
+        body_attribute, values[":body"] = "body_s3_key", {"S": key}
+    stored = get_dynamodb_client().update_item(
+        TableName=_required(settings.results_table, "RESULTS_TABLE"),
+        Key={"request_id": {"S": request_id}},
+        UpdateExpression=(
+            "SET #route = :route, #status = :status, status_code = :code, "
+            "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
+            f"notified = if_not_exists(notified, :false), {body_attribute} = :body"
+        ),
+        ExpressionAttributeNames={"#route": "route", "#status": "status"},
+        ExpressionAttributeValues=values,
+        ReturnValues="ALL_NEW",
+    )
+    summary: dict[str, Any] = {"request_id": request_id, "route": route, "status": values[":status"]["S"]}
     if not succeeded:
         summary["error"] = body.get("message") if isinstance(body, dict) else str(body)
-    return summary
+    return StoredResult(summary, bool(stored["Attributes"].get("notified", {}).get("BOOL")))
+
+
+def mark_notified(request_id: str) -> None:
+    get_dynamodb_client().update_item(
+        TableName=_required(get_settings().results_table, "RESULTS_TABLE"),
+        Key={"request_id": {"S": request_id}},
+        UpdateExpression="SET notified = :true",
+        ExpressionAttributeValues={":true": {"BOOL": True}},
+    )
 
 
 def get_result(request_id: str) -> dict[str, Any] | None:
@@ -81,6 +112,14 @@ def get_result(request_id: str) -> dict[str, Any] | None:
         "created_at": int(found["created_at"]["N"]),
         "result" if found["status"]["S"] == "succeeded" else "error": body,
     }
+
+
+def announce(stored: StoredResult) -> None:
+    """Publish the completion event unless an earlier delivery already did, then remember it."""
+    if stored.notified:
+        return
+    publish(stored.summary)
+    mark_notified(stored.summary["request_id"])
 
 
 def publish(summary: dict[str, Any]) -> None:

@@ -135,6 +135,33 @@ def test_a_duplicated_message_costs_one_provider_call_and_one_result(
     assert pipes.queue.errors == []
 
 
+def test_a_result_whose_store_failed_is_stored_by_the_redelivery(
+    stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contentgen import events, results
+
+    real_store = results.store_result
+    calls = 0
+
+    def failing_once(**arguments: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("DynamoDB is having a moment")
+        return real_store(**arguments)
+
+    monkeypatch.setattr(events, "store_result", failing_once)
+    pipes.send("req-retry-store", {"prompt": "x", "segment_count": 1})
+
+    while pipes.queue.poll_once(wait_seconds=0):
+        pass
+
+    assert calls == 2
+    assert len(stack.provider.requests()) == 1, "the paid result came from the idempotency record"
+    assert result(invoke, "req-retry-store")[1]["status"] == "succeeded"
+    assert [n["detail"]["request_id"] for n in pipes.notifications()] == ["req-retry-store"]
+
+
 def test_a_batch_reports_exactly_its_invalid_and_failing_records(
     stack: Stack, invoke: Invoke, pipes: Pipes
 ) -> None:

@@ -31,9 +31,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_a_small_result_is_kept_in_the_item(aws: Any) -> None:
-    summary = store_result(request_id="r1", route="/content", status_code=200, body={"content": "hi"})
+    stored = store_result(request_id="r1", route="/content", status_code=200, body={"content": "hi"})
 
-    assert summary == {"request_id": "r1", "route": "/content", "status": "succeeded"}
+    assert stored.summary == {"request_id": "r1", "route": "/content", "status": "succeeded"}
+    assert stored.notified is False
     assert get_result("r1") == {
         "request_id": "r1",
         "route": "/content",
@@ -63,11 +64,22 @@ def test_a_result_too_large_for_dynamodb_goes_to_s3_with_a_pointer(aws: Any) -> 
 def test_an_error_is_stored_as_failed_with_its_message(aws: Any) -> None:
     error = {"message": "invalid request: prompt: Field required", "code": "invalid_request"}
 
-    summary = store_result(request_id="bad", route="/content", status_code=422, body=error)
+    stored = store_result(request_id="bad", route="/content", status_code=422, body=error)
 
-    assert summary["status"] == "failed"
-    assert summary["error"] == error["message"]
+    assert stored.summary["status"] == "failed"
+    assert stored.summary["error"] == error["message"]
     found = get_result("bad")
     assert found is not None
     assert found["error"] == error
     assert get_result("missing") is None
+
+
+def test_storing_again_keeps_the_notified_mark(aws: Any) -> None:
+    from contentgen.results import mark_notified
+
+    store_result(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
+    mark_notified("r2")
+
+    again = store_result(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
+
+    assert again.notified is True
