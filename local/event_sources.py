@@ -38,16 +38,34 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
-class QueuePoller:
+class _Poller:
+    """A delivery loop on a thread of its own; `poll_once` is the unit tests drive directly."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.errors: list[str] = []
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # keep polling, as the event source mapping does
+                self.errors.append(repr(exc))
+                self.stop.wait(0.5)
+
+
+class QueuePoller(_Poller):
     def __init__(self, source: QueueSource, runtime: LocalRuntime, endpoint_url: str) -> None:
+        super().__init__()
         self.source = source
         self.runtime = runtime
         self.sqs = client("sqs", endpoint_url)
         self.queue_url = self.sqs.get_queue_url(QueueName=physical_name(source.queue))["QueueUrl"]
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name(source.queue)}"
-        self.stop = threading.Event()
         self.batches = 0
-        self.errors: list[str] = []
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         """Deliver one batch (if any); returns how many messages it held."""
@@ -77,21 +95,14 @@ class QueuePoller:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.poll_once()
-            except Exception as exc:  # keep polling, as the event source mapping does
-                self.errors.append(repr(exc))
-                self.stop.wait(0.5)
 
-
-class RulePoller:
+class RulePoller(_Poller):
     """An EventBridge rule's deliveries, as Lambda's asynchronous invocation handles them: the
     event is the function's input; a failure is retried `max_retries` times, then the event goes to
     the on-failure destination queue in Lambda's destination record shape."""
 
     def __init__(self, rule: BusRule, runtime: LocalRuntime, endpoint_url: str) -> None:
+        super().__init__()
         self.rule = rule
         self.runtime = runtime
         self.sqs = client("sqs", endpoint_url)
@@ -101,9 +112,7 @@ class RulePoller:
             if rule.on_failure_queue
             else None
         )
-        self.stop = threading.Event()
         self.deliveries = 0
-        self.errors: list[str] = []
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         received = self.sqs.receive_message(
@@ -138,16 +147,8 @@ class RulePoller:
             self.sqs.delete_message(QueueUrl=self.target_url, ReceiptHandle=message["ReceiptHandle"])
         return len(received)
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.poll_once()
-            except Exception as exc:
-                self.errors.append(repr(exc))
-                self.stop.wait(0.5)
 
-
-Poller = QueuePoller | RulePoller
+Poller = _Poller
 
 
 def start_pollers(runtime: LocalRuntime, endpoint_url: str) -> list[Poller]:

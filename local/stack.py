@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from local.api_gateway import LocalApiServer
 from local.aws import AWS_TEST_ENV, MotoServer, provision
 from local.emulator import EmulatorServer, start_emulator
-from local.event_sources import Poller, QueuePoller, start_pollers
+from local.event_sources import Poller, QueuePoller, RulePoller, start_pollers
 from local.runtime import LocalRuntime
 
 
@@ -93,7 +93,7 @@ class LocalStack:
         lines += [
             f"  events {r.rule.name:32} -> {r.rule.function}"
             for r in self.pollers
-            if not isinstance(r, QueuePoller)
+            if isinstance(r, RulePoller)
         ]
         return "\n".join(lines)
 
