@@ -522,6 +522,12 @@ class EmulatorControl:
             result: dict[str, int] = json.loads(response.read())
             return result
 
+    def wait_idle(self, timeout: float = 15.0) -> None:
+        """Wait until no request is being answered (a slow one may outlive its caller's timeout)."""
+        deadline = time.monotonic() + timeout
+        while self.stats()["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def requests(self) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:
             result: list[dict[str, Any]] = json.loads(response.read())["requests"]

@@ -41,6 +41,7 @@ def emulator() -> Iterator[EmulatorServer]:
 @pytest.fixture
 def provider(emulator: EmulatorServer) -> Iterator[EmulatorControl]:
     control = EmulatorControl(emulator.url)
+    control.wait_idle()  # requests an earlier test gave up on must not count in this one
     control.reset()
     yield control
     control.reset()

@@ -33,7 +33,7 @@ def test_requests_in_flight_never_exceed_the_bound(
     stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, bound: int, sets: int
 ) -> None:
     monkeypatch.setenv("MAX_PARALLEL_REQUESTS", str(bound))
-    stack.provider.configure(latency_ms=150)
+    stack.provider.configure(latency_ms=400)
 
     status, answer = invoke(FUNCTION, {"prompt": "x", "set_count": sets, "segments_per_set": 2})
 

@@ -102,7 +102,7 @@ def test_fan_out_keeps_order_bounds_concurrency_and_carries_the_deadline(
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.05)
+        time.sleep(0.2)  # long enough for every worker of the pool to be running at once
         with lock:
             running -= 1
         if number == 4:
