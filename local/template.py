@@ -7,6 +7,7 @@ environment variables (`Ref`, `Fn::Sub`, `Fn::GetAtt`) against local names.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -178,25 +179,27 @@ def functions() -> dict[str, FunctionSpec]:
     return specs
 
 
+def function_events(kind: str) -> Iterator[tuple[str, dict[str, Any], str, dict[str, Any]]]:
+    """(function id, function properties, event name, event properties) for events of `kind`."""
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            if event.get("Type") == kind:
+                yield logical_id, resource["Properties"], event_name, event["Properties"]
+
+
 def routes() -> list[Route]:
     api_default = True
     for api in resources_of_type("AWS::Serverless::Api").values():
         api_default = bool(api["Properties"].get("Auth", {}).get("ApiKeyRequired", False))
-    found = []
-    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
-        for event in resource["Properties"].get("Events", {}).values():
-            if event.get("Type") != "Api":
-                continue
-            properties = event["Properties"]
-            found.append(
-                Route(
-                    method=str(properties["Method"]).upper(),
-                    path=str(properties["Path"]),
-                    function=logical_id,
-                    api_key_required=bool(properties.get("Auth", {}).get("ApiKeyRequired", api_default)),
-                )
-            )
-    return found
+    return [
+        Route(
+            method=str(properties["Method"]).upper(),
+            path=str(properties["Path"]),
+            function=logical_id,
+            api_key_required=bool(properties.get("Auth", {}).get("ApiKeyRequired", api_default)),
+        )
+        for logical_id, _, _, properties in function_events("Api")
+    ]
 
 
 @dataclass(frozen=True)
@@ -210,23 +213,16 @@ class QueueSource:
 
 
 def queue_sources() -> list[QueueSource]:
-    found = []
-    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
-        for event in resource["Properties"].get("Events", {}).values():
-            if event.get("Type") != "SQS":
-                continue
-            properties = event["Properties"]
-            queue = properties["Queue"]["Fn::GetAtt"][0]
-            found.append(
-                QueueSource(
-                    function=logical_id,
-                    queue=queue,
-                    batch_size=int(properties.get("BatchSize", 10)),
-                    report_batch_item_failures="ReportBatchItemFailures"
-                    in properties.get("FunctionResponseTypes", []),
-                )
-            )
-    return found
+    return [
+        QueueSource(
+            function=logical_id,
+            queue=properties["Queue"]["Fn::GetAtt"][0],
+            batch_size=int(properties.get("BatchSize", 10)),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in properties.get("FunctionResponseTypes", []),
+        )
+        for logical_id, _, _, properties in function_events("SQS")
+    ]
 
 
 @dataclass(frozen=True)
@@ -247,23 +243,19 @@ class BusRule:
 
 def bus_rules() -> list[BusRule]:
     found = []
-    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
-        properties = resource["Properties"]
-        invoke_config = properties.get("EventInvokeConfig", {})
+    for logical_id, function, event_name, properties in function_events("EventBridgeRule"):
+        invoke_config = function.get("EventInvokeConfig", {})
         destination = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        for event_name, event in properties.get("Events", {}).items():
-            if event.get("Type") != "EventBridgeRule":
-                continue
-            found.append(
-                BusRule(
-                    function=logical_id,
-                    event=event_name,
-                    bus=event["Properties"]["EventBusName"]["Ref"],
-                    pattern=event["Properties"]["Pattern"],
-                    max_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
-                    on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
-                )
+        found.append(
+            BusRule(
+                function=logical_id,
+                event=event_name,
+                bus=properties["EventBusName"]["Ref"],
+                pattern=properties["Pattern"],
+                max_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
+                on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
             )
+        )
     return found
 
 
