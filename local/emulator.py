@@ -19,8 +19,14 @@ Control endpoints (JSON):
   (done: a file URI) and `GET /v1beta/files/{id}:download?alt=media` (the bytes).
 - `POST /_emulator/config` `{"latency_ms": 400, "api_key": "...", "google_api_key": "..."}`:
   latency for every request; the only OpenAI / Google key accepted (default: any non-empty key).
+  `"dead_models": {"model-id": 503}`: that model always fails with that status; a chat request's
+  `models` list is walked past dead models as OpenRouter does, and the answer names the model
+  that served it. `"rate_limit_per_second": 4, "rate_limit_burst": 2`: an account rate limit
+  (token bucket) answered with 429 and the wait in `Retry-After` / `retry-after-ms`.
+- Cheap checks: OpenRouter's `GET /api/v1/key` and google-genai's `models.get`.
 - `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last);
-  `GET /_emulator/stats` (requests in flight now and at most since the last reset).
+  `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
+  recorded request carries the client's port, which shows whether connections were reused.
 """
 
 from __future__ import annotations
@@ -83,6 +89,14 @@ class EmulatorState:
     counter: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    # Models that always fail with the given status (a dead primary); OpenRouter's `models` list
+    # is walked past them, as OpenRouter does.
+    dead_models: dict[str, int] = field(default_factory=dict)
+    # An account rate limit (token bucket): over it, 429 with the wait until the next token.
+    rate_limit_per_second: float = 0.0
+    rate_limit_burst: int = 1
+    tokens: float = 0.0
+    tokens_at: float = 0.0
 
     def reset(self) -> None:
         with self.lock:
@@ -94,6 +108,24 @@ class EmulatorState:
             self.video_polls = 2
             self.operations.clear()
             self.max_in_flight = self.in_flight
+            self.dead_models.clear()
+            self.rate_limit_per_second = 0.0
+
+    def take_token(self) -> float:
+        """0 when the request is within the rate limit, else the seconds until it would be."""
+        with self.lock:
+            if self.rate_limit_per_second <= 0:
+                return 0.0
+            now = time.monotonic()
+            self.tokens = min(
+                float(self.rate_limit_burst),
+                self.tokens + (now - self.tokens_at) * self.rate_limit_per_second,
+            )
+            self.tokens_at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate_limit_per_second
 
     def enter(self) -> None:
         with self.lock:
@@ -170,6 +202,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if path.endswith(":download"):
             self._provider("gemini", {}, self._download_file)
             return
+        if path.endswith("/key") and not path.startswith("/_emulator"):
+            self._provider("openai", {}, self._key_info)
+            return
+        if "/models/" in path and ":" not in path and not path.startswith("/_emulator"):
+            self._provider("gemini", {}, self._model_info)
+            return
         if self.path.startswith("/_emulator/requests"):
             with state.lock:
                 self._send(200, {"requests": list(state.requests)})
@@ -199,6 +237,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.latency_ms = int(body["latency_ms"])
                 if "video_polls" in body:
                     state.video_polls = int(body["video_polls"])
+                if "dead_models" in body:
+                    state.dead_models = {str(k): int(v) for k, v in dict(body["dead_models"]).items()}
+                if "rate_limit_per_second" in body:
+                    state.rate_limit_per_second = float(body["rate_limit_per_second"])
+                    state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
+                    state.tokens = float(state.rate_limit_burst)
+                    state.tokens_at = time.monotonic()
             self._send(200, {"ok": True})
         elif path == "/_emulator/reset":
             state.reset()
@@ -238,6 +283,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "headers": {name.lower(): value for name, value in self.headers.items()},
                 "body": body,
                 "received_at": time.time(),
+                "client_port": self.client_address[1],
             }
         )
         if state.latency_ms:
@@ -249,6 +295,25 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 401, {"error": {"message": "invalid API key", "code": 401, "status": "UNAUTHENTICATED"}}
             )
             return
+        wait = state.take_token()
+        if wait:
+            self._send(
+                429,
+                {"error": {"message": "rate limit exceeded", "code": 429, "status": "RESOURCE_EXHAUSTED"}},
+                {"Retry-After": str(max(1, round(wait))), "retry-after-ms": str(int(wait * 1000) + 1)},
+            )
+            return
+        if isinstance(body, dict) and state.dead_models:
+            served = self._serving_model(target, body)
+            if served is None:
+                status = state.dead_models.get(self._asked_model(target, body), 503)
+                self._send(
+                    status,
+                    {"error": {"message": "model unavailable", "code": status, "status": "UNAVAILABLE"}},
+                )
+                return
+            if target == "openai":
+                body = {**body, "model": served}
         fault = state.take_fault(target)
         if fault is not None and fault.kind == "latency":
             time.sleep(fault.ms / 1000)
@@ -286,7 +351,30 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
 
+    def _asked_model(self, target: str, body: dict[str, Any]) -> str:
+        if target == "openai":
+            return str(body.get("model", ""))
+        return urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
+
+    def _serving_model(self, target: str, body: dict[str, Any]) -> str | None:
+        """The first model of the request's chain that is not dead (OpenRouter walks `models`)."""
+        asked = self._asked_model(target, body)
+        chain = [asked, *(body.get("models") or [])] if target == "openai" else [asked]
+        dead = self.server.state.dead_models
+        return next((model for model in dict.fromkeys(chain) if model not in dead), None)
+
     # -- protocol answers -----------------------------------------------------------------------
+
+    def _key_info(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> dict[str, Any]:
+        """OpenRouter's `GET /api/v1/key`: what the presented key is allowed."""
+        return {"data": {"label": "emulator", "usage": 0, "limit": None, "is_free_tier": False}}
+
+    def _model_info(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        """google-genai `models.get`: a model's metadata."""
+        model = urlparse(self.path).path.rsplit("/", 1)[-1]
+        return {"name": f"models/{model}", "displayName": model, "version": "emulator"}
 
     def _chat_completion(
         self, body: dict[str, Any], number: int, *, mode: str, content: str = ""

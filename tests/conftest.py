@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 
+from contentgen.access import reset_key_cache
 from contentgen.config import get_settings
 from contentgen.connectors.aws import reset_aws_clients
 from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.connectors.openai_connector import reset_openai_client
+from contentgen.core.breaker import reset_breakers
+from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
 from contentgen.observability import logger
 from contentgen.secrets import reset_ssm_provider
@@ -50,6 +53,16 @@ _SCRUBBED = (
     "PROVIDER_MAX_ATTEMPTS",
     "RETRY_BASE_DELAY_SECONDS",
     "DEADLINE_MARGIN_SECONDS",
+    "TEXT_FALLBACK_MODELS",
+    "VISION_FALLBACK_MODELS",
+    "IMAGE_FALLBACK_MODELS",
+    "VIDEO_FALLBACK_MODELS",
+    "BREAKER_TABLE",
+    "BREAKER_MIN_CALLS",
+    "BREAKER_FAILURE_RATE",
+    "BREAKER_COOLDOWN_SECONDS",
+    "API_USAGE_PLAN_ID",
+    "POWERTOOLS_LOGGER_SAMPLE_RATE",
 )
 
 
@@ -60,6 +73,9 @@ def reset_container() -> None:
     reset_ssm_provider()
     reset_pool()
     reset_aws_clients()
+    reset_breakers()
+    reset_limiters()
+    reset_key_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -1,16 +1,29 @@
-"""GET /health: shallow, answers without calling a provider or SSM."""
+"""GET /health: shallow, answers without calling a provider or SSM.
 
-from typing import Any
+GET /health?deep=true (API key required): checks SSM and each provider, see
+`contentgen.services.health.deep_health_report`.
+"""
 
+import json
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from contentgen.access import require_api_key
 from contentgen.api import create_app, lambda_entrypoint
-from contentgen.services.health import health_report
+from contentgen.services.health import deep_health_report, health_report
 
 app = create_app()
 
 
 @app.get("/health")
-def health() -> dict[str, Any]:
-    return health_report()
+def health(deep: Annotated[bool, Query()] = False) -> Response[str]:
+    if not deep:
+        return Response(200, content_types.APPLICATION_JSON, json.dumps(health_report()))
+    require_api_key(app.current_event.headers.get("x-api-key"))
+    status, report = deep_health_report()
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(report))
 
 
 lambda_handler = lambda_entrypoint(app, direct_route=("GET", "/health"))

@@ -78,8 +78,42 @@ class Settings(BaseModel):
     max_receive_count: int = Field(3, ge=1, le=1000, alias="MAX_RECEIVE_COUNT")
     # Presigned GET URLs for generated media expire after this.
     presigned_url_ttl_seconds: int = Field(900, ge=60, le=43200, alias="PRESIGNED_URL_TTL_SECONDS")
-    # Provider requests one invocation may have in flight at once (sets, chunks, fan-out).
+    # Provider requests one container may have in flight at once (sets, chunks, fan-out).
     max_parallel_requests: int = Field(5, ge=1, le=20, alias="MAX_PARALLEL_REQUESTS")
+    # After a 429, requests to that provider start at least this far apart; the gap doubles on
+    # each further 429 up to the maximum and halves on each success.
+    rate_limit_spacing_seconds: float = Field(0.2, ge=0, le=10, alias="RATE_LIMIT_SPACING_SECONDS")
+    rate_limit_max_spacing_seconds: float = Field(2.0, ge=0, le=30, alias="RATE_LIMIT_MAX_SPACING_SECONDS")
+
+    # Fallback models, tried in order after the family's model (comma-separated ids). A function
+    # can set its own list by overriding the variable in its Environment in template.yaml.
+    text_fallback_models: str = Field("", alias="TEXT_FALLBACK_MODELS")
+    vision_fallback_models: str = Field("", alias="VISION_FALLBACK_MODELS")
+    image_fallback_models: str = Field("", alias="IMAGE_FALLBACK_MODELS")
+    video_fallback_models: str = Field("", alias="VIDEO_FALLBACK_MODELS")
+
+    # Circuit breaker per provider and model: opens when at least BREAKER_FAILURE_RATE of the
+    # calls in the last BREAKER_WINDOW_SECONDS failed (and there were BREAKER_MIN_CALLS), stays
+    # open for BREAKER_COOLDOWN_SECONDS, then lets one probe through. With BREAKER_TABLE set, the
+    # open/half-open state is shared by every container through that DynamoDB table.
+    breaker_failure_rate: float = Field(0.5, gt=0, le=1, alias="BREAKER_FAILURE_RATE")
+    breaker_min_calls: int = Field(10, ge=1, le=10000, alias="BREAKER_MIN_CALLS")
+    breaker_window_seconds: float = Field(60.0, gt=0, le=3600, alias="BREAKER_WINDOW_SECONDS")
+    breaker_cooldown_seconds: int = Field(30, ge=1, le=3600, alias="BREAKER_COOLDOWN_SECONDS")
+    breaker_table: str | None = Field(None, alias="BREAKER_TABLE")
+    # How long a container trusts its copy of the shared state before reading the table again.
+    breaker_cache_seconds: int = Field(5, ge=1, le=300, alias="BREAKER_CACHE_SECONDS")
+
+    # Connection pools: idle connections are closed well before a NAT gateway forgets them
+    # (350 s), and TCP keepalive probes an idle connection that the pool still holds.
+    http_keepalive_expiry_seconds: float = Field(60.0, gt=0, le=340, alias="HTTP_KEEPALIVE_EXPIRY_SECONDS")
+    tcp_keepalive_idle_seconds: int = Field(60, ge=1, le=300, alias="TCP_KEEPALIVE_IDLE_SECONDS")
+
+    # Provider-call log lines: prompts and outputs are cut to this many characters at INFO.
+    log_text_chars: int = Field(200, ge=0, le=100000, alias="LOG_TEXT_CHARS")
+    # GET /health?deep=true: each check's timeout, and the usage plan whose keys may ask for it.
+    health_check_timeout_seconds: PositiveSeconds = Field(3.0, alias="HEALTH_CHECK_TIMEOUT_SECONDS")
+    api_usage_plan_id: str | None = Field(None, alias="API_USAGE_PLAN_ID")
 
     @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
     @classmethod
@@ -100,6 +134,8 @@ class Settings(BaseModel):
         "results_bucket",
         "idempotency_table",
         "event_bus_name",
+        "breaker_table",
+        "api_usage_plan_id",
         mode="before",
     )
     @classmethod
@@ -117,6 +153,28 @@ class Settings(BaseModel):
             raise ConfigurationError(
                 f"service misconfigured: environment variable {variable}: {first['msg']}"
             ) from None
+
+    @staticmethod
+    def _chain(primary: str, fallbacks: str) -> tuple[str, ...]:
+        ordered = [primary, *(model.strip() for model in fallbacks.split(","))]
+        return tuple(dict.fromkeys(model for model in ordered if model))
+
+    @property
+    def text_models(self) -> tuple[str, ...]:
+        """TEXT_MODEL, then TEXT_FALLBACK_MODELS in order, without repeats."""
+        return self._chain(self.text_model, self.text_fallback_models)
+
+    @property
+    def vision_models(self) -> tuple[str, ...]:
+        return self._chain(self.vision_model, self.vision_fallback_models)
+
+    @property
+    def image_models(self) -> tuple[str, ...]:
+        return self._chain(self.image_model, self.image_fallback_models)
+
+    @property
+    def video_models(self) -> tuple[str, ...]:
+        return self._chain(self.video_model, self.video_fallback_models)
 
     def configured(self) -> dict[str, bool]:
         """Which optional parts are configured (for /health; no values)."""

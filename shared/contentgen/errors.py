@@ -122,3 +122,17 @@ class DeadlineExceededError(ProviderError):
 
     status_code = 504
     code = "deadline_exceeded"
+
+
+class CircuitOpenError(ProviderError):
+    """A model's circuit breaker is open: the call was not made. `retry_after` is the cooldown left."""
+
+    status_code = 503
+    code = "provider_circuit_open"
+
+
+class ForbiddenError(ContentgenError):
+    """The request needs a valid API key (x-api-key) that it did not present."""
+
+    status_code = 403
+    code = "forbidden"

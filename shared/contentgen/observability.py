@@ -9,8 +9,10 @@ same rule Powertools applies itself). Constructing it imports the X-Ray SDK and 
 
 from __future__ import annotations
 
+import logging
 import os
-import time
+import re
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 if TYPE_CHECKING:
@@ -32,7 +35,40 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 # Metrics empty, which Powertools reports with a UserWarning on stderr. It is not an error here.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-logger = Logger(service=SERVICE)
+# Key shapes redacted even before a key is registered (OpenRouter, Google, bearer tokens, ?key=).
+_SECRET_PATTERNS = re.compile(
+    r"sk-or-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,}|(?<=Bearer )[A-Za-z0-9._~+/=-]{8,}|(?<=[?&]key=)[^&\s\"']+"
+)
+_secrets_lock = threading.Lock()
+_secret_values: frozenset[str] = frozenset()
+REDACTED = "***"
+
+
+def register_secret(value: str) -> None:
+    """Every log line from now on has `value` replaced by ***."""
+    global _secret_values
+    if len(value) >= 6:
+        with _secrets_lock:
+            _secret_values = _secret_values | {value}
+
+
+def redact(text: str) -> str:
+    for value in _secret_values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return _SECRET_PATTERNS.sub(REDACTED, text)
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines with API keys removed, whatever logged them (exceptions included)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+# DEBUG is sampled: POWERTOOLS_LOGGER_SAMPLE_RATE (set in template.yaml) turns on DEBUG for that
+# share of invocations; Powertools re-draws it per invocation in `inject_lambda_context`.
+logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
@@ -74,76 +110,109 @@ def provider_span(name: str, model: str) -> Iterator[None]:
         yield
 
 
-def record_provider_call(
-    *,
-    provider: str,
-    model: str,
-    latency_ms: float,
-    prompt_tokens: int | None,
-    completion_tokens: int | None,
-    cost_usd: float | None,
-) -> None:
-    """One EMF blob per successful provider call, dimensioned by provider and model."""
-    call_metrics = EphemeralMetrics(namespace=NAMESPACE)
-    call_metrics.add_dimension(name="service", value=SERVICE)
-    call_metrics.add_dimension(name="provider", value=provider)
-    call_metrics.add_dimension(name="model", value=model)
-    call_metrics.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-    if prompt_tokens is not None:
-        call_metrics.add_metric(name="PromptTokens", unit=MetricUnit.Count, value=prompt_tokens)
-    if completion_tokens is not None:
-        call_metrics.add_metric(name="CompletionTokens", unit=MetricUnit.Count, value=completion_tokens)
-    if cost_usd is not None:
-        call_metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost_usd)
-    call_metrics.flush_metrics()
+def _function_name() -> str:
+    """The Lambda function (its name in AWS, its logical id locally), for the metrics' dimension."""
+    name = logger.get_current_keys().get("function_name") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    return str(name or SERVICE)
+
+
+def _call_metrics(model: str) -> EphemeralMetrics:
+    """An EMF blob dimensioned by function and model, also rolled up by service alone (alarms)."""
+    blob = EphemeralMetrics(namespace=NAMESPACE)
+    blob.add_dimension(name="service", value=SERVICE)
+    blob.add_dimension(name="function", value=_function_name())
+    blob.add_dimension(name="model", value=model)
+    blob.add_dimensions(service=SERVICE)
+    return blob
+
+
+def clip(text: str | None) -> str | None:
+    """Prompts and outputs: in full at DEBUG, cut to LOG_TEXT_CHARS otherwise."""
+    if text is None or logger.log_level <= logging.DEBUG:
+        return text
+    from contentgen.config import get_settings
+
+    limit = get_settings().log_text_chars
+    return text if len(text) <= limit else f"{text[:limit]}… [{len(text)} chars]"
 
 
 @dataclass
-class CallRecord:
-    """What a provider call reports about itself, filled in inside `provider_call`."""
+class AttemptRecord:
+    """One request to a provider: what was asked, how it went, what it cost."""
 
+    provider: str
+    operation: str
     model: str
+    attempt: int
+    outcome: str = "ok"  # "ok", a failure kind, or "circuit_open"
+    http_status: int | None = None
+    latency_ms: float = 0.0
+    queued_ms: float = 0.0
+    answered_by: str | None = None
+    fallback_from: str | None = None
+    breaker: str = "closed"
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    response_id: str | None = None
+    prompt: str | None = None
+    output: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@contextmanager
-def provider_call(*, provider: str, model: str, operation: str) -> Iterator[CallRecord]:
-    """Trace, time and account for one provider call (retries included): one EMF blob, one log line.
+def record_attempt(entry: AttemptRecord) -> None:
+    """The one log line and the one EMF blob of a provider request."""
+    model = entry.answered_by or entry.model
+    blob = _call_metrics(model)
+    blob.add_metric(name="ProviderRequests", unit=MetricUnit.Count, value=1)
+    blob.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=entry.latency_ms)
+    if entry.attempt > 1:
+        blob.add_metric(name="ProviderRetries", unit=MetricUnit.Count, value=1)
+    if entry.outcome == "ok":
+        served_by_fallback = entry.fallback_from is not None or model != entry.model
+        blob.add_metric(name="ModelFallbacks", unit=MetricUnit.Count, value=1 if served_by_fallback else 0)
+        blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=0)
+        for name, value in (
+            ("PromptTokens", entry.prompt_tokens),
+            ("CompletionTokens", entry.completion_tokens),
+            ("CostUSD", entry.cost_usd),
+        ):
+            if value is not None:
+                blob.add_metric(
+                    name=name, unit=MetricUnit.Count if name != "CostUSD" else MetricUnit.NoUnit, value=value
+                )
+    else:
+        blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
+        blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
+    blob.flush_metrics()
+    fields: dict[str, Any] = {
+        "function": _function_name(),
+        "provider": entry.provider,
+        "operation": entry.operation,
+        "model": entry.model,
+        "answered_by": model if entry.outcome == "ok" else None,
+        "attempt": entry.attempt,
+        "outcome": entry.outcome,
+        "http_status": entry.http_status,
+        "latency_ms": round(entry.latency_ms, 1),
+        "queued_ms": round(entry.queued_ms, 1),
+        "prompt_tokens": entry.prompt_tokens,
+        "completion_tokens": entry.completion_tokens,
+        "cost_usd": entry.cost_usd,
+        "response_id": entry.response_id,
+        "fallback_from": entry.fallback_from,
+        "breaker": entry.breaker,
+        "prompt": clip(entry.prompt),
+        "output": clip(entry.output),
+        **entry.details,
+    }
+    log = logger.info if entry.outcome == "ok" else logger.warning
+    log("provider call", extra={key: value for key, value in fields.items() if value is not None})
 
-    Only successful calls are recorded here; failures are counted by the retry policy.
-    """
-    record = CallRecord(model=model)
-    started = time.perf_counter()
-    with provider_span(f"## {provider} {operation}", model):
-        yield record
-    latency_ms = (time.perf_counter() - started) * 1000
-    record_provider_call(
-        provider=provider,
-        model=record.model,
-        latency_ms=latency_ms,
-        prompt_tokens=record.prompt_tokens,
-        completion_tokens=record.completion_tokens,
-        cost_usd=record.cost_usd,
-    )
-    logger.info(
-        "provider call",
-        extra={
-            "provider": provider,
-            "operation": operation,
-            "model": record.model,
-            "latency_ms": round(latency_ms, 1),
-            "prompt_tokens": record.prompt_tokens,
-            "completion_tokens": record.completion_tokens,
-            "cost_usd": record.cost_usd,
-            **record.details,
-        },
-    )
 
-
-def count_provider_failure(*, provider: str, kind: str) -> None:
-    """Counted on the function's Metrics, flushed with the invocation's other metrics."""
-    metrics.add_metric(name=f"ProviderFailure_{kind}", unit=MetricUnit.Count, value=1)
-    metrics.add_metadata(key="provider", value=provider)
+def count_breaker_event(*, model: str, to_state: str) -> None:
+    """A breaker transition: BreakerOpened, BreakerHalfOpened or BreakerClosed."""
+    name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
+    blob = _call_metrics(model)
+    blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    blob.flush_metrics()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from contentgen.config import get_settings
 from contentgen.errors import SecretUnavailableError
-from contentgen.observability import logger
+from contentgen.observability import logger, register_secret
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -73,6 +73,7 @@ def read_api_key(spec: SecretSpec) -> str:
                 f"{spec.label} is not configured: set {spec.env_var} locally or "
                 f"{spec.env_var}_PARAM to an SSM parameter name"
             )
+        register_secret(local_value)
         return local_value
 
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -90,4 +91,5 @@ def read_api_key(spec: SecretSpec) -> str:
         ) from None
     if not isinstance(value, str) or not value.strip():
         raise SecretUnavailableError(f"{spec.label} unavailable: SSM parameter {param_name} is empty")
+    register_secret(value.strip())
     return value.strip()

@@ -13,6 +13,7 @@ from google.genai import types
 
 from contentgen.connectors.genai_connector import get_genai_client, google_genai
 from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.core.retry import Attempt
 from contentgen.errors import ProviderUnavailableError
 from local.emulator import EmulatorControl, EmulatorServer
 
@@ -35,19 +36,19 @@ def gemini(
 
 
 def ask() -> types.GenerateContentResponse:
-    def attempt(client: object, timeout: float) -> types.GenerateContentResponse:
+    def attempt(client: object, call: Attempt) -> types.GenerateContentResponse:
         return get_genai_client().models.generate_content(
             model="gemini-2.5-flash",
             contents="three ideas for a cooking short",
             config=types.GenerateContentConfig(
                 response_mime_type="application/json",
                 response_json_schema=SCHEMA,
-                http_options=types.HttpOptions(timeout=int(timeout * 1000)),
+                http_options=types.HttpOptions(timeout=int(call.timeout * 1000)),
             ),
         )
 
     with deadline_scope(Deadline.after(20)):
-        return google_genai.call(attempt)
+        return google_genai.call(attempt, models=["gemini-2.5-flash"], name="generate_content")
 
 
 def test_generate_content_with_a_json_schema(gemini: EmulatorControl) -> None:

@@ -359,11 +359,12 @@ def test_the_correlation_id_is_in_every_log_line(
     post(story_handler, api_event, {"prompt": "x"}, context)
 
     records = log_records(log_output)
-    assert {record["message"] for record in records} >= {
-        "provider call failed",
-        "provider call",
-        "request served",
-    }
+    assert {record["message"] for record in records} >= {"provider call", "request served"}
+    calls = [record for record in records if record["message"] == "provider call"]
+    assert [(call["attempt"], call["outcome"], call["http_status"]) for call in calls[:1]] == [
+        (1, "server_error", 500)
+    ]
+    assert (calls[1]["attempt"], calls[1]["outcome"]) == (2, "ok")
     assert {record["correlation_id"] for record in records} == {"c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
     assert all(record.get("prompt") != "x" for record in records)
 

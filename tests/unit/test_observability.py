@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import io
 import json
+from typing import Any
 
 import pytest
 
-from contentgen.observability import record_provider_call, tracing_enabled
+from contentgen.observability import (
+    REDACTED,
+    AttemptRecord,
+    logger,
+    record_attempt,
+    redact,
+    register_secret,
+    tracing_enabled,
+)
+from tests.conftest import log_records
 
 
 @pytest.mark.parametrize(
@@ -27,20 +38,97 @@ def test_tracing_follows_powertools_rule(
     assert tracing_enabled() is enabled
 
 
-def test_provider_call_metrics_carry_model_tokens_and_cost(capsys: pytest.CaptureFixture[str]) -> None:
-    record_provider_call(
-        provider="OpenRouter",
-        model="openai/gpt-4o-mini",
-        latency_ms=12.5,
-        prompt_tokens=100,
-        completion_tokens=40,
-        cost_usd=0.00012,
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.strip().splitlines() if line.startswith("{")]
+
+
+def test_a_provider_call_is_one_log_line_and_one_emf_blob_per_function_and_model(
+    capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    record_attempt(
+        AttemptRecord(
+            provider="OpenRouter",
+            operation="chat.completions",
+            model="primary/model",
+            attempt=2,
+            answered_by="fallback/model",
+            latency_ms=12.5,
+            prompt_tokens=100,
+            completion_tokens=40,
+            cost_usd=0.00012,
+            prompt="p" * 1000,
+            output="o" * 1000,
+        )
     )
 
-    blob = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert blob["model"] == "openai/gpt-4o-mini"
-    assert blob["PromptTokens"] == [100.0]
-    assert blob["CostUSD"] == [0.00012]
-    names = {metric["Name"] for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"ProviderLatency", "PromptTokens", "CompletionTokens", "CostUSD"}
-    assert sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["model", "provider", "service"]
+    (blob,) = _lines(capsys)
+    (line,) = log_records(log_output)
+    assert blob["model"] == "fallback/model"
+    assert blob["PromptTokens"] == [100.0] or blob["PromptTokens"] == 100.0
+    assert blob["ModelFallbacks"] in (1.0, [1.0])
+    assert blob["ProviderRetries"] in (1.0, [1.0])
+    metric_sets = blob["_aws"]["CloudWatchMetrics"][0]
+    names = {metric["Name"] for metric in metric_sets["Metrics"]}
+    assert {"ProviderRequests", "ProviderLatency", "CostUSD", "CompletionTokens", "ProviderErrors"} <= names
+    assert sorted(map(sorted, metric_sets["Dimensions"])) == [["function", "model", "service"], ["service"]]
+
+    assert line["message"] == "provider call"
+    assert line["level"] == "INFO"
+    assert (line["model"], line["answered_by"], line["attempt"]) == ("primary/model", "fallback/model", 2)
+    assert line["cost_usd"] == 0.00012
+    # Prompts and outputs are cut at INFO.
+    assert line["prompt"].startswith("p" * 200)
+    assert line["prompt"].endswith("[1000 chars]")
+    assert len(line["output"]) < 250
+
+
+def test_failed_calls_count_errors_by_class(
+    capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    record_attempt(
+        AttemptRecord(
+            provider="OpenRouter",
+            operation="chat",
+            model="m",
+            attempt=1,
+            outcome="rate_limited",
+            http_status=429,
+        )
+    )
+
+    (blob,) = _lines(capsys)
+    (line,) = log_records(log_output)
+    assert blob["ProviderErrors_rate_limited"] in (1.0, [1.0])
+    assert line["level"] == "WARNING"
+    assert line["http_status"] == 429
+
+
+def test_prompts_are_logged_in_full_at_debug(log_output: io.StringIO) -> None:
+    logger.setLevel("DEBUG")
+    try:
+        record_attempt(AttemptRecord(provider="P", operation="op", model="m", attempt=1, prompt="x" * 5000))
+    finally:
+        logger.setLevel("INFO")
+
+    line = next(entry for entry in log_records(log_output) if entry.get("message") == "provider call")
+    assert line["prompt"] == "x" * 5000
+
+
+def test_secrets_are_redacted_from_every_line(log_output: io.StringIO) -> None:
+    register_secret("my-registered-secret-value")
+
+    logger.info("key %s", "my-registered-secret-value", extra={"header": "Bearer abcdefghijklmnop"})
+    logger.info("url https://x.example/v1?key=AIzaSyA-1234567890abcdefghijklmnop&alt=json")
+    try:
+        raise ValueError("sk-or-v1-0123456789abcdef leaked into an exception")
+    except ValueError:
+        logger.exception("boom")
+
+    output = log_output.getvalue()
+    for secret in ("my-registered-secret-value", "abcdefghijklmnop", "AIzaSy", "sk-or-v1-0123"):
+        assert secret not in output
+    assert output.count(REDACTED) >= 4
+
+
+def test_redaction_keeps_lines_valid_json() -> None:
+    assert redact('{"a": "sk-or-v1-abcdefghijkl"}') == '{"a": "***"}'

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import httpx2
@@ -8,7 +9,7 @@ import pytest
 
 from contentgen.connectors.openai_connector import classify_openai_error
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
+from contentgen.core.retry import Attempt, FailureKind, ProviderCaller, ProviderFailure
 from contentgen.errors import (
     DeadlineExceededError,
     ProviderAuthError,
@@ -49,9 +50,11 @@ class Script:
     def __init__(self, *failures: ProviderFailure) -> None:
         self.failures = list(failures)
         self.timeouts: list[float] = []
+        self.started: list[float] = []
 
-    def __call__(self, client: object, timeout: float) -> str:
-        self.timeouts.append(timeout)
+    def __call__(self, client: object, attempt: Attempt) -> str:
+        self.timeouts.append(attempt.timeout)
+        self.started.append(time.monotonic())
         if self.failures:
             raise Failing(self.failures.pop(0))
         return "ok"
@@ -72,7 +75,8 @@ def caller(sleeps: list[float]) -> Callable[[], ProviderCaller[object]]:
     return make
 
 
-RATE_LIMITED = ProviderFailure(FailureKind.RATE_LIMITED, 429, retry_after=2.0)
+MODELS = ["fake/model"]
+RATE_LIMITED = ProviderFailure(FailureKind.RATE_LIMITED, 429, retry_after=0.3)
 SERVER_ERROR = ProviderFailure(FailureKind.SERVER_ERROR, 503)
 
 
@@ -80,10 +84,12 @@ def test_retry_after_is_honoured(caller: Callable[[], ProviderCaller[object]], s
     script = Script(RATE_LIMITED)
 
     with deadline_scope(Deadline.after(28)):
-        assert caller().call(script) == "ok"
+        assert caller().call(script, models=MODELS, name="op") == "ok"
 
-    assert sleeps == [2.0]
+    # A 429's wait is the container's limiter's, not a private sleep of this request.
+    assert sleeps == []
     assert len(script.timeouts) == 2
+    assert script.started[1] - script.started[0] >= 0.3
 
 
 def test_backoff_grows_and_stops_at_max_attempts(
@@ -94,7 +100,7 @@ def test_backoff_grows_and_stops_at_max_attempts(
     script = Script(SERVER_ERROR, SERVER_ERROR, SERVER_ERROR, SERVER_ERROR)
 
     with deadline_scope(Deadline.after(28)), pytest.raises(ProviderUnavailableError) as caught:
-        caller().call(script)
+        caller().call(script, models=MODELS, name="op")
 
     assert len(script.timeouts) == 3
     assert len(sleeps) == 2
@@ -110,7 +116,7 @@ def test_a_wait_that_would_pass_the_deadline_is_not_taken(
     script = Script(ProviderFailure(FailureKind.RATE_LIMITED, 429, retry_after=30.0))
 
     with deadline_scope(Deadline.after(10)), pytest.raises(ProviderRateLimitedError) as caught:
-        caller().call(script)
+        caller().call(script, models=MODELS, name="op")
 
     assert sleeps == []
     assert caught.value.status_code == 503
@@ -124,7 +130,7 @@ def test_attempt_timeout_is_capped_by_remaining_time_minus_margin(
     script = Script()
 
     with deadline_scope(Deadline.after(5)):
-        caller().call(script)
+        caller().call(script, models=MODELS, name="op")
 
     assert 3.0 < script.timeouts[0] <= 3.5
 
@@ -133,7 +139,7 @@ def test_no_attempt_when_too_little_time_is_left(caller: Callable[[], ProviderCa
     script = Script()
 
     with deadline_scope(Deadline.after(1.0)), pytest.raises(DeadlineExceededError) as caught:
-        caller().call(script)
+        caller().call(script, models=MODELS, name="op")
 
     assert script.timeouts == []
     assert caught.value.status_code == 504
@@ -143,7 +149,7 @@ def test_timeouts_exhausted_are_504(caller: Callable[[], ProviderCaller[object]]
     timeout = ProviderFailure(FailureKind.TIMEOUT)
 
     with deadline_scope(Deadline.after(28)), pytest.raises(ProviderTimeoutError):
-        caller().call(Script(timeout, timeout, timeout))
+        caller().call(Script(timeout, timeout, timeout), models=MODELS, name="op")
 
 
 def test_rejected_key_resets_the_client_once(caller: Callable[[], ProviderCaller[object]]) -> None:
@@ -152,10 +158,10 @@ def test_rejected_key_resets_the_client_once(caller: Callable[[], ProviderCaller
     provider = ProviderCaller("Fake", connector, classify, sleep=lambda _: None)
 
     with deadline_scope(Deadline.after(28)):
-        assert provider.call(Script(auth)) == "ok"
+        assert provider.call(Script(auth), models=MODELS, name="op") == "ok"
         assert connector.builds == 2
         with pytest.raises(ProviderAuthError):
-            provider.call(Script(auth, auth))
+            provider.call(Script(auth, auth), models=MODELS, name="op")
 
     assert connector.builds == 3
 
@@ -166,18 +172,18 @@ def test_request_rejected_is_not_retried(
     script = Script(ProviderFailure(FailureKind.REJECTED, 400))
 
     with deadline_scope(Deadline.after(28)), pytest.raises(ProviderRequestRejectedError):
-        caller().call(script)
+        caller().call(script, models=MODELS, name="op")
 
     assert len(script.timeouts) == 1
     assert sleeps == []
 
 
 def test_other_exceptions_propagate_untouched(caller: Callable[[], ProviderCaller[object]]) -> None:
-    def broken(client: object, timeout: float) -> str:
+    def broken(client: object, attempt: Attempt) -> str:
         raise KeyError("bug")
 
     with deadline_scope(Deadline.after(28)), pytest.raises(KeyError):
-        caller().call(broken)
+        caller().call(broken, models=MODELS, name="op")
 
 
 def _status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:

@@ -35,7 +35,7 @@ class FakeModel:
     def __call__(self, messages: list[dict[str, Any]], **options: Any) -> ChatResult:
         self.requests.append({"messages": list(messages), **options})
         content = self.replies.pop(0)
-        return ChatResult(content, options["model"], self.finish_reason, 10, 20, 0.0001)
+        return ChatResult(content, options["models"][0], self.finish_reason, 10, 20, 0.0001)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
 
 def ask(count: int = 3) -> structured.Structured[StoryReply]:
     return generate_structured(
-        StoryReply, system="system", user="user", model="test/model", lengths={"segments": count}
+        StoryReply, system="system", user="user", models=["test/model"], lengths={"segments": count}
     )
 
 

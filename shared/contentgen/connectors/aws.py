@@ -1,4 +1,4 @@
-"""boto3 clients for the AWS services the layer stores into (S3), lazily built once per container.
+"""boto3 clients for the AWS services the layer uses, lazily built once per container.
 
 They honour `AWS_ENDPOINT_URL` (moto locally) through boto3 itself, with short timeouts and the
 standard retry mode: AWS calls are retried by botocore, provider calls by `contentgen.core.retry`.
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from contentgen.connectors.lazy import LazySingleton
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
@@ -51,7 +52,15 @@ def _build_events() -> EventBridgeClient:
     return client
 
 
+def _build_apigateway() -> APIGatewayClient:
+    import boto3
+
+    client: APIGatewayClient = boto3.client("apigateway", config=_config())
+    return client
+
+
 _s3: LazySingleton[S3Client] = LazySingleton(_build_s3)
+_apigateway: LazySingleton[APIGatewayClient] = LazySingleton(_build_apigateway)
 _events: LazySingleton[EventBridgeClient] = LazySingleton(_build_events)
 _dynamodb: LazySingleton[DynamoDBClient] = LazySingleton(_build_dynamodb)
 _sqs: LazySingleton[SQSClient] = LazySingleton(_build_sqs)
@@ -73,6 +82,10 @@ def get_events_client() -> EventBridgeClient:
     return _events.get()
 
 
+def get_apigateway_client() -> APIGatewayClient:
+    return _apigateway.get()
+
+
 def reset_aws_clients() -> None:
-    for client in (_s3, _dynamodb, _sqs, _events):
+    for client in (_s3, _dynamodb, _sqs, _events, _apigateway):
         client.reset()

@@ -4,7 +4,8 @@ The SDK's own switches are honoured as it reads them: `GOOGLE_GENAI_USE_VERTEXAI
 `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL`,
 `GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (Vertex AI takes it in express mode). Retry
 options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know the
-Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying.
+Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying. The connection pool is
+`contentgen.connectors.http`'s.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from google import genai
 from google.genai import errors, types
 
 from contentgen.config import get_settings
+from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.secrets import GOOGLE_API_KEY, read_api_key
@@ -28,6 +30,7 @@ def _build_genai_client() -> genai.Client:
         http_options=types.HttpOptions(
             timeout=int(settings.provider_timeout_seconds * 1000),
             retry_options=types.HttpRetryOptions(attempts=1),
+            client_args={"transport": pooled_transport(settings)},
         ),
     )
 

@@ -4,7 +4,7 @@ Importing this module imports the SDK (during Lambda's init phase); the client i
 first use with the key from SSM. The SDK's own retries are off (`max_retries=0`): the
 layer's retry policy (`contentgen.core.retry`) owns retries so that they honour `Retry-After` and
 the Lambda's deadline. Every request gets its own timeout from that policy; the client's default
-timeout is the ceiling for a single attempt.
+timeout is the ceiling for a single attempt. The connection pool is `contentgen.connectors.http`'s.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import openai
 from openai import OpenAI
 
 from contentgen.config import get_settings
+from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.secrets import OPENROUTER_API_KEY, read_api_key
@@ -23,13 +24,15 @@ PROVIDER = "OpenRouter"
 
 def _build_openai_client() -> OpenAI:
     settings = get_settings()
+    timeout = httpx2.Timeout(
+        settings.provider_timeout_seconds, connect=settings.provider_connect_timeout_seconds
+    )
     return OpenAI(
         api_key=read_api_key(OPENROUTER_API_KEY),
         base_url=settings.openrouter_base_url,
-        timeout=httpx2.Timeout(
-            settings.provider_timeout_seconds, connect=settings.provider_connect_timeout_seconds
-        ),
+        timeout=timeout,
         max_retries=0,
+        http_client=openai.DefaultHttpxClient(transport=pooled_transport(settings), timeout=timeout),
         default_headers={
             "HTTP-Referer": settings.openrouter_app_url,
             "X-Title": settings.openrouter_app_title,

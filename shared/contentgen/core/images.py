@@ -1,17 +1,18 @@
-"""One image from Google GenAI, under the retry policy: Imagen (`generate_images`, Vertex AI) or a
+"""One image from Google GenAI, under the call policy: Imagen (`generate_images`, Vertex AI) or a
 Gemini image model (`generate_content` with IMAGE output, either backend)."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from google import genai
 from google.genai import types
 
-from contentgen.connectors.genai_connector import PROVIDER, google_genai
+from contentgen.connectors.genai_connector import google_genai
+from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ContentFilteredError, ModelOutputError
-from contentgen.observability import provider_call
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,14 @@ def _gemini(
     raise ModelOutputError(f"{model} returned no image ({', '.join(finish) or 'no candidates'})")
 
 
-def generate_image(prompt: str, *, aspect_ratio: str, model: str) -> GeneratedImage:
-    """The image for `prompt`; `ContentFilteredError` (422) when the safety filter withholds it."""
-    generate = _imagen if model.startswith("imagen") else _gemini
-    with provider_call(provider=PROVIDER, model=model, operation="image") as record:
-        image = google_genai.call(
-            lambda client, timeout: generate(client, prompt, aspect_ratio, model, timeout)
-        )
-        record.details["bytes"] = len(image.data)
-    return image
+def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> GeneratedImage:
+    """The image for `prompt` from the first model that answers; `ContentFilteredError` (422) when
+    the safety filter withholds it."""
+
+    def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
+        generate = _imagen if call.model.startswith("imagen") else _gemini
+        image = generate(client, prompt, aspect_ratio, call.model, call.timeout)
+        call.report(answered_by=call.model, bytes=len(image.data), mime_type=image.mime_type)
+        return image
+
+    return google_genai.call(attempt, models=models, name="image", prompt=prompt)

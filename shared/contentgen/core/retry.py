@@ -1,23 +1,29 @@
-"""The one retry policy for every provider call.
+"""The one policy for every provider call: retries, model fallback, breakers, limiter, logging.
 
 A connector classifies its SDK's exceptions into `ProviderFailure`s; this module decides whether
 to try again, how long to wait (honouring `Retry-After`), and stops before the Lambda's deadline
 minus a safety margin, raising the `ProviderError` that maps to 502/503/504. The SDKs' own retries
-are switched off so that nothing retries twice and nothing waits past the deadline.
+are switched off so that nothing retries twice and nothing waits past the deadline. Around each
+request sit the model's circuit breaker (`contentgen.core.breaker`) and the provider's
+per-container limiter (`contentgen.core.limiter`); when a model keeps failing the next one in the
+function's list is tried.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from contentgen.config import Settings, get_settings
-from contentgen.core.deadline import current_deadline
+from contentgen.core.breaker import breaker_for
+from contentgen.core.deadline import Deadline, current_deadline
+from contentgen.core.limiter import SlotUnavailable, limiter_for
 from contentgen.errors import (
+    CircuitOpenError,
     DeadlineExceededError,
     ProviderAuthError,
     ProviderError,
@@ -26,7 +32,7 @@ from contentgen.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from contentgen.observability import count_provider_failure, logger
+from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt
 
 ClientT = TypeVar("ClientT")
 ClientT_co = TypeVar("ClientT_co", covariant=True)
@@ -113,8 +119,56 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
 
+@dataclass
+class Attempt:
+    """One request to one model, handed to the operation, which reports back what it got."""
+
+    model: str
+    fallbacks: tuple[str, ...]  # the models after this one (OpenRouter's own `models` list)
+    timeout: float
+    record: AttemptRecord
+
+    def report(
+        self,
+        *,
+        answered_by: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        cost_usd: float | None = None,
+        response_id: str | None = None,
+        output: str | None = None,
+        **details: Any,
+    ) -> None:
+        record = self.record
+        record.answered_by = answered_by or record.answered_by
+        record.prompt_tokens = prompt_tokens
+        record.completion_tokens = completion_tokens
+        record.cost_usd = cost_usd
+        record.response_id = response_id
+        record.output = output
+        record.details.update(details)
+
+
+# Failures after which the next model in the chain is worth trying (the provider, not the request).
+_FALLBACK_ERRORS = (
+    ProviderRateLimitedError,
+    ProviderUnavailableError,
+    ProviderTimeoutError,
+    CircuitOpenError,
+)
+_COUNTED_BY_BREAKER = frozenset(
+    {FailureKind.RATE_LIMITED, FailureKind.SERVER_ERROR, FailureKind.TIMEOUT, FailureKind.CONNECTION}
+)
+
+
 class ProviderCaller(Generic[ClientT]):
-    """Runs `operation(client, timeout_seconds)` under the retry policy for one provider."""
+    """Every request to one provider: model fallback, circuit breakers, limiter, retries, logging.
+
+    `call(operation, models=...)` runs `operation(client, attempt)` for the first model whose
+    breaker admits it; transient failures are retried under the one retry policy; when a model
+    keeps failing, or its breaker is open, the next model is tried while the invocation's
+    remaining time still allows a whole attempt. Each request gets one log line and one EMF blob.
+    """
 
     def __init__(
         self,
@@ -129,9 +183,63 @@ class ProviderCaller(Generic[ClientT]):
         self._classify = classify
         self._sleep = sleep
 
-    def call(self, operation: Callable[[ClientT, float], ResultT]) -> ResultT:
+    def call(
+        self,
+        operation: Callable[[ClientT, Attempt], ResultT],
+        *,
+        models: Sequence[str],
+        name: str,
+        prompt: str | None = None,
+    ) -> ResultT:
+        if not models:
+            raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
         deadline = current_deadline()
+        last_error: ProviderError | None = None
+        with provider_span(f"## {self.provider} {name}", models[0]):
+            for position, model in enumerate(models):
+                if position:
+                    if deadline.remaining() - policy.margin < policy.min_attempt:
+                        break
+                    logger.warning(
+                        "model fallback",
+                        extra={
+                            "provider": self.provider,
+                            "from_model": models[position - 1],
+                            "to_model": model,
+                            "reason": last_error.code if last_error else None,
+                        },
+                    )
+                try:
+                    return self._call_model(
+                        operation,
+                        model=model,
+                        fallbacks=tuple(models[position + 1 :]),
+                        fallback_from=models[0] if position else None,
+                        name=name,
+                        prompt=prompt,
+                        policy=policy,
+                        deadline=deadline,
+                    )
+                except _FALLBACK_ERRORS as exc:
+                    last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    def _call_model(
+        self,
+        operation: Callable[[ClientT, Attempt], ResultT],
+        *,
+        model: str,
+        fallbacks: tuple[str, ...],
+        fallback_from: str | None,
+        name: str,
+        prompt: str | None,
+        policy: RetryPolicy,
+        deadline: Deadline,
+    ) -> ResultT:
+        breaker = breaker_for(self.provider, model)
+        limiter = limiter_for(self.provider)
         attempt = 0
         refreshed_key = False
         while True:
@@ -141,29 +249,58 @@ class ProviderCaller(Generic[ClientT]):
                     f"not enough time left to call {self.provider} "
                     f"after {attempt} attempt{'s' if attempt != 1 else ''}"
                 )
+            permit = breaker.admit()
             attempt += 1
-            client = self._connector.get()
-            try:
-                return operation(client, min(policy.attempt_timeout, budget))
-            except Exception as exc:
-                failure = self._classify(exc)
-                if failure is None:
-                    raise
-            count_provider_failure(provider=self.provider, kind=failure.kind.value)
-            logger.warning(
-                "provider call failed",
-                extra={
-                    "provider": self.provider,
-                    "attempt": attempt,
-                    "failure": failure.kind.value,
-                    "status": failure.status,
-                },
+            record = AttemptRecord(
+                provider=self.provider,
+                operation=name,
+                model=model,
+                attempt=attempt,
+                fallback_from=fallback_from,
+                breaker="probe" if permit.probe else "closed",
+                prompt=prompt,
             )
+            try:
+                client = self._connector.get()
+                with limiter.slot(budget) as queued:
+                    record.queued_ms = queued * 1000
+                    timeout = min(policy.attempt_timeout, deadline.remaining() - policy.margin)
+                    started = time.perf_counter()
+                    try:
+                        result = operation(client, Attempt(model, fallbacks, timeout, record))
+                        failure = None
+                    except Exception as exc:
+                        failure = self._classify(exc)
+                        if failure is None:
+                            raise
+                    finally:
+                        record.latency_ms = (time.perf_counter() - started) * 1000
+            except SlotUnavailable as exc:
+                breaker.released(permit)
+                raise ProviderRateLimitedError(
+                    f"{self.provider} is rate limiting requests; none could start in the time left",
+                    retry_after=exc.wait,
+                ) from None
+            except BaseException:
+                breaker.released(permit)
+                raise
+            if failure is None:
+                breaker.succeeded(permit)
+                limiter.succeeded()
+                record_attempt(record)
+                return result
+
+            record.outcome = failure.kind.value
+            record.http_status = failure.status
+            record_attempt(record)
+            if failure.kind in _COUNTED_BY_BREAKER:
+                breaker.failed(permit)
+            else:
+                breaker.released(permit)
             if failure.kind is FailureKind.AUTH and not refreshed_key:
                 # The key may have been rotated in SSM: drop the client and key, try once more.
                 refreshed_key = True
                 self._connector.reset()
-                attempt -= 1
                 continue
             if not failure.kind.retryable or attempt >= policy.max_attempts:
                 raise failure.to_error(self.provider, attempts=attempt)
@@ -171,4 +308,8 @@ class ProviderCaller(Generic[ClientT]):
             if deadline.remaining() - policy.margin - delay < policy.min_attempt:
                 # Waiting would leave no time for the next attempt: answer now.
                 raise failure.to_error(self.provider, attempts=attempt)
-            (self._sleep or time.sleep)(delay)
+            if failure.kind is FailureKind.RATE_LIMITED:
+                # Every request of this container waits out the 429, not only this one.
+                limiter.throttled(delay)
+            else:
+                (self._sleep or time.sleep)(delay)

@@ -9,7 +9,7 @@ validation problems when the reply is malformed, truncated or the wrong size, an
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -75,12 +75,13 @@ def generate_structured(
     *,
     system: str,
     user: str | list[ChatCompletionContentPartParam],
-    model: str,
+    models: Sequence[str],
     lengths: Mapping[str, int] | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
 ) -> Structured[ModelT]:
-    """Ask `model` for an instance of `output`; arrays named in `lengths` must have that many items."""
+    """Ask the models (first that answers) for an instance of `output`; arrays named in `lengths`
+    must have that many items."""
     pinned = lengths or {}
     response_format = {
         "type": "json_schema",
@@ -95,14 +96,16 @@ def generate_structured(
         {"role": "user", "content": user},
     ]
     problem = ""
+    answered_by = models[0]
     for attempt in (1, 2):
         result = complete_chat(
             messages,
-            model=model,
+            models=models,
             response_format=response_format,
             temperature=temperature,
             max_tokens=max_tokens,
         )
+        answered_by = result.model
         try:
             return Structured(parse_reply(output, result, pinned), result.model)
         except _InvalidOutput as exc:
@@ -121,4 +124,4 @@ def generate_structured(
                 {"role": "assistant", "content": result.content},
                 {"role": "user", "content": REASK.format(problems=problem)},
             ]
-    raise ModelOutputError(f"{model} returned output that does not match {output.__name__}: {problem}")
+    raise ModelOutputError(f"{answered_by} returned output that does not match {output.__name__}: {problem}")

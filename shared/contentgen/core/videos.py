@@ -6,14 +6,15 @@ other invocations (the video worker). `generate_videos` exists only in Vertex AI
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from google import genai
 from google.genai import types
 
-from contentgen.connectors.genai_connector import PROVIDER, google_genai
+from contentgen.connectors.genai_connector import google_genai
+from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ModelOutputError
-from contentgen.observability import logger, provider_call
 
 
 @dataclass(frozen=True)
@@ -31,50 +32,55 @@ def _timeout(seconds: float) -> types.HttpOptions:
     return types.HttpOptions(timeout=int(seconds * 1000))
 
 
-def start_video(prompt: str, *, aspect_ratio: str, duration_seconds: int, model: str) -> str:
-    """Start a Veo operation and return its name."""
+@dataclass(frozen=True)
+class StartedVideo:
+    operation_name: str
+    model: str
 
-    def attempt(client: genai.Client, timeout: float) -> types.GenerateVideosOperation:
+
+def start_video(
+    prompt: str, *, aspect_ratio: str, duration_seconds: int, models: Sequence[str]
+) -> StartedVideo:
+    """Start a Veo operation with the first model that accepts it."""
+
+    def attempt(client: genai.Client, call: Attempt) -> StartedVideo:
         if not client.vertexai:
             raise ConfigurationError(
                 "service misconfigured: video generation needs GOOGLE_GENAI_USE_VERTEXAI=true "
                 "(google-genai offers generate_videos on Vertex AI only)"
             )
-        return client.models.generate_videos(
-            model=model,
+        operation = client.models.generate_videos(
+            model=call.model,
             source=types.GenerateVideosSource(prompt=prompt),
             config=types.GenerateVideosConfig(
                 aspect_ratio=aspect_ratio,
                 duration_seconds=duration_seconds,
                 number_of_videos=1,
-                http_options=_timeout(timeout),
+                http_options=_timeout(call.timeout),
             ),
         )
+        if not operation.name:
+            raise ModelOutputError(f"{call.model} did not return an operation name")
+        call.report(answered_by=call.model, operation_name=operation.name)
+        return StartedVideo(operation.name, call.model)
 
-    with provider_call(provider=PROVIDER, model=model, operation="generate_videos"):
-        operation = google_genai.call(attempt)
-    if not operation.name:
-        raise ModelOutputError(f"{model} did not return an operation name")
-    logger.info(
-        "video operation started", extra={"provider": PROVIDER, "model": model, "operation": operation.name}
-    )
-    return operation.name
+    return google_genai.call(attempt, models=models, name="generate_videos", prompt=prompt)
 
 
-def _download(video: types.Video) -> VideoCheck:
+def _download(video: types.Video, model: str) -> VideoCheck:
     """A finished video given as a URI: the Gemini Developer API serves it through `files.download`.
 
     Vertex AI returns bytes unless an output GCS URI is requested, which contentgen never does.
     """
 
-    def attempt(client: genai.Client, timeout: float) -> bytes | None:
+    def attempt(client: genai.Client, call: Attempt) -> bytes | None:
         if client.vertexai:
             return None
         return client.files.download(
-            file=video, config=types.DownloadFileConfig(http_options=_timeout(timeout))
+            file=video, config=types.DownloadFileConfig(http_options=_timeout(call.timeout))
         )
 
-    data = google_genai.call(attempt)
+    data = google_genai.call(attempt, models=[model], name="files.download")
     if data is None:
         return VideoCheck(
             done=True, error=f"the video was written to {video.uri}, which contentgen does not read"
@@ -82,16 +88,18 @@ def _download(video: types.Video) -> VideoCheck:
     return VideoCheck(done=True, data=data, mime_type=video.mime_type or "video/mp4")
 
 
-def check_video(operation_name: str) -> VideoCheck:
-    """Check the operation once (no waiting) and read its outcome."""
+def check_video(operation_name: str, *, model: str) -> VideoCheck:
+    """Check the operation (started with `model`) once, without waiting, and read its outcome."""
 
-    def attempt(client: genai.Client, timeout: float) -> types.GenerateVideosOperation:
-        return client.operations.get(
+    def attempt(client: genai.Client, call: Attempt) -> types.GenerateVideosOperation:
+        operation = client.operations.get(
             types.GenerateVideosOperation.model_validate({"name": operation_name}),
-            config=types.GetOperationConfig(http_options=_timeout(timeout)),
+            config=types.GetOperationConfig(http_options=_timeout(call.timeout)),
         )
+        call.report(answered_by=call.model, done=bool(operation.done))
+        return operation
 
-    operation = google_genai.call(attempt)
+    operation = google_genai.call(attempt, models=[model], name="operations.get")
     if not operation.done:
         return VideoCheck(done=False)
     if operation.error:
@@ -103,6 +111,6 @@ def check_video(operation_name: str) -> VideoCheck:
         if video is not None and video.video_bytes:
             return VideoCheck(done=True, data=video.video_bytes, mime_type=video.mime_type or "video/mp4")
         if video is not None and video.uri:
-            return _download(video)
+            return _download(video, model)
     reasons = list((response.rai_media_filtered_reasons if response else None) or [])
     return VideoCheck(done=True, filtered=reasons or ["the provider returned no video"])

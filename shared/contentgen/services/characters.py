@@ -22,7 +22,7 @@ def analyze_character(request: CharacterAnalysisRequest) -> CharacterAnalysisRes
             {"type": "text", "text": CHARACTER_USER},
             {"type": "image_url", "image_url": {"url": request.image_reference()}},
         ],
-        model=get_settings().vision_model,
+        models=get_settings().vision_models,
         temperature=0.2,
     )
     return CharacterAnalysisResponse(

@@ -10,14 +10,14 @@ from contentgen.prompts.content import CONTENT_SYSTEM
 
 
 def generate_content(request: ContentRequest) -> ContentResponse:
-    model = get_settings().text_model
+    models = get_settings().text_models
     result = complete_chat(
         [{"role": "system", "content": CONTENT_SYSTEM}, {"role": "user", "content": request.prompt}],
-        model=model,
+        models=models,
         max_tokens=request.max_tokens,
         temperature=0.8,
     )
     content = result.content.strip()
     if not content:
-        raise ModelOutputError(f"{model} returned no content")
+        raise ModelOutputError(f"{result.model} returned no content")
     return ContentResponse(content=content, model=result.model, truncated=result.finish_reason == "length")

@@ -1,12 +1,18 @@
-"""A shallow health report: no provider, no SSM, just what this container is and has."""
+"""Health reports: shallow (no provider, no SSM) and deep (each dependency asked once, briefly)."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from contentgen import __version__
-from contentgen.config import get_settings
+from contentgen.config import Settings, get_settings
+from contentgen.core.breaker import breaker_states
+from contentgen.core.parallel import run_bounded
+from contentgen.core.retry import ProviderFailure
+from contentgen.secrets import GOOGLE_API_KEY, OPENROUTER_API_KEY, SecretSpec, read_api_key
 
 
 def health_report() -> dict[str, Any]:
@@ -18,9 +24,100 @@ def health_report() -> dict[str, Any]:
         "function_version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "local"),
         "configured": settings.configured(),
         "models": {
-            "text": settings.text_model,
-            "vision": settings.vision_model,
-            "image": settings.image_model,
-            "video": settings.video_model,
+            "text": list(settings.text_models),
+            "vision": list(settings.vision_models),
+            "image": list(settings.image_models),
+            "video": list(settings.video_models),
         },
     }
+
+
+def _check_ssm(settings: Settings) -> dict[str, Any]:
+    """Read every configured key parameter again (decrypted, not from cache)."""
+    specs: list[SecretSpec] = [
+        spec for spec in (OPENROUTER_API_KEY, GOOGLE_API_KEY) if getattr(settings, spec.param_setting)
+    ]
+    if not specs:
+        return {"status": "skipped", "reason": "keys come from the environment (local run)"}
+    for spec in specs:
+        read_api_key(spec)
+    return {"status": "ok", "parameters": [getattr(settings, spec.param_setting) for spec in specs]}
+
+
+def _check_openrouter(settings: Settings) -> dict[str, Any]:
+    """OpenRouter's key endpoint: free, and it proves the key is accepted."""
+    from contentgen.connectors.openai_connector import get_openai_client
+
+    client = get_openai_client()
+    client.get("/key", cast_to=object, options={"timeout": settings.health_check_timeout_seconds})
+    return {"status": "ok"}
+
+
+def _check_google(settings: Settings) -> dict[str, Any]:
+    """google-genai `models.get` for the image model: metadata only, nothing generated."""
+    from google.genai import types
+
+    from contentgen.connectors.genai_connector import get_genai_client
+
+    get_genai_client().models.get(
+        model=settings.image_model,
+        config=types.GetModelConfig(
+            http_options=types.HttpOptions(timeout=int(settings.health_check_timeout_seconds * 1000))
+        ),
+    )
+    return {"status": "ok"}
+
+
+def _classify(name: str, exc: BaseException) -> ProviderFailure | None:
+    if name == "openrouter":
+        from contentgen.connectors.openai_connector import classify_openai_error
+
+        return classify_openai_error(exc)
+    if name == "google_genai":
+        from contentgen.connectors.genai_connector import classify_genai_error
+
+        return classify_genai_error(exc)
+    return None
+
+
+def _timed(name: str, check: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            result = check()
+        except Exception as exc:
+            failure = _classify(name, exc)
+            result = {"status": "failed"}
+            if failure is not None:
+                result.update(failure=failure.kind.value, http_status=failure.status)
+            else:
+                # Our own errors carry caller-safe messages; anything else is named by class only.
+                result["error"] = getattr(exc, "message", type(exc).__name__)
+        result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return result
+
+    return run
+
+
+def deep_health_report() -> tuple[int, dict[str, Any]]:
+    """Every dependency checked concurrently with a short timeout: 200 when all answer, else 503."""
+    settings = get_settings()
+    configured = settings.configured()
+    checks: dict[str, Callable[[], dict[str, Any]]] = {"ssm": lambda: _check_ssm(settings)}
+    if configured["openrouter_api_key"]:
+        checks["openrouter"] = lambda: _check_openrouter(settings)
+    if configured["google_api_key"]:
+        checks["google_genai"] = lambda: _check_google(settings)
+    outcomes = run_bounded([_timed(name, check) for name, check in checks.items()])
+    parts = {
+        name: outcome.value if outcome.value is not None else {"status": "failed", "error": "check crashed"}
+        for name, outcome in zip(checks, outcomes, strict=True)
+    }
+    healthy = all(part["status"] in ("ok", "skipped") for part in parts.values())
+    report = {
+        **health_report(),
+        "status": "ok" if healthy else "degraded",
+        "checks": parts,
+        "circuit_breakers": breaker_states(),
+    }
+    return (200 if healthy else 503), report

@@ -21,7 +21,7 @@ def generate_trending_ideas(request: TrendingIdeasRequest) -> TrendingIdeasRespo
             region=request.region,
             today=datetime.now(UTC).date().isoformat(),
         ),
-        model=get_settings().text_model,
+        models=get_settings().text_models,
         lengths={"ideas": request.idea_count},
         temperature=0.9,
     )

@@ -14,7 +14,7 @@ def generate_meme_segments(request: MemeSegmentsRequest) -> MemeSegmentsResponse
         MemeReply,
         system=MEME_SYSTEM,
         user=meme_user_prompt(prompt=request.prompt, segment_count=request.segment_count),
-        model=get_settings().text_model,
+        models=get_settings().text_models,
         lengths={"segments": request.segment_count},
         temperature=1.0,
     )

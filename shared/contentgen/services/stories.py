@@ -51,7 +51,7 @@ def _ask_story(
         system=STORY_SYSTEM,
         user=user
         or story_user_prompt(prompt=prompt, segment_count=segment_count, style=style, language=language),
-        model=get_settings().text_model,
+        models=get_settings().text_models,
         lengths={"segments": segment_count},
         temperature=0.9,
     )
@@ -93,7 +93,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
                 language=request.language,
             )
         )
-    model = get_settings().text_model
+    models = get_settings().text_models
     outline = generate_structured(
         StoryOutline,
         system=OUTLINE_SYSTEM,
@@ -104,7 +104,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
             style=request.style,
             language=request.language,
         ),
-        model=model,
+        models=models,
         lengths={"chunks": len(plan)},
         temperature=0.8,
     )
@@ -129,7 +129,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
                     style=request.style,
                     language=request.language,
                 ),
-                model=model,
+                models=models,
                 lengths={"segments": count},
                 temperature=0.8,
             )

@@ -27,18 +27,18 @@ ABANDONED_AFTER_SECONDS = 1800
 
 def start_video_job(request: VideoRequest) -> VideoJobAccepted:
     settings = get_settings()
-    operation = start_video(
+    started = start_video(
         video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
         aspect_ratio=request.aspect_ratio,
         duration_seconds=request.duration_seconds,
-        model=settings.video_model,
+        models=settings.video_models,
     )
     now = int(time.time())
     job = VideoJob(
         job_id=secrets.token_urlsafe(16),
         status="pending",
-        operation_name=operation,
-        model=settings.video_model,
+        operation_name=started.operation_name,
+        model=started.model,
         request=request.model_dump(),
         created_at=now,
         updated_at=now,
@@ -46,7 +46,10 @@ def start_video_job(request: VideoRequest) -> VideoJobAccepted:
     )
     create_job(job)
     schedule_check(job.job_id, delay_seconds=settings.video_poll_delay_seconds)
-    logger.info("video job accepted", extra={"job_id": job.job_id, "operation": operation})
+    logger.info(
+        "video job accepted",
+        extra={"job_id": job.job_id, "operation": started.operation_name, "model": started.model},
+    )
     return VideoJobAccepted(job_id=job.job_id, status="pending", status_url=f"/videos/{job.job_id}")
 
 
@@ -88,7 +91,7 @@ def advance_video_job(job_id: str) -> str:
         logger.info("video job already finished", extra={"job_id": job_id, "status": job.status})
         return job.status
     settings = get_settings()
-    outcome = check_video(job.operation_name)
+    outcome = check_video(job.operation_name, model=job.model)
     if not outcome.done:
         if time.time() >= job.deadline_at:
             reason = f"deadline passed: the video was not ready {settings.video_job_deadline_seconds} s after the start"
