@@ -31,6 +31,8 @@ LOCAL_KEYS = {
     "OpenRouterApiKeyParameterName": "local-openrouter-key",
     "GoogleApiKeyParameterName": "local-google-key",
 }
+# The API key the local stack's usage plan holds (what `x-api-key` must carry for deep health).
+LOCAL_API_KEY = "local-contentgen-api-key"
 # Real keys given in the environment are stored in (moto's) SSM, so the SSM path is exercised too.
 REAL_KEY_VARIABLES = {
     "OpenRouterApiKeyParameterName": "OPENROUTER_API_KEY",
@@ -59,6 +61,7 @@ class MotoServer:
     def __init__(self, port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
         self.port = port or free_port()
+        self.usage_plan_id = ""  # set by whoever provisions it
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     @property
@@ -89,7 +92,8 @@ def client(service: str, endpoint_url: str) -> Any:
 
 
 def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Create what template.yaml declares; return the SSM parameter names written."""
+    """Create what template.yaml declares; return the SSM parameter names written and, under
+    `ApiUsagePlanId`, the id of the usage plan holding `LOCAL_API_KEY`."""
     ssm = client("ssm", endpoint_url)
     written = {}
     for template_name, parameter_name in ssm_key_parameters().items():
@@ -122,6 +126,8 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
         events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
         events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "local", "Arn": target_arn}])
 
+    written["ApiUsagePlanId"] = _create_usage_plan(client("apigateway", endpoint_url))
+
     queues = resources_of_type("AWS::SQS::Queue")
     for logical_id in queues:  # all first: a redrive policy names its dead-letter queue
         sqs.create_queue(QueueName=physical_name(logical_id))
@@ -131,6 +137,14 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
             url = sqs.get_queue_url(QueueName=physical_name(logical_id))["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     return written
+
+
+def _create_usage_plan(apigateway: Any) -> str:
+    """SAM's PER_API usage plan and key (generated, so not in the template's resources)."""
+    key = apigateway.create_api_key(name="contentgen-local", value=LOCAL_API_KEY, enabled=True)
+    plan = apigateway.create_usage_plan(name="contentgen-local")
+    apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    return str(plan["id"])
 
 
 def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from local.api_gateway import LocalApiServer
-from local.aws import AWS_TEST_ENV, MotoServer, provision
+from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, provision
 from local.emulator import EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, RulePoller, start_pollers
 from local.runtime import LocalRuntime
@@ -42,7 +42,7 @@ class LocalStack:
         os.environ.update(AWS_TEST_ENV)
         self.moto = MotoServer(self.aws_port).start()
         os.environ["AWS_ENDPOINT_URL"] = self.moto.url
-        provision(self.moto.url)
+        usage_plan = provision(self.moto.url)["ApiUsagePlanId"]
 
         environment = {key: value for key, value in self.runtime.environment().items() if value != ""}
         if not self.real_openrouter or not os.environ.get("GOOGLE_API_KEY"):
@@ -52,6 +52,7 @@ class LocalStack:
         if not os.environ.get("GOOGLE_API_KEY") and self.emulator is not None:
             environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
             environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
+        environment["API_USAGE_PLAN_ID"] = usage_plan
         environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         environment.update(self.overrides)
         os.environ.update(environment)
@@ -82,6 +83,7 @@ class LocalStack:
             f"local API       {self.api.url}",
             f"AWS (moto)      {self.moto.url}",
             f"text provider   {provider}",
+            f"API key         {LOCAL_API_KEY}  (x-api-key, for GET /health?deep=true)",
             "routes:",
         ]
         lines += [f"  {route.method:6} {route.path:32} -> {route.function}" for route in self.api.routes]

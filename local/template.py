@@ -1,7 +1,7 @@
 """Reads template.yaml for the local stack, so that local resources and routes come from it.
 
 Understands the CloudFormation short tags and resolves the intrinsics the template uses for
-environment variables (`Ref`, `Fn::Sub`, `Fn::GetAtt`) against local names.
+environment variables (`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::If`) against local names.
 """
 
 from __future__ import annotations
@@ -99,11 +99,34 @@ def resolve(value: Any) -> Any:
             return re.sub(r"\$\{([^}]+)\}", lambda m: _sub_variable(m.group(1), template), text)
         if name == "Fn::GetAtt":
             return _get_att(str(argument[0]), str(argument[1]))
+        if name == "Fn::If":
+            condition, when_true, when_false = argument
+            return resolve(when_true if condition_holds(str(condition)) else when_false)
     if isinstance(value, dict):
         return {key: resolve(item) for key, item in value.items()}
     if isinstance(value, list):
         return [resolve(item) for item in value]
     return value
+
+
+def condition_holds(name: str) -> bool:
+    """A template condition evaluated with the parameters' defaults."""
+    return _evaluate(load_template().get("Conditions", {})[name])
+
+
+def _evaluate(expression: Any) -> bool:
+    ((name, argument),) = expression.items()
+    if name == "Fn::Equals":
+        return bool(resolve(argument[0]) == resolve(argument[1]))
+    if name == "Fn::Not":
+        return not _evaluate(argument[0])
+    if name == "Fn::And":
+        return all(_evaluate(item) for item in argument)
+    if name == "Fn::Or":
+        return any(_evaluate(item) for item in argument)
+    if name == "Condition":
+        return condition_holds(str(argument))
+    raise ValueError(f"unsupported condition {name}")
 
 
 def _ref(name: str, template: dict[str, Any]) -> str:

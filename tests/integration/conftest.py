@@ -26,7 +26,7 @@ Handler = Callable[[Any, Any], Any]
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     server = MotoServer().start()
-    provision(server.url, environ={})
+    server.usage_plan_id = provision(server.url, environ={})["ApiUsagePlanId"]
     yield server
     server.stop()
 
@@ -72,6 +72,10 @@ def stack(
     """The functions' environment from template.yaml, pointed at the loopback emulators."""
     for name, value in LocalRuntime().environment().items():
         monkeypatch.setenv(name, value)
+    # One model per family unless a test asks for fallbacks (tests/integration/test_resilience.py).
+    for family in ("TEXT", "VISION", "IMAGE", "VIDEO"):
+        monkeypatch.setenv(f"{family}_FALLBACK_MODELS", "")
+    monkeypatch.setenv("API_USAGE_PLAN_ID", moto_server.usage_plan_id)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)

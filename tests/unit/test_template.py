@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,11 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    assert properties["Policies"] == [{"Ref": "OpenRouterKeyReadPolicy"}, {"Ref": "EventGenerationPolicy"}]
+    assert properties["Policies"] == [
+        {"Ref": "OpenRouterKeyReadPolicy"},
+        {"Ref": "BreakerStatePolicy"},
+        {"Ref": "EventGenerationPolicy"},
+    ]
     statements = _statements({"Ref": "OpenRouterKeyReadPolicy"})
     assert {s["Action"] for s in statements} == {"ssm:GetParameter", "kms:Decrypt"}
     ssm = next(s for s in statements if s["Action"] == "ssm:GetParameter")
@@ -130,11 +135,76 @@ def test_event_generation_policy_is_scoped_to_its_tables_bucket_prefix_and_bus()
     }
 
 
-def test_health_has_no_secret_access() -> None:
+def test_health_reads_the_keys_and_only_its_usage_plans_keys() -> None:
     properties = load_template()["Resources"]["HealthFunction"]["Properties"]
 
-    assert "Policies" not in properties
-    assert "OPENROUTER_API_KEY_PARAM" not in properties.get("Environment", {}).get("Variables", {})
+    policies = properties["Policies"]
+    assert policies[:2] == [{"Ref": "OpenRouterKeyReadPolicy"}, {"Ref": "GoogleKeyReadPolicy"}]
+    (statement,) = _inline_statements("HealthFunction")
+    assert statement["Action"] == "apigateway:GET"
+    assert statement["Resource"]["Fn::Sub"].endswith("::/usageplans/${ContentgenApiUsagePlan}/keys")
+    variables = properties["Environment"]["Variables"]
+    assert variables["API_USAGE_PLAN_ID"] == {"Ref": "ContentgenApiUsagePlan"}
+    # The route stays open (uptime checks); the deep check verifies the key itself.
+    (event,) = properties["Events"].values()
+    assert event["Properties"]["Auth"] == {"ApiKeyRequired": False}
+
+
+def test_every_provider_calling_function_may_share_breaker_state() -> None:
+    resources = load_template()["Resources"]
+    callers = [
+        name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and (
+            {"Ref": "OpenRouterKeyReadPolicy"} in resource["Properties"].get("Policies", [])
+            or {"Ref": "GoogleKeyReadPolicy"} in resource["Properties"].get("Policies", [])
+        )
+    ]
+    callers = [name for name in callers if name != "HealthFunction"]
+    assert len(callers) == 10
+    for name in callers:
+        assert {"Ref": "BreakerStatePolicy"} in resources[name]["Properties"]["Policies"]
+    table = resources["BreakerStateTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    statement = resources["BreakerStatePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert set(statement["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["BREAKER_TABLE"] == {"Fn::If": ["ShareBreakerState", {"Ref": "BreakerStateTable"}, ""]}
+
+
+def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
+    resources = load_template()["Resources"]
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {
+        "ProviderErrorRateAlarm",
+        "ApiErrorRateAlarm",
+        "ThrottlesAlarm",
+        "DeadLetterQueueAlarm",
+        "CostPerHourAlarm",
+    }
+    dead_letter_queues = {name for name in resources if name.endswith("DeadLetterQueue")}
+    watched = {
+        metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for metric in alarms["DeadLetterQueueAlarm"]["Metrics"]
+        if "MetricStat" in metric
+    }
+    assert watched == dead_letter_queues
+    throttled = [m for m in alarms["ThrottlesAlarm"]["Metrics"] if "MetricStat" in m]
+    assert len(throttled) == 10  # CloudWatch's limit for one metric-math alarm
+    assert alarms["CostPerHourAlarm"]["Period"] == 3600
+    assert alarms["CostPerHourAlarm"]["MetricName"] == "CostUSD"
+
+
+def test_the_dashboard_body_is_valid_json() -> None:
+    body = load_template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = re.sub(r"\$\{[^}]+\}", "x", body[0])
+
+    widgets = json.loads(text)["widgets"]
+    titles = " ".join(widget["properties"]["title"] for widget in widgets)
+    for topic in ("errors", "latency", "Cost", "fallbacks", "throttles", "dead-letter", "Alarms"):
+        assert topic in titles
 
 
 def test_key_parameters_are_ssm_parameter_names() -> None:
