@@ -9,7 +9,10 @@
 - story_segments_in_sets: wall time of five sets against one, the emulator answering each request
   after 400 ms (sets are requested concurrently, up to MAX_PARALLEL_REQUESTS at a time);
 - the video worker: how long one check of a job takes, when the operation is not done yet
-  (check + reschedule) and when it is (check + store in S3 + mark succeeded), warm.
+  (check + reschedule) and when it is (check + store in S3 + mark succeeded), warm;
+- a 429 storm: 60 generations from one container against a provider limit of 5 requests/s, the
+  share that succeeds and the provider requests spent, against a naive client with the SDK's
+  default retries.
 
 The emulator runs in its own process so it does not share the GIL with what is measured.
 """
@@ -234,6 +237,68 @@ def video_checks(moto_url: str, runs: int) -> dict[str, float]:
     return {"not_done_ms": statistics.median(not_done), "done_ms": statistics.median(done)}
 
 
+STORM_RATE = 5.0  # the emulator's account limit, requests per second (burst the same)
+STORM_REQUESTS = 60
+
+
+def storm(emulator_url: str) -> dict[str, dict[str, float]]:
+    """A 429 storm: 60 generations wanted from one container (fan-out of 5) against an account
+    limit of 5 requests/s. contentgen runs them as 12 story_segments_in_sets invocations of 5 sets;
+    the naive client sends the same 60 requests on 5 threads with the SDK's default retries (2,
+    honouring Retry-After). Reported: the share of generations that succeeded, the provider
+    requests spent (429s included) and the wall time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import openai
+
+    from local.lambda_context import LocalLambdaContext
+    from local.runtime import load_handler
+
+    control = EmulatorControl(emulator_url)
+    handler = load_handler(functions()["StorySegmentsInSetsFunction"])
+    results: dict[str, dict[str, float]] = {}
+
+    def reset() -> None:
+        control.reset()
+        control.configure(latency_ms=50, rate_limit_per_second=STORM_RATE, rate_limit_burst=int(STORM_RATE))
+
+    def ours() -> int:
+        succeeded = 0
+        for run in range(STORM_REQUESTS // 5):
+            body = {"prompt": f"A storm over the harbour {run}", "set_count": 5, "segments_per_set": 2}
+            answer = handler(body, LocalLambdaContext(function_name="bench"))
+            succeeded += len(answer.get("sets") or (answer.get("body") or {}).get("partial", {}).get("sets", []))
+        return succeeded
+
+    bare = openai.OpenAI(api_key="bench-key", base_url=f"{emulator_url}/api/v1")  # SDK defaults: 2 retries
+
+    def naive() -> int:
+        def one(index: int) -> bool:
+            try:
+                bare.chat.completions.create(
+                    model="openai/gpt-4o-mini",
+                    messages=[{"role": "user", "content": f"A storm over the harbour {index}"}],
+                    timeout=20,
+                )
+                return True
+            except openai.APIError:
+                return False
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            return sum(pool.map(one, range(STORM_REQUESTS)))
+
+    with quiet():
+        for name, run in (("contentgen", ours), ("naive", naive)):
+            reset()
+            started = time.perf_counter()
+            succeeded = run()
+            elapsed = time.perf_counter() - started
+            spent = len([r for r in control.requests() if r["target"] == "openai"])
+            results[name] = {"success": succeeded / STORM_REQUESTS, "spent": spent, "seconds": elapsed}
+    control.reset()
+    return results
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -273,6 +338,7 @@ def main() -> int:
             warm_figures = warm(emulator_url, args.warm_iterations)
             sets_figures = sets_wall_time(emulator_url, args.set_runs)
             video_figures = video_checks(moto.url, args.set_runs)
+            storm_figures = storm(emulator_url)
     finally:
         moto.stop()
 
@@ -304,6 +370,15 @@ def main() -> int:
     print(f"\nvideo worker, one check per message, warm ({args.set_runs} jobs, medians):")
     print(f"  not done yet (check + reschedule)       {video_figures['not_done_ms']:8.1f} ms")
     print(f"  done (check + store in S3 + succeeded)  {video_figures['done_ms']:8.1f} ms")
+    print(
+        f"\n429 storm: {STORM_REQUESTS} generations from one container (5 at a time), "
+        f"provider limit {STORM_RATE:.0f} requests/s:"
+    )
+    print(f"{'':34}{'succeeded':>10}{'requests spent':>16}{'wall time':>11}")
+    for name, figures in storm_figures.items():
+        print(
+            f"  {name:32}{figures['success']:>10.0%}{figures['spent']:>16.0f}{figures['seconds']:>10.1f}s"
+        )
     return 0
 
 

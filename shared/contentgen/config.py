@@ -80,10 +80,10 @@ class Settings(BaseModel):
     presigned_url_ttl_seconds: int = Field(900, ge=60, le=43200, alias="PRESIGNED_URL_TTL_SECONDS")
     # Provider requests one container may have in flight at once (sets, chunks, fan-out).
     max_parallel_requests: int = Field(5, ge=1, le=20, alias="MAX_PARALLEL_REQUESTS")
-    # After a 429, requests to that provider start at least this far apart; the gap doubles on
-    # each further 429 up to the maximum and halves on each success.
-    rate_limit_spacing_seconds: float = Field(0.2, ge=0, le=10, alias="RATE_LIMIT_SPACING_SECONDS")
-    rate_limit_max_spacing_seconds: float = Field(2.0, ge=0, le=30, alias="RATE_LIMIT_MAX_SPACING_SECONDS")
+    # After a 429, requests to that provider start at least this far apart (or the wait the
+    # provider asked for); the gap grows on each further 429 up to the maximum and eases on success.
+    rate_limit_spacing_seconds: float = Field(0.1, ge=0, le=10, alias="RATE_LIMIT_SPACING_SECONDS")
+    rate_limit_max_spacing_seconds: float = Field(1.0, ge=0, le=30, alias="RATE_LIMIT_MAX_SPACING_SECONDS")
 
     # Fallback models, tried in order after the family's model (comma-separated ids). A function
     # can set its own list by overriding the variable in its Environment in template.yaml.

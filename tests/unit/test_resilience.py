@@ -236,21 +236,21 @@ def test_concurrency_never_exceeds_the_bound() -> None:
     assert peak == 3
 
 
-def test_a_429_holds_every_request_then_spaces_them() -> None:
+def test_a_429_holds_every_request_then_spaces_them_at_the_providers_pace() -> None:
     waits: list[float] = []
     clock = Clock()
     limiter = ProviderLimiter(5, spacing=0.2, max_spacing=2, clock=clock, sleep=waits.append)
 
-    limiter.throttled(1.5)
+    limiter.throttled(0.5)  # the provider asked for 0.5 s: that is its pace for now
     with limiter.slot(10):
         pass
     with limiter.slot(10):
         pass
 
-    assert waits == [1.5, pytest.approx(1.7)]
+    assert waits == [0.5, pytest.approx(1.0)]
     limiter.throttled(0)
-    assert limiter.spacing == 0.4
-    for _ in range(4):  # 0.2, 0.1, 0.05, then below a quarter of the base: no spacing
+    assert limiter.spacing == pytest.approx(0.75)
+    for _ in range(30):  # eases by a tenth per success, then stops spacing altogether
         limiter.succeeded()
     assert limiter.spacing == 0.0
 

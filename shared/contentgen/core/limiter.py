@@ -3,8 +3,10 @@
 One `ProviderLimiter` per provider. A slot bounds the requests in flight in this container
 (`MAX_PARALLEL_REQUESTS`, fan-out in sets and chunks included). After a 429 the provider's
 `Retry-After` (or the backoff) holds every request of the container until it has passed, and
-requests then start at least a spacing apart; the spacing doubles on each further 429 and halves
-on each success, so a container that keeps being throttled slows down instead of hammering.
+requests then start at least a spacing apart: the wait the provider asked for (at least
+`RATE_LIMIT_SPACING_SECONDS`), growing by half on each further 429 up to
+`RATE_LIMIT_MAX_SPACING_SECONDS` and easing by a tenth on each success, so a container that keeps
+being throttled slows down to the provider's rate instead of hammering it.
 No wait ever runs past the invocation's deadline: a request that could not start in time fails
 at once with the rate-limit error.
 """
@@ -79,14 +81,15 @@ class ProviderLimiter:
         """The provider answered 429: hold every request for `pause`, and widen the spacing."""
         with self._lock:
             self._not_before = max(self._not_before, self._clock() + max(0.0, pause))
-            widened = max(self._base_spacing, self._spacing * 2)
+            # The provider's own wait is the best estimate of its interval between requests.
+            widened = max(self._base_spacing, self._spacing * 1.5, pause)
             self._spacing = min(self._max_spacing, widened)
 
     def succeeded(self) -> None:
         with self._lock:
             if self._spacing:
-                halved = self._spacing / 2
-                self._spacing = halved if halved >= self._base_spacing / 4 else 0.0
+                eased = self._spacing * 0.9
+                self._spacing = eased if eased >= self._base_spacing / 4 else 0.0
 
 
 _lock = threading.Lock()
