@@ -69,7 +69,8 @@ def test_a_provider_call_is_one_log_line_and_one_emf_blob_per_function_and_model
     assert blob["ProviderRetries"] in (1.0, [1.0])
     metric_sets = blob["_aws"]["CloudWatchMetrics"][0]
     names = {metric["Name"] for metric in metric_sets["Metrics"]}
-    assert {"ProviderRequests", "ProviderLatency", "CostUSD", "CompletionTokens", "ProviderErrors"} <= names
+    assert {"ProviderRequests", "ProviderLatency", "CostUSD", "CompletionTokens", "ModelFallbacks"} <= names
+    assert "ProviderErrors" not in names  # zero counters are not written
     assert sorted(map(sorted, metric_sets["Dimensions"])) == [["function", "model", "service"], ["service"]]
 
     assert line["message"] == "provider call"
