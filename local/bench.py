@@ -267,7 +267,9 @@ def storm(emulator_url: str) -> dict[str, dict[str, float]]:
         for run in range(STORM_REQUESTS // 5):
             body = {"prompt": f"A storm over the harbour {run}", "set_count": 5, "segments_per_set": 2}
             answer = handler(body, LocalLambdaContext(function_name="bench"))
-            succeeded += len(answer.get("sets") or (answer.get("body") or {}).get("partial", {}).get("sets", []))
+            succeeded += len(
+                answer.get("sets") or (answer.get("body") or {}).get("partial", {}).get("sets", [])
+            )
         return succeeded
 
     bare = openai.OpenAI(api_key="bench-key", base_url=f"{emulator_url}/api/v1")  # SDK defaults: 2 retries
@@ -376,9 +378,7 @@ def main() -> int:
     )
     print(f"{'':34}{'succeeded':>10}{'requests spent':>16}{'wall time':>11}")
     for name, figures in storm_figures.items():
-        print(
-            f"  {name:32}{figures['success']:>10.0%}{figures['spent']:>16.0f}{figures['seconds']:>10.1f}s"
-        )
+        print(f"  {name:32}{figures['success']:>10.0%}{figures['spent']:>16.0f}{figures['seconds']:>10.1f}s")
     return 0
 
 

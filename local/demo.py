@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.aws import client
+from local.aws import LOCAL_API_KEY, client
 from local.emulator import EmulatorControl
 from local.stack import LocalStack
 from local.template import physical_name
@@ -31,12 +31,23 @@ class Call:
     expect: int
     show: Callable[[dict[str, Any], TextIO], None]
     faults: tuple[dict[str, Any], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    dead_models: tuple[str, ...] = ()  # models the emulator fails for this call only
 
 
-def http(base: str, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, dict[str, Any], float]:
+def http(
+    base: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> tuple[int, dict[str, Any], float]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        f"{base}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        f"{base}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **dict(headers)},
     )
     started = time.perf_counter()
     try:
@@ -112,6 +123,12 @@ def show_json(body: dict[str, Any], out: TextIO) -> None:
         print(f"    {line}", file=out)
 
 
+def show_health(body: dict[str, Any], out: TextIO) -> None:
+    print(f"    status: {body['status']}", file=out)
+    for name, part in body.get("checks", {}).items():
+        print(f"    {name:14} {part['status']:8} {part.get('latency_ms', 0):7.1f} ms", file=out)
+
+
 def show_error(body: dict[str, Any], out: TextIO) -> None:
     print(f"    {body.get('message')}", file=out)
 
@@ -128,6 +145,24 @@ STORY = {
 
 CALLS = [
     Call("health", "GET", "/health", None, 200, show_json),
+    Call(
+        "health, deep (SSM and each provider, with the local API key)",
+        "GET",
+        "/health?deep=true",
+        None,
+        200,
+        show_health,
+        headers=(("x-api-key", LOCAL_API_KEY),),
+    ),
+    Call(
+        "story_segments with the primary model down (answered by the first fallback model)",
+        "POST",
+        "/stories/segments",
+        {"prompt": "A chess clock that stops time", "segment_count": 3},
+        200,
+        show_segments,
+        dead_models=("openai/gpt-4o-mini",),
+    ),
     Call("story_segments", "POST", "/stories/segments", STORY, 200, show_segments),
     Call(
         "story_segments with a 429 then a 503 injected (retried)",
@@ -316,11 +351,16 @@ def main() -> int:
         assert stack.api is not None
         control = EmulatorControl(stack.emulator.url) if stack.emulator else None
         for call in CALLS:
-            if call.faults and (control is None or stack.real_openrouter):
+            injected = call.faults or call.dead_models
+            if injected and (control is None or stack.real_openrouter):
                 continue
             if control is not None and call.faults:
                 control.faults(*call.faults)
-            status, body, elapsed = http(stack.api.url, call.method, call.path, call.body)
+            if control is not None and call.dead_models:
+                control.configure(dead_models=dict.fromkeys(call.dead_models, 503))
+            status, body, elapsed = http(stack.api.url, call.method, call.path, call.body, call.headers)
+            if control is not None and call.dead_models:
+                control.configure(dead_models={})
             ok = status == call.expect
             failures += not ok
             mark = "ok " if ok else "FAIL"
