@@ -23,6 +23,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from contentgen.config import get_settings
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
@@ -139,8 +141,6 @@ def clip(text: str | None) -> str | None:
     """Prompts and outputs: in full at DEBUG, cut to LOG_TEXT_CHARS otherwise."""
     if text is None or logger.log_level <= logging.DEBUG:
         return text
-    from contentgen.config import get_settings
-
     limit = get_settings().log_text_chars
     return text if len(text) <= limit else f"{text[:limit]}… [{len(text)} chars]"
 

@@ -262,7 +262,8 @@ class ProviderCaller(Generic[ClientT]):
             )
             try:
                 client = self._connector.get()
-                with limiter.slot(budget) as queued:
+                # Waiting for a slot may not eat into the time the attempt itself needs.
+                with limiter.slot(budget - policy.min_attempt) as queued:
                     record.queued_ms = queued * 1000
                     timeout = min(policy.attempt_timeout, deadline.remaining() - policy.margin)
                     started = time.perf_counter()
