@@ -18,7 +18,6 @@ from moto.server import ThreadedMotoServer
 
 from local.template import (
     REGION,
-    BusRule,
     bus_rules,
     physical_name,
     resolve,
@@ -76,10 +75,6 @@ class MotoServer:
         self._server.stop()
 
 
-def rule_target_queue(rule: BusRule) -> str:
-    return f"local-{rule.name}-target".lower()
-
-
 def client(service: str, endpoint_url: str) -> Any:
     """A boto3 client for the local moto server (never real AWS: endpoint and keys are fixed)."""
     return boto3.client(  # type: ignore[call-overload]
@@ -116,16 +111,6 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
         events.create_event_bus(Name=physical_name(logical_id))
 
     sqs = client("sqs", endpoint_url)
-    for rule in bus_rules():
-        # Locally a rule's target is a queue that `local.event_sources` drains into the function.
-        target = sqs.create_queue(QueueName=rule_target_queue(rule))["QueueUrl"]
-        target_arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        bus = physical_name(rule.bus)
-        events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
-        events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "local", "Arn": target_arn}])
-
     written["ApiUsagePlanId"] = _create_usage_plan(client("apigateway", endpoint_url))
 
     queues = resources_of_type("AWS::SQS::Queue")
@@ -136,6 +121,13 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
         if attributes:
             url = sqs.get_queue_url(QueueName=physical_name(logical_id))["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+
+    for rule in bus_rules():  # into the function's request queue, as in AWS
+        url = sqs.get_queue_url(QueueName=physical_name(rule.queue))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        bus = physical_name(rule.bus)
+        events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
+        events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return written
 
 

@@ -10,13 +10,12 @@ policy moves them to the dead-letter queue after `maxReceiveCount` receives.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from typing import Any
 
-from local.aws import client, rule_target_queue
+from local.aws import client
 from local.runtime import LocalRuntime
-from local.template import ACCOUNT, REGION, BusRule, QueueSource, bus_rules, physical_name, queue_sources
+from local.template import ACCOUNT, REGION, QueueSource, physical_name, queue_sources
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -96,64 +95,11 @@ class QueuePoller(_Poller):
         return len(messages)
 
 
-class RulePoller(_Poller):
-    """An EventBridge rule's deliveries, as Lambda's asynchronous invocation handles them: the
-    event is the function's input; a failure is retried `max_retries` times, then the event goes to
-    the on-failure destination queue in Lambda's destination record shape."""
-
-    def __init__(self, rule: BusRule, runtime: LocalRuntime, endpoint_url: str) -> None:
-        super().__init__()
-        self.rule = rule
-        self.runtime = runtime
-        self.sqs = client("sqs", endpoint_url)
-        self.target_url = self.sqs.get_queue_url(QueueName=rule_target_queue(rule))["QueueUrl"]
-        self.failure_url = (
-            self.sqs.get_queue_url(QueueName=physical_name(rule.on_failure_queue))["QueueUrl"]
-            if rule.on_failure_queue
-            else None
-        )
-        self.deliveries = 0
-
-    def poll_once(self, wait_seconds: int = 1) -> int:
-        received = self.sqs.receive_message(
-            QueueUrl=self.target_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
-        ).get("Messages", [])
-        for message in received:
-            event = json.loads(message["Body"])
-            event.setdefault("account", ACCOUNT)
-            self.deliveries += 1
-            failure: str | None = None
-            for _ in range(self.rule.max_retries + 1):
-                try:
-                    self.runtime.invoke(self.rule.function, event)
-                    failure = None
-                    break
-                except Exception as exc:
-                    failure = repr(exc)
-            if failure is not None:
-                self.errors.append(failure)
-                if self.failure_url is not None:
-                    record = {
-                        "version": "1.0",
-                        "requestContext": {
-                            "condition": "RetriesExhausted",
-                            "approximateInvokeCount": self.rule.max_retries + 1,
-                        },
-                        "requestPayload": event,
-                        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
-                        "responsePayload": {"errorMessage": failure},
-                    }
-                    self.sqs.send_message(QueueUrl=self.failure_url, MessageBody=json.dumps(record))
-            self.sqs.delete_message(QueueUrl=self.target_url, ReceiptHandle=message["ReceiptHandle"])
-        return len(received)
-
-
 Poller = _Poller
 
 
 def start_pollers(runtime: LocalRuntime, endpoint_url: str) -> list[Poller]:
     pollers: list[Poller] = [QueuePoller(source, runtime, endpoint_url) for source in queue_sources()]
-    pollers += [RulePoller(rule, runtime, endpoint_url) for rule in bus_rules()]
     for poller in pollers:
         threading.Thread(target=poller.run, name=f"poller-{id(poller)}", daemon=True).start()
     return pollers

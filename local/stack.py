@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from local.api_gateway import LocalApiServer
 from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, provision
 from local.emulator import EmulatorServer, start_emulator
-from local.event_sources import Poller, QueuePoller, RulePoller, start_pollers
+from local.event_sources import Poller, QueuePoller, start_pollers
 from local.runtime import LocalRuntime
+from local.template import bus_rules
 
 
 @dataclass
@@ -92,11 +93,7 @@ class LocalStack:
             for p in self.pollers
             if isinstance(p, QueuePoller)
         ]
-        lines += [
-            f"  events {r.rule.name:32} -> {r.rule.function}"
-            for r in self.pollers
-            if isinstance(r, RulePoller)
-        ]
+        lines += [f"  events {rule.name:32} -> {rule.queue}" for rule in bus_rules()]
         return "\n".join(lines)
 
 

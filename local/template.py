@@ -250,35 +250,31 @@ def queue_sources() -> list[QueueSource]:
 
 @dataclass(frozen=True)
 class BusRule:
-    """An EventBridge rule declared on a function (SAM `EventBridgeRule` event)."""
+    """An EventBridge rule on the bus whose target is a function's request queue."""
 
-    function: str
-    event: str
+    name: str  # logical id
     bus: str  # logical id
     pattern: dict[str, Any]
-    max_retries: int  # the function's async retries (EventInvokeConfig)
-    on_failure_queue: str | None  # logical id of the on-failure destination queue
-
-    @property
-    def name(self) -> str:
-        return f"{self.function}{self.event}"
+    queue: str  # logical id of the target queue
+    function: str  # the function that queue feeds
 
 
 def bus_rules() -> list[BusRule]:
+    fed_by = {source.queue: source.function for source in queue_sources()}
     found = []
-    for logical_id, function, event_name, properties in function_events("EventBridgeRule"):
-        invoke_config = function.get("EventInvokeConfig", {})
-        destination = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        found.append(
-            BusRule(
-                function=logical_id,
-                event=event_name,
-                bus=properties["EventBusName"]["Ref"],
-                pattern=properties["Pattern"],
-                max_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
-                on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
+    for logical_id, resource in resources_of_type("AWS::Events::Rule").items():
+        properties = resource["Properties"]
+        for target in properties.get("Targets", []):
+            queue = target["Arn"]["Fn::GetAtt"][0]
+            found.append(
+                BusRule(
+                    name=logical_id,
+                    bus=properties["EventBusName"]["Ref"],
+                    pattern=properties["EventPattern"],
+                    queue=queue,
+                    function=fed_by[queue],
+                )
             )
-        )
     return found
 
 

@@ -3,7 +3,9 @@
 - `sqs_entrypoint`: a worker fed by SQS (the video worker), records through Powertools' batch
   utility with partial batch failures.
 - `handle_generation_batch` / `handle_generation_event`: a generation function fed by its own SQS
-  queue or by an EventBridge rule. Each message carries `request_id` and the request; it runs once
+  queue (messages sent to it, and the events its EventBridge rule puts there, envelope and all)
+  or invoked by an EventBridge rule directly. Each message carries `request_id` and the request;
+  it runs once
   per `request_id` (idempotency), its result or error is stored under `request_id` and announced
   with GenerationCompleted / GenerationFailed. An invalid request is answered at once, stored,
   and its record reported failed; a provider failure is reported failed for the queue to retry,
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -35,7 +38,8 @@ Handler = Callable[[Any, LambdaContext], Any]
 
 
 class GenerationFailed(Exception):
-    """The record failed: the queue (or Lambda's async retries) will deliver it again."""
+    """The record failed: the queue (or, for a directly invoked event, Lambda's async retries)
+    will deliver it again."""
 
 
 class RequestRejected(GenerationFailed):
@@ -136,7 +140,11 @@ def handle_generation_batch(
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            message = GenerationMessage.model_validate_json(record.body)
+            data = json.loads(record.body)
+            # The bus rule delivers whole events into the queue: the message is their `detail`.
+            message = GenerationMessage.model_validate(data["detail"] if is_eventbridge_event(data) else data)
+        except json.JSONDecodeError as exc:
+            raise GenerationFailed(f"not a generation message: not JSON ({exc.msg})") from None
         except ValidationError as exc:
             raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
         receives = int(record.attributes.approximate_receive_count or 1)

@@ -1,4 +1,5 @@
-"""Event-triggered generation over the wire: SQS and EventBridge sources on the same functions,
+"""Event-triggered generation over the wire: SQS messages and EventBridge events (which the bus
+rule puts into the same queue) on the same functions,
 idempotency by request_id, results by request_id, completion events, the dead-letter queue.
 
 Messages go through moto's queues and bus and are delivered by the local event source mappings,
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from local.aws import client
-from local.event_sources import QueuePoller, RulePoller
+from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.runtime import LocalRuntime, load_handler
 from local.template import bus_rules, functions, physical_name, queue_sources
@@ -30,7 +31,6 @@ FUNCTION = "StorySegmentsFunction"
 @dataclass
 class Pipes:
     queue: QueuePoller
-    rule: RulePoller
     sqs: Any
     events: Any
     notifications_url: str
@@ -71,7 +71,6 @@ def _drain(sqs: Any, url: str) -> None:
 def pipes(stack: Stack) -> Iterator[Pipes]:
     runtime = LocalRuntime()
     source = next(s for s in queue_sources() if s.function == FUNCTION)
-    rule = next(r for r in bus_rules() if r.function == FUNCTION)
     queue = QueuePoller(source, runtime, stack.aws_url)
     sqs = client("sqs", stack.aws_url)
     events = client("events", stack.aws_url)
@@ -89,9 +88,7 @@ def pipes(stack: Stack) -> Iterator[Pipes]:
     sqs.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"VisibilityTimeout": "0"})
     for url in (queue.queue_url, notifications_url, dead_letters_url):
         _drain(sqs, url)
-    yield Pipes(
-        queue, RulePoller(rule, runtime, stack.aws_url), sqs, events, notifications_url, dead_letters_url
-    )
+    yield Pipes(queue, sqs, events, notifications_url, dead_letters_url)
     sqs.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"VisibilityTimeout": "174"})
     for url in (queue.queue_url, notifications_url, dead_letters_url):
         _drain(sqs, url)
@@ -237,10 +234,19 @@ def test_the_same_request_id_with_another_request_fails_its_record(
     assert result(invoke, "req-same")[1]["result"]["title"]
 
 
-def test_an_eventbridge_event_is_generated_and_announced(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:
+def test_the_bus_rule_feeds_the_functions_queue() -> None:
+    (rule,) = [r for r in bus_rules() if r.function == FUNCTION]
+
+    assert rule.queue == "StorySegmentsQueue"
+    assert rule.pattern == {"detail-type": ["story_segments"]}
+
+
+def test_an_eventbridge_event_goes_through_the_queue_and_is_announced(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
     pipes.put_event({"request_id": "req-eb", "prompt": "A robot learns to paint", "segment_count": 2})
 
-    assert pipes.rule.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 1  # the rule put the event in the queue
 
     assert result(invoke, "req-eb")[1]["status"] == "succeeded"
     assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationCompleted"]
@@ -252,12 +258,16 @@ def test_an_eventbridge_event_that_keeps_failing_goes_to_the_dlq(
     stack.provider.faults({"kind": "server_error", "status": 500, "count": 100})
     pipes.put_event({"request_id": "req-eb-doomed", "prompt": "x", "segment_count": 1})
 
-    pipes.rule.poll_once(wait_seconds=0)
+    receives = 0
+    while pipes.queue.poll_once(wait_seconds=0):
+        receives += 1
+        assert receives <= 3
 
-    (record,) = pipes.dead_letters()
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-    assert record["requestPayload"]["detail"]["request_id"] == "req-eb-doomed"
-    assert len(stack.provider.requests()) == 9, "3 attempts per invocation, 1 + 2 async retries"
+    (dead,) = pipes.dead_letters()
+    assert dead["detail"]["request_id"] == "req-eb-doomed"
+    assert len(stack.provider.requests()) == 9, "3 attempts per receive, 3 receives"
+    assert result(invoke, "req-eb-doomed")[1]["status"] == "failed"
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
 
 
 def test_the_sample_eventbridge_event_runs_directly(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:

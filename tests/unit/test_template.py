@@ -118,10 +118,17 @@ def test_text_functions_are_fed_by_their_own_queue_and_a_bus_rule(function: str)
     queue = resources[f"{name}Queue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * properties.get("Timeout", 29)
-    rule = properties["Events"]["Bus"]["Properties"]
-    assert rule["Pattern"] == {"detail-type": [properties["CodeUri"].strip("/").rsplit("/", 1)[-1]]}
-    on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
-    assert on_failure["Destination"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
+    assert queue_event["ScalingConfig"] == {"MaximumConcurrency": 5}
+    # Bus events go into the same queue (bounded concurrency), not to the function directly.
+    assert "Bus" not in properties["Events"]
+    rule = resources[f"{name}BusRule"]["Properties"]
+    assert rule["EventPattern"] == {"detail-type": [properties["CodeUri"].strip("/").rsplit("/", 1)[-1]]}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [f"{name}Queue", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
+    (allowed,) = resources[f"{name}QueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allowed["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allowed["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [f"{name}BusRule", "Arn"]}
 
 
 def test_event_generation_policy_is_scoped_to_its_tables_bucket_prefix_and_bus() -> None:
