@@ -121,7 +121,7 @@ def _function_name() -> str:
 _blobs = threading.local()
 
 
-def _call_metrics(model: str) -> EphemeralMetrics:
+def _call_metrics(model: str, function: str) -> EphemeralMetrics:
     """An EMF blob dimensioned by function and model, also rolled up by service alone (alarms).
 
     One EphemeralMetrics per thread, reused: building one costs more than the blob it writes.
@@ -131,7 +131,7 @@ def _call_metrics(model: str) -> EphemeralMetrics:
         blob = _blobs.blob = EphemeralMetrics(namespace=NAMESPACE)
     blob.clear_metrics()
     blob.add_dimension(name="service", value=SERVICE)
-    blob.add_dimension(name="function", value=_function_name())
+    blob.add_dimension(name="function", value=function)
     blob.add_dimension(name="model", value=model)
     blob.add_dimensions(service=SERVICE)
     return blob
@@ -172,7 +172,8 @@ class AttemptRecord:
 def record_attempt(entry: AttemptRecord) -> None:
     """The one log line and the one EMF blob of a provider request."""
     model = entry.answered_by or entry.model
-    blob = _call_metrics(model)
+    function = _function_name()
+    blob = _call_metrics(model, function)
     blob.add_metric(name="ProviderRequests", unit=MetricUnit.Count, value=1)
     blob.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=entry.latency_ms)
     if entry.attempt > 1:
@@ -195,7 +196,7 @@ def record_attempt(entry: AttemptRecord) -> None:
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     blob.flush_metrics()
     fields: dict[str, Any] = {
-        "function": _function_name(),
+        "function": function,
         "provider": entry.provider,
         "operation": entry.operation,
         "model": entry.model,
@@ -222,6 +223,6 @@ def record_attempt(entry: AttemptRecord) -> None:
 def count_breaker_event(*, model: str, to_state: str) -> None:
     """A breaker transition: BreakerOpened, BreakerHalfOpened or BreakerClosed."""
     name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
-    blob = _call_metrics(model)
+    blob = _call_metrics(model, _function_name())
     blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
     blob.flush_metrics()
