@@ -294,7 +294,8 @@ def test_media_bucket_is_private_encrypted_and_tls_only() -> None:
 def test_results_are_written_with_the_action_the_policy_grants() -> None:
     """The results table is written with UpdateItem (results.py); PutItem alone would be denied."""
     source = (Path(__file__).resolve().parents[2] / "shared" / "contentgen" / "results.py").read_text()
-    assert "update_item(" in source and "put_item(" not in source
+    assert "update_item(" in source
+    assert "put_item(" not in source
     statements = _statements({"Ref": "EventGenerationPolicy"})
     (results,) = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["ResultsTable", "Arn"]}]
     assert results["Action"] == "dynamodb:UpdateItem"
