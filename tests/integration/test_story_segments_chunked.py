@@ -108,7 +108,8 @@ def test_a_chunk_that_keeps_failing_returns_the_paid_chunks(stack: Stack, invoke
 def test_over_http_it_answers_within_api_gateways_wait_with_what_is_done(
     stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("API_GATEWAY_TIMEOUT_SECONDS", "4")
+    # 6 s, less the 1.5 s margin: room for the outline and a few chunks even on a loaded machine.
+    monkeypatch.setenv("API_GATEWAY_TIMEOUT_SECONDS", "6")
     stack.provider.configure(latency_ms=700)
     started = time.perf_counter()
 
@@ -119,7 +120,7 @@ def test_over_http_it_answers_within_api_gateways_wait_with_what_is_done(
     assert status == 504
     assert answer["code"] == "deadline_exceeded"
     assert 0 < len(answer["partial"]["segments"]) < 40
-    assert time.perf_counter() - started < 4
+    assert time.perf_counter() - started < 6
 
 
 @pytest.mark.parametrize(
