@@ -29,6 +29,7 @@ from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.errors import ConfigurationError, ContentgenError
 from contentgen.observability import logger, metrics, traced_handler
+from contentgen.spend import spend_middleware
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -89,6 +90,8 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
 def create_app() -> APIGatewayRestResolver:
     """A resolver with validation on and every exception mapped to a JSON error response."""
     app = APIGatewayRestResolver(enable_validation=True)
+    # Generation routes: budget check before any provider request, spend charged, `usage` answered.
+    app.use(middlewares=[spend_middleware])
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
