@@ -102,10 +102,37 @@ def charged_to(api_key_id: str | None, call: Callable[[], T]) -> Callable[[], T]
     return charged
 
 
+@dataclass(frozen=True)
+class Invocation:
+    function: str | None
+    api_key_id: str | None
+
+
+# Set by the function's handler from its own event and context. Powertools keeps the resolver's
+# current event and context on the class (one per process, which is one invocation at a time in
+# Lambda); this copy stays right when several functions share a process (tests, the local stack).
+_invocation: ContextVar[Invocation | None] = ContextVar("contentgen_invocation", default=None)
+
+
+def begin_invocation(event: Any, context: Any) -> None:
+    """Remember who is invoking: the Lambda function's name and, in a REST proxy event, the key id."""
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    identity = request_context.get("identity") if isinstance(request_context, dict) else None
+    api_key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
+    _invocation.set(
+        Invocation(
+            function=getattr(context, "function_name", None),
+            api_key_id=str(api_key_id) if api_key_id else None,
+        )
+    )
+
+
 def api_key_id_of(event: APIGatewayProxyEvent) -> str | None:
     """The API key id API Gateway put in the proxy event (None when the route needs no key)."""
-    identity = event.request_context.identity
-    return identity.api_key_id or None
+    invocation = _invocation.get()
+    if invocation is not None and invocation.api_key_id is not None:
+        return invocation.api_key_id
+    return event.request_context.identity.api_key_id or None
 
 
 def charged_key(event: APIGatewayProxyEvent) -> str:
@@ -286,6 +313,9 @@ def _announce_threshold(table: str, standing: KeyDay, spent: Decimal, threshold:
 
 
 def _function_name(app: APIGatewayRestResolver) -> str:
+    invocation = _invocation.get()
+    if invocation is not None and invocation.function:
+        return invocation.function
     context = app.lambda_context
     name = getattr(context, "function_name", None) if context is not None else None
     return str(name or "unknown")
