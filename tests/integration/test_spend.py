@@ -90,7 +90,8 @@ def ledger(stack: Stack, key: str, day: str) -> dict[str, Any]:
 
 def openrouter_cost(usage: dict[str, Any]) -> float:
     """What the emulator bills (OpenRouter's published price of the default model, per token)."""
-    return round((usage["prompt_tokens"] * 0.15 + usage["completion_tokens"] * 0.6) / 1_000_000, 8)
+    prompt, completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
+    return round((prompt * 0.15 + completion * 0.6) / 1_000_000, 8)
 
 
 @pytest.fixture
