@@ -6,9 +6,8 @@ message's `api_key_id`, else `PIPELINE_API_KEY_ID`), sort key `sk`:
 
 - `sk` = a UTC day `YYYY-MM-DD`: that day's totals, `requests`, `provider_requests`,
   `prompt_tokens`, `completion_tokens`, `cost_usd` (USD, exact decimal sums) and per function
-  `fn#<function>#requests` / `fn#<function>#cost_usd`; `spend_day` (the day again, for the
-  `by_day` index: top keys by spend on a day); `expires_at` (TTL, `SPEND_RETENTION_DAYS`);
-  `alarmed_at` once `BudgetThresholdReached` was sent that day.
+  `fn#<function>#requests` / `fn#<function>#cost_usd`; `expires_at` (TTL,
+  `SPEND_RETENTION_DAYS`); `alarmed_at` once `BudgetThresholdReached` was sent that day.
 - `sk` = `budget`: `daily_budget_usd`, the key's own daily budget (else `DAILY_BUDGET_USD`).
 
 Every generation route (the POSTs) goes through `spend_middleware` (a Powertools middleware
@@ -235,7 +234,7 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
             TableName=table,
             Key={"pk": {"S": api_key_id}, "sk": {"S": day}},
             UpdateExpression=(
-                "SET spend_day = :day, expires_at = if_not_exists(expires_at, :expires) "
+                "SET expires_at = if_not_exists(expires_at, :expires) "
                 "ADD requests :one, provider_requests :provider_requests, prompt_tokens :prompt, "
                 "completion_tokens :completion, cost_usd :cost, #fn_requests :one, #fn_cost :cost"
             ),
@@ -244,7 +243,6 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
                 "#fn_cost": f"fn#{function}#cost_usd",
             },
             ExpressionAttributeValues={
-                ":day": {"S": day},
                 ":expires": {"N": str(expires)},
                 ":one": {"N": "1"},
                 ":provider_requests": {"N": str(usage["provider_requests"])},
