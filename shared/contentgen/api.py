@@ -29,7 +29,7 @@ from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.errors import ConfigurationError, ContentgenError
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.spend import begin_invocation, spend_middleware
+from contentgen.spend import invocation_scope, spend_middleware
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -225,6 +225,7 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
     @logger.inject_lambda_context(clear_state=True)
     @traced_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
+    @invocation_scope
     def handler(event: Any, context: LambdaContext) -> Any:
         started = time.perf_counter()
         direct = not is_rest_proxy_event(event)
@@ -234,7 +235,6 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
             or str(uuid.uuid4())
         )
         logger.set_correlation_id(request_id)
-        begin_invocation(event, context)
         if direct and direct_route is not None:
             from contentgen import events
 

@@ -29,6 +29,7 @@ with the amounts (`spend not recorded`, for reconciliation) and counted (`SpendL
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -113,17 +114,27 @@ class Invocation:
 _invocation: ContextVar[Invocation | None] = ContextVar("contentgen_invocation", default=None)
 
 
-def begin_invocation(event: Any, context: Any) -> None:
-    """Remember who is invoking: the Lambda function's name and, in a REST proxy event, the key id."""
-    request_context = event.get("requestContext") if isinstance(event, dict) else None
-    identity = request_context.get("identity") if isinstance(request_context, dict) else None
-    api_key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
-    _invocation.set(
-        Invocation(
-            function=getattr(context, "function_name", None),
-            api_key_id=str(api_key_id) if api_key_id else None,
+def invocation_scope(handler: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
+    """Wrap a Lambda handler: while it runs, remember the function's name (from the context) and,
+    in a REST proxy event, the caller's API key id."""
+
+    @functools.wraps(handler)
+    def scoped(event: Any, context: Any) -> T:
+        request_context = event.get("requestContext") if isinstance(event, dict) else None
+        identity = request_context.get("identity") if isinstance(request_context, dict) else None
+        api_key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
+        token = _invocation.set(
+            Invocation(
+                function=getattr(context, "function_name", None),
+                api_key_id=str(api_key_id) if api_key_id else None,
+            )
         )
-    )
+        try:
+            return handler(event, context)
+        finally:
+            _invocation.reset(token)
+
+    return scoped
 
 
 def api_key_id_of(event: APIGatewayProxyEvent) -> str | None:
@@ -248,7 +259,7 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
                 ":provider_requests": {"N": str(usage["provider_requests"])},
                 ":prompt": {"N": str(usage["prompt_tokens"] or 0)},
                 ":completion": {"N": str(usage["completion_tokens"] or 0)},
-                ":cost": {"N": str(cost)},
+                ":cost": {"N": format(cost, "f")},
             },
             ReturnValues="ALL_NEW",
         )
