@@ -260,7 +260,10 @@ def test_events_over_budget_are_stored_failed_and_not_retried(
     status, stored = result(invoke, "budget-1")
     assert (status, stored["status"], stored["status_code"]) == (200, "failed", 429)
     assert stored["error"]["code"] == "budget_exceeded"
-    assert result(invoke, "budget-2")[1]["status"] == "succeeded"
+    paid = result(invoke, "budget-2")[1]
+    assert paid["status"] == "succeeded"
+    assert paid["result"]["usage"]["provider_requests"] == 1, "the stored result carries its usage"
+    assert paid["result"]["usage"]["cost_usd"] > 0
     assert len(stack.provider.requests()) == 1, "only the request within budget was sent"
     assert pipes.dead_letters() == [], "deleted from the queue, not retried into the DLQ"
     messages = pipes.sqs.receive_message(QueueUrl=pipes.queue.queue_url, MaxNumberOfMessages=10)
