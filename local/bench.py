@@ -340,10 +340,11 @@ def main() -> int:
                 for variant in runs:
                     runs[variant].append(cold_start(variant, environment))
             warm_figures = warm(emulator_url, args.warm_iterations)
+            # Before the sets (emulator latency) and the storm (429s, open breakers) change the stage.
+            overhead_figures = aws_overhead(args.overhead_generations)
             sets_figures = sets_wall_time(emulator_url, args.set_runs)
             video_figures = video_checks(moto.url, args.set_runs)
             storm_figures = storm(emulator_url)
-            overhead_figures = aws_overhead(args.overhead_generations)
     finally:
         moto.stop()
 

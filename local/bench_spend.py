@@ -15,6 +15,7 @@ Prices: us-east-1 list prices, read 2026-11-30, each with its source page.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 import uuid
@@ -163,8 +164,11 @@ def _measure(run: Callable[[int], Decimal], generations: int) -> tuple[list[floa
     model = Decimal(0)
     handler = logger.registered_handler
     previous = handler.setStream(sink)  # type: ignore[attr-defined]
-    level = logger.log_level
-    logger.setLevel("INFO")  # as deployed (LogLevel), whatever the benchmark's own level
+    # As deployed (LogLevel INFO), whatever the benchmark's own level: each invocation re-applies
+    # the Logger's initial level (sampling), so that is the one to set.
+    level = logger.initial_log_level
+    logger.initial_log_level = logging.INFO
+    logger.setLevel(logging.INFO)
     try:
         with contextlib.redirect_stdout(sink):
             for index in range(generations):
@@ -172,6 +176,7 @@ def _measure(run: Callable[[int], Decimal], generations: int) -> tuple[list[floa
                 model += run(index)
                 durations.append((time.perf_counter() - started) * 1000)
     finally:
+        logger.initial_log_level = level
         logger.setLevel(level)
         handler.setStream(previous)  # type: ignore[attr-defined]
         for client in (get_dynamodb_client(), get_events_client()):
