@@ -177,6 +177,14 @@ def test_prose_without_a_usable_object_names_the_first_objects_problem(fake: Fak
     assert "expected exactly 3 items, got 2" in fake.requests[1]["messages"][-1]["content"]
 
 
+def test_broken_json_is_named_as_such_not_by_an_object_inside_it(fake: FakeModel) -> None:
+    fake.replies = [story(3)[:-3], story(3)]
+
+    ask(3)
+
+    assert "not valid JSON" in fake.requests[1]["messages"][-1]["content"]
+
+
 def test_strings_over_their_soft_limit_are_trimmed_logged_and_counted(
     fake: FakeModel, capsys: pytest.CaptureFixture[str], log_output: io.StringIO
 ) -> None:

@@ -129,15 +129,25 @@ def parse_reply(
         return value
     if result.finish_reason == "length":
         raise _InvalidOutput(_cut_off(max_tokens))
-    raise _InvalidOutput(first_problem or _not_json(result.content))
+    raise _InvalidOutput(_syntax_problem(result.content) or first_problem or "the reply holds no JSON object")
 
 
-def _not_json(content: str) -> str:
+def _syntax_problem(content: str) -> str | None:
+    """Why the reply's JSON does not parse (the whole reply, or from its first `{` on), if it does not."""
+    text = content.strip()
     try:
-        json.loads(content.strip())
+        json.loads(text)
+        return None
     except json.JSONDecodeError as exc:
-        return f"the reply is not valid JSON ({exc.msg} at position {exc.pos})"
-    return "the reply holds no JSON object"
+        error = exc
+    start = text.find("{")
+    if start != -1:
+        try:
+            json.JSONDecoder().raw_decode(text, start)
+            return None
+        except json.JSONDecodeError as exc:
+            error = exc
+    return f"the reply is not valid JSON ({error.msg} at position {error.pos})"
 
 
 def _report_soft(output: type[BaseModel], model: str, trims: list[SoftTrim], problems: list[str]) -> None:
