@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from local.fake_content import first_user_text, instance_for, topic_of
+from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
 
 MAX_RECORDED = 1000
@@ -389,9 +389,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         elif mode == "malformed":
             content = '{"segments": [ this is not JSON'
         elif schema is not None:
-            content = json.dumps(
-                instance_for(schema, prompt=prompt, size_delta=1 if mode == "wrong_size" else 0)
-            )
+            content = reply_text(schema, prompt=prompt, size_delta=1 if mode == "wrong_size" else 0)
         else:
             content = (
                 f"{topic[:1].upper()}{topic[1:]}: the first light finds what the night forgot.\n"

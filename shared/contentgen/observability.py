@@ -236,3 +236,13 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
     blob.flush_metrics()
+
+
+def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
+    """A reply accepted despite soft limits: SoftLimitTrimmed (strings cut) and SoftProblems."""
+    blob = _call_metrics(model, _function_name())
+    if trimmed:
+        blob.add_metric(name="SoftLimitTrimmed", unit=MetricUnit.Count, value=trimmed)
+    if problems:
+        blob.add_metric(name="SoftProblems", unit=MetricUnit.Count, value=problems)
+    blob.flush_metrics()
