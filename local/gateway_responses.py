@@ -30,6 +30,13 @@ DEFAULTS: dict[str, tuple[int, str]] = {
     "REQUEST_TOO_LARGE": (413, "Request Too Long"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
     "INTEGRATION_FAILURE": (504, "Internal server error"),
+    "BAD_REQUEST_BODY": (400, "Invalid request body"),
+    "BAD_REQUEST_PARAMETERS": (400, "Invalid request parameters"),
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "Forbidden"),
+    "RESOURCE_NOT_FOUND": (404, "Not Found"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "API_CONFIGURATION_ERROR": (500, "Internal server error"),
 }
 
 
