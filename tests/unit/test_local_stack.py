@@ -117,9 +117,7 @@ def test_the_makefile_refuses_an_unsupported_python_in_one_line(tmp_path: Path) 
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     old = tmp_path / "python3.9"
-    old.write_text(
-        "#!/bin/sh\nexec \"$REAL\" -c \"import sys; print('3.9' if 'version_info[:2]' in sys.argv[-1] else 0)\"\n"
-    )
+    old.write_text('#!/bin/sh\ncase "$2" in *"version_info[:2]"*) echo 3.9 ;; *) echo 0 ;; esac\n')
     old.chmod(0o755)
 
     completed = subprocess.run(
@@ -127,7 +125,7 @@ def test_the_makefile_refuses_an_unsupported_python_in_one_line(tmp_path: Path) 
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"REAL": sys.executable, "PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin"},
         check=False,
     )
 
