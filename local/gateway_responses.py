@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 from local.template import resources_of_type
 
@@ -109,8 +108,3 @@ def render(
         .replace("$context.error.responseType", response_type)
     )
     return status, headers, rendered.encode()
-
-
-def body_of(response_type: str, request_id: str) -> dict[str, Any]:
-    """The JSON body `render` produces (for tests and tools)."""
-    return dict(json.loads(render(response_type, request_id)[2]))
