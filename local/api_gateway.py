@@ -188,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, raw, out_headers)
         return status
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
 
 class LocalApiServer(ThreadingHTTPServer):
