@@ -146,7 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = strip_stage(urlparse(self.path).path)
         headers = {name.lower(): value for name, value in self.headers.items()}
         route, parameters = self._route(path)
-        status = self._serve(route, parameters, request_id, headers)
+        try:
+            status = self._serve(route, parameters, request_id, headers)
+        except Exception as exc:  # the gateway itself failed (e.g. moto gone): DEFAULT_5XX, no trace
+            self.server.errors.append(repr(exc))
+            status = self._gateway_answer("API_CONFIGURATION_ERROR", request_id, headers)
         self.server.access(self.command, urlparse(self.path).path, status, started, route)
 
     def _route(self, path: str) -> tuple[Route | None, dict[str, str]]:

@@ -147,6 +147,18 @@ def test_a_handler_that_raises_is_the_integration_failure_answer(
     assert "boom" not in json.dumps(body)
 
 
+def test_a_gateway_that_cannot_read_the_keys_answers_default_5xx_without_a_trace(stack: Stack) -> None:
+    server = LocalApiServer(LocalRuntime(), aws_url="http://127.0.0.1:9").start()
+    try:
+        status, body, headers = call(server, "POST", "/content", {"prompt": "hi"})
+    finally:
+        server.shutdown()
+
+    assert_gateway_answer(status, body, headers, "API_CONFIGURATION_ERROR")
+    assert (status, body["code"]) == (502, "gateway_error")
+    assert server.errors
+
+
 def test_a_handler_slower_than_the_integration_timeout_is_504(stack: Stack) -> None:
     server = LocalApiServer(LocalRuntime(), aws_url=stack.aws_url, integration_timeout=0.2).start()
     stack.provider.faults({"kind": "latency", "ms": 1500})
