@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -215,6 +216,7 @@ def main() -> None:
         print(taken, file=sys.stderr)
         sys.exit(1)
     stack.write_state()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` also runs the clean-up below
     print(stack.describe(log_file), file=terminal, flush=True)
     print("\nrequests:", file=terminal, flush=True)
     try:
