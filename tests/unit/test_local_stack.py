@@ -187,3 +187,26 @@ def test_the_emulated_video_is_a_playable_mp4(tmp_path: Path, ratio: str, size: 
 )
 def test_a_malformed_request_message_is_recognised(body: str, reason: str | None) -> None:
     assert malformed_reason(body) == reason
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_the_makefile_rebuilds_a_venv_whose_python_is_gone(tmp_path: Path) -> None:
+    for name in ("Makefile", "requirements-dev.txt", "shared/requirements.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(tmp_path / "a-python-since-uninstalled")
+    (tmp_path / ".venv" / ".installed").touch()
+
+    planned = subprocess.run(
+        [str(shutil.which("make")), "-n", "install", f"PYTHON={sys.executable}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    ).stdout
+
+    assert "rebuilding .venv" in planned
+    assert "rm -rf .venv" in planned
+    assert f"{sys.executable} -m venv .venv" in planned
+    assert "the first install takes about a minute" in planned
