@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlparse
 
 from local import gateway_responses
+from local.api_keys import api_key_id
 from local.runtime import LocalRuntime
 from local.template import Route, resolve, routes
 
@@ -176,6 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         event = proxy_event(
             route, self.command, self.path, headers, body, parameters, self.client_address[0], request_id
         )
+        event["requestContext"]["identity"]["apiKeyId"] = api_key_id(headers.get("x-api-key"))
         if len(json.dumps(event).encode()) > LAMBDA_PAYLOAD_LIMIT:
             return self._gateway_answer("REQUEST_TOO_LARGE", request_id, headers)
         outcome = self.server.invoke(route.function, event)
