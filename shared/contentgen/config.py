@@ -146,6 +146,8 @@ class Settings(BaseModel):
         "event_bus_name",
         "breaker_table",
         "api_usage_plan_id",
+        "google_gemini_base_url",
+        "google_vertex_base_url",
         "spend_table",
         "media_prices_json",
         mode="before",

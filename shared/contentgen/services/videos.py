@@ -27,7 +27,11 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 ABANDONED_AFTER_SECONDS = 1800
 
 
-def start_video_job(request: VideoRequest) -> VideoJobAccepted:
+def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccepted:
+    """Start the Veo operation, record the job and schedule its first check.
+
+    `base_path` goes before `/videos/{job_id}` in `status_url` (`/prod` behind the stage on the
+    execute-api URL; empty on a custom domain's root, locally without a stage, or direct calls)."""
     settings = get_settings()
     started = start_video(
         video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
@@ -53,7 +57,9 @@ def start_video_job(request: VideoRequest) -> VideoJobAccepted:
         "video job accepted",
         extra={"job_id": job.job_id, "operation": started.operation_name, "model": started.model},
     )
-    return VideoJobAccepted(job_id=job.job_id, status="pending", status_url=f"/videos/{job.job_id}")
+    return VideoJobAccepted(
+        job_id=job.job_id, status="pending", status_url=f"{base_path}/videos/{job.job_id}"
+    )
 
 
 def video_job_status(job_id: str) -> VideoJobStatus:
