@@ -7,13 +7,14 @@ targets `sam build` runs (`BuildMethod: makefile`) and `make build` runs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+MAKE = shutil.which("make") or "make"
 PEP552_UNCHECKED_HASH = 0b01  # flags word: hash-based, source not checked (PEP 552)
 
 
@@ -42,7 +43,7 @@ def python312() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def layers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     interpreter = python312()
     if interpreter is None:
         pytest.skip("needs Python 3.12: put python3.12 on PATH or set PYTHON312 (pyenv or uv install one)")
@@ -51,14 +52,14 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
     for layer in ("TextLayer", "MediaLayer"):
         artifacts = out / layer
         subprocess.run(
-            ["make", "--no-print-directory", "-C", "shared", f"build-{layer}", f"ARTIFACTS_DIR={artifacts}"],
+            [MAKE, "--no-print-directory", "-C", "shared", f"build-{layer}", f"ARTIFACTS_DIR={artifacts}"],
             cwd=ROOT,
             check=True,
             capture_output=True,
             env={**os.environ, "PYTHON312": interpreter},
         )
         built[layer] = artifacts / "python"
-    yield built
+    return built
 
 
 def magic_number_312() -> bytes:
