@@ -22,7 +22,7 @@ def python312() -> str | None:
     """The interpreter shared/Makefile picks, or None when this machine has no Python 3.12."""
     result = subprocess.run(
         [
-            "make",
+            MAKE,
             "--no-print-directory",
             "-s",
             "-C",
