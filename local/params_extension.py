@@ -14,6 +14,7 @@ its `port`.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,10 +30,10 @@ class ParametersExtension:
     """Serves the extension's parameter endpoint; `requests` lists the names asked for."""
 
     def __init__(
-        self, ssm_endpoint_url: str | None = None, session_token: str = "testing", port: int = 0
+        self, ssm_endpoint_url: str | None = None, session_token: str | None = None, port: int = 0
     ) -> None:
         self.ssm_endpoint_url = ssm_endpoint_url  # None: in-process moto (mock_aws)
-        self.session_token = session_token
+        self.session_token = session_token  # None: the environment's AWS_SESSION_TOKEN, as in Lambda
         self.requests: list[str] = []
         self.fail_with: int | None = None  # answer every request with this status (outage tests)
         extension = self
@@ -49,7 +50,7 @@ class ParametersExtension:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -73,7 +74,10 @@ class ParametersExtension:
         url = urlsplit(path)
         if url.path.rstrip("/") != GET_PATH:
             return 404, "not found"
-        if token != self.session_token:
+        expected = (
+            self.session_token if self.session_token is not None else os.environ.get("AWS_SESSION_TOKEN")
+        )
+        if not token or token != expected:
             return 401, "missing or invalid X-Aws-Parameters-Secrets-Token"
         query = parse_qs(url.query)
         names = query.get("name", [])
