@@ -96,5 +96,5 @@ class ParametersExtension:
                 status,
                 f"{exc.response['Error'].get('Code', 'Error')}: {exc.response['Error'].get('Message', '')}",
             )
-        response.pop("ResponseMetadata", None)
-        return 200, {**response, "ResultMetadata": {}}
+        answer: dict[str, Any] = {key: value for key, value in response.items() if key != "ResponseMetadata"}
+        return 200, {**answer, "ResultMetadata": {}}

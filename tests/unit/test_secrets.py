@@ -111,7 +111,7 @@ def test_through_the_extension_any_failure_is_503_naming_the_parameter(
     if failure == "refused":
         monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(free_port()))
     elif failure == "wrong token":
-        monkeypatch.setenv("AWS_SESSION_TOKEN", "another-session")
+        extension.session_token = "another-session"  # not the token this function sends
     else:
         extension.fail_with = 500
 
