@@ -13,40 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from local.toolchain import NEEDS_312, python312
+
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "make"
 PEP552_UNCHECKED_HASH = 0b01  # flags word: hash-based, source not checked (PEP 552)
-
-
-def python312() -> str | None:
-    """The interpreter shared/Makefile picks, or None when this machine has no Python 3.12."""
-    result = subprocess.run(
-        [
-            MAKE,
-            "--no-print-directory",
-            "-s",
-            "-C",
-            "shared",
-            "-f",
-            "Makefile",
-            "--eval",
-            "show:\n\t@echo $(PYTHON312)",
-            "show",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = result.stdout.strip()
-    return found or None
 
 
 @pytest.fixture(scope="session")
 def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     interpreter = python312()
     if interpreter is None:
-        pytest.skip("needs Python 3.12: put python3.12 on PATH or set PYTHON312 (pyenv or uv install one)")
+        pytest.skip(NEEDS_312)
     out = tmp_path_factory.mktemp("layers")
     built = {}
     for layer in ("TextLayer", "MediaLayer"):
