@@ -46,7 +46,7 @@ def init_done(app: APIGatewayRestResolver | None = None, route: tuple[str, str] 
     gc.freeze()
     gc.enable()
     if snapstart_init():
-        from snapshot_restore_py import (  # type: ignore[import-untyped]  # no type information
+        from snapshot_restore_py import (
             register_after_restore,
             register_before_snapshot,
         )
