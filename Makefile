@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv
+.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ rebuild-venv:
 	@echo "rebuilding $(VENV): its Python is missing or older than $(NEEDED)"
 	@rm -rf $(VENV)
 
-$(STAMP): requirements-dev.txt shared/requirements.txt $(VENV_STALE)
+$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt $(VENV_STALE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned dependencies into $(VENV) (the first install takes about a minute)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -62,8 +62,25 @@ api: $(STAMP)
 	@$(BIN)/python -m local.ports $(call ports,3000,5000,8090)
 	$(BIN)/python -m local.stack $(call flags,3000,5000,8090)
 
-bench: $(STAMP)
+# What `sam deploy` uploads: both layers for python3.12 arm64, with 3.12 bytecode
+# (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.12, not SAM or Docker.
+LAYERS := TextLayer MediaLayer
+HOST_PLATFORM := manylinux2014_$(shell uname -m)
+
+build:
+	@for layer in $(LAYERS); do \
+		$(MAKE) --no-print-directory -C shared build-$$layer ARTIFACTS_DIR=$(CURDIR)/build/arm64/$$layer || exit 1; \
+		$(PYTHON) shared/build_layer.py zip build/arm64/$$layer --output build/arm64/$$layer.zip || exit 1; \
+	done
+	@ls -l build/arm64/*.zip
+
+# The same recipe for this machine's platform: arm64 binaries cannot load here (make bench).
+build-host:
+	$(MAKE) --no-print-directory -C shared build-TextLayer ARTIFACTS_DIR=$(CURDIR)/build/host/TextLayer LAYER_PLATFORM=$(HOST_PLATFORM)
+	$(PYTHON) shared/build_layer.py zip build/host/TextLayer --output build/host/TextLayer.zip
+
+bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output build

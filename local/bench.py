@@ -23,45 +23,81 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local.aws import AWS_TEST_ENV, MotoServer, free_port, provision
 from local.bench_spend import aws_overhead, print_aws_overhead
 from local.emulator import EmulatorControl
+from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
 from local.template import functions
+from local.toolchain import NEEDS_312, python312
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = ROOT / "events" / "story_segments.json"
 
+# The timed child loads nothing the Lambda would not: no local.* module, no PyYAML. The parent
+# passes the function's code directory, handler, environment and event.
 CHILD = r"""
-import json, sys, time
+import sys, time
 started = time.perf_counter()
-sys.path[:0] = ["shared", "."]
-variant = sys.argv[1]
-event = json.load(open("events/story_segments.json"))
-if variant == "contentgen":
-    from local.runtime import load_handler
-    from local.template import functions
-    handler = load_handler(functions()["StorySegmentsFunction"])
+import json, os
+mode, event_path, code_dir, handler_name = sys.argv[1:5]
+sys.path[:0] = [code_dir, *json.loads(os.environ.pop("BENCH_SYS_PATH"))]
+event = json.load(open(event_path))
+
+class Context:
+    function_name = "bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 29000
+
+if mode == "floor":
+    import openai
+    imported = time.perf_counter()
+    client = openai.OpenAI(api_key="bench-key", base_url=os.environ["OPENROUTER_BASE_URL"], max_retries=0)
+    completion = client.chat.completions.create(**event)
+    assert completion.choices[0].message.content
 else:
-    from local.bench_naive import lambda_handler as handler
-imported = time.perf_counter()
-from local.lambda_context import LocalLambdaContext
-response = handler(event, LocalLambdaContext(function_name="bench"))
+    import importlib
+    module_name, _, attribute = handler_name.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), attribute)
+    imported = time.perf_counter()
+    response = handler(event, Context())
+    assert response["statusCode"] == 200, response
 done = time.perf_counter()
-assert response["statusCode"] == 200, response
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the (large) parent.
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"import_ms": (imported - started) * 1000, "total_ms": (done - started) * 1000,
-                  "maxrss_mb": peak_kb / 1024}))
+                  "cpu_ms": time.process_time() * 1000, "maxrss_mb": peak_kb / 1024}))
 """
+
+
+@dataclass(frozen=True)
+class ColdVariant:
+    """One kind of fresh process: which interpreter, what it imports and which event it handles."""
+
+    python: str
+    mode: str  # "handler" or "floor"
+    event: Path
+    code_dir: Path
+    handler: str
+    sys_path: tuple[str, ...]
+    environment: dict[str, str]
 
 
 @contextlib.contextmanager
@@ -92,68 +128,78 @@ def quiet() -> Iterator[None]:
             logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
 
 
-def cold_start(variant: str, environment: dict[str, str]) -> dict[str, float]:
+def cold_start(variant: ColdVariant, workdir: Path) -> dict[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, variant],
-        cwd=ROOT,
-        env=environment,
+        [
+            variant.python,
+            "-s",
+            "-c",
+            CHILD,
+            variant.mode,
+            str(variant.event),
+            str(variant.code_dir),
+            variant.handler,
+        ],
+        cwd=workdir,
+        env={**variant.environment, "BENCH_SYS_PATH": json.dumps(list(variant.sys_path))},
         capture_output=True,
         text=True,
         check=False,
     )
     wall = (time.perf_counter() - started) * 1000
     if result.returncode != 0:
-        raise RuntimeError(f"{variant} cold start failed:\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"{variant.mode} cold start failed:\n{result.stderr[-2000:]}")
     figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     figures["process_ms"] = wall
     return figures
+
+
+def equivalent_request() -> dict[str, Any]:
+    """Keyword arguments of the one `chat.completions.create` story_segments makes for EVENT."""
+    from local.runtime import SHARED
+
+    if SHARED not in sys.path:
+        sys.path.insert(0, SHARED)
+    from contentgen.core.schema import strict_json_schema
+    from contentgen.models.stories import StoryReply
+    from contentgen.prompts.stories import STORY_SYSTEM, story_user_prompt
+
+    request = json.loads(json.loads(EVENT.read_text())["body"])
+    schema = strict_json_schema(StoryReply, {"segments": request["segment_count"]})
+    user = story_user_prompt(
+        prompt=request["prompt"],
+        segment_count=request["segment_count"],
+        style=request.get("style"),
+        language=request.get("language", "en"),
+    )
+    return {
+        "model": "openai/gpt-4o-mini",
+        "messages": [{"role": "system", "content": STORY_SYSTEM}, {"role": "user", "content": user}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "StoryReply", "strict": True, "schema": schema},
+        },
+        "temperature": 0.9,
+        "timeout": 20,
+        "extra_body": {"usage": {"include": True}},
+    }
 
 
 def warm(emulator_url: str, iterations: int) -> dict[str, float]:
     """Handler vs bare SDK call, interleaved, in this process."""
     import openai
 
-    from local.runtime import SHARED
-
-    sys.path.insert(0, SHARED)
-    from contentgen.core.schema import strict_json_schema
-    from contentgen.models.stories import StoryReply
-    from contentgen.prompts.stories import STORY_SYSTEM, story_user_prompt
     from local.lambda_context import LocalLambdaContext
     from local.runtime import load_handler
 
     event = json.loads(EVENT.read_text())
-    request = json.loads(event["body"])
     handler = load_handler(functions()["StorySegmentsFunction"])
     bare = openai.OpenAI(api_key="bench-key", base_url=f"{emulator_url}/api/v1", max_retries=0)
-    schema = strict_json_schema(StoryReply, {"segments": request["segment_count"]})
-    messages: Any = [
-        {"role": "system", "content": STORY_SYSTEM},
-        {
-            "role": "user",
-            "content": story_user_prompt(
-                prompt=request["prompt"],
-                segment_count=request["segment_count"],
-                style=request.get("style"),
-                language=request.get("language", "en"),
-            ),
-        },
-    ]
-    response_format: Any = {
-        "type": "json_schema",
-        "json_schema": {"name": "StoryReply", "strict": True, "schema": schema},
-    }
+    request: Any = equivalent_request()
 
     def bare_call() -> None:
-        completion = bare.chat.completions.create(
-            model="openai/gpt-4o-mini",
-            messages=messages,
-            response_format=response_format,
-            temperature=0.9,
-            timeout=20,
-            extra_body={"usage": {"include": True}},
-        )
+        completion = bare.chat.completions.create(**request)
         assert completion.choices[0].message.content
 
     handler_ms: list[float] = []
@@ -302,8 +348,133 @@ def storm(emulator_url: str) -> dict[str, dict[str, float]]:
     return results
 
 
+HOST_LAYER = ROOT / "build" / "host" / "TextLayer"
+
+
+def pinned(name: str) -> str:
+    """`name==version` as requirements-dev.txt pins it (boto3/botocore: the runtime's versions)."""
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
+        if line.split("==")[0].strip().lower() == name:
+            return line.split("#")[0].strip()
+    raise LookupError(f"{name} is not pinned in requirements-dev.txt")
+
+
+def runtime_site(python: str) -> Path:
+    """What the python3.12 Lambda runtime provides beside the layers (boto3, botocore), for `python`."""
+    site = ROOT / "build" / "host" / "runtime"
+    if not (site / "botocore").exists():
+        subprocess.run(
+            [
+                *(
+                    python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-qq",
+                    "--disable-pip-version-check",
+                    "--target",
+                    str(site),
+                ),
+                *(pinned("boto3"), pinned("botocore")),
+            ],
+            check=True,
+        )
+    return site
+
+
+def read_only_copy(layer: Path, into: Path) -> Path:
+    """`layer`/python copied (fresh mtimes, as on the way to /opt) and made read-only (chmod a-w)."""
+    target = into / "opt" / "python"
+    shutil.copytree(layer / "python", target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return target
+
+
+def layer_sizes() -> list[tuple[str, float, float]]:
+    """(layer, zipped MB, unzipped MB) for every built layer zip under build/."""
+    sizes = []
+    for archive in sorted((ROOT / "build").glob("*/*.zip")):
+        unzipped = sum(f.stat().st_size for f in (archive.parent / archive.stem).rglob("*") if f.is_file())
+        sizes.append((f"{archive.parent.name}/{archive.stem}", archive.stat().st_size / 1e6, unzipped / 1e6))
+    return sizes
+
+
+def artifact_cold_starts(
+    python: str, environment: dict[str, str], runs: int, workdir: Path
+) -> dict[str, list[dict[str, float]]]:
+    """story_segments from the read-only built text layer vs the floor, interleaved, fresh processes."""
+    layer = read_only_copy(HOST_LAYER, workdir)
+    runtime = runtime_site(python)
+    spec = functions()["StorySegmentsFunction"]
+    request_file = workdir / "floor_request.json"
+    request_file.write_text(json.dumps(equivalent_request()))
+    artifact_env = {
+        **environment,
+        **{key: value for key, value in spec.environment.items() if value},
+        "OPENROUTER_BASE_URL": environment["OPENROUTER_BASE_URL"],
+        "AWS_ENDPOINT_URL": environment["AWS_ENDPOINT_URL"],
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"],
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    # Lambda's order: /var/task (the function), the layer in /opt/python, then the runtime's boto3.
+    variants = {
+        "artifact": ColdVariant(
+            python, "handler", EVENT, spec.code_dir, spec.handler, (str(layer), str(runtime)), artifact_env
+        ),
+        "floor": ColdVariant(
+            python, "floor", request_file, workdir, "-", (str(layer), str(runtime)), artifact_env
+        ),
+    }
+    for variant in variants.values():  # the OS file cache warm, as for the checkout figures
+        cold_start(variant, workdir)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, variant in variants.items():
+            results[name].append(cold_start(variant, workdir))
+    return results
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
+
+
+def print_artifact(python: str, artifact: dict[str, list[dict[str, float]]], cold_runs: int) -> None:
+    """The artifact figures: cold start against the floor, layer sizes."""
+    built, floor = artifact["artifact"], artifact["floor"]
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version(), platform.machine())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    print(
+        f"story_segments from the built text layer, Python {version} ({cold_runs} fresh processes "
+        "each, interleaved, medians)"
+    )
+    print(
+        "  the layer is build/host/TextLayer: the make build recipe for this machine's platform, since arm64 "
+        "binaries cannot load here;\n  copied read-only (fresh mtimes, as in /opt), PYTHONDONTWRITEBYTECODE=1; "
+        "boto3/botocore beside it as the runtime provides them;\n  floor = a process that imports only openai "
+        "(from the same layer, with bytecode) and makes the equivalent call"
+    )
+    print(f"{'':34}{'artifact':>12}{'floor':>12}")
+    for label, key in (
+        ("import (ms)", "import_ms"),
+        ("import + first request (ms)", "total_ms"),
+        ("whole process incl. interpreter (ms)", "process_ms"),
+        ("CPU time of the process (ms)", "cpu_ms"),
+        ("peak memory, VmHWM (MB)", "maxrss_mb"),
+    ):
+        print(f"{label:34}{median_of(built, key):>12.1f}{median_of(floor, key):>12.1f}")
+    artifact_ratio = median_of(built, "total_ms") / median_of(floor, "total_ms")
+    print(f"artifact cold start / floor (import + first request): {artifact_ratio:.2f}  (goal <= 1.20)")
+    cpu_ratio = median_of(built, "cpu_ms") / median_of(floor, "cpu_ms")
+    print(f"  the same in CPU time (steadier on a loaded machine): {cpu_ratio:.2f}")
+    print("\nlayer sizes (MB)                    zipped   unzipped")
+    for name, zipped, unzipped in layer_sizes():
+        goal = "  (goal <= 20 zipped)" if name.endswith("TextLayer") else ""
+        print(f"  {name:32}{zipped:>9.1f}{unzipped:>11.1f}{goal}")
 
 
 def main() -> int:
@@ -312,13 +483,21 @@ def main() -> int:
     parser.add_argument("--warm-iterations", type=int, default=300)
     parser.add_argument("--set-runs", type=int, default=5)
     parser.add_argument("--overhead-generations", type=int, default=200)
+    parser.add_argument("--artifact-only", action="store_true", help="only the built layer against the floor")
     args = parser.parse_args()
+
+    python = python312()
+    if python is None:
+        raise SystemExit(f"make bench {NEEDS_312}")
+    if not (HOST_LAYER / "python").exists():
+        raise SystemExit("make bench needs the host-platform text layer: run `make build-host`")
 
     os.environ.update(AWS_TEST_ENV)
     moto = MotoServer().start()
     provision(moto.url, environ={})
+    extension = ParametersExtension(moto.url).start()
     try:
-        with emulator_process() as emulator_url:
+        with emulator_process() as emulator_url, tempfile.TemporaryDirectory() as scratch:
             environment = {
                 **os.environ,
                 **{key: value for key, value in LocalRuntime().environment().items() if value},
@@ -330,15 +509,42 @@ def main() -> int:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
                 "PYTHONDONTWRITEBYTECODE": "1",
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
             }
             os.environ.update(environment)
             EmulatorControl(emulator_url).reset()
-            for variant in ("contentgen", "naive"):  # warm the OS file cache and .pyc files first
-                cold_start(variant, environment)
+            artifact = artifact_cold_starts(python, environment, args.cold_runs, Path(scratch))
+            if args.artifact_only:
+                print_artifact(python, artifact, args.cold_runs)
+                return 0
+            story = functions()["StorySegmentsFunction"]
+            checkout_path = (str(ROOT / "shared"), str(ROOT))
+            checkout = {
+                "contentgen": ColdVariant(
+                    sys.executable,
+                    "handler",
+                    EVENT,
+                    story.code_dir,
+                    story.handler,
+                    checkout_path,
+                    environment,
+                ),
+                "naive": ColdVariant(
+                    sys.executable,
+                    "handler",
+                    EVENT,
+                    ROOT,
+                    "local.bench_naive.lambda_handler",
+                    checkout_path,
+                    environment,
+                ),
+            }
+            for variant in checkout.values():  # warm the OS file cache and .pyc files first
+                cold_start(variant, Path(scratch))
             runs: dict[str, list[dict[str, float]]] = {"contentgen": [], "naive": []}
             for _ in range(args.cold_runs):
-                for variant in runs:
-                    runs[variant].append(cold_start(variant, environment))
+                for name in runs:
+                    runs[name].append(cold_start(checkout[name], Path(scratch)))
             warm_figures = warm(emulator_url, args.warm_iterations)
             # Before the sets (emulator latency) and the storm (429s, open breakers) change the stage.
             overhead_figures = aws_overhead(args.overhead_generations)
@@ -346,11 +552,16 @@ def main() -> int:
             video_figures = video_checks(moto.url, args.set_runs)
             storm_figures = storm(emulator_url)
     finally:
+        extension.shutdown()
         moto.stop()
+
+    print_artifact(python, artifact, args.cold_runs)
 
     ours, naive = runs["contentgen"], runs["naive"]
     ratio = median_of(ours, "total_ms") / median_of(naive, "total_ms")
-    print(f"story_segments on the provider emulator ({args.cold_runs} cold runs each, medians)")
+    print(
+        f"\nstory_segments from the checkout, Python {sys.version.split()[0]} ({args.cold_runs} cold runs each, medians)"
+    )
     print(f"{'':34}{'contentgen':>12}{'naive':>12}")
     for label, key in (
         ("import handler (ms)", "import_ms"),

@@ -23,6 +23,7 @@ from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
 from local.emulator import EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
 from local.ports import PortTaken, check_ports
+from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
 from local.template import REGION, bus_rules, physical_name
 
@@ -45,6 +46,7 @@ class LocalStack:
     moto: MotoServer | None = None
     emulator: EmulatorServer | None = None
     api: LocalApiServer | None = None
+    params_extension: ParametersExtension | None = None
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
     pollers: list[Poller] = field(default_factory=list)
     # Local pace: check a video job every second rather than every 15.
@@ -80,6 +82,9 @@ class LocalStack:
             environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
             environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
         environment["API_USAGE_PLAN_ID"] = usage_plan
+        if environment.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):  # keys as the template reads them
+            self.params_extension = ParametersExtension(self.moto.url).start()
+            environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(self.params_extension.port)
         environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         environment.update(self.overrides)
         os.environ.update(environment)
@@ -101,6 +106,8 @@ class LocalStack:
             self.api.shutdown()
         if self.emulator is not None:
             self.emulator.shutdown()
+        if self.params_extension is not None:
+            self.params_extension.shutdown()
         if self.moto is not None:
             self.moto.stop()
 

@@ -1,5 +1,9 @@
 """POST /thumbnails: a thumbnail image, stored in S3, answered with a presigned URL."""
 
+import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+
+# isort: split
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body

@@ -1,5 +1,9 @@
 """POST /videos starts a video job (202); GET /videos/{job_id} reports it."""
 
+import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+
+# isort: split
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types

@@ -1,5 +1,9 @@
 """GET /results/{request_id}: the stored result (or error) of an event-triggered generation."""
 
+import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+
+# isort: split
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path

@@ -4,6 +4,10 @@ GET /health?deep=true (API key required): checks SSM and each provider, see
 `contentgen.services.health.deep_health_report`.
 """
 
+import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+
+# isort: split
+
 import json
 from typing import Annotated
 

@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contentgen import coldstart
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.errors import ConfigurationError, ContentgenError
@@ -276,4 +277,5 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
         )
         return json.loads(result.get("body") or "null") if direct else result
 
+    coldstart.init_done(app, direct_route)
     return cast(Handler, handler)

@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from contentgen import coldstart
 from contentgen.api import resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
@@ -76,6 +77,7 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
         logger.set_correlation_id(getattr(context, "aws_request_id", None))
         return _process_batch(event, context, record_handler)
 
+    coldstart.init_done()
     return cast(Handler, handler)
 
 

@@ -1,7 +1,9 @@
 """Integration fixtures: moto in server mode and the provider emulator, both on loopback.
 
 Handlers are loaded as the template declares them and called with API Gateway events; the real
-`openai` SDK goes over HTTP to the emulator and boto3 over HTTP to moto.
+`openai` SDK goes over HTTP to the emulator and boto3 over HTTP to moto. Keys are read as the
+template deploys them: through the Parameters and Secrets extension's endpoint (emulated on
+loopback, backed by moto's SSM).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from local.aws import MotoServer, client, provision
 from local.emulator import EmulatorControl, EmulatorServer, start_emulator
 from local.lambda_context import LocalLambdaContext
+from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime, load_handler
 from local.template import functions, routes, ssm_key_parameters
 
@@ -29,6 +32,13 @@ def moto_server() -> Iterator[MotoServer]:
     server.usage_plan_id = provision(server.url, environ={})["ApiUsagePlanId"]
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def params_extension(moto_server: MotoServer) -> Iterator[ParametersExtension]:
+    extension = ParametersExtension(moto_server.url).start()
+    yield extension
+    extension.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +78,7 @@ def stack(
     moto_server: MotoServer,
     emulator: EmulatorServer,
     provider: EmulatorControl,
+    params_extension: ParametersExtension,
 ) -> Stack:
     """The functions' environment from template.yaml, pointed at the loopback emulators."""
     for name, value in LocalRuntime().environment().items():
@@ -80,6 +91,8 @@ def stack(
     # session's shared spend table never puts a test over its daily budget.
     monkeypatch.setenv("PIPELINE_API_KEY_ID", f"it-pipeline-{uuid.uuid4().hex[:12]}")
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    if LocalRuntime().environment().get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
+        monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(params_extension.port))
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.url)

@@ -12,6 +12,7 @@ import pytest
 
 from contentgen import secrets
 from local.lambda_context import LocalLambdaContext
+from local.params_extension import ParametersExtension
 from tests.conftest import log_records
 from tests.integration.conftest import Handler, Stack
 
@@ -70,16 +71,20 @@ def test_default_segment_count_is_six(
 
 
 def test_warm_invocations_read_ssm_once(
-    stack: Stack, story_handler: Handler, api_event: Event, context: LocalLambdaContext
+    stack: Stack,
+    story_handler: Handler,
+    api_event: Event,
+    context: LocalLambdaContext,
+    params_extension: ParametersExtension,
 ) -> None:
-    reads: list[str] = []
-    ssm_client = secrets._ssm_provider().client
-    ssm_client.meta.events.register("before-call.ssm.GetParameter", lambda **_: reads.append("GetParameter"))
+    """The template's path: the key comes through the Parameters and Secrets extension's endpoint."""
+    before = params_extension.requests.count(stack.parameter)
 
     for _ in range(5):
         assert post(story_handler, api_event, {"prompt": "x", "segment_count": 1}, context)[0] == 200
 
-    assert reads == ["GetParameter"]
+    assert params_extension.requests.count(stack.parameter) - before == 1
+    assert secrets._provider is None  # no SSMProvider (boto3 SSM client) was built
 
 
 LONG = "x" * 4001

@@ -42,7 +42,10 @@ def test_globals_runtime_architecture_tracing_and_layer() -> None:
     assert function["Runtime"] == "python3.12"
     assert function["Architectures"] == ["arm64"]
     assert function["Tracing"] == "Active"
-    assert function["Layers"] == [{"Ref": "ContentgenLayer"}]
+    assert function["Layers"] == [
+        {"Ref": "TextLayer"},
+        {"Fn::If": ["UseExtension", {"Ref": "ParametersSecretsExtensionLayerArn"}, {"Ref": "AWS::NoValue"}]},
+    ]
     assert function["Timeout"] <= 29
     variables = function["Environment"]["Variables"]
     assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} <= set(
@@ -50,13 +53,57 @@ def test_globals_runtime_architecture_tracing_and_layer() -> None:
     )
 
 
-def test_layer_is_built_from_shared_for_python312_arm64() -> None:
-    layer = load_template()["Resources"]["ContentgenLayer"]
+MEDIA_FUNCTIONS = {
+    "GenerateVideoFunction",
+    "VideoWorkerFunction",
+    "GenerateThumbnailFunction",
+    "HealthFunction",
+}
+
+
+@pytest.mark.parametrize("logical_id", ["TextLayer", "MediaLayer"])
+def test_layers_are_built_by_the_makefile_for_python312_arm64(logical_id: str) -> None:
+    layer = load_template()["Resources"][logical_id]
 
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "shared/"
-    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
-    assert (ROOT / "shared" / "requirements.txt").exists()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert f"build-{logical_id}:" in (ROOT / "shared" / "Makefile").read_text()
+
+
+def test_only_the_functions_that_import_google_genai_get_the_media_layer() -> None:
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+        layers = resource["Properties"].get("Layers", [])
+        assert (layers == [{"Ref": "MediaLayer"}]) == (logical_id in MEDIA_FUNCTIONS), logical_id
+    for logical_id in TEXT_FUNCTIONS | {"GetResultFunction"}:
+        code = (ROOT / str(functions()[logical_id].code_dir) / "app.py").read_text()
+        assert "genai" not in code
+
+
+def test_keys_are_read_through_the_extension_by_default_with_its_cache_bypassed() -> None:
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert template["Parameters"]["UseParametersSecretsExtension"]["Default"] == "true"
+    assert (
+        ":layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:"
+        in (template["Parameters"]["ParametersSecretsExtensionLayerArn"]["Default"])
+    )
+    assert variables["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] == {"Fn::If": ["UseExtension", "2773", ""]}
+    assert variables["SSM_PARAMETER_STORE_TTL"] == "0"  # a re-read after a 401 reaches SSM
+    assert (
+        functions()["StorySegmentsFunction"].environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] == "2773"
+    )
+
+
+def test_snapstart_is_a_parameter_off_by_default_on_published_versions() -> None:
+    template = load_template()
+    function = template["Globals"]["Function"]
+
+    assert template["Parameters"]["EnableSnapStart"]["Default"] == "false"
+    assert function["SnapStart"] == {"ApplyOn": {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}}
+    assert function["AutoPublishAlias"] == "live"
 
 
 def test_every_function_has_its_handler_on_disk() -> None:
