@@ -22,8 +22,8 @@ from local.api_gateway import STAGE, LocalApiServer
 from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
 from local.emulator import EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
-from local.ports import PortTaken, check_ports
 from local.params_extension import ParametersExtension
+from local.ports import PortTaken, check_ports
 from local.runtime import LocalRuntime
 from local.template import REGION, bus_rules, physical_name
 

@@ -1,5 +1,9 @@
 """GET /usage: the calling API key's spend today and over the last 30 days, and its budget."""
 
+import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+
+# isort: split
+
 from contentgen.api import create_app, lambda_entrypoint
 from contentgen.models.usage import UsageReport
 from contentgen.spend import calling_key, usage_report
