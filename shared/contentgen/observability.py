@@ -24,6 +24,7 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from contentgen.config import get_settings
+from contentgen.log_pins import pin_sdk_loggers
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -36,6 +37,9 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 # Provider calls flush their own EMF blob (per model); an invocation can leave the function's
 # Metrics empty, which Powertools reports with a UserWarning on stderr. It is not an error here.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+# No SDK or transport logger writes below WARNING, whatever the root level (keys in bodies).
+pin_sdk_loggers()
 
 # Key shapes redacted even before a key is registered (OpenRouter, Google, bearer tokens, ?key=).
 _SECRET_PATTERNS = re.compile(
