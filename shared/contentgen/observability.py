@@ -9,9 +9,11 @@ same rule Powertools applies itself). Constructing it imports the X-Ray SDK and 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -141,6 +143,30 @@ def _call_metrics(model: str, function: str) -> EphemeralMetrics:
     return blob
 
 
+_emf_lock = threading.Lock()
+
+
+def write_metrics(blob: EphemeralMetrics) -> None:
+    """Write `blob` as ONE EMF line to stdout and clear it: the single writer of provider metrics.
+
+    Powertools' `flush_metrics` uses `print()`, which writes the JSON and the newline in two calls;
+    from fan-out threads those writes interleave and fuse lines that CloudWatch then drops. Here the
+    whole line is one `write` under one lock (EMF spec: one JSON object per line,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+    Nothing is written when metrics are disabled (POWERTOOLS_METRICS_DISABLED) or the blob is empty.
+    """
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if not blob.metric_set or is_metrics_disabled():
+        blob.clear_metrics()
+        return
+    line = json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n"
+    blob.clear_metrics()
+    with _emf_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
 def clip(text: str | None) -> str | None:
     """Prompts and outputs: in full at DEBUG, cut to LOG_TEXT_CHARS otherwise."""
     if text is None or logger.log_level <= logging.DEBUG:
@@ -198,7 +224,7 @@ def record_attempt(entry: AttemptRecord) -> None:
     else:
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
-    blob.flush_metrics()
+    write_metrics(blob)
     fields: dict[str, Any] = {
         "function": function,
         "provider": entry.provider,
@@ -229,4 +255,4 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
     name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
-    blob.flush_metrics()
+    write_metrics(blob)
