@@ -92,7 +92,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    assert properties["Policies"] == [
+    assert properties["Policies"][:3] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
         {"Ref": "BreakerStatePolicy"},
         {"Ref": "EventGenerationPolicy"},
@@ -112,8 +112,18 @@ def test_text_functions_are_fed_by_their_own_queue_and_a_bus_rule(function: str)
     resources = load_template()["Resources"]
     properties = resources[function]["Properties"]
     name = function.removesuffix("Function")
-    queue_event = properties["Events"]["Queue"]["Properties"]
-    assert queue_event["Queue"] == {"Fn::GetAtt": [f"{name}Queue", "Arn"]}
+    # An explicit mapping (SAM's SQS event would add AWSLambdaSQSQueueExecutionRole).
+    queue_event = resources[f"{name}QueueMapping"]["Properties"]
+    assert queue_event["FunctionName"] == {"Ref": function}
+    assert queue_event["EventSourceArn"] == {"Fn::GetAtt": [f"{name}Queue", "Arn"]}
+    (own_queue,) = [s for s in _inline_statements(function) if s["Resource"] == queue_event["EventSourceArn"]]
+    assert set(own_queue["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
+    }
+    assert "SQS" not in {event["Type"] for event in properties["Events"].values()}
     assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = resources[f"{name}Queue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
@@ -270,10 +280,11 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
 def test_the_worker_is_fed_by_the_job_queue_with_partial_failures_and_a_dead_letter_queue() -> None:
     resources = load_template()["Resources"]
     worker = resources["VideoWorkerFunction"]["Properties"]
-    (event,) = worker["Events"].values()
-    assert event["Type"] == "SQS"
-    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["VideoJobQueue", "Arn"]}
-    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "Events" not in worker  # an explicit mapping: no AWSLambdaSQSQueueExecutionRole
+    mapping = resources["VideoWorkerQueueMapping"]["Properties"]
+    assert mapping["FunctionName"] == {"Ref": "VideoWorkerFunction"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["VideoJobQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = resources["VideoJobQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["VideoJobDeadLetterQueue", "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
