@@ -310,3 +310,46 @@ def test_results_are_written_with_the_action_the_policy_grants() -> None:
     statements = _statements({"Ref": "EventGenerationPolicy"})
     (results,) = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["ResultsTable", "Arn"]}]
     assert results["Action"] == "dynamodb:UpdateItem"
+
+
+def test_results_bucket_is_tls_only_like_the_media_bucket() -> None:
+    resources = load_template()["Resources"]
+    policy = resources["ResultsBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "ResultsBucket"}
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_bus_publishing_is_limited_to_the_projects_own_events() -> None:
+    (put,) = [s for s in _statements({"Ref": "EventGenerationPolicy"}) if s["Action"] == "events:PutEvents"]
+    assert put["Condition"]["StringEquals"] == {"events:source": "contentgen"}
+    assert put["Condition"]["ForAllValues:StringEquals"] == {
+        "events:detail-type": ["GenerationCompleted", "GenerationFailed"]
+    }
+    source = (ROOT / "shared" / "contentgen" / "results.py").read_text()
+    assert 'EVENT_SOURCE = "contentgen"' in source
+    assert '"GenerationCompleted" if' in source
+    assert 'else "GenerationFailed"' in source
+
+
+def test_api_access_logs_are_json_with_request_key_status_and_latency() -> None:
+    resources = load_template()["Resources"]
+    setting = resources["ContentgenApi"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(setting["Format"])
+    assert fields["request_id"] == "$context.requestId"
+    assert fields["api_key_id"] == "$context.identity.apiKeyId"
+    assert fields["status"] == "$context.status"
+    assert fields["latency_ms"] == "$context.responseLatency"
+    assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert resources["ApiGatewayAccount"]["Condition"] == "SetApiGatewayAccountRole"
+
+
+def test_the_open_health_route_has_its_own_method_throttle() -> None:
+    settings = load_template()["Resources"]["ContentgenApi"]["Properties"]["MethodSettings"]
+    (health,) = [s for s in settings if s["ResourcePath"] == "/~1health"]
+    assert health["HttpMethod"] == "GET"
+    assert health["ThrottlingRateLimit"] == {"Ref": "HealthThrottleRateLimit"}
+    assert health["ThrottlingBurstLimit"] == {"Ref": "HealthThrottleBurstLimit"}
