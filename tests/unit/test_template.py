@@ -159,7 +159,9 @@ def test_health_reads_the_keys_and_only_its_usage_plans_keys() -> None:
     assert policies[:2] == [{"Ref": "OpenRouterKeyReadPolicy"}, {"Ref": "GoogleKeyReadPolicy"}]
     (statement,) = _inline_statements("HealthFunction")
     assert statement["Action"] == "apigateway:GET"
-    assert statement["Resource"]["Fn::Sub"].endswith("::/usageplans/${ContentgenApiUsagePlan}/keys")
+    plan_keys, api_keys = statement["Resource"]
+    assert plan_keys["Fn::Sub"].endswith("::/usageplans/${ContentgenApiUsagePlan}/keys")
+    assert api_keys["Fn::Sub"].endswith("::/apikeys/*")  # GetApiKey: is the key enabled
     variables = properties["Environment"]["Variables"]
     assert variables["API_USAGE_PLAN_ID"] == {"Ref": "ContentgenApiUsagePlan"}
     # The route stays open (uptime checks); the deep check verifies the key itself.
