@@ -28,12 +28,12 @@ from pydantic import ValidationError
 from contentgen.api import resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ContentgenError
+from contentgen.errors import ConflictError, ContentgenError
 from contentgen.idempotency import run_once
 from contentgen.models.events import GenerationMessage
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
-from contentgen.results import announce, store_result
+from contentgen.results import announce, claim_request_id, publish, store_result
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -113,6 +113,8 @@ def _generate(
     """
     path = route[1]
     logger.append_keys(request_id=message.request_id)
+    if _refused_on_another_route(message.request_id, path):
+        return
     try:
         outcome, executed = run_once(
             route=f"{route[0]} {route[1]}",
@@ -140,6 +142,17 @@ def _generate(
         raise GenerationFailed(f"{path} answered {status}; no more receives")
     if status >= 400:
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
+
+
+def _refused_on_another_route(request_id: str, path: str) -> bool:
+    """True when `request_id` belongs to another route: announced as failed (409), nothing run."""
+    try:
+        claim_request_id(request_id=request_id, route=path)
+    except ConflictError as exc:
+        logger.warning("request refused", extra={"code": exc.code, "reason": exc.message})
+        publish({"request_id": request_id, "route": path, "status": "failed", "error": exc.message})
+        return True
+    return False
 
 
 def handle_generation_batch(

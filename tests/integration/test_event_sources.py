@@ -353,3 +353,27 @@ def test_a_handed_back_copy_carries_its_attempts_and_ends_in_the_dlq_when_spent(
     assert result(invoke, "req-spent")[1]["status"] == "failed"
     provider_calls = len(stack.provider.requests())
     assert 1 <= provider_calls <= 3, "one invocation's retries, not three invocations'"
+
+
+def test_a_request_id_reused_on_another_route_is_refused_not_generated_twice(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    pipes.send("req-shared", {"prompt": "A robot learns to paint", "segment_count": 1})
+    pipes.queue.poll_once(wait_seconds=0)
+    calls = len(stack.provider.requests())
+    event = load_event("story_segments_sqs.json")
+    event["Records"][0]["body"] = json.dumps(
+        {"request_id": "req-shared", "request": {"prompt": "When the code works", "segment_count": 2}}
+    )
+
+    answer, _ = pipes.queue.runtime.invoke("MemeSegmentsFunction", event)
+
+    assert answer["batchItemFailures"] == []  # refused for good, not retried into the DLQ
+    assert len(stack.provider.requests()) == calls, "nothing generated (nor paid) for the reuse"
+    stored = result(invoke, "req-shared")[1]
+    assert stored["route"] == "/stories/segments"
+    assert stored["status"] == "succeeded"
+    failed = [n["detail"] for n in pipes.notifications() if n["detail-type"] == "GenerationFailed"]
+    (refusal,) = failed
+    assert refusal["route"] == "/memes/segments"
+    assert "another route" in refusal["error"]
