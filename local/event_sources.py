@@ -28,7 +28,11 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
                 "receiptHandle": message["ReceiptHandle"],
                 "body": message["Body"],
                 "attributes": message.get("Attributes", {}),
-                "messageAttributes": message.get("MessageAttributes", {}),
+                # Lambda's shape: lowerCamel keys, as in the SQS event of a real event source mapping.
+                "messageAttributes": {
+                    name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType")}
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
                 "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,

@@ -236,15 +236,25 @@ class QueueSource:
 
 
 def queue_sources() -> list[QueueSource]:
+    """SQS event sources: SAM `SQS` events on functions and explicit EventSourceMappings."""
+    declared = [
+        (logical_id, properties["Queue"]["Fn::GetAtt"][0], properties)
+        for logical_id, _, _, properties in function_events("SQS")
+    ]
+    for mapping in resources_of_type("AWS::Lambda::EventSourceMapping").values():
+        properties = mapping["Properties"]
+        source = properties["EventSourceArn"].get("Fn::GetAtt", [""])[0]
+        if resources_of_type("AWS::SQS::Queue").get(source) is not None:
+            declared.append((properties["FunctionName"]["Ref"], source, properties))
     return [
         QueueSource(
-            function=logical_id,
-            queue=properties["Queue"]["Fn::GetAtt"][0],
+            function=function,
+            queue=queue,
             batch_size=int(properties.get("BatchSize", 10)),
             report_batch_item_failures="ReportBatchItemFailures"
             in properties.get("FunctionResponseTypes", []),
         )
-        for logical_id, _, _, properties in function_events("SQS")
+        for function, queue, properties in declared
     ]
 
 

@@ -27,6 +27,7 @@ from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
 from contentgen.observability import logger
 from contentgen.secrets import reset_ssm_provider
+from contentgen.services.health import reset_health_cache
 from local.lambda_context import LocalLambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ def reset_container() -> None:
     reset_breakers()
     reset_limiters()
     reset_key_cache()
+    reset_health_cache()
 
 
 @pytest.fixture(autouse=True)

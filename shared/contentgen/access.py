@@ -3,7 +3,8 @@
 API Gateway only validates `x-api-key` on methods that require a key, and `GET /health` must stay
 open for uptime checks; `GET /health?deep=true` calls the providers, so it checks the key itself
 against the keys of the API's usage plan (`API_USAGE_PLAN_ID`), read once per container per
-`KEYS_CACHE_SECONDS` through `apigateway:GET` on that usage plan's keys.
+`KEYS_CACHE_SECONDS` through `apigateway:GET` on that usage plan's keys; a key counts only while
+it is enabled (`GetApiKey`, `apigateway:GET` on `/apikeys/<id>`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError, ForbiddenError
@@ -31,11 +33,20 @@ def _usage_plan_keys(plan_id: str) -> frozenset[str]:
     client = get_apigateway_client()
     values: set[str] = set()
     for page in client.get_paginator("get_usage_plan_keys").paginate(usagePlanId=plan_id):
-        values.update(item["value"] for item in page.get("items", []) if item.get("value"))
+        for item in page.get("items", []):
+            # A usage plan key has no `enabled` (UsagePlanKey: id, type, value, name): the API key
+            # itself says whether it is disabled (GetApiKey, without its value).
+            if item.get("value") and _enabled(client, item["id"]):
+                values.add(item["value"])
     keys = frozenset(values)
     with _lock:
         _cached = (time.monotonic(), keys)
     return keys
+
+
+def _enabled(client: Any, key_id: str) -> bool:
+    """Whether API key `key_id` is enabled (a disabled key is refused by API Gateway too)."""
+    return bool(client.get_api_key(apiKey=key_id, includeValue=False).get("enabled", False))
 
 
 def reset_key_cache() -> None:

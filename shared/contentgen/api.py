@@ -174,7 +174,25 @@ def resolve_body(
     response = app.resolve(
         proxy_event_for(body, method=route[0], path=route[1], request_id=request_id), context
     )
-    return {"status_code": int(response["statusCode"]), "body": json.loads(response.get("body") or "null")}
+    outcome: dict[str, Any] = {
+        "status_code": int(response["statusCode"]),
+        "body": json.loads(response.get("body") or "null"),
+    }
+    retry_after = _response_header(response, "Retry-After")
+    if retry_after is not None:
+        outcome["retry_after"] = float(retry_after)  # an open breaker's or the provider's wait
+    return outcome
+
+
+def _response_header(response: Mapping[str, Any], name: str) -> str | None:
+    """A header of a proxy response (`headers` or `multiValueHeaders`), case-insensitively."""
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower() and values:
+            return str(values[0])
+    return None
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:

@@ -30,11 +30,12 @@ from contentgen import coldstart
 from contentgen.api import resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ContentgenError
+from contentgen.errors import ConflictError, ContentgenError
 from contentgen.idempotency import run_once
 from contentgen.models.events import GenerationMessage
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.results import announce, store_result
+from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
+from contentgen.results import announce, claim_request_id, publish, store_result
 from contentgen.spend import charged_to, is_over_budget
 
 Handler = Callable[[Any, LambdaContext], Any]
@@ -112,10 +113,17 @@ def _generate(
     context: LambdaContext,
     *,
     last_attempt: bool,
+    hand_back: Callable[[dict[str, Any]], bool] | None = None,
 ) -> None:
-    """Run one message's request once, store and announce its outcome, or raise to be retried."""
+    """Run one message's request once, store and announce its outcome, or raise to be retried.
+
+    `hand_back(outcome)` may take an outcome to be run later (an open breaker, a Retry-After):
+    when it returns True the message was sent again and this record is done.
+    """
     path = route[1]
     logger.append_keys(request_id=message.request_id)
+    if _refused_on_another_route(message.request_id, path):
+        return
     try:
         outcome, executed = run_once(
             route=f"{route[0]} {route[1]}",
@@ -131,6 +139,9 @@ def _generate(
         logger.warning("request not run", extra={"code": exc.code, "reason": exc.message})
         raise GenerationFailed(exc.message) from None
     status = int(outcome["status_code"])
+    if status >= 500 and hand_back is not None and hand_back(outcome):
+        logger.info("request handed back for later", extra={"status": status})
+        return
     if status >= 500 and not last_attempt:
         raise GenerationFailed(f"{path} answered {status}; the queue will retry")
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
@@ -147,6 +158,17 @@ def _generate(
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
 
 
+def _refused_on_another_route(request_id: str, path: str) -> bool:
+    """True when `request_id` belongs to another route: announced as failed (409), nothing run."""
+    try:
+        claim_request_id(request_id=request_id, route=path)
+    except ConflictError as exc:
+        logger.warning("request refused", extra={"code": exc.code, "reason": exc.message})
+        publish({"request_id": request_id, "route": path, "status": "failed", "error": exc.message})
+        return True
+    return False
+
+
 def handle_generation_batch(
     app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
@@ -161,9 +183,22 @@ def handle_generation_batch(
             raise GenerationFailed(f"not a generation message: not JSON ({exc.msg})") from None
         except ValidationError as exc:
             raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
-        receives = int(record.attributes.approximate_receive_count or 1)
+        attempts = attempts_so_far(record)
+        if prior_attempts(record) and attempts > max_receives:
+            # A handed-back copy that already had its last attempt: on to the DLQ, nothing re-run.
+            raise GenerationFailed(f"no attempts left after {attempts - 1}")
+
+        def hand_back(outcome: dict[str, Any]) -> bool:
+            later = hand_back_for(record, outcome)
+            if later is None or later.attempts >= max_receives:
+                return False
+            send_back(record, later)
+            return True
+
         with suppress(OverBudget):  # stored as failed; the record is done
-            _generate(app, route, message, context, last_attempt=receives >= max_receives)
+            _generate(
+                app, route, message, context, last_attempt=attempts >= max_receives, hand_back=hand_back
+            )
 
     logger.set_correlation_id(getattr(context, "aws_request_id", None))
     return _process_batch(event, context, record_handler)

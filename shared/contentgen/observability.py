@@ -9,9 +9,11 @@ same rule Powertools applies itself). Constructing it imports the X-Ray SDK and 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from contentgen.config import get_settings
 from contentgen.usage import add_request
+from contentgen.log_pins import pin_sdk_loggers
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -37,6 +40,9 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 # Provider calls flush their own EMF blob (per model); an invocation can leave the function's
 # Metrics empty, which Powertools reports with a UserWarning on stderr. It is not an error here.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+# No SDK or transport logger writes below WARNING, whatever the root level (keys in bodies).
+pin_sdk_loggers()
 
 # Key shapes redacted even before a key is registered (OpenRouter, Google, bearer tokens, ?key=).
 _SECRET_PATTERNS = re.compile(
@@ -138,6 +144,30 @@ def _call_metrics(model: str, function: str) -> EphemeralMetrics:
     return blob
 
 
+_emf_lock = threading.Lock()
+
+
+def write_metrics(blob: EphemeralMetrics) -> None:
+    """Write `blob` as ONE EMF line to stdout and clear it: the single writer of provider metrics.
+
+    Powertools' `flush_metrics` uses `print()`, which writes the JSON and the newline in two calls;
+    from fan-out threads those writes interleave and fuse lines that CloudWatch then drops. Here the
+    whole line is one `write` under one lock (EMF spec: one JSON object per line,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+    Nothing is written when metrics are disabled (POWERTOOLS_METRICS_DISABLED) or the blob is empty.
+    """
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if not blob.metric_set or is_metrics_disabled():
+        blob.clear_metrics()
+        return
+    line = json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n"
+    blob.clear_metrics()
+    with _emf_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
 def clip(text: str | None) -> str | None:
     """Prompts and outputs: in full at DEBUG, cut to LOG_TEXT_CHARS otherwise."""
     if text is None or logger.log_level <= logging.DEBUG:
@@ -195,7 +225,7 @@ def record_attempt(entry: AttemptRecord) -> None:
     else:
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
-    blob.flush_metrics()
+    write_metrics(blob)
     # The invocation's running cost (contentgen.usage), across fan-out threads.
     invocation_cost = add_request(
         model=model,
@@ -235,7 +265,7 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
     name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
-    blob.flush_metrics()
+    write_metrics(blob)
 
 
 def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
@@ -245,4 +275,4 @@ def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
         blob.add_metric(name="SoftLimitTrimmed", unit=MetricUnit.Count, value=trimmed)
     if problems:
         blob.add_metric(name="SoftProblems", unit=MetricUnit.Count, value=problems)
-    blob.flush_metrics()
+    write_metrics(blob)

@@ -13,7 +13,7 @@ from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client, get_events_client, get_s3_client
-from contentgen.errors import ConfigurationError
+from contentgen.errors import ConfigurationError, ConflictError
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
 MAX_INLINE_BYTES = 350_000
@@ -77,6 +77,39 @@ def store_result(*, request_id: str, route: str, status_code: int, body: Any) ->
     return StoredResult(summary, bool(stored["Attributes"].get("notified", {}).get("BOOL")))
 
 
+def claim_request_id(*, request_id: str, route: str) -> None:
+    """Bind `request_id` to `route` before anything is generated for it.
+
+    The first route to claim an id keeps it: a claim (or a stored result) for another route makes
+    this raise `ConflictError`, so the same request_id sent to two routes is refused instead of
+    generated (and paid) twice and stored over another route's result. A claim alone carries no
+    `status` and expires like a result. Raises botocore's ClientError on other DynamoDB errors.
+    """
+    from botocore.exceptions import ClientError
+
+    settings = get_settings()
+    now = int(time.time())
+    try:
+        get_dynamodb_client().update_item(
+            TableName=_required(settings.results_table, "RESULTS_TABLE"),
+            Key={"request_id": {"S": request_id}},
+            UpdateExpression="SET #route = if_not_exists(#route, :route), "
+            "expires_at = if_not_exists(expires_at, :expires)",
+            ConditionExpression="attribute_not_exists(request_id) OR #route = :route",
+            ExpressionAttributeNames={"#route": "route"},
+            ExpressionAttributeValues={
+                ":route": {"S": route},
+                ":expires": {"N": str(now + settings.result_retention_days * 86400)},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        raise ConflictError(
+            f"request_id {request_id!r} was already used on another route; send a new request_id"
+        ) from None
+
+
 def mark_notified(request_id: str) -> None:
     get_dynamodb_client().update_item(
         TableName=_required(get_settings().results_table, "RESULTS_TABLE"),
@@ -96,7 +129,7 @@ def get_result(request_id: str) -> dict[str, Any] | None:
         )
         .get("Item")
     )
-    if not found:
+    if not found or "status" not in found:  # unknown, or claimed and not finished yet
         return None
     if "body" in found:
         body = json.loads(found["body"]["S"])

@@ -300,3 +300,80 @@ def test_idempotency_key_over_http(stack: Stack, invoke: Invoke, api_event: Any)
 def test_unknown_and_malformed_result_ids(stack: Stack, invoke: Invoke, pipes: Pipes) -> None:
     assert result(invoke, "never-sent")[0] == 404
     assert result(invoke, "bad id with spaces")[0] == 422
+
+
+def test_an_outage_longer_than_the_receives_dead_letters_nothing(
+    stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider fails for several breaker cooldowns; every message meeting the open breaker
+    is handed back (re-sent with a delay, its attempts carried), none reaches the DLQ, each is
+    generated once the provider is back."""
+    monkeypatch.setenv("BREAKER_MIN_CALLS", "2")
+    monkeypatch.setenv("BREAKER_COOLDOWN_SECONDS", "1")
+    stack.provider.faults({"kind": "server_error", "status": 500, "count": 6})
+    ids = [f"req-outage-{n}" for n in range(6)]
+    for request_id in ids:
+        pipes.send(request_id, {"prompt": "A robot learns to paint", "segment_count": 1})
+
+    deliveries = 0
+    for _ in range(60):
+        deliveries += pipes.queue.poll_once(wait_seconds=1)
+        if all(result(invoke, request_id)[0] == 200 for request_id in ids):
+            break
+
+    # (An earlier test's dead letter may reappear here once its visibility timeout ends.)
+    assert [dead for dead in pipes.dead_letters() if dead["request_id"] in ids] == []
+    for request_id in ids:
+        status, stored = result(invoke, request_id)
+        assert status == 200, request_id
+        assert stored["status"] == "succeeded", stored
+    assert deliveries > len(ids) * 3, "the outage outlasted MaxReceiveCount deliveries per message"
+    assert sorted(n["detail"]["request_id"] for n in pipes.notifications()) == sorted(ids)
+    assert pipes.queue.errors == []
+
+
+def test_a_handed_back_copy_carries_its_attempts_and_ends_in_the_dlq_when_spent(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    """Real failures still count: a copy that carries MaxReceiveCount - 1 attempts gets one more."""
+    stack.provider.faults({"kind": "server_error", "status": 500, "count": 100})
+    body = json.dumps({"request_id": "req-spent", "request": {"prompt": "x", "segment_count": 1}})
+    pipes.sqs.send_message(
+        QueueUrl=pipes.queue.queue_url,
+        MessageBody=body,
+        MessageAttributes={"contentgen-attempts": {"DataType": "Number", "StringValue": "2"}},
+    )
+
+    receives = 0
+    while pipes.queue.poll_once(wait_seconds=0):
+        receives += 1
+        assert receives <= 3
+
+    assert "req-spent" in [dead["request_id"] for dead in pipes.dead_letters()]
+    assert result(invoke, "req-spent")[1]["status"] == "failed"
+    provider_calls = len(stack.provider.requests())
+    assert 1 <= provider_calls <= 3, "one invocation's retries, not three invocations'"
+
+
+def test_a_request_id_reused_on_another_route_is_refused_not_generated_twice(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    pipes.send("req-shared", {"prompt": "A robot learns to paint", "segment_count": 1})
+    pipes.queue.poll_once(wait_seconds=0)
+    calls = len(stack.provider.requests())
+    event = load_event("story_segments_sqs.json")
+    event["Records"][0]["body"] = json.dumps(
+        {"request_id": "req-shared", "request": {"prompt": "When the code works", "segment_count": 2}}
+    )
+
+    answer, _ = pipes.queue.runtime.invoke("MemeSegmentsFunction", event)
+
+    assert answer["batchItemFailures"] == []  # refused for good, not retried into the DLQ
+    assert len(stack.provider.requests()) == calls, "nothing generated (nor paid) for the reuse"
+    stored = result(invoke, "req-shared")[1]
+    assert stored["route"] == "/stories/segments"
+    assert stored["status"] == "succeeded"
+    failed = [n["detail"] for n in pipes.notifications() if n["detail-type"] == "GenerationFailed"]
+    (refusal,) = failed
+    assert refusal["route"] == "/memes/segments"
+    assert "another route" in refusal["error"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -115,3 +116,40 @@ def test_deep_health_reports_a_failing_provider_as_degraded(
         "http_status": 401,
         "latency_ms": body["checks"]["google_genai"]["latency_ms"],
     }
+
+
+def test_a_disabled_key_of_the_usage_plan_does_not_pass(
+    stack: Stack, health_handler: Handler, moto_server: Any
+) -> None:
+    from local.aws import client
+
+    apigateway = client("apigateway", stack.aws_url)
+    disabled = apigateway.create_api_key(
+        name="disabled-caller", value="disabled-caller-key-0001", enabled=False
+    )
+    apigateway.create_usage_plan_key(
+        usagePlanId=moto_server.usage_plan_id, keyId=disabled["id"], keyType="API_KEY"
+    )
+    context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
+    try:
+        response = health_handler(deep_event("disabled-caller-key-0001"), context)
+    finally:
+        apigateway.delete_usage_plan_key(usagePlanId=moto_server.usage_plan_id, keyId=disabled["id"])
+        apigateway.delete_api_key(apiKey=disabled["id"])
+
+    assert response["statusCode"] == 403
+    assert stack.provider.requests() == []
+
+
+def test_the_deep_check_reads_ssm_at_most_once_a_minute(
+    stack: Stack, health_handler: Handler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
+    first = json.loads(health_handler(deep_event(LOCAL_API_KEY), context)["body"])
+    stack.ssm.delete_parameter(Name=stack.parameter)  # a fresh read would now fail
+
+    second = json.loads(health_handler(deep_event(LOCAL_API_KEY), context)["body"])
+
+    assert first["checks"]["ssm"]["status"] == "ok"
+    assert "cached" not in first["checks"]["ssm"]
+    assert second["checks"]["ssm"] == {**first["checks"]["ssm"], "cached": True, "latency_ms": ANY}

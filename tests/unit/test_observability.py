@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from contentgen.observability import (
     REDACTED,
     AttemptRecord,
+    count_breaker_event,
     logger,
     record_attempt,
     redact,
@@ -134,3 +138,36 @@ def test_secrets_are_redacted_from_every_line(log_output: io.StringIO) -> None:
 
 def test_redaction_keeps_lines_valid_json() -> None:
     assert redact('{"a": "sk-or-v1-abcdefghijkl"}') == '{"a": "***"}'
+
+
+class _YieldingStream(io.StringIO):
+    """stdout that lets other threads run inside every write, as a pipe to the Lambda agent may."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0)
+        written = super().write(text)
+        time.sleep(0)
+        return written
+
+
+def test_every_emf_line_parses_after_concurrent_fan_out(
+    monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
+) -> None:
+    stream = _YieldingStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    threads, per_thread = 8, 50
+
+    def fan_out(worker: int) -> None:
+        for attempt in range(per_thread):
+            record_attempt(AttemptRecord(provider="openrouter", operation="o", model=f"m{worker}", attempt=1))
+            if attempt % 5 == 0:
+                count_breaker_event(model=f"m{worker}", to_state="OPEN")
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(fan_out, range(threads)))
+
+    lines = stream.getvalue().splitlines()
+    blobs = [json.loads(line) for line in lines]  # a fused or split line fails here
+    assert len(blobs) == threads * per_thread + threads * (per_thread // 5)
+    assert sum(1 for blob in blobs if "ProviderRequests" in blob) == threads * per_thread
+    assert {blob["model"] for blob in blobs} == {f"m{worker}" for worker in range(threads)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,8 +19,11 @@ from contentgen.core.breaker import (
     OPEN,
     CircuitBreaker,
     LocalCircuitStore,
+    OutcomeWindow,
+    ProviderCircuitOpenError,
     SharedCircuitStore,
     breaker_for,
+    provider_breaker_for,
 )
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.limiter import ProviderLimiter, SlotUnavailable
@@ -367,3 +371,77 @@ def test_no_fallback_without_time_for_a_whole_attempt(call: Callable[..., str]) 
     with pytest.raises(ProviderUnavailableError):
         call(provider, MODELS, seconds=2.6)  # 1.5 s margin + 1 s minimum attempt: one attempt only
     assert [model for model, _ in provider.calls] == ["a/primary"]
+
+
+# -- provider-wide outage versus one model's outage -----------------------------------------------
+
+
+def test_a_provider_wide_burst_opens_the_provider_not_every_model(
+    call: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BREAKER_MIN_CALLS", "4")
+    down = {name.replace("/", "_"): FailureKind.SERVER_ERROR for name in MODELS}
+    dead = Provider(0.0, **down)
+    with pytest.raises(ProviderCircuitOpenError) as caught:
+        call(dead, MODELS)
+    # a/primary 3 times, then b/second once: 4 failures of two models open the provider, and the
+    # chain stops there (c/third is not tried).
+    assert [model for model, _ in dead.calls] == ["a/primary"] * 3 + ["b/second"]
+    assert caught.value.retry_after == 30
+    assert provider_breaker_for("Fake").state() == OPEN
+    assert [breaker_for("Fake", model).state() for model in MODELS] == [CLOSED] * 3
+
+    # While the provider is open, nothing is called and the chain is not walked.
+    recovered = Provider()
+    with pytest.raises(ProviderCircuitOpenError):
+        call(recovered, MODELS)
+    assert recovered.calls == []
+
+
+def test_after_a_provider_outage_one_probe_closes_it_for_every_model(
+    call: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BREAKER_MIN_CALLS", "4")
+    down = {name.replace("/", "_"): FailureKind.SERVER_ERROR for name in MODELS}
+    with contextlib.suppress(ProviderCircuitOpenError):
+        call(Provider(0.0, **down), MODELS)
+    provider = provider_breaker_for("Fake")
+    assert provider.state() == OPEN
+    provider._clock = lambda: time.time() + 31  # the cooldown has passed
+
+    recovered = Provider()
+    answers = [call(recovered, MODELS) for _ in range(5)]
+
+    assert answers == ["a/primary"] * 5  # the primary model answers again at once
+    assert provider.state() == CLOSED
+    assert [breaker_for("Fake", model).state() for model in MODELS] == [CLOSED] * 3
+
+
+def test_one_model_failing_alone_opens_only_its_breaker(
+    call: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BREAKER_MIN_CALLS", "3")
+    for _ in range(3):
+        assert call(Provider(a_primary=FailureKind.SERVER_ERROR), MODELS) == "b/second"
+
+    assert breaker_for("Fake", "a/primary").state() == OPEN
+    assert provider_breaker_for("Fake").state() == CLOSED
+    provider = Provider()
+    assert call(provider, MODELS) == "b/second"
+    assert [model for model, _ in provider.calls] == ["b/second"]
+
+
+def test_the_window_keeps_running_counts_equal_to_a_recount() -> None:
+    rng = random.Random(15)
+    window = OutcomeWindow(10)
+    history: list[tuple[float, bool, str]] = []
+    now = 0.0
+    for _ in range(2000):
+        now += rng.uniform(0, 0.5)
+        failed, model = rng.random() < 0.4, rng.choice("xyz")
+        window.add(now, failed, model)
+        history.append((now, failed, model))
+        live = [entry for entry in history if entry[0] >= now - 10]
+        assert window.calls == len(live)
+        assert window.failures == sum(1 for _, bad, _ in live if bad)
+        assert window.failing_models() == {name for _, bad, name in live if bad}

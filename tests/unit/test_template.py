@@ -139,7 +139,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    assert properties["Policies"] == [
+    assert properties["Policies"][:3] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
         {"Ref": "BreakerStatePolicy"},
         {"Ref": "SpendAccountingPolicy"},
@@ -160,8 +160,18 @@ def test_text_functions_are_fed_by_their_own_queue_and_a_bus_rule(function: str)
     resources = load_template()["Resources"]
     properties = resources[function]["Properties"]
     name = function.removesuffix("Function")
-    queue_event = properties["Events"]["Queue"]["Properties"]
-    assert queue_event["Queue"] == {"Fn::GetAtt": [f"{name}Queue", "Arn"]}
+    # An explicit mapping (SAM's SQS event would add AWSLambdaSQSQueueExecutionRole).
+    queue_event = resources[f"{name}QueueMapping"]["Properties"]
+    assert queue_event["FunctionName"] == {"Ref": function}
+    assert queue_event["EventSourceArn"] == {"Fn::GetAtt": [f"{name}Queue", "Arn"]}
+    (own_queue,) = [s for s in _inline_statements(function) if s["Resource"] == queue_event["EventSourceArn"]]
+    assert set(own_queue["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
+    }
+    assert "SQS" not in {event["Type"] for event in properties["Events"].values()}
     assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = resources[f"{name}Queue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}
@@ -197,7 +207,9 @@ def test_health_reads_the_keys_and_only_its_usage_plans_keys() -> None:
     assert policies[:2] == [{"Ref": "OpenRouterKeyReadPolicy"}, {"Ref": "GoogleKeyReadPolicy"}]
     (statement,) = _inline_statements("HealthFunction")
     assert statement["Action"] == "apigateway:GET"
-    assert statement["Resource"]["Fn::Sub"].endswith("::/usageplans/${ContentgenApiUsagePlan}/keys")
+    plan_keys, api_keys = statement["Resource"]
+    assert plan_keys["Fn::Sub"].endswith("::/usageplans/${ContentgenApiUsagePlan}/keys")
+    assert api_keys["Fn::Sub"].endswith("::/apikeys/*")  # GetApiKey: is the key enabled
     variables = properties["Environment"]["Variables"]
     assert variables["API_USAGE_PLAN_ID"] == {"Ref": "ContentgenApiUsagePlan"}
     # The route stays open (uptime checks); the deep check verifies the key itself.
@@ -318,10 +330,11 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
 def test_the_worker_is_fed_by_the_job_queue_with_partial_failures_and_a_dead_letter_queue() -> None:
     resources = load_template()["Resources"]
     worker = resources["VideoWorkerFunction"]["Properties"]
-    (event,) = worker["Events"].values()
-    assert event["Type"] == "SQS"
-    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["VideoJobQueue", "Arn"]}
-    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "Events" not in worker  # an explicit mapping: no AWSLambdaSQSQueueExecutionRole
+    mapping = resources["VideoWorkerQueueMapping"]["Properties"]
+    assert mapping["FunctionName"] == {"Ref": "VideoWorkerFunction"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["VideoJobQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = resources["VideoJobQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["VideoJobDeadLetterQueue", "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
@@ -384,3 +397,46 @@ def test_usage_route_needs_a_key_and_only_reads_the_spend_table() -> None:
         ({"dynamodb:Query"}, {"Fn::GetAtt": ["SpendTable", "Arn"]})
     ]
     assert [p for p in usage["Policies"] if "Statement" not in p] == []
+
+
+def test_results_bucket_is_tls_only_like_the_media_bucket() -> None:
+    resources = load_template()["Resources"]
+    policy = resources["ResultsBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "ResultsBucket"}
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_bus_publishing_is_limited_to_the_projects_own_events() -> None:
+    (put,) = [s for s in _statements({"Ref": "EventGenerationPolicy"}) if s["Action"] == "events:PutEvents"]
+    assert put["Condition"]["StringEquals"] == {"events:source": "contentgen"}
+    assert put["Condition"]["ForAllValues:StringEquals"] == {
+        "events:detail-type": ["GenerationCompleted", "GenerationFailed"]
+    }
+    source = (ROOT / "shared" / "contentgen" / "results.py").read_text()
+    assert 'EVENT_SOURCE = "contentgen"' in source
+    assert '"GenerationCompleted" if' in source
+    assert 'else "GenerationFailed"' in source
+
+
+def test_api_access_logs_are_json_with_request_key_status_and_latency() -> None:
+    resources = load_template()["Resources"]
+    setting = resources["ContentgenApi"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(setting["Format"])
+    assert fields["request_id"] == "$context.requestId"
+    assert fields["api_key_id"] == "$context.identity.apiKeyId"
+    assert fields["status"] == "$context.status"
+    assert fields["latency_ms"] == "$context.responseLatency"
+    assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert resources["ApiGatewayAccount"]["Condition"] == "SetApiGatewayAccountRole"
+
+
+def test_the_open_health_route_has_its_own_method_throttle() -> None:
+    settings = load_template()["Resources"]["ContentgenApi"]["Properties"]["MethodSettings"]
+    (health,) = [s for s in settings if s["ResourcePath"] == "/~1health"]
+    assert health["HttpMethod"] == "GET"
+    assert health["ThrottlingRateLimit"] == {"Ref": "HealthThrottleRateLimit"}
+    assert health["ThrottlingBurstLimit"] == {"Ref": "HealthThrottleBurstLimit"}

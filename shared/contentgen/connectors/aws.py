@@ -24,10 +24,24 @@ def _config() -> Any:
     return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 
 
+def _s3_config() -> Any:
+    """SigV4 presigned URLs from the regional endpoint.
+
+    botocore presigns S3 URLs with SigV2 (`AWSAccessKeyId=&Signature=`) from the global endpoint in
+    us-east-1 unless told otherwise; buckets created since June 2020 and every newer region refuse
+    SigV2 (AWS S3 User Guide, "Authenticating Requests (AWS Signature Version 4)"; botocore
+    `Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})`).
+    """
+    from botocore.config import Config
+
+    signing = Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
+    return _config().merge(signing)
+
+
 def _build_s3() -> S3Client:
     import boto3
 
-    client: S3Client = boto3.client("s3", config=_config())
+    client: S3Client = boto3.client("s3", config=_s3_config())
     return client
 
 

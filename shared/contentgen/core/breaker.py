@@ -1,4 +1,4 @@
-"""Circuit breakers, one per provider and model.
+"""Circuit breakers: one per provider, and one per model at that provider.
 
 A breaker counts the outcomes of calls in a sliding time window. When at least
 `BREAKER_FAILURE_RATE` of them failed (rate limits, 5xx, timeouts, dropped connections; never a
@@ -11,6 +11,16 @@ The outcome window is always this container's. The open / half-open state lives 
 memory by default, or (with `BREAKER_TABLE`) in DynamoDB through Powertools' circuit breaker
 persistence layer, so that every container fails fast once one has seen the provider fail, and
 only one container in the fleet probes it. A store that cannot be read fails open.
+
+Provider-wide outages and a model's own outage are told apart: every model at OpenRouter shares
+one upstream, so one burst of 5xx used to open every model's breaker in turn as fallback walked the
+chain. Now each call's outcome feeds both the model's window and its provider's (`provider#*`).
+The provider breaker opens when the failure share across the provider crosses the threshold and
+the failures come from at least two models: that is an outage of the provider, so calls fail fast
+with `ProviderCircuitOpenError` (fallback does not walk the chain, there is nothing to fall back
+to) and the model windows are cleared, so that no model stays open for the provider's fault. A
+model's breaker opens only for failures of that model alone (no other model of the provider
+failing in the window). The windows keep running counts: O(1) per call.
 """
 
 from __future__ import annotations
@@ -35,6 +45,55 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
+PROVIDER_SCOPE = "*"  # the model name of a provider's own breaker (`openrouter#*`)
+
+
+class ProviderCircuitOpenError(CircuitOpenError):
+    """The provider's breaker is open: no model of it is tried (503, `Retry-After`)."""
+
+
+class OutcomeWindow:
+    """Outcomes of the last `seconds`, with running counts: `add` is O(1) amortised.
+
+    Each outcome enters once and leaves once; the totals and the failures per model are kept as
+    counters updated on entry and exit, never recounted.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._outcomes: deque[tuple[float, bool, str]] = deque()
+        self.calls = 0
+        self.failures = 0
+        self._failures_by_model: dict[str, int] = {}
+
+    def add(self, now: float, failed: bool, model: str) -> None:
+        self._outcomes.append((now, failed, model))
+        self.calls += 1
+        if failed:
+            self.failures += 1
+            self._failures_by_model[model] = self._failures_by_model.get(model, 0) + 1
+        self.expire(now)
+
+    def expire(self, now: float) -> None:
+        horizon = now - self._seconds
+        while self._outcomes and self._outcomes[0][0] < horizon:
+            _, failed, model = self._outcomes.popleft()
+            self.calls -= 1
+            if failed:
+                self.failures -= 1
+                left = self._failures_by_model[model] - 1
+                if left:
+                    self._failures_by_model[model] = left
+                else:
+                    del self._failures_by_model[model]
+
+    def failing_models(self) -> frozenset[str]:
+        return frozenset(self._failures_by_model)
+
+    def clear(self) -> None:
+        self._outcomes.clear()
+        self.calls = self.failures = 0
+        self._failures_by_model.clear()
 
 
 @dataclass(frozen=True)
@@ -143,9 +202,13 @@ class SharedCircuitStore:
 
 @dataclass(frozen=True)
 class Permit:
-    """Leave to make one call; a probe's outcome decides the breaker's state."""
+    """Leave to make one call; a probe's outcome decides the breaker's state.
+
+    `provider_probe`: the call is also the probe of the provider's breaker.
+    """
 
     probe: bool
+    provider_probe: bool = False
 
 
 class CircuitBreaker:
@@ -156,7 +219,9 @@ class CircuitBreaker:
         store: CircuitStore,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        provider_breaker: CircuitBreaker | None = None,
     ) -> None:
+        """`provider_breaker`: the provider's own breaker, fed by this model's outcomes too."""
         self.provider = provider
         self.model = model
         self.name = f"{provider}#{model}"
@@ -168,13 +233,26 @@ class CircuitBreaker:
         self._cooldown = settings.breaker_cooldown_seconds
         self._owner = f"{os.environ.get('AWS_LAMBDA_LOG_STREAM_NAME', 'local')}:{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
-        self._outcomes: deque[tuple[float, bool]] = deque()
+        self._window = OutcomeWindow(self._window_seconds)
+        self._provider_breaker = provider_breaker
+        self._children: list[CircuitBreaker] = []
+        if provider_breaker is not None:
+            provider_breaker._children.append(self)
+
+    @property
+    def is_provider(self) -> bool:
+        return self.model == PROVIDER_SCOPE
 
     def _closed_until(self, snapshot: CircuitSnapshot) -> float:
         return (snapshot.opened_at or 0.0) + self._cooldown
 
     def _open_error(self, retry_after: float) -> CircuitOpenError:
         wait = max(1, math.ceil(retry_after))
+        if self.is_provider:
+            return ProviderCircuitOpenError(
+                f"{self.provider} is failing for every model; calls to it are paused for {wait} s",
+                retry_after=wait,
+            )
         return CircuitOpenError(
             f"{self.provider} model {self.model} is failing; calls to it are paused for {wait} s",
             retry_after=wait,
@@ -184,7 +262,21 @@ class CircuitBreaker:
         return self._safe(lambda: self._store.read(self.name), CircuitSnapshot(CLOSED)).state
 
     def admit(self) -> Permit:
-        """Leave to call, or `CircuitOpenError` while open (or while another caller probes)."""
+        """Leave to call, or `CircuitOpenError` while open (or while another caller probes).
+
+        The provider's breaker is asked first: while it is open, `ProviderCircuitOpenError`.
+        """
+        if self._provider_breaker is None:
+            return self._admit_own()
+        provider_permit = self._provider_breaker._admit_own()
+        try:
+            own = self._admit_own()
+        except CircuitOpenError:
+            self._provider_breaker._release_own(provider_permit)
+            raise
+        return Permit(probe=own.probe, provider_probe=provider_permit.probe)
+
+    def _admit_own(self) -> Permit:
         snapshot = self._safe(lambda: self._store.read(self.name), CircuitSnapshot(CLOSED))
         if snapshot.state == CLOSED:
             return Permit(probe=False)
@@ -201,41 +293,70 @@ class CircuitBreaker:
         raise self._open_error(self._cooldown)
 
     def succeeded(self, permit: Permit) -> None:
-        self._add(False)
-        if permit.probe:
-            self._safe(lambda: self._store.close(self.name), None)
-            with self._lock:
-                self._outcomes.clear()
-            self._transition(CLOSED, HALF_OPEN)
+        if self._provider_breaker is not None:
+            self._provider_breaker._succeeded_own(Permit(probe=permit.provider_probe), self.model)
+        self._succeeded_own(permit, self.model)
 
     def failed(self, permit: Permit) -> None:
-        now = self._clock()
-        if permit.probe:
-            self._safe(lambda: self._store.reopen(self.name, now), None)
-            self._transition(OPEN, HALF_OPEN)
-            return
-        calls, failures = self._add(True)
-        if calls >= self._min_calls and failures / calls >= self._rate:
-            with self._lock:
-                self._outcomes.clear()
-            self._safe(lambda: self._store.open(self.name, now, failures), None)
-            self._transition(OPEN, CLOSED, calls=calls, failures=failures)
+        """A failure the breakers count: the provider's first, then this model's if it alone fails."""
+        provider = self._provider_breaker
+        if provider is not None:
+            provider._failed_own(Permit(probe=permit.provider_probe), self.model)
+            if provider.state() != CLOSED or provider.failing_models() - {self.model}:
+                # The provider as a whole is failing: not this model's fault.
+                self._release_own(permit)
+                return
+        self._failed_own(permit, self.model)
 
     def released(self, permit: Permit) -> None:
         """The call ended without a verdict on the provider (e.g. our own error): free the probe."""
+        if self._provider_breaker is not None and permit.provider_probe:
+            self._provider_breaker._release_own(Permit(probe=True))
+        self._release_own(permit)
+
+    def _release_own(self, permit: Permit) -> None:
         if permit.probe:
             snapshot = self._safe(lambda: self._store.read(self.name), CircuitSnapshot(CLOSED))
             opened_at = snapshot.opened_at if snapshot.opened_at is not None else self._clock()
             self._safe(lambda: self._store.reopen(self.name, opened_at), None)
 
-    def _add(self, failed: bool) -> tuple[int, int]:
-        now = self._clock()
+    def failing_models(self) -> frozenset[str]:
+        """Models with a failure in this breaker's window (the provider's: every model's)."""
         with self._lock:
-            self._outcomes.append((now, failed))
-            horizon = now - self._window_seconds
-            while self._outcomes and self._outcomes[0][0] < horizon:
-                self._outcomes.popleft()
-            return len(self._outcomes), sum(1 for _, bad in self._outcomes if bad)
+            self._window.expire(self._clock())
+            return self._window.failing_models()
+
+    def _succeeded_own(self, permit: Permit, model: str) -> None:
+        with self._lock:
+            self._window.add(self._clock(), False, model)
+        if permit.probe:
+            self._safe(lambda: self._store.close(self.name), None)
+            self._clear_window()
+            self._transition(CLOSED, HALF_OPEN)
+
+    def _failed_own(self, permit: Permit, model: str) -> None:
+        now = self._clock()
+        if permit.probe:
+            self._safe(lambda: self._store.reopen(self.name, now), None)
+            self._transition(OPEN, HALF_OPEN)
+            return
+        with self._lock:
+            self._window.add(now, True, model)
+            calls, failures = self._window.calls, self._window.failures
+            models = len(self._window.failing_models())
+        if calls < self._min_calls or failures / calls < self._rate:
+            return
+        if self.is_provider and models < 2:
+            return  # one model failing is that model's outage, judged by its own breaker
+        self._clear_window()
+        self._safe(lambda: self._store.open(self.name, now, failures), None)
+        self._transition(OPEN, CLOSED, calls=calls, failures=failures)
+        for child in list(self._children):
+            child._clear_window()  # the provider's outage is not held against any model
+
+    def _clear_window(self) -> None:
+        with self._lock:
+            self._window.clear()
 
     def _transition(self, to: str, from_: str, **details: int) -> None:
         extra = {
@@ -276,7 +397,7 @@ def _build_store(settings: Settings) -> CircuitStore:
 
 
 def breaker_for(provider: str, model: str) -> CircuitBreaker:
-    """The container's breaker for `model` at `provider` (built on first use)."""
+    """The container's breaker for `model` at `provider`, linked to the provider's (built on first use)."""
     global _store
     name = f"{provider}#{model}"
     breaker = _breakers.get(name)
@@ -286,7 +407,22 @@ def breaker_for(provider: str, model: str) -> CircuitBreaker:
         settings = get_settings()
         if _store is None:
             _store = _build_store(settings)
-        return _breakers.setdefault(name, CircuitBreaker(provider, model, _store, settings))
+        provider_name = f"{provider}#{PROVIDER_SCOPE}"
+        provider_breaker = _breakers.get(provider_name)
+        if provider_breaker is None:
+            provider_breaker = _breakers[provider_name] = CircuitBreaker(
+                provider, PROVIDER_SCOPE, _store, settings
+            )
+        if model == PROVIDER_SCOPE:
+            return provider_breaker
+        return _breakers.setdefault(
+            name, CircuitBreaker(provider, model, _store, settings, provider_breaker=provider_breaker)
+        )
+
+
+def provider_breaker_for(provider: str) -> CircuitBreaker:
+    """The container's breaker for `provider` as a whole (`provider#*`)."""
+    return breaker_for(provider, PROVIDER_SCOPE)
 
 
 def breaker_states() -> dict[str, str]:

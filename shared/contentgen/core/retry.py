@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from contentgen.config import Settings, get_settings
-from contentgen.core.breaker import breaker_for
+from contentgen.core.breaker import ProviderCircuitOpenError, breaker_for
 from contentgen.core.deadline import Deadline, current_deadline
 from contentgen.core.limiter import SlotUnavailable, limiter_for
 from contentgen.errors import (
@@ -221,6 +221,8 @@ class ProviderCaller(Generic[ClientT]):
                         policy=policy,
                         deadline=deadline,
                     )
+                except ProviderCircuitOpenError:
+                    raise  # the provider is down for every model: nothing to fall back to
                 except _FALLBACK_ERRORS as exc:
                     last_error = exc
         assert last_error is not None

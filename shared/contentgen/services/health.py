@@ -56,16 +56,37 @@ def health_report() -> dict[str, Any]:
     }
 
 
+# A passing SSM check is reused this long (the route is open: each deep check must not cost a
+# decrypted read of every key); a failing one is never cached.
+SSM_CHECK_CACHE_SECONDS = 60.0
+_ssm_checked: tuple[float, tuple[str, ...]] | None = None
+
+
+def reset_health_cache() -> None:
+    global _ssm_checked
+    _ssm_checked = None
+
+
 def _check_ssm(settings: Settings) -> dict[str, Any]:
-    """Read every configured key parameter again (decrypted, not from cache)."""
+    """Read every configured key parameter (decrypted), at most once per SSM_CHECK_CACHE_SECONDS."""
+    global _ssm_checked
     specs: list[SecretSpec] = [
         spec for spec in (OPENROUTER_API_KEY, GOOGLE_API_KEY) if getattr(settings, spec.param_setting)
     ]
     if not specs:
         return {"status": "skipped", "reason": "keys come from the environment (local run)"}
+    parameters = tuple(str(getattr(settings, spec.param_setting)) for spec in specs)
+    checked = _ssm_checked
+    if (
+        checked is not None
+        and checked[1] == parameters
+        and time.monotonic() - checked[0] < SSM_CHECK_CACHE_SECONDS
+    ):
+        return {"status": "ok", "parameters": list(parameters), "cached": True}
     for spec in specs:
         read_api_key(spec)
-    return {"status": "ok", "parameters": [getattr(settings, spec.param_setting) for spec in specs]}
+    _ssm_checked = (time.monotonic(), parameters)
+    return {"status": "ok", "parameters": list(parameters)}
 
 
 def _check_openrouter(settings: Settings) -> dict[str, Any]:

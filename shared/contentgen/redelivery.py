@@ -1,0 +1,104 @@
+"""Handing a queue message back for later, without spending its receives.
+
+A generation that meets an open circuit breaker was never tried, and one the provider answered
+with `Retry-After` was told when to come back. Failing such a record would spend an SQS receive
+each time (`ChangeMessageVisibility` does not reset `ApproximateReceiveCount`), so a 20-second
+outage could walk every message to the dead-letter queue. Instead the message is sent again to its
+own queue with `DelaySeconds` until the breaker's half-open time (at most 900 s, SQS's limit) and
+the original is deleted (the record is reported successful). The new message carries the number
+of real attempts made so far in the `contentgen-attempts` message attribute, so the attempt
+budget (`MAX_RECEIVE_COUNT`) counts tries, not deliveries.
+
+Sources: SQS `SendMessage` DelaySeconds 0-900
+(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html);
+`ApproximateReceiveCount` and redrive (SQS Developer Guide, "Using dead-letter queues").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from contentgen.connectors.aws import get_sqs_client
+
+ATTEMPTS_ATTRIBUTE = "contentgen-attempts"
+MAX_DELAY_SECONDS = 900
+# Answers whose request may simply be run later: the breaker was open (nothing was called), or
+# the provider said when to come back.
+_NOT_TRIED = frozenset({"provider_circuit_open"})
+_COME_BACK_LATER = frozenset({"provider_circuit_open", "provider_rate_limited"})
+
+
+def _message_attributes(record: SQSRecord) -> dict[str, dict[str, Any]]:
+    """The record's message attributes as Lambda delivers them (`stringValue`, `dataType`)."""
+    found = record.raw_event.get("messageAttributes") or {}
+    return {str(name): dict(value) for name, value in found.items() if isinstance(value, dict)}
+
+
+def prior_attempts(record: SQSRecord) -> int:
+    """Real attempts made on earlier copies of this message (0 for an original message)."""
+    attribute = _message_attributes(record).get(ATTEMPTS_ATTRIBUTE) or {}
+    value = attribute.get("stringValue")
+    try:
+        return max(0, int(value)) if value is not None else 0
+    except ValueError:
+        return 0
+
+
+def attempts_so_far(record: SQSRecord) -> int:
+    """Attempts including this delivery: earlier copies' plus this message's receives."""
+    return prior_attempts(record) + int(record.attributes.approximate_receive_count or 1)
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """Send the message again after `delay_seconds`, carrying `attempts` real attempts."""
+
+    delay_seconds: int
+    attempts: int
+
+
+def hand_back_for(record: SQSRecord, outcome: dict[str, Any]) -> HandBack | None:
+    """The hand-back for an outcome that should be run later, else None (fail or store it)."""
+    body = outcome.get("body")
+    code = body.get("code") if isinstance(body, dict) else None
+    retry_after = outcome.get("retry_after")
+    if code not in _COME_BACK_LATER or retry_after is None:
+        return None
+    # This delivery counts as an attempt only when the provider was actually called.
+    attempts = attempts_so_far(record) - (1 if code in _NOT_TRIED else 0)
+    delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(float(retry_after))))
+    return HandBack(delay_seconds=delay, attempts=attempts)
+
+
+def queue_url_from_arn(arn: str) -> str:
+    """`arn:aws:sqs:<region>:<account>:<name>` -> the queue URL (the documented format)."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise ValueError(f"not an SQS queue ARN: {arn}")
+    _, partition, _, region, account, name = parts
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{suffix}/{account}/{name}"
+
+
+def send_back(record: SQSRecord, hand_back: HandBack) -> None:
+    """Send a copy of the record to its own queue, delayed, with the attempts it carries.
+
+    The caller then reports the record successful, so the original is deleted. Raises botocore's
+    ClientError when SQS refuses (the record then fails and SQS redelivers it).
+    """
+    attributes: dict[str, Any] = {
+        name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+        for name, value in _message_attributes(record).items()
+        if name != ATTEMPTS_ATTRIBUTE and value.get("stringValue") is not None
+    }
+    attributes[ATTEMPTS_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(hand_back.attempts)}
+    get_sqs_client().send_message(
+        QueueUrl=queue_url_from_arn(record.event_source_arn),
+        MessageBody=record.body,
+        DelaySeconds=hand_back.delay_seconds,
+        MessageAttributes=attributes,
+    )
