@@ -26,8 +26,8 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from contentgen.config import get_settings
-from contentgen.usage import add_request
 from contentgen.log_pins import pin_sdk_loggers
+from contentgen.usage import add_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
