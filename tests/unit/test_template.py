@@ -139,7 +139,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    assert properties["Policies"][:3] == [
+    assert properties["Policies"][:4] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
         {"Ref": "BreakerStatePolicy"},
         {"Ref": "SpendAccountingPolicy"},
