@@ -6,16 +6,24 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo api bench clean
+.PHONY: install test lint typecheck pytest demo api bench clean openapi browser
 
 install: $(STAMP)
 
-$(STAMP): requirements-dev.txt shared/requirements.txt
+$(STAMP): requirements-dev.txt shared/requirements.txt client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-test: lint typecheck pytest
+test: lint typecheck browser pytest
+
+# Headless Chromium from Debian's packages, for the storyboard's browser test (CI: root, Debian 12).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The OpenAPI document, generated from the functions' resolvers and models.
+openapi: $(STAMP)
+	$(BIN)/python -m local.openapi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

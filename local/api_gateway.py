@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from local import docs
 from local.runtime import LocalRuntime
 from local.template import Route, routes
 
@@ -89,6 +90,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlparse(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        page = docs.serve(method, path)  # Swagger UI, on the local stack only
+        if page is not None:
+            self._answer(*page)
+            return
         allowed = []
         for route in self.server.routes:
             if route.match("*", path) is not None:

@@ -2,22 +2,18 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from contentgen.api import create_app, lambda_entrypoint
-from contentgen.models.media import VideoJobStatus, VideoRequest
+from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.services.videos import start_video_job, video_job_status
 
 app = create_app()
 
 
-@app.post("/videos")
-def start(request: Annotated[VideoRequest, Body(embed=False)]) -> Response[str]:
-    accepted = start_video_job(request)
-    return Response(
-        status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted.model_dump_json()
-    )
+@app.post("/videos", status_code=202, response_description="The job was started")
+def start(request: Annotated[VideoRequest, Body(embed=False)]) -> VideoJobAccepted:
+    return start_video_job(request)
 
 
 @app.get("/videos/<job_id>")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from contentgen.models.common import Prompt, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.common import CharacterRef, Language, Prompt, ReplyModel, RequestModel, ResponseModel
 
 Beat = Literal["setup", "escalation", "punchline"]
 # Captions are read, not studied: one or two lines of about 40 characters.
@@ -16,6 +16,10 @@ CAPTION_MAX = 80
 class MemeSegmentsRequest(RequestModel):
     prompt: Prompt
     segment_count: int = Field(4, ge=1, le=20, description="How many beats, 1 to 20.")
+    language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class MemeSegment(ResponseModel):

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from contentgen.models.common import Language, Prompt, ReplyModel, RequestModel, ResponseModel, Segment, Style
+from contentgen.models.common import (
+    CharacterRef,
+    Language,
+    Prompt,
+    ReplyModel,
+    RequestModel,
+    ResponseModel,
+    Segment,
+    Style,
+)
 
 
 class StorySegmentsRequest(RequestModel):
@@ -12,6 +21,9 @@ class StorySegmentsRequest(RequestModel):
     segment_count: int = Field(6, ge=1, le=50, description="How many segments, 1 to 50.")
     style: Style | None = None
     language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class StorySegmentsResponse(ResponseModel):
@@ -47,6 +59,9 @@ class ChunkedStoryRequest(RequestModel):
     chunk_size: int = Field(10, ge=1, le=25, description="Segments generated per request, 1 to 25.")
     style: Style | None = None
     language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class StorySetsRequest(RequestModel):
@@ -55,6 +70,9 @@ class StorySetsRequest(RequestModel):
     segments_per_set: int = Field(ge=1, le=20, description="Segments in each set, 1 to 20.")
     style: Style | None = None
     language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class StorySet(ResponseModel):
