@@ -167,10 +167,10 @@ def _idempotency_header() -> dict[str, Any]:
         "in": "header",
         "required": False,
         "description": (
-            "Any string; a repeat with the same key and body gets the first answer without a second "
-            "provider call (kept a day). The same key with another body is a 409."
+            "Any string (an empty one is ignored); a repeat with the same key and body gets the first "
+            "answer without a second provider call (kept a day). The same key with another body is a 409."
         ),
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string"},
         "example": "3c1e7f0a-5a1b-4d1e-9c6e-2f9b8f1a7d42",
     }
 

@@ -27,6 +27,7 @@ app = create_app()
             "description": "deep=true without a key of the usage plan",
             "content": {"application/json": {"model": ApiError}},
         },
+        422: {"description": "deep is not a boolean", "content": {"application/json": {"model": ApiError}}},
         503: {
             "description": "deep=true: a dependency failed",
             "content": {"application/json": {"model": HealthReport}},

@@ -179,3 +179,59 @@ def test_wait_for_video_raises_on_failure_and_on_timeout() -> None:
     client, _, _ = make([job("running")])
     with pytest.raises(WaitTimeoutError):
         client.wait_for_video("j", timeout=0.1, poll_interval=1)
+
+
+def test_storyboard_thumbnails_run_concurrently_within_the_bound() -> None:
+    import threading
+    import time
+
+    from contentgen_client.storyboard import build_storyboard
+
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+    story = {
+        "title": "T",
+        "segments": [{"index": i, "text": f"t{i}", "visual_prompt": f"v{i}"} for i in range(1, 7)],
+        "model": "m",
+    }
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/stories/segments":
+            return httpx2.Response(200, json=story)
+        if request.url.path == "/thumbnails":
+            with lock:
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight[1], in_flight[0])
+            time.sleep(0.05)  # hold the slot so that others overlap it
+            with lock:
+                in_flight[0] -= 1
+            body = json.loads(request.content)
+            return httpx2.Response(
+                200,
+                json={
+                    "image_url": f"http://media.test/{body['prompt']}.png",
+                    "s3_key": "k",
+                    "content_type": "image/png",
+                    "aspect_ratio": body["aspect_ratio"],
+                    "expires_in": 900,
+                    "model": "imagen",
+                },
+            )
+        raise AssertionError(request.url)
+
+    client = Client("http://api.test", "k", transport=httpx2.MockTransport(handler))
+    downloads: list[str] = []
+
+    def download(url: str) -> bytes:
+        downloads.append(url)
+        return b"\x89PNG"
+
+    client.download = download  # type: ignore[method-assign]
+
+    board = build_storyboard(client, "p", segments=6, aspect_ratio="1:1", concurrency=3)
+
+    assert in_flight[1] <= 3
+    assert in_flight[1] > 1
+    assert [frame.segment.index for frame in board.frames] == [1, 2, 3, 4, 5, 6]
+    assert sorted(downloads) == [f"http://media.test/v{i}.png" for i in range(1, 7)]
+    assert "aspect-ratio: 1 / 1" in board.html()
