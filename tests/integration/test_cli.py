@@ -12,13 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from contentgen_client.cli import (
-    EXIT_CLIENT,
-    EXIT_FILTERED,
-    EXIT_OK,
-    EXIT_SERVER,
-    EXIT_USAGE,
-)
+from contentgen_client.cli import EXIT_CLIENT, EXIT_FILTERED, EXIT_OK, EXIT_SERVER, EXIT_USAGE
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration

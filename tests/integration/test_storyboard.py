@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from contentgen_client import Client
+from contentgen_client.cli import EXIT_OK
 from contentgen_client.storyboard import build_storyboard
 from tests.integration.conftest import Stack
-from tests.integration.test_cli import EXIT_OK, Run, runner
+from tests.integration.test_cli import Run, runner
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,8 @@ def test_a_body_that_is_not_utf8_is_400_invalid_json(api_event: Callable[..., di
     event["body"] = base64.b64encode(b"\xffL").decode()
     event["isBase64Encoded"] = True
 
-    response = lambda_entrypoint(app)(event, LocalLambdaContext(function_name="f", timeout_seconds=10))
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app)
+    response = handler(event, LocalLambdaContext(function_name="f", timeout_seconds=10))
 
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["code"] == "invalid_json"
