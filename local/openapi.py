@@ -207,11 +207,11 @@ def _decorate(path: str, method: str, operation: dict[str, Any], route: Route) -
         statuses = (*statuses, 403, 429)
     for status in sorted(statuses):
         responses.setdefault(str(status), _error_response(status))
-    for status, response in responses.items():
+    for code, response in responses.items():
         # An error status a route documents with its own body (e.g. /health's degraded report) may
         # still be answered by the layer's error mapping (e.g. an invalid configuration).
         media = response.get("content", {}).get("application/json")
-        if status[0] in "45" and media is not None and media.get("schema") != ERROR_REF:
+        if code[0] in "45" and media is not None and media.get("schema") != ERROR_REF:
             media["schema"] = {"anyOf": [media["schema"], ERROR_REF]}
     operation["responses"] = dict(sorted(responses.items()))
 
