@@ -1,15 +1,16 @@
 """Swagger UI at `/docs` on the local stack (not deployed).
 
-The page and its assets come from the `swagger-ui-bundle` package (no CDN); it reads the API's
-document from `/openapi.json`, which the local API serves like the deployed one.
+The page and its assets come from the `swagger-ui-py` package (Swagger UI 5, which renders OpenAPI
+3.1; no CDN); it reads the API's document from `/openapi.json`, which the local API serves like the
+deployed one.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import mimetypes
+from functools import cache
 from pathlib import Path
-
-from swagger_ui_bundle import swagger_ui_path
 
 PREFIX = "/docs"
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png")
@@ -41,6 +42,15 @@ window.ui = SwaggerUIBundle({
 """
 
 
+@cache
+def assets_dir() -> Path:
+    """swagger-ui-py's static files, found without importing the package (its web-framework glue)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed (requirements-dev.txt)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
 def serve(method: str, path: str) -> tuple[int, bytes, dict[str, str]] | None:
     """(status, body, headers) when `method path` is the docs page or one of its assets, else None."""
     if method != "GET" or not (path == PREFIX or path.startswith(f"{PREFIX}/")):
@@ -50,6 +60,6 @@ def serve(method: str, path: str) -> tuple[int, bytes, dict[str, str]] | None:
         return 200, PAGE.encode(), {"Content-Type": "text/html; charset=utf-8"}
     if name not in ASSETS:
         return 404, b'{"message": "Not Found"}', {"Content-Type": "application/json"}
-    data = (Path(str(swagger_ui_path)) / name).read_bytes()
+    data = (assets_dir() / name).read_bytes()
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return 200, data, {"Content-Type": content_type, "Cache-Control": "max-age=3600"}
