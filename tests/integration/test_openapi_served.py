@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from local.runtime import load_handler
 from local.template import functions
 from tests.conftest import load_event
 from tests.integration.conftest import Stack
+from tests.integration.test_storyboard import chromium
 
 pytestmark = pytest.mark.integration
 
@@ -46,3 +48,12 @@ def test_the_local_api_serves_the_document_without_a_key_and_swagger_ui(local_ap
         status, _, data = get(f"{local_api}/docs/{asset}")
         assert status == 200
         assert len(data) > 1000
+
+
+def test_swagger_ui_renders_the_document_in_a_browser(local_api: str, tmp_path: Path) -> None:
+    dom = chromium(f"{local_api}/docs", tmp_path / "profile", "--dump-dom")
+
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "Unable to render" not in dom.stdout
+    assert "/stories/segments/chunked" in dom.stdout  # the operations are listed
+    assert [line for line in dom.stderr.splitlines() if ":CONSOLE" in line] == []

@@ -40,10 +40,12 @@ def run(local_api: str) -> Run:
     return runner(local_api)
 
 
-def chromium(page: Path, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+def chromium(page: Path | str, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium on a file or a loopback URL; `--dump-dom` / `--screenshot=` in `arguments`."""
     assert CHROMIUM, "chromium is missing: `make browser` installs it (apt-get install chromium)"
+    target = page.as_uri() if isinstance(page, Path) else page
     return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *arguments, page.as_uri()],
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *arguments, target],
         capture_output=True,
         text=True,
         timeout=120,
