@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host
+.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi browser
 
 install: $(STAMP)
 
@@ -32,13 +32,21 @@ rebuild-venv:
 	@echo "rebuilding $(VENV): its Python is missing or older than $(NEEDED)"
 	@rm -rf $(VENV)
 
-$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt $(VENV_STALE)
+$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt client/pyproject.toml $(VENV_STALE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned dependencies into $(VENV) (the first install takes about a minute)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-test: lint typecheck pytest
+test: lint typecheck browser pytest
+
+# Headless Chromium from Debian's packages, for the storyboard's browser test (CI: root, Debian 12).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The OpenAPI document, generated from the functions' resolvers and models.
+openapi: $(STAMP)
+	$(BIN)/python -m local.openapi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlparse
 
 from local import gateway_responses
 from local.api_keys import api_key_id
+from local import docs
 from local.runtime import LocalRuntime
 from local.template import Route, resolve, routes
 
@@ -146,6 +147,11 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         path = strip_stage(urlparse(self.path).path)
         headers = {name.lower(): value for name, value in self.headers.items()}
+        page = docs.serve(self.command, path)  # Swagger UI, on the local stack only
+        if page is not None:
+            self._answer(*page)
+            self.server.access(self.command, urlparse(self.path).path, page[0], started, None)
+            return
         route, parameters = self._route(path)
         try:
             status = self._serve(route, parameters, request_id, headers)

@@ -381,6 +381,26 @@ def event_requests(stack: LocalStack, out: TextIO) -> bool:
     return ok and len(notes) == 2
 
 
+def storyboard(base: str, out: TextIO) -> bool:
+    """`contentgen storyboard` through the Python client: one self-contained HTML page."""
+    from contentgen_client import Client, ContentgenError
+    from contentgen_client.storyboard import build_storyboard
+
+    path = OUTPUT / "storyboard.html"
+    started = time.perf_counter()
+    try:
+        with Client(base, LOCAL_API_KEY) as client:
+            board = build_storyboard(client, "a robot learns to paint", segments=6, style="cozy, hopeful")
+    except ContentgenError as exc:
+        print(f"\n[FAIL] storyboard: {exc}", file=out)
+        return False
+    path.write_text(board.html(), encoding="utf-8")
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"\n[ok ] storyboard: a story and {len(board.frames)} thumbnails in {elapsed:.0f} ms", file=out)
+    print(f"    open {path}", file=out)
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run every function end to end on the local stack.")
     parser.add_argument("--port", type=int, default=0, help="local API port (0: any free port)")
@@ -431,6 +451,7 @@ def main() -> int:
 
         failures += not video_job(stack.api.url, terminal, emulated(stack, "/videos"))
         failures += not event_requests(stack, terminal)
+        failures += not storyboard(stack.api.url, terminal)
 
         direct_body = {"prompt": "Two rival food trucks share one parking spot", "segment_count": 2}
         result, elapsed = stack.runtime.invoke("StorySegmentsFunction", direct_body)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from contentgen.api import create_app, lambda_entrypoint
-from contentgen.models.media import VideoJobStatus, VideoRequest
+from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.services.videos import start_video_job, video_job_status
 
 app = create_app()
@@ -28,14 +28,14 @@ def base_path() -> str:
     return ""
 
 
-@app.post("/videos")
-def start(request: Annotated[VideoRequest, Body(embed=False)]) -> Response[str]:
+@app.post("/videos", status_code=202, response_description="The job was started")
+def start(request: Annotated[VideoRequest, Body(embed=False)]) -> Response[VideoJobAccepted]:
     """202 with the job and, in `Location` and `status_url`, where to follow it."""
     accepted = start_video_job(request, base_path=base_path())
     return Response(
         status_code=202,
         content_type=content_types.APPLICATION_JSON,
-        body=accepted.model_dump_json(),
+        body=accepted,
         headers={"Location": accepted.status_url},
     )
 

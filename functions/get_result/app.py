@@ -10,12 +10,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from contentgen.api import create_app, lambda_entrypoint
 from contentgen.models.events import RequestId
+from contentgen.models.http import StoredResult
 from contentgen.services.results import read_result
 
 app = create_app()
 
 
-@app.get("/results/<request_id>")
+@app.get(
+    "/results/<request_id>",
+    responses={
+        200: {"description": "The stored outcome", "content": {"application/json": {"model": StoredResult}}}
+    },
+)
 def result(request_id: Annotated[RequestId, Path()]) -> dict[str, Any]:
     return read_result(request_id)
 

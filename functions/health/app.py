@@ -16,12 +16,28 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from contentgen.access import require_api_key
 from contentgen.api import create_app, lambda_entrypoint
+from contentgen.models.http import ApiError, HealthReport
 from contentgen.services.health import deep_health_report, health_report
 
 app = create_app()
 
 
-@app.get("/health")
+@app.get(
+    "/health",
+    security=[],
+    responses={
+        200: {"description": "Healthy", "content": {"application/json": {"model": HealthReport}}},
+        403: {
+            "description": "deep=true without a key of the usage plan",
+            "content": {"application/json": {"model": ApiError}},
+        },
+        422: {"description": "deep is not a boolean", "content": {"application/json": {"model": ApiError}}},
+        503: {
+            "description": "deep=true: a dependency failed",
+            "content": {"application/json": {"model": HealthReport}},
+        },
+    },
+)
 def health(deep: Annotated[bool, Query()] = False) -> Response[str]:
     if not deep:
         return Response(200, content_types.APPLICATION_JSON, json.dumps(health_report()))

@@ -91,7 +91,7 @@ def test_a_blank_caption_twice_is_502(stack: Stack, invoke: Invoke) -> None:
     [
         ({"prompt": "x", "segment_count": 21}, "segment_count"),
         ({"prompt": "x", "segment_count": 0}, "segment_count"),
-        ({"prompt": "x", "language": "en"}, "language"),
+        ({"prompt": "x", "language": "not a language"}, "language"),
         ({}, "prompt"),
     ],
 )

@@ -113,7 +113,7 @@ def test_every_function_has_its_handler_on_disk() -> None:
         assert f"{attribute} = " in source or f"def {attribute}" in source
 
 
-def test_api_requires_a_key_with_usage_plan_except_health() -> None:
+def test_api_requires_a_key_with_usage_plan_except_health_and_the_openapi_document() -> None:
     api = resources_of_type("AWS::Serverless::Api")["ContentgenApi"]["Properties"]
 
     assert api["Auth"]["ApiKeyRequired"] is True
@@ -122,8 +122,9 @@ def test_api_requires_a_key_with_usage_plan_except_health() -> None:
     assert {"RateLimit", "BurstLimit"} <= set(plan["Throttle"])
     assert {"Limit", "Period"} <= set(plan["Quota"])
     required = {route.path: route.api_key_required for route in routes()}
-    assert required["/health"] is False
-    assert all(value for path, value in required.items() if path != "/health")
+    open_paths = {"/health", "/openapi.json"}
+    assert all(required[path] is False for path in open_paths)
+    assert all(value for path, value in required.items() if path not in open_paths)
 
 
 def _statements(policy_ref: dict[str, str]) -> list[dict[str, Any]]:

@@ -37,6 +37,26 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class CharacterRef(RequestModel):
+    """A character whose look is kept in every `visual_prompt`: the `character` object that
+    `POST /characters/analyze` returns, or just its `name` and `visual_prompt`."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = Field(
+        None, description="The character's name, used in narration and prompts; null when unknown."
+    )
+    visual_prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1200)] = (
+        Field(
+            description="English description of the character's look, carried verbatim into every visual_prompt."
+        )
+    )
+    appearance: Annotated[str, StringConstraints(max_length=1200)] | None = None
+    clothing: Annotated[str, StringConstraints(max_length=1200)] | None = None
+    personality_cues: list[Annotated[str, StringConstraints(max_length=300)]] | None = Field(
+        None, max_length=20
+    )
+    art_style: Annotated[str, StringConstraints(max_length=600)] | None = None
+
+
 class ResponseModel(BaseModel):
     model_config = ConfigDict(frozen=True)
 

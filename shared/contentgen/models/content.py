@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from contentgen.models.common import Prompt, RequestModel, ResponseModel
+from contentgen.models.common import Language, Prompt, RequestModel, ResponseModel
 from contentgen.models.usage import Usage, usage_field
 
 
@@ -13,6 +13,7 @@ class ContentRequest(RequestModel):
     max_tokens: int | None = Field(
         None, ge=1, le=4000, description="Passed through to the model, 1 to 4,000."
     )
+    language: Language = "en"
 
 
 class ContentResponse(ResponseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from contentgen.core.schema import NON_BLANK, SoftMaxLength
-from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+from contentgen.models.common import Language, ReplyModel, RequestModel, ResponseModel
 from contentgen.models.usage import Usage, usage_field
 
 Niche = Annotated[
@@ -28,6 +28,7 @@ class TrendingIdeasRequest(RequestModel):
     niche: Niche
     idea_count: int = Field(5, ge=1, le=20, description="How many ideas, 1 to 20.")
     region: Region | None = None
+    language: Language = "en"
 
 
 class Idea(ResponseModel):

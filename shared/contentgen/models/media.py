@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from contentgen.models.common import Prompt, RequestModel, ResponseModel
+from contentgen.models.common import CharacterRef, Prompt, RequestModel, ResponseModel
 from contentgen.models.usage import Usage, usage_field
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
@@ -15,6 +15,7 @@ AspectRatio = Literal["16:9", "9:16", "1:1"]
 class ThumbnailRequest(RequestModel):
     prompt: Prompt
     aspect_ratio: AspectRatio = Field("9:16", description="16:9, 9:16 or 1:1; vertical by default.")
+    character: CharacterRef | None = Field(None, description="Draw this character, with its look.")
 
 
 class ThumbnailResponse(ResponseModel):

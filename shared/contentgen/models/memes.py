@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from contentgen.core.schema import NON_BLANK, SoftMaxLength
-from contentgen.models.common import Prompt, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.common import CharacterRef, Language, Prompt, ReplyModel, RequestModel, ResponseModel
 from contentgen.models.usage import Usage, usage_field
 
 Beat = Literal["setup", "escalation", "punchline"]
@@ -18,6 +18,10 @@ CAPTION_MAX = 80
 class MemeSegmentsRequest(RequestModel):
     prompt: Prompt
     segment_count: int = Field(4, ge=1, le=20, description="How many beats, 1 to 20.")
+    language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class MemeSegment(ResponseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from contentgen.core.schema import NON_BLANK, SoftMaxLength
-from contentgen.models.common import Language, Prompt, ReplyModel, RequestModel, ResponseModel, Segment, Style
+from contentgen.models.common import CharacterRef, Language, Prompt, ReplyModel, RequestModel, ResponseModel, Segment, Style
 from contentgen.models.usage import Usage, usage_field
 
 
@@ -16,6 +16,9 @@ class StorySegmentsRequest(RequestModel):
     segment_count: int = Field(6, ge=1, le=50, description="How many segments, 1 to 50.")
     style: Style | None = None
     language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class StorySegmentsResponse(ResponseModel):
@@ -52,6 +55,9 @@ class ChunkedStoryRequest(RequestModel):
     chunk_size: int = Field(10, ge=1, le=25, description="Segments generated per request, 1 to 25.")
     style: Style | None = None
     language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class StorySetsRequest(RequestModel):
@@ -60,6 +66,9 @@ class StorySetsRequest(RequestModel):
     segments_per_set: int = Field(ge=1, le=20, description="Segments in each set, 1 to 20.")
     style: Style | None = None
     language: Language = "en"
+    character: CharacterRef | None = Field(
+        None, description="Keep this character's look in every visual_prompt."
+    )
 
 
 class StorySet(ResponseModel):

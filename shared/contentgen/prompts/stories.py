@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-PROMPT_VERSION = "stories/2026-11-24"
+from contentgen.models.common import CharacterRef
+from contentgen.prompts.characters import character_brief
+
+PROMPT_VERSION = "stories/2026-11-30"
 
 SHORT_VIDEO_RULES = """\
 The output becomes a vertical short video (TikTok, YouTube Shorts, Reels):
@@ -19,13 +22,22 @@ You write short stories for narrated short-form videos and split them into segme
 Answer with JSON only, matching the schema."""
 
 
-def story_user_prompt(*, prompt: str, segment_count: int, style: str | None, language: str) -> str:
+def story_user_prompt(
+    *,
+    prompt: str,
+    segment_count: int,
+    style: str | None,
+    language: str,
+    character: CharacterRef | None = None,
+) -> str:
     lines = [
         f"Write a story in exactly {segment_count} segments.",
         f"Language of title and narration (BCP 47): {language}",
     ]
     if style:
         lines.append(f"Style: {style}")
+    if character is not None:
+        lines.append(character_brief(character))
     lines.append(f"Story idea:\n{prompt}")
     return "\n".join(lines)
 
@@ -51,7 +63,13 @@ Answer with JSON only, matching the schema."""
 
 
 def outline_user_prompt(
-    *, prompt: str, segment_count: int, chunk_count: int, style: str | None, language: str
+    *,
+    prompt: str,
+    segment_count: int,
+    chunk_count: int,
+    style: str | None,
+    language: str,
+    character: CharacterRef | None = None,
 ) -> str:
     lines = [
         f"Plan a story of {segment_count} segments told in {chunk_count} parts (one plan entry per part).",
@@ -59,6 +77,8 @@ def outline_user_prompt(
     ]
     if style:
         lines.append(f"Style: {style}")
+    if character is not None:
+        lines.append(character_brief(character) + " Use this look as that character's look in the outline.")
     lines.append(f"Story idea:\n{prompt}")
     return "\n".join(lines)
 
@@ -75,6 +95,7 @@ def chunk_user_prompt(
     previous_segments: list[str],
     style: str | None,
     language: str,
+    character: CharacterRef | None = None,
 ) -> str:
     lines = [
         f"Outline (follow it):\n{outline_json}",
@@ -84,6 +105,8 @@ def chunk_user_prompt(
     ]
     if style:
         lines.append(f"Style: {style}")
+    if character is not None:
+        lines.append(character_brief(character))
     if part == 1:
         lines.append("This is the opening part: its first segment is the hook.")
     if part == parts:
@@ -117,7 +140,14 @@ def set_angle(index: int) -> str:
 
 
 def set_user_prompt(
-    *, prompt: str, segments: int, index: int, total: int, style: str | None, language: str
+    *,
+    prompt: str,
+    segments: int,
+    index: int,
+    total: int,
+    style: str | None,
+    language: str,
+    character: CharacterRef | None = None,
 ) -> str:
     others = [set_angle(other) for other in range(1, total + 1) if other != index]
     lines = [
@@ -126,5 +156,9 @@ def set_user_prompt(
     ]
     if others:
         lines.append("The other takes use these angles, so do not: " + "; ".join(others) + ".")
-    lines.append(story_user_prompt(prompt=prompt, segment_count=segments, style=style, language=language))
+    lines.append(
+        story_user_prompt(
+            prompt=prompt, segment_count=segments, style=style, language=language, character=character
+        )
+    )
     return "\n".join(lines)

@@ -6,13 +6,16 @@ from contentgen.config import get_settings
 from contentgen.core.completions import complete_chat
 from contentgen.errors import ModelOutputError
 from contentgen.models.content import ContentRequest, ContentResponse
-from contentgen.prompts.content import CONTENT_SYSTEM
+from contentgen.prompts.content import content_system_prompt
 
 
 def generate_content(request: ContentRequest) -> ContentResponse:
     models = get_settings().text_models
     result = complete_chat(
-        [{"role": "system", "content": CONTENT_SYSTEM}, {"role": "user", "content": request.prompt}],
+        [
+            {"role": "system", "content": content_system_prompt(language=request.language)},
+            {"role": "user", "content": request.prompt},
+        ],
         models=models,
         max_tokens=request.max_tokens,
         temperature=0.8,

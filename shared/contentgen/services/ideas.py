@@ -21,6 +21,7 @@ def generate_trending_ideas(request: TrendingIdeasRequest) -> TrendingIdeasRespo
             idea_count=request.idea_count,
             region=request.region,
             today=datetime.now(UTC).date().isoformat(),
+            language=request.language,
         ),
         models=get_settings().text_models,
         lengths={"ideas": request.idea_count},

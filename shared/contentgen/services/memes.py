@@ -11,6 +11,7 @@ from contentgen.models.memes import (
     MemeSegmentsResponse,
     beat_at,
 )
+from contentgen.prompts.characters import carry_look
 from contentgen.prompts.memes import MEME_SYSTEM, meme_user_prompt
 
 
@@ -22,7 +23,12 @@ def generate_meme_segments(request: MemeSegmentsRequest) -> MemeSegmentsResponse
     reply = generate_structured(
         MemeReply,
         system=MEME_SYSTEM,
-        user=meme_user_prompt(prompt=request.prompt, segment_count=request.segment_count),
+        user=meme_user_prompt(
+            prompt=request.prompt,
+            segment_count=request.segment_count,
+            language=request.language,
+            character=request.character,
+        ),
         models=get_settings().text_models,
         lengths={"segments": request.segment_count},
         temperature=1.0,
@@ -34,7 +40,7 @@ def generate_meme_segments(request: MemeSegmentsRequest) -> MemeSegmentsResponse
                 beat=beat_at(index, len(reply.value.segments)),
                 text=beat.text,
                 caption=beat.caption,
-                visual_prompt=beat.visual_prompt,
+                visual_prompt=carry_look(beat.visual_prompt, request.character),
             )
             for index, beat in enumerate(reply.value.segments, start=1)
         ],

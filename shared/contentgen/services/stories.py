@@ -8,7 +8,7 @@ from contentgen.config import get_settings
 from contentgen.core.parallel import run_bounded
 from contentgen.core.structured import Structured, generate_structured
 from contentgen.errors import ContentgenError
-from contentgen.models.common import Segment
+from contentgen.models.common import CharacterRef, Segment
 from contentgen.models.stories import (
     ChunkedStoryRequest,
     ChunkReply,
@@ -21,6 +21,7 @@ from contentgen.models.stories import (
     StorySetsRequest,
     StorySetsResponse,
 )
+from contentgen.prompts.characters import carry_look
 from contentgen.prompts.stories import (
     CHUNK_SYSTEM,
     OUTLINE_SYSTEM,
@@ -36,21 +37,32 @@ from contentgen.prompts.stories import (
 CARRY_OVER_SEGMENTS = 3
 
 
-def to_segments(replies: Sequence[SegmentReply], *, first_index: int = 1) -> list[Segment]:
+def to_segments(
+    replies: Sequence[SegmentReply], *, first_index: int = 1, character: CharacterRef | None = None
+) -> list[Segment]:
+    """Segments indexed from `first_index`; with a `character`, its look is in every visual_prompt."""
     return [
-        Segment(index=index, text=reply.text, visual_prompt=reply.visual_prompt)
+        Segment(index=index, text=reply.text, visual_prompt=carry_look(reply.visual_prompt, character))
         for index, reply in enumerate(replies, start=first_index)
     ]
 
 
 def _ask_story(
-    *, prompt: str, segment_count: int, style: str | None, language: str, user: str | None = None
+    *,
+    prompt: str,
+    segment_count: int,
+    style: str | None,
+    language: str,
+    user: str | None = None,
+    character: CharacterRef | None = None,
 ) -> Structured[StoryReply]:
     return generate_structured(
         StoryReply,
         system=STORY_SYSTEM,
         user=user
-        or story_user_prompt(prompt=prompt, segment_count=segment_count, style=style, language=language),
+        or story_user_prompt(
+            prompt=prompt, segment_count=segment_count, style=style, language=language, character=character
+        ),
         models=get_settings().text_models,
         lengths={"segments": segment_count},
         temperature=0.9,
@@ -64,9 +76,12 @@ def generate_story_segments(request: StorySegmentsRequest) -> StorySegmentsRespo
         segment_count=request.segment_count,
         style=request.style,
         language=request.language,
+        character=request.character,
     )
     return StorySegmentsResponse(
-        title=reply.value.title, segments=to_segments(reply.value.segments), model=reply.model
+        title=reply.value.title,
+        segments=to_segments(reply.value.segments, character=request.character),
+        model=reply.model,
     )
 
 
@@ -91,6 +106,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
                 segment_count=request.segment_count,
                 style=request.style,
                 language=request.language,
+                character=request.character,
             )
         )
     models = get_settings().text_models
@@ -103,6 +119,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
             chunk_count=len(plan),
             style=request.style,
             language=request.language,
+            character=request.character,
         ),
         models=models,
         lengths={"chunks": len(plan)},
@@ -128,6 +145,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
                     previous_segments=[segment.text for segment in segments[-CARRY_OVER_SEGMENTS:]],
                     style=request.style,
                     language=request.language,
+                    character=request.character,
                 ),
                 models=models,
                 lengths={"segments": count},
@@ -142,7 +160,9 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
                     "chunks": len(plan),
                 }
             ) from exc
-        segments.extend(to_segments(chunk.value.segments, first_index=first_index))
+        segments.extend(
+            to_segments(chunk.value.segments, first_index=first_index, character=request.character)
+        )
         story_so_far = chunk.value.story_so_far
         answered_by = chunk.model
     return StorySegmentsResponse(title=outline.value.title, segments=segments, model=answered_by)
@@ -164,6 +184,7 @@ def generate_story_sets(request: StorySetsRequest) -> StorySetsResponse:
                 total=request.set_count,
                 style=request.style,
                 language=request.language,
+                character=request.character,
             ),
         )
 
@@ -173,7 +194,7 @@ def generate_story_sets(request: StorySetsRequest) -> StorySetsResponse:
             index=index,
             angle=set_angle(index),
             title=outcome.value.value.title,
-            segments=to_segments(outcome.value.value.segments),
+            segments=to_segments(outcome.value.value.segments, character=request.character),
         )
         for index, outcome in enumerate(outcomes, start=1)
         if outcome.value is not None

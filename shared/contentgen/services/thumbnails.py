@@ -12,7 +12,9 @@ from contentgen.storage import new_media_key, presigned_get_url, put_media
 def generate_thumbnail(request: ThumbnailRequest) -> ThumbnailResponse:
     settings = get_settings()
     image = generate_image(
-        thumbnail_prompt(request.prompt), aspect_ratio=request.aspect_ratio, models=settings.image_models
+        thumbnail_prompt(request.prompt, request.character),
+        aspect_ratio=request.aspect_ratio,
+        models=settings.image_models,
     )
     key = new_media_key("thumbnails", image.mime_type)
     put_media(key, image.data, image.mime_type)

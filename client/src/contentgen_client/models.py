@@ -1,0 +1,152 @@
+"""What the contentgen API answers, as typed models.
+
+The models accept fields they do not know (a newer server may add some), so an older client keeps
+working; `usage` is present on success answers of servers that report it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Usage(Model):
+    """What a request cost: the model that answered, tokens, provider requests and USD (or None)."""
+
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    provider_requests: int | None = None
+    cost_usd: float | None = None
+
+
+class Answer(Model):
+    """A success answer; `usage` when the server reports it."""
+
+    usage: Usage | None = None
+
+
+class Segment(Model):
+    index: int
+    text: str
+    visual_prompt: str
+
+
+class StoryResponse(Answer):
+    title: str
+    segments: list[Segment]
+    model: str
+
+
+class StorySet(Model):
+    index: int
+    angle: str
+    title: str
+    segments: list[Segment]
+
+
+class StorySetsResponse(Answer):
+    sets: list[StorySet]
+    model: str
+
+
+class MemeSegment(Model):
+    index: int
+    beat: Literal["setup", "escalation", "punchline"]
+    text: str
+    caption: str
+    visual_prompt: str
+
+
+class MemeResponse(Answer):
+    segments: list[MemeSegment]
+    model: str
+
+
+class ContentResponse(Answer):
+    content: str
+    model: str
+    truncated: bool
+
+
+class Idea(Model):
+    title: str
+    hook: str
+    why_now: str
+    format: str
+
+
+class IdeasResponse(Answer):
+    ideas: list[Idea]
+    model: str
+
+
+class Character(Model):
+    """What `/characters/analyze` returns; pass it (or just name and visual_prompt) back as `character`."""
+
+    name: str | None = None
+    appearance: str | None = None
+    clothing: str | None = None
+    personality_cues: list[str] | None = None
+    art_style: str | None = None
+    visual_prompt: str
+
+
+class CharacterResponse(Answer):
+    character: Character
+    model: str
+
+
+class ThumbnailResponse(Answer):
+    image_url: str
+    s3_key: str
+    content_type: str
+    aspect_ratio: str
+    expires_in: int
+    model: str
+
+
+JobStatus = Literal["pending", "running", "succeeded", "failed"]
+
+
+class VideoJobAccepted(Answer):
+    job_id: str
+    status: JobStatus
+    status_url: str
+
+
+class VideoJobStatus(Answer):
+    job_id: str
+    status: JobStatus
+    video_url: str | None = None
+    error: str | None = None
+    created_at: int
+    updated_at: int
+    checks: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed")
+
+
+class StoredResult(Model):
+    request_id: str
+    route: str
+    status: Literal["succeeded", "failed"]
+    status_code: int
+    created_at: int
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class HealthReport(Model):
+    status: str
+    version: str | None = None
+    function_version: str | None = None
+    models: dict[str, list[str]] | None = None
+    checks: dict[str, Any] | None = Field(None, description="deep=true only")

@@ -1,0 +1,237 @@
+"""The client's call policy, without a server: httpx2's MockTransport answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from email.utils import formatdate
+
+import httpx2
+import pytest
+
+from contentgen_client import (
+    Client,
+    ConnectionFailedError,
+    ContentFilteredError,
+    InvalidRequestError,
+    JobFailedError,
+    RateLimitedError,
+    ServerError,
+    WaitTimeoutError,
+    retry_after_seconds,
+)
+
+STORY = {"title": "T", "segments": [{"index": 1, "text": "a", "visual_prompt": "b"}], "model": "m"}
+
+
+def make(
+    answers: list[httpx2.Response | Exception], **options: object
+) -> tuple[Client, list[httpx2.Request], list[float]]:
+    seen: list[httpx2.Request] = []
+    sleeps: list[float] = []
+    queue: Iterator[httpx2.Response | Exception] = iter(answers)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        answer = next(queue)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client = Client(
+        "http://api.test",
+        "k",
+        transport=httpx2.MockTransport(handler),
+        sleep=sleeps.append,
+        **options,  # type: ignore[arg-type]
+    )
+    return client, seen, sleeps
+
+
+def error(status: int, code: str, headers: dict[str, str] | None = None) -> httpx2.Response:
+    body = {"message": f"{code}!", "code": code, "status_code": status, "request_id": "req-1"}
+    return httpx2.Response(status, json=body, headers=headers)
+
+
+def test_a_post_carries_the_key_and_one_idempotency_key_reused_on_its_retries() -> None:
+    client, seen, sleeps = make(
+        [
+            error(429, "too_many_requests", {"Retry-After": "2"}),
+            error(503, "provider_rate_limited"),
+            httpx2.Response(200, json=STORY),
+        ]
+    )
+
+    story = client.story("a robot", segments=1)
+
+    assert story.title == "T"
+    assert len(seen) == 3
+    assert {request.headers["Idempotency-Key"] for request in seen} == {seen[0].headers["Idempotency-Key"]}
+    assert seen[0].headers["x-api-key"] == "k"
+    assert json.loads(seen[0].content) == {"prompt": "a robot", "segment_count": 1}
+    assert sleeps == [2.0, 1.0]  # Retry-After, then the backoff (0.5 * 2**1)
+
+
+def test_each_call_gets_its_own_idempotency_key() -> None:
+    client, seen, _ = make([httpx2.Response(200, json=STORY), httpx2.Response(200, json=STORY)])
+    client.story("a")
+    client.story("a")
+    assert seen[0].headers["Idempotency-Key"] != seen[1].headers["Idempotency-Key"]
+
+
+def test_retries_stop_and_the_error_is_typed() -> None:
+    client, seen, sleeps = make([error(429, "too_many_requests", {"Retry-After": "999"})] * 3, max_retries=2)
+
+    with pytest.raises(RateLimitedError) as raised:
+        client.content("x")
+
+    assert len(seen) == 3
+    assert sleeps == [60.0, 60.0]  # capped by max_wait
+    assert raised.value.retry_after == 999
+    assert raised.value.request_id == "req-1"
+
+
+def test_a_request_still_in_progress_is_retried_a_conflict_is_not() -> None:
+    client, seen, _ = make([error(409, "conflict", {"Retry-After": "1"}), httpx2.Response(200, json=STORY)])
+    assert client.story("a").title == "T"
+
+    client, seen, _ = make([error(409, "conflict")])
+    with pytest.raises(Exception, match="conflict"):
+        client.story("a")
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "code"),
+    [
+        (error(422, "invalid_request"), InvalidRequestError, "invalid_request"),
+        (error(400, "invalid_json"), InvalidRequestError, "invalid_json"),
+        (error(422, "content_filtered"), ContentFilteredError, "content_filtered"),
+        (error(502, "provider_error"), ServerError, "provider_error"),
+        (error(504, "provider_timeout"), ServerError, "provider_timeout"),
+    ],
+)
+def test_error_answers_map_to_typed_errors_without_retrying(
+    answer: httpx2.Response, kind: type[Exception], code: str
+) -> None:
+    client, seen, _ = make([answer])
+    with pytest.raises(kind) as raised:
+        client.content("x")
+    assert raised.value.code == code  # type: ignore[attr-defined]
+    assert len(seen) == 1
+
+
+def test_an_unreachable_api_is_retried_then_a_connection_error() -> None:
+    failure = httpx2.ConnectError("refused")
+    client, seen, _ = make([failure, failure, failure, failure])
+    with pytest.raises(ConnectionFailedError):
+        client.health()
+    assert len(seen) == 4
+
+
+def test_usage_is_parsed_when_present_and_unknown_fields_are_kept() -> None:
+    usage = {
+        "model": "m",
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "provider_requests": 1,
+        "cost_usd": None,
+    }
+    client, _, _ = make([httpx2.Response(200, json={**STORY, "usage": usage, "new_field": 1})])
+    story = client.story("a")
+    assert story.usage is not None
+    assert (story.usage.prompt_tokens, story.usage.cost_usd) == (10, None)
+
+
+def test_url_and_key_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTENTGEN_API_URL", "http://env.test/")
+    monkeypatch.setenv("CONTENTGEN_API_KEY", "env-key")
+    client = Client()
+    assert (client.base_url, client.api_key) == ("http://env.test", "env-key")
+
+
+def test_retry_after_as_seconds_or_an_http_date() -> None:
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds(formatdate(1_000_030, usegmt=True), now=1_000_000) == pytest.approx(30, abs=1)
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+
+
+def job(status: str, **extra: object) -> httpx2.Response:
+    body = {"job_id": "j", "status": status, "created_at": 1, "updated_at": 2, "checks": 1, **extra}
+    return httpx2.Response(200, json=body)
+
+
+def test_wait_for_video_polls_until_done_and_reports_each_status() -> None:
+    client, seen, sleeps = make([job("pending"), job("running"), job("succeeded", video_url="https://v")])
+    statuses: list[str] = []
+    done = client.wait_for_video("j", poll_interval=0.5, on_status=lambda s: statuses.append(s.status))
+    assert done.video_url == "https://v"
+    assert statuses == ["pending", "running", "succeeded"]
+    assert sleeps == [0.5, 0.5]
+    assert all(request.url.path == "/videos/j" for request in seen)
+
+
+def test_wait_for_video_raises_on_failure_and_on_timeout() -> None:
+    client, _, _ = make([job("failed", error="filtered")])
+    with pytest.raises(JobFailedError, match="filtered"):
+        client.wait_for_video("j")
+    client, _, _ = make([job("running")])
+    with pytest.raises(WaitTimeoutError):
+        client.wait_for_video("j", timeout=0.1, poll_interval=1)
+
+
+def test_storyboard_thumbnails_run_concurrently_within_the_bound() -> None:
+    import threading
+    import time
+
+    from contentgen_client.storyboard import build_storyboard
+
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+    story = {
+        "title": "T",
+        "segments": [{"index": i, "text": f"t{i}", "visual_prompt": f"v{i}"} for i in range(1, 7)],
+        "model": "m",
+    }
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/stories/segments":
+            return httpx2.Response(200, json=story)
+        if request.url.path == "/thumbnails":
+            with lock:
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight[1], in_flight[0])
+            time.sleep(0.05)  # hold the slot so that others overlap it
+            with lock:
+                in_flight[0] -= 1
+            body = json.loads(request.content)
+            return httpx2.Response(
+                200,
+                json={
+                    "image_url": f"http://media.test/{body['prompt']}.png",
+                    "s3_key": "k",
+                    "content_type": "image/png",
+                    "aspect_ratio": body["aspect_ratio"],
+                    "expires_in": 900,
+                    "model": "imagen",
+                },
+            )
+        raise AssertionError(request.url)
+
+    client = Client("http://api.test", "k", transport=httpx2.MockTransport(handler))
+    downloads: list[str] = []
+
+    def download(url: str) -> bytes:
+        downloads.append(url)
+        return b"\x89PNG"
+
+    client.download = download  # type: ignore[method-assign]
+
+    board = build_storyboard(client, "p", segments=6, aspect_ratio="1:1", concurrency=3)
+
+    assert in_flight[1] <= 3
+    assert in_flight[1] > 1
+    assert [frame.segment.index for frame in board.frames] == [1, 2, 3, 4, 5, 6]
+    assert sorted(downloads) == [f"http://media.test/v{i}.png" for i in range(1, 7)]
+    assert "aspect-ratio: 1 / 1" in board.html()
