@@ -29,9 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlparse
 
-from local import gateway_responses
+from local import docs, gateway_responses
 from local.api_keys import api_key_id
-from local import docs
 from local.runtime import LocalRuntime
 from local.template import Route, resolve, routes
 

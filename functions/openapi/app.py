@@ -5,6 +5,10 @@ The document is generated from every function's resolver and models by `local/op
 and never imports the other functions.
 """
 
+import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+
+# isort: split
+
 from functools import cache
 from pathlib import Path
 

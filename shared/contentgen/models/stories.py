@@ -7,7 +7,16 @@ from typing import Annotated
 from pydantic import Field
 
 from contentgen.core.schema import NON_BLANK, SoftMaxLength
-from contentgen.models.common import CharacterRef, Language, Prompt, ReplyModel, RequestModel, ResponseModel, Segment, Style
+from contentgen.models.common import (
+    CharacterRef,
+    Language,
+    Prompt,
+    ReplyModel,
+    RequestModel,
+    ResponseModel,
+    Segment,
+    Style,
+)
 from contentgen.models.usage import Usage, usage_field
 
 
