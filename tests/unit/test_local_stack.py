@@ -191,7 +191,13 @@ def test_a_malformed_request_message_is_recognised(body: str, reason: str | None
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_the_makefile_rebuilds_a_venv_whose_python_is_gone(tmp_path: Path) -> None:
-    for name in ("Makefile", "requirements-dev.txt", "shared/requirements.txt"):
+    for name in (
+        "Makefile",
+        "requirements-dev.txt",
+        "shared/requirements.txt",
+        "shared/requirements-media.txt",
+        "client/pyproject.toml",
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
