@@ -110,6 +110,21 @@ class ContentFilteredError(ContentgenError):
     code = "content_filtered"
 
 
+class ContentModeratedError(ContentFilteredError):
+    """OpenRouter's moderation flagged the input (HTTP 403 with `error.metadata.reasons`); the
+    message names the reasons. Source: https://openrouter.ai/docs/api-reference/errors."""
+
+    code = "content_moderated"
+
+
+class ProviderInsufficientCreditsError(ProviderError):
+    """The provider account is out of credits (OpenRouter HTTP 402): nothing is retried until
+    someone adds credits. Source: https://openrouter.ai/docs/api-reference/errors."""
+
+    status_code = 503
+    code = "provider_insufficient_credits"
+
+
 class ModelOutputError(ProviderError):
     """The model's reply did not satisfy the schema, even after one re-ask."""
 

@@ -31,6 +31,7 @@ class VideoJob:
     checks: int = 0
     s3_key: str | None = None
     error: str | None = None
+    error_code: str | None = None  # stable machine code of `error` (e.g. content_filtered)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,11 +92,20 @@ def get_job(job_id: str) -> VideoJob | None:
         checks=int(found.get("checks", {"N": "0"})["N"]),
         s3_key=found.get("s3_key", {}).get("S"),
         error=found.get("error", {}).get("S"),
+        error_code=found.get("error_code", {}).get("S"),
     )
 
 
-def update_job(job_id: str, *, status: str, s3_key: str | None = None, error: str | None = None) -> bool:
-    """Record a check (and a new status); False when the job had already finished."""
+def update_job(
+    job_id: str,
+    *,
+    status: str,
+    s3_key: str | None = None,
+    error: str | None = None,
+    error_code: str | None = None,
+) -> bool:
+    """Record a check (and a new status, and for a failure its reason and machine code); False
+    when the job had already finished."""
     from botocore.exceptions import ClientError
 
     names = {"#status": "status"}
@@ -114,6 +124,9 @@ def update_job(job_id: str, *, status: str, s3_key: str | None = None, error: st
         names["#error"] = "error"
         assignments.append("#error = :error")
         values[":error"] = {"S": error}
+    if error_code is not None:
+        assignments.append("error_code = :error_code")
+        values[":error_code"] = {"S": error_code}
     try:
         get_dynamodb_client().update_item(
             TableName=_table(),

@@ -24,9 +24,13 @@ from contentgen.core.deadline import Deadline, current_deadline
 from contentgen.core.limiter import SlotUnavailable, limiter_for
 from contentgen.errors import (
     CircuitOpenError,
+    ContentFilteredError,
+    ContentgenError,
+    ContentModeratedError,
     DeadlineExceededError,
     ProviderAuthError,
     ProviderError,
+    ProviderInsufficientCreditsError,
     ProviderRateLimitedError,
     ProviderRequestRejectedError,
     ProviderTimeoutError,
@@ -46,19 +50,29 @@ class FailureKind(StrEnum):
     CONNECTION = "connection"
     AUTH = "auth"
     REJECTED = "rejected"
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    MODERATED = "moderated"
 
     @property
     def retryable(self) -> bool:
-        return self not in (FailureKind.AUTH, FailureKind.REJECTED)
+        return self not in _FINAL_KINDS
 
 
-_ERROR_FOR_KIND: dict[FailureKind, type[ProviderError]] = {
+# Failures that another request cannot fix: answered after the one attempt that met them.
+_FINAL_KINDS = frozenset(
+    {FailureKind.AUTH, FailureKind.REJECTED, FailureKind.INSUFFICIENT_CREDITS, FailureKind.MODERATED}
+)
+
+
+_ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.RATE_LIMITED: ProviderRateLimitedError,
     FailureKind.SERVER_ERROR: ProviderUnavailableError,
     FailureKind.CONNECTION: ProviderUnavailableError,
     FailureKind.TIMEOUT: ProviderTimeoutError,
     FailureKind.AUTH: ProviderAuthError,
     FailureKind.REJECTED: ProviderRequestRejectedError,
+    FailureKind.INSUFFICIENT_CREDITS: ProviderInsufficientCreditsError,
+    FailureKind.MODERATED: ContentModeratedError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -68,22 +82,43 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.TIMEOUT: "did not answer in time",
     FailureKind.AUTH: "rejected the API key",
     FailureKind.REJECTED: "rejected the request",
+    FailureKind.INSUFFICIENT_CREDITS: "refused the request: the account is out of credits",
+    FailureKind.MODERATED: "moderation flagged the input",
 }
+
+# The provider's own message is quoted to the caller, clipped; never for AUTH (a 401 may echo
+# part of the key).
+_QUOTED_CHARS = 300
 
 
 @dataclass(frozen=True)
 class ProviderFailure:
-    """What went wrong with one attempt, in SDK-neutral terms."""
+    """What went wrong with one attempt, in SDK-neutral terms.
+
+    `status` is the HTTP status (or, for a failure reported inside a 200, the body's `error.code`);
+    `retry_after` the provider's wait in seconds (`contentgen.core.waits`); `message` the provider's
+    own words; `reasons` what a moderation flag names (OpenRouter `error.metadata.reasons`).
+    """
 
     kind: FailureKind
     status: int | None = None
     retry_after: float | None = None
+    message: str | None = None
+    reasons: tuple[str, ...] = ()
 
-    def to_error(self, provider: str, *, attempts: int) -> ProviderError:
+    def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
+        """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
+        flag, `ContentModeratedError` (422); the provider's message is quoted (except for auth)."""
         status = f" (HTTP {self.status})" if self.status else ""
         tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
+        what = _MESSAGE_FOR_KIND[self.kind]
+        if self.reasons:
+            what = f"{what} ({', '.join(self.reasons)})"
+        quoted = ""
+        if self.message and self.kind is not FailureKind.AUTH:
+            quoted = f": {self.message[:_QUOTED_CHARS]}"
         return _ERROR_FOR_KIND[self.kind](
-            f"{provider} {_MESSAGE_FOR_KIND[self.kind]}{status}{tries}", retry_after=self.retry_after
+            f"{provider} {what}{status}{tries}{quoted}", retry_after=self.retry_after
         )
 
 
@@ -282,8 +317,13 @@ class ProviderCaller(Generic[ClientT]):
                     f"{self.provider} is rate limiting requests; none could start in the time left",
                     retry_after=exc.wait,
                 ) from None
-            except BaseException:
+            except BaseException as exc:
                 breaker.released(permit)
+                if isinstance(exc, ContentFilteredError):
+                    # The model answered and declined: one log line for the (paid) attempt.
+                    record.outcome = "declined"
+                    record.details["provider_message"] = exc.message
+                    record_attempt(record)
                 raise
             if failure is None:
                 breaker.succeeded(permit)
@@ -293,6 +333,10 @@ class ProviderCaller(Generic[ClientT]):
 
             record.outcome = failure.kind.value
             record.http_status = failure.status
+            if failure.message:
+                record.details["provider_message"] = failure.message
+            if failure.retry_after is not None:
+                record.details["retry_after_s"] = failure.retry_after
             record_attempt(record)
             if failure.kind in _COUNTED_BY_BREAKER:
                 breaker.failed(permit)
