@@ -102,6 +102,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     key_reads: int | None = None  # SSM GetParameter calls for the provider's key
     retry_after: str | None = None  # the Retry-After header the caller must get
+    wait: float | None = None  # the provider's wait (s) the first attempt's log line must name
 
 
 IN_BODY_502 = {
@@ -303,6 +304,7 @@ CASES: dict[str, Case] = {
         1,
         quotes=("Rate limit exceeded",),
         retry_after="120",
+        wait=120.0,
     ),
     # `retry-after-ms`, read by the openai SDK (`_parse_retry_after_header`).
     "429-retry-after-ms-beyond-the-deadline-is-503-at-once": Case(
@@ -320,6 +322,7 @@ CASES: dict[str, Case] = {
         "provider_rate_limited",
         1,
         retry_after="90",
+        wait=90.0,
     ),
     # Gemini API 429 RESOURCE_EXHAUSTED with RetryInfo in details.
     "gemini-429-retryinfo-beyond-the-deadline-is-503-at-once": Case(
@@ -357,6 +360,7 @@ CASES: dict[str, Case] = {
         None,
         2,
         env=GEMINI_IMAGE,
+        wait=0.05,
     ),
     # Google 401/403 stay the key path; 400 INVALID_ARGUMENT / FAILED_PRECONDITION are our request
     # (https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes).
@@ -542,6 +546,8 @@ def test_provider_answer_shape(
     assert len(calls) == case.requests, "one log line per provider request"
     if case.status != 200:
         assert calls[-1]["outcome"] != "ok"
+    if case.wait is not None:
+        assert calls[0]["retry_after_s"] == pytest.approx(case.wait, abs=min(1.0, case.wait / 2))
 
 
 def test_a_provider_message_is_in_each_attempts_log_line(
