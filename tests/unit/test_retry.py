@@ -6,7 +6,6 @@ from collections.abc import Callable
 import httpx2
 import openai
 import pytest
-
 from google.genai import errors as genai_errors
 
 from contentgen.connectors.genai_connector import classify_genai_error
