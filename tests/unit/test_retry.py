@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx2
 import openai
@@ -320,7 +320,7 @@ def test_failures_inside_a_200_are_classified_like_their_code(
 
 
 def _google_error(
-    status: int, body: dict[str, object], headers: dict[str, str] | None = None
+    status: int, body: Mapping[str, object], headers: dict[str, str] | None = None
 ) -> genai_errors.APIError:
     request = httpx2.Request("POST", "http://127.0.0.1/v1beta/models/m:generateContent")
     response = httpx2.Response(status, request=request, headers=headers or {}, json=body)
