@@ -104,7 +104,8 @@ class ProviderRequestRejectedError(ProviderError):
 
 
 class ContentFilteredError(ContentgenError):
-    """The provider's safety filter withheld the output; retrying the same prompt will not help."""
+    """The model or the provider's safety filter declined (422); the message carries the
+    provider's own words. Retrying the same prompt will not help, so it is never retried."""
 
     status_code = 422
     code = "content_filtered"

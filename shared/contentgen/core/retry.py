@@ -7,6 +7,13 @@ are switched off so that nothing retries twice and nothing waits past the deadli
 request sit the model's circuit breaker (`contentgen.core.breaker`) and the provider's
 per-container limiter (`contentgen.core.limiter`); when a model keeps failing the next one in the
 function's list is tried.
+
+Failures a provider reports inside an HTTP 200 reach this policy as exceptions the connector
+classifies like the status they name, so they are retried, counted and fallen back on like any
+other. Final kinds (a rejected request, an empty account, a moderation flag) end the call after
+the attempt that met them; a model that declines (`ContentFilteredError`, raised by the adapter)
+ends it too, logged with outcome `declined`. Each attempt's log line carries the provider's own
+message (`provider_message`) and its wait (`retry_after_s`).
 """
 
 from __future__ import annotations
