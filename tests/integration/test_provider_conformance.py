@@ -541,13 +541,13 @@ def test_provider_answer_shape(
         assert len(reads) == case.key_reads, "the key is re-read only on 401"
     if case.retry_after is not None:
         (header,) = response["multiValueHeaders"]["Retry-After"]
-        assert abs(int(header) - int(case.retry_after)) <= 1, header
+        assert abs(int(header) - int(case.retry_after)) <= 2, header  # an HTTP-date has 1 s resolution
     calls = provider_calls(log_output)
     assert len(calls) == case.requests, "one log line per provider request"
     if case.status != 200:
         assert calls[-1]["outcome"] != "ok"
     if case.wait is not None:
-        assert calls[0]["retry_after_s"] == pytest.approx(case.wait, abs=min(1.0, case.wait / 2))
+        assert calls[0]["retry_after_s"] == pytest.approx(case.wait, abs=min(2.0, case.wait / 2))
 
 
 def test_a_provider_message_is_in_each_attempts_log_line(

@@ -371,3 +371,24 @@ def test_google_401_and_403_stay_the_key_path(status: int) -> None:
 
     assert failure is not None
     assert failure.kind is FailureKind.AUTH
+
+
+def test_no_request_with_a_non_positive_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found under load: a slow cold client build left `remaining - margin` below zero and the
+    # socket raised "ValueError: Timeout value out of range" (an unhandled 500).
+    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "0")
+    monkeypatch.setenv("MIN_ATTEMPT_SECONDS", "0.05")
+
+    class SlowConnector(FakeConnector):
+        def get(self) -> object:
+            time.sleep(0.2)
+            return super().get()
+
+    script = Script()
+    provider = ProviderCaller("Fake", SlowConnector(), classify, sleep=lambda _: None)
+
+    with deadline_scope(Deadline.after(0.1)), pytest.raises(DeadlineExceededError) as caught:
+        provider.call(script, models=MODELS, name="op")
+
+    assert script.timeouts == [], "the operation never ran"
+    assert caught.value.status_code == 504

@@ -308,6 +308,13 @@ class ProviderCaller(Generic[ClientT]):
                 with limiter.slot(budget - policy.min_attempt) as queued:
                     record.queued_ms = queued * 1000
                     timeout = min(policy.attempt_timeout, deadline.remaining() - policy.margin)
+                    if timeout <= 0:
+                        # Building the client (a cold SSM read) or the queue ate the time left; a
+                        # non-positive timeout would reach the socket as a ValueError (a 500).
+                        raise DeadlineExceededError(
+                            f"not enough time left to call {self.provider} "
+                            f"after {attempt - 1} attempt{'s' if attempt != 2 else ''}"
+                        )
                     started = time.perf_counter()
                     try:
                         result = operation(client, Attempt(model, fallbacks, timeout, record))
