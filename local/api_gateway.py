@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from local.api_keys import api_key_id
 from local.runtime import LocalRuntime
 from local.template import Route, routes
 
@@ -98,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             headers = {name.lower(): value for name, value in self.headers.items()}
             event = proxy_event(route, method, self.path, headers, body, parameters, self.client_address[0])
+            event["requestContext"]["identity"]["apiKeyId"] = api_key_id(headers.get("x-api-key"))
             try:
                 result, _ = self.server.runtime.invoke(route.function, event)
             except Exception as exc:  # what API Gateway does when the integration fails

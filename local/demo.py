@@ -47,7 +47,8 @@ def http(
         f"{base}{path}",
         data=data,
         method=method,
-        headers={"Content-Type": "application/json", **dict(headers)},
+        # Every call presents the local stack's API key, so its spend is charged to that key.
+        headers={"Content-Type": "application/json", "x-api-key": LOCAL_API_KEY, **dict(headers)},
     )
     started = time.perf_counter()
     try:
@@ -256,6 +257,31 @@ CALLS = [
 ]
 
 
+def spend_of_this_run(base: str, out: TextIO) -> bool:
+    """GET /usage with the demo's API key: what this run spent today, per function."""
+    status, report, elapsed = http(base, "GET", "/usage", None)
+    ok = status == 200 and report.get("today", {}).get("requests", 0) > 0
+    print(
+        f"\n[{'ok ' if ok else 'FAIL'}] spend of this run: GET /usage -> {status} in {elapsed:.0f} ms",
+        file=out,
+    )
+    if status != 200:
+        show_error(report, out)
+        return False
+    today = report["today"]
+    print(
+        f"    key {report['api_key_id']} on {report['day']}: {today['cost_usd']:.6f} USD over "
+        f"{today['requests']} generations ({today['provider_requests']} provider requests, "
+        f"{today['prompt_tokens']} + {today['completion_tokens']} tokens); budget "
+        f"{report['daily_budget_usd']:.2f} USD, {report['remaining_today_usd']:.6f} left",
+        file=out,
+    )
+    for function, spent in today["functions"].items():
+        print(f"    {function:32} {spent['requests']:>3} x  {spent['cost_usd']:.6f} USD", file=out)
+    print("    (event-triggered requests without api_key_id are charged to the pipeline key)", file=out)
+    return ok
+
+
 def video_job(base: str, out: TextIO) -> bool:
     """POST /videos, then follow GET /videos/{job_id} while the worker moves the job along."""
     body = {"prompt": "A paper boat sailing down a rainy street at dusk", "aspect_ratio": "9:16"}
@@ -382,6 +408,7 @@ def main() -> int:
             file=terminal,
         )
         show_segments(result, terminal)
+        failures += not spend_of_this_run(stack.api.url, terminal)
         for poller in stack.pollers:
             for error in poller.errors:
                 failures += 1

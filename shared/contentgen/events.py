@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -33,6 +34,7 @@ from contentgen.idempotency import run_once
 from contentgen.models.events import GenerationMessage
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.results import announce, store_result
+from contentgen.spend import charged_to, is_over_budget
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -44,6 +46,11 @@ class GenerationFailed(Exception):
 
 class RequestRejected(GenerationFailed):
     """The request itself is invalid (4xx): stored and announced at once; a retry cannot help."""
+
+
+class OverBudget(Exception):
+    """The key was over its daily budget (429 budget_exceeded): stored and announced as failed, and
+    the record is done (deleted from the queue, not retried into the dead-letter queue)."""
 
 
 def is_sqs_event(event: Any) -> bool:
@@ -112,7 +119,10 @@ def _generate(
             route=f"{route[0]} {route[1]}",
             key=message.request_id,
             request=message.body(),
-            execute=lambda: resolve_body(app, route, message.body(), message.request_id, context),
+            execute=charged_to(
+                message.api_key_id,
+                lambda: resolve_body(app, route, message.body(), message.request_id, context),
+            ),
             context=context,
         )
     except ContentgenError as exc:  # the same request_id with another request, or still running
@@ -127,6 +137,8 @@ def _generate(
         store_result(request_id=message.request_id, route=path, status_code=status, body=outcome["body"])
     )
     logger.info("request stored", extra={"status": status, "replayed": not executed})
+    if is_over_budget(status, outcome["body"]):
+        raise OverBudget(outcome["body"].get("message", ""))
     if status >= 500:
         raise GenerationFailed(f"{path} answered {status}; no more receives")
     if status >= 400:
@@ -148,7 +160,8 @@ def handle_generation_batch(
         except ValidationError as exc:
             raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
         receives = int(record.attributes.approximate_receive_count or 1)
-        _generate(app, route, message, context, last_attempt=receives >= max_receives)
+        with suppress(OverBudget):  # stored as failed; the record is done
+            _generate(app, route, message, context, last_attempt=receives >= max_receives)
 
     logger.set_correlation_id(getattr(context, "aws_request_id", None))
     return _process_batch(event, context, record_handler)
@@ -168,6 +181,6 @@ def handle_generation_event(
     with deadline_scope(Deadline.from_context(context)):
         try:
             _generate(app, route, message, context, last_attempt=False)
-        except RequestRejected:
+        except (RequestRejected, OverBudget):
             return {"request_id": message.request_id, "status": "failed"}
     return {"request_id": message.request_id, "status": "succeeded"}

@@ -4,7 +4,7 @@ The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP)
 The request itself is the payload checked on a repeat: the same key with a different request is a
 409; a repeat while the first is still running is a 409 too (events retry later). A repeat after
 success returns the stored outcome without calling the provider. Outcomes that are server errors
-are not stored, so a retry runs again. The in-progress lock expires with the Lambda's remaining time.
+or 429 (budget exceeded) are not stored, so a retry runs again. The in-progress lock expires with the Lambda's remaining time.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def _build() -> _Runner:
     @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def run(*, call: dict[str, Any], execute: Callable[[], Outcome]) -> Outcome:
         outcome = execute()
-        if int(outcome.get("status_code", 500)) >= 500:
-            raise _NotStored(outcome)
+        if int(outcome.get("status_code", 500)) >= 500 or outcome.get("status_code") == 429:
+            raise _NotStored(outcome)  # a 429 (over budget) must not answer the key's repeats
         return outcome
 
     return _Runner(run=run, config=config)

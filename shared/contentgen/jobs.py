@@ -32,6 +32,8 @@ class VideoJob:
     s3_key: str | None = None
     error: str | None = None
     error_code: str | None = None  # stable machine code of `error` (e.g. content_filtered)
+    # What starting the job used and cost (`usage` of POST /videos: Veo bills seconds x price).
+    usage: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,6 +70,8 @@ def create_job(job: VideoJob) -> None:
         "checks": {"N": "0"},
         "expires_at": {"N": str(expires_at)},
     }
+    if job.usage is not None:
+        item["usage"] = {"S": json.dumps(job.usage)}
     get_dynamodb_client().put_item(
         TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(job_id)"
     )
@@ -93,6 +97,7 @@ def get_job(job_id: str) -> VideoJob | None:
         s3_key=found.get("s3_key", {}).get("S"),
         error=found.get("error", {}).get("S"),
         error_code=found.get("error_code", {}).get("S"),
+        usage=json.loads(found["usage"]["S"]) if "usage" in found else None,
     )
 
 

@@ -24,6 +24,7 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from contentgen.config import get_settings
+from contentgen.usage import add_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -195,6 +196,14 @@ def record_attempt(entry: AttemptRecord) -> None:
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     blob.flush_metrics()
+    # The invocation's running cost (contentgen.usage), across fan-out threads.
+    invocation_cost = add_request(
+        model=model,
+        ok=entry.outcome == "ok",
+        prompt_tokens=entry.prompt_tokens,
+        completion_tokens=entry.completion_tokens,
+        cost_usd=entry.cost_usd,
+    )
     fields: dict[str, Any] = {
         "function": function,
         "provider": entry.provider,
@@ -209,6 +218,7 @@ def record_attempt(entry: AttemptRecord) -> None:
         "prompt_tokens": entry.prompt_tokens,
         "completion_tokens": entry.completion_tokens,
         "cost_usd": entry.cost_usd,
+        "invocation_cost_usd": float(invocation_cost) if invocation_cost is not None else None,
         "response_id": entry.response_id,
         "fallback_from": entry.fallback_from,
         "breaker": entry.breaker,

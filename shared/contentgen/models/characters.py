@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # 5 MiB decoded
 MimeType = Literal["image/png", "image/jpeg", "image/webp"]
@@ -99,6 +100,7 @@ class Character(ResponseModel):
 class CharacterAnalysisResponse(ResponseModel):
     character: Character
     model: str
+    usage: Usage | None = usage_field()
 
 
 class CharacterReply(ReplyModel):

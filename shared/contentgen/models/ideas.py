@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 Niche = Annotated[
     str,
@@ -38,6 +39,7 @@ class Idea(ResponseModel):
 class TrendingIdeasResponse(ResponseModel):
     ideas: list[Idea]
     model: str
+    usage: Usage | None = usage_field()
 
 
 class IdeaReply(ReplyModel):

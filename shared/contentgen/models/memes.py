@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from contentgen.models.common import Prompt, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 Beat = Literal["setup", "escalation", "punchline"]
 # Captions are read, not studied: one or two lines of about 40 characters.
@@ -29,6 +30,7 @@ class MemeSegment(ResponseModel):
 class MemeSegmentsResponse(ResponseModel):
     segments: list[MemeSegment]
     model: str
+    usage: Usage | None = usage_field()
 
 
 class MemeBeatReply(ReplyModel):

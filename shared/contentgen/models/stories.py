@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from contentgen.models.common import Language, Prompt, ReplyModel, RequestModel, ResponseModel, Segment, Style
+from contentgen.models.usage import Usage, usage_field
 
 
 class StorySegmentsRequest(RequestModel):
@@ -18,6 +19,7 @@ class StorySegmentsResponse(ResponseModel):
     title: str
     segments: list[Segment]
     model: str = Field(description="The model that wrote the story.")
+    usage: Usage | None = usage_field()
 
 
 class SegmentReply(ReplyModel):
@@ -67,6 +69,7 @@ class StorySet(ResponseModel):
 class StorySetsResponse(ResponseModel):
     sets: list[StorySet]
     model: str
+    usage: Usage | None = usage_field()
 
 
 class CharacterSheet(ReplyModel):

@@ -25,9 +25,11 @@ from contentgen.errors import (
 )
 from contentgen.jobs import VideoJob, create_job, get_job, schedule_check, update_job
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
+from contentgen.models.usage import Usage
 from contentgen.observability import logger
 from contentgen.prompts.media import video_prompt
 from contentgen.storage import media_exists, presigned_get_url, put_media
+from contentgen.usage import current_meter
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # A job not finished this long after its deadline will not be checked again (SQS delays top at 900 s).
@@ -53,6 +55,7 @@ def start_video_job(request: VideoRequest) -> VideoJobAccepted:
         created_at=now,
         updated_at=now,
         deadline_at=now + settings.video_job_deadline_seconds,
+        usage=meter.as_usage() if (meter := current_meter()) is not None else None,
     )
     create_job(job)
     schedule_check(job.job_id, delay_seconds=settings.video_poll_delay_seconds)
@@ -83,6 +86,7 @@ def video_job_status(job_id: str) -> VideoJobStatus:
         created_at=job.created_at,
         updated_at=job.updated_at,
         checks=job.checks,
+        usage=Usage.model_validate(job.usage) if succeeded and job.usage is not None else None,
     )
 
 
