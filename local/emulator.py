@@ -8,7 +8,11 @@ Control endpoints (JSON):
   `latency` (`ms`, then answers normally), `malformed` (200 with text that is not JSON),
   `wrong_size` (200 with every pinned array one item too long), `drop` (closes the connection
   without answering), `unauthorized` (401), `reply` (200 with the given `content` as the model's
-  text), `filtered` (an image or video withheld by the safety filter, with `reason`).
+  text), `filtered` (an image or video withheld by the safety filter, with `reason`), `raw`
+  (sends `status` (default 200), `headers` and `body` VERBATIM: a JSON value is serialised as is,
+  a string is sent as the body's text; e.g. `{"kind": "raw", "target": "openai", "status": 200,
+  "body": {"error": {"code": 502, "message": "..."}}}`), so every documented provider answer
+  shape can be replayed over the wire.
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
   `{"faults": []}` or `DELETE /_emulator/faults` clears the queue.
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
@@ -70,11 +74,16 @@ class Fault:
     ms: int = 0
     content: str | None = None
     reason: str = "The image was filtered by the safety settings."
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
         allowed = set(cls.__dataclass_fields__)
-        return cls(**{key: value for key, value in data.items() if key in allowed})
+        values = {key: value for key, value in data.items() if key in allowed}
+        if data.get("kind") == "raw":
+            values.setdefault("status", 200)
+        return cls(**values)
 
 
 @dataclass
@@ -183,6 +192,21 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_raw(self, fault: Fault) -> None:
+        """The scripted answer, verbatim: status, headers, and the body (JSON or text)."""
+        if isinstance(fault.body, str):
+            payload, content_type = fault.body.encode(), "text/plain; charset=utf-8"
+        else:
+            payload, content_type = json.dumps(fault.body).encode(), "application/json"
+        headers = {name.lower(): str(value) for name, value in fault.headers.items()}
+        self.send_response(fault.status)
+        self.send_header("Content-Type", headers.pop("content-type", content_type))
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
@@ -355,6 +379,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             )
         elif fault.kind == "drop":
             self._drop()
+        elif fault.kind == "raw":
+            self._send_raw(fault)
         elif fault.kind in ("malformed", "wrong_size"):
             self._send(200, answer(body, number, mode=fault.kind))
         elif fault.kind == "reply":

@@ -104,10 +104,26 @@ class ProviderRequestRejectedError(ProviderError):
 
 
 class ContentFilteredError(ContentgenError):
-    """The provider's safety filter withheld the output; retrying the same prompt will not help."""
+    """The model or the provider's safety filter declined (422); the message carries the
+    provider's own words. Retrying the same prompt will not help, so it is never retried."""
 
     status_code = 422
     code = "content_filtered"
+
+
+class ContentModeratedError(ContentFilteredError):
+    """OpenRouter's moderation flagged the input (HTTP 403 with `error.metadata.reasons`); the
+    message names the reasons. Source: https://openrouter.ai/docs/api-reference/errors."""
+
+    code = "content_moderated"
+
+
+class ProviderInsufficientCreditsError(ProviderError):
+    """The provider account is out of credits (OpenRouter HTTP 402): nothing is retried until
+    someone adds credits. Source: https://openrouter.ai/docs/api-reference/errors."""
+
+    status_code = 503
+    code = "provider_insufficient_credits"
 
 
 class ModelOutputError(ProviderError):

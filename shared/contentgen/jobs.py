@@ -31,6 +31,7 @@ class VideoJob:
     checks: int = 0
     s3_key: str | None = None
     error: str | None = None
+    error_code: str | None = None  # stable machine code of `error` (e.g. content_filtered)
     # What starting the job used and cost (`usage` of POST /videos: Veo bills seconds x price).
     usage: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -95,12 +96,21 @@ def get_job(job_id: str) -> VideoJob | None:
         checks=int(found.get("checks", {"N": "0"})["N"]),
         s3_key=found.get("s3_key", {}).get("S"),
         error=found.get("error", {}).get("S"),
+        error_code=found.get("error_code", {}).get("S"),
         usage=json.loads(found["usage"]["S"]) if "usage" in found else None,
     )
 
 
-def update_job(job_id: str, *, status: str, s3_key: str | None = None, error: str | None = None) -> bool:
-    """Record a check (and a new status); False when the job had already finished."""
+def update_job(
+    job_id: str,
+    *,
+    status: str,
+    s3_key: str | None = None,
+    error: str | None = None,
+    error_code: str | None = None,
+) -> bool:
+    """Record a check (and a new status, and for a failure its reason and machine code); False
+    when the job had already finished."""
     from botocore.exceptions import ClientError
 
     names = {"#status": "status"}
@@ -119,6 +129,9 @@ def update_job(job_id: str, *, status: str, s3_key: str | None = None, error: st
         names["#error"] = "error"
         assignments.append("#error = :error")
         values[":error"] = {"S": error}
+    if error_code is not None:
+        assignments.append("error_code = :error_code")
+        values[":error_code"] = {"S": error_code}
     try:
         get_dynamodb_client().update_item(
             TableName=_table(),

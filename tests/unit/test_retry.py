@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx2
 import openai
 import pytest
+from google.genai import errors as genai_errors
 
-from contentgen.connectors.openai_connector import classify_openai_error
+from contentgen.connectors.genai_connector import classify_genai_error
+from contentgen.connectors.openai_connector import OpenRouterBodyError, classify_openai_error
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.retry import Attempt, FailureKind, ProviderCaller, ProviderFailure
 from contentgen.errors import (
+    ContentModeratedError,
     DeadlineExceededError,
     ProviderAuthError,
+    ProviderInsufficientCreditsError,
     ProviderRateLimitedError,
     ProviderRequestRejectedError,
     ProviderTimeoutError,
@@ -202,10 +206,10 @@ def _status_error(status: int, headers: dict[str, str] | None = None) -> openai.
     [
         (_status_error(429, {"retry-after-ms": "250"}), FailureKind.RATE_LIMITED, 0.25),
         (_status_error(429, {"retry-after": "3"}), FailureKind.RATE_LIMITED, 3.0),
-        (
+        (  # an HTTP-date already past: no wait left (RFC 9110 §10.2.3)
             _status_error(429, {"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}),
             FailureKind.RATE_LIMITED,
-            None,
+            0.0,
         ),
         (_status_error(503), FailureKind.SERVER_ERROR, None),
         (_status_error(504), FailureKind.TIMEOUT, None),
@@ -229,3 +233,162 @@ def test_openai_errors_are_classified(error: Exception, kind: FailureKind, retry
 
 def test_non_provider_errors_are_not_classified() -> None:
     assert classify_openai_error(ValueError("x")) is None
+
+
+def test_final_failures_take_one_attempt_without_key_reset_or_fallback(sleeps: list[float]) -> None:
+    # OpenRouter 402 (out of credits) and 403 (moderation): https://openrouter.ai/docs/api-reference/errors
+    for failure, error in (
+        (ProviderFailure(FailureKind.INSUFFICIENT_CREDITS, 402, message="Insufficient credits"), ProviderInsufficientCreditsError),
+        (ProviderFailure(FailureKind.MODERATED, 403, message="flagged", reasons=("violence",)), ContentModeratedError),
+    ):  # fmt: skip
+        connector = FakeConnector()
+        provider = ProviderCaller("Fake", connector, classify, sleep=sleeps.append)
+        script = Script(failure, failure, failure, failure, failure, failure)
+
+        with deadline_scope(Deadline.after(28)), pytest.raises(error):
+            provider.call(script, models=["fake/a", "fake/b"], name="op")
+
+        assert len(script.timeouts) == 1, "no retry, no fallback model"
+        assert connector.builds == 1, "the key is not re-read"
+    assert sleeps == []
+
+
+def test_to_error_quotes_the_provider_but_never_on_auth() -> None:
+    credits = ProviderFailure(
+        FailureKind.INSUFFICIENT_CREDITS, 402, message="Insufficient credits. Add more"
+    ).to_error("OpenRouter", attempts=1)
+    moderated = ProviderFailure(
+        FailureKind.MODERATED, 403, message="input was flagged", reasons=("violence", "hate")
+    ).to_error("OpenRouter", attempts=1)
+    auth = ProviderFailure(
+        FailureKind.AUTH, 401, message="Incorrect API key provided: sk-or-v1-abc"
+    ).to_error("OpenRouter", attempts=2)
+
+    assert (credits.status_code, credits.code) == (503, "provider_insufficient_credits")
+    assert "out of credits" in credits.message
+    assert "Insufficient credits. Add more" in credits.message
+    assert (moderated.status_code, moderated.code) == (422, "content_moderated")
+    assert "(violence, hate)" in moderated.message
+    assert "input was flagged" in moderated.message
+    assert "sk-or" not in auth.message
+
+
+def _openrouter_error(status: int, body: dict[str, object]) -> openai.APIStatusError:
+    request = httpx2.Request("POST", "http://127.0.0.1/api/v1/chat/completions")
+    response = httpx2.Response(status, request=request, json={"error": body})
+    return openai.APIStatusError("x", response=response, body=body)
+
+
+def test_openrouter_402_and_403_have_their_own_kinds() -> None:
+    credits = classify_openai_error(_openrouter_error(402, {"code": 402, "message": "Insufficient credits"}))
+    flagged = classify_openai_error(
+        _openrouter_error(
+            403,
+            {
+                "code": 403,
+                "message": "Your chosen model requires moderation and your input was flagged",
+                "metadata": {"reasons": ["violence"], "flagged_input": "...", "provider_name": "OpenAI"},
+            },
+        )
+    )
+
+    assert credits == ProviderFailure(FailureKind.INSUFFICIENT_CREDITS, 402, message="Insufficient credits")
+    assert flagged is not None
+    assert (flagged.kind, flagged.reasons) == (FailureKind.MODERATED, ("violence",))
+    assert flagged.message == "Your chosen model requires moderation and your input was flagged"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "status"),
+    [
+        ({"code": 502, "message": "bad gateway"}, FailureKind.SERVER_ERROR, 502),
+        ({"code": "server_error", "message": "Provider disconnected"}, FailureKind.SERVER_ERROR, 502),
+        ({"code": 429, "message": "slow down"}, FailureKind.RATE_LIMITED, 429),
+        ({"code": "429", "message": "slow down"}, FailureKind.RATE_LIMITED, 429),
+        ({"code": 408, "message": "timed out"}, FailureKind.TIMEOUT, 408),
+        (None, FailureKind.SERVER_ERROR, 502),
+    ],
+)
+def test_failures_inside_a_200_are_classified_like_their_code(
+    error: object, kind: FailureKind, status: int
+) -> None:
+    failure = classify_openai_error(OpenRouterBodyError(error, default_message="no choices"))
+
+    assert failure is not None
+    assert (failure.kind, failure.status) == (kind, status)
+    assert failure.message == (error["message"] if isinstance(error, dict) else "no choices")
+
+
+def _google_error(
+    status: int, body: Mapping[str, object], headers: dict[str, str] | None = None
+) -> genai_errors.APIError:
+    request = httpx2.Request("POST", "http://127.0.0.1/v1beta/models/m:generateContent")
+    response = httpx2.Response(status, request=request, headers=headers or {}, json=body)
+    return genai_errors.APIError(status, body, response)
+
+
+def test_google_retry_info_is_the_wait() -> None:
+    body = {
+        "error": {
+            "code": 429,
+            "message": "Quota exceeded",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36s"},
+            ],
+        }
+    }
+
+    failure = classify_genai_error(_google_error(429, body))
+
+    assert failure == ProviderFailure(FailureKind.RATE_LIMITED, 429, 36.0, "Quota exceeded")
+
+
+def test_google_retry_after_ms_header_when_no_retry_info() -> None:
+    body = {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}
+
+    failure = classify_genai_error(_google_error(503, body, {"retry-after-ms": "1500"}))
+
+    assert failure is not None
+    assert (failure.kind, failure.retry_after) == (FailureKind.SERVER_ERROR, 1.5)
+
+
+@pytest.mark.parametrize("status_name", ["FAILED_PRECONDITION", "INVALID_ARGUMENT"])
+def test_google_400_is_rejected_with_googles_words(status_name: str) -> None:
+    body = {"error": {"code": 400, "message": "User location is not supported", "status": status_name}}
+
+    failure = classify_genai_error(_google_error(400, body))
+
+    assert failure == ProviderFailure(FailureKind.REJECTED, 400, message="User location is not supported")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_google_401_and_403_stay_the_key_path(status: int) -> None:
+    body = {"error": {"code": status, "message": "API key not valid", "status": "PERMISSION_DENIED"}}
+
+    failure = classify_genai_error(_google_error(status, body))
+
+    assert failure is not None
+    assert failure.kind is FailureKind.AUTH
+
+
+def test_no_request_with_a_non_positive_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found under load: a slow cold client build left `remaining - margin` below zero and the
+    # socket raised "ValueError: Timeout value out of range" (an unhandled 500).
+    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "0")
+    monkeypatch.setenv("MIN_ATTEMPT_SECONDS", "0.05")
+
+    class SlowConnector(FakeConnector):
+        def get(self) -> object:
+            time.sleep(0.2)
+            return super().get()
+
+    script = Script()
+    provider = ProviderCaller("Fake", SlowConnector(), classify, sleep=lambda _: None)
+
+    with deadline_scope(Deadline.after(0.1)), pytest.raises(DeadlineExceededError) as caught:
+        provider.call(script, models=MODELS, name="op")
+
+    assert script.timeouts == [], "the operation never ran"
+    assert caught.value.status_code == 504

@@ -18,6 +18,7 @@ from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
+from contentgen.core.waits import retry_after_from_headers, retry_delay_from_google_error
 from contentgen.secrets import GOOGLE_API_KEY, read_api_key
 
 PROVIDER = "Google GenAI"
@@ -49,24 +50,30 @@ def reset_genai_client() -> None:
 
 
 def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
-    """Map google-genai and transport exceptions to failure kinds; None if not a provider error."""
+    """Map google-genai and transport exceptions to failure kinds; None if not a provider error.
+
+    Google's error body (https://cloud.google.com/apis/design/errors) is `{"error": {"code",
+    "message", "status", "details"}}`: the wait is the `google.rpc.RetryInfo` `retryDelay` in
+    `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
+    401/403 are the key (rotation path); 400 INVALID_ARGUMENT / FAILED_PRECONDITION and other 4xx
+    are our request. The message (`error.message`) is the provider's words.
+    """
     if isinstance(exc, errors.APIError):
         status = exc.code
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        raw = headers.get("retry-after") if headers is not None else None
-        try:
-            retry_after = float(raw) if raw else None
-        except ValueError:
-            retry_after = None
+        retry_after = retry_delay_from_google_error(exc.details)
+        if retry_after is None:
+            retry_after = retry_after_from_headers(headers)
+        message = str(exc.message) if exc.message else None
         if status == 429:
-            return ProviderFailure(FailureKind.RATE_LIMITED, status, retry_after)
+            return ProviderFailure(FailureKind.RATE_LIMITED, status, retry_after, message)
         if status in (401, 403):
-            return ProviderFailure(FailureKind.AUTH, status)
+            return ProviderFailure(FailureKind.AUTH, status, message=message)
         if status in (408, 504):
-            return ProviderFailure(FailureKind.TIMEOUT, status)
+            return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
         if status >= 500:
-            return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after)
-        return ProviderFailure(FailureKind.REJECTED, status)
+            return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
+        return ProviderFailure(FailureKind.REJECTED, status, message=message)
     if isinstance(exc, httpx2.TimeoutException):
         return ProviderFailure(FailureKind.TIMEOUT)
     if isinstance(exc, httpx2.TransportError):

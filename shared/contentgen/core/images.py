@@ -71,22 +71,58 @@ def _gemini(
         for part in (candidate.content.parts if candidate.content else None) or []:
             if part.inline_data is not None and part.inline_data.data:
                 return GeneratedImage(part.inline_data.data, part.inline_data.mime_type or "image/png", model)
-    feedback = response.prompt_feedback
-    if feedback is not None and feedback.block_reason is not None:
-        detail = feedback.block_reason_message or str(feedback.block_reason.value)
-        raise ContentFilteredError(f"the image model declined the prompt: {detail}")
+    _raise_declined(response, model)
     finish = [c.finish_reason.value for c in response.candidates or [] if c.finish_reason is not None]
-    if any(
-        reason in ("SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT")
-        for reason in finish
-    ):
-        raise ContentFilteredError(f"the image model declined the prompt ({', '.join(finish)})")
     raise ModelOutputError(f"{model} returned no image ({', '.join(finish) or 'no candidates'})")
 
 
+# Candidate finish reasons that mean the model declined to draw (google-genai `types.FinishReason`;
+# https://ai.google.dev/api/generate-content#FinishReason).
+DECLINED_FINISH_REASONS = frozenset(
+    {
+        "SAFETY",
+        "IMAGE_SAFETY",
+        "PROHIBITED_CONTENT",
+        "IMAGE_PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+        "IMAGE_RECITATION",
+        "IMAGE_OTHER",
+        "NO_IMAGE",
+    }
+)
+
+
+def _raise_declined(response: types.GenerateContentResponse, model: str) -> None:
+    """Raise `ContentFilteredError` (in the provider's words) for a Gemini answer without an image
+    that is a decline: `promptFeedback.blockReason` (+ `blockReasonMessage`), a candidate finish
+    reason in `DECLINED_FINISH_REASONS` (+ `finishMessage`), or an answer holding only text (the
+    model's text is its reason). Source: https://ai.google.dev/api/generate-content#PromptFeedback
+    and https://ai.google.dev/gemini-api/docs/image-generation."""
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        reason = str(feedback.block_reason.value)
+        detail = f"{reason}: {feedback.block_reason_message}" if feedback.block_reason_message else reason
+        raise ContentFilteredError(f"{model} declined the prompt ({detail})")
+    texts: list[str] = []
+    for candidate in response.candidates or []:
+        finish = candidate.finish_reason.value if candidate.finish_reason is not None else None
+        if finish in DECLINED_FINISH_REASONS:
+            words = f": {candidate.finish_message}" if candidate.finish_message else ""
+            raise ContentFilteredError(f"{model} declined the prompt ({finish}){words}")
+        parts = (candidate.content.parts if candidate.content else None) or []
+        texts.extend(
+            part.text.strip() for part in parts if part.text and part.text.strip() and not part.thought
+        )
+    if texts:
+        raise ContentFilteredError(f"{model} answered without an image: {' '.join(texts)[:500]}")
+
+
 def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> GeneratedImage:
-    """The image for `prompt` from the first model that answers; `ContentFilteredError` (422) when
-    the safety filter withholds it."""
+    """The image for `prompt` from the first model that answers; `ContentFilteredError` (422
+    `content_filtered`, the provider's words, after that one request) when the model declines:
+    Imagen's `raiFilteredReason`, or a Gemini decline (`_raise_declined`)."""
 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         generate = _imagen if call.model.startswith("imagen") else _gemini

@@ -7,6 +7,13 @@ are switched off so that nothing retries twice and nothing waits past the deadli
 request sit the model's circuit breaker (`contentgen.core.breaker`) and the provider's
 per-container limiter (`contentgen.core.limiter`); when a model keeps failing the next one in the
 function's list is tried.
+
+Failures a provider reports inside an HTTP 200 reach this policy as exceptions the connector
+classifies like the status they name, so they are retried, counted and fallen back on like any
+other. Final kinds (a rejected request, an empty account, a moderation flag) end the call after
+the attempt that met them; a model that declines (`ContentFilteredError`, raised by the adapter)
+ends it too, logged with outcome `declined`. Each attempt's log line carries the provider's own
+message (`provider_message`) and its wait (`retry_after_s`).
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ from contentgen.core.deadline import Deadline, current_deadline
 from contentgen.core.limiter import SlotUnavailable, limiter_for
 from contentgen.errors import (
     CircuitOpenError,
+    ContentFilteredError,
+    ContentgenError,
+    ContentModeratedError,
     DeadlineExceededError,
     ProviderAuthError,
     ProviderError,
+    ProviderInsufficientCreditsError,
     ProviderRateLimitedError,
     ProviderRequestRejectedError,
     ProviderTimeoutError,
@@ -46,19 +57,29 @@ class FailureKind(StrEnum):
     CONNECTION = "connection"
     AUTH = "auth"
     REJECTED = "rejected"
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    MODERATED = "moderated"
 
     @property
     def retryable(self) -> bool:
-        return self not in (FailureKind.AUTH, FailureKind.REJECTED)
+        return self not in _FINAL_KINDS
 
 
-_ERROR_FOR_KIND: dict[FailureKind, type[ProviderError]] = {
+# Failures that another request cannot fix: answered after the one attempt that met them.
+_FINAL_KINDS = frozenset(
+    {FailureKind.AUTH, FailureKind.REJECTED, FailureKind.INSUFFICIENT_CREDITS, FailureKind.MODERATED}
+)
+
+
+_ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.RATE_LIMITED: ProviderRateLimitedError,
     FailureKind.SERVER_ERROR: ProviderUnavailableError,
     FailureKind.CONNECTION: ProviderUnavailableError,
     FailureKind.TIMEOUT: ProviderTimeoutError,
     FailureKind.AUTH: ProviderAuthError,
     FailureKind.REJECTED: ProviderRequestRejectedError,
+    FailureKind.INSUFFICIENT_CREDITS: ProviderInsufficientCreditsError,
+    FailureKind.MODERATED: ContentModeratedError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -68,22 +89,43 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.TIMEOUT: "did not answer in time",
     FailureKind.AUTH: "rejected the API key",
     FailureKind.REJECTED: "rejected the request",
+    FailureKind.INSUFFICIENT_CREDITS: "refused the request: the account is out of credits",
+    FailureKind.MODERATED: "moderation flagged the input",
 }
+
+# The provider's own message is quoted to the caller, clipped; never for AUTH (a 401 may echo
+# part of the key).
+_QUOTED_CHARS = 300
 
 
 @dataclass(frozen=True)
 class ProviderFailure:
-    """What went wrong with one attempt, in SDK-neutral terms."""
+    """What went wrong with one attempt, in SDK-neutral terms.
+
+    `status` is the HTTP status (or, for a failure reported inside a 200, the body's `error.code`);
+    `retry_after` the provider's wait in seconds (`contentgen.core.waits`); `message` the provider's
+    own words; `reasons` what a moderation flag names (OpenRouter `error.metadata.reasons`).
+    """
 
     kind: FailureKind
     status: int | None = None
     retry_after: float | None = None
+    message: str | None = None
+    reasons: tuple[str, ...] = ()
 
-    def to_error(self, provider: str, *, attempts: int) -> ProviderError:
+    def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
+        """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
+        flag, `ContentModeratedError` (422); the provider's message is quoted (except for auth)."""
         status = f" (HTTP {self.status})" if self.status else ""
         tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
+        what = _MESSAGE_FOR_KIND[self.kind]
+        if self.reasons:
+            what = f"{what} ({', '.join(self.reasons)})"
+        quoted = ""
+        if self.message and self.kind is not FailureKind.AUTH:
+            quoted = f": {self.message[:_QUOTED_CHARS]}"
         return _ERROR_FOR_KIND[self.kind](
-            f"{provider} {_MESSAGE_FOR_KIND[self.kind]}{status}{tries}", retry_after=self.retry_after
+            f"{provider} {what}{status}{tries}{quoted}", retry_after=self.retry_after
         )
 
 
@@ -268,6 +310,13 @@ class ProviderCaller(Generic[ClientT]):
                 with limiter.slot(budget - policy.min_attempt) as queued:
                     record.queued_ms = queued * 1000
                     timeout = min(policy.attempt_timeout, deadline.remaining() - policy.margin)
+                    if timeout <= 0:
+                        # Building the client (a cold SSM read) or the queue ate the time left; a
+                        # non-positive timeout would reach the socket as a ValueError (a 500).
+                        raise DeadlineExceededError(
+                            f"not enough time left to call {self.provider} "
+                            f"after {attempt - 1} attempt{'s' if attempt != 2 else ''}"
+                        )
                     started = time.perf_counter()
                     try:
                         result = operation(client, Attempt(model, fallbacks, timeout, record))
@@ -284,8 +333,13 @@ class ProviderCaller(Generic[ClientT]):
                     f"{self.provider} is rate limiting requests; none could start in the time left",
                     retry_after=exc.wait,
                 ) from None
-            except BaseException:
+            except BaseException as exc:
                 breaker.released(permit)
+                if isinstance(exc, ContentFilteredError):
+                    # The model answered and declined: one log line for the (paid) attempt.
+                    record.outcome = "declined"
+                    record.details["provider_message"] = exc.message
+                    record_attempt(record)
                 raise
             if failure is None:
                 breaker.succeeded(permit)
@@ -295,6 +349,10 @@ class ProviderCaller(Generic[ClientT]):
 
             record.outcome = failure.kind.value
             record.http_status = failure.status
+            if failure.message:
+                record.details["provider_message"] = failure.message
+            if failure.retry_after is not None:
+                record.details["retry_after_s"] = failure.retry_after
             record_attempt(record)
             if failure.kind in _COUNTED_BY_BREAKER:
                 breaker.failed(permit)

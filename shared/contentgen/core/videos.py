@@ -116,5 +116,12 @@ def check_video(operation_name: str, *, model: str) -> VideoCheck:
             return VideoCheck(done=True, data=video.video_bytes, mime_type=video.mime_type or "video/mp4")
         if video is not None and video.uri:
             return _download(video, model)
+    # Veo withholds a video it filtered and says why in `raiMediaFilteredReasons`
+    # (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/veo-video-generation).
     reasons = list((response.rai_media_filtered_reasons if response else None) or [])
-    return VideoCheck(done=True, filtered=reasons or ["the provider returned no video"])
+    if reasons:
+        return VideoCheck(done=True, filtered=reasons)
+    filtered_count = response.rai_media_filtered_count if response else None
+    if filtered_count:
+        return VideoCheck(done=True, filtered=[f"{filtered_count} video(s) withheld by the safety filter"])
+    return VideoCheck(done=True, error="the provider returned no video")

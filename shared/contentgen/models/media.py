@@ -50,6 +50,11 @@ class VideoJobStatus(ResponseModel):
     status: JobStatus
     video_url: str | None = Field(None, description="Presigned GET URL, once succeeded.")
     error: str | None = Field(None, description="Why the job failed, once failed.")
+    error_code: str | None = Field(
+        None,
+        description="Stable machine code of the failure: content_filtered (the provider's filter "
+        "withheld the video; `error` quotes its reasons), provider_error, deadline_exceeded.",
+    )
     created_at: int
     updated_at: int
     checks: int = Field(description="How many times the provider's operation was checked.")

@@ -1,11 +1,14 @@
 """Videos as asynchronous jobs: start a Veo operation, then check it once per queue message.
 
 State: pending (started) → running (checked, not done) → succeeded (stored in S3) or failed
-(provider error, filtered, or the job's deadline passed). No invocation waits for Veo.
+(provider error, filtered, or the job's deadline passed; `error_code` provider_error,
+content_filtered or deadline_exceeded). No invocation waits for Veo. A check that meets a rate
+limit or an open breaker is re-scheduled after the provider's wait (at most SQS's 900 s).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import time
@@ -13,7 +16,13 @@ from datetime import UTC, datetime
 
 from contentgen.config import get_settings
 from contentgen.core.videos import check_video, start_video
-from contentgen.errors import NotFoundError
+from contentgen.errors import (
+    CircuitOpenError,
+    ContentFilteredError,
+    NotFoundError,
+    ProviderError,
+    ProviderRateLimitedError,
+)
 from contentgen.jobs import VideoJob, create_job, get_job, schedule_check, update_job
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.models.usage import Usage
@@ -25,6 +34,7 @@ from contentgen.usage import current_meter
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # A job not finished this long after its deadline will not be checked again (SQS delays top at 900 s).
 ABANDONED_AFTER_SECONDS = 1800
+SQS_MAX_DELAY_SECONDS = 900
 
 
 def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccepted:
@@ -69,7 +79,7 @@ def video_job_status(job_id: str) -> VideoJobStatus:
     if not job.finished and time.time() > job.deadline_at + ABANDONED_AFTER_SECONDS:
         # No check has finished the job long after its deadline: its messages went to the DLQ.
         reason = "deadline passed: the job's checks stopped (see the job queue's dead-letter queue)"
-        if update_job(job_id, status="failed", error=reason):
+        if update_job(job_id, status="failed", error=reason, error_code="deadline_exceeded"):
             logger.warning("video job abandoned", extra={"job_id": job_id})
         job = get_job(job_id) or job
     succeeded = job.status == "succeeded" and job.s3_key is not None
@@ -78,6 +88,7 @@ def video_job_status(job_id: str) -> VideoJobStatus:
         status=job.status,
         video_url=presigned_get_url(job.s3_key) if succeeded and job.s3_key else None,
         error=job.error if job.status == "failed" else None,
+        error_code=job.error_code if job.status == "failed" else None,
         created_at=job.created_at,
         updated_at=job.updated_at,
         checks=job.checks,
@@ -101,23 +112,35 @@ def advance_video_job(job_id: str) -> str:
         logger.info("video job already finished", extra={"job_id": job_id, "status": job.status})
         return job.status
     settings = get_settings()
-    outcome = check_video(job.operation_name, model=job.model)
+    try:
+        outcome = check_video(job.operation_name, model=job.model)
+    except (ProviderRateLimitedError, CircuitOpenError) as exc:
+        # The provider asked us to wait (429 + Retry-After / RetryInfo) or the model's breaker is
+        # open: check again after the wait instead of failing the message towards the DLQ.
+        delay = min(
+            SQS_MAX_DELAY_SECONDS, max(settings.video_poll_delay_seconds, math.ceil(exc.retry_after or 0))
+        )
+        schedule_check(job_id, delay_seconds=delay)
+        logger.warning(
+            "video job check deferred",
+            extra={"job_id": job_id, "code": exc.code, "reason": exc.message, "delay_seconds": delay},
+        )
+        return job.status
     if not outcome.done:
         if time.time() >= job.deadline_at:
             reason = f"deadline passed: the video was not ready {settings.video_job_deadline_seconds} s after the start"
-            update_job(job_id, status="failed", error=reason)
+            update_job(job_id, status="failed", error=reason, error_code="deadline_exceeded")
             logger.warning("video job failed", extra={"job_id": job_id, "reason": reason})
             return "failed"
         update_job(job_id, status="running")
         schedule_check(job_id, delay_seconds=settings.video_poll_delay_seconds)
         return "running"
     if outcome.error is not None or outcome.data is None:
-        reason = (
-            f"provider error: {outcome.error}"
-            if outcome.error
-            else "filtered: " + "; ".join(outcome.filtered)
-        )
-        update_job(job_id, status="failed", error=reason)
+        if outcome.error:
+            reason, code = f"provider error: {outcome.error}", ProviderError.code
+        else:
+            reason, code = "filtered: " + "; ".join(outcome.filtered), ContentFilteredError.code
+        update_job(job_id, status="failed", error=reason, error_code=code)
         logger.warning("video job failed", extra={"job_id": job_id, "reason": reason})
         return "failed"
     key = _video_key(job)

@@ -1,0 +1,84 @@
+"""How long a provider asks us to wait, wherever it puts it.
+
+- `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date;
+- `retry-after-ms` (milliseconds; sent by OpenRouter and OpenAI-compatible servers, read by the
+  `openai` SDK's own retry loop, `openai._base_client._parse_retry_after_header`);
+- Google's `google.rpc.RetryInfo` in the error body's `details`
+  (https://cloud.google.com/apis/design/errors#error_details,
+  https://github.com/googleapis/googleapis/blob/master/google/rpc/error_details.proto):
+  `{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36s"}`, a
+  `google.protobuf.Duration` in its JSON form (seconds with up to nine fractional digits and an
+  `s` suffix).
+
+Every function answers seconds (float, >= 0) or None when the provider named no usable wait.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)s\s*$")
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds from a `Retry-After` value: delay-seconds ("2", "0.5") or an HTTP-date
+    ("Wed, 21 Oct 2015 07:28:00 GMT", measured against `now`, never negative); None if unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; an obsolete form may parse without a zone
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def retry_after_from_headers(headers: Any, *, now: Callable[[], float] = time.time) -> float | None:
+    """The wait named by response headers: `retry-after-ms` first (more precise), then
+    `Retry-After`. `headers` is any mapping with a case-insensitive `get` (httpx headers)."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    raw_ms = get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000.0)
+        except ValueError:
+            pass
+    raw = get("retry-after")
+    return parse_retry_after(str(raw), now=now) if raw else None
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from a `google.protobuf.Duration` in JSON ("36s", "0.5s", "1.000340012s"); None if
+    it is not one."""
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.match(value)
+    return max(0.0, float(match.group(1))) if match else None
+
+
+def retry_delay_from_google_error(body: Any) -> float | None:
+    """`retryDelay` of the `google.rpc.RetryInfo` in a Google error body (`{"error": {"details":
+    [...]}}`, or the inner `error` object itself); None when the body carries none."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error", body)
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and detail.get("@type") == RETRY_INFO_TYPE:
+            delay = parse_duration(detail.get("retryDelay"))
+            if delay is not None:
+                return delay
+    return None

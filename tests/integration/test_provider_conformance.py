@@ -1,0 +1,716 @@
+"""What providers really answer, replayed verbatim over the wire, and what contentgen answers.
+
+Each case is a provider answer shape written from the provider's documentation (cited per case),
+sent by the emulator's `raw` fault exactly as scripted (status, headers, body) to the real SDKs
+(`openai` for OpenRouter, `google-genai` for Gemini / Imagen / Veo). Each case asserts what the
+caller gets (status, code, the provider's words in the message, `Retry-After`), how many provider
+requests were made, and whether the API key was re-read from SSM.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets as random_tokens
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any
+
+import pytest
+
+from contentgen import secrets
+from contentgen.connectors.aws import get_sqs_client
+from contentgen.jobs import VideoJob, create_job, get_job
+from local.event_sources import QueuePoller
+from local.runtime import LocalRuntime
+from local.template import queue_sources
+from tests.conftest import load_event, log_records
+from tests.integration.conftest import Invoke, Stack
+
+pytestmark = pytest.mark.integration
+
+CONTENT = "FreeContentFunction"  # POST /content: free text, no schema
+STORY = "StorySegmentsFunction"  # POST /story-segments: structured output (json_schema, strict)
+THUMBNAIL = "GenerateThumbnailFunction"  # POST /thumbnails: Gemini image or Imagen
+TEXT_FALLBACKS = "google/gemini-2.5-flash,anthropic/claude-3.5-haiku"
+
+GEMINI_IMAGE = {"GOOGLE_GENAI_USE_VERTEXAI": "false", "IMAGE_MODEL": "gemini-2.5-flash-image"}
+GEMINI_IMAGE_VERTEX = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "IMAGE_MODEL": "gemini-2.5-flash-image"}
+IMAGEN = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "IMAGE_MODEL": "imagen-4.0-generate-001"}
+
+REQUESTS = {
+    CONTENT: {"prompt": "Three hooks for a video about lighthouses"},
+    STORY: {"prompt": "A lighthouse keeper finds a map", "segment_count": 3},
+    THUMBNAIL: {"prompt": "A fox in a lighthouse, stormy night"},
+}
+
+
+def raw(target: str, status: int, body: Any, *, headers: dict[str, str] | None = None, count: int = 1) -> Any:
+    return {
+        "kind": "raw",
+        "target": target,
+        "status": status,
+        "body": body,
+        "headers": headers or {},
+        "count": count,
+    }
+
+
+def completion(message: dict[str, Any], finish_reason: str, **extra: Any) -> dict[str, Any]:
+    """An OpenRouter chat completion (https://openrouter.ai/docs/api-reference/overview, "Responses")."""
+    return {
+        "id": "gen-conformance",
+        "object": "chat.completion",
+        "created": 1764500000,
+        "model": "openai/gpt-4o-mini",
+        "provider": "OpenAI",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason, **extra}
+        ],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 7, "total_tokens": 47, "cost": 0.00001},
+    }
+
+
+def gemini_answer(candidates: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A Gemini `GenerateContentResponse` (https://ai.google.dev/api/generate-content#generatecontentresponse)."""
+    return {"candidates": candidates, "modelVersion": "gemini-2.5-flash-image", **extra}
+
+
+def google_error(code: int, status: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """Google's error model (https://cloud.google.com/apis/design/errors#http_mapping)."""
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def retry_info(delay: str) -> dict[str, Any]:
+    """`google.rpc.RetryInfo` (googleapis google/rpc/error_details.proto), as Gemini API 429s carry it
+    (https://ai.google.dev/gemini-api/docs/rate-limits; https://ai.google.dev/gemini-api/docs/troubleshooting)."""
+    return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
+
+
+@dataclass(frozen=True)
+class Case:
+    function: str
+    faults: list[Any]
+    status: int
+    code: str | None
+    requests: int
+    quotes: tuple[str, ...] = ()  # words of the provider (or ours) the caller's message must hold
+    env: dict[str, str] = field(default_factory=dict)
+    key_reads: int | None = None  # SSM GetParameter calls for the provider's key
+    retry_after: str | None = None  # the Retry-After header the caller must get
+    wait: float | None = None  # the provider's wait (s) the first attempt's log line must name
+
+
+IN_BODY_502 = {
+    "error": {
+        "code": 502,
+        "message": "Upstream provider returned an invalid response",
+        "metadata": {"provider_name": "OpenAI", "raw": "bad gateway"},
+    }
+}
+MID_GENERATION = completion(
+    {"content": ""},
+    "error",
+    error={"code": "server_error", "message": "Provider disconnected unexpectedly"},
+)
+NO_CHOICES = {
+    "id": "gen-empty",
+    "object": "chat.completion",
+    "created": 1764500000,
+    "model": "openai/gpt-4o-mini",
+    "choices": [],
+}
+
+CASES: dict[str, Case] = {
+    # 1. Failures inside HTTP 200. OpenRouter "Errors" (https://openrouter.ai/docs/api-reference/errors):
+    # once the model started, the status is 200 and a later error is emitted in the body.
+    "200-error-object-persisting-is-502": Case(
+        STORY,
+        [raw("openai", 200, IN_BODY_502, count=3)],
+        502,
+        "provider_unavailable",
+        3,
+        quotes=("Upstream provider returned an invalid response",),
+    ),
+    "200-error-object-once-is-retried": Case(CONTENT, [raw("openai", 200, IN_BODY_502)], 200, None, 2),
+    "200-error-object-429-is-rate-limited": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                200,
+                {"error": {"code": 429, "message": "Rate limit exceeded: free-models-per-min"}},
+                count=3,
+            )
+        ],
+        503,
+        "provider_rate_limited",
+        3,
+        quotes=("free-models-per-min",),
+    ),
+    # OpenRouter "Streaming" page, "Handling Errors During Streaming": finish_reason "error" and an
+    # `error` object whose code may be a string.
+    "200-finish-reason-error-is-502": Case(
+        STORY,
+        [raw("openai", 200, MID_GENERATION, count=3)],
+        502,
+        "provider_unavailable",
+        3,
+        quotes=("Provider disconnected unexpectedly",),
+    ),
+    # OpenRouter "Errors", "When No Content is Generated": empty choices, retry.
+    "200-empty-choices-is-502-after-retries": Case(
+        STORY,
+        [raw("openai", 200, NO_CHOICES, count=3)],
+        502,
+        "provider_unavailable",
+        3,
+        quotes=("no choices",),
+    ),
+    "200-in-body-failure-falls-back-to-the-next-model": Case(
+        STORY,
+        [raw("openai", 200, IN_BODY_502, count=3)],
+        200,
+        None,
+        4,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # 2. Declines. OpenAI structured outputs, "Refusals"
+    # (https://platform.openai.com/docs/guides/structured-outputs#refusals): content null, refusal set.
+    "strict-schema-refusal-is-422": Case(
+        STORY,
+        [
+            raw(
+                "openai",
+                200,
+                completion(
+                    {"content": None, "refusal": "I'm sorry, I can't help with that request."}, "stop"
+                ),
+            )
+        ],
+        422,
+        "content_filtered",
+        1,
+        quotes=("I'm sorry, I can't help with that request.",),
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # OpenAI chat object: finish_reason "content_filter" = content omitted by the filter
+    # (https://platform.openai.com/docs/api-reference/chat/object); OpenRouter normalises to it.
+    "content-filter-finish-on-content-is-422-not-cut-text": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                200,
+                completion(
+                    {"content": "Here are three hooks: 1. The"},
+                    "content_filter",
+                    native_finish_reason="SAFETY",
+                ),
+            )
+        ],
+        422,
+        "content_filtered",
+        1,
+        quotes=("content_filter", "SAFETY"),
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    "content-filter-finish-on-structured-is-422-no-reask": Case(
+        STORY,
+        [raw("openai", 200, completion({"content": '{"segments": ['}, "content_filter"))],
+        422,
+        "content_filtered",
+        1,
+        quotes=("content_filter",),
+    ),
+    # 3. OpenRouter status codes ("Errors" page, "Error Codes").
+    "401-rereads-the-key-once": Case(
+        CONTENT,
+        [raw("openai", 401, {"error": {"code": 401, "message": "No auth credentials found"}})],
+        200,
+        None,
+        2,
+        key_reads=2,
+    ),
+    "402-insufficient-credits-is-503-not-retried": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                402,
+                {
+                    "error": {
+                        "code": 402,
+                        "message": "Insufficient credits. Add more using https://openrouter.ai/settings/credits",
+                    }
+                },
+                count=5,
+            )
+        ],
+        503,
+        "provider_insufficient_credits",
+        1,
+        quotes=("out of credits", "Insufficient credits"),
+        key_reads=1,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # "Moderation Errors": error.metadata = {reasons, flagged_input, provider_name, model_slug}.
+    "403-moderation-is-422-naming-the-reasons": Case(
+        STORY,
+        [
+            raw(
+                "openai",
+                403,
+                {
+                    "error": {
+                        "code": 403,
+                        "message": "Your chosen model requires moderation and your input was flagged",
+                        "metadata": {
+                            "reasons": ["violence", "harassment/threatening"],
+                            "flagged_input": "A lighthouse keeper...",
+                            "provider_name": "OpenAI",
+                            "model_slug": "openai/gpt-4o-mini",
+                        },
+                    }
+                },
+                count=5,
+            )
+        ],
+        422,
+        "content_moderated",
+        1,
+        quotes=("violence", "harassment/threatening", "requires moderation"),
+        key_reads=1,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # 4. Waits. RFC 9110 §10.2.3 Retry-After as an HTTP-date; OpenRouter "Errors", "Retry-After header".
+    "429-retry-after-http-date-beyond-the-deadline-is-503-at-once": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                429,
+                {"error": {"code": 429, "message": "Rate limit exceeded"}},
+                headers={"Retry-After": "@date+120"},
+                count=5,
+            )
+        ],
+        503,
+        "provider_rate_limited",
+        1,
+        quotes=("Rate limit exceeded",),
+        retry_after="120",
+        wait=120.0,
+    ),
+    # `retry-after-ms`, read by the openai SDK (`_parse_retry_after_header`).
+    "429-retry-after-ms-beyond-the-deadline-is-503-at-once": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                429,
+                {"error": {"code": 429, "message": "Rate limit exceeded"}},
+                headers={"retry-after-ms": "90000"},
+                count=5,
+            )
+        ],
+        503,
+        "provider_rate_limited",
+        1,
+        retry_after="90",
+        wait=90.0,
+    ),
+    # Gemini API 429 RESOURCE_EXHAUSTED with RetryInfo in details.
+    "gemini-429-retryinfo-beyond-the-deadline-is-503-at-once": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                429,
+                google_error(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    "You exceeded your current quota, please check your plan and billing details.",
+                    [retry_info("36s")],
+                ),
+                count=5,
+            )
+        ],
+        503,
+        "provider_rate_limited",
+        1,
+        quotes=("exceeded your current quota",),
+        env=GEMINI_IMAGE,
+        retry_after="36",
+    ),
+    "gemini-429-retryinfo-short-wait-then-answers": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                429,
+                google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded", [retry_info("0.05s")]),
+            )
+        ],
+        200,
+        None,
+        2,
+        env=GEMINI_IMAGE,
+        wait=0.05,
+    ),
+    # Google 401/403 stay the key path; 400 INVALID_ARGUMENT / FAILED_PRECONDITION are our request
+    # (https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes).
+    "gemini-403-permission-denied-rereads-the-key": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                403,
+                google_error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers"),
+                count=2,
+            )
+        ],
+        502,
+        "provider_rejected_credentials",
+        2,
+        env=GEMINI_IMAGE,
+    ),
+    "gemini-400-failed-precondition-is-rejected-quoting-google": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                400,
+                google_error(400, "FAILED_PRECONDITION", "User location is not supported for the API use."),
+            )
+        ],
+        502,
+        "provider_rejected_request",
+        1,
+        quotes=("User location is not supported",),
+        env=GEMINI_IMAGE,
+    ),
+    "gemini-400-invalid-argument-is-rejected-quoting-google": Case(
+        THUMBNAIL,
+        [raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."))],
+        502,
+        "provider_rejected_request",
+        1,
+        quotes=("invalid argument",),
+        env=GEMINI_IMAGE,
+    ),
+    # 2. Gemini image declines: promptFeedback.blockReason (+ blockReasonMessage)
+    # (https://ai.google.dev/api/generate-content#PromptFeedback).
+    "gemini-prompt-blocked-is-422": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                200,
+                {
+                    "promptFeedback": {
+                        "blockReason": "PROHIBITED_CONTENT",
+                        "blockReasonMessage": "The prompt was blocked for prohibited content.",
+                    },
+                    "modelVersion": "gemini-2.5-flash-image",
+                },
+            )
+        ],
+        422,
+        "content_filtered",
+        1,
+        quotes=("PROHIBITED_CONTENT", "blocked for prohibited content"),
+        env=GEMINI_IMAGE,
+    ),
+    # An answer with only text and no image: the model's text is its reason
+    # (https://ai.google.dev/gemini-api/docs/image-generation: the model may answer in text).
+    "gemini-text-only-answer-is-422-with-the-models-words": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                200,
+                gemini_answer(
+                    [
+                        {
+                            "content": {
+                                "role": "model",
+                                "parts": [{"text": "I can't generate images of that person."}],
+                            },
+                            "finishReason": "STOP",
+                            "index": 0,
+                        }
+                    ]
+                ),
+            )
+        ],
+        422,
+        "content_filtered",
+        1,
+        quotes=("I can't generate images of that person.",),
+        env=GEMINI_IMAGE,
+    ),
+    # Imagen `raiFilteredReason` (Vertex AI Imagen API, includeRaiReason:
+    # https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api).
+    "imagen-rai-filtered-is-422": Case(
+        THUMBNAIL,
+        [
+            raw(
+                "gemini",
+                200,
+                {
+                    "predictions": [
+                        {
+                            "raiFilteredReason": "Your current safety filter threshold filtered out the generated image. 58061214"
+                        }
+                    ]
+                },
+            )
+        ],
+        422,
+        "content_filtered",
+        1,
+        quotes=("safety filter threshold", "58061214"),
+        env=IMAGEN,
+    ),
+}
+
+# Candidate finish reasons that decline (google-genai `types.FinishReason`;
+# https://ai.google.dev/api/generate-content#FinishReason), with the candidate's `finishMessage`.
+# Replayed on Vertex AI: google-genai 3.4's Developer API converter (`_Candidate_from_mldev`) drops
+# `finishMessage`, so there the finish reason alone is the provider's word (last case).
+for _reason in (
+    "SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT", "BLOCKLIST", "SPII",
+    "RECITATION", "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE",
+):  # fmt: skip
+    CASES[f"gemini-finish-{_reason.lower()}-is-422"] = Case(
+        THUMBNAIL,
+        [raw("gemini", 200, gemini_answer([{"content": {"role": "model", "parts": []}, "finishReason": _reason, "finishMessage": f"Unable to show the generated image ({_reason}).", "index": 0}]))],
+        422, "content_filtered", 1, quotes=(_reason, "Unable to show the generated image"), env=GEMINI_IMAGE_VERTEX,
+    )  # fmt: skip
+CASES["gemini-developer-api-finish-image-safety-is-422"] = Case(
+    THUMBNAIL,
+    [raw("gemini", 200, gemini_answer([{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY", "index": 0}]))],
+    422, "content_filtered", 1, quotes=("IMAGE_SAFETY",), env=GEMINI_IMAGE,
+)  # fmt: skip
+
+
+def _resolve(fault: Any) -> Any:
+    """`@date+N` in a header: an HTTP-date N seconds from now (RFC 9110 IMF-fixdate)."""
+    headers = {
+        name: formatdate(time.time() + int(value.removeprefix("@date+")), usegmt=True)
+        if value.startswith("@date+")
+        else value
+        for name, value in fault["headers"].items()
+    }
+    return {**fault, "headers": headers}
+
+
+def provider_calls(log_output: io.StringIO) -> list[dict[str, Any]]:
+    return [record for record in log_records(log_output) if record["message"] == "provider call"]
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_provider_answer_shape(
+    case: Case, stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
+) -> None:
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+    reads: list[str] = []
+    secrets._ssm_provider().client.meta.events.register(
+        "before-call.ssm.GetParameter", lambda **_: reads.append("GetParameter")
+    )
+    stack.provider.faults(*(_resolve(fault) for fault in case.faults))
+
+    status, response = invoke(case.function, REQUESTS[case.function], raw=True)
+
+    answer = json.loads(response["body"])
+    assert status == case.status, answer
+    if case.code is not None:
+        assert answer["code"] == case.code
+    for words in case.quotes:
+        assert words.lower() in answer["message"].lower(), answer["message"]
+    target = "openai" if case.function in (CONTENT, STORY) else "gemini"
+    sent = [request for request in stack.provider.requests() if request["target"] == target]
+    assert len(sent) == case.requests, [request["path"] for request in sent]
+    if case.key_reads is not None:
+        assert len(reads) == case.key_reads, "the key is re-read only on 401"
+    if case.retry_after is not None:
+        (header,) = response["multiValueHeaders"]["Retry-After"]
+        assert abs(int(header) - int(case.retry_after)) <= 2, header  # an HTTP-date has 1 s resolution
+    calls = provider_calls(log_output)
+    assert len(calls) == case.requests, "one log line per provider request"
+    if case.status != 200:
+        assert calls[-1]["outcome"] != "ok"
+    if case.wait is not None:
+        assert calls[0]["retry_after_s"] == pytest.approx(case.wait, abs=min(2.0, case.wait / 2))
+
+
+def test_a_provider_message_is_in_each_attempts_log_line(
+    stack: Stack, invoke: Invoke, log_output: io.StringIO
+) -> None:
+    # OpenRouter "Errors": the in-body error of a 200 (https://openrouter.ai/docs/api-reference/errors).
+    stack.provider.faults(raw("openai", 200, IN_BODY_502, count=3))
+
+    status, _ = invoke(STORY, REQUESTS[STORY])
+
+    assert status == 502
+    calls = provider_calls(log_output)
+    assert [call["outcome"] for call in calls] == ["server_error"] * 3
+    assert all(call["provider_message"] == "Upstream provider returned an invalid response" for call in calls)
+    assert all(call["http_status"] == 502 for call in calls)
+    assert not any(record["message"] == "model output invalid" for record in log_records(log_output)), (
+        "never sent to JSON parsing or the re-ask"
+    )
+
+
+def test_a_decline_is_logged_once_as_declined(stack: Stack, invoke: Invoke, log_output: io.StringIO) -> None:
+    refusal = completion({"content": None, "refusal": "I can't help with that."}, "stop")
+    stack.provider.faults(raw("openai", 200, refusal))
+
+    status, _ = invoke(STORY, REQUESTS[STORY])
+
+    assert status == 422
+    (call,) = provider_calls(log_output)
+    assert call["outcome"] == "declined"
+    assert "I can't help with that." in call["provider_message"]
+    assert call["completion_tokens"] == 7, "the paid attempt's usage is recorded"
+
+
+def test_structured_requests_require_parameters_and_free_text_does_not(stack: Stack, invoke: Invoke) -> None:
+    # OpenRouter provider routing, `require_parameters`
+    # (https://openrouter.ai/docs/features/provider-routing#requiring-providers-to-support-all-parameters).
+    assert invoke(STORY, REQUESTS[STORY])[0] == 200
+    assert invoke(CONTENT, REQUESTS[CONTENT])[0] == 200
+
+    structured, free = stack.provider.requests()
+    assert structured["body"]["response_format"]["type"] == "json_schema"
+    assert structured["body"]["provider"] == {"require_parameters": True}
+    assert "response_format" not in free["body"]
+    assert "provider" not in free["body"]
+
+
+# -- Veo: the video worker ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> QueuePoller:
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
+    return QueuePoller(source, LocalRuntime(), stack.aws_url)
+
+
+def _job(stack: Stack) -> tuple[str, str]:
+    """A started job whose operation the emulator knows (started over the wire with the SDK)."""
+    from contentgen.core.videos import start_video
+
+    started = start_video(
+        "a paper boat", aspect_ratio="9:16", duration_seconds=6, models=["veo-3.0-generate-001"]
+    )
+    now = int(time.time())
+    job_id = random_tokens.token_urlsafe(16)
+    create_job(VideoJob(job_id, "pending", started.operation_name, started.model, {}, now, now, now + 600))
+    return job_id, started.operation_name
+
+
+def _check(worker: QueuePoller, job_id: str) -> dict[str, Any]:
+    event = load_event("video_worker.json")
+    event["Records"][0]["body"] = json.dumps({"job_id": job_id})
+    result, _ = worker.runtime.invoke("VideoWorkerFunction", event)
+    return dict(result)
+
+
+def test_veo_filtered_video_fails_the_job_with_content_filtered_and_the_reason(
+    stack: Stack, worker: QueuePoller
+) -> None:
+    job_id, name = _job(stack)
+    # Veo on Vertex AI: a finished operation whose video the filter withheld carries
+    # `raiMediaFilteredCount` and `raiMediaFilteredReasons`
+    # (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/veo-video-generation).
+    reason = "Unable to generate videos because the prompt violates Vertex AI's usage guidelines. Support codes: 90789179"
+    stack.provider.faults(
+        raw(
+            "gemini",
+            200,
+            {
+                "name": name,
+                "done": True,
+                "response": {
+                    "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
+                    "raiMediaFilteredCount": 1,
+                    "raiMediaFilteredReasons": [reason],
+                },
+            },
+        )
+    )
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}
+
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "content_filtered")
+    assert reason in (job.error or "")
+
+
+def test_a_rate_limited_video_check_is_rescheduled_after_the_providers_wait(
+    stack: Stack, worker: QueuePoller
+) -> None:
+    job_id, _ = _job(stack)
+    sent: list[dict[str, Any]] = []
+    get_sqs_client().meta.events.register(
+        "provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(dict(params))
+    )
+    # Vertex AI 429 RESOURCE_EXHAUSTED with RetryInfo (https://cloud.google.com/apis/design/errors).
+    stack.provider.faults(
+        raw(
+            "gemini",
+            429,
+            google_error(
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for aiplatform.googleapis.com",
+                [retry_info("240s")],
+            ),
+            count=5,
+        )
+    )
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}, "not failed into the DLQ"
+
+    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
+    assert len(checks) == 1, "no attempt inside the provider's window"
+    (message,) = sent
+    assert json.loads(message["MessageBody"]) == {"job_id": job_id}
+    assert message["DelaySeconds"] >= 240
+    job = get_job(job_id)
+    assert job is not None
+    assert job.status == "pending"
+
+
+def test_an_open_breaker_reschedules_the_check_with_the_cooldown(
+    stack: Stack, worker: QueuePoller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BREAKER_MIN_CALLS", "1")
+    monkeypatch.setenv("BREAKER_COOLDOWN_SECONDS", "300")
+    monkeypatch.setenv("PROVIDER_MAX_ATTEMPTS", "1")
+    job_id, _ = _job(stack)
+    sent: list[dict[str, Any]] = []
+    get_sqs_client().meta.events.register(
+        "provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(dict(params))
+    )
+    stack.provider.faults(
+        raw("gemini", 503, google_error(503, "UNAVAILABLE", "The service is currently unavailable."), count=5)
+    )
+
+    first = _check(worker, job_id)  # a 503: the breaker opens; the message is retried by SQS
+    second = _check(worker, job_id)  # breaker open: no request, re-scheduled after the cooldown
+
+    assert first != {"batchItemFailures": []}
+    assert second == {"batchItemFailures": []}
+    (message,) = sent
+    assert 240 <= message["DelaySeconds"] <= 300

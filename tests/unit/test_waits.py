@@ -1,0 +1,94 @@
+"""Where providers put their waits: `Retry-After` (seconds and HTTP-date), `retry-after-ms`, and
+Google's `google.rpc.RetryInfo.retryDelay`."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import httpx2
+import pytest
+
+from contentgen.core.waits import (
+    parse_duration,
+    parse_retry_after,
+    retry_after_from_headers,
+    retry_delay_from_google_error,
+)
+
+NOW = 1_796_000_000.0
+
+
+def fixed_now() -> float:
+    return NOW
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("2", 2.0),
+        ("0.5", 0.5),
+        (" 30 ", 30.0),
+        ("-4", 0.0),
+        (formatdate(NOW + 120, usegmt=True), 120.0),  # RFC 9110 IMF-fixdate
+        ("Sunday, 06-Nov-94 08:49:37 GMT", 0.0),  # obsolete RFC 850 form, long past
+        (formatdate(NOW - 60, usegmt=True), 0.0),  # a date already past: no wait left
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_an_http_date(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, now=fixed_now) == seconds
+
+
+def test_retry_after_ms_wins_over_retry_after() -> None:
+    headers = httpx2.Headers({"Retry-After": "3", "Retry-After-Ms": "250"})
+
+    assert retry_after_from_headers(headers) == 0.25
+
+
+def test_retry_after_header_names_are_case_insensitive_and_dates_work() -> None:
+    headers = httpx2.Headers({"retry-after": formatdate(NOW + 7, usegmt=True)})
+
+    assert retry_after_from_headers(headers, now=fixed_now) == 7.0
+    assert retry_after_from_headers(httpx2.Headers({})) is None
+    assert retry_after_from_headers(None) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("36s", 36.0), ("0.5s", 0.5), ("1.000340012s", 1.000340012), ("36", None), (36, None), ("", None)],
+)
+def test_protobuf_duration_json(value: object, seconds: float | None) -> None:
+    assert parse_duration(value) == seconds
+
+
+def test_retry_info_is_found_among_other_details() -> None:
+    body = {
+        "error": {
+            "code": 429,
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": "x"}]},
+                {"@type": "type.googleapis.com/google.rpc.Help", "links": []},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36s"},
+            ],
+        }
+    }
+
+    assert retry_delay_from_google_error(body) == 36.0
+    assert retry_delay_from_google_error(body["error"]) == 36.0  # the inner object, as some SDKs keep it
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"code": 429, "message": "quota"}},
+        {"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo"}]}},
+        {"error": {"details": "not a list"}},
+        "text",
+        None,
+    ],
+)
+def test_no_retry_info_is_no_wait(body: object) -> None:
+    assert retry_delay_from_google_error(body) is None
