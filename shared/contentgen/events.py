@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -23,15 +24,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from contentgen.api import resolve_body
+from contentgen.api import error_response, resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ContentgenError
+from contentgen.errors import ContentgenError, InvalidRequestError
 from contentgen.idempotency import run_once
-from contentgen.models.events import GenerationMessage
+from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
+from contentgen.request_body import check_value_bounds, json_type, parse_json_text
 from contentgen.results import announce, store_result
 
 Handler = Callable[[Any, LambdaContext], Any]
@@ -133,6 +135,48 @@ def _generate(
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
 
 
+@dataclass(frozen=True)
+class RefusedMessage:
+    """A message whose `request_id` is readable but whose request cannot be run as sent."""
+
+    request_id: str
+    field: str
+    reason: str
+
+
+_REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
+
+
+def read_message(data: Any) -> GenerationMessage | RefusedMessage:
+    """The message in an SQS body or EventBridge `detail`.
+
+    A `request_id` that cannot be read (not an object, missing, malformed) raises ValidationError
+    or ContentgenError: there is nowhere to store the outcome. A readable `request_id` with a
+    `request` that is not a JSON object is a RefusedMessage, stored as a 422 under that id."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("message", f"must be a JSON object, not {json_type(data)}")
+    request = data.get("request")
+    if request is not None and not isinstance(request, dict):
+        request_id = _REQUEST_ID.validate_python(data.get("request_id"))
+        return RefusedMessage(request_id, "request", f"must be a JSON object, not {json_type(request)}")
+    return GenerationMessage.model_validate(data)
+
+
+def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
+    """Store and announce a refused message's 422 under its request_id (GenerationFailed)."""
+    logger.append_keys(request_id=message.request_id)
+    error = [{"field": message.field, "message": message.reason}]
+    text = f"invalid request: {message.field}: {message.reason}"
+    body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")
+    announce(store_result(request_id=message.request_id, route=route[1], status_code=422, body=body))
+    logger.warning("request refused", extra={"status": 422, "reason": text})
+
+
+def _log_malformed(record: SQSRecord, reason: str) -> None:
+    """A message that is not a generation message is logged as it arrives (it ends in the DLQ)."""
+    logger.warning("malformed message", extra={"message_id": record.message_id, "reason": reason})
+
+
 def handle_generation_batch(
     app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
@@ -140,15 +184,23 @@ def handle_generation_batch(
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            data = json.loads(record.body)
+            data = parse_json_text(record.body)
             # The bus rule delivers whole events into the queue: the message is their `detail`.
-            message = GenerationMessage.model_validate(data["detail"] if is_eventbridge_event(data) else data)
-        except json.JSONDecodeError as exc:
-            raise GenerationFailed(f"not a generation message: not JSON ({exc.msg})") from None
+            message = read_message(data["detail"] if is_eventbridge_event(data) else data)
+        except ContentgenError as exc:
+            _log_malformed(record, exc.message)
+            raise GenerationFailed(f"not a generation message: {exc.message}") from None
         except ValidationError as exc:
+            _log_malformed(record, str(exc.errors()[0]["msg"]))
             raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
+        if isinstance(message, RefusedMessage):
+            store_refusal(message, route)
+            return  # an invalid request: stored as failed, and its message deleted (not retried)
         receives = int(record.attributes.approximate_receive_count or 1)
-        _generate(app, route, message, context, last_attempt=receives >= max_receives)
+        try:
+            _generate(app, route, message, context, last_attempt=receives >= max_receives)
+        except RequestRejected:
+            return  # stored and announced as failed; a retry cannot help, so the message is deleted
 
     logger.set_correlation_id(getattr(context, "aws_request_id", None))
     return _process_batch(event, context, record_handler)
@@ -163,8 +215,12 @@ def handle_generation_event(
     retries run out, sends it to the function's on-failure destination (its dead-letter queue).
     """
     logger.set_correlation_id(str(event.get("id") or getattr(context, "aws_request_id", "")))
-    message = GenerationMessage.model_validate(event["detail"])
+    check_value_bounds(event["detail"])
+    message = read_message(event["detail"])
     metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=1)
+    if isinstance(message, RefusedMessage):
+        store_refusal(message, route)
+        return {"request_id": message.request_id, "status": "failed"}
     with deadline_scope(Deadline.from_context(context)):
         try:
             _generate(app, route, message, context, last_attempt=False)
