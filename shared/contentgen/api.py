@@ -77,7 +77,8 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
         and _field_name(problem.get("loc")) == "body"
         for problem in problems
     ):
-        return error_response(422, "invalid_request", "request body must be a JSON object")
+        message = "request body must be a JSON object"
+        return error_response(422, "invalid_request", message, errors=[{"field": "body", "message": message}])
     errors = [
         {"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
         for problem in problems
@@ -304,15 +305,13 @@ def read_request(
         check_value_bounds(event)
         body = require_object(event)
         return proxy_event_for(body, method=method, path=path, request_id=request_id), body
-    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
-        return dict(event), None
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS or event.get("body") in (None, ""):
+        return dict(event), None  # no body: validation names what is missing
     parsed = decode_http_body(
         event.get("body"),
         is_base64=bool(event.get("isBase64Encoded")),
         content_type=_header(event, "Content-Type"),
     )
-    if parsed is None:
-        return dict(event), None
     body = require_object(parsed)
     return _with_json_body(event, body), body
 

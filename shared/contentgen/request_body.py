@@ -62,7 +62,7 @@ def is_json_media_type(content_type: str | None) -> bool:
 
 
 def decode_http_body(body: str | None, *, is_base64: bool, content_type: str | None) -> Any:
-    """The parsed JSON of an API Gateway proxy body (`None` when there is none).
+    """The parsed JSON of an API Gateway proxy body (`None` when there is none, or `null`).
 
     Raises UnsupportedMediaTypeError (415) for a non-JSON Content-Type, BadRequestError (400)
     for invalid base64, non-UTF-8 bytes or text that is not JSON or exceeds the bounds, and
