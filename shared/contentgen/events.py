@@ -191,8 +191,10 @@ def handle_generation_batch(
             _log_malformed(record, exc.message)
             raise GenerationFailed(f"not a generation message: {exc.message}") from None
         except ValidationError as exc:
-            _log_malformed(record, str(exc.errors()[0]["msg"]))
-            raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
+            problem = exc.errors()[0]
+            reason = f"{'.'.join(str(part) for part in problem['loc']) or 'request_id'}: {problem['msg']}"
+            _log_malformed(record, reason)
+            raise GenerationFailed(f"not a generation message: {reason}") from None
         if isinstance(message, RefusedMessage):
             store_refusal(message, route)
             return  # an invalid request: stored as failed, and its message deleted (not retried)
