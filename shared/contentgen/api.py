@@ -305,8 +305,10 @@ def read_request(
         check_value_bounds(event)
         body = require_object(event)
         return proxy_event_for(body, method=method, path=path, request_id=request_id), body
-    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS or event.get("body") in (None, ""):
-        return dict(event), None  # no body: validation names what is missing
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return dict(event), None
+    if event.get("body") in (None, ""):
+        return _with_json_body(event, None), None  # validation names what is missing
     parsed = decode_http_body(
         event.get("body"),
         is_base64=bool(event.get("isBase64Encoded")),
@@ -316,7 +318,7 @@ def read_request(
     return _with_json_body(event, body), body
 
 
-def _with_json_body(event: Mapping[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def _with_json_body(event: Mapping[str, Any], body: dict[str, Any] | None) -> dict[str, Any]:
     from contentgen.request_body import canonical_json
 
     proxy = dict(event)
@@ -324,7 +326,7 @@ def _with_json_body(event: Mapping[str, Any], body: dict[str, Any]) -> dict[str,
         headers = {k: v for k, v in (event.get(name) or {}).items() if k.lower() != "content-type"}
         headers["Content-Type"] = "application/json" if name == "headers" else ["application/json"]
         proxy[name] = headers
-    proxy["body"] = canonical_json(body)
+    proxy["body"] = canonical_json(body) if body is not None else None
     proxy["isBase64Encoded"] = False
     return proxy
 
