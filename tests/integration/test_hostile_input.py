@@ -166,3 +166,18 @@ def test_deep_health_with_a_non_ascii_key_is_403_not_500(stack: Stack, key: str)
 
     assert response["statusCode"] == 403, response["body"]
     assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"prompt": "\\ud800 lone surrogate", "segment_count": 1}',
+        '{"prompt": "x", "segment_count": 1e400}',
+        '{"prompt": "x", "segment_count": 1, "prompt": "duplicate"}',
+        '{"prompt": "\\u0000", "segment_count": 1}',
+    ],
+)
+def test_odd_but_valid_json_is_never_a_500(stack: Stack, raw: str) -> None:
+    response = call(STORY, story_event(raw, **{"Idempotency-Key": "clé-🔑"}))
+
+    assert response["statusCode"] < 500, response["body"]
