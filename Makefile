@@ -1,17 +1,40 @@
 # contentgen: the two commands are `make demo` and `make test`.
 # Each creates .venv and installs the pinned dependencies first when they are missing.
+# Ports of the local stack: make api API_PORT=3001 AWS_PORT=5001 EMULATOR_PORT=8091
+# (`make demo` takes the same; it uses any free ports unless told).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NEEDED := 3.11
 
-.PHONY: install test lint typecheck pytest demo api bench clean
+# "3.11" style versions; empty when the interpreter is missing or does not run.
+PY_VERSION   := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+VENV_USABLE  := $(shell $(BIN)/python -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null)
+# A .venv whose Python is gone or too old (made by another Python) is rebuilt.
+VENV_STALE   := $(if $(wildcard $(VENV)),$(if $(filter 1,$(VENV_USABLE)),,rebuild-venv))
+
+# Refuse an unsupported Python in one line, unless a usable .venv makes it irrelevant.
+ifeq ($(filter 1,$(VENV_USABLE)),)
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),install)),)
+ifneq ($(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null),1)
+$(error contentgen needs Python $(NEEDED)+, but $(PYTHON) is $(or $(PY_VERSION),not found); run make PYTHON=python3.12 (or any $(NEEDED)+))
+endif
+endif
+endif
+
+.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv
 
 install: $(STAMP)
 
-$(STAMP): requirements-dev.txt shared/requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+rebuild-venv:
+	@echo "rebuilding $(VENV): its Python is missing or older than $(NEEDED)"
+	@rm -rf $(VENV)
+
+$(STAMP): requirements-dev.txt shared/requirements.txt $(VENV_STALE)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the pinned dependencies into $(VENV) (the first install takes about a minute)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -27,11 +50,17 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The ports, checked first (one line and exit 1 when one is taken) and then passed on.
+demo api: ports = API_PORT=$(or $(API_PORT),$(1)) AWS_PORT=$(or $(AWS_PORT),$(2)) EMULATOR_PORT=$(or $(EMULATOR_PORT),$(3))
+demo api: flags = --port $(or $(API_PORT),$(1)) --aws-port $(or $(AWS_PORT),$(2)) --emulator-port $(or $(EMULATOR_PORT),$(3))
+
 demo: $(STAMP)
-	$(BIN)/python -m local.demo
+	@$(BIN)/python -m local.ports $(call ports,0,0,0) --command "make demo"
+	$(BIN)/python -m local.demo $(call flags,0,0,0)
 
 api: $(STAMP)
-	$(BIN)/python -m local.stack
+	@$(BIN)/python -m local.ports $(call ports,3000,5000,8090)
+	$(BIN)/python -m local.stack $(call flags,3000,5000,8090)
 
 bench: $(STAMP)
 	$(BIN)/python -m local.bench

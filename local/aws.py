@@ -6,10 +6,12 @@ the template itself, so the local stack and the deployed one cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,8 +56,32 @@ def free_port() -> int:
         return port
 
 
+_dynamodb_write_lock = threading.RLock()
+
+
+def serialise_dynamodb_updates() -> None:
+    """Work around a moto bug: its DynamoDB UpdateItem reads, changes and writes an item without a
+    lock, so concurrent updates of one item lose some of them (DynamoDB applies each atomically;
+    `ADD` counters must add up). One lock around moto's update_item restores that; idempotent.
+    Tested by tests/integration/test_spend.py::test_spend_adds_up_exactly_across_concurrent_requests_of_one_key.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    update = DynamoDBBackend.update_item
+    if getattr(update, "serialised", False):
+        return
+
+    @functools.wraps(update)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_write_lock:
+            return update(self, *args, **kwargs)
+
+    locked.serialised = True  # type: ignore[attr-defined]
+    DynamoDBBackend.update_item = locked  # type: ignore[method-assign]
+
+
 class MotoServer:
-    """moto's threaded server on a free loopback port."""
+    """moto's threaded server on a free loopback port (DynamoDB updates atomic, as in AWS)."""
 
     def __init__(self, port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
@@ -68,6 +94,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
+        serialise_dynamodb_updates()
         self._server.start()
         return self
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from local.aws import AWS_TEST_ENV, MotoServer, free_port, provision
+from local.bench_spend import aws_overhead, print_aws_overhead
 from local.emulator import EmulatorControl
 from local.runtime import LocalRuntime
 from local.template import functions
@@ -310,6 +311,7 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument("--warm-iterations", type=int, default=300)
     parser.add_argument("--set-runs", type=int, default=5)
+    parser.add_argument("--overhead-generations", type=int, default=200)
     args = parser.parse_args()
 
     os.environ.update(AWS_TEST_ENV)
@@ -338,6 +340,8 @@ def main() -> int:
                 for variant in runs:
                     runs[variant].append(cold_start(variant, environment))
             warm_figures = warm(emulator_url, args.warm_iterations)
+            # Before the sets (emulator latency) and the storm (429s, open breakers) change the stage.
+            overhead_figures = aws_overhead(args.overhead_generations)
             sets_figures = sets_wall_time(emulator_url, args.set_runs)
             video_figures = video_checks(moto.url, args.set_runs)
             storm_figures = storm(emulator_url)
@@ -379,6 +383,7 @@ def main() -> int:
     print(f"{'':34}{'succeeded':>10}{'requests spent':>16}{'wall time':>11}")
     for name, figures in storm_figures.items():
         print(f"  {name:32}{figures['success']:>10.0%}{figures['spent']:>16.0f}{figures['seconds']:>10.1f}s")
+    print_aws_overhead(overhead_figures, args.overhead_generations)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from typing import Any, TextIO
 
 from local.aws import LOCAL_API_KEY, client
 from local.emulator import EmulatorControl
+from local.ports import PortTaken
 from local.stack import LocalStack
 from local.template import physical_name
 
@@ -47,7 +49,8 @@ def http(
         f"{base}{path}",
         data=data,
         method=method,
-        headers={"Content-Type": "application/json", **dict(headers)},
+        # Every call presents the local stack's API key, so its spend is charged to that key.
+        headers={"Content-Type": "application/json", "x-api-key": LOCAL_API_KEY, **dict(headers)},
     )
     started = time.perf_counter()
     try:
@@ -56,6 +59,19 @@ def http(
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
     return status, json.loads(raw or b"{}"), (time.perf_counter() - started) * 1000
+
+
+MEDIA_PATHS = ("/thumbnails", "/videos")
+PLACEHOLDER = "  [placeholder: answered by the provider emulator, not a model]"
+
+
+def emulated(stack: LocalStack, path: str) -> bool:
+    """Whether the provider behind `path` is the local emulator (its answers are placeholders)."""
+    if path.startswith(("/health", "/results", "/usage")):
+        return False
+    if path.startswith(MEDIA_PATHS):
+        return not stack.real_google
+    return not stack.real_openrouter
 
 
 def wrap(text: str, indent: str) -> str:
@@ -256,12 +272,39 @@ CALLS = [
 ]
 
 
-def video_job(base: str, out: TextIO) -> bool:
-    """POST /videos, then follow GET /videos/{job_id} while the worker moves the job along."""
+def spend_of_this_run(base: str, out: TextIO) -> bool:
+    """GET /usage with the demo's API key: what this run spent today, per function."""
+    status, report, elapsed = http(base, "GET", "/usage", None)
+    ok = status == 200 and report.get("today", {}).get("requests", 0) > 0
+    print(
+        f"\n[{'ok ' if ok else 'FAIL'}] spend of this run: GET /usage -> {status} in {elapsed:.0f} ms",
+        file=out,
+    )
+    if status != 200:
+        show_error(report, out)
+        return False
+    today = report["today"]
+    print(
+        f"    key {report['api_key_id']} on {report['day']}: {today['cost_usd']:.6f} USD over "
+        f"{today['requests']} generations ({today['provider_requests']} provider requests, "
+        f"{today['prompt_tokens']} + {today['completion_tokens']} tokens); budget "
+        f"{report['daily_budget_usd']:.2f} USD, {report['remaining_today_usd']:.6f} left",
+        file=out,
+    )
+    for function, spent in today["functions"].items():
+        print(f"    {function:32} {spent['requests']:>3} x  {spent['cost_usd']:.6f} USD", file=out)
+    print("    (event-triggered requests without api_key_id are charged to the pipeline key)", file=out)
+    return ok
+
+
+def video_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
+    """POST /videos, then follow GET /videos/{job_id} (its `status_url`) while the worker moves the
+    job along."""
     body = {"prompt": "A paper boat sailing down a rainy street at dusk", "aspect_ratio": "9:16"}
     status, accepted, elapsed = http(base, "POST", "/videos", body)
     print(
-        f"\n[{'ok ' if status == 202 else 'FAIL'}] generate_video: POST /videos -> {status} in {elapsed:.0f} ms",
+        f"\n[{'ok ' if status == 202 else 'FAIL'}] generate_video: POST /videos -> {status} in {elapsed:.0f} ms"
+        f"{PLACEHOLDER if placeholder else ''}",
         file=out,
     )
     if status != 202:
@@ -339,12 +382,27 @@ def event_requests(stack: LocalStack, out: TextIO) -> bool:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Run every function end to end on the local stack.")
+    parser.add_argument("--port", type=int, default=0, help="local API port (0: any free port)")
+    parser.add_argument("--aws-port", type=int, default=0, help="moto port (0: any free port)")
+    parser.add_argument(
+        "--emulator-port", type=int, default=0, help="provider emulator port (0: any free port)"
+    )
+    args = parser.parse_args()
     OUTPUT.mkdir(exist_ok=True)
     terminal = sys.stdout
     log_path = OUTPUT / "demo-functions.log"
     # The functions' JSON logs and EMF metrics go to a file; the summary goes to the terminal.
     sys.stdout = log_path.open("w")
-    stack = LocalStack().start()
+    try:
+        stack = LocalStack(
+            api_port=args.port, aws_port=args.aws_port, emulator_port=args.emulator_port
+        ).start()
+    except PortTaken as taken:
+        sys.stdout.close()
+        sys.stdout = terminal
+        print(str(taken).replace("make api", "make demo"), file=sys.stderr)
+        return 1
     failures = 0
     try:
         print(stack.describe(), file=terminal)
@@ -364,13 +422,14 @@ def main() -> int:
             ok = status == call.expect
             failures += not ok
             mark = "ok " if ok else "FAIL"
+            note = PLACEHOLDER if status < 300 and emulated(stack, call.path) else ""
             print(
-                f"\n[{mark}] {call.title}: {call.method} {call.path} -> {status} in {elapsed:.0f} ms",
+                f"\n[{mark}] {call.title}: {call.method} {call.path} -> {status} in {elapsed:.0f} ms{note}",
                 file=terminal,
             )
             (call.show if ok else show_error)(body, terminal)
 
-        failures += not video_job(stack.api.url, terminal)
+        failures += not video_job(stack.api.url, terminal, emulated(stack, "/videos"))
         failures += not event_requests(stack, terminal)
 
         direct_body = {"prompt": "Two rival food trucks share one parking spot", "segment_count": 2}
@@ -378,10 +437,12 @@ def main() -> int:
         ok = isinstance(result, dict) and len(result.get("segments", [])) == 2
         failures += not ok
         print(
-            f"\n[{'ok ' if ok else 'FAIL'}] story_segments invoked directly (body as the event) in {elapsed:.0f} ms",
+            f"\n[{'ok ' if ok else 'FAIL'}] story_segments invoked directly (body as the event) in {elapsed:.0f} ms"
+            f"{PLACEHOLDER if emulated(stack, '/stories/segments') else ''}",
             file=terminal,
         )
         show_segments(result, terminal)
+        failures += not spend_of_this_run(stack.api.url, terminal)
         for poller in stack.pollers:
             for error in poller.errors:
                 failures += 1

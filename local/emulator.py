@@ -10,6 +10,7 @@ Control endpoints (JSON):
   without answering), `unauthorized` (401), `reply` (200 with the given `content` as the model's
   text), `filtered` (an image or video withheld by the safety filter, with `reason`).
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
+  `{"faults": []}` or `DELETE /_emulator/faults` clears the queue.
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
   answer a PNG of the requested aspect ratio. Veo on Vertex AI: `:predictLongRunning` starts an
   operation that `:fetchPredictOperation` reports done after `video_polls` checks (config,
@@ -24,7 +25,7 @@ Control endpoints (JSON):
   that served it. `"rate_limit_per_second": 4, "rate_limit_burst": 2`: an account rate limit
   (token bucket) answered with 429 and the wait in `Retry-After` / `retry-after-ms`.
 - Cheap checks: OpenRouter's `GET /api/v1/key` and google-genai's `models.get`.
-- `POST /_emulator/reset`; `GET /_emulator/requests` (what was received, newest last);
+- `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
 """
@@ -44,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from local.fake_content import first_user_text, instance_for, topic_of
+from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
 
 MAX_RECORDED = 1000
@@ -219,12 +220,24 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": {"message": f"no route {self.path}"}})
 
+    def do_DELETE(self) -> None:
+        """`DELETE /_emulator/faults` clears the queued faults."""
+        if urlparse(self.path).path == "/_emulator/faults":
+            with self.server.state.lock:
+                cleared = len(self.server.state.faults)
+                self.server.state.faults.clear()
+            self._send(200, {"cleared": cleared})
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+
     def do_POST(self) -> None:
         state = self.server.state
         path = urlparse(self.path).path
         body = self._read_json()
         if path == "/_emulator/faults":
             with state.lock:
+                if not body.get("faults"):  # `{"faults": []}` clears the queue
+                    state.faults.clear()
                 state.faults.extend(Fault.from_json(item) for item in body.get("faults", []))
             self._send(200, {"queued": len(body.get("faults", []))})
         elif path == "/_emulator/config":
@@ -389,9 +402,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         elif mode == "malformed":
             content = '{"segments": [ this is not JSON'
         elif schema is not None:
-            content = json.dumps(
-                instance_for(schema, prompt=prompt, size_delta=1 if mode == "wrong_size" else 0)
-            )
+            content = reply_text(schema, prompt=prompt, size_delta=1 if mode == "wrong_size" else 0)
         else:
             content = (
                 f"{topic[:1].upper()}{topic[1:]}: the first light finds what the night forgot.\n"
@@ -550,7 +561,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "done": True,
                 "response": {"generateVideoResponse": {"generatedSamples": [{"video": {"uri": uri}}]}},
             }
-        video = base64.b64encode(mp4(operation["prompt"])).decode()
+        video = base64.b64encode(
+            mp4(operation["prompt"], operation["parameters"].get("aspectRatio"))
+        ).decode()
         return {
             "name": name,
             "done": True,

@@ -10,12 +10,14 @@ policy moves them to the dead-letter queue after `maxReceiveCount` receives.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
-from typing import Any
+import time
+from typing import Any, TextIO
 
 from local.aws import client
 from local.runtime import LocalRuntime
-from local.template import ACCOUNT, REGION, QueueSource, physical_name, queue_sources
+from local.template import ACCOUNT, REGION, QueueSource, bus_rules, physical_name, queue_sources
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -35,6 +37,21 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             for message in messages
         ]
     }
+
+
+def malformed_reason(body: str) -> str | None:
+    """Why a request message cannot be a generation request (None when it may be): not JSON, not
+    an object, or no `request_id` (in the message, or in `detail` of an event the bus rule put)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    message = data.get("detail") if {"detail-type", "detail", "source"} <= set(data) else data
+    if not isinstance(message, dict) or not message.get("request_id"):
+        return "no request_id"
+    return None
 
 
 class _Poller:
@@ -57,9 +74,14 @@ class _Poller:
 
 
 class QueuePoller(_Poller):
-    def __init__(self, source: QueueSource, runtime: LocalRuntime, endpoint_url: str) -> None:
+    def __init__(
+        self, source: QueueSource, runtime: LocalRuntime, endpoint_url: str, console: TextIO | None = None
+    ) -> None:
         super().__init__()
+        self.console = console  # one line per batch, and one per malformed message, when set
         self.source = source
+        # Request queues (the bus rules' targets) carry generation requests, which need a request_id.
+        self.request_queue = source.queue in {rule.queue for rule in bus_rules()}
         self.runtime = runtime
         self.sqs = client("sqs", endpoint_url)
         self.queue_url = self.sqs.get_queue_url(QueueName=physical_name(source.queue))["QueueUrl"]
@@ -79,10 +101,21 @@ class QueuePoller(_Poller):
         if not messages:
             return 0
         self.batches += 1
+        queue = physical_name(self.source.queue)
+        for message in messages:
+            reason = malformed_reason(message["Body"]) if self.request_queue else None
+            if reason is not None:
+                receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+                self._say(
+                    f"SQS    {queue}: malformed message {message['MessageId']} ({reason}, receive {receives}); "
+                    "it fails and goes to the dead-letter queue after the last receive"
+                )
+        started = time.perf_counter()
         try:
             result, _ = self.runtime.invoke(self.source.function, sqs_event(messages, self.queue_arn))
         except Exception as exc:  # the whole batch fails and comes back after the visibility timeout
             self.errors.append(repr(exc))
+            self._say(f"SQS    {queue} -> {self.source.function}: batch of {len(messages)} raised {exc!r}")
             return len(messages)
         failed = {
             item["itemIdentifier"]
@@ -92,14 +125,24 @@ class QueuePoller(_Poller):
         for message in messages:
             if message["MessageId"] not in failed:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self._say(
+            f"SQS    {queue} -> {self.source.function}: {len(messages)} message(s), "
+            f"{len(failed)} failed, {(time.perf_counter() - started) * 1000:.0f} ms"
+        )
         return len(messages)
+
+    def _say(self, line: str) -> None:
+        if self.console is not None:
+            print(f"{time.strftime('%H:%M:%S')} {line}", file=self.console, flush=True)
 
 
 Poller = _Poller
 
 
-def start_pollers(runtime: LocalRuntime, endpoint_url: str) -> list[Poller]:
-    pollers: list[Poller] = [QueuePoller(source, runtime, endpoint_url) for source in queue_sources()]
+def start_pollers(runtime: LocalRuntime, endpoint_url: str, console: TextIO | None = None) -> list[Poller]:
+    pollers: list[Poller] = [
+        QueuePoller(source, runtime, endpoint_url, console) for source in queue_sources()
+    ]
     for poller in pollers:
         threading.Thread(target=poller.run, name=f"poller-{id(poller)}", daemon=True).start()
     return pollers

@@ -1,13 +1,17 @@
 """Deterministic content that satisfies a requested JSON schema, for the provider emulator.
 
-Beyond the schema it follows the conventions the services validate: in an array of enum values
-the first item takes the first value and the last item the last (setup ... punchline), and titles
-within one reply differ.
+It writes what a real model may write within the schema, not what the services would like:
+string lengths vary, from a few words to near and past the limit a description gives ("at most N
+characters", which strict mode cannot enforce); enum values come in any order; and `reply_text`
+sometimes wraps the JSON in a code fence or a sentence of prose. Everything is seeded from the
+prompt, so one request always gets the same answer and tests stay reproducible.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import random
 import re
 from typing import Any
 
@@ -84,15 +88,39 @@ def _seed(*parts: str) -> int:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16)
 
 
+# Words a model pads a description with when it runs long.
+_PADDING = tuple(
+    re.findall(
+        r"\S+",
+        "with rain on the glass, a slow push-in, warm practical lights, shallow depth of field, "
+        "grain, a hint of fog, the crowd blurred behind, and one detail that pays off later",
+    )
+)
+
+
+def _length_varied(value: str, limit: int | None, rng: random.Random) -> str:
+    """`value` as written, or padded with words to near `limit` or past it (about one in six each)."""
+    if limit is None:
+        return value
+    roll = rng.random()
+    if roll < 2 / 3:
+        return value
+    over = roll >= 5 / 6
+    target = limit + rng.randint(1, 60) if over else limit - rng.randint(0, max(limit // 10, 1))
+    words = value.split()
+    for number in range(target):  # at most one word per character: always ends
+        padding = _PADDING[number % len(_PADDING)]
+        if len(" ".join([*words, padding])) > target and not (over and len(" ".join(words)) <= limit):
+            break
+        words.append(padding)
+    return " ".join(words)
+
+
 def _string(name: str, index: int, count: int, topic: str, seed: int, schema: dict[str, Any]) -> str:
     key = name.lower()
+    rng = random.Random(_seed(str(seed), name, str(index)))
     if "enum" in schema:
-        values = schema["enum"]
-        if count > 1 and index == count - 1:
-            return str(values[-1])
-        if index == 0:
-            return str(values[0])
-        return str(values[1:-1][(index - 1) % len(values[1:-1])] if len(values) > 2 else values[0])
+        return str(rng.choice(schema["enum"]))
     if key in _FIXED:
         options = _FIXED[key]
         value = options[index % len(options)]
@@ -115,7 +143,7 @@ def _string(name: str, index: int, count: int, topic: str, seed: int, schema: di
         value = f"{name.replace('_', ' ')} {index + 1} about {topic}"
     limit = re.search(r"at most (\d+) characters", str(schema.get("description", "")))
     max_length = schema.get("maxLength") or (int(limit.group(1)) if limit else None)
-    return value[:max_length].rstrip() if isinstance(max_length, int) else value
+    return _length_varied(value, max_length if isinstance(max_length, int) else None, rng)
 
 
 def instance_for(schema: dict[str, Any], *, prompt: str, size_delta: int = 0) -> Any:
@@ -149,6 +177,18 @@ def instance_for(schema: dict[str, Any], *, prompt: str, size_delta: int = 0) ->
         return _string(name, index, count, topic, seed, node)
 
     return build(schema, "reply", 0, 1)
+
+
+def reply_text(schema: dict[str, Any], *, prompt: str, size_delta: int = 0) -> str:
+    """The model's whole reply for `schema`: the JSON of `instance_for`, as is or (about one reply
+    in four each) inside a json code fence or between sentences of prose, as models write it."""
+    body = json.dumps(instance_for(schema, prompt=prompt, size_delta=size_delta), ensure_ascii=False)
+    roll = random.Random(_seed(prompt, "wrapping")).random()
+    if roll < 0.25:
+        return f"```json\n{body}\n```"
+    if roll < 0.5:
+        return f"Here is the JSON you asked for:\n\n{body}\n\nLet me know if you want another take."
+    return body
 
 
 def first_user_text(messages: list[dict[str, Any]]) -> str:

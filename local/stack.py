@@ -1,32 +1,47 @@
 """The whole local stack in one process: moto (AWS), the provider emulator, the local API.
 
-`make api` runs it in the foreground. With `OPENROUTER_API_KEY` set, text functions talk to the
-real OpenRouter (the key is stored in the local SSM, so the SSM path is exercised as in AWS).
+`make api` runs it in the foreground: the console shows the banner and one line per HTTP request
+and per SQS batch; the functions' JSON logs and EMF metrics go to `local-output/api.log`. With
+`OPENROUTER_API_KEY` set, text functions talk to the real OpenRouter (the key is stored in the
+local SSM, so the SSM path is exercised as in AWS); with `GOOGLE_API_KEY`, media functions talk
+to Google.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
-from local.api_gateway import LocalApiServer
-from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, provision
+from local.api_gateway import STAGE, LocalApiServer
+from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
 from local.emulator import EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
+from local.ports import PortTaken, check_ports
 from local.runtime import LocalRuntime
-from local.template import bus_rules
+from local.template import REGION, bus_rules, physical_name
+
+OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
+# Where a running `make api` writes how to reach it (read by `python -m local.send`).
+STATE_FILE = OUTPUT / "stack.json"
 
 
 @dataclass
 class LocalStack:
-    """Start with `LocalStack().start()`; everything listens on 127.0.0.1."""
+    """Start with `LocalStack().start()`; everything listens on 127.0.0.1.
+
+    `console`: where the access lines (one per HTTP request or SQS batch) go; None for none."""
 
     api_port: int = 0
     aws_port: int = 0
     emulator_port: int = 0
     verbose: bool = False
+    console: TextIO | None = None
     moto: MotoServer | None = None
     emulator: EmulatorServer | None = None
     api: LocalApiServer | None = None
@@ -39,18 +54,29 @@ class LocalStack:
     def real_openrouter(self) -> bool:
         return bool(os.environ.get("OPENROUTER_API_KEY"))
 
+    @property
+    def real_google(self) -> bool:
+        return bool(os.environ.get("GOOGLE_API_KEY"))
+
     def start(self) -> LocalStack:
+        """Start moto, the emulator (unless both real keys are set), the API and the pollers.
+
+        Raises PortTaken before starting anything when a requested port is in use."""
+        ports = {"API_PORT": self.api_port, "AWS_PORT": self.aws_port}
+        if not (self.real_openrouter and self.real_google):
+            ports["EMULATOR_PORT"] = self.emulator_port
+        check_ports(ports)
         os.environ.update(AWS_TEST_ENV)
         self.moto = MotoServer(self.aws_port).start()
         os.environ["AWS_ENDPOINT_URL"] = self.moto.url
         usage_plan = provision(self.moto.url)["ApiUsagePlanId"]
 
         environment = {key: value for key, value in self.runtime.environment().items() if value != ""}
-        if not self.real_openrouter or not os.environ.get("GOOGLE_API_KEY"):
+        if not self.real_openrouter or not self.real_google:
             self.emulator = start_emulator(port=self.emulator_port)
         if not self.real_openrouter and self.emulator is not None:
             environment["OPENROUTER_BASE_URL"] = f"{self.emulator.url}/api/v1"
-        if not os.environ.get("GOOGLE_API_KEY") and self.emulator is not None:
+        if not self.real_google and self.emulator is not None:
             environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
             environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
         environment["API_USAGE_PLAN_ID"] = usage_plan
@@ -58,8 +84,14 @@ class LocalStack:
         environment.update(self.overrides)
         os.environ.update(environment)
 
-        self.api = LocalApiServer(self.runtime, port=self.api_port, verbose=self.verbose).start()
-        self.pollers = start_pollers(self.runtime, self.moto.url)
+        self.api = LocalApiServer(
+            self.runtime,
+            port=self.api_port,
+            verbose=self.verbose,
+            aws_url=self.moto.url,
+            access_log=self.console,
+        ).start()
+        self.pollers = start_pollers(self.runtime, self.moto.url, console=self.console)
         return self
 
     def stop(self) -> None:
@@ -72,29 +104,90 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
 
-    def describe(self) -> str:
+    def queue_urls(self) -> dict[str, str]:
+        """Request queue (physical name) -> its URL in moto, for every queue a function reads."""
+        assert self.moto is not None
+        sqs = client("sqs", self.moto.url)
+        return {
+            physical_name(p.source.queue): sqs.get_queue_url(QueueName=physical_name(p.source.queue))[
+                "QueueUrl"
+            ]
+            for p in self.pollers
+            if isinstance(p, QueuePoller)
+        }
+
+    def describe(self, log_file: Path | None = None) -> str:
+        """The banner: endpoints, keys, credentials, routes, queues, bus, and an example of each path."""
         assert self.api is not None
         assert self.moto is not None
-        provider = (
-            "real OpenRouter"
-            if self.real_openrouter
-            else f"emulator at {self.emulator.url if self.emulator else '-'}"
-        )
+        text = "real OpenRouter" if self.real_openrouter else "emulator (placeholder answers)"
+        media = "real Google GenAI" if self.real_google else "emulator (placeholder media)"
+        emulator = f"  at {self.emulator.url}" if self.emulator else ""
+        bus = physical_name(next(iter(bus_rules())).bus) if bus_rules() else "-"
+        queues = self.queue_urls()
         lines = [
-            f"local API       {self.api.url}",
-            f"AWS (moto)      {self.moto.url}",
-            f"text provider   {provider}",
-            f"API key         {LOCAL_API_KEY}  (x-api-key, for GET /health?deep=true)",
-            "routes:",
+            f"local API       {self.api.url}   (also behind the stage: {self.api.url}/{STAGE}/...)",
+            f"API key         {LOCAL_API_KEY}   (send it as x-api-key; /health needs none)",
+            f"text provider   {text}{emulator}",
+            f"media provider  {media}",
+            f"AWS (moto)      {self.moto.url}   region {REGION}",
+            "                AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f"AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={self.moto.url}",
+            f"event bus       {bus}",
         ]
-        lines += [f"  {route.method:6} {route.path:32} -> {route.function}" for route in self.api.routes]
+        if log_file is not None:
+            lines.append(f"function logs   {os.path.relpath(log_file)}   (JSON logs and metrics)")
+        lines.append("routes:")
         lines += [
-            f"  SQS    {p.source.queue:32} -> {p.source.function}"
+            f"  {route.method:6} {route.path:32} -> {route.function}{'' if route.api_key_required else '  (no key)'}"
+            for route in self.api.routes
+        ]
+        lines.append("queues (SQS -> function):")
+        lines += [
+            f"  {queues[physical_name(p.source.queue)]}  -> {p.source.function}"
             for p in self.pollers
             if isinstance(p, QueuePoller)
         ]
-        lines += [f"  events {rule.name:32} -> {rule.queue}" for rule in bus_rules()]
+        lines.append("bus rules (detail-type -> queue):")
+        lines += [
+            f"  {', '.join(rule.pattern.get('detail-type', ['*']))} -> {physical_name(rule.queue)}"
+            for rule in bus_rules()
+        ]
+        story_queue = queues.get(physical_name("StorySegmentsQueue"), "<queue url>")
+        aws = f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {REGION} --endpoint-url {self.moto.url}"
+        lines += [
+            "",
+            "try:",
+            f"  HTTP    curl -s -X POST {self.api.url}/stories/segments -H 'x-api-key: {LOCAL_API_KEY}' "
+            '-H \'content-type: application/json\' -d \'{"prompt": "a robot learns to paint", "segment_count": 3}\'',
+            f"  SQS     {aws} sqs send-message --queue-url {story_queue} "
+            '--message-body \'{"request_id": "try-1", "request": {"prompt": "a robot learns to paint", "segment_count": 3}}\'',
+            f"  events  {aws} events put-events --entries "
+            f'\'[{{"EventBusName": "{bus}", "Source": "me", "DetailType": "story_segments", '
+            '"Detail": "{\\"request_id\\": \\"try-2\\", \\"prompt\\": \\"a robot learns to paint\\", \\"segment_count\\": 3}"}]\'',
+            f"  result  curl -s {self.api.url}/results/try-1 -H 'x-api-key: {LOCAL_API_KEY}'",
+            "  or in one step: .venv/bin/python -m local.send story_segments "
+            '\'{"prompt": "a robot learns to paint", "segment_count": 3}\' --via sqs   (or --via events)',
+        ]
         return "\n".join(lines)
+
+    def write_state(self, path: Path = STATE_FILE) -> None:
+        """Record how to reach this stack (for `python -m local.send`)."""
+        import json
+
+        assert self.api is not None
+        assert self.moto is not None
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "api_url": self.api.url,
+                    "aws_url": self.moto.url,
+                    "api_key": LOCAL_API_KEY,
+                    "pid": os.getpid(),
+                }
+            )
+        )
 
 
 def main() -> None:
@@ -102,24 +195,39 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "3000")))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "5000")))
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "8090")))
-    parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    parser.add_argument("--verbose", action="store_true", help="also log every HTTP request the standard way")
     args = parser.parse_args()
+    terminal = sys.stdout
+    OUTPUT.mkdir(exist_ok=True)
+    log_file = OUTPUT / "api.log"
     stack = LocalStack(
-        api_port=args.port, aws_port=args.aws_port, emulator_port=args.emulator_port, verbose=args.verbose
-    ).start()
-    print(stack.describe(), flush=True)
-    assert stack.api is not None
-    print(
-        f"\ntry: curl -s -X POST {stack.api.url}/stories/segments "
-        '-H \'content-type: application/json\' -d \'{"prompt": "a robot learns to paint", "segment_count": 3}\'',
-        flush=True,
+        api_port=args.port,
+        aws_port=args.aws_port,
+        emulator_port=args.emulator_port,
+        verbose=args.verbose,
+        console=terminal,
     )
+    # The functions' JSON logs and EMF metrics (written to stdout, as in Lambda) go to the file.
+    sys.stdout = log_file.open("w", buffering=1)
     try:
-        stack.api.serve_forever()
+        stack.start()
+    except PortTaken as taken:
+        sys.stdout = terminal
+        print(taken, file=sys.stderr)
+        sys.exit(1)
+    stack.write_state()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` also runs the clean-up below
+    print(stack.describe(log_file), file=terminal, flush=True)
+    print("\nrequests:", file=terminal, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         print("stopping", file=sys.stderr)
     finally:
+        STATE_FILE.unlink(missing_ok=True)
         stack.stop()
+        sys.stdout = terminal
 
 
 if __name__ == "__main__":

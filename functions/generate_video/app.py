@@ -12,11 +12,27 @@ from contentgen.services.videos import start_video_job, video_job_status
 app = create_app()
 
 
+def base_path() -> str:
+    """What the caller's URL holds before the route's path: `/prod` when called behind the stage
+    (API Gateway's `requestContext.path` is `/prod/videos` for the route `/videos`), empty on a
+    custom domain's root, on the local gateway without a stage, and for direct invocations."""
+    event = app.current_event.raw_event
+    requested = str((event.get("requestContext") or {}).get("path") or "")
+    route_path = str(event.get("path") or "")
+    if route_path and requested.endswith(route_path):
+        return requested[: len(requested) - len(route_path)].rstrip("/")
+    return ""
+
+
 @app.post("/videos")
 def start(request: Annotated[VideoRequest, Body(embed=False)]) -> Response[str]:
-    accepted = start_video_job(request)
+    """202 with the job and, in `Location` and `status_url`, where to follow it."""
+    accepted = start_video_job(request, base_path=base_path())
     return Response(
-        status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted.model_dump_json()
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body=accepted.model_dump_json(),
+        headers={"Location": accepted.status_url},
     )
 
 

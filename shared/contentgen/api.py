@@ -29,6 +29,7 @@ from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.errors import ConfigurationError, ContentgenError, InvalidRequestError
 from contentgen.observability import logger, metrics, traced_handler
+from contentgen.spend import invocation_scope, spend_middleware
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -90,6 +91,8 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
 def create_app() -> APIGatewayRestResolver:
     """A resolver with validation on and every exception mapped to a JSON error response."""
     app = APIGatewayRestResolver(enable_validation=True)
+    # Generation routes: budget check before any provider request, spend charged, `usage` answered.
+    app.use(middlewares=[spend_middleware])
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
@@ -223,6 +226,7 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
     @logger.inject_lambda_context(clear_state=True)
     @traced_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
+    @invocation_scope
     def handler(event: Any, context: LambdaContext) -> Any:
         started = time.perf_counter()
         idempotency_key: str | None = None

@@ -114,6 +114,16 @@ class Settings(BaseModel):
     # GET /health?deep=true: each check's timeout, and the usage plan whose keys may ask for it.
     health_check_timeout_seconds: PositiveSeconds = Field(3.0, alias="HEALTH_CHECK_TIMEOUT_SECONDS")
     api_usage_plan_id: str | None = Field(None, alias="API_USAGE_PLAN_ID")
+    # Spend control (contentgen.spend): the per-key, per-day ledger, the default daily budget
+    # (USD, a key's own budget item overrides it), the key event-triggered requests are charged to
+    # when the message names none, the share of a budget that raises BudgetThresholdReached
+    # (0 = never), how long day items are kept, and the media price table override (JSON).
+    spend_table: str | None = Field(None, alias="SPEND_TABLE")
+    daily_budget_usd: float = Field(10.0, ge=0, le=1_000_000, alias="DAILY_BUDGET_USD")
+    pipeline_api_key_id: str = Field("pipeline", min_length=1, max_length=128, alias="PIPELINE_API_KEY_ID")
+    budget_alarm_threshold: float = Field(0.8, ge=0, le=1, alias="BUDGET_ALARM_THRESHOLD")
+    spend_retention_days: int = Field(90, ge=31, le=3650, alias="SPEND_RETENTION_DAYS")
+    media_prices_json: str | None = Field(None, alias="MEDIA_PRICES_JSON")
 
     @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
     @classmethod
@@ -136,6 +146,10 @@ class Settings(BaseModel):
         "event_bus_name",
         "breaker_table",
         "api_usage_plan_id",
+        "google_gemini_base_url",
+        "google_vertex_base_url",
+        "spend_table",
+        "media_prices_json",
         mode="before",
     )
     @classmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -35,6 +36,7 @@ from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.request_body import check_value_bounds, json_type, parse_json_text
 from contentgen.results import announce, store_result
+from contentgen.spend import charged_to, is_over_budget
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -46,6 +48,11 @@ class GenerationFailed(Exception):
 
 class RequestRejected(GenerationFailed):
     """The request itself is invalid (4xx): stored and announced at once; a retry cannot help."""
+
+
+class OverBudget(Exception):
+    """The key was over its daily budget (429 budget_exceeded): stored and announced as failed, and
+    the record is done (deleted from the queue, not retried into the dead-letter queue)."""
 
 
 def is_sqs_event(event: Any) -> bool:
@@ -114,7 +121,10 @@ def _generate(
             route=f"{route[0]} {route[1]}",
             key=message.request_id,
             request=message.body(),
-            execute=lambda: resolve_body(app, route, message.body(), message.request_id, context),
+            execute=charged_to(
+                message.api_key_id,
+                lambda: resolve_body(app, route, message.body(), message.request_id, context),
+            ),
             context=context,
         )
     except ContentgenError as exc:  # the same request_id with another request, or still running
@@ -129,6 +139,8 @@ def _generate(
         store_result(request_id=message.request_id, route=path, status_code=status, body=outcome["body"])
     )
     logger.info("request stored", extra={"status": status, "replayed": not executed})
+    if is_over_budget(status, outcome["body"]):
+        raise OverBudget(outcome["body"].get("message", ""))
     if status >= 500:
         raise GenerationFailed(f"{path} answered {status}; no more receives")
     if status >= 400:
@@ -200,7 +212,8 @@ def handle_generation_batch(
             return  # an invalid request: stored as failed, and its message deleted (not retried)
         receives = int(record.attributes.approximate_receive_count or 1)
         try:
-            _generate(app, route, message, context, last_attempt=receives >= max_receives)
+            with suppress(OverBudget):  # stored as failed; the record is done
+                _generate(app, route, message, context, last_attempt=receives >= max_receives)
         except RequestRejected:
             return  # stored and announced as failed; a retry cannot help, so the message is deleted
 
@@ -226,6 +239,6 @@ def handle_generation_event(
     with deadline_scope(Deadline.from_context(context)):
         try:
             _generate(app, route, message, context, last_attempt=False)
-        except RequestRejected:
+        except (RequestRejected, OverBudget):
             return {"request_id": message.request_id, "status": "failed"}
     return {"request_id": message.request_id, "status": "succeeded"}

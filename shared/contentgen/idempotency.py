@@ -3,10 +3,11 @@
 The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route.
 The request itself, parsed and canonical (sorted keys, no whitespace: re-serialised, re-ordered or
 base64-encoded on the wire it is the same request), is the payload checked on a repeat: the same
-key with a different request is a 409; a repeat while the first is still running is a 409 too (events retry later). A repeat after
-success returns the stored outcome without calling the provider. Outcomes that are server errors,
-and refusals of the request as sent (validation, `refused_before_work`), are not stored, so a
-retry (or the corrected request) runs again. The in-progress lock expires with the Lambda's remaining time.
+key with a different request is a 409; a repeat while the first is still running is a 409 too
+(events retry later). A repeat after success returns the stored outcome without calling the
+provider. Outcomes that are server errors or 429 (budget exceeded), and refusals of the request as
+sent (validation, `refused_before_work`), are not stored, so a retry (or the corrected request)
+runs again. The in-progress lock expires with the Lambda's remaining time.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def _build() -> _Runner:
     @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def run(*, call: dict[str, Any], execute: Callable[[], Outcome]) -> Outcome:
         outcome = execute()
-        if int(outcome.get("status_code", 500)) >= 500 or refused_before_work(outcome):
-            raise _NotStored(outcome)
+        status = int(outcome.get("status_code", 500))
+        if status >= 500 or status == 429 or refused_before_work(outcome):
+            raise _NotStored(outcome)  # a 429 (over budget) must not answer the key's repeats
         return outcome
 
     return _Runner(run=run, config=config)

@@ -31,6 +31,8 @@ class VideoJob:
     checks: int = 0
     s3_key: str | None = None
     error: str | None = None
+    # What starting the job used and cost (`usage` of POST /videos: Veo bills seconds x price).
+    usage: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,6 +69,8 @@ def create_job(job: VideoJob) -> None:
         "checks": {"N": "0"},
         "expires_at": {"N": str(expires_at)},
     }
+    if job.usage is not None:
+        item["usage"] = {"S": json.dumps(job.usage)}
     get_dynamodb_client().put_item(
         TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(job_id)"
     )
@@ -91,6 +95,7 @@ def get_job(job_id: str) -> VideoJob | None:
         checks=int(found.get("checks", {"N": "0"})["N"]),
         s3_key=found.get("s3_key", {}).get("S"),
         error=found.get("error", {}).get("S"),
+        usage=json.loads(found["usage"]["S"]) if "usage" in found else None,
     )
 
 

@@ -24,6 +24,7 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from contentgen.config import get_settings
+from contentgen.usage import add_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -195,6 +196,14 @@ def record_attempt(entry: AttemptRecord) -> None:
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     blob.flush_metrics()
+    # The invocation's running cost (contentgen.usage), across fan-out threads.
+    invocation_cost = add_request(
+        model=model,
+        ok=entry.outcome == "ok",
+        prompt_tokens=entry.prompt_tokens,
+        completion_tokens=entry.completion_tokens,
+        cost_usd=entry.cost_usd,
+    )
     fields: dict[str, Any] = {
         "function": function,
         "provider": entry.provider,
@@ -209,6 +218,7 @@ def record_attempt(entry: AttemptRecord) -> None:
         "prompt_tokens": entry.prompt_tokens,
         "completion_tokens": entry.completion_tokens,
         "cost_usd": entry.cost_usd,
+        "invocation_cost_usd": float(invocation_cost) if invocation_cost is not None else None,
         "response_id": entry.response_id,
         "fallback_from": entry.fallback_from,
         "breaker": entry.breaker,
@@ -225,4 +235,14 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
     name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    blob.flush_metrics()
+
+
+def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
+    """A reply accepted despite soft limits: SoftLimitTrimmed (strings cut) and SoftProblems."""
+    blob = _call_metrics(model, _function_name())
+    if trimmed:
+        blob.add_metric(name="SoftLimitTrimmed", unit=MetricUnit.Count, value=trimmed)
+    if problems:
+        blob.add_metric(name="SoftProblems", unit=MetricUnit.Count, value=problems)
     blob.flush_metrics()

@@ -76,6 +76,9 @@ def stack(
     for family in ("TEXT", "VISION", "IMAGE", "VIDEO"):
         monkeypatch.setenv(f"{family}_FALLBACK_MODELS", "")
     monkeypatch.setenv("API_USAGE_PLAN_ID", moto_server.usage_plan_id)
+    # Requests without an API key id are charged to the pipeline key: one per test, so the
+    # session's shared spend table never puts a test over its daily budget.
+    monkeypatch.setenv("PIPELINE_API_KEY_ID", f"it-pipeline-{uuid.uuid4().hex[:12]}")
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)

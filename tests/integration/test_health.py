@@ -70,7 +70,7 @@ def test_deep_health_checks_ssm_and_each_provider(
     stack: Stack, health_handler: Handler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in functions()["GenerateThumbnailFunction"].environment.items():
-        if name.startswith("GOOGLE_"):
+        if name.startswith("GOOGLE_") and not name.endswith("_BASE_URL"):  # keep the emulator's URLs
             monkeypatch.setenv(name, value)
     context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
 
@@ -80,8 +80,12 @@ def test_deep_health_checks_ssm_and_each_provider(
     assert response["statusCode"] == 200, body
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"ssm", "openrouter", "google_genai"}
+    assert body["checks"]["ssm"]["status"] == "ok"
+    # Both providers are the loopback emulator here: health says so rather than "ok".
+    assert body["checks"]["openrouter"]["status"] == "emulator"
+    assert body["checks"]["google_genai"]["status"] == "emulator"
+    assert body["providers"] == {"openrouter": "emulator", "google_genai": "emulator"}
     for part in body["checks"].values():
-        assert part["status"] == "ok"
         assert part["latency_ms"] >= 0
     assert len(body["checks"]["ssm"]["parameters"]) == 2
     paths = sorted(request["path"] for request in stack.provider.requests())
@@ -104,7 +108,7 @@ def test_deep_health_reports_a_failing_provider_as_degraded(
     body = json.loads(response["body"])
     assert response["statusCode"] == 503
     assert body["status"] == "degraded"
-    assert body["checks"]["openrouter"]["status"] == "ok"
+    assert body["checks"]["openrouter"]["status"] == "emulator"
     assert body["checks"]["google_genai"] == {
         "status": "failed",
         "failure": "auth",

@@ -38,21 +38,47 @@ def test_beats_from_setup_to_punchline_with_short_captions(stack: Stack, invoke:
     assert "at most 80 characters" in caption["description"]
 
 
-def test_beats_out_of_order_are_reasked(stack: Stack, invoke: Invoke) -> None:
+def test_beats_follow_from_position_whatever_the_model_labels_them(stack: Stack, invoke: Invoke) -> None:
     stack.provider.faults({"kind": "reply", "content": beats("punchline", "setup", "escalation")})
 
     status, answer = invoke(FUNCTION, {"prompt": "x", "segment_count": 3})
 
     assert status == 200
     assert [segment["beat"] for segment in answer["segments"]] == ["setup", "escalation", "punchline"]
-    assert (
-        "last beat must be the punchline" in stack.provider.requests()[1]["body"]["messages"][-1]["content"]
-    )
+    assert [segment["text"] for segment in answer["segments"]] == [
+        "punchline line",
+        "setup line",
+        "escalation line",
+    ]
+    assert len(stack.provider.requests()) == 1, "a label is never a reason to ask again"
+    schema = stack.provider.requests()[0]["body"]["response_format"]["json_schema"]["schema"]
+    assert "beat" not in schema["$defs"]["MemeBeatReply"]["properties"], "position says which beat it is"
 
 
-def test_caption_too_long_twice_is_502(stack: Stack, invoke: Invoke) -> None:
-    long_caption = beats("setup", "punchline", caption="x" * 81)
-    stack.provider.faults({"kind": "reply", "content": long_caption, "count": 2})
+def test_a_single_beat_is_the_punchline(stack: Stack, invoke: Invoke) -> None:
+    status, answer = invoke(FUNCTION, {"prompt": "x", "segment_count": 1})
+
+    assert status == 200
+    assert [segment["beat"] for segment in answer["segments"]] == ["punchline"]
+
+
+def test_a_caption_over_its_limit_is_trimmed_at_a_word_not_reasked(stack: Stack, invoke: Invoke) -> None:
+    caption = "When the build passes on the first try and you do not trust it one bit, so you run it again"
+    stack.provider.faults({"kind": "reply", "content": beats("setup", "punchline", caption=caption)})
+
+    status, answer = invoke(FUNCTION, {"prompt": "x", "segment_count": 2})
+
+    assert status == 200
+    assert len(stack.provider.requests()) == 1
+    for segment in answer["segments"]:
+        assert len(segment["caption"]) <= 80
+        assert caption.startswith(segment["caption"])
+        assert caption[len(segment["caption"])] == " ", "cut at a word boundary"
+
+
+def test_a_blank_caption_twice_is_502(stack: Stack, invoke: Invoke) -> None:
+    blank_caption = beats("setup", "punchline", caption=" ")
+    stack.provider.faults({"kind": "reply", "content": blank_caption, "count": 2})
 
     status, answer = invoke(FUNCTION, {"prompt": "x", "segment_count": 2})
 

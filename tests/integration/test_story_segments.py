@@ -376,3 +376,28 @@ def test_direct_invocation_returns_the_http_body(
 
     assert [segment["index"] for segment in answer["segments"]] == [1, 2]
     assert story_handler({"prompt": ""}, context)["status_code"] == 422
+
+
+@pytest.mark.parametrize(
+    "wrapping",
+    [
+        "Here is your story:\n\n{json}\n\nI hope you like it!",
+        "```json\n{json}\n```",
+        'Sure. ```json\n{json}\n``` The {{"title"}} key holds the title.',
+    ],
+)
+def test_json_in_prose_or_a_fence_is_taken_from_the_first_reply(
+    stack: Stack, story_handler: Handler, api_event: Event, context: LocalLambdaContext, wrapping: str
+) -> None:
+    story = {
+        "title": "The Keeper",
+        "segments": [{"text": f"Beat {n}.", "visual_prompt": f"Shot {n}, vertical"} for n in (1, 2)],
+    }
+    stack.provider.faults({"kind": "reply", "content": wrapping.format(json=json.dumps(story))})
+
+    status, answer = post(story_handler, api_event, {"prompt": "x", "segment_count": 2}, context)
+
+    assert status == 200
+    assert answer["title"] == "The Keeper"
+    assert [segment["text"] for segment in answer["segments"]] == ["Beat 1.", "Beat 2."]
+    assert len(stack.provider.requests()) == 1

@@ -117,6 +117,14 @@ def test_direct_invocation_returns_the_same_body(lambda_context: LocalLambdaCont
     assert handler({"prompt": "  hello  ", "segment_count": 2}, lambda_context) == {
         "echo": "hello",
         "count": 2,
+        # Every generation answer carries the invocation's usage (contentgen.spend); none here.
+        "usage": {
+            "model": None,
+            "prompt_tokens": None,
+            "completion_tokens": None,
+            "provider_requests": 0,
+            "cost_usd": None,
+        },
     }
 
 

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from contentgen.core.deadline import Deadline, current_deadline, deadline_scope
 from contentgen.core.parallel import run_bounded
+from contentgen.core.schema import SOFT_TRIMS, SoftTrim, trim_at_word
 from contentgen.models.characters import CharacterAnalysisRequest, sniff_image
 from contentgen.models.ideas import IdeasReply
-from contentgen.models.memes import MemeReply
+from contentgen.models.memes import CAPTION_MAX, MemeReply, beat_at
 from contentgen.prompts.stories import SET_ANGLES, set_angle, set_user_prompt
 from contentgen.services.stories import plan_chunks
 
@@ -61,32 +62,77 @@ def test_a_data_url_is_accepted_for_base64() -> None:
     assert request.image_reference() == "data:image/png;base64,iVBORw0KGgoAAAAA"
 
 
-def _meme(*beats: str) -> dict[str, object]:
-    return {"segments": [{"beat": b, "text": "t", "caption": "c", "visual_prompt": "v"} for b in beats]}
-
-
 @pytest.mark.parametrize(
-    "beats", [("punchline",), ("setup", "punchline"), ("setup", "escalation", "escalation", "punchline")]
+    ("count", "beats"),
+    [
+        (1, ["punchline"]),
+        (2, ["setup", "punchline"]),
+        (4, ["setup", "escalation", "escalation", "punchline"]),
+    ],
 )
-def test_meme_beats_that_build_to_a_punchline(beats: tuple[str, ...]) -> None:
-    assert [s.beat for s in MemeReply.model_validate(_meme(*beats)).segments] == list(beats)
+def test_meme_beats_follow_from_position(count: int, beats: list[str]) -> None:
+    assert [beat_at(position, count) for position in range(1, count + 1)] == beats
 
 
-@pytest.mark.parametrize(
-    "beats",
-    [("setup",), ("escalation", "punchline"), ("setup", "punchline", "punchline"), ("punchline", "setup")],
-)
-def test_meme_beats_out_of_order_are_invalid(beats: tuple[str, ...]) -> None:
-    with pytest.raises(ValidationError):
-        MemeReply.model_validate(_meme(*beats))
+def test_a_meme_beat_label_the_model_adds_is_ignored() -> None:
+    beat = {"text": "t", "caption": "c", "visual_prompt": "v"}
+    reply = MemeReply.model_validate(
+        {"segments": [{"beat": "punchline", **beat}, {"beat": "setup", **beat}, {"beat": "?", **beat}]}
+    )
+
+    assert len(reply.segments) == 3
+    assert "beat" not in MemeReply.model_json_schema()["$defs"]["MemeBeatReply"]["properties"]
 
 
-def test_idea_titles_must_differ_beyond_case_and_punctuation() -> None:
+def test_duplicate_idea_titles_beyond_case_and_punctuation_are_a_soft_problem() -> None:
     idea = {"hook": "h", "why_now": "w", "format": "meme"}
-    with pytest.raises(ValidationError, match="duplicate idea title"):
-        IdeasReply.model_validate(
-            {"ideas": [{"title": "Pantry Raid!", **idea}, {"title": "pantry raid", **idea}]}
-        )
+    reply = IdeasReply.model_validate(
+        {
+            "ideas": [
+                {"title": "Pantry Raid!", **idea},
+                {"title": "pantry raid", **idea},
+                {"title": "Other", **idea},
+            ]
+        }
+    )
+
+    assert len(reply.ideas) == 3
+    assert reply.soft_problems() == ["duplicate idea title: 'pantry raid'"]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "trimmed"),
+    [
+        ("short enough", 40, "short enough"),
+        ("one two three four", 9, "one two"),
+        ("one two three", 7, "one two"),
+        ("  padded words here  ", 12, "padded words"),
+        ("unbreakableword and more", 5, "unbre"),
+        ("line one\nline two", 10, "line one"),
+    ],
+)
+def test_a_soft_limit_trims_at_a_word_boundary(text: str, limit: int, trimmed: str) -> None:
+    assert trim_at_word(text, limit) == trimmed
+    assert len(trim_at_word(text, limit)) <= limit
+
+
+def test_a_string_over_its_soft_limit_is_trimmed_and_recorded_not_refused() -> None:
+    trims: list[SoftTrim] = []
+    caption = "This caption runs well past the eighty characters a viewer can read in one glance, really"
+
+    reply = MemeReply.model_validate(
+        {"segments": [{"text": "t", "caption": caption, "visual_prompt": "v"}]}, context={SOFT_TRIMS: trims}
+    )
+
+    assert reply.segments[0].caption == trim_at_word(caption, CAPTION_MAX)
+    assert caption.startswith(reply.segments[0].caption)
+    assert trims == [SoftTrim("MemeBeatReply.caption", CAPTION_MAX, len(caption))]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_a_blank_string_breaks_the_pattern_the_schema_carries(blank: str) -> None:
+    with pytest.raises(ValidationError, match="pattern"):
+        MemeReply.model_validate({"segments": [{"text": blank, "caption": "c", "visual_prompt": "v"}]})
 
 
 def test_fan_out_keeps_order_bounds_concurrency_and_carries_the_deadline(

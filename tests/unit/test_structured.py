@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from contentgen.core.schema import strict_json_schema
 from contentgen.core.structured import generate_structured
 from contentgen.errors import ModelOutputError
 from contentgen.models.stories import StoryReply
+from tests.conftest import log_records
 
 
 def story(count: int) -> str:
@@ -113,12 +115,97 @@ def test_malformed_twice_raises_a_502_error(fake: FakeModel) -> None:
     assert len(fake.requests) == 2
 
 
-def test_truncated_reply_is_reasked(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = FakeModel(story(3), story(3), finish_reason="length")
+def test_a_reply_cut_at_the_token_limit_says_so_and_names_max_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    cut = story(3)[:40]
+    model = FakeModel(cut, cut, finish_reason="length")
     monkeypatch.setattr(structured, "complete_chat", model)
 
-    with pytest.raises(ModelOutputError, match="cut off"):
+    with pytest.raises(ModelOutputError) as caught:
+        generate_structured(
+            StoryReply,
+            system="s",
+            user="u",
+            models=["test/model"],
+            lengths={"segments": 3},
+            max_tokens=300,
+        )
+
+    assert caught.value.status_code == 502
+    assert "cut off at the token limit" in caught.value.message
+    assert "max_tokens=300" in caught.value.message
+    assert "max_tokens=300" in model.requests[1]["messages"][-1]["content"], "the re-ask names it too"
+
+
+def test_a_cut_reply_without_max_tokens_still_names_max_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = FakeModel("{", "{", finish_reason="length")
+    monkeypatch.setattr(structured, "complete_chat", model)
+
+    with pytest.raises(ModelOutputError, match="max_tokens"):
         ask(3)
+
+
+def test_a_complete_reply_at_the_token_limit_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = FakeModel(story(3), finish_reason="length")
+    monkeypatch.setattr(structured, "complete_chat", model)
+
+    assert len(ask(3).value.segments) == 3
+    assert len(model.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        "Here is your story:\n" + story(3) + "\nEnjoy!",
+        "Sure! ```json\n" + story(3) + "\n``` Let me know if you want changes.",
+        "```\n" + story(3) + "\n```",
+        'An example first: {"title": "x"}. The answer: ' + story(3),
+        "Draft: " + story(2) + " Final: " + story(3),
+    ],
+)
+def test_json_in_prose_or_a_fence_is_taken_from_the_first_reply(fake: FakeModel, wrapped: str) -> None:
+    fake.replies = [wrapped]
+
+    assert len(ask(3).value.segments) == 3
+    assert len(fake.requests) == 1
+
+
+def test_prose_without_a_usable_object_names_the_first_objects_problem(fake: FakeModel) -> None:
+    fake.replies = ["Here: " + story(2) + " done", story(3)]
+
+    ask(3)
+
+    assert "expected exactly 3 items, got 2" in fake.requests[1]["messages"][-1]["content"]
+
+
+def test_broken_json_is_named_as_such_not_by_an_object_inside_it(fake: FakeModel) -> None:
+    fake.replies = [story(3)[:-3], story(3)]
+
+    ask(3)
+
+    assert "not valid JSON" in fake.requests[1]["messages"][-1]["content"]
+
+
+def test_strings_over_their_soft_limit_are_trimmed_logged_and_counted(
+    fake: FakeModel, capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    long_text = " ".join(["word"] * 150)  # 749 characters; the limit is 400
+    fake.replies = [json.dumps({"title": "T", "segments": [{"text": long_text, "visual_prompt": "v"}] * 2})]
+
+    result = ask(2)
+
+    assert len(fake.requests) == 1
+    assert all(
+        len(segment.text) <= 400 and segment.text.endswith("word") for segment in result.value.segments
+    )
+    (warning,) = [
+        r for r in log_records(log_output) if r["message"] == "model output accepted with soft problems"
+    ]
+    assert warning["level"] == "WARNING"
+    assert warning["trimmed"][0] == {"field": "SegmentReply.text", "limit": 400, "original_chars": 749}
+    blobs = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"SoftLimitTrimmed"' in line
+    ]
+    assert [blob["SoftLimitTrimmed"] for blob in blobs] == [[2.0]]
 
 
 def test_schema_is_strict_everywhere() -> None:
@@ -128,5 +215,9 @@ def test_schema_is_strict_everywhere() -> None:
     assert segment["additionalProperties"] is False
     assert set(segment["required"]) == {"text", "visual_prompt"}
     assert "maxLength" not in json.dumps(schema)
+    assert "minLength" not in json.dumps(schema)
     assert segment["properties"]["text"]["description"].endswith("(at most 400 characters)")
+    assert segment["properties"]["text"]["pattern"] == r"\S", (
+        "non-empty travels as a pattern strict mode supports"
+    )
     assert "minItems" not in json.dumps(strict_json_schema(StoryReply)), "base schema is not mutated"

@@ -95,6 +95,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Policies"] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
         {"Ref": "BreakerStatePolicy"},
+        {"Ref": "SpendAccountingPolicy"},
         {"Ref": "EventGenerationPolicy"},
     ]
     statements = _statements({"Ref": "OpenRouterKeyReadPolicy"})
@@ -313,3 +314,40 @@ def test_the_paid_media_routes_may_keep_idempotency_records_and_nothing_else() -
         "dynamodb:DeleteItem",
     }
     assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+
+
+GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
+
+
+def test_spend_is_kept_per_key_and_day_with_ttl_and_no_index_to_write() -> None:
+    table = load_template()["Resources"]["SpendTable"]["Properties"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "GlobalSecondaryIndexes" not in table, "an index would double each charge's writes"
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["SPEND_TABLE"] == {"Ref": "SpendTable"}
+    assert variables["DAILY_BUDGET_USD"] == {"Ref": "DailyBudgetUsd"}
+
+
+def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_of_it() -> None:
+    resources = load_template()["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        attached = {"Ref": "SpendAccountingPolicy"} in resource["Properties"].get("Policies", [])
+        assert attached is (logical_id in GENERATION_FUNCTIONS), logical_id
+    statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
+        frozenset({"dynamodb:Query", "dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
+        frozenset({"events:PutEvents"}): {"Fn::GetAtt": ["ContentgenEventBus", "Arn"]},
+    }
+
+
+def test_usage_route_needs_a_key_and_only_reads_the_spend_table() -> None:
+    usage = load_template()["Resources"]["UsageFunction"]["Properties"]
+    assert usage["Events"]["Api"]["Properties"]["Path"] == "/usage"
+    assert "Auth" not in usage["Events"]["Api"]["Properties"], "the API's ApiKeyRequired applies"
+    assert [(_actions(s), s["Resource"]) for s in _inline_statements("UsageFunction")] == [
+        ({"dynamodb:Query"}, {"Fn::GetAtt": ["SpendTable", "Arn"]})
+    ]
+    assert [p for p in usage["Policies"] if "Statement" not in p] == []

@@ -13,6 +13,7 @@ from google.genai import types
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ContentFilteredError, ModelOutputError
+from contentgen.pricing import image_cost
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,13 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         generate = _imagen if call.model.startswith("imagen") else _gemini
         image = generate(client, prompt, aspect_ratio, call.model, call.timeout)
-        call.report(answered_by=call.model, bytes=len(image.data), mime_type=image.mime_type)
+        # Google reports no cost for images: it comes from the price table (contentgen.pricing).
+        call.report(
+            answered_by=call.model,
+            cost_usd=image_cost(call.model),
+            bytes=len(image.data),
+            mime_type=image.mime_type,
+        )
         return image
 
     return google_genai.call(attempt, models=models, name="image", prompt=prompt)

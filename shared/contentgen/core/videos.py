@@ -15,6 +15,7 @@ from google.genai import types
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ModelOutputError
+from contentgen.pricing import video_cost
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ def _timeout(seconds: float) -> types.HttpOptions:
 class StartedVideo:
     operation_name: str
     model: str
+    cost_usd: float | None = None  # seconds x the model's price per second (contentgen.pricing)
 
 
 def start_video(
@@ -61,8 +63,10 @@ def start_video(
         )
         if not operation.name:
             raise ModelOutputError(f"{call.model} did not return an operation name")
-        call.report(answered_by=call.model, operation_name=operation.name)
-        return StartedVideo(operation.name, call.model)
+        # Veo bills per second of video asked for; the cost is known once the operation starts.
+        cost = video_cost(call.model, duration_seconds)
+        call.report(answered_by=call.model, cost_usd=cost, operation_name=operation.name)
+        return StartedVideo(operation.name, call.model, cost)
 
     return google_genai.call(attempt, models=models, name="generate_videos", prompt=prompt)
 

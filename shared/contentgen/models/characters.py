@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # 5 MiB decoded
 MimeType = Literal["image/png", "image/jpeg", "image/webp"]
@@ -99,20 +101,22 @@ class Character(ResponseModel):
 class CharacterAnalysisResponse(ResponseModel):
     character: Character
     model: str
+    usage: Usage | None = usage_field()
 
 
 class CharacterReply(ReplyModel):
     name: str | None = Field(description="The character's name if the image makes it evident, else null.")
-    appearance: str = Field(
-        min_length=1, max_length=800, description="Face, hair, build, age, distinctive marks."
+    appearance: Annotated[str, SoftMaxLength(800)] = Field(
+        pattern=NON_BLANK, description="Face, hair, build, age, distinctive marks."
     )
-    clothing: str = Field(min_length=1, max_length=600)
+    clothing: Annotated[str, SoftMaxLength(600)] = Field(pattern=NON_BLANK)
     personality_cues: list[str] = Field(
         min_length=1, max_length=6, description="What expression, pose and styling suggest about them."
     )
-    art_style: str = Field(min_length=1, max_length=300, description="Medium, rendering, palette, lighting.")
-    visual_prompt: str = Field(
-        min_length=1,
-        max_length=1200,
+    art_style: Annotated[str, SoftMaxLength(300)] = Field(
+        pattern=NON_BLANK, description="Medium, rendering, palette, lighting."
+    )
+    visual_prompt: Annotated[str, SoftMaxLength(1200)] = Field(
+        pattern=NON_BLANK,
         description="English prompt that reproduces this character in a new scene: look, clothing and art style.",
     )

@@ -42,9 +42,18 @@ class ResponseModel(BaseModel):
 
 
 class ReplyModel(BaseModel):
-    """What a model is asked to return (strict JSON schema); extra keys are ignored."""
+    """What a model is asked to return (strict JSON schema); extra keys are ignored.
 
-    model_config = ConfigDict(extra="ignore")
+    Validate here only what the strict schema sent can carry (types, enums, `pattern`, array
+    sizes): a string's length is a `SoftMaxLength`, a check across items is a `soft_problems`
+    entry. Patterns use Python's `re`, the dialect the schema is generated and tested with.
+    """
+
+    model_config = ConfigDict(extra="ignore", regex_engine="python-re")
+
+    def soft_problems(self) -> list[str]:
+        """What is wrong with an otherwise usable reply (logged and counted, never re-asked)."""
+        return []
 
 
 class Segment(ResponseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from contentgen.models.common import Prompt, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 
 class ContentRequest(RequestModel):
@@ -18,3 +19,4 @@ class ContentResponse(ResponseModel):
     content: str
     model: str
     truncated: bool = Field(description="True when the model stopped at max_tokens.")
+    usage: Usage | None = usage_field()

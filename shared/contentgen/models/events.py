@@ -14,12 +14,15 @@ RequestId = Annotated[
 
 
 class GenerationMessage(BaseModel):
-    """`{"request_id": ..., "request": {...}}`, or the request's fields beside `request_id`."""
+    """`{"request_id": ..., "request": {...}, "api_key_id"?: ...}`, or the request's fields beside
+    `request_id`."""
 
     model_config = ConfigDict(extra="allow")
 
     request_id: RequestId
     request: dict[str, Any] | None = None
+    # The API key id the request is charged to (contentgen.spend); else PIPELINE_API_KEY_ID.
+    api_key_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
     def body(self) -> dict[str, Any]:
         if self.request is not None:

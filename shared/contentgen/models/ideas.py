@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
+from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 Niche = Annotated[
     str,
@@ -38,12 +40,17 @@ class Idea(ResponseModel):
 class TrendingIdeasResponse(ResponseModel):
     ideas: list[Idea]
     model: str
+    usage: Usage | None = usage_field()
 
 
 class IdeaReply(ReplyModel):
-    title: str = Field(min_length=1, max_length=120)
-    hook: str = Field(min_length=1, max_length=200, description="The first line a viewer hears.")
-    why_now: str = Field(min_length=1, max_length=400, description="Why this works this week.")
+    title: Annotated[str, SoftMaxLength(120)] = Field(pattern=NON_BLANK)
+    hook: Annotated[str, SoftMaxLength(200)] = Field(
+        pattern=NON_BLANK, description="The first line a viewer hears."
+    )
+    why_now: Annotated[str, SoftMaxLength(400)] = Field(
+        pattern=NON_BLANK, description="Why this works this week."
+    )
     format: Format
 
 
@@ -54,12 +61,17 @@ def _normalised(title: str) -> str:
 class IdeasReply(ReplyModel):
     ideas: list[IdeaReply]
 
-    @model_validator(mode="after")
-    def _no_duplicates(self) -> IdeasReply:
+    def soft_problems(self) -> list[str]:
+        """Titles that repeat an earlier one (case, spacing and punctuation ignored).
+
+        Strict mode cannot say "titles differ" (`uniqueItems` is not among its keywords and would
+        compare whole ideas), so a duplicate is reported, not re-asked: the ideas were paid for.
+        """
         seen: set[str] = set()
+        problems: list[str] = []
         for idea in self.ideas:
             key = _normalised(idea.title)
             if key in seen:
-                raise ValueError(f"duplicate idea title: {idea.title!r}; every idea must be different")
+                problems.append(f"duplicate idea title: {idea.title!r}")
             seen.add(key)
-        return self
+        return problems

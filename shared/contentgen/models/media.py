@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from contentgen.models.common import Prompt, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 
@@ -23,6 +24,7 @@ class ThumbnailResponse(ResponseModel):
     aspect_ratio: AspectRatio
     expires_in: int
     model: str
+    usage: Usage | None = usage_field()
 
 
 VideoAspectRatio = Literal["16:9", "9:16"]
@@ -39,6 +41,7 @@ class VideoJobAccepted(ResponseModel):
     job_id: str
     status: JobStatus
     status_url: str = Field(description="GET this path for the job's status.")
+    usage: Usage | None = usage_field()
 
 
 class VideoJobStatus(ResponseModel):
@@ -49,6 +52,9 @@ class VideoJobStatus(ResponseModel):
     created_at: int
     updated_at: int
     checks: int = Field(description="How many times the provider's operation was checked.")
+    usage: Usage | None = Field(
+        None, description="What the video cost (seconds x the model's price), once succeeded."
+    )
 
 
 class VideoCheckMessage(RequestModel):

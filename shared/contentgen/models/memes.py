@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import Prompt, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.usage import Usage, usage_field
 
 Beat = Literal["setup", "escalation", "punchline"]
 # Captions are read, not studied: one or two lines of about 40 characters.
@@ -29,33 +31,33 @@ class MemeSegment(ResponseModel):
 class MemeSegmentsResponse(ResponseModel):
     segments: list[MemeSegment]
     model: str
+    usage: Usage | None = usage_field()
+
+
+def beat_at(position: int, count: int) -> Beat:
+    """The beat that follows from a 1-based `position` among `count`: the first is the setup, the
+    last the punchline, the rest escalation; a single beat is the punchline."""
+    if position == count:
+        return "punchline"
+    return "setup" if position == 1 else "escalation"
 
 
 class MemeBeatReply(ReplyModel):
-    beat: Beat = Field(description="setup first, escalation in between, punchline last")
-    text: str = Field(min_length=1, max_length=300, description="What is said or happens in this beat.")
-    caption: str = Field(
-        min_length=1,
-        max_length=CAPTION_MAX,
-        description=f"On-screen caption, at most {CAPTION_MAX} characters (two lines of 40).",
+    """One beat of the meme; which beat it is (setup, escalation, punchline) follows from its position."""
+
+    text: Annotated[str, SoftMaxLength(300)] = Field(
+        pattern=NON_BLANK, description="What is said or happens in this beat."
     )
-    visual_prompt: str = Field(
-        min_length=1, max_length=1200, description="English, self-contained, vertical 9:16."
+    caption: Annotated[str, SoftMaxLength(CAPTION_MAX)] = Field(
+        pattern=NON_BLANK,
+        description="On-screen caption that reads in one glance: one or two lines of about 40 characters.",
+    )
+    visual_prompt: Annotated[str, SoftMaxLength(1200)] = Field(
+        pattern=NON_BLANK, description="English, self-contained, vertical 9:16."
     )
 
 
 class MemeReply(ReplyModel):
-    segments: list[MemeBeatReply]
-
-    @model_validator(mode="after")
-    def _setup_to_punchline(self) -> MemeReply:
-        beats = [segment.beat for segment in self.segments]
-        if not beats:
-            return self
-        if beats[-1] != "punchline":
-            raise ValueError("the last beat must be the punchline")
-        if len(beats) > 1 and beats[0] != "setup":
-            raise ValueError("the first beat must be the setup")
-        if "punchline" in beats[:-1]:
-            raise ValueError("only the last beat is the punchline")
-        return self
+    segments: list[MemeBeatReply] = Field(
+        description="The beats in order: setup first, escalation in between, punchline last."
+    )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
+from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import Language, Prompt, ReplyModel, RequestModel, ResponseModel, Segment, Style
+from contentgen.models.usage import Usage, usage_field
 
 
 class StorySegmentsRequest(RequestModel):
@@ -18,17 +22,16 @@ class StorySegmentsResponse(ResponseModel):
     title: str
     segments: list[Segment]
     model: str = Field(description="The model that wrote the story.")
+    usage: Usage | None = usage_field()
 
 
 class SegmentReply(ReplyModel):
-    text: str = Field(
-        min_length=1,
-        max_length=400,
+    text: Annotated[str, SoftMaxLength(400)] = Field(
+        pattern=NON_BLANK,
         description="Narration for this beat in the requested language: one or two sentences, 8 to 25 words.",
     )
-    visual_prompt: str = Field(
-        min_length=1,
-        max_length=1200,
+    visual_prompt: Annotated[str, SoftMaxLength(1200)] = Field(
+        pattern=NON_BLANK,
         description=(
             "English description of the shot for an image model, vertical 9:16, self-contained: repeat the "
             "character's look, the place and the art style instead of referring to other segments."
@@ -37,7 +40,9 @@ class SegmentReply(ReplyModel):
 
 
 class StoryReply(ReplyModel):
-    title: str = Field(min_length=1, max_length=200, description="A short title in the requested language.")
+    title: Annotated[str, SoftMaxLength(200)] = Field(
+        pattern=NON_BLANK, description="A short title in the requested language."
+    )
     segments: list[SegmentReply] = Field(description="The story's beats in order; the first is the hook.")
 
 
@@ -67,30 +72,38 @@ class StorySet(ResponseModel):
 class StorySetsResponse(ResponseModel):
     sets: list[StorySet]
     model: str
+    usage: Usage | None = usage_field()
 
 
 class CharacterSheet(ReplyModel):
-    name: str = Field(min_length=1, max_length=80)
-    look: str = Field(
-        min_length=1,
-        max_length=400,
+    name: Annotated[str, SoftMaxLength(80)] = Field(pattern=NON_BLANK)
+    look: Annotated[str, SoftMaxLength(400)] = Field(
+        pattern=NON_BLANK,
         description="English: fixed visual traits to repeat in every visual_prompt (face, hair, build, clothing).",
     )
-    role: str = Field(min_length=1, max_length=200)
+    role: Annotated[str, SoftMaxLength(200)] = Field(pattern=NON_BLANK)
 
 
 class ChunkPlan(ReplyModel):
-    summary: str = Field(min_length=1, max_length=600, description="What happens in this part of the story.")
+    summary: Annotated[str, SoftMaxLength(600)] = Field(
+        pattern=NON_BLANK, description="What happens in this part of the story."
+    )
 
 
 class StoryOutline(ReplyModel):
-    title: str = Field(min_length=1, max_length=200, description="In the requested language.")
-    logline: str = Field(min_length=1, max_length=600)
-    point_of_view: str = Field(min_length=1, max_length=100, description="e.g. third person, following Mara")
-    tense: str = Field(min_length=1, max_length=50, description="e.g. past tense")
-    setting: str = Field(min_length=1, max_length=400, description="English: the place and era, for visuals.")
-    art_style: str = Field(
-        min_length=1, max_length=200, description="English: one visual style for every shot."
+    title: Annotated[str, SoftMaxLength(200)] = Field(
+        pattern=NON_BLANK, description="In the requested language."
+    )
+    logline: Annotated[str, SoftMaxLength(600)] = Field(pattern=NON_BLANK)
+    point_of_view: Annotated[str, SoftMaxLength(100)] = Field(
+        pattern=NON_BLANK, description="e.g. third person, following Mara"
+    )
+    tense: Annotated[str, SoftMaxLength(50)] = Field(pattern=NON_BLANK, description="e.g. past tense")
+    setting: Annotated[str, SoftMaxLength(400)] = Field(
+        pattern=NON_BLANK, description="English: the place and era, for visuals."
+    )
+    art_style: Annotated[str, SoftMaxLength(200)] = Field(
+        pattern=NON_BLANK, description="English: one visual style for every shot."
     )
     characters: list[CharacterSheet] = Field(min_length=1, max_length=8)
     chunks: list[ChunkPlan] = Field(description="The arc split across the parts, in order.")
@@ -98,8 +111,7 @@ class StoryOutline(ReplyModel):
 
 class ChunkReply(ReplyModel):
     segments: list[SegmentReply] = Field(description="This part's beats, continuing the story.")
-    story_so_far: str = Field(
-        min_length=1,
-        max_length=1500,
+    story_so_far: Annotated[str, SoftMaxLength(1500)] = Field(
+        pattern=NON_BLANK,
         description="A summary of the whole story up to the end of this part: names, open threads, where we are.",
     )

@@ -11,7 +11,8 @@ from contentgen.prompts.ideas import IDEAS_SYSTEM, ideas_user_prompt
 
 
 def generate_trending_ideas(request: TrendingIdeasRequest) -> TrendingIdeasResponse:
-    """`idea_count` distinct ideas; a reply with duplicates is re-asked like any invalid reply."""
+    """`idea_count` ideas, asked to be distinct; a duplicate title is logged and counted
+    (`SoftProblems`, see `IdeasReply.soft_problems`), not re-asked: the ideas were paid for."""
     reply = generate_structured(
         IdeasReply,
         system=IDEAS_SYSTEM,

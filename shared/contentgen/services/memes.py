@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from contentgen.config import get_settings
 from contentgen.core.structured import generate_structured
-from contentgen.models.memes import MemeReply, MemeSegment, MemeSegmentsRequest, MemeSegmentsResponse
+from contentgen.models.memes import (
+    MemeReply,
+    MemeSegment,
+    MemeSegmentsRequest,
+    MemeSegmentsResponse,
+    beat_at,
+)
 from contentgen.prompts.memes import MEME_SYSTEM, meme_user_prompt
 
 
 def generate_meme_segments(request: MemeSegmentsRequest) -> MemeSegmentsResponse:
-    """Exactly `segment_count` beats from setup to punchline, each with a short caption."""
+    """Exactly `segment_count` beats from setup to punchline, each with a short caption.
+
+    Each beat's label follows from its position (`beat_at`); the model is not asked for it.
+    """
     reply = generate_structured(
         MemeReply,
         system=MEME_SYSTEM,
@@ -22,7 +31,7 @@ def generate_meme_segments(request: MemeSegmentsRequest) -> MemeSegmentsResponse
         segments=[
             MemeSegment(
                 index=index,
-                beat=beat.beat,
+                beat=beat_at(index, len(reply.value.segments)),
                 text=beat.text,
                 caption=beat.caption,
                 visual_prompt=beat.visual_prompt,

@@ -16,16 +16,22 @@ from contentgen.core.videos import check_video, start_video
 from contentgen.errors import NotFoundError
 from contentgen.jobs import VideoJob, create_job, get_job, schedule_check, update_job
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
+from contentgen.models.usage import Usage
 from contentgen.observability import logger
 from contentgen.prompts.media import video_prompt
 from contentgen.storage import media_exists, presigned_get_url, put_media
+from contentgen.usage import current_meter
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # A job not finished this long after its deadline will not be checked again (SQS delays top at 900 s).
 ABANDONED_AFTER_SECONDS = 1800
 
 
-def start_video_job(request: VideoRequest) -> VideoJobAccepted:
+def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccepted:
+    """Start the Veo operation, record the job and schedule its first check.
+
+    `base_path` goes before `/videos/{job_id}` in `status_url` (`/prod` behind the stage on the
+    execute-api URL; empty on a custom domain's root, locally without a stage, or direct calls)."""
     settings = get_settings()
     started = start_video(
         video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
@@ -43,6 +49,7 @@ def start_video_job(request: VideoRequest) -> VideoJobAccepted:
         created_at=now,
         updated_at=now,
         deadline_at=now + settings.video_job_deadline_seconds,
+        usage=meter.as_usage() if (meter := current_meter()) is not None else None,
     )
     create_job(job)
     schedule_check(job.job_id, delay_seconds=settings.video_poll_delay_seconds)
@@ -50,7 +57,9 @@ def start_video_job(request: VideoRequest) -> VideoJobAccepted:
         "video job accepted",
         extra={"job_id": job.job_id, "operation": started.operation_name, "model": started.model},
     )
-    return VideoJobAccepted(job_id=job.job_id, status="pending", status_url=f"/videos/{job.job_id}")
+    return VideoJobAccepted(
+        job_id=job.job_id, status="pending", status_url=f"{base_path}/videos/{job.job_id}"
+    )
 
 
 def video_job_status(job_id: str) -> VideoJobStatus:
@@ -72,6 +81,7 @@ def video_job_status(job_id: str) -> VideoJobStatus:
         created_at=job.created_at,
         updated_at=job.updated_at,
         checks=job.checks,
+        usage=Usage.model_validate(job.usage) if succeeded and job.usage is not None else None,
     )
 
 

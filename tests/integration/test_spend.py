@@ -1,0 +1,440 @@
+"""Spend control over the wire: real SDKs to the emulator, the ledger in moto's DynamoDB.
+
+Each test charges its own API key ids (random), so the session's shared table needs no cleanup.
+The ledger's clock (`contentgen.spend.clock`) is injected where a test crosses midnight.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from contentgen import spend
+from local.aws import client
+from local.event_sources import QueuePoller
+from local.lambda_context import LocalLambdaContext
+from local.runtime import LocalRuntime, load_handler
+from local.template import functions, physical_name, queue_sources
+from tests.conftest import load_event
+from tests.integration.conftest import Invoke, Stack, _loaded
+from tests.integration.test_event_sources import Pipes, pipes, result  # noqa: F401 (fixture)
+from tests.integration.test_videos import drain, job_status, run_worker
+
+pytestmark = pytest.mark.integration
+
+# 2026-11-30 12:00:00 UTC: twelve hours to midnight.
+NOON = 1796040000.0
+STORY = {"prompt": "A lighthouse keeper finds a message in a bottle", "segment_count": 2}
+
+
+def new_key() -> str:
+    return f"key-{uuid.uuid4().hex[:12]}"
+
+
+def handler_for(function: str) -> Callable[[Any, Any], Any]:
+    if function not in _loaded:
+        _loaded[function] = load_handler(functions()[function])
+    return _loaded[function]
+
+
+def call(
+    api_event: Callable[..., dict[str, Any]],
+    function: str,
+    path: str,
+    body: Any,
+    *,
+    key: str | None,
+    method: str = "POST",
+    query: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Invoke `function` as API Gateway would with the API key id `key`: (status, body, headers)."""
+    event = api_event(method, path, body)
+    event["requestContext"]["identity"]["apiKeyId"] = key
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    response = handler_for(function)(event, LocalLambdaContext(function_name=function, timeout_seconds=29))
+    headers = {name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}
+    return response["statusCode"], json.loads(response["body"]), headers
+
+
+def story(api_event: Callable[..., dict[str, Any]], key: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    return call(api_event, "StorySegmentsFunction", "/stories/segments", STORY, key=key)
+
+
+def usage_of(api_event: Callable[..., dict[str, Any]], key: str | None, **query: str) -> dict[str, Any]:
+    status, report, _ = call(api_event, "UsageFunction", "/usage", None, key=key, method="GET", query=query)
+    assert status == 200, report
+    return report
+
+
+def set_budget(stack: Stack, key: str, usd: str) -> None:
+    client("dynamodb", stack.aws_url).put_item(
+        TableName=physical_name("SpendTable"),
+        Item={"pk": {"S": key}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": usd}},
+    )
+
+
+def ledger(stack: Stack, key: str, day: str) -> dict[str, Any]:
+    item = client("dynamodb", stack.aws_url).get_item(
+        TableName=physical_name("SpendTable"), Key={"pk": {"S": key}, "sk": {"S": day}}, ConsistentRead=True
+    )
+    return dict(item.get("Item", {}))
+
+
+def openrouter_cost(usage: dict[str, Any]) -> float:
+    """What the emulator bills (OpenRouter's published price of the default model, per token)."""
+    prompt, completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
+    return round((prompt * 0.15 + completion * 0.6) / 1_000_000, 8)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    now = [NOON]
+    monkeypatch.setattr(spend, "clock", lambda: now[0])
+    return now
+
+
+def test_a_generation_answers_its_usage_and_is_charged_to_its_key(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    key = new_key()
+
+    status, answer, _ = story(api_event, key)
+
+    assert status == 200, answer
+    usage = answer["usage"]
+    assert usage["provider_requests"] == 1
+    assert usage["model"] == answer["model"]
+    assert usage["prompt_tokens"] > 0
+    assert usage["completion_tokens"] > 0
+    assert usage["cost_usd"] == openrouter_cost(usage), "OpenRouter's usage.cost, as reported"
+    item = ledger(stack, key, "2026-11-30")
+    assert item["requests"] == {"N": "1"}
+    assert Decimal(item["cost_usd"]["N"]) == Decimal(str(usage["cost_usd"]))
+    assert item["fn#StorySegmentsFunction#requests"] == {"N": "1"}
+    # TTL: the day is kept SPEND_RETENTION_DAYS (90) from its start.
+    assert int(item["expires_at"]["N"]) == 1796040000 - 12 * 3600 + 90 * 86400
+
+
+def test_spend_adds_up_exactly_across_concurrent_requests_of_one_key(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    key = new_key()
+    requests = [
+        ("StorySegmentsFunction", "/stories/segments", STORY),
+        ("MemeSegmentsFunction", "/memes/segments", {"prompt": "Cats versus Mondays"}),
+        ("FreeContentFunction", "/content", {"prompt": "Three hooks for a cooking short"}),
+        ("TrendingIdeasFunction", "/ideas/trending", {"niche": "home espresso", "idea_count": 2}),
+        # Three sets: three provider requests on the fan-out's threads, one meter.
+        (
+            "StorySegmentsInSetsFunction",
+            "/stories/segments/sets",
+            {"prompt": "A heist", "set_count": 3, "segments_per_set": 2},
+        ),
+    ]
+    for function, *_ in requests:
+        handler_for(function)  # imported (cold start) before the race
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        answers = list(pool.map(lambda r: call(api_event, r[0], r[1], r[2], key=key), requests))
+
+    assert [status for status, _, _ in answers] == [200] * len(requests), answers
+    usages = [answer["usage"] for _, answer, _ in answers]
+    assert usages[-1]["provider_requests"] == 3
+    assert all(usage["cost_usd"] == openrouter_cost(usage) for usage in usages)
+    report = usage_of(api_event, key)
+    today = report["today"]
+    assert today["requests"] == len(requests)
+    assert today["provider_requests"] == sum(usage["provider_requests"] for usage in usages) == 7
+    assert today["prompt_tokens"] == sum(usage["prompt_tokens"] for usage in usages)
+    assert today["completion_tokens"] == sum(usage["completion_tokens"] for usage in usages)
+    expected = sum((Decimal(str(usage["cost_usd"])) for usage in usages), Decimal(0))
+    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == expected
+    assert today["functions"]["StorySegmentsInSetsFunction"] == {
+        "requests": 1,
+        "cost_usd": usages[-1]["cost_usd"],
+    }
+    assert set(today["functions"]) == {function for function, *_ in requests}
+
+
+def test_a_key_over_budget_gets_429_without_a_provider_request_and_another_key_is_unaffected(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    spender, bystander = new_key(), new_key()
+    set_budget(stack, spender, "0.0000001")
+
+    assert story(api_event, spender)[0] == 200  # under budget when it started; now over it
+    paid = len(stack.provider.requests())
+    status, answer, headers = story(api_event, spender)
+
+    assert status == 429
+    assert answer["code"] == "budget_exceeded"
+    assert spender in answer["message"]
+    assert headers["Retry-After"] == str(12 * 3600), "until 00:00 UTC"
+    assert len(stack.provider.requests()) == paid, "no provider request"
+    assert story(api_event, bystander)[0] == 200
+    assert ledger(stack, spender, "2026-11-30")["requests"] == {"N": "1"}, "a refusal is not charged"
+
+
+def test_the_next_day_resets_the_budget(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    key = new_key()
+    set_budget(stack, key, "0.0000001")
+    story(api_event, key)
+    fixed_clock[0] = NOON + 11 * 3600 + 3599.5  # 23:59:59.5
+    status, _, headers = story(api_event, key)
+    assert (status, headers["Retry-After"]) == (429, "1")
+
+    fixed_clock[0] = NOON + 12 * 3600  # 00:00 UTC
+    status, answer, _ = story(api_event, key)
+
+    assert status == 200, answer
+    assert usage_of(api_event, key)["today"]["requests"] == 1
+    assert usage_of(api_event, key)["last_30_days"]["requests"] == 2
+
+
+def test_concurrent_invocations_overshoot_the_budget_by_at_most_their_own_cost(
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two invocations pass the check before either is charged (a barrier holds both after it):
+    both run, the day ends over budget by less than what they cost together, the next is refused."""
+    key = new_key()
+    set_budget(stack, key, "0.0000001")
+    both_checked = threading.Barrier(2, timeout=10)
+    real_check = spend.check_budget
+
+    def check_then_wait(api_key_id: str) -> spend.KeyDay | None:
+        standing = real_check(api_key_id)
+        both_checked.wait()
+        return standing
+
+    monkeypatch.setattr(spend, "check_budget", check_then_wait)
+    requests = [
+        ("StorySegmentsFunction", "/stories/segments", STORY),
+        ("FreeContentFunction", "/content", {"prompt": "A hook"}),
+    ]
+    for function, *_ in requests:
+        handler_for(function)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda r: call(api_event, r[0], r[1], r[2], key=key), requests))
+    monkeypatch.setattr(spend, "check_budget", real_check)
+
+    assert [status for status, _, _ in answers] == [200, 200]
+    costs = [Decimal(str(answer["usage"]["cost_usd"])) for _, answer, _ in answers]
+    spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
+    assert spent == sum(costs)
+    assert spent - Decimal("0.0000001") < sum(costs), "over by at most the in-flight invocations' cost"
+    assert story(api_event, key)[0] == 429
+
+
+def test_events_over_budget_are_stored_failed_and_not_retried(
+    stack: Stack,
+    invoke: Invoke,
+    pipes: Pipes,  # noqa: F811 (the fixture imported above)
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key, pipeline = new_key(), new_key()
+    monkeypatch.setenv("PIPELINE_API_KEY_ID", pipeline)
+    set_budget(stack, key, "0")
+    body = {"request_id": "budget-1", "api_key_id": key, "request": STORY}
+    pipes.sqs.send_message(QueueUrl=pipes.queue.queue_url, MessageBody=json.dumps(body))
+    pipes.send("budget-2", STORY)  # no api_key_id: charged to the pipeline key
+
+    while pipes.queue.poll_once(wait_seconds=0):
+        pass
+
+    assert pipes.queue.errors == []
+    status, stored = result(invoke, "budget-1")
+    assert (status, stored["status"], stored["status_code"]) == (200, "failed", 429)
+    assert stored["error"]["code"] == "budget_exceeded"
+    paid = result(invoke, "budget-2")[1]
+    assert paid["status"] == "succeeded"
+    assert paid["result"]["usage"]["provider_requests"] == 1, "the stored result carries its usage"
+    assert paid["result"]["usage"]["cost_usd"] > 0
+    assert len(stack.provider.requests()) == 1, "only the request within budget was sent"
+    assert pipes.dead_letters() == [], "deleted from the queue, not retried into the DLQ"
+    messages = pipes.sqs.receive_message(QueueUrl=pipes.queue.queue_url, MaxNumberOfMessages=10)
+    assert not messages.get("Messages")
+    assert {n["detail"]["request_id"]: n["detail-type"] for n in pipes.notifications()} == {
+        "budget-1": "GenerationFailed",
+        "budget-2": "GenerationCompleted",
+    }
+    assert ledger(stack, pipeline, "2026-11-30")["requests"] == {"N": "1"}
+    assert ledger(stack, key, "2026-11-30") == {}
+
+
+def test_get_usage_answers_the_calling_key_only(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    mine, theirs = new_key(), new_key()
+    set_budget(stack, mine, "2.5")
+    story(api_event, theirs)
+    status, answer, _ = story(api_event, mine)
+    assert status == 200
+
+    report = usage_of(api_event, mine, api_key_id=theirs)  # another key's id in the query
+
+    assert report["api_key_id"] == mine
+    assert report["day"] == "2026-11-30"
+    assert report["daily_budget_usd"] == 2.5
+    assert report["today"]["requests"] == 1
+    assert report["today"]["cost_usd"] == answer["usage"]["cost_usd"]
+    assert report["remaining_today_usd"] == float(Decimal("2.5") - Decimal(str(answer["usage"]["cost_usd"])))
+    assert [day["day"] for day in report["days"]] == ["2026-11-30"]
+    assert usage_of(api_event, new_key())["today"]["requests"] == 0, "a key that spent nothing"
+    # Another key's id in the path is no route at all; without a key id, nothing.
+    event = api_event("GET", f"/usage/{theirs}")
+    event["requestContext"]["identity"]["apiKeyId"] = mine
+    response = handler_for("UsageFunction")(event, LocalLambdaContext(function_name="UsageFunction"))
+    assert response["statusCode"] == 404
+    assert "today" not in json.loads(response["body"])
+    status, refused, _ = call(api_event, "UsageFunction", "/usage", None, key=None, method="GET")
+    assert (status, refused["code"]) == (403, "forbidden")
+
+
+def test_image_costs_come_from_the_price_table(
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    key = new_key()
+    body = {"prompt": "A fox in a library"}
+
+    status, answer, _ = call(api_event, "GenerateThumbnailFunction", "/thumbnails", body, key=key)
+
+    assert status == 200, answer
+    assert answer["model"] == "imagen-4.0-generate-001"
+    assert answer["usage"] == {
+        "model": "imagen-4.0-generate-001",
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "provider_requests": 1,
+        "cost_usd": 0.04,  # Google's list price per Imagen 4 image (contentgen.pricing)
+    }
+    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({"imagen-4.0-generate-001": {"per_image": 0.5}}))
+    from contentgen.config import get_settings
+
+    get_settings.cache_clear()
+    status, answer, _ = call(api_event, "GenerateThumbnailFunction", "/thumbnails", body, key=key)
+    assert answer["usage"]["cost_usd"] == 0.5
+    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("0.54")
+
+
+def test_budget_threshold_event_is_sent_once_per_key_and_day(
+    stack: Stack,
+    pipes: Pipes,  # noqa: F811 (its notification queue hears everything from source contentgen)
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    key = new_key()
+    set_budget(stack, key, "1")  # thumbnails at 0.04: the 20th crosses 80 % (0.80)
+    for _ in range(19):
+        call(api_event, "GenerateThumbnailFunction", "/thumbnails", {"prompt": "A fox"}, key=key)
+    assert pipes.notifications() == []
+
+    for _ in range(3):
+        call(api_event, "GenerateThumbnailFunction", "/thumbnails", {"prompt": "A fox"}, key=key)
+
+    (note,) = pipes.notifications()
+    assert note["detail-type"] == "BudgetThresholdReached"
+    assert note["detail"] == {
+        "api_key_id": key,
+        "day": "2026-11-30",
+        "spent_usd": 0.8,
+        "daily_budget_usd": 1.0,
+        "threshold": 0.8,
+    }
+
+
+def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
+    stack: Stack,
+    invoke: Invoke,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
+    worker = QueuePoller(source, LocalRuntime(), stack.aws_url)
+    drain(worker)
+    key = new_key()
+    body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 6}
+
+    status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
+
+    assert status == 202, accepted
+    assert accepted["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.pricing)
+    assert accepted["usage"]["model"] == "veo-3.0-generate-001"
+    assert job_status(invoke, accepted["job_id"])[1]["usage"] is None
+    assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"
+    assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"]
+    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4")
+    drain(worker)
+
+
+def test_the_local_gateway_puts_the_presented_keys_id_in_the_event(stack: Stack) -> None:
+    from local.api_keys import api_key_id
+    from local.aws import LOCAL_API_KEY
+
+    keys = client("apigateway", stack.aws_url).get_api_keys(includeValues=True)["items"]
+    expected = next(key["id"] for key in keys if key.get("value") == LOCAL_API_KEY)
+
+    assert api_key_id(LOCAL_API_KEY) == expected
+    assert api_key_id("not-a-key") is None
+
+
+def test_top_keys_by_spend_today_is_the_readmes_scan(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    """The README's operations command: a Scan of one day's items, sorted by cost (JMESPath)."""
+    import jmespath  # type: ignore[import-untyped]
+
+    fixed_clock[0] = NOON - 40 * 86400  # a day of its own, so other tests' keys are not in it
+    big, small = new_key(), new_key()
+    story(api_event, small)
+    story(api_event, big)
+    story(api_event, big)
+
+    found = client("dynamodb", stack.aws_url).scan(
+        TableName=physical_name("SpendTable"),
+        FilterExpression="sk = :day",
+        ExpressionAttributeValues={":day": {"S": "2026-10-21"}},
+        ProjectionExpression="pk, cost_usd, requests",
+    )
+    top = jmespath.search("reverse(sort_by(Items, &to_number(cost_usd.N)))[:10]", found)
+
+    assert [item["pk"]["S"] for item in top] == [big, small]
+    assert Decimal(top[0]["cost_usd"]["N"]) == 2 * Decimal(top[1]["cost_usd"]["N"])
+    assert top[0]["requests"] == {"N": "2"}
+
+
+def test_direct_invocations_are_charged_to_the_pipeline_key(
+    stack: Stack, fixed_clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = new_key()
+    monkeypatch.setenv("PIPELINE_API_KEY_ID", pipeline)
+
+    answer = handler_for("StorySegmentsFunction")(
+        load_event("story_segments_direct.json"), LocalLambdaContext(function_name="StorySegmentsFunction")
+    )
+
+    assert answer["usage"]["provider_requests"] == 1
+    assert ledger(stack, pipeline, "2026-11-30")["requests"] == {"N": "1"}

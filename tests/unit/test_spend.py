@@ -1,0 +1,142 @@
+"""The spend ledger's edges (contentgen.spend): the clock, the day, failures that must not cost an
+answer, and charges for work that failed after it was paid for. The ledger over the wire is in
+tests/integration/test_spend.py."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from contentgen import spend
+from contentgen.api import create_app, lambda_entrypoint
+from contentgen.errors import ProviderUnavailableError
+from contentgen.models.stories import StorySegmentsRequest
+from contentgen.usage import add_request
+from local.lambda_context import LocalLambdaContext
+from tests.conftest import log_records
+
+NOON = 1796040000.0  # 2026-11-30 12:00:00 UTC
+
+
+def test_days_and_retry_after_are_utc() -> None:
+    assert spend.utc_day(NOON) == "2026-11-30"
+    assert spend.utc_day(NOON + 12 * 3600) == "2026-12-01"
+    assert spend.seconds_until_midnight(NOON) == 12 * 3600
+    assert spend.seconds_until_midnight(NOON + 12 * 3600 - 0.25) == 0.25
+
+
+def test_only_the_budget_refusal_is_over_budget() -> None:
+    assert spend.is_over_budget(429, {"code": "budget_exceeded"})
+    assert not spend.is_over_budget(429, {"code": "rate_limited"})
+    assert not spend.is_over_budget(503, {"code": "budget_exceeded"})
+    assert not spend.is_over_budget(429, "budget_exceeded")
+
+
+def handler_charging(cost: float, *, then: Exception | None = None) -> Callable[[Any, Any], Any]:
+    """A generation route whose one provider request costs `cost`, then maybe fails."""
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        add_request(model="m", ok=True, prompt_tokens=3, completion_tokens=4, cost_usd=cost)
+        if then is not None:
+            raise then
+        return {"title": request.prompt}
+
+    return lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+
+
+def http_event(api_event: Callable[..., dict[str, Any]], key: str) -> dict[str, Any]:
+    event = api_event("POST", "/stories/segments", {"prompt": "hi"})
+    event["requestContext"]["identity"]["apiKeyId"] = key
+    return event
+
+
+def test_without_a_ledger_answers_still_carry_usage(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    response = handler_charging(0.5)(http_event(api_event, "k"), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["usage"]["cost_usd"] == 0.5
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="spend",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setenv("SPEND_TABLE", "spend")
+        monkeypatch.setattr(spend, "clock", lambda: NOON)
+        yield dynamodb
+
+
+def test_a_paid_request_that_failed_afterwards_is_charged(
+    aws: Any, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    handler = handler_charging(0.25, then=ProviderUnavailableError("the next request failed"))
+
+    response = handler(http_event(api_event, "k1"), lambda_context)
+
+    assert response["statusCode"] == 502
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k1"}, "sk": {"S": "2026-11-30"}})["Item"]
+    assert (item["cost_usd"], item["prompt_tokens"], item["requests"]) == (
+        {"N": "0.25"},
+        {"N": "3"},
+        {"N": "1"},
+    )
+    assert item["fn#contentgen-test#cost_usd"] == {"N": "0.25"}
+
+
+def test_a_ledger_that_cannot_be_read_or_written_costs_no_answer(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+) -> None:
+    monkeypatch.setenv("SPEND_TABLE", "no-such-table")
+
+    response = handler_charging(0.25)(http_event(api_event, "k2"), lambda_context)
+
+    assert response["statusCode"] == 200, "fail open: the paid result is answered"
+    messages = [line["message"] for line in log_records(log_output) if line["level"] == "ERROR"]
+    assert messages == ["spend ledger not readable; budget not checked", "spend not recorded"]
+    unrecorded = next(line for line in log_records(log_output) if line["message"] == "spend not recorded")
+    assert (unrecorded["api_key_id"], unrecorded["cost_usd"]) == ("k2", 0.25), "enough to reconcile"
+
+
+def test_a_key_without_a_budget_item_gets_the_default(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    handler = handler_charging(0.3)
+
+    assert handler(http_event(api_event, "k3"), lambda_context)["statusCode"] == 200
+    assert handler(http_event(api_event, "k3"), lambda_context)["statusCode"] == 200  # 0.3 < 0.5
+    refused = handler(http_event(api_event, "k3"), lambda_context)  # 0.6 >= 0.5
+
+    assert refused["statusCode"] == 429
+    assert json.loads(refused["body"])["code"] == "budget_exceeded"
+    assert refused["multiValueHeaders"]["Retry-After"] == [str(12 * 3600)]
