@@ -70,5 +70,8 @@ def require_api_key(presented: str | None) -> None:
         raise ConfigurationError(
             f"could not read the API keys of usage plan {plan_id} ({type(exc).__name__})"
         ) from None
-    if not any(hmac.compare_digest(presented, key) for key in keys):
+    # Compared as UTF-8 bytes: `hmac.compare_digest` raises TypeError on non-ASCII str (a header
+    # anyone can send on the open route), https://docs.python.org/3/library/hmac.html
+    given = presented.encode("utf-8", "surrogateescape")
+    if not any(hmac.compare_digest(given, key.encode("utf-8", "surrogateescape")) for key in keys):
         raise ForbiddenError("the API key in x-api-key is not valid for this API")

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from contentgen import coldstart
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ConfigurationError, ContentgenError
+from contentgen.errors import ConfigurationError, ContentgenError, InvalidRequestError
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.spend import invocation_scope, spend_middleware
 
@@ -79,7 +79,8 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
         and _field_name(problem.get("loc")) == "body"
         for problem in problems
     ):
-        return error_response(422, "invalid_request", "request body must be a JSON object")
+        message = "request body must be a JSON object"
+        return error_response(422, "invalid_request", message, errors=[{"field": "body", "message": message}])
     errors = [
         {"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
         for problem in problems
@@ -212,7 +213,7 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
 
 
 def _idempotent_http(
-    app: APIGatewayRestResolver, event: dict[str, Any], key: str, context: LambdaContext
+    app: APIGatewayRestResolver, event: dict[str, Any], key: str, context: LambdaContext, request: Any = None
 ) -> Any:
     """An API request carrying `Idempotency-Key`: a repeat gets the first answer, no second call."""
     from contentgen.idempotency import run_once
@@ -228,7 +229,7 @@ def _idempotent_http(
         outcome, _ = run_once(
             route=f"{event.get('httpMethod')} {event.get('resource') or event.get('path')}",
             key=key,
-            request=event.get("body"),
+            request=request,
             execute=execute,
             context=context,
         )
@@ -256,6 +257,7 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
     @invocation_scope
     def handler(event: Any, context: LambdaContext) -> Any:
         started = time.perf_counter()
+        idempotency_key: str | None = None
         direct = not is_rest_proxy_event(event)
         request_id = (
             ((event.get("requestContext") or {}).get("requestId") if not direct else None)
@@ -274,17 +276,19 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
             if direct and direct_route is None:
                 response = error_response(400, "unsupported_event", "this function is served over HTTP only")
                 return json.loads(response.body or "{}")
-            proxy = (
-                proxy_event_for(event, method=direct_route[0], path=direct_route[1], request_id=request_id)
-                if direct and direct_route is not None
-                else event
-            )
-            idempotency_key = None if direct else _header(event, "Idempotency-Key")
-            result: dict[str, Any] = (
-                _idempotent_http(app, event, idempotency_key, context)
-                if idempotency_key
-                else app.resolve(proxy, context)
-            )
+            try:
+                proxy, request = read_request(event, direct_route=direct_route if direct else None)
+            except ContentgenError as exc:
+                proxy, request = (event if not direct else {}), None
+                result: dict[str, Any] = refused_request(exc)
+            else:
+                idempotency_key = idempotency_key_of(proxy) if not direct else None
+                result = (
+                    _idempotent_http(app, proxy, idempotency_key, context, request)
+                    if idempotency_key
+                    else app.resolve(proxy, context)
+                )
+        with_request_id(result, request_id)
         status = int(result.get("statusCode", 500))
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         if status >= 400:
@@ -306,3 +310,81 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
 
     coldstart.init_done(app, direct_route)
     return cast(Handler, handler)
+
+
+# What callers send (issue 10 items 7-9, issue 15): read and bounded here, once, for every entry.
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def read_request(
+    event: Mapping[str, Any], *, direct_route: tuple[str, str] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(the proxy event to resolve, the parsed request body or None).
+
+    A direct invocation of `direct_route` carries the body as the event itself; an API Gateway
+    event carries it as text (`contentgen.request_body.decode_http_body`). The body must be a
+    JSON object (else 422 naming `body`) within the bounds of `contentgen.request_body`; the
+    event handed on carries it re-serialised canonically with `Content-Type: application/json`,
+    so nothing downstream parses what the caller sent. Raises the 400/413/415/422 errors of
+    `contentgen.request_body`."""
+    from contentgen.request_body import check_value_bounds, decode_http_body, require_object
+
+    if direct_route is not None:
+        method, path = direct_route
+        request_id = str(logger.get_correlation_id() or uuid.uuid4())
+        if method not in _BODY_METHODS:
+            return proxy_event_for(None, method=method, path=path, request_id=request_id), None
+        check_value_bounds(event)
+        body = require_object(event)
+        return proxy_event_for(body, method=method, path=path, request_id=request_id), body
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return dict(event), None
+    if event.get("body") in (None, ""):
+        return _with_json_body(event, None), None  # validation names what is missing
+    parsed = decode_http_body(
+        event.get("body"),
+        is_base64=bool(event.get("isBase64Encoded")),
+        content_type=_header(event, "Content-Type"),
+    )
+    body = require_object(parsed)
+    return _with_json_body(event, body), body
+
+
+def _with_json_body(event: Mapping[str, Any], body: dict[str, Any] | None) -> dict[str, Any]:
+    from contentgen.request_body import canonical_json
+
+    proxy = dict(event)
+    for name in ("headers", "multiValueHeaders"):
+        headers = {k: v for k, v in (event.get(name) or {}).items() if k.lower() != "content-type"}
+        headers["Content-Type"] = "application/json" if name == "headers" else ["application/json"]
+        proxy[name] = headers
+    proxy["body"] = canonical_json(body) if body is not None else None
+    proxy["isBase64Encoded"] = False
+    return proxy
+
+
+def idempotency_key_of(event: Mapping[str, Any]) -> str | None:
+    """The `Idempotency-Key` header of a POST; GET and other methods ignore it (they are
+    idempotent already, RFC 9110 §9.2.2), so it never costs them a table read."""
+    if str(event.get("httpMethod", "")).upper() != "POST":
+        return None
+    return _header(event, "Idempotency-Key") or None
+
+
+def refused_request(exc: ContentgenError) -> dict[str, Any]:
+    """The proxy response for a request refused before any route ran."""
+    logger.warning(
+        "request refused", extra={"code": exc.code, "status": exc.status_code, "reason": exc.message}
+    )
+    errors = [{"field": exc.field, "message": exc.message}] if isinstance(exc, InvalidRequestError) else None
+    response = error_response(exc.status_code, exc.code, exc.message, errors=errors)
+    return _proxy_response(exc.status_code, response.body, dict(response.headers))
+
+
+def with_request_id(result: dict[str, Any], request_id: str) -> None:
+    """Put the invocation's request id (the one error bodies carry) in an `X-Request-Id` header."""
+    if "multiValueHeaders" in result or "headers" not in result:
+        result.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+    else:
+        result["headers"]["X-Request-Id"] = request_id

@@ -51,6 +51,32 @@ class ConflictError(ContentgenError):
     code = "conflict"
 
 
+class BadRequestError(ContentgenError):
+    """The body cannot be read: not JSON, not UTF-8, invalid base64, or past the parsing bounds
+    (`contentgen.request_body`). `code` says which (`invalid_json`, `invalid_encoding`)."""
+
+    status_code = 400
+    code = "invalid_json"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PayloadTooLargeError(ContentgenError):
+    """The body is over `contentgen.request_body.MAX_BODY_BYTES`."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(ContentgenError):
+    """The Content-Type is not JSON (application/json or a `+json` type)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class ConfigurationError(ContentgenError):
     """The function's environment is missing or malformed (names the variable)."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -24,17 +25,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from contentgen import coldstart
-from contentgen.api import resolve_body
+from contentgen.api import error_response, resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ConflictError, ContentgenError
+from contentgen.errors import ConflictError, ContentgenError, InvalidRequestError
 from contentgen.idempotency import run_once
-from contentgen.models.events import GenerationMessage
+from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
+from contentgen.request_body import check_value_bounds, json_type, parse_json_text
 from contentgen.results import announce, claim_request_id, publish, store_result
 from contentgen.spend import charged_to, is_over_budget
 
@@ -169,6 +171,48 @@ def _refused_on_another_route(request_id: str, path: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class RefusedMessage:
+    """A message whose `request_id` is readable but whose request cannot be run as sent."""
+
+    request_id: str
+    field: str
+    reason: str
+
+
+_REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
+
+
+def read_message(data: Any) -> GenerationMessage | RefusedMessage:
+    """The message in an SQS body or EventBridge `detail`.
+
+    A `request_id` that cannot be read (not an object, missing, malformed) raises ValidationError
+    or ContentgenError: there is nowhere to store the outcome. A readable `request_id` with a
+    `request` that is not a JSON object is a RefusedMessage, stored as a 422 under that id."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("message", f"must be a JSON object, not {json_type(data)}")
+    request = data.get("request")
+    if request is not None and not isinstance(request, dict):
+        request_id = _REQUEST_ID.validate_python(data.get("request_id"))
+        return RefusedMessage(request_id, "request", f"must be a JSON object, not {json_type(request)}")
+    return GenerationMessage.model_validate(data)
+
+
+def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
+    """Store and announce a refused message's 422 under its request_id (GenerationFailed)."""
+    logger.append_keys(request_id=message.request_id)
+    error = [{"field": message.field, "message": message.reason}]
+    text = f"invalid request: {message.field}: {message.reason}"
+    body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")
+    announce(store_result(request_id=message.request_id, route=route[1], status_code=422, body=body))
+    logger.warning("request refused", extra={"status": 422, "reason": text})
+
+
+def _log_malformed(record: SQSRecord, reason: str) -> None:
+    """A message that is not a generation message is logged as it arrives (it ends in the DLQ)."""
+    logger.warning("malformed message", extra={"message_id": record.message_id, "reason": reason})
+
+
 def handle_generation_batch(
     app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
@@ -176,13 +220,20 @@ def handle_generation_batch(
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            data = json.loads(record.body)
+            data = parse_json_text(record.body)
             # The bus rule delivers whole events into the queue: the message is their `detail`.
-            message = GenerationMessage.model_validate(data["detail"] if is_eventbridge_event(data) else data)
-        except json.JSONDecodeError as exc:
-            raise GenerationFailed(f"not a generation message: not JSON ({exc.msg})") from None
+            message = read_message(data["detail"] if is_eventbridge_event(data) else data)
+        except ContentgenError as exc:
+            _log_malformed(record, exc.message)
+            raise GenerationFailed(f"not a generation message: {exc.message}") from None
         except ValidationError as exc:
-            raise GenerationFailed(f"not a generation message: {exc.errors()[0]['msg']}") from None
+            problem = exc.errors()[0]
+            reason = f"{'.'.join(str(part) for part in problem['loc']) or 'request_id'}: {problem['msg']}"
+            _log_malformed(record, reason)
+            raise GenerationFailed(f"not a generation message: {reason}") from None
+        if isinstance(message, RefusedMessage):
+            store_refusal(message, route)
+            return  # an invalid request: stored as failed, and its message deleted (not retried)
         attempts = attempts_so_far(record)
         if prior_attempts(record) and attempts > max_receives:
             # A handed-back copy that already had its last attempt: on to the DLQ, nothing re-run.
@@ -195,10 +246,13 @@ def handle_generation_batch(
             send_back(record, later)
             return True
 
-        with suppress(OverBudget):  # stored as failed; the record is done
-            _generate(
-                app, route, message, context, last_attempt=attempts >= max_receives, hand_back=hand_back
-            )
+        try:
+            with suppress(OverBudget):  # stored as failed; the record is done
+                _generate(
+                    app, route, message, context, last_attempt=attempts >= max_receives, hand_back=hand_back
+                )
+        except RequestRejected:
+            return  # stored and announced as failed; a retry cannot help, so the message is deleted
 
     logger.set_correlation_id(getattr(context, "aws_request_id", None))
     return _process_batch(event, context, record_handler)
@@ -213,8 +267,12 @@ def handle_generation_event(
     retries run out, sends it to the function's on-failure destination (its dead-letter queue).
     """
     logger.set_correlation_id(str(event.get("id") or getattr(context, "aws_request_id", "")))
-    message = GenerationMessage.model_validate(event["detail"])
+    check_value_bounds(event["detail"])
+    message = read_message(event["detail"])
     metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=1)
+    if isinstance(message, RefusedMessage):
+        store_refusal(message, route)
+        return {"request_id": message.request_id, "status": "failed"}
     with deadline_scope(Deadline.from_context(context)):
         try:
             _generate(app, route, message, context, last_attempt=False)

@@ -1,10 +1,13 @@
 """Run a generation once per key: Powertools' idempotency utility on a DynamoDB table.
 
 The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route.
-The request itself is the payload checked on a repeat: the same key with a different request is a
-409; a repeat while the first is still running is a 409 too (events retry later). A repeat after
-success returns the stored outcome without calling the provider. Outcomes that are server errors
-or 429 (budget exceeded) are not stored, so a retry runs again. The in-progress lock expires with the Lambda's remaining time.
+The request itself, parsed and canonical (sorted keys, no whitespace: re-serialised, re-ordered or
+base64-encoded on the wire it is the same request), is the payload checked on a repeat: the same
+key with a different request is a 409; a repeat while the first is still running is a 409 too
+(events retry later). A repeat after success returns the stored outcome without calling the
+provider. Outcomes that are server errors or 429 (budget exceeded), and refusals of the request as
+sent (validation, `refused_before_work`), are not stored, so a retry (or the corrected request)
+runs again. The in-progress lock expires with the Lambda's remaining time.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def _build() -> _Runner:
     @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def run(*, call: dict[str, Any], execute: Callable[[], Outcome]) -> Outcome:
         outcome = execute()
-        if int(outcome.get("status_code", 500)) >= 500 or outcome.get("status_code") == 429:
+        status = int(outcome.get("status_code", 500))
+        if status >= 500 or status == 429 or refused_before_work(outcome):
             raise _NotStored(outcome)  # a 429 (over budget) must not answer the key's repeats
         return outcome
 
@@ -68,6 +72,29 @@ def _build() -> _Runner:
 
 
 _runner: LazySingleton[_Runner] = LazySingleton(_build)
+
+# Answers given before any work was done: the request was refused as sent (validation, no such
+# route). They are not remembered, so the caller can fix the request and send it again with the
+# same key, as Stripe does ("an idempotency key is not saved when the request fails validation",
+# https://docs.stripe.com/api/idempotent_requests).
+_REFUSED_CODES = frozenset(
+    {
+        "invalid_request",
+        "invalid_json",
+        "invalid_encoding",
+        "payload_too_large",
+        "unsupported_media_type",
+        "not_found",
+    }
+)
+
+
+def refused_before_work(outcome: Outcome) -> bool:
+    """Whether `outcome` (`{"status_code", "body"}`) is a 4xx refusal of the request as sent."""
+    status = int(outcome.get("status_code", 500))
+    body = outcome.get("body")
+    code = body.get("code") if isinstance(body, dict) else None
+    return 400 <= status < 500 and (code in _REFUSED_CODES or status in (400, 404, 405, 413, 415))
 
 
 def reset_idempotency() -> None:

@@ -8,6 +8,7 @@ as `make demo` does; event shapes come from `events/` (`sam local generate-event
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.runtime import LocalRuntime, load_handler
 from local.template import bus_rules, functions, physical_name, queue_sources
-from tests.conftest import load_event
+from tests.conftest import load_event, log_records
 from tests.integration.conftest import Invoke, Stack, _loaded
 
 pytestmark = pytest.mark.integration
@@ -188,7 +189,9 @@ def test_a_batch_reports_exactly_its_invalid_and_failing_records(
 
     answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
 
-    assert answer == {"batchItemFailures": [{"itemIdentifier": "failing"}, {"itemIdentifier": "invalid"}]}
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "failing"}]}, (
+        "an invalid request is stored as failed and its message deleted, not retried into the DLQ"
+    )
     assert result(invoke, "req-good-1")[1]["status"] == "succeeded"
     assert result(invoke, "req-good-2")[1]["status"] == "succeeded"
     invalid = result(invoke, "req-invalid")[1]
@@ -377,3 +380,86 @@ def test_a_request_id_reused_on_another_route_is_refused_not_generated_twice(
     (refusal,) = failed
     assert refusal["route"] == "/memes/segments"
     assert "another route" in refusal["error"]
+
+
+@pytest.mark.parametrize("request_value", [[{"prompt": "x"}], "x", 7])
+def test_a_message_whose_request_is_not_an_object_is_stored_as_422_and_deleted(
+    stack: Stack, invoke: Invoke, pipes: Pipes, request_value: Any
+) -> None:
+    request_id = f"req-not-object-{type(request_value).__name__}"
+    body = json.dumps({"request_id": request_id, "request": request_value})
+    pipes.sqs.send_message(QueueUrl=pipes.queue.queue_url, MessageBody=body)
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not handed back"
+
+    stored = result(invoke, request_id)[1]
+    assert (stored["status"], stored["status_code"]) == ("failed", 422)
+    assert stored["error"]["errors"][0]["field"] == "request"
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+    assert pipes.dead_letters() == []
+    assert stack.provider.requests() == []
+
+
+def test_an_invalid_request_is_stored_once_and_never_reaches_the_dlq(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    pipes.send("req-invalid-once", {"prompt": "", "segment_count": 0})
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0
+
+    assert result(invoke, "req-invalid-once")[1]["status_code"] == 422
+    assert pipes.dead_letters() == []
+
+
+def test_an_event_whose_request_is_not_an_object_is_stored_as_422(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    event = load_event("story_segments_eventbridge.json")
+    event["detail"] = {"request_id": "req-eb-array", "request": [{"prompt": "x"}]}
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    assert answer == {"request_id": "req-eb-array", "status": "failed"}
+    assert result(invoke, "req-eb-array")[1]["status_code"] == 422
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+
+
+def test_the_same_request_re_serialised_in_a_message_is_a_replay(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    pipes.sqs.send_message(
+        QueueUrl=pipes.queue.queue_url,
+        MessageBody=json.dumps({"request_id": "req-canon", "request": {"prompt": "x", "segment_count": 1}}),
+    )
+    pipes.sqs.send_message(
+        QueueUrl=pipes.queue.queue_url,
+        MessageBody='{ "request": {"segment_count":1,  "prompt":"x"},\n "request_id":"req-canon"}',
+    )
+
+    while pipes.queue.poll_once(wait_seconds=0):
+        pass
+
+    assert len(stack.provider.requests()) == 1
+    assert pipes.dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [("not json", "not valid JSON"), ('{"request": {"prompt": "x"}}', "request_id"), ("[1]", "message")],
+)
+def test_a_malformed_message_is_logged_when_it_arrives(
+    stack: Stack, pipes: Pipes, log_output: io.StringIO, body: str, reason: str
+) -> None:
+    event = load_event("story_segments_sqs.json")
+    event["Records"][0]["body"] = body
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    message_id = event["Records"][0]["messageId"]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    (line,) = [r for r in log_records(log_output) if r["message"] == "malformed message"]
+    assert line["level"] == "WARNING"
+    assert line["message_id"] == message_id
+    assert reason in line["reason"]

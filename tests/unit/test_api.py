@@ -195,3 +195,150 @@ def test_partial_results_are_returned_with_the_error(
 
     assert response["statusCode"] == 504
     assert json.loads(response["body"])["partial"] == {"segments": [{"index": 1}]}
+
+
+# What callers really send (issue 10 items 7-8, issue 15): refused before any route runs.
+
+
+def counting_handler() -> tuple[Callable[[Any, Any], Any], list[StorySegmentsRequest]]:
+    calls: list[StorySegmentsRequest] = []
+
+    def behave(request: StorySegmentsRequest) -> Any:
+        calls.append(request)
+        return {"prompt": request.prompt}
+
+    return build_handler(behave), calls
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [('[{"prompt": "x"}]', "an array"), ('"x"', "a string"), ("7", "a number"), ("null", "null")],
+)
+def test_a_body_that_is_not_an_object_is_422_naming_body_and_runs_nothing(
+    raw: str, named: str, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    handler, calls = counting_handler()
+
+    response = handler(api_event("POST", "/stories/segments", raw_body=raw), lambda_context)
+
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 422, body
+    assert body["errors"][0]["field"] == "body"
+    assert named in body["message"]
+    assert calls == [], "Powertools would have taken the array's first element"
+
+
+@pytest.mark.parametrize("event", [[{"prompt": "x"}], "x", 7, None])
+def test_a_direct_invocation_that_is_not_an_object_is_422_naming_body(
+    event: Any, lambda_context: LocalLambdaContext
+) -> None:
+    handler, calls = counting_handler()
+
+    body = handler(event, lambda_context)
+
+    assert body["status_code"] == 422
+    assert body["errors"][0]["field"] == "body"
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/vnd.api+json",
+        "application/problem+json",
+    ],
+)
+def test_json_content_types_with_parameters_and_suffixes_are_served(
+    content_type: str, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    handler, calls = counting_handler()
+    event = api_event("POST", "/stories/segments", {"prompt": "x"})
+    event["headers"].pop("Content-Type", None)
+    event["multiValueHeaders"] = {}
+    event["headers"]["content-type"] = content_type
+
+    response = handler(event, lambda_context)
+
+    assert response["statusCode"] == 200, response["body"]
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=b"]
+)
+def test_other_content_types_are_415_naming_json(
+    content_type: str, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    handler, calls = counting_handler()
+    event = api_event("POST", "/stories/segments", {"prompt": "x"})
+    event["headers"]["Content-Type"] = content_type
+
+    response = handler(event, lambda_context)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"]) == (415, "unsupported_media_type")
+    assert "application/json" in body["message"]
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "is_base64", "status", "code"),
+    [
+        ("[" * 1000 + "]" * 1000, False, 400, "invalid_json"),
+        ('{"prompt": "x", "segment_count": ' + "9" * 5000 + "}", False, 400, "invalid_json"),
+        ("not base64!", True, 400, "invalid_encoding"),
+        ("/w==", True, 400, "invalid_encoding"),  # the byte 0xff: not UTF-8
+        ('{"prompt": ', False, 400, "invalid_json"),
+    ],
+)
+def test_hostile_bodies_are_4xx_not_500(
+    raw: str,
+    is_base64: bool,
+    status: int,
+    code: str,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    handler, calls = counting_handler()
+    event = api_event("POST", "/stories/segments", raw_body=raw)
+    event["isBase64Encoded"] = is_base64
+
+    response = handler(event, lambda_context)
+
+    assert (response["statusCode"], json.loads(response["body"])["code"]) == (status, code)
+    assert calls == []
+
+
+def test_a_base64_body_is_served_like_the_plain_one(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    import base64
+
+    handler, calls = counting_handler()
+    event = api_event(
+        "POST", "/stories/segments", raw_body=base64.b64encode(b'{"prompt": "caf\xc3\xa9"}').decode()
+    )
+    event["isBase64Encoded"] = True
+
+    response = handler(event, lambda_context)
+
+    assert response["statusCode"] == 200
+    assert calls[0].prompt == "café"
+
+
+def test_every_answer_carries_the_request_id_header(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    handler, _ = counting_handler()
+    request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+    ok = handler(api_event("POST", "/stories/segments", {"prompt": "x"}), lambda_context)
+    invalid = handler(api_event("POST", "/stories/segments", {"segment_count": 2}), lambda_context)
+    refused = handler(api_event("POST", "/stories/segments", raw_body="[1]"), lambda_context)
+    missing = handler(api_event("POST", "/nope", {"prompt": "x"}), lambda_context)
+
+    for response in (ok, invalid, refused, missing):
+        assert response["multiValueHeaders"]["X-Request-Id"] == [request_id]
+    assert json.loads(invalid["body"])["request_id"] == request_id

@@ -363,6 +363,20 @@ def test_results_are_written_with_the_action_the_policy_grants() -> None:
     assert results["Action"] == "dynamodb:UpdateItem"
 
 
+def test_the_paid_media_routes_may_keep_idempotency_records_and_nothing_else() -> None:
+    resources = load_template()["Resources"]
+    for function in ("GenerateThumbnailFunction", "GenerateVideoFunction"):
+        assert {"Ref": "IdempotencyRecordsPolicy"} in resources[function]["Properties"]["Policies"]
+    (statement,) = resources["IdempotencyRecordsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert _actions(statement) == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+
+
 GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
 
 

@@ -1,0 +1,183 @@
+"""What callers really send, over every handler with the emulator and moto up (issue 10 items
+7-9, issue 15): non-object bodies, media types, base64, the Idempotency-Key header on every route,
+the request id header, and the open deep health check's key comparison."""
+
+from __future__ import annotations
+
+import base64
+import json
+from copy import deepcopy
+from typing import Any
+
+import pytest
+
+from local.lambda_context import LocalLambdaContext
+from local.runtime import load_handler
+from local.template import Route, functions, routes
+from tests.conftest import load_event
+from tests.integration.conftest import Stack, _loaded
+
+pytestmark = pytest.mark.integration
+
+STORY = "StorySegmentsFunction"
+
+
+def sample_event(route: Route) -> dict[str, Any]:
+    """The recorded sample event of `route` (events/<function folder>.json), a valid request."""
+    name = functions()[route.function].code_dir.name
+    if route.function == "GenerateVideoFunction" and route.method == "GET":
+        name = "generate_video_status"
+    return load_event(f"{name}.json")
+
+
+def call(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    handler = _loaded.get(function)
+    if handler is None:
+        handler = _loaded[function] = load_handler(functions()[function])
+    response: dict[str, Any] = handler(event, LocalLambdaContext(function_name=function))
+    return response
+
+
+def story_event(raw_body: str, **headers: str) -> dict[str, Any]:
+    event = load_event("story_segments.json")
+    event["body"] = raw_body
+    event["headers"].update(headers)
+    return event
+
+
+@pytest.mark.parametrize("raw", ['[{"prompt": "x", "segment_count": 1}]', '"x"', "3", "null", "true"])
+def test_a_body_that_is_not_an_object_costs_nothing_and_is_422_naming_body(stack: Stack, raw: str) -> None:
+    response = call(STORY, story_event(raw))
+
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 422, body
+    assert [error["field"] for error in body["errors"]] == ["body"]
+    assert stack.provider.requests() == []
+
+
+def test_a_direct_invocation_with_an_array_is_422_naming_body(stack: Stack) -> None:
+    answer = call(STORY, [{"prompt": "x", "segment_count": 1}])  # type: ignore[arg-type]
+
+    assert answer["status_code"] == 422
+    assert answer["errors"][0]["field"] == "body"
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json; charset=utf-8", 200),
+        ("Application/Json", 200),
+        ("application/vnd.api+json", 200),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_content_types_over_the_handler(stack: Stack, content_type: str, status: int) -> None:
+    event = story_event(json.dumps({"prompt": "A robot learns to paint", "segment_count": 1}))
+    event["headers"]["Content-Type"] = content_type
+    event["multiValueHeaders"] = {}
+
+    response = call(STORY, event)
+
+    assert response["statusCode"] == status, response["body"]
+    assert len(stack.provider.requests()) == (1 if status == 200 else 0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (base64.b64encode(b'{"prompt": "\xff\xfe"}').decode(), "invalid_encoding"),
+        ("!!!", "invalid_encoding"),
+        (base64.b64encode(b"[" * 1000 + b"]" * 1000).decode(), "invalid_json"),
+    ],
+)
+def test_hostile_base64_bodies_are_400(stack: Stack, raw: str, code: str) -> None:
+    event = story_event(raw)
+    event["isBase64Encoded"] = True
+
+    response = call(STORY, event)
+
+    assert (response["statusCode"], json.loads(response["body"])["code"]) == (400, code)
+
+
+def test_the_same_request_re_serialised_is_a_replay_not_a_conflict(stack: Stack) -> None:
+    request = {"prompt": "A robot learns to paint", "segment_count": 2, "language": "en"}
+    compact = json.dumps(request, separators=(",", ":"))
+    reordered = json.dumps(dict(reversed(list(request.items()))), indent=4)
+    encoded = base64.b64encode(json.dumps(request).encode()).decode()
+
+    answers = []
+    for raw, is_base64 in ((compact, False), (reordered, False), (encoded, True)):
+        event = story_event(raw, **{"Idempotency-Key": "order-canonical"})
+        event["isBase64Encoded"] = is_base64
+        answers.append(call(STORY, event))
+
+    assert [a["statusCode"] for a in answers] == [200, 200, 200]
+    assert json.loads(answers[1]["body"]) == json.loads(answers[2]["body"]) == json.loads(answers[0]["body"])
+    assert len(stack.provider.requests()) == 1
+
+
+def test_a_request_refused_by_validation_is_not_remembered(stack: Stack) -> None:
+    key = {"Idempotency-Key": "order-fix-and-retry"}
+
+    refused = call(STORY, story_event(json.dumps({"prompt": "", "segment_count": 0}), **key))
+    fixed = call(STORY, story_event(json.dumps({"prompt": "A robot", "segment_count": 1}), **key))
+    again = call(STORY, story_event(json.dumps({"prompt": "A robot", "segment_count": 1}), **key))
+
+    assert refused["statusCode"] == 422
+    assert fixed["statusCode"] == again["statusCode"] == 200, fixed["body"]
+    assert len(stack.provider.requests()) == 1
+
+
+@pytest.mark.parametrize("route", routes(), ids=lambda route: f"{route.method} {route.path}")
+def test_every_route_answers_the_idempotency_key_consistently(stack: Stack, route: Route) -> None:
+    """POST: a repeat is the first answer, without a second provider call. GET ignores it."""
+    plain = call(route.function, sample_event(route))
+    stack.provider.reset()
+    event = sample_event(route)
+    event["headers"]["Idempotency-Key"] = f"key-{route.function}-{route.method}"
+
+    first = call(route.function, deepcopy(event))
+    calls = len(stack.provider.requests())
+    again = call(route.function, deepcopy(event))
+
+    assert first["statusCode"] < 500, first["body"]
+    assert again["statusCode"] == first["statusCode"]
+    assert len(stack.provider.requests()) == calls, "a repeat must not reach the provider"
+    request_id = event["requestContext"]["requestId"]
+    assert again["multiValueHeaders"]["X-Request-Id"] == [request_id]
+    if route.method == "POST":
+        assert json.loads(again["body"]) == json.loads(first["body"])
+        assert again["multiValueHeaders"]["Idempotency-Key"] == [event["headers"]["Idempotency-Key"]]
+    else:
+        assert first["statusCode"] == plain["statusCode"]
+        assert "Idempotency-Key" not in first["multiValueHeaders"]
+
+
+@pytest.mark.parametrize("key", ["clé-ü-🔑", "\u00ff" * 40, "plain-but-wrong"])
+def test_deep_health_with_a_non_ascii_key_is_403_not_500(stack: Stack, key: str) -> None:
+    event = load_event("health.json")
+    event["queryStringParameters"] = {"deep": "true"}
+    event["multiValueQueryStringParameters"] = {"deep": ["true"]}
+    event["headers"]["x-api-key"] = key
+
+    response = call("HealthFunction", event)
+
+    assert response["statusCode"] == 403, response["body"]
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"prompt": "\\ud800 lone surrogate", "segment_count": 1}',
+        '{"prompt": "x", "segment_count": 1e400}',
+        '{"prompt": "x", "segment_count": 1, "prompt": "duplicate"}',
+        '{"prompt": "\\u0000", "segment_count": 1}',
+    ],
+)
+def test_odd_but_valid_json_is_never_a_500(stack: Stack, raw: str) -> None:
+    response = call(STORY, story_event(raw, **{"Idempotency-Key": "clé-🔑"}))
+
+    assert response["statusCode"] < 500, response["body"]
