@@ -90,6 +90,9 @@ def stack(
     # Requests without an API key id are charged to the pipeline key: one per test, so the
     # session's shared spend table never puts a test over its daily budget.
     monkeypatch.setenv("PIPELINE_API_KEY_ID", f"it-pipeline-{uuid.uuid4().hex[:12]}")
+    # Requests over the local gateway are charged to the local API key for the whole session's
+    # shared spend table: a default budget no test run reaches (test_spend.py sets its own per key).
+    monkeypatch.setenv("DAILY_BUDGET_USD", "1000000")
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     if LocalRuntime().environment().get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
         monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(params_extension.port))

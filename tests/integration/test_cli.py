@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from contentgen_client.cli import EXIT_CLIENT, EXIT_FILTERED, EXIT_OK, EXIT_SERVER, EXIT_USAGE
+from local.aws import LOCAL_API_KEY
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def runner(url: str) -> Run:
     environment = {
         **os.environ,
         "CONTENTGEN_API_URL": url,
-        "CONTENTGEN_API_KEY": "local-key",
+        "CONTENTGEN_API_KEY": LOCAL_API_KEY,
         "COLUMNS": "120",
     }
 

@@ -6,6 +6,7 @@ import pytest
 
 from contentgen_client import Client, ContentFilteredError, InvalidRequestError, NotFoundError
 from contentgen_client.models import StoryResponse
+from local.aws import LOCAL_API_KEY
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def api(local_api: str) -> Client:
-    return Client(local_api, "local-key", timeout=30)
+    return Client(local_api, LOCAL_API_KEY, timeout=30)
 
 
 def test_every_text_route_returns_its_model(api: Client, stack: Stack) -> None:

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from contentgen import secrets
 from contentgen.connectors.aws import get_sqs_client
 from contentgen.jobs import VideoJob, create_job, get_job
 from local.event_sources import QueuePoller
+from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
 from local.template import queue_sources
 from tests.conftest import load_event, log_records
@@ -100,7 +100,7 @@ class Case:
     requests: int
     quotes: tuple[str, ...] = ()  # words of the provider (or ours) the caller's message must hold
     env: dict[str, str] = field(default_factory=dict)
-    key_reads: int | None = None  # SSM GetParameter calls for the provider's key
+    key_reads: int | None = None  # reads of the provider's key (SSM through the extension)
     retry_after: str | None = None  # the Retry-After header the caller must get
     wait: float | None = None  # the provider's wait (s) the first attempt's log line must name
 
@@ -516,14 +516,17 @@ def provider_calls(log_output: io.StringIO) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_provider_answer_shape(
-    case: Case, stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
+    case: Case,
+    stack: Stack,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    log_output: io.StringIO,
+    params_extension: ParametersExtension,
 ) -> None:
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
-    reads: list[str] = []
-    secrets._ssm_provider().client.meta.events.register(
-        "before-call.ssm.GetParameter", lambda **_: reads.append("GetParameter")
-    )
+    # Keys are read as the template deploys it: through the Parameters and Secrets extension.
+    reads_before = len(params_extension.requests)
     stack.provider.faults(*(_resolve(fault) for fault in case.faults))
 
     status, response = invoke(case.function, REQUESTS[case.function], raw=True)
@@ -538,7 +541,8 @@ def test_provider_answer_shape(
     sent = [request for request in stack.provider.requests() if request["target"] == target]
     assert len(sent) == case.requests, [request["path"] for request in sent]
     if case.key_reads is not None:
-        assert len(reads) == case.key_reads, "the key is re-read only on 401"
+        reads = len(params_extension.requests) - reads_before
+        assert reads == case.key_reads, "the key is re-read only on 401"
     if case.retry_after is not None:
         (header,) = response["multiValueHeaders"]["Retry-After"]
         assert abs(int(header) - int(case.retry_after)) <= 2, header  # an HTTP-date has 1 s resolution

@@ -13,6 +13,7 @@ import pytest
 from contentgen_client import Client
 from contentgen_client.cli import EXIT_OK
 from contentgen_client.storyboard import build_storyboard
+from local.aws import LOCAL_API_KEY
 from tests.integration.conftest import Stack
 from tests.integration.test_cli import Run, runner
 
@@ -76,7 +77,7 @@ def test_the_storyboard_opens_in_a_browser(run: Run, stack: Stack, tmp_path: Pat
 
 
 def test_thumbnails_follow_the_requested_ratio(local_api: str, stack: Stack) -> None:
-    with Client(local_api, "local-key") as client:
+    with Client(local_api, LOCAL_API_KEY) as client:
         board = build_storyboard(client, "a cat bakery", segments=5, aspect_ratio="16:9", concurrency=2)
 
     assert [frame.segment.index for frame in board.frames] == [1, 2, 3, 4, 5]
