@@ -89,13 +89,6 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
 
 
-def _undecodable_body_response(exc: UnicodeDecodeError) -> Response[str]:
-    """A body API Gateway passed base64-encoded that is not UTF-8 text. Powertools' `decoded_body`
-    decodes it without handling the error (aws-lambda-powertools 3.37.0), which would be a 500."""
-    logger.warning("request body is not UTF-8", extra={"reason": str(exc)})
-    return error_response(400, "invalid_json", "request body is not valid JSON (not UTF-8 text)")
-
-
 def create_app() -> APIGatewayRestResolver:
     """A resolver with validation on and every exception mapped to a JSON error response."""
     app = APIGatewayRestResolver(enable_validation=True)
@@ -119,8 +112,6 @@ def create_app() -> APIGatewayRestResolver:
             retry_after=exc.retry_after,
             partial=exc.partial,
         )
-
-    app.exception_handler(UnicodeDecodeError)(_undecodable_body_response)
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response[str]:

@@ -1,7 +1,8 @@
 """A base64 body that is not UTF-8 is a 400, not Powertools' UnicodeDecodeError (a 500).
 
-aws-lambda-powertools 3.37.0: `BaseProxyEvent.decoded_body` decodes without handling the error;
-`contentgen.api._undecodable_body_response` is the one workaround."""
+aws-lambda-powertools 3.37.0: `BaseProxyEvent.decoded_body` decodes without handling the error.
+The one workaround: the adapter reads and decodes every body itself (`contentgen.request_body`)
+before Powertools sees it, so a route reading `json_body` never meets undecodable bytes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from contentgen.api import create_app, lambda_entrypoint
 from local.lambda_context import LocalLambdaContext
 
 
-def test_a_body_that_is_not_utf8_is_400_invalid_json(api_event: Callable[..., dict[str, Any]]) -> None:
+def test_a_body_that_is_not_utf8_is_400_invalid_encoding(api_event: Callable[..., dict[str, Any]]) -> None:
     app = create_app()
 
     @app.post("/echo")
@@ -29,4 +30,4 @@ def test_a_body_that_is_not_utf8_is_400_invalid_json(api_event: Callable[..., di
     response = handler(event, LocalLambdaContext(function_name="f", timeout_seconds=10))
 
     assert response["statusCode"] == 400
-    assert json.loads(response["body"])["code"] == "invalid_json"
+    assert json.loads(response["body"])["code"] == "invalid_encoding"
