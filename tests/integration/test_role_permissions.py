@@ -237,6 +237,23 @@ def test_a_call_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Cal
     assert "not authorized to perform: dynamodb:UpdateItem" in error["Error"]["Message"]
 
 
+def test_a_queue_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+    """SQS resources are enforced: the video starter feeds its own queue (the video test), not a text
+    function's."""
+    from contentgen.connectors.aws import get_sqs_client
+
+    run_as, _ = as_role
+    run_as("GenerateVideoFunction")
+    account = "123456789012"
+    other = f"{stack.aws_url}/{account}/{physical_name('StorySegmentsQueue')}"
+
+    with pytest.raises(ClientError) as denied:
+        get_sqs_client().send_message(QueueUrl=other, MessageBody="{}")
+
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "not authorized to perform: sqs:SendMessage" in str(denied.value)
+
+
 def test_a_text_function_over_http_with_an_idempotency_key(
     stack: Stack, as_role: tuple[Run, Calls], api_event: Any
 ) -> None:
@@ -366,3 +383,30 @@ def test_usage_reads_the_spend_table(stack: Stack, as_role: tuple[Run, Calls]) -
 
     assert response["statusCode"] == 200, response["body"]
     assert_allowed("UsageFunction", calls)
+
+
+TEXT_FUNCTIONS = {
+    "StorySegmentsChunkedFunction": "story_segments_chunked.json",
+    "StorySegmentsInSetsFunction": "story_segments_in_sets.json",
+    "MemeSegmentsFunction": "meme_segments.json",
+    "FreeContentFunction": "free_content.json",
+    "TrendingIdeasFunction": "trending_ideas.json",
+    "AnalyzeCharacterFunction": "analyze_character.json",
+}
+
+
+@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
+def test_every_other_text_function_over_http(stack: Stack, as_role: tuple[Run, Calls], function: str) -> None:
+    run_as, calls = as_role
+    event = load_event(TEXT_FUNCTIONS[function])
+    run_as(function)
+
+    response = _invoke(function, event)
+
+    assert response["statusCode"] == 200, response["body"]
+    assert {
+        "ssm:GetParameter",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    } <= calls.actions  # key, budget, spend
+    assert_allowed(function, calls)
