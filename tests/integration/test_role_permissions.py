@@ -19,9 +19,11 @@ What this proves:
   test, `-s` shows it; the lead's report lists them).
 
 What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/responses.py`):
-- resources: only SQS, IAM, STS and S3 requests are authorized against their resource's ARN;
-  DynamoDB, SSM, EventBridge and API Gateway are authorized against "*". `for_moto` therefore
-  keeps resources only for SQS statements; the resource scoping of the other services is asserted
+- resources: only SQS, S3 (bucket/key ARN), IAM and STS requests are authorized against their
+  resource's ARN (`test_a_queue_outside_the_role_is_denied`, `test_a_prefix_outside_the_role_is_denied`);
+  DynamoDB, SSM, EventBridge and API Gateway are authorized against "*", so `for_moto` keeps
+  resources only for SQS and S3 statements and their scoping to a table, parameter, bus or usage
+  plan is not proven here; the resource scoping of the other services is asserted
   on the template by `tests/unit/test_template.py` and `tests/unit/test_permissions.py`;
 - conditions: moto only evaluates `sts:ExternalId`, so conditions (`dynamodb:LeadingKeys`, the
   PutEvents source/detail-type, KMS `ViaService`) are dropped and not proven here;
@@ -252,6 +254,21 @@ def test_a_queue_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Ca
 
     assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert "not authorized to perform: sqs:SendMessage" in str(denied.value)
+
+
+def test_a_prefix_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+    """S3 resources are enforced: the thumbnail function writes under thumbnails/ (the thumbnail
+    test), not under videos/."""
+    from contentgen.connectors.aws import get_s3_client
+
+    run_as, _ = as_role
+    run_as("GenerateThumbnailFunction")
+
+    with pytest.raises(ClientError) as denied:
+        get_s3_client().put_object(Bucket=physical_name("MediaBucket"), Key="videos/forged.mp4", Body=b"x")
+
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
 
 
 def test_a_text_function_over_http_with_an_idempotency_key(
