@@ -52,6 +52,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
+from contentgen.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
 from local.iam import actions, for_moto, function_statements
 from local.lambda_context import LocalLambdaContext
@@ -107,6 +108,7 @@ class Calls:
 
     def __init__(self) -> None:
         self.actions: set[str] = set()
+        self.stale: set[str] = set()  # made by a client holding other credentials than the role's
 
     def record(self, api_client: Any, operation: str) -> None:
         service = api_client.meta.service_model.signing_name
@@ -131,6 +133,9 @@ def as_role(
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         calls.record(self, operation_name)
+        signer = self._request_signer._credentials
+        if signer is not None and signer.access_key != os.environ["AWS_ACCESS_KEY_ID"]:
+            calls.stale.add(f"{self.meta.service_model.signing_name}:{operation_name}")
         return original(self, operation_name, api_params)
 
     def run_as(function: str) -> None:
@@ -149,7 +154,9 @@ def as_role(
         # the rebuilt clients (and the parameters extension's) would sign with an earlier key.
         boto3.setup_default_session()
         reset_container()  # the lazy clients are built again, with these credentials
+        reset_idempotency()  # its persistence layer holds a client of its own
         calls.actions.clear()
+        calls.stale.clear()
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
         _reset_auth(moto_server, "0")
 
@@ -160,6 +167,7 @@ def as_role(
         monkeypatch.undo()
         boto3.setup_default_session()
         reset_container()
+        reset_idempotency()
 
 
 def granted(function: str) -> set[str]:
@@ -180,6 +188,7 @@ def assert_allowed(function: str, calls: Calls) -> set[str]:
     """Every recorded call is granted by the role; returns (and prints) the grants left unused."""
     allowed = granted(function)
     assert calls.actions, "the run made no AWS call: nothing was proven"
+    assert not calls.stale, f"calls signed with other credentials than the role's: {calls.stale}"
     assert calls.actions <= allowed, (
         f"{function} calls what its role does not grant: {calls.actions - allowed}"
     )
