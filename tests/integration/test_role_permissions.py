@@ -351,7 +351,7 @@ def test_a_video_job_started_and_advanced_by_its_worker(
     run_as, calls = as_role
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    stack.provider.configure(video_polls=1)
+    stack.provider.configure(video_polls=2)  # not done at the first check: checked again
     post = load_event("generate_video.json")
     run_as("GenerateVideoFunction")
 
@@ -366,6 +366,8 @@ def test_a_video_job_started_and_advanced_by_its_worker(
     worker_event["Records"][0]["body"] = json.dumps({"job_id": job_id})
     run_as("VideoWorkerFunction")
 
+    assert _invoke("VideoWorkerFunction", worker_event) == {"batchItemFailures": []}
+    assert "sqs:SendMessage" in calls.actions  # the next check scheduled on its own queue
     assert _invoke("VideoWorkerFunction", worker_event) == {"batchItemFailures": []}
     assert {"s3:PutObject", "dynamodb:UpdateItem"} <= calls.actions
     assert_allowed("VideoWorkerFunction", calls)
