@@ -10,10 +10,10 @@ the local stack's names (`local.template.resolve`).
 `moto/iam/access_control.py` and `moto/core/responses.py`):
 
 - actions: evaluated for every service, so a call the role does not allow is denied;
-- resources: evaluated only by services that name the resource of a request (SQS, IAM, STS); for
-  the others moto authorizes against "*", so their statements keep the action and get Resource
-  "*" (the resource scoping of DynamoDB, S3, SSM, EventBridge and API Gateway is not proven by
-  moto; `tests/unit/test_template.py` asserts it on the template);
+- resources: evaluated only by services that name the resource of a request (SQS, S3 with its
+  bucket/key ARN, IAM, STS); for the others moto authorizes against "*", so their statements keep
+  the action and get Resource "*" (the resource scoping of DynamoDB, SSM, EventBridge and API
+  Gateway is not proven by moto; `tests/unit/test_template.py` asserts it on the template);
 - conditions: moto only knows `sts:ExternalId`; any other condition would deny everything, so
   conditions are dropped (the PutEvents source/detail-type and the KMS `ViaService` conditions are
   not proven here).
@@ -64,7 +64,7 @@ AWS_MANAGED: dict[str, list[dict[str, Any]]] = {
     ],
 }
 # Services whose requests moto authorizes against their real resource ARN.
-RESOURCE_AWARE = ("sqs:", "iam:", "sts:")
+RESOURCE_AWARE = ("sqs:", "iam:", "sts:", "s3:")
 
 
 @cache
