@@ -425,6 +425,11 @@ def test_results_bucket_is_tls_only_like_the_media_bucket() -> None:
 
 
 def test_bus_publishing_is_limited_to_the_projects_own_events() -> None:
+    (alarm,) = [s for s in _statements({"Ref": "SpendAccountingPolicy"}) if s["Action"] == "events:PutEvents"]
+    assert alarm["Condition"]["StringEquals"] == {"events:source": "contentgen"}
+    assert alarm["Condition"]["ForAllValues:StringEquals"] == {
+        "events:detail-type": ["BudgetThresholdReached"]
+    }
     (put,) = [s for s in _statements({"Ref": "EventGenerationPolicy"}) if s["Action"] == "events:PutEvents"]
     assert put["Condition"]["StringEquals"] == {"events:source": "contentgen"}
     assert put["Condition"]["ForAllValues:StringEquals"] == {
