@@ -25,6 +25,7 @@ from contentgen.connectors.openai_connector import reset_openai_client
 from contentgen.core.breaker import reset_breakers
 from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
+from contentgen.idempotency import reset_idempotency
 from contentgen.observability import logger
 from contentgen.secrets import reset_ssm_provider
 from contentgen.services.health import reset_health_cache
@@ -79,6 +80,7 @@ def reset_container() -> None:
     reset_limiters()
     reset_key_cache()
     reset_health_cache()
+    reset_idempotency()  # its DynamoDB client too: a new endpoint or credentials per test
 
 
 @pytest.fixture(autouse=True)
