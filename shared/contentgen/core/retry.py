@@ -33,6 +33,7 @@ from contentgen.errors import (
     ProviderUnavailableError,
 )
 from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt
+from contentgen.usage import before_request
 
 ClientT = TypeVar("ClientT")
 ClientT_co = TypeVar("ClientT_co", covariant=True)
@@ -249,6 +250,7 @@ class ProviderCaller(Generic[ClientT]):
                     f"not enough time left to call {self.provider} "
                     f"after {attempt} attempt{'s' if attempt != 1 else ''}"
                 )
+            before_request()  # the key's budget (contentgen.spend) may refuse this request: 429
             permit = breaker.admit()
             attempt += 1
             record = AttemptRecord(
@@ -260,6 +262,7 @@ class ProviderCaller(Generic[ClientT]):
                 breaker="probe" if permit.probe else "closed",
                 prompt=prompt,
             )
+            unclassified = False
             try:
                 client = self._connector.get()
                 # Waiting for a slot may not eat into the time the attempt itself needs.
@@ -273,6 +276,7 @@ class ProviderCaller(Generic[ClientT]):
                     except Exception as exc:
                         failure = self._classify(exc)
                         if failure is None:
+                            unclassified = True
                             raise
                     finally:
                         record.latency_ms = (time.perf_counter() - started) * 1000
@@ -284,6 +288,11 @@ class ProviderCaller(Generic[ClientT]):
                 ) from None
             except BaseException:
                 breaker.released(permit)
+                if unclassified:
+                    # Raised by the operation itself (e.g. after the provider answered): the
+                    # request may be paid, so it is still logged, metered and charged.
+                    record.outcome = "error"
+                    record_attempt(record)
                 raise
             if failure is None:
                 breaker.succeeded(permit)
