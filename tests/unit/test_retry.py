@@ -259,8 +259,9 @@ def test_the_meters_guard_refuses_a_request_before_it_is_made(
     def refuse(spent: object) -> None:
         raise RuntimeError("over budget")
 
-    with metered() as meter, deadline_scope(Deadline.after(28)), pytest.raises(RuntimeError):
+    with metered() as meter, deadline_scope(Deadline.after(28)):
         meter.guard = refuse
-        caller().call(script, models=MODELS, name="op")
+        with pytest.raises(RuntimeError):
+            caller().call(script, models=MODELS, name="op")
 
     assert script.started == [], "no provider request"
