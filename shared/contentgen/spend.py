@@ -42,7 +42,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
@@ -305,29 +305,30 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
     cost = meter.cost_usd if meter.cost_usd is not None else Decimal(0)
     expires = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
     expires += settings.spend_retention_days * 86400
+    adds = {
+        "requests": "1",
+        "provider_requests": str(usage["provider_requests"]),
+        "prompt_tokens": str(usage["prompt_tokens"] or 0),
+        "completion_tokens": str(usage["completion_tokens"] or 0),
+        "cost_usd": format(cost, "f"),
+        f"fn#{function}#requests": "1",
+        f"fn#{function}#cost_usd": format(cost, "f"),
+    }
     try:
-        stored = get_dynamodb_client().update_item(
-            TableName=table,
-            Key={"pk": {"S": api_key_id}, "sk": {"S": day}},
-            UpdateExpression=(
-                "SET expires_at = if_not_exists(expires_at, :expires) "
-                "ADD requests :one, provider_requests :provider_requests, prompt_tokens :prompt, "
-                "completion_tokens :completion, cost_usd :cost, #fn_requests :one, #fn_cost :cost"
-            ),
-            ExpressionAttributeNames={
-                "#fn_requests": f"fn#{function}#requests",
-                "#fn_cost": f"fn#{function}#cost_usd",
-            },
-            ExpressionAttributeValues={
-                ":expires": {"N": str(expires)},
-                ":one": {"N": "1"},
-                ":provider_requests": {"N": str(usage["provider_requests"])},
-                ":prompt": {"N": str(usage["prompt_tokens"] or 0)},
-                ":completion": {"N": str(usage["completion_tokens"] or 0)},
-                ":cost": {"N": format(cost, "f")},
-            },
-            ReturnValues="ALL_NEW",
-        )
+        try:
+            stored = _add_to_day(table, api_key_id, day, adds, expires)
+        except Exception as exc:
+            corrupted = _corrupted(exc, table, api_key_id, day, adds)
+            if not corrupted:
+                raise
+            # A total that is not a number (an operator's edit) would make every ADD fail and
+            # leave the key unbudgeted all day: it restarts from this charge, logged and counted.
+            logger.error(
+                "spend day item corrupted; totals restarted",
+                extra={"api_key_id": api_key_id, "day": day, "attributes": sorted(corrupted)},
+            )
+            metrics.add_metric(name="SpendLedgerCorrupt", unit=MetricUnit.Count, value=1)
+            stored = _add_to_day(table, api_key_id, day, adds, expires, reset=corrupted)
     except Exception:
         logger.exception(
             "spend not recorded",
@@ -342,6 +343,54 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
     spent = _number(item, "cost_usd")
     if spent >= standing.budget_usd * threshold:
         _announce_threshold(table, standing, spent, threshold, now)
+
+
+def _add_to_day(
+    table: str,
+    api_key_id: str,
+    day: str,
+    adds: dict[str, str],
+    expires: int,
+    *,
+    reset: set[str] | None = None,
+) -> dict[str, Any]:
+    """One atomic UpdateItem adding `adds` (attribute → decimal string) to the key's day; the
+    attributes in `reset` are SET to the amount instead, only while they are still not numbers."""
+    reset = reset or set()
+    names = {f"#a{index}": name for index, name in enumerate(adds)}
+    values: dict[str, Any] = {f":v{index}": {"N": value} for index, value in enumerate(adds.values())}
+    values[":expires"] = {"N": str(expires)}
+    sets = ["expires_at = if_not_exists(expires_at, :expires)"]
+    sets += [f"{alias} = {alias.replace('#a', ':v')}" for alias, name in names.items() if name in reset]
+    added = [f"{alias} {alias.replace('#a', ':v')}" for alias, name in names.items() if name not in reset]
+    arguments: dict[str, Any] = {
+        "TableName": table,
+        "Key": {"pk": {"S": api_key_id}, "sk": {"S": day}},
+        "UpdateExpression": f"SET {', '.join(sets)}" + (f" ADD {', '.join(added)}" if added else ""),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",
+    }
+    if reset:
+        values[":number"] = {"S": "N"}
+        aliases = [alias for alias, name in names.items() if name in reset]
+        arguments["ConditionExpression"] = " AND ".join(f"NOT attribute_type({a}, :number)" for a in aliases)
+    return cast(dict[str, Any], get_dynamodb_client().update_item(**arguments))
+
+
+def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict[str, str]) -> set[str]:
+    """The day's attributes among `adds` that are not numbers, when `exc` is DynamoDB refusing the
+    ADD for a type mismatch; empty otherwise."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError) or exc.response.get("Error", {}).get("Code") != "ValidationException":
+        return set()
+    item = (
+        get_dynamodb_client()
+        .get_item(TableName=table, Key={"pk": {"S": api_key_id}, "sk": {"S": day}}, ConsistentRead=True)
+        .get("Item", {})
+    )
+    return {name for name in adds if name in item and "N" not in item[name]}
 
 
 def _announce_threshold(table: str, standing: KeyDay, spent: Decimal, threshold: Decimal, now: float) -> None:

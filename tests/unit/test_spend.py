@@ -231,3 +231,25 @@ def test_an_invalid_budget_item_is_logged_and_the_default_applies(
     assert [line["message"] for line in warnings] == [
         "invalid budget item ignored; the default budget applies"
     ]
+
+
+def test_a_day_item_with_a_non_numeric_cost_does_not_turn_charging_off(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    day = {"pk": {"S": "k6"}, "sk": {"S": "2026-11-30"}, "cost_usd": {"S": "oops"}, "requests": {"N": "3"}}
+    aws.put_item(TableName="spend", Item=day)
+    handler = handler_charging(0.3)
+
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 200
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k6"}, "sk": {"S": "2026-11-30"}})["Item"]
+    # (moto applies the refused ADD's earlier clauses; DynamoDB does not, so requests is not compared)
+    assert item["cost_usd"] == {"N": "0.3"}, "charged from this request on"
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 200
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 429, "the budget holds again"
+    messages = [line["message"] for line in log_records(log_output) if line["level"] == "ERROR"]
+    assert "spend day item corrupted; totals restarted" in messages
