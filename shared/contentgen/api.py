@@ -45,12 +45,15 @@ def error_response(
     errors: list[dict[str, str]] | None = None,
     retry_after: float | None = None,
     partial: dict[str, Any] | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> Response[str]:
     body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
     if errors:
         body["errors"] = errors
     if partial is not None:
         body["partial"] = partial
+    if usage is not None:
+        body["usage"] = usage
     correlation_id = logger.get_correlation_id()
     if correlation_id:
         body["request_id"] = correlation_id
@@ -111,6 +114,7 @@ def create_app() -> APIGatewayRestResolver:
             errors=errors,
             retry_after=exc.retry_after,
             partial=exc.partial,
+            usage=exc.usage,
         )
 
     @app.not_found

@@ -156,6 +156,17 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("media_prices_json")
+    @classmethod
+    def _media_prices(cls, value: str | None) -> str | None:
+        # Checked here, with every other setting, so a malformed table fails before any provider
+        # request (not after a paid one). Imported late: contentgen.pricing reads these settings.
+        if value is not None:
+            from contentgen.pricing import parse_prices
+
+            parse_prices(value)
+        return value
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         aliases = {field.alias for field in cls.model_fields.values() if field.alias}

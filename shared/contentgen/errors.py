@@ -22,6 +22,8 @@ class ContentgenError(Exception):
         self.retry_after = retry_after
         # What was already generated (and paid for) before the failure, returned with the error.
         self.partial: dict[str, Any] | None = None
+        # What the invocation's provider requests cost when they were paid for (contentgen.spend).
+        self.usage: dict[str, Any] | None = None
 
     def with_partial(self, partial: dict[str, Any]) -> ContentgenError:
         self.partial = partial

@@ -22,17 +22,23 @@ https://cloud.google.com/vertex-ai/generative-ai/pricing, as read on 2026-11-30:
 `MEDIA_PRICES_JSON` replaces or adds entries, e.g.
 `{"imagen-4.0-generate-001": {"per_image": 0.04}, "veo-3.0-generate-001": {"per_second": 0.4}}`;
 a model in neither has no known cost (`cost_usd` null in the answer and the log line).
+The override is validated with the settings (`contentgen.config`), so a malformed one (not JSON,
+a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a 503
+`configuration_error` naming the variable before any provider request, never after one.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError
+
+# No Google image or second of video costs anywhere near this; a bound keeps every cost finite.
+MAX_PRICE_USD = Decimal(1000)
 
 PRICES_SOURCE = "https://ai.google.dev/gemini-api/docs/pricing (read 2026-11-30)"
 
@@ -67,11 +73,26 @@ def _price(model: str, entry: object) -> MediaPrice:
     for unit, value in entry.items():
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError(f"{model}.{unit}: expected a number")
-        amount = Decimal(str(value))
-        if not amount.is_finite() or amount < 0:
-            raise ValueError(f"{model}.{unit}: expected a non-negative number")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{model}.{unit}: expected a number") from None
+        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE_USD:
+            raise ValueError(f"{model}.{unit}: expected a number from 0 to {MAX_PRICE_USD} (USD)")
         values[unit] = amount
     return MediaPrice(**values)
+
+
+def parse_prices(override: str) -> dict[str, MediaPrice]:
+    """The entries of a `MEDIA_PRICES_JSON` value; `ValueError` naming the entry when malformed
+    (called by `contentgen.config.Settings` when the settings load)."""
+    try:
+        entries = json.loads(override)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(entries, dict):
+        raise ValueError("expected a JSON object of model ids")
+    return {str(model): _price(str(model), entry) for model, entry in entries.items()}
 
 
 @cache
@@ -79,11 +100,8 @@ def _table(override: str | None) -> dict[str, MediaPrice]:
     table = dict(DEFAULT_PRICES)
     if override:
         try:
-            entries = json.loads(override)
-            if not isinstance(entries, dict):
-                raise ValueError("expected a JSON object of model ids")
-            table.update({str(model): _price(str(model), entry) for model, entry in entries.items()})
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            table.update(parse_prices(override))
+        except ValueError as exc:
             raise ConfigurationError(
                 f"service misconfigured: environment variable MEDIA_PRICES_JSON: {exc}"
             ) from None

@@ -2,7 +2,8 @@
 
 The ledger is one DynamoDB table (`SPEND_TABLE`), partition key `pk` = the API key's id (API
 Gateway's `requestContext.identity.apiKeyId`; for event-triggered and direct invocations the
-message's `api_key_id`, else `PIPELINE_API_KEY_ID`), sort key `sk`:
+message's `api_key_id` AND `PIPELINE_API_KEY_ID` (both checked, both charged: inventing ids in
+messages dodges no budget), else `PIPELINE_API_KEY_ID`), sort key `sk`:
 
 - `sk` = a UTC day `YYYY-MM-DD`: that day's totals, `requests`, `provider_requests`,
   `prompt_tokens`, `completion_tokens`, `cost_usd` (USD, exact decimal sums) and per function
@@ -14,14 +15,18 @@ Every generation route (the POSTs) goes through `spend_middleware` (a Powertools
 registered by `contentgen.api.create_app`): it reads the key's spend today and its budget with one
 consistent Query (`sk >= today` returns today's item and the budget item) and refuses a key at or
 over its budget with 429 `budget_exceeded` and `Retry-After` until 00:00 UTC, before any provider
-request. Otherwise the route runs under a usage meter (`contentgen.usage`); afterwards the
+request. Otherwise the route runs under a usage meter whose guard refuses every further provider
+request (429 `budget_exceeded`, with the paid `partial` where the service returns partials) once
+the standing read at the start plus the invocation's running cost reaches the budget (no extra
+read per request) (`contentgen.usage`); afterwards the
 invocation's requests, tokens and cost are added with ONE atomic UpdateItem, whatever the outcome
 (a failed request that was paid for is charged too), and a success answer gets `usage`.
 
 Overshoot: the check and the charge are not one transaction. Invocations of one key that pass the
 check at the same time all run, so a key can end a day over its budget by at most the cost of the
-invocations that were in flight when it crossed it (each overshoots by at most its own cost); the
-next invocation is refused. The ledger's totals stay exact (ADD is atomic).
+invocations that were in flight when it crossed it; within one invocation the guard bounds that to
+one provider request's cost (requests already running on fan-out threads finish); the next
+invocation is refused. The ledger's totals stay exact (ADD is atomic).
 
 When the ledger cannot be read or written, generation goes on (fail open): the failure is logged
 with the amounts (`spend not recorded`, for reconciliation) and counted (`SpendLedgerErrors`).
@@ -37,7 +42,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
@@ -85,15 +90,21 @@ def seconds_until_midnight(timestamp: float) -> float:
     return (midnight - now).total_seconds()
 
 
-# The key event-triggered and direct invocations are charged to (set by contentgen.events).
-_charged_key: ContextVar[str | None] = ContextVar("contentgen_charged_key", default=None)
+@dataclass(frozen=True)
+class _EventCharge:
+    api_key_id: str | None  # the key the message names
+
+
+# Set by contentgen.events for event-triggered invocations.
+_charged_key: ContextVar[_EventCharge | None] = ContextVar("contentgen_charged_key", default=None)
 
 
 def charged_to(api_key_id: str | None, call: Callable[[], T]) -> Callable[[], T]:
-    """`call`, charging the requests it runs to `api_key_id` (None: the pipeline key)."""
+    """`call`, an event-triggered request, charging what it runs to `api_key_id` and, always, to
+    the pipeline key (`PIPELINE_API_KEY_ID`): a message cannot escape the pipeline's budget."""
 
     def charged() -> T:
-        token = _charged_key.set(api_key_id)
+        token = _charged_key.set(_EventCharge(api_key_id))
         try:
             return call()
         finally:
@@ -120,7 +131,12 @@ def invocation_scope(handler: Callable[[Any, Any], T]) -> Callable[[Any, Any], T
 
     @functools.wraps(handler)
     def scoped(event: Any, context: Any) -> T:
-        request_context = event.get("requestContext") if isinstance(event, dict) else None
+        from contentgen.api import is_rest_proxy_event  # contentgen.api imports this module
+
+        # Only API Gateway puts the caller's key in a REST proxy event; any other event's
+        # `requestContext` was written by whoever sent it.
+        rest = is_rest_proxy_event(event)
+        request_context = event.get("requestContext") if rest else None
         identity = request_context.get("identity") if isinstance(request_context, dict) else None
         api_key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
         token = _invocation.set(
@@ -140,14 +156,28 @@ def invocation_scope(handler: Callable[[Any, Any], T]) -> Callable[[Any, Any], T
 def api_key_id_of(event: APIGatewayProxyEvent) -> str | None:
     """The API key id API Gateway put in the proxy event (None when the route needs no key)."""
     invocation = _invocation.get()
-    if invocation is not None and invocation.api_key_id is not None:
+    if invocation is not None:
         return invocation.api_key_id
     return event.request_context.identity.api_key_id or None
 
 
+def charged_keys(event: APIGatewayProxyEvent) -> tuple[str, ...]:
+    """Who pays for this request: the caller's API key over HTTP; for an event-triggered request
+    the key the message names and the pipeline key (each checked against its budget, each
+    charged); otherwise the pipeline key."""
+    caller = api_key_id_of(event)
+    if caller:
+        return (caller,)
+    pipeline = get_settings().pipeline_api_key_id
+    message = _charged_key.get()
+    if message is not None and message.api_key_id and message.api_key_id != pipeline:
+        return (message.api_key_id, pipeline)
+    return (pipeline,)
+
+
 def charged_key(event: APIGatewayProxyEvent) -> str:
-    """Who pays for this request: the caller's API key, else the message's key, else the pipeline's."""
-    return api_key_id_of(event) or _charged_key.get() or get_settings().pipeline_api_key_id
+    """The first key `charged_keys` names (the caller's, else the message's, else the pipeline's)."""
+    return charged_keys(event)[0]
 
 
 @dataclass(frozen=True)
@@ -187,9 +217,22 @@ def _query(table: str, api_key_id: str, first_day: str) -> list[dict[str, Any]]:
 
 
 def _budget(items: list[dict[str, Any]]) -> Decimal:
+    """The key's own budget item, when it is a non-negative finite number; else DAILY_BUDGET_USD
+    (an invalid item is logged at WARNING and counted as `InvalidBudgetItems`)."""
     for item in items:
         if item["sk"]["S"] == BUDGET_SK and "daily_budget_usd" in item:
-            return _number(item, "daily_budget_usd")
+            value = item["daily_budget_usd"]
+            try:
+                budget = Decimal(value["N"]) if isinstance(value, dict) and "N" in value else None
+            except ArithmeticError:
+                budget = None
+            if budget is not None and budget.is_finite() and budget >= 0:
+                return budget
+            logger.warning(
+                "invalid budget item ignored; the default budget applies",
+                extra={"api_key_id": item.get("pk", {}).get("S"), "daily_budget_usd": str(value)},
+            )
+            metrics.add_metric(name="InvalidBudgetItems", unit=MetricUnit.Count, value=1)
     return Decimal(str(get_settings().daily_budget_usd))
 
 
@@ -209,6 +252,15 @@ def check_budget(api_key_id: str) -> KeyDay | None:
         return None
     spent = sum((_number(item, "cost_usd") for item in items if item["sk"]["S"] == day), Decimal(0))
     standing = KeyDay(api_key_id, day, spent, _budget(items))
+    refuse_over_budget(standing, Decimal(0), now)
+    return standing
+
+
+def refuse_over_budget(standing: KeyDay, running_usd: Decimal, now: float) -> None:
+    """Raise `BudgetExceededError` (429, Retry-After until 00:00 UTC) when the standing read at
+    the start of the invocation plus its running cost `running_usd` has reached the budget."""
+    api_key_id = standing.api_key_id
+    spent = standing.spent_usd + running_usd
     if spent >= standing.budget_usd:
         logger.warning(
             "budget exceeded",
@@ -224,7 +276,20 @@ def check_budget(api_key_id: str) -> KeyDay | None:
             "today); it starts again at 00:00 UTC",
             retry_after=seconds_until_midnight(now),
         )
-    return standing
+
+
+def _guard(standings: list[KeyDay]) -> Callable[[Decimal], None] | None:
+    """The meter's guard: before each provider request, every charged key must still be under
+    its budget counting what this invocation has already spent."""
+    if not standings:
+        return None
+
+    def guard(running_usd: Decimal) -> None:
+        now = clock()
+        for standing in standings:
+            refuse_over_budget(standing, running_usd, now)
+
+    return guard
 
 
 def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None) -> None:
@@ -240,29 +305,30 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
     cost = meter.cost_usd if meter.cost_usd is not None else Decimal(0)
     expires = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
     expires += settings.spend_retention_days * 86400
+    adds = {
+        "requests": "1",
+        "provider_requests": str(usage["provider_requests"]),
+        "prompt_tokens": str(usage["prompt_tokens"] or 0),
+        "completion_tokens": str(usage["completion_tokens"] or 0),
+        "cost_usd": format(cost, "f"),
+        f"fn#{function}#requests": "1",
+        f"fn#{function}#cost_usd": format(cost, "f"),
+    }
     try:
-        stored = get_dynamodb_client().update_item(
-            TableName=table,
-            Key={"pk": {"S": api_key_id}, "sk": {"S": day}},
-            UpdateExpression=(
-                "SET expires_at = if_not_exists(expires_at, :expires) "
-                "ADD requests :one, provider_requests :provider_requests, prompt_tokens :prompt, "
-                "completion_tokens :completion, cost_usd :cost, #fn_requests :one, #fn_cost :cost"
-            ),
-            ExpressionAttributeNames={
-                "#fn_requests": f"fn#{function}#requests",
-                "#fn_cost": f"fn#{function}#cost_usd",
-            },
-            ExpressionAttributeValues={
-                ":expires": {"N": str(expires)},
-                ":one": {"N": "1"},
-                ":provider_requests": {"N": str(usage["provider_requests"])},
-                ":prompt": {"N": str(usage["prompt_tokens"] or 0)},
-                ":completion": {"N": str(usage["completion_tokens"] or 0)},
-                ":cost": {"N": format(cost, "f")},
-            },
-            ReturnValues="ALL_NEW",
-        )
+        try:
+            stored = _add_to_day(table, api_key_id, day, adds, expires)
+        except Exception as exc:
+            corrupted = _corrupted(exc, table, api_key_id, day, adds)
+            if not corrupted:
+                raise
+            # A total that is not a number (an operator's edit) would make every ADD fail and
+            # leave the key unbudgeted all day: it restarts from this charge, logged and counted.
+            logger.error(
+                "spend day item corrupted; totals restarted",
+                extra={"api_key_id": api_key_id, "day": day, "attributes": sorted(corrupted)},
+            )
+            metrics.add_metric(name="SpendLedgerCorrupt", unit=MetricUnit.Count, value=1)
+            stored = _add_to_day(table, api_key_id, day, adds, expires, reset=corrupted)
     except Exception:
         logger.exception(
             "spend not recorded",
@@ -277,6 +343,54 @@ def charge(api_key_id: str, function: str, meter: Meter, standing: KeyDay | None
     spent = _number(item, "cost_usd")
     if spent >= standing.budget_usd * threshold:
         _announce_threshold(table, standing, spent, threshold, now)
+
+
+def _add_to_day(
+    table: str,
+    api_key_id: str,
+    day: str,
+    adds: dict[str, str],
+    expires: int,
+    *,
+    reset: set[str] | None = None,
+) -> dict[str, Any]:
+    """One atomic UpdateItem adding `adds` (attribute → decimal string) to the key's day; the
+    attributes in `reset` are SET to the amount instead, only while they are still not numbers."""
+    reset = reset or set()
+    names = {f"#a{index}": name for index, name in enumerate(adds)}
+    values: dict[str, Any] = {f":v{index}": {"N": value} for index, value in enumerate(adds.values())}
+    values[":expires"] = {"N": str(expires)}
+    sets = ["expires_at = if_not_exists(expires_at, :expires)"]
+    sets += [f"{alias} = {alias.replace('#a', ':v')}" for alias, name in names.items() if name in reset]
+    added = [f"{alias} {alias.replace('#a', ':v')}" for alias, name in names.items() if name not in reset]
+    arguments: dict[str, Any] = {
+        "TableName": table,
+        "Key": {"pk": {"S": api_key_id}, "sk": {"S": day}},
+        "UpdateExpression": f"SET {', '.join(sets)}" + (f" ADD {', '.join(added)}" if added else ""),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",
+    }
+    if reset:
+        values[":number"] = {"S": "N"}
+        aliases = [alias for alias, name in names.items() if name in reset]
+        arguments["ConditionExpression"] = " AND ".join(f"NOT attribute_type({a}, :number)" for a in aliases)
+    return cast(dict[str, Any], get_dynamodb_client().update_item(**arguments))
+
+
+def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict[str, str]) -> set[str]:
+    """The day's attributes among `adds` that are not numbers, when `exc` is DynamoDB refusing the
+    ADD for a type mismatch; empty otherwise."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError) or exc.response.get("Error", {}).get("Code") != "ValidationException":
+        return set()
+    item = (
+        get_dynamodb_client()
+        .get_item(TableName=table, Key={"pk": {"S": api_key_id}, "sk": {"S": day}}, ConsistentRead=True)
+        .get("Item", {})
+    )
+    return {name for name in adds if name in item and "N" not in item[name]}
 
 
 def _announce_threshold(table: str, standing: KeyDay, spent: Decimal, threshold: Decimal, now: float) -> None:
@@ -353,14 +467,20 @@ def spend_middleware(
     event = app.current_event
     if event.http_method != "POST":
         return next_middleware(app)
-    api_key_id = charged_key(event)
-    standing = check_budget(api_key_id)
+    keys = charged_keys(event)
+    standings = [check_budget(api_key_id) for api_key_id in keys]
     with metered() as meter:
+        meter.guard = _guard([standing for standing in standings if standing is not None])
         try:
             response = next_middleware(app)
+        except ContentgenError as exc:
+            if meter.provider_requests:
+                exc.usage = meter.as_usage()  # a paid failure says what it cost
+            raise
         finally:
             if meter.provider_requests or meter.cost_usd is not None:
-                charge(api_key_id, _function_name(app), meter, standing)
+                for api_key_id, standing in zip(keys, standings, strict=True):
+                    charge(api_key_id, _function_name(app), meter, standing)
     if 200 <= response.status_code < 300:
         return _with_usage(response, meter.as_usage())
     return response

@@ -5,12 +5,16 @@ policy's `record_attempt`) adds to it through `add_request`. The fan-out in
 `contentgen.core.parallel` runs tasks in copies of the caller's context, and a copy holds the
 same `Meter` object, so requests made on pool threads add to the same total (under a lock).
 Costs are summed as decimals, so a total is exactly the sum of what the providers reported.
+
+A meter may carry a `guard` (set by `contentgen.spend`: the key's budget): the call policy calls
+`before_request()` before every provider request, and the guard refuses the request (raises)
+when the invocation's running cost has used up what the key had left.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -27,6 +31,8 @@ class Meter:
     completion_tokens: int | None = None
     cost_usd: Decimal | None = None
     model: str | None = None  # the model that answered the last successful request
+    # Called with the running cost (USD, 0 when none known) before each provider request; raises to refuse it.
+    guard: Callable[[Decimal], None] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
@@ -80,6 +86,16 @@ def metered() -> Iterator[Meter]:
 
 def current_meter() -> Meter | None:
     return _meter.get()
+
+
+def before_request() -> None:
+    """Before a provider request (the call policy): the open meter's guard may refuse it (raises)."""
+    meter = _meter.get()
+    if meter is None or meter.guard is None:
+        return
+    with meter._lock:
+        spent = meter.cost_usd or Decimal(0)
+    meter.guard(spent)
 
 
 def add_request(

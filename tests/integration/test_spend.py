@@ -438,3 +438,24 @@ def test_direct_invocations_are_charged_to_the_pipeline_key(
 
     assert answer["usage"]["provider_requests"] == 1
     assert ledger(stack, pipeline, "2026-11-30")["requests"] == {"N": "1"}
+
+
+def test_a_chunked_story_stops_within_one_request_past_a_tiny_budget(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    """The budget is checked before every provider request of an invocation, not only at its
+    start: the outline is paid, the first chunk is refused, the paid outline comes back."""
+    key = new_key()
+    set_budget(stack, key, "0.0000001")
+    request = {"prompt": "A long voyage", "segment_count": 40, "chunk_size": 10}
+
+    status, body, headers = call(
+        api_event, "StorySegmentsChunkedFunction", "/stories/segments/chunked", request, key=key
+    )
+
+    assert (status, body["code"]) == (429, "budget_exceeded"), body
+    assert int(headers["Retry-After"]) == 12 * 3600
+    assert body["usage"]["provider_requests"] == 1, "one request past the budget, not five"
+    assert (body["partial"]["completed_chunks"], body["partial"]["chunks"]) == (0, 4)
+    spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
+    assert spent == Decimal(str(body["usage"]["cost_usd"])), "the paid request is charged"

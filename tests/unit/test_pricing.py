@@ -49,6 +49,11 @@ def test_the_environment_overrides_and_adds_prices(monkeypatch: pytest.MonkeyPat
         '{"m": {"per_token": 1}}',
         '{"m": {"per_image": -1}}',
         '{"m": {"per_image": true}}',
+        '{"m": {"per_image": "abc"}}',
+        '{"m": {"per_image": "1e400"}}',
+        '{"m": {"per_image": 1e400}}',
+        '{"m": {"per_image": NaN}}',
+        '{"m": {"per_second": "Infinity"}}',
     ],
 )
 def test_a_malformed_override_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
@@ -57,3 +62,22 @@ def test_a_malformed_override_names_the_variable(monkeypatch: pytest.MonkeyPatch
 
     with pytest.raises(ConfigurationError, match="MEDIA_PRICES_JSON"):
         image_cost("imagen-4.0-generate-001")
+
+
+@pytest.mark.parametrize("value", ["{bad", '{"m": {"per_image": -1}}', '{"m": {"per_image": "1e400"}}'])
+def test_a_malformed_override_fails_when_the_settings_load(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Before any provider request (the call policy reads the settings first), never after one."""
+    monkeypatch.setenv("MEDIA_PRICES_JSON", value)
+    get_settings.cache_clear()
+
+    with pytest.raises(ConfigurationError, match="MEDIA_PRICES_JSON"):
+        get_settings()
+
+
+def test_the_largest_accepted_price_gives_a_finite_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIA_PRICES_JSON", '{"m": {"per_second": 1000}}')
+    get_settings.cache_clear()
+
+    assert video_cost("m", 8) == 8000.0

@@ -392,3 +392,39 @@ def test_no_request_with_a_non_positive_timeout(monkeypatch: pytest.MonkeyPatch)
 
     assert script.timeouts == [], "the operation never ran"
     assert caught.value.status_code == 504
+
+
+def test_an_operation_failing_after_the_provider_answered_is_still_metered(
+    caller: Callable[[], ProviderCaller[object]],
+) -> None:
+    """E.g. an image withheld on output: the request was paid, so it is counted and its reported
+    cost charged, although the error is not a provider failure."""
+    from contentgen.errors import ContentFilteredError
+    from contentgen.usage import metered
+
+    def filtered(client: object, attempt: Attempt) -> str:
+        attempt.report(answered_by=attempt.model, cost_usd=0.04)
+        raise ContentFilteredError("withheld by the safety filter")
+
+    with metered() as meter, deadline_scope(Deadline.after(28)), pytest.raises(ContentFilteredError):
+        caller().call(filtered, models=MODELS, name="op")
+
+    assert (meter.provider_requests, meter.as_usage()["cost_usd"]) == (1, 0.04)
+
+
+def test_the_meters_guard_refuses_a_request_before_it_is_made(
+    caller: Callable[[], ProviderCaller[object]],
+) -> None:
+    from contentgen.usage import metered
+
+    script = Script()
+
+    def refuse(spent: object) -> None:
+        raise RuntimeError("over budget")
+
+    with metered() as meter, deadline_scope(Deadline.after(28)):
+        meter.guard = refuse
+        with pytest.raises(RuntimeError):
+            caller().call(script, models=MODELS, name="op")
+
+    assert script.started == [], "no provider request"

@@ -16,7 +16,7 @@ from contentgen import spend
 from contentgen.api import create_app, lambda_entrypoint
 from contentgen.errors import ProviderUnavailableError
 from contentgen.models.stories import StorySegmentsRequest
-from contentgen.usage import add_request
+from contentgen.usage import add_request, before_request
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import log_records
 
@@ -104,6 +104,7 @@ def test_a_paid_request_that_failed_afterwards_is_charged(
         {"N": "1"},
     )
     assert item["fn#contentgen-test#cost_usd"] == {"N": "0.25"}
+    assert json.loads(response["body"])["usage"]["cost_usd"] == 0.25, "a paid failure says what it cost"
 
 
 def test_a_ledger_that_cannot_be_read_or_written_costs_no_answer(
@@ -140,3 +141,115 @@ def test_a_key_without_a_budget_item_gets_the_default(
     assert refused["statusCode"] == 429
     assert json.loads(refused["body"])["code"] == "budget_exceeded"
     assert refused["multiValueHeaders"]["Retry-After"] == [str(12 * 3600)]
+
+
+def test_the_budget_is_checked_before_each_provider_request_of_an_invocation(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """A fan-out of ten 0.3 USD requests under a 0.5 budget stops at the third: at most one
+    request's cost past the budget, answered 429 with what was paid."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        for _ in range(10):
+            before_request()  # what the call policy does before every provider request
+            add_request(model="m", ok=True, prompt_tokens=1, completion_tokens=1, cost_usd=0.3)
+        return {"title": request.prompt}
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    response = handler(http_event(api_event, "k4"), lambda_context)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"]) == (429, "budget_exceeded")
+    assert body["usage"]["provider_requests"] == 2
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k4"}, "sk": {"S": "2026-11-30"}})["Item"]
+    assert item["cost_usd"] == {"N": "0.6"}, "0.1 past the budget: less than one request's cost"
+
+
+def test_an_event_is_charged_to_the_named_key_and_the_pipeline_key(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: LocalLambdaContext,
+) -> None:
+    handler = handler_charging(0.25)
+    direct = {"prompt": "from a queue"}
+
+    assert spend.charged_to("fresh-1", lambda: handler(direct, lambda_context))()["title"] == "from a queue"
+    for key in ("fresh-1", "pipeline"):
+        item = aws.get_item(TableName="spend", Key={"pk": {"S": key}, "sk": {"S": "2026-11-30"}})["Item"]
+        assert item["cost_usd"] == {"N": "0.25"}, key
+
+    budget = {"pk": {"S": "pipeline"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0"}}
+    aws.put_item(TableName="spend", Item=budget)
+    refused = spend.charged_to("fresh-2", lambda: handler(direct, lambda_context))()
+    assert refused["code"] == "budget_exceeded", "a made-up key does not escape the pipeline budget"
+
+
+def test_the_api_key_id_is_read_only_from_rest_proxy_events(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    def key_of(event: Any, context: Any) -> str | None:
+        invocation = spend._invocation.get()
+        return invocation.api_key_id if invocation is not None else "no invocation"
+
+    seen = spend.invocation_scope(key_of)
+    eventbridge = {
+        "version": "0",
+        "detail-type": "story_segments",
+        "source": "sfn",
+        "detail": {"request_id": "r", "request": {"prompt": "p"}},
+        "requestContext": {"identity": {"apiKeyId": "victim"}},
+    }
+
+    assert seen(eventbridge, lambda_context) is None
+    assert seen(http_event(api_event, "real"), lambda_context) == "real"
+
+
+@pytest.mark.parametrize("value", [{"S": "25"}, {"N": "-5"}, {"BOOL": True}])
+def test_an_invalid_budget_item_is_logged_and_the_default_applies(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+    value: dict[str, Any],
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    aws.put_item(
+        TableName="spend", Item={"pk": {"S": "k5"}, "sk": {"S": "budget"}, "daily_budget_usd": value}
+    )
+
+    response = handler_charging(0.3)(http_event(api_event, "k5"), lambda_context)
+
+    assert response["statusCode"] == 200
+    warnings = [line for line in log_records(log_output) if line["level"] == "WARNING"]
+    assert [line["message"] for line in warnings] == [
+        "invalid budget item ignored; the default budget applies"
+    ]
+
+
+def test_a_day_item_with_a_non_numeric_cost_does_not_turn_charging_off(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    day = {"pk": {"S": "k6"}, "sk": {"S": "2026-11-30"}, "cost_usd": {"S": "oops"}, "requests": {"N": "3"}}
+    aws.put_item(TableName="spend", Item=day)
+    handler = handler_charging(0.3)
+
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 200
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k6"}, "sk": {"S": "2026-11-30"}})["Item"]
+    # (moto applies the refused ADD's earlier clauses; DynamoDB does not, so requests is not compared)
+    assert item["cost_usd"] == {"N": "0.3"}, "charged from this request on"
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 200
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 429, "the budget holds again"
+    messages = [line["message"] for line in log_records(log_output) if line["level"] == "ERROR"]
+    assert "spend day item corrupted; totals restarted" in messages

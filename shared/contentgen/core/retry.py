@@ -44,6 +44,7 @@ from contentgen.errors import (
     ProviderUnavailableError,
 )
 from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt
+from contentgen.usage import before_request
 
 ClientT = TypeVar("ClientT")
 ClientT_co = TypeVar("ClientT_co", covariant=True)
@@ -293,6 +294,7 @@ class ProviderCaller(Generic[ClientT]):
                     f"not enough time left to call {self.provider} "
                     f"after {attempt} attempt{'s' if attempt != 1 else ''}"
                 )
+            before_request()  # the key's budget (contentgen.spend) may refuse this request: 429
             permit = breaker.admit()
             attempt += 1
             record = AttemptRecord(
@@ -304,6 +306,7 @@ class ProviderCaller(Generic[ClientT]):
                 breaker="probe" if permit.probe else "closed",
                 prompt=prompt,
             )
+            unclassified = False
             try:
                 client = self._connector.get()
                 # Waiting for a slot may not eat into the time the attempt itself needs.
@@ -324,6 +327,7 @@ class ProviderCaller(Generic[ClientT]):
                     except Exception as exc:
                         failure = self._classify(exc)
                         if failure is None:
+                            unclassified = True
                             raise
                     finally:
                         record.latency_ms = (time.perf_counter() - started) * 1000
@@ -339,6 +343,11 @@ class ProviderCaller(Generic[ClientT]):
                     # The model answered and declined: one log line for the (paid) attempt.
                     record.outcome = "declined"
                     record.details["provider_message"] = exc.message
+                    record_attempt(record)
+                elif unclassified:
+                    # Raised by the operation itself (e.g. after the provider answered): the
+                    # request may be paid, so it is still logged, metered and charged.
+                    record.outcome = "error"
                     record_attempt(record)
                 raise
             if failure is None:
