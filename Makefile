@@ -42,7 +42,7 @@ test: lint typecheck browser pytest
 
 # Headless Chromium from Debian's packages, for the storyboard's browser test (CI: root, Debian 12).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The OpenAPI document, generated from the functions' resolvers and models.
 openapi: $(STAMP)
