@@ -428,3 +428,27 @@ def test_the_meters_guard_refuses_a_request_before_it_is_made(
             caller().call(script, models=MODELS, name="op")
 
     assert script.started == [], "no provider request"
+
+
+def test_a_timed_out_start_of_paid_work_is_neither_retried_nor_sent_to_another_model(
+    sleeps: list[float],
+) -> None:
+    """A Veo start that timed out may have started (and billed) the operation at the provider."""
+    connector = FakeConnector()
+    provider = ProviderCaller("Fake", connector, classify, sleep=sleeps.append)
+    script = Script(ProviderFailure(FailureKind.TIMEOUT), ProviderFailure(FailureKind.TIMEOUT))
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ProviderTimeoutError):
+        provider.call(script, models=["fake/a", "fake/b"], name="start", idempotent=False)
+
+    assert len(script.timeouts) == 1, "one request: no retry, no fallback model"
+
+
+def test_a_timed_out_idempotent_call_is_still_retried(sleeps: list[float]) -> None:
+    provider = ProviderCaller("Fake", FakeConnector(), classify, sleep=sleeps.append)
+    script = Script(ProviderFailure(FailureKind.TIMEOUT))
+
+    with deadline_scope(Deadline.after(28)):
+        assert provider.call(script, models=["fake/a"], name="op") == "ok"
+
+    assert len(script.timeouts) == 2

@@ -233,7 +233,11 @@ class ProviderCaller(Generic[ClientT]):
         models: Sequence[str],
         name: str,
         prompt: str | None = None,
+        idempotent: bool = True,
     ) -> ResultT:
+        """`operation` under the policy. `idempotent=False` (an operation that starts paid work at
+        the provider, such as a Veo start): a timeout is final, neither retried nor sent to the next
+        model, since the provider may have started (and billed) the work it never answered for."""
         if not models:
             raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
@@ -263,10 +267,13 @@ class ProviderCaller(Generic[ClientT]):
                         prompt=prompt,
                         policy=policy,
                         deadline=deadline,
+                        idempotent=idempotent,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
                 except _FALLBACK_ERRORS as exc:
+                    if not idempotent and isinstance(exc, ProviderTimeoutError):
+                        raise  # the work may have started: another model would start it again
                     last_error = exc
         assert last_error is not None
         raise last_error
@@ -282,6 +289,7 @@ class ProviderCaller(Generic[ClientT]):
         prompt: str | None,
         policy: RetryPolicy,
         deadline: Deadline,
+        idempotent: bool = True,
     ) -> ResultT:
         breaker = breaker_for(self.provider, model)
         limiter = limiter_for(self.provider)
@@ -372,7 +380,8 @@ class ProviderCaller(Generic[ClientT]):
                 refreshed_key = True
                 self._connector.reset()
                 continue
-            if not failure.kind.retryable or attempt >= policy.max_attempts:
+            maybe_started = not idempotent and failure.kind is FailureKind.TIMEOUT
+            if not failure.kind.retryable or maybe_started or attempt >= policy.max_attempts:
                 raise failure.to_error(self.provider, attempts=attempt)
             delay = policy.backoff(attempt, failure.retry_after)
             if deadline.remaining() - policy.margin - delay < policy.min_attempt:

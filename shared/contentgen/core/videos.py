@@ -68,7 +68,8 @@ def start_video(
         call.report(answered_by=call.model, cost_usd=cost, operation_name=operation.name)
         return StartedVideo(operation.name, call.model, cost)
 
-    return google_genai.call(attempt, models=models, name="generate_videos", prompt=prompt)
+    # A start that timed out may have started (and billed) the operation: not retried.
+    return google_genai.call(attempt, models=models, name="generate_videos", prompt=prompt, idempotent=False)
 
 
 def _download(video: types.Video, model: str) -> VideoCheck:
