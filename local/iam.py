@@ -17,12 +17,20 @@ the local stack's names (`local.template.resolve`).
 - conditions: moto only knows `sts:ExternalId`; any other condition would deny everything, so
   conditions are dropped (the PutEvents source/detail-type and the KMS `ViaService` conditions are
   not proven here).
+
+What moto cannot evaluate for DynamoDB, `dynamodb_allows` does: the partition keys a request
+names against the role's `dynamodb:LeadingKeys` conditions, as IAM evaluates them ("Using IAM
+policy conditions for fine-grained access control", Amazon DynamoDB Developer Guide), after
+`${aws:PrincipalTag/...}` is replaced by the role's tags, as `function_statements` does for
+every statement (IAM substitutes policy variables at evaluation; moto does not).
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import os
+import re
 from functools import cache
 from typing import Any
 
@@ -106,8 +114,9 @@ def managed_policy_names(function: str) -> list[str]:
     ]
 
 
-def function_statements(function: str) -> list[dict[str, Any]]:
-    """Every Allow statement of the function's role, intrinsics resolved to the local stack."""
+def function_statements(function: str, tags: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every Allow statement of the function's role, intrinsics resolved to the local stack and
+    policy variables to the role's tags (or to `tags`, to see a role tagged otherwise)."""
     role = role_of(function)
     statements: list[dict[str, Any]] = []
     for arn in role.get("ManagedPolicyArns", []):
@@ -118,8 +127,74 @@ def function_statements(function: str) -> list[dict[str, Any]]:
             statements.extend(AWS_MANAGED[str(arn).split(":policy/", 1)[1]])
     for policy in role.get("Policies", []):
         statements.extend(policy["PolicyDocument"]["Statement"])
-    resolved: list[dict[str, Any]] = resolve(copy.deepcopy(statements))
+    resolved: list[dict[str, Any]] = _with_principal_tags(
+        resolve(copy.deepcopy(statements)), principal_tags(function) if tags is None else tags
+    )
     return resolved
+
+
+def principal_tags(function: str) -> dict[str, str]:
+    """The tags on the function's role (SAM copies the function's `Tags` to the role it creates)."""
+    return {tag["Key"]: str(tag["Value"]) for tag in role_of(function).get("Tags", [])}
+
+
+def _with_principal_tags(value: Any, tags: dict[str, str]) -> Any:
+    """`${aws:PrincipalTag/key}` replaced by the role's tag, as IAM does when it evaluates a policy
+    (a tag the role lacks matches nothing: it stays, unreplaced)."""
+    if isinstance(value, str):
+        return re.sub(r"\$\{aws:PrincipalTag/([^}]+)\}", lambda m: tags.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {key: _with_principal_tags(item, tags) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_principal_tags(item, tags) for item in value]
+    return value
+
+
+def _values(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(item) for item in value]
+
+
+def _leading_keys_hold(condition: dict[str, Any], keys: list[str]) -> bool:
+    """Whether a statement's condition block holds for a request naming partition `keys`.
+
+    Knows `ForAllValues:StringLike` / `ForAllValues:StringEquals` and `Null` on
+    `dynamodb:LeadingKeys`; any other condition is not met (fail closed)."""
+    for operator, clauses in condition.items():
+        for key, expected in clauses.items():
+            if key.lower() != "dynamodb:leadingkeys":
+                return False
+            patterns = _values(expected)
+            if operator == "ForAllValues:StringLike":
+                held = all(any(fnmatch.fnmatchcase(k, p) for p in patterns) for k in keys)
+            elif operator == "ForAllValues:StringEquals":
+                held = all(k in patterns for k in keys)
+            elif operator == "Null":
+                held = (not keys) == (patterns == ["true"])
+            else:
+                return False
+            if not held:
+                return False
+    return True
+
+
+def dynamodb_allows(function: str, action: str, table_arn: str, keys: list[str]) -> bool:
+    """Whether the function's role allows `action` (`dynamodb:UpdateItem`) on the table for a
+    request whose partition keys are `keys`, conditions included."""
+    return statements_allow(function_statements(function), action, table_arn, keys)
+
+
+def statements_allow(statements: list[dict[str, Any]], action: str, table_arn: str, keys: list[str]) -> bool:
+    """Whether any Allow statement grants `action` on the table for partition `keys`."""
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        if not any(fnmatch.fnmatchcase(action, granted) for granted in actions(statement)):
+            continue
+        if not any(fnmatch.fnmatchcase(table_arn, r) for r in _values(statement.get("Resource", []))):
+            continue
+        if _leading_keys_hold(statement.get("Condition", {}), keys):
+            return True
+    return False
 
 
 def actions(statement: dict[str, Any]) -> list[str]:

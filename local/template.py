@@ -96,7 +96,16 @@ def resolve(value: Any) -> Any:
             return _ref(str(argument), template)
         if name == "Fn::Sub":
             text = argument if isinstance(argument, str) else argument[0]
-            return re.sub(r"\$\{([^}]+)\}", lambda m: _sub_variable(m.group(1), template), text)
+            # "${!Literal}" is CloudFormation's escape for a literal "${Literal}" (an IAM policy variable).
+            return re.sub(
+                r"\$\{([^}]+)\}",
+                lambda m: (
+                    "${" + m.group(1)[1:] + "}"
+                    if m.group(1).startswith("!")
+                    else _sub_variable(m.group(1), template)
+                ),
+                text,
+            )
         if name == "Fn::GetAtt":
             return _get_att(str(argument[0]), str(argument[1]))
         if name == "Fn::If":

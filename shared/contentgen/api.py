@@ -208,9 +208,17 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
 
 
 def _idempotent_http(
-    app: APIGatewayRestResolver, event: dict[str, Any], key: str, context: LambdaContext, request: Any = None
+    app: APIGatewayRestResolver,
+    event: dict[str, Any],
+    key: str,
+    context: LambdaContext,
+    request: Any = None,
+    *,
+    owner: str,
 ) -> Any:
-    """An API request carrying `Idempotency-Key`: a repeat gets the first answer, no second call."""
+    """An API request carrying `Idempotency-Key`: a repeat gets the first answer, no second call.
+
+    `owner` is the path of the function's own route (its records' key prefix)."""
     from contentgen.idempotency import run_once
 
     def execute() -> dict[str, Any]:
@@ -222,6 +230,7 @@ def _idempotent_http(
 
     try:
         outcome, _ = run_once(
+            owner=owner,
             route=f"{event.get('httpMethod')} {event.get('resource') or event.get('path')}",
             key=key,
             request=request,
@@ -245,6 +254,11 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
     """The function's `lambda_handler`: API Gateway events (with an optional `Idempotency-Key`),
     direct invocations of `direct_route`, and, for `direct_route`, SQS batches and EventBridge
     events carrying `request_id` and the request (see `contentgen.events`)."""
+
+    # The function's own route owns its idempotency records (contentgen.record_keys), whatever
+    # path a request names.
+    # A function without a route of its own (none today) keeps no records: it ignores the header.
+    owner = direct_route[1] if direct_route is not None else None
 
     @logger.inject_lambda_context(clear_state=True)
     @traced_handler
@@ -277,10 +291,10 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
                 proxy, request = (event if not direct else {}), None
                 result: dict[str, Any] = refused_request(exc)
             else:
-                idempotency_key = idempotency_key_of(proxy) if not direct else None
+                idempotency_key = idempotency_key_of(proxy) if not direct and owner else None
                 result = (
-                    _idempotent_http(app, proxy, idempotency_key, context, request)
-                    if idempotency_key
+                    _idempotent_http(app, proxy, idempotency_key, context, request, owner=owner)
+                    if idempotency_key and owner
                     else app.resolve(proxy, context)
                 )
         with_request_id(result, request_id)

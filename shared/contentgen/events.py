@@ -128,6 +128,7 @@ def _generate(
         return
     try:
         outcome, executed = run_once(
+            owner=path,
             route=f"{route[0]} {route[1]}",
             key=message.request_id,
             request=message.body(),
@@ -201,6 +202,8 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
 def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     """Store and announce a refused message's 422 under its request_id (GenerationFailed)."""
     logger.append_keys(request_id=message.request_id)
+    if _refused_on_another_route(message.request_id, route[1]):
+        return
     error = [{"field": message.field, "message": message.reason}]
     text = f"invalid request: {message.field}: {message.reason}"
     body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")

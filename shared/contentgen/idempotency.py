@@ -1,6 +1,8 @@
 """Run a generation once per key: Powertools' idempotency utility on a DynamoDB table.
 
-The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route.
+The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route:
+each record's id begins with its owner's route (`stories/segments#<hash>`, Powertools'
+`key_prefix`), the only ids that function's role may touch (`contentgen.record_keys`).
 The request itself, parsed and canonical (sorted keys, no whitespace: re-serialised, re-ordered or
 base64-encoded on the wire it is the same request), is the payload checked on a repeat: the same
 key with a different request is a 409; a repeat while the first is still running is a 409 too
@@ -12,6 +14,7 @@ runs again. The in-progress lock expires with the Lambda's remaining time.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +25,7 @@ from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client
 from contentgen.connectors.lazy import LazySingleton
 from contentgen.errors import ConfigurationError, ConflictError
+from contentgen.record_keys import owner_prefix
 
 Outcome = dict[str, Any]
 
@@ -40,7 +44,7 @@ class _Runner:
     config: Any
 
 
-def _build() -> _Runner:
+def _build(owner: str) -> _Runner:
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -60,7 +64,9 @@ def _build() -> _Runner:
         expires_after_seconds=settings.idempotency_ttl_seconds,
     )
 
-    @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="call", persistence_store=store, config=config, key_prefix=owner_prefix(owner)
+    )
     def run(*, call: dict[str, Any], execute: Callable[[], Outcome]) -> Outcome:
         outcome = execute()
         status = int(outcome.get("status_code", 500))
@@ -71,7 +77,27 @@ def _build() -> _Runner:
     return _Runner(run=run, config=config)
 
 
-_runner: LazySingleton[_Runner] = LazySingleton(_build)
+class _Runners:
+    """One runner per owning route, each built on first use (a Lambda container has one owner;
+    the local stack runs every function in one process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_owner: dict[str, LazySingleton[_Runner]] = {}
+
+    def get(self, owner: str) -> _Runner:
+        runner = self._by_owner.get(owner)
+        if runner is None:
+            with self._lock:
+                runner = self._by_owner.setdefault(owner, LazySingleton(lambda: _build(owner)))
+        return runner.get()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._by_owner.clear()
+
+
+_runners = _Runners()
 
 # Answers given before any work was done: the request was refused as sent (validation, no such
 # route). They are not remembered, so the caller can fix the request and send it again with the
@@ -98,19 +124,30 @@ def refused_before_work(outcome: Outcome) -> bool:
 
 
 def reset_idempotency() -> None:
-    _runner.reset()
+    _runners.reset()
 
 
 def run_once(
-    *, route: str, key: str, request: Any, execute: Callable[[], Outcome], context: LambdaContext | None
+    *,
+    owner: str,
+    route: str,
+    key: str,
+    request: Any,
+    execute: Callable[[], Outcome],
+    context: LambdaContext | None,
 ) -> tuple[Outcome, bool]:
-    """(outcome, executed): `executed` is False when a stored outcome was returned instead."""
+    """Run `execute` once per (`route`, `key`) and `request`; (outcome, executed), where
+    `executed` is False when a stored outcome was returned instead.
+
+    `owner` is the path of the function's own route (`/stories/segments`): the record's id
+    begins with it. Raises ConflictError (409) for the key with another request, or while the
+    first is still running; ConfigurationError when IDEMPOTENCY_TABLE is unset."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
-    runner = _runner.get()
+    runner = _runners.get(owner)
     if context is not None:
         runner.config.register_lambda_context(context)
     executed = False

@@ -2,6 +2,12 @@
 that tell the caller (GenerationCompleted / GenerationFailed on the contentgen bus).
 
 A result larger than fits in a DynamoDB item goes to S3, with a pointer in the item.
+
+Items (partition key `pk`, `contentgen.record_keys`): a result is kept under
+`<route>#<request_id>` (`stories/segments#req-1`), which only the function serving that route may
+write; the claim that binds a request_id to its route under `_claim#<request_id>`. Results that go
+to S3 lie under `results/<route>/`, again only the owner's to write. `get_result` reads the claim,
+then the owner's result.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client, get_events_client, get_s3_client
 from contentgen.errors import ConfigurationError, ConflictError
+from contentgen.record_keys import claim_key, owner_prefix, record_key
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
 MAX_INLINE_BYTES = 350_000
@@ -33,7 +40,7 @@ class StoredResult:
 
 
 def store_result(*, request_id: str, route: str, status_code: int, body: Any) -> StoredResult:
-    """Store (or store again, identically) the outcome under `request_id`.
+    """Store (or store again, identically) the outcome of `route` (its path) under `request_id`.
 
     Writing is idempotent, so a redelivered message completes a store that failed before;
     `notified` survives rewrites, so the completion event is published once.
@@ -50,10 +57,11 @@ def store_result(*, request_id: str, route: str, status_code: int, body: Any) ->
         ":expires": {"N": str(now + settings.result_retention_days * 86400)},
         ":false": {"BOOL": False},
         ":body": {"S": payload},
+        ":request_id": {"S": request_id},
     }
     body_attribute = "body"
     if len(payload.encode()) > MAX_INLINE_BYTES:
-        key = f"results/{request_id}.json"
+        key = f"results/{owner_prefix(route)}/{request_id}.json"
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
         get_s3_client().put_object(
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"
@@ -61,9 +69,9 @@ def store_result(*, request_id: str, route: str, status_code: int, body: Any) ->
         body_attribute, values[":body"] = "body_s3_key", {"S": key}
     stored = get_dynamodb_client().update_item(
         TableName=_required(settings.results_table, "RESULTS_TABLE"),
-        Key={"request_id": {"S": request_id}},
+        Key={"pk": {"S": record_key(route, request_id)}},
         UpdateExpression=(
-            "SET #route = :route, #status = :status, status_code = :code, "
+            "SET request_id = :request_id, #route = :route, #status = :status, status_code = :code, "
             "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
             f"notified = if_not_exists(notified, :false), {body_attribute} = :body"
         ),
@@ -82,8 +90,9 @@ def claim_request_id(*, request_id: str, route: str) -> None:
 
     The first route to claim an id keeps it: a claim (or a stored result) for another route makes
     this raise `ConflictError`, so the same request_id sent to two routes is refused instead of
-    generated (and paid) twice and stored over another route's result. A claim alone carries no
-    `status` and expires like a result. Raises botocore's ClientError on other DynamoDB errors.
+    generated (and paid) twice. The claim (`_claim#<request_id>`) is also how `get_result` finds
+    the route that owns the result; it expires like a result. Raises botocore's ClientError on
+    other DynamoDB errors.
     """
     from botocore.exceptions import ClientError
 
@@ -92,10 +101,10 @@ def claim_request_id(*, request_id: str, route: str) -> None:
     try:
         get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
-            Key={"request_id": {"S": request_id}},
+            Key={"pk": {"S": claim_key(request_id)}},
             UpdateExpression="SET #route = if_not_exists(#route, :route), "
             "expires_at = if_not_exists(expires_at, :expires)",
-            ConditionExpression="attribute_not_exists(request_id) OR #route = :route",
+            ConditionExpression="attribute_not_exists(pk) OR #route = :route",
             ExpressionAttributeNames={"#route": "route"},
             ExpressionAttributeValues={
                 ":route": {"S": route},
@@ -110,26 +119,29 @@ def claim_request_id(*, request_id: str, route: str) -> None:
         ) from None
 
 
-def mark_notified(request_id: str) -> None:
+def mark_notified(request_id: str, route: str) -> None:
+    """Remember that the completion event of `route`'s result for `request_id` was published."""
     get_dynamodb_client().update_item(
         TableName=_required(get_settings().results_table, "RESULTS_TABLE"),
-        Key={"request_id": {"S": request_id}},
+        Key={"pk": {"S": record_key(route, request_id)}},
         UpdateExpression="SET notified = :true",
         ExpressionAttributeValues={":true": {"BOOL": True}},
     )
 
 
 def get_result(request_id: str) -> dict[str, Any] | None:
+    """The stored outcome of `request_id` (`request_id`, `route`, `status`, `status_code`,
+    `created_at` in epoch seconds, and `result` or `error`), or None when the id is unknown or its
+    request has not finished. Reads the claim, then the owning route's item (two GetItem)."""
     settings = get_settings()
-    found = (
-        get_dynamodb_client()
-        .get_item(
-            TableName=_required(settings.results_table, "RESULTS_TABLE"),
-            Key={"request_id": {"S": request_id}},
-        )
-        .get("Item")
-    )
-    if not found or "status" not in found:  # unknown, or claimed and not finished yet
+    table = _required(settings.results_table, "RESULTS_TABLE")
+    dynamodb = get_dynamodb_client()
+    claim = dynamodb.get_item(TableName=table, Key={"pk": {"S": claim_key(request_id)}}).get("Item")
+    if not claim or "route" not in claim:  # unknown
+        return None
+    key = record_key(claim["route"]["S"], request_id)
+    found = dynamodb.get_item(TableName=table, Key={"pk": {"S": key}}).get("Item")
+    if not found or "status" not in found:  # claimed and not finished yet
         return None
     if "body" in found:
         body = json.loads(found["body"]["S"])
@@ -152,7 +164,7 @@ def announce(stored: StoredResult) -> None:
     if stored.notified:
         return
     publish(stored.summary)
-    mark_notified(stored.summary["request_id"])
+    mark_notified(stored.summary["request_id"], stored.summary["route"])
 
 
 def publish(summary: dict[str, Any]) -> None:

@@ -25,8 +25,12 @@ What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/respo
   resources only for SQS and S3 statements and their scoping to a table, parameter, bus or usage
   plan is not proven here; the resource scoping of the other services is asserted
   on the template by `tests/unit/test_template.py` and `tests/unit/test_permissions.py`;
-- conditions: moto only evaluates `sts:ExternalId`, so conditions (`dynamodb:LeadingKeys`, the
-  PutEvents source/detail-type, KMS `ViaService`) are dropped and not proven here;
+- conditions: moto only evaluates `sts:ExternalId`, so conditions (the PutEvents
+  source/detail-type, KMS `ViaService`) are dropped and not proven here, except
+  `dynamodb:LeadingKeys`: every item request (GetItem, PutItem, UpdateItem, DeleteItem) the code
+  makes is checked against the role's LeadingKeys conditions, with its tags in place of
+  `${aws:PrincipalTag/...}` (`local.iam.dynamodb_allows`), and denied as IAM would deny it
+  (`test_another_functions_records_are_denied`);
 - API Gateway: moto refuses botocore's SigV4 signature of API Gateway requests, so its signature
   check is skipped for API Gateway (`api_gateway_signatures_unchecked`), its action check is not;
   IAM authorizes its management API by HTTP method (`apigateway:GET`); moto names
@@ -54,10 +58,10 @@ from botocore.exceptions import ClientError
 
 from contentgen.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
-from local.iam import actions, for_moto, function_statements
+from local.iam import actions, dynamodb_allows, for_moto, function_statements
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
-from local.template import functions, physical_name
+from local.template import functions, physical_name, resolve, resources_of_type
 from tests.conftest import load_event, reset_container
 from tests.integration.conftest import Stack
 from tests.integration.test_health import deep_event
@@ -79,6 +83,34 @@ TRUST = {
 S3_ACTIONS = {"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObjectsV2": "ListBucket"}
 
 Run = Callable[[str], None]
+
+# DynamoDB's requests on one item: their partition key is the request's leading key.
+ITEM_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+
+
+def _tables() -> dict[str, tuple[str, str]]:
+    """physical table name -> (its ARN, its partition key attribute), from the template."""
+    tables = {}
+    for logical_id, resource in resources_of_type("AWS::DynamoDB::Table").items():
+        schema = resource["Properties"]["KeySchema"]
+        hash_key = next(key["AttributeName"] for key in schema if key["KeyType"] == "HASH")
+        tables[physical_name(logical_id)] = (str(resolve({"Fn::GetAtt": [logical_id, "Arn"]})), hash_key)
+    return tables
+
+
+def leading_keys_denial(function: str, operation: str, params: dict[str, Any]) -> str | None:
+    """IAM's denial of an item request whose partition key the role's LeadingKeys do not allow
+    (an action the role does not grant at all is left to moto's enforcement)."""
+    if operation not in ITEM_OPERATIONS or params.get("TableName") not in _tables():
+        return None
+    if f"dynamodb:{operation}" not in granted(function):
+        return None
+    arn, hash_key = _tables()[params["TableName"]]
+    item = params.get("Key") or params.get("Item") or {}
+    keys = [str(value) for value in item.get(hash_key, {}).values()]
+    if dynamodb_allows(function, f"dynamodb:{operation}", arn, keys):
+        return None
+    return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} for leading keys {keys}"
 
 
 def _reset_auth(server: MotoServer, count: str) -> None:
@@ -109,6 +141,7 @@ class Calls:
     def __init__(self) -> None:
         self.actions: set[str] = set()
         self.stale: set[str] = set()  # made by a client holding other credentials than the role's
+        self.denied: list[str] = []  # item requests outside the role's dynamodb:LeadingKeys
 
     def record(self, api_client: Any, operation: str) -> None:
         service = api_client.meta.service_model.signing_name
@@ -130,15 +163,23 @@ def as_role(
     sts = client("sts", stack.aws_url)
     calls = Calls()
     original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+    running = {"function": ""}
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         calls.record(self, operation_name)
+        if self.meta.service_model.signing_name == "dynamodb":
+            denial = leading_keys_denial(running["function"], operation_name, api_params)
+            if denial is not None:
+                calls.denied.append(denial)
+                error = {"Error": {"Code": "AccessDeniedException", "Message": denial}}
+                raise ClientError(error, operation_name)  # type: ignore[arg-type]
         signer = self._request_signer._credentials
         if signer is not None and signer.access_key != os.environ["AWS_ACCESS_KEY_ID"]:
             calls.stale.add(f"{self.meta.service_model.signing_name}:{operation_name}")
         return original(self, operation_name, api_params)
 
     def run_as(function: str) -> None:
+        running["function"] = function
         _reset_auth(moto_server, "inf")
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
         name = f"{function}-{uuid.uuid4().hex[:8]}"
@@ -157,6 +198,7 @@ def as_role(
         reset_idempotency()  # its persistence layer holds a client of its own
         calls.actions.clear()
         calls.stale.clear()
+        calls.denied.clear()
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
         _reset_auth(moto_server, "0")
 
@@ -189,6 +231,7 @@ def assert_allowed(function: str, calls: Calls) -> set[str]:
     allowed = granted(function)
     assert calls.actions, "the run made no AWS call: nothing was proven"
     assert not calls.stale, f"calls signed with other credentials than the role's: {calls.stale}"
+    assert not calls.denied, f"{function} touches items outside its leading keys: {calls.denied}"
     assert calls.actions <= allowed, (
         f"{function} calls what its role does not grant: {calls.actions - allowed}"
     )
@@ -231,12 +274,12 @@ def test_a_call_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Cal
     signing = get_dynamodb_client()._request_signer._credentials  # type: ignore[attr-defined]
     assert signing.access_key == os.environ["AWS_ACCESS_KEY_ID"]  # the role's temporary key
     assert signing.token == os.environ["AWS_SESSION_TOKEN"]
-    get_dynamodb_client().get_item(TableName=table, Key={"request_id": {"S": "perm-x"}})  # granted
+    get_dynamodb_client().get_item(TableName=table, Key={"pk": {"S": "_claim#perm-x"}})  # granted
 
     with pytest.raises(ClientError) as denied:
         get_dynamodb_client().update_item(
             TableName=table,
-            Key={"request_id": {"S": "perm-x"}},
+            Key={"pk": {"S": "_claim#perm-x"}},
             UpdateExpression="SET #s = :s",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": {"S": "forged"}},
@@ -335,12 +378,14 @@ def test_thumbnails_store_and_presign(
     run_as, calls = as_role
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
+    event = load_event("generate_thumbnail.json")
+    event["headers"]["Idempotency-Key"] = f"perm-{uuid.uuid4().hex[:8]}"
     run_as("GenerateThumbnailFunction")
 
-    response = _invoke("GenerateThumbnailFunction", load_event("generate_thumbnail.json"))
+    response = _invoke("GenerateThumbnailFunction", event)
 
     assert response["statusCode"] == 200, response["body"]
-    assert "s3:PutObject" in calls.actions
+    assert {"s3:PutObject", "dynamodb:PutItem"} <= calls.actions  # the image, and its idempotency record
     assert "X-Amz-Signature=" in response["body"]  # presigned (SigV4) with the role's credentials
     assert_allowed("GenerateThumbnailFunction", calls)
 
@@ -438,3 +483,25 @@ def test_every_other_text_function_over_http(stack: Stack, as_role: tuple[Run, C
         "dynamodb:UpdateItem",
     } <= calls.actions  # key, budget, spend
     assert_allowed(function, calls)
+
+
+def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+    """dynamodb:LeadingKeys: a function reaches only its own route's records and results (and the
+    shared request_id claims); another route's are denied, as IAM would deny them."""
+    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.results import mark_notified
+
+    run_as, calls = as_role
+    run_as("StorySegmentsFunction")
+    idempotency = physical_name("IdempotencyTable")
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        get_dynamodb_client().delete_item(TableName=idempotency, Key={"id": {"S": "memes/segments#0f1e"}})
+    with pytest.raises(ClientError, match="AccessDenied"):
+        get_dynamodb_client().get_item(TableName=idempotency, Key={"id": {"S": "stories/segments/sets#0f1e"}})
+    with pytest.raises(ClientError, match="AccessDenied"):
+        mark_notified("perm-other", "/memes/segments")  # another route's result
+
+    get_dynamodb_client().get_item(TableName=idempotency, Key={"id": {"S": "stories/segments#0f1e"}})
+    mark_notified("perm-own", "/stories/segments")  # its own: allowed
+    assert len(calls.denied) == 3

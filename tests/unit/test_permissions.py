@@ -7,10 +7,21 @@ spells out.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from local.iam import actions, function_statements, managed_policy_names, translated
-from local.template import functions, physical_name, queue_sources
+from contentgen.record_keys import ROUTE_TAG, claim_key, owner_prefix, record_key
+from local.iam import (
+    actions,
+    dynamodb_allows,
+    function_statements,
+    managed_policy_names,
+    principal_tags,
+    statements_allow,
+    translated,
+)
+from local.template import functions, physical_name, queue_sources, routes
 
 QUEUE_FED = sorted({source.function for source in queue_sources()})
 
@@ -48,3 +59,85 @@ def test_the_translated_template_maps_every_queue_with_an_explicit_mapping() -> 
     resources = translated()["Resources"]
     mappings = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert len(mappings) == len(QUEUE_FED)
+
+
+# dynamodb:LeadingKeys (contentgen.record_keys): each function's records and results, its own.
+
+RECORD_KEEPERS = sorted(
+    function
+    for function in functions()
+    if any(
+        a.startswith("dynamodb:") and "idempotencytable" in str(s["Resource"])
+        for s in function_statements(function)
+        for a in actions(s)
+    )
+)
+ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+def _own_route(function: str) -> str:
+    """The route the function's code owns records for: `direct_route` in its app.py."""
+    source = (functions()[function].code_dir / "app.py").read_text()
+    match = re.search(r'direct_route=\("POST", "([^"]+)"\)', source)
+    assert match, f"{function} names no POST direct_route"
+    return match.group(1)
+
+
+def _table(logical_id: str) -> str:
+    return f"arn:aws:dynamodb:us-east-1:123456789012:table/{physical_name(logical_id)}"
+
+
+def test_every_function_that_keeps_records_is_tagged_with_the_route_its_code_owns() -> None:
+    assert len(RECORD_KEEPERS) == 9
+    for function in RECORD_KEEPERS:
+        route = _own_route(function)
+        assert principal_tags(function)[ROUTE_TAG] == owner_prefix(route), function
+        served = {r.path for r in routes() if r.function == function and r.method == "POST"}
+        assert served == {route}, function
+
+
+@pytest.mark.parametrize("function", RECORD_KEEPERS)
+def test_a_function_reaches_only_its_own_idempotency_records(function: str) -> None:
+    table = _table("IdempotencyTable")
+    for other in RECORD_KEEPERS:
+        key = record_key(_own_route(other), "4f0c1e")
+        for action in ITEM_ACTIONS:
+            assert dynamodb_allows(function, action, table, [key]) is (other == function), (action, key)
+    assert not dynamodb_allows(function, "dynamodb:GetItem", table, [])  # no request without a key
+    assert not dynamodb_allows(function, "dynamodb:GetItem", table, ["_claim#4f0c1e"])
+
+
+@pytest.mark.parametrize(
+    "function", sorted(f for f in RECORD_KEEPERS if f in {s.function for s in queue_sources()})
+)
+def test_an_event_fed_function_writes_only_its_own_results_and_the_claims(function: str) -> None:
+    table = _table("ResultsTable")
+    for other in RECORD_KEEPERS:
+        key = record_key(_own_route(other), "req-1")
+        assert dynamodb_allows(function, "dynamodb:UpdateItem", table, [key]) is (other == function), key
+    assert dynamodb_allows(function, "dynamodb:UpdateItem", table, [claim_key("req-1")])
+    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"):
+        assert not dynamodb_allows(function, action, table, [record_key(_own_route(function), "req-1")])
+    (put,) = [
+        s
+        for s in function_statements(function)
+        if "s3:PutObject" in actions(s) and "results" in str(s["Resource"])
+    ]
+    assert put["Resource"].endswith(f"/results/{owner_prefix(_own_route(function))}/*")
+
+
+def test_the_result_reader_reads_any_route_and_writes_none() -> None:
+    table = _table("ResultsTable")
+    for key in (claim_key("req-1"), record_key("/memes/segments", "req-1")):
+        assert dynamodb_allows("GetResultFunction", "dynamodb:GetItem", table, [key])
+        assert not dynamodb_allows("GetResultFunction", "dynamodb:UpdateItem", table, [key])
+
+
+def test_a_role_without_its_tag_reaches_no_record() -> None:
+    """Fail closed: an untagged role's `${aws:PrincipalTag/...}` matches no key."""
+    untagged = function_statements("StorySegmentsFunction", tags={})
+    key = record_key("/stories/segments", "4f0c1e")
+
+    assert not statements_allow(untagged, "dynamodb:PutItem", _table("IdempotencyTable"), [key])
+    assert not statements_allow(untagged, "dynamodb:UpdateItem", _table("ResultsTable"), [key])
+    assert dynamodb_allows("StorySegmentsFunction", "dynamodb:PutItem", _table("IdempotencyTable"), [key])

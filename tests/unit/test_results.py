@@ -1,4 +1,5 @@
-"""Results: stored under request_id, large ones in S3 behind a pointer."""
+"""Results: stored under the owning route and request_id, large ones in S3 behind a pointer,
+found again through the request_id's claim."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from contentgen.results import MAX_INLINE_BYTES, get_result, store_result
+from contentgen.errors import ConflictError
+from contentgen.results import MAX_INLINE_BYTES, StoredResult, claim_request_id, get_result, store_result
 
 
 @pytest.fixture
@@ -21,8 +23,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
             TableName="results",
-            KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "request_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -30,8 +32,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield {"dynamodb": dynamodb, "s3": s3}
 
 
+def _store(*, request_id: str, route: str, status_code: int, body: Any) -> StoredResult:
+    """As the event path does: claim the request_id for the route, then store its outcome."""
+    claim_request_id(request_id=request_id, route=route)
+    return store_result(request_id=request_id, route=route, status_code=status_code, body=body)
+
+
 def test_a_small_result_is_kept_in_the_item(aws: Any) -> None:
-    stored = store_result(request_id="r1", route="/content", status_code=200, body={"content": "hi"})
+    stored = _store(request_id="r1", route="/content", status_code=200, body={"content": "hi"})
 
     assert stored.summary == {"request_id": "r1", "route": "/content", "status": "succeeded"}
     assert stored.notified is False
@@ -48,12 +56,13 @@ def test_a_small_result_is_kept_in_the_item(aws: Any) -> None:
 def test_a_result_too_large_for_dynamodb_goes_to_s3_with_a_pointer(aws: Any) -> None:
     body = {"segments": [{"text": "x" * 1000} for _ in range(MAX_INLINE_BYTES // 1000 + 10)]}
 
-    store_result(request_id="big", route="/stories/segments/chunked", status_code=200, body=body)
+    _store(request_id="big", route="/stories/segments/chunked", status_code=200, body=body)
 
-    item = aws["dynamodb"].get_item(TableName="results", Key={"request_id": {"S": "big"}})["Item"]
+    key = {"pk": {"S": "stories/segments/chunked#big"}}
+    item = aws["dynamodb"].get_item(TableName="results", Key=key)["Item"]
     assert "body" not in item
-    assert item["body_s3_key"]["S"] == "results/big.json"
-    stored = aws["s3"].get_object(Bucket="results-bucket", Key="results/big.json")
+    assert item["body_s3_key"]["S"] == "results/stories/segments/chunked/big.json"  # the owner's prefix
+    stored = aws["s3"].get_object(Bucket="results-bucket", Key="results/stories/segments/chunked/big.json")
     assert stored["ContentType"] == "application/json"
     assert json.loads(stored["Body"].read()) == body
     found = get_result("big")
@@ -64,7 +73,7 @@ def test_a_result_too_large_for_dynamodb_goes_to_s3_with_a_pointer(aws: Any) -> 
 def test_an_error_is_stored_as_failed_with_its_message(aws: Any) -> None:
     error = {"message": "invalid request: prompt: Field required", "code": "invalid_request"}
 
-    stored = store_result(request_id="bad", route="/content", status_code=422, body=error)
+    stored = _store(request_id="bad", route="/content", status_code=422, body=error)
 
     assert stored.summary["status"] == "failed"
     assert stored.summary["error"] == error["message"]
@@ -77,9 +86,33 @@ def test_an_error_is_stored_as_failed_with_its_message(aws: Any) -> None:
 def test_storing_again_keeps_the_notified_mark(aws: Any) -> None:
     from contentgen.results import mark_notified
 
-    store_result(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
-    mark_notified("r2")
+    _store(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
+    mark_notified("r2", "/content")
 
     again = store_result(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
 
     assert again.notified is True
+
+
+def test_items_are_keyed_by_their_owning_route(aws: Any) -> None:
+    """Each function may touch only keys that begin with its route (dynamodb:LeadingKeys)."""
+    _store(request_id="r3", route="/memes/segments", status_code=200, body={"segments": []})
+
+    keys = {item["pk"]["S"] for item in aws["dynamodb"].scan(TableName="results")["Items"]}
+
+    assert keys == {"memes/segments#r3", "_claim#r3"}
+    assert get_result("r3")["route"] == "/memes/segments"  # type: ignore[index]
+
+
+def test_a_request_id_claimed_by_one_route_is_refused_on_another(aws: Any) -> None:
+    claim_request_id(request_id="r4", route="/content")
+    claim_request_id(request_id="r4", route="/content")  # the same route again: a redelivery
+
+    with pytest.raises(ConflictError, match="another route"):
+        claim_request_id(request_id="r4", route="/memes/segments")
+
+
+def test_a_claimed_request_that_has_not_finished_is_not_found(aws: Any) -> None:
+    claim_request_id(request_id="r5", route="/content")
+
+    assert get_result("r5") is None

@@ -23,6 +23,7 @@ TEXT_FUNCTIONS = {
     "TrendingIdeasFunction",
     "AnalyzeCharacterFunction",
 }
+GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
 
 
 def test_cfn_lint_reports_no_error() -> None:
@@ -140,10 +141,11 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    assert properties["Policies"][:4] == [
+    assert properties["Policies"][:5] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
         {"Ref": "BreakerStatePolicy"},
         {"Ref": "SpendAccountingPolicy"},
+        {"Ref": "IdempotencyRecordsPolicy"},
         {"Ref": "EventGenerationPolicy"},
     ]
     statements = _statements({"Ref": "OpenRouterKeyReadPolicy"})
@@ -194,9 +196,8 @@ def test_event_generation_policy_is_scoped_to_its_tables_bucket_prefix_and_bus()
     statements = _statements({"Ref": "EventGenerationPolicy"})
     resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
     assert resources == {
-        json.dumps({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}),
         json.dumps({"Fn::GetAtt": ["ResultsTable", "Arn"]}),
-        json.dumps({"Fn::Sub": "${ResultsBucket.Arn}/results/*"}),
+        json.dumps({"Fn::Sub": "${ResultsBucket.Arn}/results/${!aws:PrincipalTag/contentgen-route}/*"}),
         json.dumps({"Fn::GetAtt": ["ContentgenEventBus", "Arn"]}),
     }
 
@@ -363,9 +364,9 @@ def test_results_are_written_with_the_action_the_policy_grants() -> None:
     assert results["Action"] == "dynamodb:UpdateItem"
 
 
-def test_the_paid_media_routes_may_keep_idempotency_records_and_nothing_else() -> None:
+def test_the_generation_routes_may_keep_idempotency_records_and_nothing_else() -> None:
     resources = load_template()["Resources"]
-    for function in ("GenerateThumbnailFunction", "GenerateVideoFunction"):
+    for function in sorted(GENERATION_FUNCTIONS):
         assert {"Ref": "IdempotencyRecordsPolicy"} in resources[function]["Properties"]["Policies"]
     (statement,) = resources["IdempotencyRecordsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert _actions(statement) == {
@@ -375,9 +376,10 @@ def test_the_paid_media_routes_may_keep_idempotency_records_and_nothing_else() -
         "dynamodb:DeleteItem",
     }
     assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
-
-
-GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["${aws:PrincipalTag/contentgen-route}#*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
 
 
 def test_spend_is_kept_per_key_and_day_with_ttl_and_no_index_to_write() -> None:

@@ -1,0 +1,41 @@
+"""Partition keys of the items functions keep in shared tables, each scoped to its owner.
+
+Several functions share the idempotency table and the results table. Each function's role may
+touch only items whose partition key begins with its own route, without the leading slash, and
+`#` (`stories/segments#...`): template.yaml grants the table actions with the condition
+`ForAllValues:StringLike` on `dynamodb:LeadingKeys` = `${aws:PrincipalTag/contentgen-route}#*`,
+and tags each function (and so, through SAM, its role) with `contentgen-route`. One function can
+therefore neither read, overwrite nor delete another's records or results ("Using IAM policy
+conditions for fine-grained access control", Amazon DynamoDB Developer Guide,
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+
+The owner is the function's own route (`lambda_entrypoint(direct_route=...)`), fixed in its code,
+not the path a request names. Claims of a `request_id` (which route it belongs to) are shared by
+every event-fed function and live under `_claim#`; no route can be named `_claim`.
+"""
+
+from __future__ import annotations
+
+# The principal tag that names a function's route on its role (template.yaml, every function
+# that keeps records: `Tags: {contentgen-route: stories/segments}`).
+ROUTE_TAG = "contentgen-route"
+# Where the request_id claims live (contentgen.results.claim_request_id).
+CLAIMS = "_claim"
+
+
+def owner_prefix(route_path: str) -> str:
+    """`/stories/segments` -> `stories/segments`: the leading key prefix of that route's items."""
+    prefix = route_path.strip("/")
+    if not prefix or "#" in prefix or prefix == CLAIMS:
+        raise ValueError(f"route {route_path!r} cannot own records")
+    return prefix
+
+
+def record_key(route_path: str, key: str) -> str:
+    """The partition key of `key` (a request_id) owned by the function serving `route_path`."""
+    return f"{owner_prefix(route_path)}#{key}"
+
+
+def claim_key(request_id: str) -> str:
+    """The partition key of the claim that binds `request_id` to one route."""
+    return f"{CLAIMS}#{request_id}"
