@@ -81,7 +81,9 @@ def is_over_budget(status_code: int, body: Any) -> bool:
 
 # What an event's stored result says of a budget refusal: results are read by request_id with
 # any key (`GET /results/{request_id}`), so neither the key id nor its spend and budget are kept.
-STORED_BUDGET_MESSAGE = "a key charged for this request has spent its daily budget; it starts again at 00:00 UTC"
+STORED_BUDGET_MESSAGE = (
+    "a key charged for this request has spent its daily budget; it starts again at 00:00 UTC"
+)
 
 
 def for_storage(status_code: int, body: Any) -> Any:

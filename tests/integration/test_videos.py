@@ -161,7 +161,10 @@ def test_a_failed_or_filtered_video_stays_charged_and_shows_what_it_cost(
     assert job["usage"]["cost_usd"] == 3.2, "8 s at the table's 0.40 USD/s"
     day = client("dynamodb", stack.aws_url).get_item(
         TableName=os.environ["SPEND_TABLE"],
-        Key={"pk": {"S": os.environ["PIPELINE_API_KEY_ID"]}, "sk": {"S": datetime.now(UTC).strftime("%Y-%m-%d")}},
+        Key={
+            "pk": {"S": os.environ["PIPELINE_API_KEY_ID"]},
+            "sk": {"S": datetime.now(UTC).strftime("%Y-%m-%d")},
+        },
         ConsistentRead=True,
     )["Item"]
     assert day["cost_usd"] == {"N": "3.2"}, "the charge of the start is not taken back"
