@@ -80,7 +80,8 @@ ERRORS: dict[int, tuple[str, str, str]] = {
     ),
     503: (
         "The provider kept rate limiting or its circuit is open (with Retry-After), a key could not "
-        "be read, or the configuration is invalid.",
+        "be read, the configuration is invalid, or the idempotency store could not be used "
+        "(`idempotency_unavailable`, with Retry-After; nothing was run).",
         "provider_rate_limited",
         "provider is rate limiting; retry later",
     ),

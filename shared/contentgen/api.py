@@ -226,6 +226,7 @@ def _idempotent_http(
         return {
             "status_code": int(response["statusCode"]),
             "body": json.loads(response.get("body") or "null"),
+            "headers": answer_headers(response),
         }
 
     try:
@@ -240,7 +241,20 @@ def _idempotent_http(
     except ContentgenError as exc:
         response = error_response(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after)
         return _proxy_response(exc.status_code, response.body, dict(response.headers))
-    return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), {"Idempotency-Key": key})
+    headers = {**(outcome.get("headers") or {}), "Idempotency-Key": key}
+    return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), headers)
+
+
+def answer_headers(response: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The headers a route's proxy response sets (`Retry-After`, `Location`, ...), as
+    `{name: [values]}`, so an answer kept under an `Idempotency-Key` is given back with them, the
+    first time and on every replay (an outcome stored before headers were kept has none)."""
+    headers: dict[str, list[str]] = {}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = [str(value) for value in (values if isinstance(values, list) else [values])]
+    for name, value in (response.get("headers") or {}).items():
+        headers.setdefault(str(name), [str(value)])
+    return headers
 
 
 def _proxy_response(status: int, body: Any, headers: dict[str, Any]) -> dict[str, Any]:

@@ -180,3 +180,12 @@ class ForbiddenError(ContentgenError):
 
     status_code = 403
     code = "forbidden"
+
+
+class IdempotencyUnavailableError(ContentgenError):
+    """The idempotency table (DynamoDB) could not be read or written (throttling, an outage, a
+    denied permission) before anything ran: no provider was called. A 503 with `Retry-After`
+    over HTTP; an event's record fails and its queue delivers it again."""
+
+    status_code = 503
+    code = "idempotency_unavailable"

@@ -38,7 +38,7 @@ from contentgen.observability import logger, metrics, traced_handler
 from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
 from contentgen.request_body import check_value_bounds, json_type, parse_json_text
 from contentgen.results import announce, claim_request_id, publish, store_result
-from contentgen.spend import charged_to, is_over_budget
+from contentgen.spend import charged_to, for_storage, is_over_budget
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -149,12 +149,11 @@ def _generate(
         raise GenerationFailed(f"{path} answered {status}; the queue will retry")
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
     # failed store completes it; the completion event goes out once.
-    announce(
-        store_result(request_id=message.request_id, route=path, status_code=status, body=outcome["body"])
-    )
+    body = for_storage(status, outcome["body"])  # a budget refusal without the key's id and spend
+    announce(store_result(request_id=message.request_id, route=path, status_code=status, body=body))
     logger.info("request stored", extra={"status": status, "replayed": not executed})
     if is_over_budget(status, outcome["body"]):
-        raise OverBudget(outcome["body"].get("message", ""))
+        raise OverBudget(body.get("message", ""))
     if status >= 500:
         raise GenerationFailed(f"{path} answered {status}; no more receives")
     if status >= 400:

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client
 from contentgen.connectors.lazy import LazySingleton
-from contentgen.errors import ConfigurationError, ConflictError
+from contentgen.errors import ConfigurationError, ConflictError, IdempotencyUnavailableError
 from contentgen.record_keys import owner_prefix
 
 Outcome = dict[str, Any]
@@ -140,8 +140,10 @@ def run_once(
     `executed` is False when a stored outcome was returned instead.
 
     `owner` is the path of the function's own route (`/stories/segments`): the record's id
-    begins with it. Raises ConflictError (409) for the key with another request, or while the
-    first is still running; ConfigurationError when IDEMPOTENCY_TABLE is unset."""
+    begins with it. Raises `ConflictError` (409) for a key reused with another request or still
+    running, `IdempotencyUnavailableError` (503, Retry-After) when the table cannot be used
+    before `execute` ran (see `_store_failed`), and ConfigurationError when IDEMPOTENCY_TABLE is
+    unset."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
@@ -151,11 +153,13 @@ def run_once(
     if context is not None:
         runner.config.register_lambda_context(context)
     executed = False
+    answered: Outcome | None = None
 
     def tracked() -> Outcome:
-        nonlocal executed
+        nonlocal executed, answered
         executed = True
-        return execute()
+        answered = execute()
+        return answered
 
     try:
         return runner.run(call={"route": route, "key": key, "request": request}, execute=tracked), executed
@@ -165,3 +169,53 @@ def run_once(
         raise ConflictError(f"{key!r} was already used for a different request") from None
     except IdempotencyAlreadyInProgressError:
         raise ConflictError(f"the request {key!r} is still in progress; retry later", retry_after=5) from None
+    except _store_errors() as exc:  # evaluated only when something was raised
+        if executed and answered is None:
+            raise  # the work itself raised, not the table
+        return _store_failed(exc, route=route, key=key, answered=answered), True
+
+
+# Seconds a caller is asked to wait when the idempotency table could not be used.
+STORE_RETRY_AFTER_SECONDS = 5
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyInconsistentStateError,
+        IdempotencyPersistenceLayerError,
+    )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, BotoCoreError, ClientError)
+
+
+def _store_failed(exc: Exception, *, route: str, key: str, answered: Outcome | None) -> Outcome:
+    """What to do when DynamoDB failed under Powertools (it raises IdempotencyPersistenceLayerError
+    wrapping botocore's error: throttling, an outage, AccessDenied, no such table).
+
+    Before the work ran (the in-progress record could not be written or read) nothing was called:
+    `IdempotencyUnavailableError` (503, Retry-After `STORE_RETRY_AFTER_SECONDS`), so an HTTP caller
+    retries with its key and an event's record is delivered again. After the work ran (the
+    outcome or the release of the record could not be written) the paid outcome is returned,
+    not lost; a repeat with the key meets the in-progress record until it expires (409), then
+    runs again. Both are logged at ERROR and counted as `IdempotencyStoreErrors`."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from contentgen.observability import logger, metrics
+
+    metrics.add_metric(name="IdempotencyStoreErrors", unit=MetricUnit.Count, value=1)
+    reason = f"{type(exc).__name__}: {exc}"
+    if answered is not None:
+        logger.error(
+            "idempotency record not kept; the answer is returned",
+            extra={"route": route, "idempotency_key": key, "reason": reason},
+        )
+        return answered
+    logger.error(
+        "idempotency store unavailable; nothing run",
+        extra={"route": route, "idempotency_key": key, "reason": reason},
+    )
+    raise IdempotencyUnavailableError(
+        "the idempotency store is unavailable; nothing was run, retry later",
+        retry_after=STORE_RETRY_AFTER_SECONDS,
+    ) from None

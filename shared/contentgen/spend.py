@@ -79,6 +79,22 @@ def is_over_budget(status_code: int, body: Any) -> bool:
     return status_code == 429 and isinstance(body, dict) and body.get("code") == BudgetExceededError.code
 
 
+# What an event's stored result says of a budget refusal: results are read by request_id with
+# any key (`GET /results/{request_id}`), so neither the key id nor its spend and budget are kept.
+STORED_BUDGET_MESSAGE = (
+    "a key charged for this request has spent its daily budget; it starts again at 00:00 UTC"
+)
+
+
+def for_storage(status_code: int, body: Any) -> Any:
+    """`body` as an event's result may keep it: a `budget_exceeded` answer with its message
+    replaced by `STORED_BUDGET_MESSAGE` (the HTTP answer to the key's own holder keeps the key id
+    and amounts); its `usage` (this request's cost) and `partial` stay. Other bodies unchanged."""
+    if not is_over_budget(status_code, body):
+        return body
+    return {**body, "message": STORED_BUDGET_MESSAGE}
+
+
 def utc_day(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
 
@@ -460,6 +476,15 @@ def _with_usage(response: Response[Any], usage: dict[str, Any]) -> Response[Any]
     return response
 
 
+def _paid_internal_error(meter: Meter) -> ContentgenError:
+    """An unexpected error after provider requests were paid: the trace goes to the log (as the
+    API's generic handler does), the caller gets the generic 500 with the invocation's `usage`."""
+    logger.exception("unhandled error")
+    failure = ContentgenError("internal error")
+    failure.usage = meter.as_usage()
+    return failure
+
+
 def spend_middleware(
     app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]
 ) -> Response[Any]:
@@ -477,6 +502,10 @@ def spend_middleware(
             if meter.provider_requests:
                 exc.usage = meter.as_usage()  # a paid failure says what it cost
             raise
+        except Exception as exc:
+            if not meter.provider_requests:
+                raise
+            raise _paid_internal_error(meter) from exc
         finally:
             if meter.provider_requests or meter.cost_usd is not None:
                 for api_key_id, standing in zip(keys, standings, strict=True):

@@ -383,7 +383,7 @@ def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
     assert status == 202, accepted
     assert accepted["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.pricing)
     assert accepted["usage"]["model"] == "veo-3.0-generate-001"
-    assert job_status(invoke, accepted["job_id"])[1]["usage"] is None
+    assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"], "charged at the start"
     assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"
     assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"]
     assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4")

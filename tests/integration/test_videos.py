@@ -134,6 +134,41 @@ def test_filtered_video_fails_with_the_reason(stack: Stack, invoke: Invoke, vide
     assert job_status(invoke, accepted["job_id"])[1]["error"] == "filtered: violates the usage guidelines"
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "video_failed", "reason": "Veo internal error", "target": "gemini"},
+        {"kind": "filtered", "reason": "violates the usage guidelines", "target": "gemini"},
+    ],
+    ids=["failed", "filtered"],
+)
+def test_a_failed_or_filtered_video_stays_charged_and_shows_what_it_cost(
+    stack: Stack, invoke: Invoke, videos: QueuePoller, fault: dict[str, Any]
+) -> None:
+    """Google documents no refund for a Veo operation that fails or whose video is filtered
+    (contentgen.services.videos), so the charge of the start stays and the job says so (probe14 F9)."""
+    import os
+    from decimal import Decimal
+
+    stack.provider.configure(video_polls=1)
+    stack.provider.faults(fault)
+
+    accepted = start(invoke, duration_seconds=8)
+
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
+    job = job_status(invoke, accepted["job_id"])[1]
+    assert job["usage"] == accepted["usage"]
+    assert job["usage"]["cost_usd"] == 3.2, "8 s at the table's 0.40 USD/s"
+    days = client("dynamodb", stack.aws_url).query(
+        TableName=os.environ["SPEND_TABLE"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": os.environ["PIPELINE_API_KEY_ID"]}},
+        ConsistentRead=True,
+    )["Items"]
+    charged = sum(Decimal(day["cost_usd"]["N"]) for day in days if "cost_usd" in day)
+    assert charged == Decimal("3.2"), "the charge of the start is not taken back"
+
+
 def test_job_fails_when_its_deadline_passes(
     stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
 ) -> None:

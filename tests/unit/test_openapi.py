@@ -60,7 +60,7 @@ def test_posts_take_an_idempotency_key_and_document_every_error() -> None:
 
 def test_the_error_shape_is_documented_and_powertools_own_is_gone() -> None:
     schemas = _document()["components"]["schemas"]
-    assert {"message", "code", "status_code", "request_id", "errors", "partial"} <= set(
+    assert {"message", "code", "status_code", "request_id", "errors", "partial", "usage"} <= set(
         schemas["ApiError"]["properties"]
     )
     assert "HTTPValidationError" not in schemas

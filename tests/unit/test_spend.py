@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from contentgen import spend
 from contentgen.api import create_app, lambda_entrypoint
-from contentgen.errors import ProviderUnavailableError
+from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUnavailableError
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.usage import add_request, before_request
 from local.lambda_context import LocalLambdaContext
@@ -253,3 +253,121 @@ def test_a_day_item_with_a_non_numeric_cost_does_not_turn_charging_off(
     assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 429, "the budget holds again"
     messages = [line["message"] for line in log_records(log_output) if line["level"] == "ERROR"]
     assert "spend day item corrupted; totals restarted" in messages
+
+
+def test_a_paid_failure_with_a_partial_answers_its_usage_with_the_partial(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    failure = ModelOutputError("output failed validation twice").with_partial({"sets": [{"segments": []}]})
+
+    response = handler_charging(0.25, then=failure)(http_event(api_event, "k"), lambda_context)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"]) == (502, "invalid_model_output")
+    assert body["partial"] == {"sets": [{"segments": []}]}
+    assert (body["usage"]["provider_requests"], body["usage"]["cost_usd"]) == (1, 0.25)
+
+
+def test_a_paid_unexpected_error_is_the_generic_500_with_its_usage(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext, log_output: io.StringIO
+) -> None:
+    response = handler_charging(0.25, then=RuntimeError("bug with a secret sk-123"))(
+        http_event(api_event, "k"), lambda_context
+    )
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"], body["message"]) == (
+        500,
+        "internal_error",
+        "internal error",
+    )
+    assert body["usage"]["cost_usd"] == 0.25
+    assert "sk-123" not in response["body"]
+    unhandled = next(line for line in log_records(log_output) if line["message"] == "unhandled error")
+    assert "RuntimeError" in unhandled["exception"], "the trace goes to the log"
+
+
+def test_an_unpaid_unexpected_error_carries_no_usage(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        raise RuntimeError("bug before any provider request")
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    body = json.loads(handler(http_event(api_event, "k"), lambda_context)["body"])
+
+    assert (body["code"], "usage" in body) == ("internal_error", False)
+
+
+@pytest.fixture
+def pipeline(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The event path's tables and bus: idempotency, results, and a bus for completion events."""
+    import boto3
+
+    for name, key in (("idempotency", "id"), ("results", "request_id")):
+        aws.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    boto3.client("events").create_event_bus(Name="bus")
+    for variable, value in (("IDEMPOTENCY_TABLE", "idempotency"), ("RESULTS_TABLE", "results")):
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("EVENT_BUS_NAME", "bus")
+    return aws
+
+
+def eventbridge(request_id: str, api_key_id: str | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"request_id": request_id, "request": {"prompt": "from a pipeline"}}
+    if api_key_id is not None:
+        detail["api_key_id"] = api_key_id
+    return {"version": "0", "id": "e-1", "detail-type": "story_segments", "source": "p", "detail": detail}
+
+
+def test_a_paid_failure_of_an_event_is_stored_with_its_usage(
+    pipeline: Any, lambda_context: LocalLambdaContext
+) -> None:
+    from contentgen.results import get_result
+
+    handler = handler_charging(0.25, then=ContentFilteredError("the model declined"))
+
+    assert handler(eventbridge("paid-refusal"), lambda_context)["status"] == "failed"
+
+    stored = get_result("paid-refusal")
+    assert stored is not None
+    assert (stored["status_code"], stored["error"]["code"]) == (422, "content_filtered")
+    assert stored["error"]["usage"]["cost_usd"] == 0.25
+
+
+def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
+    pipeline: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """Results are read by request_id with any key: what they keep of a budget refusal says
+    neither whose budget nor how much (probe14 F11); the key's own HTTP answer still does."""
+    from contentgen.results import get_result
+
+    budget = {"pk": {"S": "victim-key"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0.125"}}
+    pipeline.put_item(TableName="spend", Item=budget)
+    day = {"pk": {"S": "victim-key"}, "sk": {"S": "2026-11-30"}, "cost_usd": {"N": "0.375"}}
+    pipeline.put_item(TableName="spend", Item=day)
+    handler = handler_charging(0.25)
+
+    assert handler(eventbridge("over-1", "victim-key"), lambda_context)["status"] == "failed"
+
+    stored = get_result("over-1")
+    assert stored is not None
+    assert (stored["status_code"], stored["error"]["code"]) == (429, "budget_exceeded")
+    assert stored["error"]["message"] == spend.STORED_BUDGET_MESSAGE
+    text = json.dumps(stored)
+    for secret in ("victim-key", "0.375", "0.125"):
+        assert secret not in text
+    own = json.loads(handler(http_event(api_event, "victim-key"), lambda_context)["body"])
+    for kept in ("victim-key", "0.375"):
+        assert kept in own["message"], "the holder's own answer keeps them"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from contentgen.models.common import ResponseModel
+from contentgen.models.usage import Usage
 
 
 class FieldError(ResponseModel):
@@ -20,7 +21,8 @@ class FieldError(ResponseModel):
 
 
 class ApiError(ResponseModel):
-    """Every error answer: `{"message", "code", "status_code", "request_id", "errors"?, "partial"?}`.
+    """Every error answer: `{"message", "code", "status_code", "request_id", "errors"?, "partial"?,
+    "usage"?}`.
 
     `code` is stable and machine-readable (`invalid_json`, `invalid_request`, `not_found`,
     `content_filtered`, `provider_error`, `provider_timeout`, `provider_rate_limited`, ...);
@@ -37,6 +39,11 @@ class ApiError(ResponseModel):
     )
     partial: dict[str, Any] | None = Field(
         None, description="What was generated (and paid for) before a long request failed."
+    )
+    usage: Usage | None = Field(
+        None,
+        description="When provider requests were made before the failure: what they used and cost "
+        "(charged to the key), the shape of a success answer's `usage`.",
     )
 
 

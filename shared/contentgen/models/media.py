@@ -59,7 +59,9 @@ class VideoJobStatus(ResponseModel):
     updated_at: int
     checks: int = Field(description="How many times the provider's operation was checked.")
     usage: Usage | None = Field(
-        None, description="What the video cost (seconds x the model's price), once succeeded."
+        None,
+        description="What starting the video cost and was charged (seconds x the model's price), on "
+        "every status: a failed or filtered job stays charged (Google documents no refund).",
     )
 
 

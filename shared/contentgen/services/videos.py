@@ -4,6 +4,21 @@ State: pending (started) → running (checked, not done) → succeeded (stored i
 (provider error, filtered, or the job's deadline passed; `error_code` provider_error,
 content_filtered or deadline_exceeded). No invocation waits for Veo. A check that meets a rate
 limit or an open breaker is re-scheduled after the provider's wait (at most SQS's 900 s).
+
+Cost of a job that fails: the job is charged when its operation starts (duration x the price
+table, `contentgen.pricing`) and that charge stays when the job fails (provider error, filtered
+videos, deadline); the job shows that `usage` on every status, failed included. Google prices Veo
+per second of video requested to be generated and documents no exemption or refund for an
+operation that ends in an error or whose videos are filtered (`raiMediaFilteredCount`): neither
+the Gemini API pricing page (https://ai.google.dev/gemini-api/docs/pricing) nor the Vertex AI
+pricing page (https://cloud.google.com/vertex-ai/generative-ai/pricing), nor Veo's responsible-AI
+guide (https://cloud.google.com/vertex-ai/generative-ai/docs/video/responsible-ai-and-usage-guidelines,
+"if fewer videos than requested are returned, then some generated output is being blocked")
+says a filtered or failed operation is free, and developers asking Google about it note that
+"the documentation does not explicitly describe how billing ... [is] handled for different
+safety filter scenarios" (https://discuss.google.dev/t/veo-3-1-fast-billing-and-http-response-codes-when-safety-filters-trigger/300275,
+read 2026-11-30). So the ledger keeps the upper bound, as for a timed-out start: a key is never
+charged less than Google may bill; reconcile with the Cloud Billing report if Google refunds.
 """
 
 from __future__ import annotations
@@ -92,7 +107,8 @@ def video_job_status(job_id: str) -> VideoJobStatus:
         created_at=job.created_at,
         updated_at=job.updated_at,
         checks=job.checks,
-        usage=Usage.model_validate(job.usage) if succeeded and job.usage is not None else None,
+        # Charged when the operation started, and kept when it fails (module docstring).
+        usage=Usage.model_validate(job.usage) if job.usage is not None else None,
     )
 
 
