@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 from local.template import (
     REGION,
     bus_rules,
+    load_template,
     physical_name,
     resolve,
     resources_of_type,
@@ -166,10 +167,16 @@ def _create_usage_plan(apigateway: Any) -> str:
     return str(plan["id"])
 
 
-def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any]) -> None:
+def create_table_as_declared(dynamodb: Any, logical_id: str, name: str | None = None) -> None:
+    """Create the template's table `logical_id` (its keys, indexes and TTL), named `name` or its
+    local physical name: tests make their tables this way, so they cannot drift from the template."""
+    _create_table(dynamodb, logical_id, load_template()["Resources"][logical_id], name)
+
+
+def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any], name: str | None = None) -> None:
     properties = resource["Properties"]
     arguments: dict[str, Any] = {
-        "TableName": physical_name(logical_id),
+        "TableName": name or physical_name(logical_id),
         "KeySchema": properties["KeySchema"],
         "AttributeDefinitions": properties["AttributeDefinitions"],
         "BillingMode": "PAY_PER_REQUEST",

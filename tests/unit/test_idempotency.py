@@ -22,6 +22,7 @@ from contentgen.errors import ProviderRateLimitedError
 from contentgen.events import GenerationFailed
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.results import get_result
+from local.aws import create_table_as_declared
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import load_event, log_records
 
@@ -30,21 +31,12 @@ ROUTE = ("POST", "/stories/segments")
 Handler = Callable[[Any, Any], Any]
 
 
-def _table(dynamodb: Any, name: str, key: str) -> None:
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        _table(dynamodb, "idempotency", "id")
-        _table(dynamodb, "results", "request_id")
+        create_table_as_declared(dynamodb, "IdempotencyTable", "idempotency")
+        create_table_as_declared(dynamodb, "ResultsTable", "results")
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
         monkeypatch.setenv("RESULTS_TABLE", "results")
         yield dynamodb

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from contentgen.errors import ConflictError
 from contentgen.results import MAX_INLINE_BYTES, StoredResult, claim_request_id, get_result, store_result
+from local.aws import create_table_as_declared
 
 
 @pytest.fixture
@@ -21,12 +22,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("RESULTS_BUCKET", "results-bucket")
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="results",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table_as_declared(dynamodb, "ResultsTable", "results")
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="results-bucket")
         yield {"dynamodb": dynamodb, "s3": s3}

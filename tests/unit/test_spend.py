@@ -307,13 +307,10 @@ def pipeline(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The event path's tables and bus: idempotency, results, and a bus for completion events."""
     import boto3
 
-    for name, key in (("idempotency", "id"), ("results", "request_id")):
-        aws.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    from local.aws import create_table_as_declared
+
+    create_table_as_declared(aws, "IdempotencyTable", "idempotency")
+    create_table_as_declared(aws, "ResultsTable", "results")
     boto3.client("events").create_event_bus(Name="bus")
     for variable, value in (("IDEMPOTENCY_TABLE", "idempotency"), ("RESULTS_TABLE", "results")):
         monkeypatch.setenv(variable, value)
