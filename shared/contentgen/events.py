@@ -138,7 +138,15 @@ def _generate(
             ),
             context=context,
         )
-    except ContentgenError as exc:  # the same request_id with another request, or still running
+    except ConflictError as exc:
+        if exc.retry_after is not None:  # the first delivery is still running: try again later
+            logger.warning("request not run", extra={"code": exc.code, "reason": exc.message})
+            raise GenerationFailed(exc.message) from None
+        # The same request_id with another request: a caller's mistake no retry can mend. Refused
+        # now (announced, the message deleted), and the first request's result is left as it is.
+        _announce_refusal(message.request_id, path, exc)
+        return
+    except ContentgenError as exc:  # the idempotency store cannot be used: try again later
         logger.warning("request not run", extra={"code": exc.code, "reason": exc.message})
         raise GenerationFailed(exc.message) from None
     status = int(outcome["status_code"])
@@ -165,10 +173,17 @@ def _refused_on_another_route(request_id: str, path: str) -> bool:
     try:
         claim_request_id(request_id=request_id, route=path)
     except ConflictError as exc:
-        logger.warning("request refused", extra={"code": exc.code, "reason": exc.message})
-        publish({"request_id": request_id, "route": path, "status": "failed", "error": exc.message})
+        _announce_refusal(request_id, path, exc)
         return True
     return False
+
+
+def _announce_refusal(request_id: str, path: str, exc: ContentgenError) -> None:
+    """GenerationFailed for a message refused without storing anything under its request_id
+    (which holds, or belongs to, another request)."""
+    logger.warning("request refused", extra={"code": exc.code, "reason": exc.message})
+    metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
+    publish({"request_id": request_id, "route": path, "status": "failed", "error": exc.message})
 
 
 @dataclass(frozen=True)
@@ -206,7 +221,14 @@ def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     error = [{"field": message.field, "message": message.reason}]
     text = f"invalid request: {message.field}: {message.reason}"
     body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")
-    announce(store_result(request_id=message.request_id, route=route[1], status_code=422, body=body))
+    try:
+        stored = store_result(
+            request_id=message.request_id, route=route[1], status_code=422, body=body, keep_existing=True
+        )
+    except ConflictError:  # a result is already stored under the id: left as it is
+        _announce_refusal(message.request_id, route[1], InvalidRequestError(message.field, message.reason))
+        return
+    announce(stored)
     logger.warning("request refused", extra={"status": 422, "reason": text})
 
 

@@ -39,12 +39,18 @@ class StoredResult:
     notified: bool  # whether that event was already published (by an earlier delivery)
 
 
-def store_result(*, request_id: str, route: str, status_code: int, body: Any) -> StoredResult:
+def store_result(
+    *, request_id: str, route: str, status_code: int, body: Any, keep_existing: bool = False
+) -> StoredResult:
     """Store (or store again, identically) the outcome of `route` (its path) under `request_id`.
 
     Writing is idempotent, so a redelivered message completes a store that failed before;
-    `notified` survives rewrites, so the completion event is published once.
+    `notified` survives rewrites, so the completion event is published once. With
+    `keep_existing`, an outcome already stored is left as it is (a refusal never overwrites a
+    result): `ConflictError` is raised instead. Raises botocore's ClientError on other errors.
     """
+    from botocore.exceptions import ClientError
+
     settings = get_settings()
     now = int(time.time())
     succeeded = status_code < 400
@@ -67,18 +73,27 @@ def store_result(*, request_id: str, route: str, status_code: int, body: Any) ->
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"
         )
         body_attribute, values[":body"] = "body_s3_key", {"S": key}
-    stored = get_dynamodb_client().update_item(
-        TableName=_required(settings.results_table, "RESULTS_TABLE"),
-        Key={"pk": {"S": record_key(route, request_id)}},
-        UpdateExpression=(
-            "SET request_id = :request_id, #route = :route, #status = :status, status_code = :code, "
-            "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
-            f"notified = if_not_exists(notified, :false), {body_attribute} = :body"
-        ),
-        ExpressionAttributeNames={"#route": "route", "#status": "status"},
-        ExpressionAttributeValues=values,
-        ReturnValues="ALL_NEW",
-    )
+    condition = {"ConditionExpression": "attribute_not_exists(#status)"} if keep_existing else {}
+    try:
+        stored = get_dynamodb_client().update_item(
+            TableName=_required(settings.results_table, "RESULTS_TABLE"),
+            Key={"pk": {"S": record_key(route, request_id)}},
+            UpdateExpression=(
+                "SET request_id = :request_id, #route = :route, #status = :status, status_code = :code, "
+                "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
+                f"notified = if_not_exists(notified, :false), {body_attribute} = :body"
+            ),
+            ExpressionAttributeNames={"#route": "route", "#status": "status"},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            **condition,
+        )
+    except ClientError as exc:
+        if not keep_existing or exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        raise ConflictError(
+            f"request_id {request_id!r} already has a result; send a new request_id"
+        ) from None
     summary: dict[str, Any] = {"request_id": request_id, "route": route, "status": values[":status"]["S"]}
     if not succeeded:
         summary["error"] = body.get("message") if isinstance(body, dict) else str(body)

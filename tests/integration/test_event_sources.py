@@ -222,19 +222,49 @@ def test_a_record_that_keeps_failing_ends_in_the_dlq_and_its_failure_is_stored(
     assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
 
 
-def test_the_same_request_id_with_another_request_fails_its_record(
+def test_the_same_request_id_with_another_request_is_refused_at_once_and_keeps_the_first(
     stack: Stack, invoke: Invoke, pipes: Pipes
 ) -> None:
+    """A caller's mistake: refused, announced and deleted (not retried into the DLQ), and the first
+    request's result stays what it was."""
     pipes.send("req-same", {"prompt": "first", "segment_count": 1})
     pipes.queue.poll_once(wait_seconds=0)
+    first = result(invoke, "req-same")[1]
+    pipes.notifications()
     event = load_event("story_segments_sqs.json")
     event["Records"][0]["body"] = json.dumps({"request_id": "req-same", "request": {"prompt": "second"}})
 
     answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
 
-    assert answer["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    assert answer["batchItemFailures"] == []  # deleted: no retry can mend it
     assert len(stack.provider.requests()) == 1
-    assert result(invoke, "req-same")[1]["result"]["title"]
+    assert result(invoke, "req-same")[1] == first
+    (note,) = pipes.notifications()
+    assert note["detail-type"] == "GenerationFailed"
+    assert "different request" in note["detail"]["error"]
+
+
+@pytest.mark.parametrize("request_value", [[1, 2], "x"])
+def test_a_refused_message_never_overwrites_a_stored_result(
+    stack: Stack, invoke: Invoke, pipes: Pipes, request_value: Any
+) -> None:
+    """A malformed message with the id of a finished request: announced as refused, nothing stored
+    over the paid result."""
+    pipes.send("req-kept", {"prompt": "A robot learns to paint", "segment_count": 1})
+    pipes.queue.poll_once(wait_seconds=0)
+    first = result(invoke, "req-kept")[1]
+    pipes.notifications()
+    pipes.sqs.send_message(
+        QueueUrl=pipes.queue.queue_url,
+        MessageBody=json.dumps({"request_id": "req-kept", "request": request_value}),
+    )
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted"
+
+    assert result(invoke, "req-kept")[1] == first
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+    assert pipes.dead_letters() == []
 
 
 def test_the_bus_rule_feeds_the_functions_queue() -> None:
@@ -463,3 +493,20 @@ def test_a_malformed_message_is_logged_when_it_arrives(
     assert line["level"] == "WARNING"
     assert line["message_id"] == message_id
     assert reason in line["reason"]
+
+
+def test_a_refused_message_on_another_route_leaves_the_result_alone(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    """The probe's case: a story's paid result, then a malformed message with its id to the memes
+    queue: refused (the id belongs to /stories/segments), nothing stored over the story."""
+    pipes.send("req-cross", {"prompt": "A robot learns to paint", "segment_count": 1})
+    pipes.queue.poll_once(wait_seconds=0)
+    first = result(invoke, "req-cross")[1]
+    event = load_event("story_segments_sqs.json")
+    event["Records"][0]["body"] = json.dumps({"request_id": "req-cross", "request": [1, 2]})
+
+    answer, _ = pipes.queue.runtime.invoke("MemeSegmentsFunction", event)
+
+    assert answer["batchItemFailures"] == []
+    assert result(invoke, "req-cross")[1] == first
