@@ -89,7 +89,10 @@ def store_result(
             **condition,
         )
     except ClientError as exc:
-        if not keep_existing or exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if (
+            not keep_existing
+            or exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException"
+        ):
             raise
         raise ConflictError(
             f"request_id {request_id!r} already has a result; send a new request_id"

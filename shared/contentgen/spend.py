@@ -401,11 +401,14 @@ def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict
 
     if not isinstance(exc, ClientError) or exc.response.get("Error", {}).get("Code") != "ValidationException":
         return set()
-    item = (
-        get_dynamodb_client()
-        .get_item(TableName=table, Key={"pk": {"S": api_key_id}, "sk": {"S": day}}, ConsistentRead=True)
-        .get("Item", {})
+    # A Query, the read the role already has for budget checks (no GetItem grant for this rare path).
+    found = get_dynamodb_client().query(
+        TableName=table,
+        KeyConditionExpression="pk = :key AND sk = :day",
+        ExpressionAttributeValues={":key": {"S": api_key_id}, ":day": {"S": day}},
+        ConsistentRead=True,
     )
+    item = (found.get("Items") or [{}])[0]
     return {name for name in adds if name in item and "N" not in item[name]}
 
 

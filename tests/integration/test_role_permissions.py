@@ -26,11 +26,13 @@ What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/respo
   plan is not proven here; the resource scoping of the other services is asserted
   on the template by `tests/unit/test_template.py` and `tests/unit/test_permissions.py`;
 - conditions: moto only evaluates `sts:ExternalId`, so conditions (the PutEvents
-  source/detail-type, KMS `ViaService`) are dropped and not proven here, except
-  `dynamodb:LeadingKeys`: every item request (GetItem, PutItem, UpdateItem, DeleteItem) the code
-  makes is checked against the role's LeadingKeys conditions, with its tags in place of
-  `${aws:PrincipalTag/...}` (`local.iam.dynamodb_allows`), and denied as IAM would deny it
-  (`test_another_functions_records_are_denied`);
+  source/detail-type, KMS `ViaService`) are dropped and not proven here;
+- DynamoDB is the exception to both: every request the code makes to a table is checked here, in
+  the recording hook, against the role's statements for that table's ARN (an action granted on
+  one table does not pass on another) and their `dynamodb:LeadingKeys` conditions, with the role's
+  tags in place of `${aws:PrincipalTag/...}` (`local.iam.dynamodb_allows`), and denied as IAM
+  would deny it (`test_another_functions_records_are_denied`,
+  `test_a_table_the_role_does_not_name_is_denied`);
 - API Gateway: moto refuses botocore's SigV4 signature of API Gateway requests, so its signature
   check is skipped for API Gateway (`api_gateway_signatures_unchecked`), its action check is not;
   IAM authorizes its management API by HTTP method (`apigateway:GET`); moto names
@@ -44,6 +46,7 @@ What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/respo
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import urllib.request
@@ -62,7 +65,7 @@ from local.iam import actions, dynamodb_allows, for_moto, function_statements
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
 from local.template import functions, physical_name, resolve, resources_of_type
-from tests.conftest import load_event, reset_container
+from tests.conftest import load_event, log_records, reset_container
 from tests.integration.conftest import Stack
 from tests.integration.test_health import deep_event
 
@@ -84,7 +87,8 @@ S3_ACTIONS = {"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObject
 
 Run = Callable[[str], None]
 
-# DynamoDB's requests on one item: their partition key is the request's leading key.
+# DynamoDB's requests on one item: their partition key is the request's leading key (other
+# requests are checked with no leading key: a LeadingKeys-conditioned grant never allows them).
 ITEM_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
 
 
@@ -98,19 +102,20 @@ def _tables() -> dict[str, tuple[str, str]]:
     return tables
 
 
-def leading_keys_denial(function: str, operation: str, params: dict[str, Any]) -> str | None:
-    """IAM's denial of an item request whose partition key the role's LeadingKeys do not allow
-    (an action the role does not grant at all is left to moto's enforcement)."""
-    if operation not in ITEM_OPERATIONS or params.get("TableName") not in _tables():
+def dynamodb_denial(function: str, operation: str, params: dict[str, Any]) -> str | None:
+    """IAM's denial of a request on a table the role's statements do not grant it for, or with a
+    partition key its LeadingKeys do not allow (an action the role does not grant on any table is
+    left to moto's enforcement, the negative control)."""
+    if params.get("TableName") not in _tables():
         return None
     if f"dynamodb:{operation}" not in granted(function):
         return None
     arn, hash_key = _tables()[params["TableName"]]
-    item = params.get("Key") or params.get("Item") or {}
+    item = (params.get("Key") or params.get("Item") or {}) if operation in ITEM_OPERATIONS else {}
     keys = [str(value) for value in item.get(hash_key, {}).values()]
     if dynamodb_allows(function, f"dynamodb:{operation}", arn, keys):
         return None
-    return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} for leading keys {keys}"
+    return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} (leading keys {keys})"
 
 
 def _reset_auth(server: MotoServer, count: str) -> None:
@@ -141,7 +146,7 @@ class Calls:
     def __init__(self) -> None:
         self.actions: set[str] = set()
         self.stale: set[str] = set()  # made by a client holding other credentials than the role's
-        self.denied: list[str] = []  # item requests outside the role's dynamodb:LeadingKeys
+        self.denied: list[str] = []  # DynamoDB requests outside the role's tables or leading keys
 
     def record(self, api_client: Any, operation: str) -> None:
         service = api_client.meta.service_model.signing_name
@@ -168,7 +173,7 @@ def as_role(
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         calls.record(self, operation_name)
         if self.meta.service_model.signing_name == "dynamodb":
-            denial = leading_keys_denial(running["function"], operation_name, api_params)
+            denial = dynamodb_denial(running["function"], operation_name, api_params)
             if denial is not None:
                 calls.denied.append(denial)
                 error = {"Error": {"Code": "AccessDeniedException", "Message": denial}}
@@ -231,7 +236,7 @@ def assert_allowed(function: str, calls: Calls) -> set[str]:
     allowed = granted(function)
     assert calls.actions, "the run made no AWS call: nothing was proven"
     assert not calls.stale, f"calls signed with other credentials than the role's: {calls.stale}"
-    assert not calls.denied, f"{function} touches items outside its leading keys: {calls.denied}"
+    assert not calls.denied, f"{function} touches tables or items outside its role: {calls.denied}"
     assert calls.actions <= allowed, (
         f"{function} calls what its role does not grant: {calls.actions - allowed}"
     )
@@ -505,3 +510,46 @@ def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, 
     get_dynamodb_client().get_item(TableName=idempotency, Key={"id": {"S": "stories/segments#0f1e"}})
     mark_notified("perm-own", "/stories/segments")  # its own: allowed
     assert len(calls.denied) == 3
+
+
+def test_a_table_the_role_does_not_name_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+    """DynamoDB resources are checked per table: GetItem granted on the idempotency table does not
+    pass on the spend table."""
+    from contentgen.connectors.aws import get_dynamodb_client
+
+    run_as, calls = as_role
+    run_as("FreeContentFunction")
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        get_dynamodb_client().get_item(
+            TableName=physical_name("SpendTable"), Key={"pk": {"S": "k"}, "sk": {"S": "2026-11-30"}}
+        )
+    assert len(calls.denied) == 1
+
+
+def test_a_corrupted_spend_day_is_restarted_within_the_role(
+    stack: Stack, as_role: tuple[Run, Calls], log_output: io.StringIO
+) -> None:
+    """The spend ledger's recovery path (a day total that is not a number) reads the day with what
+    the role grants, so the key stays budgeted."""
+    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.spend import clock, utc_day
+
+    key_id = f"perm-key-{uuid.uuid4().hex[:8]}"
+    event = load_event("free_content.json")
+    event["requestContext"]["identity"]["apiKeyId"] = key_id
+    day = utc_day(clock())
+    get_dynamodb_client().put_item(
+        TableName=physical_name("SpendTable"),
+        Item={"pk": {"S": key_id}, "sk": {"S": day}, "cost_usd": {"S": "not a number"}},
+    )
+    run_as, calls = as_role
+    run_as("FreeContentFunction")
+
+    response = _invoke("FreeContentFunction", event)
+
+    assert response["statusCode"] == 200, response["body"]
+    messages = [record["message"] for record in log_records(log_output)]
+    assert "spend day item corrupted; totals restarted" in messages
+    assert "spend not recorded" not in messages
+    assert_allowed("FreeContentFunction", calls)
