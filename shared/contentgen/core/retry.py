@@ -10,9 +10,12 @@ function's list is tried.
 
 Failures a provider reports inside an HTTP 200 reach this policy as exceptions the connector
 classifies like the status they name, so they are retried, counted and fallen back on like any
-other. Final kinds (a rejected request, an empty account, a moderation flag) end the call after
-the attempt that met them; a model that declines (`ContentFilteredError`, raised by the adapter)
-ends it too, logged with outcome `declined`. Each attempt's log line carries the provider's own
+other. An answer the SDK could not read (`UNREADABLE`: truncated, HTML, mis-encoded, of the wrong
+shape) is retried like a server error. Final kinds (a rejected request, an empty account, a
+moderation flag, a safety filter's refusal reported as an error) end the call after the attempt
+that met them; a model that declines (`ContentFilteredError`, raised by the adapter) ends it too,
+logged with outcome `declined`. For work that is not idempotent (`idempotent=False`, a Veo start)
+a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's log line carries the provider's own
 message (`provider_message`) and its wait (`retry_after_s`).
 """
 
