@@ -15,8 +15,8 @@ shape) is retried like a server error. Final kinds (a rejected request, an empty
 moderation flag, a safety filter's refusal reported as an error) end the call after the attempt
 that met them; a model that declines (`ContentFilteredError`, raised by the adapter) ends it too,
 logged with outcome `declined`. For work that is not idempotent (`idempotent=False`, a Veo start)
-a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's log line carries the provider's own
-message (`provider_message`) and its wait (`retry_after_s`).
+a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's
+log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
 """
 
 from __future__ import annotations
