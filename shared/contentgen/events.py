@@ -203,14 +203,21 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
 
     A `request_id` that cannot be read (not an object, missing, malformed) raises ValidationError
     or ContentgenError: there is nowhere to store the outcome. A readable `request_id` with a
-    `request` that is not a JSON object is a RefusedMessage, stored as a 422 under that id."""
+    `request` that is not a JSON object, or another envelope field that is invalid (an
+    `api_key_id` that is not a string of 1-128 characters), is a RefusedMessage naming that field,
+    stored as a 422 under that id."""
     if not isinstance(data, dict):
         raise InvalidRequestError("message", f"must be a JSON object, not {json_type(data)}")
     request = data.get("request")
     if request is not None and not isinstance(request, dict):
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))
         return RefusedMessage(request_id, "request", f"must be a JSON object, not {json_type(request)}")
-    return GenerationMessage.model_validate(data)
+    try:
+        return GenerationMessage.model_validate(data)
+    except ValidationError as exc:
+        request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
+        problem = exc.errors()[0]
+        return RefusedMessage(request_id, ".".join(str(part) for part in problem["loc"]), problem["msg"])
 
 
 def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:

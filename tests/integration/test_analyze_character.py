@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -97,3 +98,45 @@ def test_image_over_5_mib_is_refused(stack: Stack, invoke: Invoke) -> None:
     assert "image_base64" in direct["message"]
     assert "5242880 bytes" in direct["message"]
     assert stack.provider.requests() == []
+
+
+def test_what_analyze_returns_is_accepted_as_the_character_of_story_segments(
+    stack: Stack, invoke: Invoke
+) -> None:
+    # A model's reply within the strict schema sent (lengths are only described there): a name and
+    # a personality cue longer than CharacterRef accepts (80 and 300 characters).
+    reply = {
+        "name": "Captain Marguerite Delacroix-Okonkwo of the Northern Lighthouse Guild and Keeper of Lamps",
+        "appearance": "weathered face, silver braid",
+        "clothing": "yellow oilskin coat",
+        "personality_cues": ["steady and watchful, " * 20, "wry"],
+        "art_style": "ink wash with warm highlights",
+        "visual_prompt": "an old lighthouse keeper with a silver braid in a yellow oilskin coat",
+    }
+    completion = {
+        "id": "gen-character",
+        "object": "chat.completion",
+        "created": 1764500000,
+        "model": "openai/gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": json.dumps(reply)},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 90, "total_tokens": 130},
+    }
+    stack.provider.faults({"kind": "raw", "target": "openai", "status": 200, "body": completion})
+
+    status, analyzed = invoke(FUNCTION, {"image_url": "https://images.example.com/keeper.png"})
+
+    assert status == 200, analyzed
+    assert len(stack.provider.requests()) == 1, "trimmed, not re-asked"
+    character = analyzed["character"]
+    assert len(character["name"]) <= 80
+    assert all(len(cue) <= 300 for cue in character["personality_cues"])
+    status, story = invoke(
+        "StorySegmentsFunction", {"prompt": "the last night", "segment_count": 2, "character": character}
+    )
+    assert status == 200, story

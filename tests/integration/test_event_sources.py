@@ -456,6 +456,51 @@ def test_an_event_whose_request_is_not_an_object_is_stored_as_422(
     assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
 
 
+@pytest.mark.parametrize("api_key_id", [42, "", None, ["key-1"]])
+def test_a_message_with_an_invalid_api_key_id_is_stored_as_422_naming_it_and_deleted(
+    stack: Stack, invoke: Invoke, pipes: Pipes, api_key_id: Any
+) -> None:
+    # The rule for a readable request_id: whatever else is wrong is stored under it (a 422), not
+    # sent to the DLQ. `null` is "no key id" (charged to PIPELINE_API_KEY_ID) and is served.
+    request_id = f"req-bad-key-{type(api_key_id).__name__}"
+    message = {"request_id": request_id, "request": {"prompt": "x", "segment_count": 1}}
+    pipes.sqs.send_message(
+        QueueUrl=pipes.queue.queue_url, MessageBody=json.dumps({**message, "api_key_id": api_key_id})
+    )
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not handed back"
+
+    stored = result(invoke, request_id)[1]
+    assert pipes.dead_letters() == []
+    if api_key_id is None:
+        assert (stored["status"], stored["status_code"]) == ("succeeded", 200)
+        return
+    assert (stored["status"], stored["status_code"]) == ("failed", 422)
+    assert stored["error"]["errors"][0]["field"] == "api_key_id"
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+    assert stack.provider.requests() == []
+
+
+def test_an_event_with_an_invalid_api_key_id_is_stored_as_422(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    event = load_event("story_segments_eventbridge.json")
+    event["detail"] = {
+        "request_id": "req-eb-key",
+        "request": {"prompt": "x", "segment_count": 1},
+        "api_key_id": 42,
+    }
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    assert answer == {"request_id": "req-eb-key", "status": "failed"}
+    stored = result(invoke, "req-eb-key")[1]
+    assert stored["status_code"] == 422
+    assert stored["error"]["errors"][0]["field"] == "api_key_id"
+    assert stack.provider.requests() == []
+
+
 def test_the_same_request_re_serialised_in_a_message_is_a_replay(
     stack: Stack, invoke: Invoke, pipes: Pipes
 ) -> None:

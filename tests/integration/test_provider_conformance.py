@@ -9,6 +9,7 @@ requests were made, and whether the API key was re-read from SSM.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import secrets as random_tokens
@@ -33,16 +34,26 @@ pytestmark = pytest.mark.integration
 CONTENT = "FreeContentFunction"  # POST /content: free text, no schema
 STORY = "StorySegmentsFunction"  # POST /story-segments: structured output (json_schema, strict)
 THUMBNAIL = "GenerateThumbnailFunction"  # POST /thumbnails: Gemini image or Imagen
+VIDEO = "GenerateVideoFunction"  # POST /videos: starts a Veo operation (paid, not idempotent)
 TEXT_FALLBACKS = "google/gemini-2.5-flash,anthropic/claude-3.5-haiku"
 
 GEMINI_IMAGE = {"GOOGLE_GENAI_USE_VERTEXAI": "false", "IMAGE_MODEL": "gemini-2.5-flash-image"}
 GEMINI_IMAGE_VERTEX = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "IMAGE_MODEL": "gemini-2.5-flash-image"}
 IMAGEN = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "IMAGE_MODEL": "imagen-4.0-generate-001"}
+IMAGEN_WITH_FALLBACK = {**IMAGEN, "IMAGE_FALLBACK_MODELS": "imagen-4.0-fast-generate-001"}
+VEO_WITH_FALLBACK = {
+    "GOOGLE_GENAI_USE_VERTEXAI": "true",
+    "VIDEO_FALLBACK_MODELS": "veo-3.0-fast-generate-001",
+}
+VEO_OPERATION = (
+    "projects/p/locations/us-central1/publishers/google/models/veo-3.0-generate-001/operations/op-x"
+)
 
 REQUESTS = {
     CONTENT: {"prompt": "Three hooks for a video about lighthouses"},
     STORY: {"prompt": "A lighthouse keeper finds a map", "segment_count": 3},
     THUMBNAIL: {"prompt": "A fox in a lighthouse, stormy night"},
+    VIDEO: {"prompt": "A paper boat on a rainy street", "duration_seconds": 6},
 }
 
 
@@ -499,6 +510,104 @@ CASES["gemini-developer-api-finish-image-safety-is-422"] = Case(
 )  # fmt: skip
 
 
+# F1. A 200 whose body the SDK cannot read: truncated JSON (a connection cut mid-body), an HTML page
+# from a proxy, a `Content-Encoding: gzip` on a body that is not gzip (RFC 9110 §8.4: the coding
+# the body has), or JSON not of the API's shape. A provider failure (UNREADABLE): retried, counted
+# by the breaker, fallen back on; 502 quoting what was received if it persists; never a 500.
+TRUNCATED_IMAGEN = '{"predictions": [{"bytesBase64Encoded": "iVBORw0KGgo'
+JSON_TYPE = {"Content-Type": "application/json"}
+CASES["200-truncated-json-persisting-is-502-quoting-it"] = Case(
+    THUMBNAIL, [raw("gemini", 200, TRUNCATED_IMAGEN, headers=JSON_TYPE, count=3)],
+    502, "provider_unavailable", 3, quotes=("could not be read", "iVBORw0KGgo"), env=IMAGEN,
+)  # fmt: skip
+CASES["200-truncated-json-once-is-retried"] = Case(
+    THUMBNAIL, [raw("gemini", 200, TRUNCATED_IMAGEN, headers=JSON_TYPE)], 200, None, 2, env=IMAGEN,
+)  # fmt: skip
+CASES["200-truncated-json-falls-back-to-the-next-model"] = Case(
+    THUMBNAIL, [raw("gemini", 200, TRUNCATED_IMAGEN, headers=JSON_TYPE, count=3)], 200, None, 4,
+    env=IMAGEN_WITH_FALLBACK,
+)  # fmt: skip
+CASES["200-html-page-is-502-quoting-it"] = Case(
+    THUMBNAIL,
+    [raw("gemini", 200, "<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"Content-Type": "text/html"}, count=3)],
+    502, "provider_unavailable", 3, quotes=("<html>",), env=GEMINI_IMAGE,
+)  # fmt: skip
+CASES["200-gzip-encoding-on-a-plain-body-is-502"] = Case(
+    THUMBNAIL, [raw("gemini", 200, {"predictions": []}, headers={"Content-Encoding": "gzip"}, count=3)],
+    502, "provider_unavailable", 3, quotes=("Content-Encoding",), env=IMAGEN,
+)  # fmt: skip
+CASES["200-json-not-of-the-apis-shape-is-502"] = Case(
+    THUMBNAIL, [raw("gemini", 200, {"candidates": [{"content": 5}]}, count=3)],
+    502, "provider_unavailable", 3, quotes=("could not be read",), env=GEMINI_IMAGE,
+)  # fmt: skip
+# The Veo start is paid and not idempotent: an unreadable answer may stand for a started (billed)
+# operation, so it is final: one request, no retry, no fallback model.
+CASES["veo-start-unreadable-answer-is-502-and-never-started-again"] = Case(
+    VIDEO, [raw("gemini", 200, '{"name": "projects/p/locations/us-central1/publishers/google/models/veo-3', headers=JSON_TYPE, count=5)],
+    502, "provider_unavailable", 1, quotes=("could not be read",), env=VEO_WITH_FALLBACK,
+)  # fmt: skip
+CASES["veo-start-cut-after-its-operation-name-keeps-the-operation"] = Case(
+    VIDEO, [raw("gemini", 200, '{"name": "' + VEO_OPERATION + '", "metadata": {"@type": "type.goo', headers=JSON_TYPE)],
+    202, None, 1, env=VEO_WITH_FALLBACK,
+)  # fmt: skip
+# F3. A safety filter reported as an error: Imagen 400 INVALID_ARGUMENT with the filter's words and
+# support code (google-marketing-solutions/adios#62; the 2024 "Error Code" form:
+# epam/ai-dial-adapter-vertexai#48); the codes are the Responsible AI guides' "Safety filter code
+# categories". 422 content_filtered in Google's words, one request, no fallback.
+ADIOS_62 = (
+    "Image generation failed with the following error: The prompt could not be submitted. Your current "
+    "safety filter threshold prohibited one or more words in this prompt. If you think this was an "
+    "error, send feedback. Support codes: 61493863"
+)
+CASES["imagen-400-safety-filter-is-422-with-the-support-code"] = Case(
+    THUMBNAIL, [raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", ADIOS_62), count=3)],
+    422, "content_filtered", 1, quotes=("could not be submitted", "61493863"), env=IMAGEN_WITH_FALLBACK,
+)  # fmt: skip
+CASES["imagen-400-error-code-form-is-422"] = Case(
+    THUMBNAIL,
+    [raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", "Image generation failed with the following error: The response is blocked, as it may violate our policies. If you believe this is an error, please send feedback to your account team. Error Code: 58061214"))],
+    422, "content_filtered", 1, quotes=("58061214",), env=IMAGEN,
+)  # fmt: skip
+CASES["gemini-image-400-support-code-alone-is-422"] = Case(
+    THUMBNAIL,
+    [raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", "Unable to process the request. Support codes: 90789179"))],
+    422, "content_filtered", 1, quotes=("90789179",), env=GEMINI_IMAGE_VERTEX,
+)  # fmt: skip
+# Not a filter: an unsupported safety setting (epam/ai-dial-adapter-vertexai#264) is our request.
+CASES["imagen-400-invalid-rai-level-stays-a-rejected-request"] = Case(
+    THUMBNAIL,
+    [raw("gemini", 400, google_error(400, "FAILED_PRECONDITION", "Image generation failed with the following error: Invalid rai level from the request"))],
+    502, "provider_rejected_request", 1, quotes=("Invalid rai level",), env=IMAGEN,
+)  # fmt: skip
+# Veo Responsible AI guide: "Veo could not generate videos because the input image violates Vertex
+# AI's usage guidelines. If you think this was an error, send feedback. Support codes: 15236754".
+CASES["veo-start-400-safety-filter-is-422"] = Case(
+    VIDEO,
+    [raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", "Veo could not generate videos because the input image violates Vertex AI's usage guidelines. If you think this was an error, send feedback. Support codes: 15236754"), count=3)],
+    422, "content_filtered", 1, quotes=("15236754", "usage guidelines"), env=VEO_WITH_FALLBACK,
+)  # fmt: skip
+# F4. No image and no reason. Imagen / Veo RAI guides: "If fewer images than requested are returned,
+# then some generated output is being blocked": a decline after one request.
+CASES["imagen-200-without-an-image-is-422"] = Case(
+    THUMBNAIL, [raw("gemini", 200, {})], 422, "content_filtered", 1, quotes=("no image",), env=IMAGEN_WITH_FALLBACK,
+)  # fmt: skip
+# Gemini image candidates with no parts: `MODEL_ARMOR` (google-genai `FinishReason`, Vertex AI),
+# `OTHER` (decided a decline: IMAGE_OTHER's twin), `STOP` with neither image nor words (the
+# refusal the Gemini image RAI page describes, minimaxir/gemimg#5).
+for _reason in ("STOP", "OTHER", "MODEL_ARMOR"):
+    CASES[f"gemini-empty-parts-finish-{_reason.lower()}-is-422"] = Case(
+        THUMBNAIL,
+        [raw("gemini", 200, gemini_answer([{"content": {"role": "model", "parts": []}, "finishReason": _reason, "index": 0}]))],
+        422, "content_filtered", 1, quotes=(_reason,), env=GEMINI_IMAGE_VERTEX,
+    )  # fmt: skip
+# MAX_TOKENS without an image is not a decline: the model ran out of room.
+CASES["gemini-empty-parts-finish-max-tokens-stays-502"] = Case(
+    THUMBNAIL,
+    [raw("gemini", 200, gemini_answer([{"content": {"role": "model", "parts": []}, "finishReason": "MAX_TOKENS", "index": 0}]))],
+    502, "invalid_model_output", 1, quotes=("MAX_TOKENS",), env=GEMINI_IMAGE_VERTEX,
+)  # fmt: skip
+
+
 def _resolve(fault: Any) -> Any:
     """`@date+N` in a header: an HTTP-date N seconds from now (RFC 9110 IMF-fixdate)."""
     headers = {
@@ -537,6 +646,8 @@ def test_provider_answer_shape(
         assert answer["code"] == case.code
     for words in case.quotes:
         assert words.lower() in answer["message"].lower(), answer["message"]
+    if case.function == VIDEO and status == 202:
+        assert answer["status"] == "pending"
     target = "openai" if case.function in (CONTENT, STORY) else "gemini"
     sent = [request for request in stack.provider.requests() if request["target"] == target]
     assert len(sent) == case.requests, [request["path"] for request in sent]
@@ -548,7 +659,7 @@ def test_provider_answer_shape(
         assert abs(int(header) - int(case.retry_after)) <= 2, header  # an HTTP-date has 1 s resolution
     calls = provider_calls(log_output)
     assert len(calls) == case.requests, "one log line per provider request"
-    if case.status != 200:
+    if case.status >= 400:
         assert calls[-1]["outcome"] != "ok"
     if case.wait is not None:
         assert calls[0]["retry_after_s"] == pytest.approx(case.wait, abs=min(2.0, case.wait / 2))
@@ -718,3 +829,156 @@ def test_an_open_breaker_reschedules_the_check_with_the_cooldown(
     assert second == {"batchItemFailures": []}
     (message,) = sent
     assert 240 <= message["DelaySeconds"] <= 300
+
+
+def test_veo_operation_error_from_the_safety_filter_fails_the_job_with_content_filtered(
+    stack: Stack, worker: QueuePoller
+) -> None:
+    job_id, name = _job(stack)
+    # A prompt Veo's safety filter stopped ends the operation with a google.rpc.Status (code 3) whose
+    # message carries the support code (Veo Responsible AI guide, "Safety filter code categories":
+    # 29310472 is a prompt code; https://cloud.google.com/vertex-ai/generative-ai/docs/video/responsible-ai-and-usage-guidelines).
+    message = (
+        "The prompt could not be submitted. This prompt contains sensitive words that violate Google's "
+        "Responsible AI practices. Try rephrasing the prompt. If you think this was an error, send "
+        "feedback. Support codes: 29310472"
+    )
+    stack.provider.faults(
+        raw("gemini", 200, {"name": name, "done": True, "error": {"code": 3, "message": message}})
+    )
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}
+
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "content_filtered")
+    assert message in (job.error or ""), "Google's words, support code included"
+
+
+def test_veo_operation_error_that_is_not_a_filter_stays_a_provider_error(
+    stack: Stack, worker: QueuePoller
+) -> None:
+    job_id, name = _job(stack)
+    stack.provider.faults(
+        raw(
+            "gemini",
+            200,
+            {"name": name, "done": True, "error": {"code": 13, "message": "Internal error encountered."}},
+        )
+    )
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}
+
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "provider_error")
+
+
+def test_veo_done_with_no_video_and_no_reason_is_content_filtered(stack: Stack, worker: QueuePoller) -> None:
+    job_id, name = _job(stack)
+    # googleapis/python-genai#1560: done, a response, no videos. Veo RAI guide: "If fewer videos than
+    # requested are returned, then some generated output is being blocked".
+    stack.provider.faults(
+        raw(
+            "gemini",
+            200,
+            {
+                "name": name,
+                "done": True,
+                "response": {
+                    "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
+                },
+            },
+        )
+    )
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}
+
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "content_filtered")
+    assert "no video" in (job.error or "")
+    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
+    assert len(checks) == 1, "after one request"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # Retry-After on a 503 (RFC 9110 §10.2.3: "how long the service is expected to be unavailable").
+        raw("gemini", 503, google_error(503, "UNAVAILABLE", "The service is currently unavailable."), headers={"Retry-After": "200"}, count=5),
+        # RetryInfo in a 503's details (https://cloud.google.com/apis/design/errors#error_details).
+        raw("gemini", 503, google_error(503, "UNAVAILABLE", "Try again later.", [retry_info("200s")]), count=5),
+    ],
+    ids=["retry-after-header", "retry-info"],
+)  # fmt: skip
+def test_a_5xx_video_check_naming_a_wait_is_rescheduled_after_it_without_spending_a_receive(
+    stack: Stack, worker: QueuePoller, answer: dict[str, Any]
+) -> None:
+    job_id, _ = _job(stack)
+    sent: list[dict[str, Any]] = []
+    get_sqs_client().meta.events.register(
+        "provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(dict(params))
+    )
+    stack.provider.faults(answer)
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}, "not failed towards the DLQ"
+
+    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
+    assert len(checks) == 1, "no attempt inside the provider's window"
+    (message,) = sent
+    assert json.loads(message["MessageBody"]) == {"job_id": job_id}
+    assert 200 <= message["DelaySeconds"] <= 900
+    job = get_job(job_id)
+    assert job is not None
+    assert job.status == "pending"
+
+
+def test_an_unreadable_video_check_is_retried_like_a_server_error(stack: Stack, worker: QueuePoller) -> None:
+    job_id, _ = _job(stack)
+    stack.provider.faults(
+        raw("gemini", 200, "<html><body>Bad Gateway</body></html>", headers={"Content-Type": "text/html"})
+    )
+
+    assert _check(worker, job_id) == {"batchItemFailures": []}
+
+    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
+    assert len(checks) == 2, "the check is idempotent: retried once"
+    job = get_job(job_id)
+    assert job is not None
+    assert job.status == "running"
+
+
+def test_a_thinking_image_models_final_image_is_stored_not_its_thought_images(
+    stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local.aws import client
+    from local.fake_media import png
+    from local.template import physical_name
+
+    for name, value in {**GEMINI_IMAGE, "IMAGE_MODEL": "gemini-3-pro-image-preview"}.items():
+        monkeypatch.setenv(name, value)
+    draft, final = png("draft"), png("final")
+    # Gemini image generation, "Thinking process": interim images are parts with `thought: true`;
+    # the last image (not a thought) is the final one (https://ai.google.dev/gemini-api/docs/image-generation).
+    parts = [
+        {"text": "Sketching the composition...", "thought": True},
+        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(draft).decode()}, "thought": True},
+        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(final).decode()}},
+    ]
+    stack.provider.faults(
+        raw(
+            "gemini",
+            200,
+            gemini_answer(
+                [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}]
+            ),
+        )
+    )
+
+    status, answer = invoke(THUMBNAIL, REQUESTS[THUMBNAIL])
+
+    assert status == 200, answer
+    bucket = physical_name("MediaBucket")
+    stored = client("s3", stack.aws_url).get_object(Bucket=bucket, Key=answer["s3_key"])["Body"].read()
+    assert stored == final

@@ -13,6 +13,7 @@ from contentgen.connectors.openai_connector import OpenRouterBodyError, classify
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.retry import Attempt, FailureKind, ProviderCaller, ProviderFailure
 from contentgen.errors import (
+    ContentFilteredError,
     ContentModeratedError,
     DeadlineExceededError,
     ProviderAuthError,
@@ -371,6 +372,124 @@ def test_google_401_and_403_stay_the_key_path(status: int) -> None:
 
     assert failure is not None
     assert failure.kind is FailureKind.AUTH
+
+
+def _unreadable_answers() -> list[Exception]:
+    """What google-genai 3.4 raises for a 200 it cannot read (replayed over the wire in
+    tests/integration/test_provider_conformance.py): truncated JSON or HTML, a body that is not
+    what its Content-Encoding says, JSON not of the API's shape, anything else."""
+    import json
+
+    from pydantic import BaseModel
+
+    class Shape(BaseModel):
+        content: dict[str, object]
+
+    try:
+        json.loads('{"predictions": [{"bytesBase64Encoded": "iVBORw0KGgo')
+    except json.JSONDecodeError as exc:
+        truncated = exc
+    try:
+        Shape.model_validate({"content": 5})
+    except ValueError as exc:
+        shape = exc
+    request = httpx2.Request("POST", "http://127.0.0.1/v1/models/m:predict")
+    decoding = httpx2.DecodingError(
+        "Error -3 while decompressing data: incorrect header check", request=request
+    )
+    return [truncated, decoding, shape, KeyError("generatedSamples")]
+
+
+@pytest.mark.parametrize("exc", _unreadable_answers(), ids=lambda exc: type(exc).__name__)
+def test_anything_unexpected_from_a_google_call_is_an_unreadable_answer(exc: Exception) -> None:
+    failure = classify_genai_error(exc)
+
+    assert failure is not None
+    assert failure.kind is FailureKind.UNREADABLE
+    assert failure.kind.retryable
+    assert failure.message
+
+
+def test_an_unreadable_answer_quotes_what_was_received() -> None:
+    failure = classify_genai_error(_unreadable_answers()[0])
+
+    assert failure is not None
+    assert failure.message is not None
+    assert "iVBORw0KGgo" in failure.message
+
+
+def test_the_layers_own_errors_are_not_provider_failures() -> None:
+    from contentgen.errors import ContentFilteredError, ModelOutputError
+
+    assert classify_genai_error(ContentFilteredError("declined")) is None
+    assert classify_genai_error(ModelOutputError("no operation name")) is None
+    assert classify_genai_error(KeyboardInterrupt()) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # google-marketing-solutions/adios#62 (Imagen).
+        "Image generation failed with the following error: The prompt could not be submitted. Your current "
+        "safety filter threshold prohibited one or more words in this prompt. If you think this was an error, "
+        "send feedback. Support codes: 61493863",
+        # epam/ai-dial-adapter-vertexai#48 (Imagen, 2024).
+        "Image generation failed with the following error: The response is blocked, as it may violate our "
+        "policies. If you believe this is an error, please send feedback to your account team. Error Code: 58061214",
+        "Support codes: 12345678, 90789179",  # one documented code among others
+        "The prompt couldn't be submitted.",
+    ],
+)
+def test_a_google_4xx_in_a_safety_filters_words_is_declined(message: str) -> None:
+    body = {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+
+    failure = classify_genai_error(_google_error(400, body))
+
+    assert failure == ProviderFailure(FailureKind.DECLINED, 400, message=message)
+    assert isinstance(failure.to_error("Google GenAI", attempts=1), ContentFilteredError)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Image generation failed with the following error: Invalid rai level from the request",
+        "Request contains an invalid argument. Support codes: 12345678",
+        "safety_filter_level is not supported for this model",
+    ],
+)
+def test_a_google_4xx_that_is_not_a_filter_stays_rejected(message: str) -> None:
+    body = {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+
+    failure = classify_genai_error(_google_error(400, body))
+
+    assert failure is not None
+    assert failure.kind is FailureKind.REJECTED
+
+
+def test_an_unreadable_answer_to_a_start_of_paid_work_is_neither_retried_nor_sent_to_another_model(
+    sleeps: list[float],
+) -> None:
+    """A 200 the SDK could not read may stand for a Veo operation that was started and billed."""
+    provider = ProviderCaller("Fake", FakeConnector(), classify, sleep=sleeps.append)
+    script = Script(
+        ProviderFailure(FailureKind.UNREADABLE, message="not JSON"), ProviderFailure(FailureKind.UNREADABLE)
+    )
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ProviderUnavailableError) as caught:
+        provider.call(script, models=["fake/a", "fake/b"], name="start", idempotent=False)
+
+    assert len(script.timeouts) == 1, "one request: no retry, no fallback model"
+    assert "could not be read" in caught.value.message
+
+
+def test_an_unreadable_answer_to_an_idempotent_call_is_retried(sleeps: list[float]) -> None:
+    provider = ProviderCaller("Fake", FakeConnector(), classify, sleep=sleeps.append)
+    script = Script(ProviderFailure(FailureKind.UNREADABLE))
+
+    with deadline_scope(Deadline.after(28)):
+        assert provider.call(script, models=["fake/a"], name="op") == "ok"
+
+    assert len(script.timeouts) == 2
 
 
 def test_no_request_with_a_non_positive_timeout(monkeypatch: pytest.MonkeyPatch) -> None:

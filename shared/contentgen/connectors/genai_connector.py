@@ -10,6 +10,9 @@ Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does th
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx2
 from google import genai
 from google.genai import errors, types
@@ -19,6 +22,7 @@ from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import retry_after_from_headers, retry_delay_from_google_error
+from contentgen.errors import ContentgenError
 from contentgen.secrets import GOOGLE_API_KEY, read_api_key
 
 PROVIDER = "Google GenAI"
@@ -49,15 +53,83 @@ def reset_genai_client() -> None:
     _client.reset()
 
 
+# The support codes Google's safety filters put in their messages ("Support codes: 61493863"),
+# as listed under "Safety filter code categories" in Vertex AI's Responsible AI guides for Imagen,
+# Veo and Gemini image generation
+# (https://cloud.google.com/vertex-ai/generative-ai/docs/video/responsible-ai-and-usage-guidelines,
+# https://cloud.google.com/vertex-ai/generative-ai/docs/image/responsible-ai-imagen,
+# https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/gemini-image-responsible-ai):
+# child, celebrity, dangerous content, hate, other, people/face, personal information,
+# prohibited content, sexual, toxic, violence; prompt and output codes alike.
+SAFETY_SUPPORT_CODES = frozenset(
+    {
+        "58061214", "17301594",  # child
+        "29310472", "15236754",  # celebrity
+        "62263041",  # dangerous content
+        "57734940", "22137204",  # hate
+        "74803281", "29578790", "42876398",  # other
+        "39322892",  # people / face
+        "92201652",  # personal information
+        "89371032", "49114662", "72817394",  # prohibited content
+        "90789179", "63429089", "43188360",  # sexual
+        "78610348",  # toxic
+        "61493863", "56562880",  # violence
+    }
+)  # fmt: skip
+# "Support codes: 61493863" (current wording), "Error Code: 58061214" (Imagen 2024,
+# epam/ai-dial-adapter-vertexai#48).
+_SUPPORT_CODES = re.compile(r"(?:support|error) codes?:\s*((?:\d+[,\s]*)+)", re.IGNORECASE)
+# The guides' wording for a prompt a safety filter stopped: "If the model responds ... with an error
+# message such as 'The prompt couldn't be submitted' or 'it might violate our policies', then the
+# input is triggering a safety filter."
+_SAFETY_WORDING = re.compile(
+    r"prompt (?:could not|couldn't|cannot|can't) be submitted|(?:may|might) violate our policies"
+    r"|violates? (?:Vertex AI's usage guidelines|Google's Responsible AI practices)",
+    re.IGNORECASE,
+)
+# How much of an unreadable answer is quoted back (the caller's message and the log line).
+_RECEIVED_CHARS = 120
+
+
+def is_safety_block(message: str | None) -> bool:
+    """True when a Google error message says a safety filter stopped the request: it carries a
+    documented safety support code (`SAFETY_SUPPORT_CODES`) or the guides' wording for it."""
+    if not message:
+        return False
+    for match in _SUPPORT_CODES.finditer(message):
+        if SAFETY_SUPPORT_CODES.intersection(re.findall(r"\d+", match.group(1))):
+            return True
+    return _SAFETY_WORDING.search(message) is not None
+
+
+def _unreadable(exc: Exception) -> ProviderFailure:
+    """An answer the SDK could not turn into its types, quoting what was received when known."""
+    what = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, json.JSONDecodeError):
+        what = f"not JSON ({exc.msg} at char {exc.pos}), received {exc.doc[:_RECEIVED_CHARS]!r}"
+    elif isinstance(exc, httpx2.DecodingError):
+        what = f"the body could not be decoded as its Content-Encoding says ({exc})"
+    return ProviderFailure(FailureKind.UNREADABLE, message=what[: _RECEIVED_CHARS * 2])
+
+
 def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
-    """Map google-genai and transport exceptions to failure kinds; None if not a provider error.
+    """Map google-genai and transport exceptions to failure kinds; None only for the layer's own
+    errors (`ContentgenError`, raised by the adapter) and for what is not an `Exception`.
 
     Google's error body (https://cloud.google.com/apis/design/errors) is `{"error": {"code",
     "message", "status", "details"}}`: the wait is the `google.rpc.RetryInfo` `retryDelay` in
     `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
-    401/403 are the key (rotation path); 400 INVALID_ARGUMENT / FAILED_PRECONDITION and other 4xx
-    are our request. The message (`error.message`) is the provider's words.
+    401/403 are the key (rotation path); a 4xx whose message is a safety filter's
+    (`is_safety_block`, e.g. Imagen's 400 INVALID_ARGUMENT "The prompt could not be submitted ...
+    Support codes: 61493863") is DECLINED (422 content_filtered); 400 INVALID_ARGUMENT /
+    FAILED_PRECONDITION and other 4xx are our request. The message (`error.message`) is the
+    provider's words. Anything else a call raises is a provider failure too: a body that is
+    truncated, HTML, not what its `Content-Encoding` says (`httpx.DecodingError`) or not of the
+    SDK's shape (pydantic `ValidationError`) is UNREADABLE (retried like a server error, final for
+    a call that is not idempotent); never an unhandled 500.
     """
+    if isinstance(exc, ContentgenError) or not isinstance(exc, Exception):
+        return None
     if isinstance(exc, errors.APIError):
         status = exc.code
         headers = getattr(getattr(exc, "response", None), "headers", None)
@@ -73,12 +145,14 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
             return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
         if status >= 500:
             return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
+        if is_safety_block(message):
+            return ProviderFailure(FailureKind.DECLINED, status, message=message)
         return ProviderFailure(FailureKind.REJECTED, status, message=message)
     if isinstance(exc, httpx2.TimeoutException):
         return ProviderFailure(FailureKind.TIMEOUT)
     if isinstance(exc, httpx2.TransportError):
         return ProviderFailure(FailureKind.CONNECTION)
-    return None
+    return _unreadable(exc)
 
 
 class _Connector:

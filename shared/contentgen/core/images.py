@@ -52,7 +52,13 @@ def _imagen(
     reasons = [g.rai_filtered_reason for g in response.generated_images or [] if g.rai_filtered_reason]
     if reasons:
         raise ContentFilteredError(f"the image model declined the prompt: {reasons[0]}")
-    raise ModelOutputError(f"{model} returned no image")
+    # No image and no reason: Imagen withholds what its safety filter blocks ("If fewer images
+    # than requested are returned, then some generated output is being blocked",
+    # https://cloud.google.com/vertex-ai/generative-ai/docs/image/responsible-ai-imagen).
+    raise ContentFilteredError(
+        f"{model} returned no image and no reason: Google withholds images its safety filter "
+        "blocks (fewer images than requested)"
+    )
 
 
 def _gemini(
@@ -68,16 +74,29 @@ def _gemini(
         ),
     )
     for candidate in response.candidates or []:
-        for part in (candidate.content.parts if candidate.content else None) or []:
-            if part.inline_data is not None and part.inline_data.data:
-                return GeneratedImage(part.inline_data.data, part.inline_data.mime_type or "image/png", model)
+        # A thinking image model (Gemini 3 Pro Image) sends interim images marked `thought: true`
+        # before the final one ("Thinking process",
+        # https://ai.google.dev/gemini-api/docs/image-generation): the final image is the last
+        # part that is not a thought.
+        images = [
+            part.inline_data
+            for part in (candidate.content.parts if candidate.content else None) or []
+            if not part.thought and part.inline_data is not None and part.inline_data.data
+        ]
+        if images and images[-1].data:
+            return GeneratedImage(images[-1].data, images[-1].mime_type or "image/png", model)
     _raise_declined(response, model)
     finish = [c.finish_reason.value for c in response.candidates or [] if c.finish_reason is not None]
     raise ModelOutputError(f"{model} returned no image ({', '.join(finish) or 'no candidates'})")
 
 
 # Candidate finish reasons that mean the model declined to draw (google-genai `types.FinishReason`;
-# https://ai.google.dev/api/generate-content#FinishReason).
+# https://ai.google.dev/api/generate-content#FinishReason). `MODEL_ARMOR` (blocked by Model Armor,
+# Vertex AI), `ESCALATION` (filtered by an escalation rule) and `PUP_LIMITED_DISABLED` (the
+# Prohibited Use Policy) are filters too. `OTHER` on an image request is taken as a decline: it is
+# `IMAGE_OTHER`'s text-side twin, and another request with the same prompt meets the same stop.
+# `STOP` without an image is the model's own refusal (`_raise_declined`); `MAX_TOKENS`,
+# `MALFORMED_RESPONSE` and no candidate at all stay a 502.
 DECLINED_FINISH_REASONS = frozenset(
     {
         "SAFETY",
@@ -90,6 +109,10 @@ DECLINED_FINISH_REASONS = frozenset(
         "IMAGE_RECITATION",
         "IMAGE_OTHER",
         "NO_IMAGE",
+        "OTHER",
+        "MODEL_ARMOR",
+        "ESCALATION",
+        "PUP_LIMITED_DISABLED",
     }
 )
 
@@ -97,9 +120,13 @@ DECLINED_FINISH_REASONS = frozenset(
 def _raise_declined(response: types.GenerateContentResponse, model: str) -> None:
     """Raise `ContentFilteredError` (in the provider's words) for a Gemini answer without an image
     that is a decline: `promptFeedback.blockReason` (+ `blockReasonMessage`), a candidate finish
-    reason in `DECLINED_FINISH_REASONS` (+ `finishMessage`), or an answer holding only text (the
-    model's text is its reason). Source: https://ai.google.dev/api/generate-content#PromptFeedback
-    and https://ai.google.dev/gemini-api/docs/image-generation."""
+    reason in `DECLINED_FINISH_REASONS` (+ `finishMessage`), an answer holding only text (the
+    model's text is its reason), or a candidate that finished (`STOP`) with no image and no words.
+    Google's image safety guide: "Model refusal: ... the model typically returns a text response
+    ... The FinishReason is STOP"
+    (https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/gemini-image-responsible-ai).
+    Sources: https://ai.google.dev/api/generate-content#PromptFeedback and
+    https://ai.google.dev/gemini-api/docs/image-generation."""
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason is not None:
         reason = str(feedback.block_reason.value)
@@ -117,12 +144,17 @@ def _raise_declined(response: types.GenerateContentResponse, model: str) -> None
         )
     if texts:
         raise ContentFilteredError(f"{model} answered without an image: {' '.join(texts)[:500]}")
+    if any(c.finish_reason == types.FinishReason.STOP for c in response.candidates or []):
+        raise ContentFilteredError(
+            f"{model} finished (STOP) without an image and gave no reason: a refusal to draw the prompt"
+        )
 
 
 def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> GeneratedImage:
     """The image for `prompt` from the first model that answers; `ContentFilteredError` (422
     `content_filtered`, the provider's words, after that one request) when the model declines:
-    Imagen's `raiFilteredReason`, or a Gemini decline (`_raise_declined`)."""
+    Imagen's `raiFilteredReason` or no image at all, a Gemini decline (`_raise_declined`), or a
+    safety filter's error (`classify_genai_error`, DECLINED)."""
 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         generate = _imagen if call.model.startswith("imagen") else _gemini

@@ -10,10 +10,13 @@ function's list is tried.
 
 Failures a provider reports inside an HTTP 200 reach this policy as exceptions the connector
 classifies like the status they name, so they are retried, counted and fallen back on like any
-other. Final kinds (a rejected request, an empty account, a moderation flag) end the call after
-the attempt that met them; a model that declines (`ContentFilteredError`, raised by the adapter)
-ends it too, logged with outcome `declined`. Each attempt's log line carries the provider's own
-message (`provider_message`) and its wait (`retry_after_s`).
+other. An answer the SDK could not read (`UNREADABLE`: truncated, HTML, mis-encoded, of the wrong
+shape) is retried like a server error. Final kinds (a rejected request, an empty account, a
+moderation flag, a safety filter's refusal reported as an error) end the call after the attempt
+that met them; a model that declines (`ContentFilteredError`, raised by the adapter) ends it too,
+logged with outcome `declined`. For work that is not idempotent (`idempotent=False`, a Veo start)
+a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's
+log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ class FailureKind(StrEnum):
     REJECTED = "rejected"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     MODERATED = "moderated"
+    # An answer the SDK could not read (truncated or non-JSON body, bad encoding, wrong shape).
+    UNREADABLE = "unreadable"
+    # The provider's safety filter refused the prompt, reported as an error (422 content_filtered).
+    DECLINED = "declined"
 
     @property
     def retryable(self) -> bool:
@@ -68,8 +75,17 @@ class FailureKind(StrEnum):
 
 # Failures that another request cannot fix: answered after the one attempt that met them.
 _FINAL_KINDS = frozenset(
-    {FailureKind.AUTH, FailureKind.REJECTED, FailureKind.INSUFFICIENT_CREDITS, FailureKind.MODERATED}
+    {
+        FailureKind.AUTH,
+        FailureKind.REJECTED,
+        FailureKind.INSUFFICIENT_CREDITS,
+        FailureKind.MODERATED,
+        FailureKind.DECLINED,
+    }
 )
+# Failures after which a provider may have started the work it was asked for: for work that is
+# not idempotent (a Veo start) they are final, neither retried nor sent to the next model.
+_MAYBE_STARTED_KINDS = frozenset({FailureKind.TIMEOUT, FailureKind.UNREADABLE})
 
 
 _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
@@ -81,6 +97,8 @@ _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.REJECTED: ProviderRequestRejectedError,
     FailureKind.INSUFFICIENT_CREDITS: ProviderInsufficientCreditsError,
     FailureKind.MODERATED: ContentModeratedError,
+    FailureKind.UNREADABLE: ProviderUnavailableError,
+    FailureKind.DECLINED: ContentFilteredError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -92,6 +110,8 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.REJECTED: "rejected the request",
     FailureKind.INSUFFICIENT_CREDITS: "refused the request: the account is out of credits",
     FailureKind.MODERATED: "moderation flagged the input",
+    FailureKind.UNREADABLE: "sent an answer that could not be read",
+    FailureKind.DECLINED: "declined the prompt (safety filter)",
 }
 
 # The provider's own message is quoted to the caller, clipped; never for AUTH (a 401 may echo
@@ -200,8 +220,23 @@ _FALLBACK_ERRORS = (
     CircuitOpenError,
 )
 _COUNTED_BY_BREAKER = frozenset(
-    {FailureKind.RATE_LIMITED, FailureKind.SERVER_ERROR, FailureKind.TIMEOUT, FailureKind.CONNECTION}
+    {
+        FailureKind.RATE_LIMITED,
+        FailureKind.SERVER_ERROR,
+        FailureKind.TIMEOUT,
+        FailureKind.CONNECTION,
+        FailureKind.UNREADABLE,
+    }
 )
+
+
+class _MaybeStartedError(Exception):
+    """Carries the error of a non-idempotent call that may have started its work past `call`'s
+    model fallback (`_MAYBE_STARTED_KINDS`)."""
+
+    def __init__(self, error: ContentgenError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class ProviderCaller(Generic[ClientT]):
@@ -236,8 +271,9 @@ class ProviderCaller(Generic[ClientT]):
         idempotent: bool = True,
     ) -> ResultT:
         """`operation` under the policy. `idempotent=False` (an operation that starts paid work at
-        the provider, such as a Veo start): a timeout is final, neither retried nor sent to the next
-        model, since the provider may have started (and billed) the work it never answered for."""
+        the provider, such as a Veo start): a timeout or an answer that could not be read is final,
+        neither retried nor sent to the next model, since the provider may have started (and
+        billed) the work it never answered for readably."""
         if not models:
             raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
@@ -271,9 +307,9 @@ class ProviderCaller(Generic[ClientT]):
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
+                except _MaybeStartedError as exc:
+                    raise exc.error from None  # another model would start the work again
                 except _FALLBACK_ERRORS as exc:
-                    if not idempotent and isinstance(exc, ProviderTimeoutError):
-                        raise  # the work may have started: another model would start it again
                     last_error = exc
         assert last_error is not None
         raise last_error
@@ -380,8 +416,9 @@ class ProviderCaller(Generic[ClientT]):
                 refreshed_key = True
                 self._connector.reset()
                 continue
-            maybe_started = not idempotent and failure.kind is FailureKind.TIMEOUT
-            if not failure.kind.retryable or maybe_started or attempt >= policy.max_attempts:
+            if not idempotent and failure.kind in _MAYBE_STARTED_KINDS:
+                raise _MaybeStartedError(failure.to_error(self.provider, attempts=attempt))
+            if not failure.kind.retryable or attempt >= policy.max_attempts:
                 raise failure.to_error(self.provider, attempts=attempt)
             delay = policy.backoff(attempt, failure.retry_after)
             if deadline.remaining() - policy.margin - delay < policy.min_attempt:

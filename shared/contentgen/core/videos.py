@@ -6,16 +6,22 @@ other invocations (the video worker). `generate_videos` exists only in Vertex AI
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from google import genai
 from google.genai import types
 
-from contentgen.connectors.genai_connector import google_genai
+from contentgen.connectors.genai_connector import google_genai, is_safety_block
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ModelOutputError
+from contentgen.observability import logger
 from contentgen.pricing import video_cost
+
+# A long-running operation's name in its JSON (google.longrunning.Operation `name`).
+_OPERATION_NAME = re.compile(r'"name"\s*:\s*"([^"\\]+/operations/[^"\\]+)"')
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,12 @@ class StartedVideo:
 def start_video(
     prompt: str, *, aspect_ratio: str, duration_seconds: int, models: Sequence[str]
 ) -> StartedVideo:
-    """Start a Veo operation with the first model that accepts it."""
+    """Start a Veo operation with the first model that accepts it.
+
+    Starting is paid and not idempotent, so it runs under the call policy with `idempotent=False`:
+    a timeout or an answer that could not be read is final (502/504), neither retried nor sent to
+    the next model, since Google may have started (and billed) the operation. When such an answer
+    still holds the operation's whole `name` (a body cut short after it), the operation is kept."""
 
     def attempt(client: genai.Client, call: Attempt) -> StartedVideo:
         if not client.vertexai:
@@ -51,16 +62,26 @@ def start_video(
                 "service misconfigured: video generation needs GOOGLE_GENAI_USE_VERTEXAI=true "
                 "(google-genai offers generate_videos on Vertex AI only)"
             )
-        operation = client.models.generate_videos(
-            model=call.model,
-            source=types.GenerateVideosSource(prompt=prompt),
-            config=types.GenerateVideosConfig(
-                aspect_ratio=aspect_ratio,
-                duration_seconds=duration_seconds,
-                number_of_videos=1,
-                http_options=_timeout(call.timeout),
-            ),
-        )
+        try:
+            operation = client.models.generate_videos(
+                model=call.model,
+                source=types.GenerateVideosSource(prompt=prompt),
+                config=types.GenerateVideosConfig(
+                    aspect_ratio=aspect_ratio,
+                    duration_seconds=duration_seconds,
+                    number_of_videos=1,
+                    http_options=_timeout(call.timeout),
+                ),
+            )
+        except json.JSONDecodeError as exc:
+            found = _OPERATION_NAME.search(exc.doc)
+            if found is None:
+                raise  # unreadable: final for this start (see above)
+            logger.warning(
+                "video start answer cut short; its operation is kept",
+                extra={"operation": found.group(1), "reason": exc.msg},
+            )
+            operation = types.GenerateVideosOperation.model_validate({"name": found.group(1)})
         if not operation.name:
             raise ModelOutputError(f"{call.model} did not return an operation name")
         # Veo bills per second of video asked for; the cost is known once the operation starts.
@@ -94,7 +115,11 @@ def _download(video: types.Video, model: str) -> VideoCheck:
 
 
 def check_video(operation_name: str, *, model: str) -> VideoCheck:
-    """Check the operation (started with `model`) once, without waiting, and read its outcome."""
+    """Check the operation (started with `model`) once, without waiting, and read its outcome.
+
+    A safety decline (`filtered`, the job's `content_filtered`) is `raiMediaFilteredReasons` /
+    `raiMediaFilteredCount`, an operation error in a safety filter's words (`is_safety_block`),
+    or a finished operation with no video at all; any other operation error is `error`."""
 
     def attempt(client: genai.Client, call: Attempt) -> types.GenerateVideosOperation:
         operation = client.operations.get(
@@ -109,6 +134,12 @@ def check_video(operation_name: str, *, model: str) -> VideoCheck:
         return VideoCheck(done=False)
     if operation.error:
         message = operation.error.get("message") if isinstance(operation.error, dict) else None
+        if is_safety_block(str(message)):
+            # A prompt the safety filter stopped ends the operation with an error whose message
+            # carries the support code (google.rpc.Status, code 3 INVALID_ARGUMENT): "The prompt
+            # could not be submitted. ... Support codes: 29310472" (Veo Responsible AI guide,
+            # https://cloud.google.com/vertex-ai/generative-ai/docs/video/responsible-ai-and-usage-guidelines).
+            return VideoCheck(done=True, filtered=[str(message)])
         return VideoCheck(done=True, error=str(message or operation.error))
     response = operation.response
     for generated in (response.generated_videos if response else None) or []:
@@ -125,4 +156,13 @@ def check_video(operation_name: str, *, model: str) -> VideoCheck:
     filtered_count = response.rai_media_filtered_count if response else None
     if filtered_count:
         return VideoCheck(done=True, filtered=[f"{filtered_count} video(s) withheld by the safety filter"])
-    return VideoCheck(done=True, error="the provider returned no video")
+    # Done with no video and no reason (googleapis/python-genai#1560): Veo withholds what its
+    # safety filter blocks ("If fewer videos than requested are returned, then some generated
+    # output is being blocked", Veo Responsible AI guide, link above).
+    return VideoCheck(
+        done=True,
+        filtered=[
+            f"{model} finished with no video and no reason: Google withholds videos its safety filter "
+            "blocks (fewer videos than requested)"
+        ],
+    )

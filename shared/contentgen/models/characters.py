@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from contentgen.core.schema import NON_BLANK, SoftMaxLength
-from contentgen.models.common import ReplyModel, RequestModel, ResponseModel
+from contentgen.models.common import CharacterRef, ReplyModel, RequestModel, ResponseModel
 from contentgen.models.usage import Usage, usage_field
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # 5 MiB decoded
@@ -104,19 +104,39 @@ class CharacterAnalysisResponse(ResponseModel):
     usage: Usage | None = usage_field()
 
 
+def character_ref_limit(field: str) -> int:
+    """`CharacterRef`'s `maxLength` for `field` (for a list, of each item), read from its JSON
+    schema: the most a reply's field may hold for the character it becomes to be accepted as the
+    `character` of `/stories/segments` and the other routes. Raises KeyError for a field without one."""
+    node = CharacterRef.model_json_schema()["properties"][field]
+    for option in node.get("anyOf", [node]):
+        schema = option.get("items", option)
+        if "maxLength" in schema:
+            return int(schema["maxLength"])
+    raise KeyError(f"CharacterRef.{field} has no maxLength")
+
+
 class CharacterReply(ReplyModel):
-    name: str | None = Field(description="The character's name if the image makes it evident, else null.")
-    appearance: Annotated[str, SoftMaxLength(800)] = Field(
+    """What the model returns for `/characters/analyze`. Every length limit is a `SoftMaxLength`
+    no larger than `CharacterRef`'s (`character_ref_limit`), and there are at most as many cues, so
+    whatever analyze returns is accepted as `character` (trimmed at a word, never refused)."""
+
+    name: Annotated[str, SoftMaxLength(character_ref_limit("name"))] | None = Field(
+        description="The character's name if the image makes it evident, else null."
+    )
+    appearance: Annotated[str, SoftMaxLength(min(800, character_ref_limit("appearance")))] = Field(
         pattern=NON_BLANK, description="Face, hair, build, age, distinctive marks."
     )
-    clothing: Annotated[str, SoftMaxLength(600)] = Field(pattern=NON_BLANK)
-    personality_cues: list[str] = Field(
+    clothing: Annotated[str, SoftMaxLength(min(600, character_ref_limit("clothing")))] = Field(
+        pattern=NON_BLANK
+    )
+    personality_cues: list[Annotated[str, SoftMaxLength(character_ref_limit("personality_cues"))]] = Field(
         min_length=1, max_length=6, description="What expression, pose and styling suggest about them."
     )
-    art_style: Annotated[str, SoftMaxLength(300)] = Field(
+    art_style: Annotated[str, SoftMaxLength(min(300, character_ref_limit("art_style")))] = Field(
         pattern=NON_BLANK, description="Medium, rendering, palette, lighting."
     )
-    visual_prompt: Annotated[str, SoftMaxLength(1200)] = Field(
+    visual_prompt: Annotated[str, SoftMaxLength(character_ref_limit("visual_prompt"))] = Field(
         pattern=NON_BLANK,
         description="English prompt that reproduces this character in a new scene: look, clothing and art style.",
     )

@@ -3,7 +3,8 @@
 State: pending (started) → running (checked, not done) → succeeded (stored in S3) or failed
 (provider error, filtered, or the job's deadline passed; `error_code` provider_error,
 content_filtered or deadline_exceeded). No invocation waits for Veo. A check that meets a rate
-limit or an open breaker is re-scheduled after the provider's wait (at most SQS's 900 s).
+limit, an open breaker, or any provider failure that names a wait (`Retry-After`, `RetryInfo`, e.g.
+a 503) is re-scheduled after that wait (at most SQS's 900 s) without spending a receive.
 
 Cost of a job that fails: the job is charged when its operation starts (duration x the price
 table, `contentgen.pricing`) and that charge stays when the job fails (provider error, filtered
@@ -130,9 +131,12 @@ def advance_video_job(job_id: str) -> str:
     settings = get_settings()
     try:
         outcome = check_video(job.operation_name, model=job.model)
-    except (ProviderRateLimitedError, CircuitOpenError) as exc:
-        # The provider asked us to wait (429 + Retry-After / RetryInfo) or the model's breaker is
-        # open: check again after the wait instead of failing the message towards the DLQ.
+    except ProviderError as exc:
+        if not isinstance(exc, (ProviderRateLimitedError, CircuitOpenError)) and exc.retry_after is None:
+            raise  # no wait named: the message fails and SQS delivers it again
+        # The provider asked us to wait (a 429 or a 5xx with Retry-After / RetryInfo) or the
+        # model's breaker is open: check again after the wait instead of failing the message
+        # towards the DLQ (each failed receive counts towards maxReceiveCount).
         delay = min(
             SQS_MAX_DELAY_SECONDS, max(settings.video_poll_delay_seconds, math.ceil(exc.retry_after or 0))
         )
