@@ -223,10 +223,14 @@ def _idempotent_http(
 
     def execute() -> dict[str, Any]:
         response = app.resolve(event, context)
-        return {
+        outcome: dict[str, Any] = {
             "status_code": int(response["statusCode"]),
             "body": json.loads(response.get("body") or "null"),
         }
+        retry_after = _response_header(response, "Retry-After")
+        if retry_after is not None:
+            outcome["retry_after"] = retry_after  # the provider's wait reaches the caller too
+        return outcome
 
     try:
         outcome, _ = run_once(
@@ -240,7 +244,10 @@ def _idempotent_http(
     except ContentgenError as exc:
         response = error_response(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after)
         return _proxy_response(exc.status_code, response.body, dict(response.headers))
-    return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), {"Idempotency-Key": key})
+    headers: dict[str, Any] = {"Idempotency-Key": key}
+    if outcome.get("retry_after") is not None:
+        headers["Retry-After"] = str(outcome["retry_after"])
+    return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), headers)
 
 
 def _proxy_response(status: int, body: Any, headers: dict[str, Any]) -> dict[str, Any]:

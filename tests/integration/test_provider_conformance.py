@@ -837,6 +837,60 @@ def test_structured_requests_require_parameters_and_free_text_does_not(stack: St
     assert "provider" not in free["body"]
 
 
+def _reasoning_used_the_budget() -> dict[str, Any]:
+    """A reasoning model that spent `max_tokens` thinking: finish_reason "length", native
+    MAX_TOKENS, empty content, the thought in `reasoning`
+    (https://openrouter.ai/docs/use-cases/reasoning-tokens; Gemini FinishReason MAX_TOKENS)."""
+    body = completion({"content": "", "reasoning": "Let me think about lighthouses..."}, "length")
+    body["choices"][0]["native_finish_reason"] = "MAX_TOKENS"
+    return body
+
+
+def test_content_cut_at_the_callers_max_tokens_before_any_text_is_422_naming_it(
+    stack: Stack, invoke: Invoke
+) -> None:
+    stack.provider.faults(raw("openai", 200, _reasoning_used_the_budget(), count=3))
+
+    status, answer = invoke(CONTENT, {**REQUESTS[CONTENT], "max_tokens": 16})
+
+    assert status == 422, answer
+    assert answer["code"] == "invalid_request"
+    assert "max_tokens=16" in answer["message"]
+    assert len(stack.provider.requests()) == 1
+
+
+def test_content_cut_at_the_models_own_limit_before_any_text_is_502_naming_it(
+    stack: Stack, invoke: Invoke
+) -> None:
+    stack.provider.faults(raw("openai", 200, _reasoning_used_the_budget(), count=3))
+
+    status, answer = invoke(CONTENT, REQUESTS[CONTENT])
+
+    assert status == 502, answer
+    assert "token limit" in answer["message"]
+    assert len(stack.provider.requests()) == 1
+
+
+def test_a_key_in_the_providers_message_is_redacted_for_the_caller(
+    stack: Stack, invoke: Invoke, log_output: io.StringIO
+) -> None:
+    key = "sk-or-v1-" + "9f" * 32
+    # OpenRouter 400 "Bad Request (invalid or missing params, CORS)"
+    # (https://openrouter.ai/docs/api-reference/errors); a message that echoes a key.
+    stack.provider.faults(
+        raw("openai", 400, {"error": {"code": 400, "message": f"Invalid key format {key}: expected a model"}})
+    )
+
+    status, answer = invoke(CONTENT, REQUESTS[CONTENT])
+
+    assert status == 502
+    assert answer["code"] == "provider_rejected_request"
+    assert "expected a model" in answer["message"]
+    assert key not in answer["message"]
+    assert "sk-or-v1-9f9f" not in answer["message"]
+    assert key not in log_output.getvalue()
+
+
 # -- Veo: the video worker ------------------------------------------------------------------------
 
 
