@@ -851,7 +851,9 @@ def test_content_cut_at_the_callers_max_tokens_before_any_text_is_422_naming_it(
 ) -> None:
     stack.provider.faults(raw("openai", 200, _reasoning_used_the_budget(), count=3))
 
-    status, answer = invoke(CONTENT, {**REQUESTS[CONTENT], "max_tokens": 16})
+    status, answer = invoke(
+        CONTENT, {"prompt": "Three hooks for a video about lighthouses", "max_tokens": 16}
+    )
 
     assert status == 422, answer
     assert answer["code"] == "invalid_request"
