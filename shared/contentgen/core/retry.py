@@ -14,6 +14,11 @@ other. Final kinds (a rejected request, an empty account, a moderation flag) end
 the attempt that met them; a model that declines (`ContentFilteredError`, raised by the adapter)
 ends it too, logged with outcome `declined`. Each attempt's log line carries the provider's own
 message (`provider_message`) and its wait (`retry_after_s`).
+
+A wait the deadline cannot meet is answered at once (503 with `Retry-After`); when it covers the
+whole account (`ProviderFailure.account_wide`, e.g. OpenRouter's own rate limiter) no other model
+is sent a request inside it, while one model's wait (an upstream provider's 429, a 503) still
+falls back to the next model.
 """
 
 from __future__ import annotations
