@@ -223,11 +223,15 @@ def _idempotent_http(
 
     def execute() -> dict[str, Any]:
         response = app.resolve(event, context)
-        return {
+        outcome: dict[str, Any] = {
             "status_code": int(response["statusCode"]),
             "body": json.loads(response.get("body") or "null"),
             "headers": answer_headers(response),
         }
+        retry_after = _response_header(response, "Retry-After")
+        if retry_after is not None:
+            outcome["retry_after"] = retry_after  # the provider's wait reaches the caller too
+        return outcome
 
     try:
         outcome, _ = run_once(

@@ -112,6 +112,13 @@ class ProviderUnavailableError(ProviderError):
     code = "provider_unavailable"
 
 
+class ProviderBusyError(ProviderUnavailableError):
+    """A 5xx from the provider that named a wait (`Retry-After`, e.g. OpenRouter's 503 "no
+    available provider"): 503 with that `Retry-After`, so callers come back after it."""
+
+    status_code = 503
+
+
 class ProviderTimeoutError(ProviderError):
     status_code = 504
     code = "provider_timeout"
@@ -147,11 +154,19 @@ class ContentModeratedError(ContentFilteredError):
 
 
 class ProviderInsufficientCreditsError(ProviderError):
-    """The provider account is out of credits (OpenRouter HTTP 402): nothing is retried until
-    someone adds credits. Source: https://openrouter.ai/docs/api-reference/errors."""
+    """The provider account is out of credits (OpenRouter HTTP 402), or the API key is over its
+    credit limit (OpenRouter HTTP 403 "Key limit exceeded"): nothing is retried until someone adds
+    credits or raises the limit; it carries no `Retry-After`. Sources:
+    https://openrouter.ai/docs/api-reference/errors, https://openrouter.ai/docs/api-reference/limits
+    ("Credit limits ... per-key credit caps")."""
 
     status_code = 503
     code = "provider_insufficient_credits"
+
+
+# Server errors (5xx) that no retry fixes until a person acts (adds credits, raises a key's
+# limit): the API's callers and the queues treat them as final.
+FINAL_SERVER_ERROR_CODES = frozenset({ProviderInsufficientCreditsError.code})
 
 
 class ModelOutputError(ProviderError):

@@ -31,7 +31,12 @@ from contentgen import coldstart
 from contentgen.api import error_response, resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.errors import ConflictError, ContentgenError, InvalidRequestError
+from contentgen.errors import (
+    FINAL_SERVER_ERROR_CODES,
+    ConflictError,
+    ContentgenError,
+    InvalidRequestError,
+)
 from contentgen.idempotency import run_once
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
@@ -49,7 +54,9 @@ class GenerationFailed(Exception):
 
 
 class RequestRejected(GenerationFailed):
-    """The request itself is invalid (4xx): stored and announced at once; a retry cannot help."""
+    """The request itself is invalid (4xx), or failed in a way no retry fixes until a person acts
+    (`FINAL_SERVER_ERROR_CODES`, e.g. the provider account out of credits): stored and announced
+    at once; a retry cannot help."""
 
 
 class OverBudget(Exception):
@@ -150,10 +157,12 @@ def _generate(
         logger.warning("request not run", extra={"code": exc.code, "reason": exc.message})
         raise GenerationFailed(exc.message) from None
     status = int(outcome["status_code"])
+    body = outcome["body"]
+    final = isinstance(body, dict) and body.get("code") in FINAL_SERVER_ERROR_CODES
     if status >= 500 and hand_back is not None and hand_back(outcome):
         logger.info("request handed back for later", extra={"status": status})
         return
-    if status >= 500 and not last_attempt:
+    if status >= 500 and not final and not last_attempt:
         raise GenerationFailed(f"{path} answered {status}; the queue will retry")
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
     # failed store completes it; the completion event goes out once.
@@ -162,7 +171,7 @@ def _generate(
     logger.info("request stored", extra={"status": status, "replayed": not executed})
     if is_over_budget(status, outcome["body"]):
         raise OverBudget(body.get("message", ""))
-    if status >= 500:
+    if status >= 500 and not final:
         raise GenerationFailed(f"{path} answered {status}; no more receives")
     if status >= 400:
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")

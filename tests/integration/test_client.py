@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contentgen_client import Client, ContentFilteredError, InvalidRequestError, NotFoundError
+from contentgen_client import Client, ContentFilteredError, InvalidRequestError, NotFoundError, ServerError
 from contentgen_client.models import StoryResponse
 from local.aws import LOCAL_API_KEY
 from tests.integration.conftest import Stack
@@ -80,3 +80,46 @@ def test_errors_are_typed_with_code_and_request_id(api: Client, stack: Stack) ->
     with pytest.raises(ContentFilteredError) as refused:
         api.thumbnail("something unsafe")
     assert (refused.value.status_code, refused.value.code) == (422, "content_filtered")
+
+
+def test_an_empty_provider_account_is_not_retried(local_api: str, stack: Stack) -> None:
+    # OpenRouter 402 "insufficient credits. Add more credits and retry"
+    # (https://openrouter.ai/docs/api-reference/errors): only a person adding credits fixes it.
+    sleeps: list[float] = []
+    api = Client(local_api, LOCAL_API_KEY, timeout=30, sleep=sleeps.append)
+    stack.provider.faults(
+        {
+            "kind": "raw",
+            "target": "openai",
+            "status": 402,
+            "body": {"error": {"code": 402, "message": "Insufficient credits"}},
+            "count": 5,
+        }
+    )
+
+    with pytest.raises(ServerError) as failed:
+        api.content("a caption")
+
+    assert (failed.value.status_code, failed.value.code) == (503, "provider_insufficient_credits")
+    assert len(stack.provider.requests()) == 1, "neither the API nor the client sent it again"
+    assert sleeps == []
+
+
+def test_a_503_that_names_a_wait_is_retried_after_it(local_api: str, stack: Stack) -> None:
+    # OpenRouter 503 with Retry-After (https://openrouter.ai/docs/api-reference/errors): the API
+    # answers 503 with the provider's wait, and the client comes back after it (capped by max_wait).
+    sleeps: list[float] = []
+    api = Client(local_api, LOCAL_API_KEY, timeout=30, max_wait=5, sleep=sleeps.append)
+    stack.provider.faults(
+        {
+            "kind": "raw",
+            "target": "openai",
+            "status": 503,
+            "headers": {"Retry-After": "120"},
+            "body": {"error": {"code": 503, "message": "No available model provider"}},
+        }
+    )
+
+    assert api.content("a caption").content
+    assert sleeps == [5]
+    assert len(stack.provider.requests()) == 2

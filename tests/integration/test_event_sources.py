@@ -555,3 +555,30 @@ def test_a_refused_message_on_another_route_leaves_the_result_alone(
 
     assert answer["batchItemFailures"] == []
     assert result(invoke, "req-cross")[1] == first
+
+
+def test_an_empty_provider_account_is_stored_failed_at_once_not_redelivered(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    # OpenRouter 402 "insufficient credits" (https://openrouter.ai/docs/api-reference/errors): no
+    # receive can fix it until a person adds credits, so it is final on the first receive.
+    stack.provider.faults(
+        {
+            "kind": "raw",
+            "target": "openai",
+            "status": 402,
+            "body": {"error": {"code": 402, "message": "Insufficient credits"}},
+            "count": 10,
+        }
+    )
+    pipes.send("req-no-credits", {"prompt": "x", "segment_count": 1})
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not redelivered"
+
+    stored = result(invoke, "req-no-credits")[1]
+    assert stored["status"] == "failed"
+    assert stored["error"]["code"] == "provider_insufficient_credits"
+    assert len(stack.provider.requests()) == 1
+    assert pipes.dead_letters() == []
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]

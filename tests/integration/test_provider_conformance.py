@@ -136,6 +136,44 @@ NO_CHOICES = {
     "choices": [],
 }
 
+HTML_502 = "<html><body>502 Bad Gateway</body></html>"
+TRUNCATED = '{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":"hel'
+FREE_MODELS_PER_DAY = {
+    "error": {
+        "message": "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day",
+        "code": 429,
+        "metadata": {
+            "headers": {
+                "X-RateLimit-Limit": "50",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": "@epoch-ms+3600",
+            }
+        },
+    }
+}
+
+
+def native_stop(reason: str) -> dict[str, Any]:
+    """A safety stop OpenRouter labels "stop", the provider's reason in `native_finish_reason`
+    (https://github.com/reVrost/go-openrouter/pull/43)."""
+    return {
+        "id": "gen-1",
+        "object": "chat.completion",
+        "created": 1764500000,
+        "model": "google/gemini-2.5-flash",
+        "provider": "Google",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "native_finish_reason": reason,
+                "message": {"role": "assistant", "content": "", "refusal": None},
+            }
+        ],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 0, "total_tokens": 40, "cost": 0.000004},
+    }
+
+
 CASES: dict[str, Case] = {
     # 1. Failures inside HTTP 200. OpenRouter "Errors" (https://openrouter.ai/docs/api-reference/errors):
     # once the model started, the status is 200 and a later error is emitted in the body.
@@ -297,6 +335,196 @@ CASES: dict[str, Case] = {
         quotes=("violence", "harassment/threatening", "requires moderation"),
         key_reads=1,
         env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # 1b. A 200 that is not a chat completion. The openai SDK hands back a non-JSON body as its text
+    # and lets broken JSON raise `json.JSONDecodeError` (openai/_response.py `BaseAPIResponse._parse`);
+    # proxies in front of OpenRouter answer HTML (https://github.com/HKUDS/nanobot/issues/2289). A
+    # provider server error: retried, counted, fallen back on; if it persists 502 quoting it.
+    "200-html-body-persisting-is-502-quoting-it": Case(
+        CONTENT,
+        [raw("openai", 200, HTML_502, headers={"Content-Type": "text/html"}, count=3)],
+        502,
+        "provider_unavailable",
+        3,
+        quotes=("not JSON", "502 Bad Gateway"),
+    ),
+    "200-html-body-once-is-retried": Case(
+        CONTENT, [raw("openai", 200, HTML_502, headers={"Content-Type": "text/html"})], 200, None, 2
+    ),
+    "200-truncated-json-persisting-is-502-quoting-it": Case(
+        STORY,
+        [raw("openai", 200, TRUNCATED, headers={"Content-Type": "application/json"}, count=3)],
+        502,
+        "provider_unavailable",
+        3,
+        quotes=("not valid JSON", '"content":"hel'),
+    ),
+    "200-truncated-json-falls-back-to-the-next-model": Case(
+        STORY,
+        [raw("openai", 200, TRUNCATED, headers={"Content-Type": "application/json"}, count=3)],
+        200,
+        None,
+        4,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    "200-json-that-is-not-a-completion-is-502": Case(
+        CONTENT,
+        [raw("openai", 200, ["not", "a", "completion"], count=3)],
+        502,
+        "provider_unavailable",
+        3,
+        quotes=("not a chat completion",),
+    ),
+    # 3b. A 403 that is a key's credit limit, not moderation: no `metadata.reasons`
+    # (https://github.com/gptme/gptme/issues/1449, RooCodeInc/Roo-Code#515; per-key credit caps:
+    # https://openrouter.ai/docs/api-reference/limits). The insufficient-credits path: 503, one
+    # request, no fallback, no key re-read.
+    "403-key-limit-is-insufficient-credits-not-moderation": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                403,
+                {
+                    "error": {
+                        "message": "Key limit exceeded (monthly limit). Manage it using https://openrouter.ai/settings/keys",
+                        "code": 403,
+                    }
+                },
+                count=5,
+            )
+        ],
+        503,
+        "provider_insufficient_credits",
+        1,
+        quotes=("credit limit", "Key limit exceeded (monthly limit)"),
+        key_reads=1,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # 2b. A safety stop labelled `finish_reason: "stop"`, the provider's reason in
+    # `native_finish_reason` (https://github.com/reVrost/go-openrouter/pull/43; Gemini FinishReason:
+    # https://ai.google.dev/api/generate-content#FinishReason): 422 after one request, no re-ask.
+    **{
+        f"native-finish-{reason.lower()}-labelled-stop-is-422-no-reask": Case(
+            STORY,
+            [raw("openai", 200, native_stop(reason), count=3)],
+            422,
+            "content_filtered",
+            1,
+            quotes=(reason,),
+            env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+        )
+        for reason in ("PROHIBITED_CONTENT", "SAFETY", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY")
+    },
+    "native-finish-safety-labelled-stop-on-content-is-422": Case(
+        CONTENT, [raw("openai", 200, native_stop("SAFETY"))], 422, "content_filtered", 1, quotes=("SAFETY",)
+    ),
+    # 4b. OpenRouter's `X-RateLimit-Reset` (epoch ms), in the 429 body's `error.metadata.headers`
+    # (https://github.com/Gitlawb/openclaude/issues/936) or as a response header ("X-RateLimit-*
+    # headers on the error response", https://openrouter.ai/docs/api-reference/limits). OpenRouter's
+    # own limiter covers the account ("we govern capacity globally"): a wait the deadline cannot meet
+    # is 503 with Retry-After at once, and no fallback model is sent a request inside it.
+    "429-x-ratelimit-reset-in-the-body-is-503-at-once-no-fallback": Case(
+        CONTENT,
+        [raw("openai", 429, FREE_MODELS_PER_DAY, count=9)],
+        503,
+        "provider_rate_limited",
+        1,
+        quotes=("free-models-per-day",),
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+        retry_after="3600",
+        wait=3600.0,
+    ),
+    "429-x-ratelimit-reset-header-is-503-at-once": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                429,
+                {"error": {"code": 429, "message": "Rate limit exceeded: free-models-per-min"}},
+                headers={
+                    "X-RateLimit-Limit": "20",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": "@epoch-ms+600",
+                },
+                count=9,
+            )
+        ],
+        503,
+        "provider_rate_limited",
+        1,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+        retry_after="600",
+        wait=600.0,
+    ),
+    "429-account-wide-retry-after-is-not-sent-to-fallback-models": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                429,
+                {"error": {"code": 429, "message": "Rate limit exceeded: free-models-per-min"}},
+                headers={"Retry-After": "120"},
+                count=9,
+            )
+        ],
+        503,
+        "provider_rate_limited",
+        1,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+        retry_after="120",
+    ),
+    # A 429 naming the upstream provider (`metadata.provider_name`) is that model's own limit:
+    # "different rate limits for different models" (https://openrouter.ai/docs/api-reference/limits),
+    # so the next model is tried.
+    "429-upstream-provider-wait-falls-back-to-the-next-model": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                429,
+                {
+                    "error": {
+                        "code": 429,
+                        "message": "Provider returned error",
+                        "metadata": {
+                            "raw": "google/gemini-2.5-flash is temporarily rate-limited upstream",
+                            "provider_name": "Google AI Studio",
+                        },
+                    }
+                },
+                headers={"Retry-After": "120"},
+            )
+        ],
+        200,
+        None,
+        2,
+        env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+    ),
+    # OpenRouter 503 "no available model provider meets your routing requirements" with a
+    # Retry-After the deadline cannot meet: 503 (not 502) with that Retry-After, one request.
+    "503-retry-after-beyond-the-deadline-is-503-with-it": Case(
+        CONTENT,
+        [
+            raw(
+                "openai",
+                503,
+                {
+                    "error": {
+                        "code": 503,
+                        "message": "No available model provider that meets your routing requirements",
+                    }
+                },
+                headers={"Retry-After": "120"},
+                count=5,
+            )
+        ],
+        503,
+        "provider_unavailable",
+        1,
+        quotes=("No available model provider",),
+        retry_after="120",
+        wait=120.0,
     ),
     # 4. Waits. RFC 9110 §10.2.3 Retry-After as an HTTP-date; OpenRouter "Errors", "Retry-After header".
     "429-retry-after-http-date-beyond-the-deadline-is-503-at-once": Case(
@@ -609,14 +837,25 @@ CASES["gemini-empty-parts-finish-max-tokens-stays-502"] = Case(
 
 
 def _resolve(fault: Any) -> Any:
-    """`@date+N` in a header: an HTTP-date N seconds from now (RFC 9110 IMF-fixdate)."""
+    """`@date+N` in a header: an HTTP-date N seconds from now (RFC 9110 IMF-fixdate); `@epoch-ms+N`
+    in a header or anywhere in the body: epoch milliseconds N seconds from now."""
     headers = {
         name: formatdate(time.time() + int(value.removeprefix("@date+")), usegmt=True)
         if value.startswith("@date+")
         else value
         for name, value in fault["headers"].items()
     }
-    return {**fault, "headers": headers}
+    return _epoch_ms({**fault, "headers": headers})
+
+
+def _epoch_ms(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {name: _epoch_ms(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_epoch_ms(item) for item in value]
+    if isinstance(value, str) and value.startswith("@epoch-ms+"):
+        return str(int((time.time() + int(value.removeprefix("@epoch-ms+"))) * 1000))
+    return value
 
 
 def provider_calls(log_output: io.StringIO) -> list[dict[str, Any]]:
@@ -707,6 +946,62 @@ def test_structured_requests_require_parameters_and_free_text_does_not(stack: St
     assert structured["body"]["provider"] == {"require_parameters": True}
     assert "response_format" not in free["body"]
     assert "provider" not in free["body"]
+
+
+def _reasoning_used_the_budget() -> dict[str, Any]:
+    """A reasoning model that spent `max_tokens` thinking: finish_reason "length", native
+    MAX_TOKENS, empty content, the thought in `reasoning`
+    (https://openrouter.ai/docs/use-cases/reasoning-tokens; Gemini FinishReason MAX_TOKENS)."""
+    body = completion({"content": "", "reasoning": "Let me think about lighthouses..."}, "length")
+    body["choices"][0]["native_finish_reason"] = "MAX_TOKENS"
+    return body
+
+
+def test_content_cut_at_the_callers_max_tokens_before_any_text_is_422_naming_it(
+    stack: Stack, invoke: Invoke
+) -> None:
+    stack.provider.faults(raw("openai", 200, _reasoning_used_the_budget(), count=3))
+
+    status, answer = invoke(
+        CONTENT, {"prompt": "Three hooks for a video about lighthouses", "max_tokens": 16}
+    )
+
+    assert status == 422, answer
+    assert answer["code"] == "invalid_request"
+    assert "max_tokens=16" in answer["message"]
+    assert len(stack.provider.requests()) == 1
+
+
+def test_content_cut_at_the_models_own_limit_before_any_text_is_502_naming_it(
+    stack: Stack, invoke: Invoke
+) -> None:
+    stack.provider.faults(raw("openai", 200, _reasoning_used_the_budget(), count=3))
+
+    status, answer = invoke(CONTENT, REQUESTS[CONTENT])
+
+    assert status == 502, answer
+    assert "token limit" in answer["message"]
+    assert len(stack.provider.requests()) == 1
+
+
+def test_a_key_in_the_providers_message_is_redacted_for_the_caller(
+    stack: Stack, invoke: Invoke, log_output: io.StringIO
+) -> None:
+    key = "sk-or-v1-" + "9f" * 32
+    # OpenRouter 400 "Bad Request (invalid or missing params, CORS)"
+    # (https://openrouter.ai/docs/api-reference/errors); a message that echoes a key.
+    stack.provider.faults(
+        raw("openai", 400, {"error": {"code": 400, "message": f"Invalid key format {key}: expected a model"}})
+    )
+
+    status, answer = invoke(CONTENT, REQUESTS[CONTENT])
+
+    assert status == 502
+    assert answer["code"] == "provider_rejected_request"
+    assert "expected a model" in answer["message"]
+    assert key not in answer["message"]
+    assert "sk-or-v1-9f9f" not in answer["message"]
+    assert key not in log_output.getvalue()
 
 
 # -- Veo: the video worker ------------------------------------------------------------------------

@@ -235,3 +235,26 @@ def test_storyboard_thumbnails_run_concurrently_within_the_bound() -> None:
     assert [frame.segment.index for frame in board.frames] == [1, 2, 3, 4, 5, 6]
     assert sorted(downloads) == [f"http://media.test/v{i}.png" for i in range(1, 7)]
     assert "aspect-ratio: 1 / 1" in board.html()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "retry_after", "retried"),
+    [
+        (429, {"code": "budget_exceeded"}, 3600.0, True),
+        (503, {"code": "provider_rate_limited"}, None, True),
+        (503, {"code": "provider_circuit_open"}, 30.0, True),
+        (503, {"code": "provider_unavailable"}, 120.0, True),  # the provider named a wait
+        (503, {"message": "Service Unavailable"}, None, True),  # not the API's body: a gateway's
+        (503, "Service Unavailable", None, True),
+        # OpenRouter 402 (https://openrouter.ai/docs/api-reference/errors): a person must add credits
+        (503, {"code": "provider_insufficient_credits"}, None, False),
+        (503, {"code": "configuration_error"}, None, False),
+        (502, {"code": "provider_unavailable"}, None, False),
+        (409, {"code": "conflict"}, None, False),
+        (409, {"code": "conflict"}, 2.0, True),
+    ],
+)
+def test_what_the_client_retries(status: int, body: object, retry_after: float | None, retried: bool) -> None:
+    from contentgen_client.client import is_retryable
+
+    assert is_retryable(status, body, retry_after) is retried

@@ -232,8 +232,47 @@ def test_openai_errors_are_classified(error: Exception, kind: FailureKind, retry
     assert failure.retry_after == retry_after
 
 
-def test_non_provider_errors_are_not_classified() -> None:
-    assert classify_openai_error(ValueError("x")) is None
+def test_our_own_errors_are_not_classified_and_anything_else_is_a_provider_failure() -> None:
+    # The classifier is total: whatever a provider request raises that is not our own decision
+    # (a decline, a deadline) is a provider server error, never a 500.
+    from contentgen.errors import ContentFilteredError
+
+    assert classify_openai_error(ContentFilteredError("declined")) is None
+    unexpected = classify_openai_error(ValueError("x"))
+    assert unexpected is not None
+    assert unexpected.kind is FailureKind.SERVER_ERROR
+    assert unexpected.message is not None
+    assert "ValueError" in unexpected.message
+
+
+def test_broken_json_in_a_200_is_a_server_error_quoting_what_was_received() -> None:
+    # The openai SDK's `_parse` calls `response.json()` on an application/json body and lets the
+    # JSONDecodeError out (openai/_response.py); https://github.com/HKUDS/nanobot/issues/2289.
+    import json
+
+    body = '{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":"hel'
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        failure = classify_openai_error(exc)
+
+    assert failure is not None
+    assert failure.kind is FailureKind.SERVER_ERROR
+    assert failure.message is not None
+    assert "not valid JSON" in failure.message
+    assert '"content":"hel' in failure.message
+
+
+def test_httpx_errors_raised_while_reading_a_body_are_transport_failures() -> None:
+    request = httpx2.Request("POST", "http://127.0.0.1/api/v1/chat/completions")
+
+    read_timeout = classify_openai_error(httpx2.ReadTimeout("slow", request=request))
+    dropped = classify_openai_error(httpx2.RemoteProtocolError("peer closed", request=request))
+
+    assert read_timeout is not None
+    assert read_timeout.kind is FailureKind.TIMEOUT
+    assert dropped is not None
+    assert dropped.kind is FailureKind.CONNECTION
 
 
 def test_final_failures_take_one_attempt_without_key_reset_or_fallback(sleeps: list[float]) -> None:
@@ -571,3 +610,135 @@ def test_a_timed_out_idempotent_call_is_still_retried(sleeps: list[float]) -> No
         assert provider.call(script, models=["fake/a"], name="op") == "ok"
 
     assert len(script.timeouts) == 2
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # https://github.com/gptme/gptme/issues/1449
+        "Key limit exceeded (monthly limit). Manage it using https://openrouter.ai/settings/keys",
+        # https://github.com/RooCodeInc/Roo-Code/issues/515
+        "Key limit exceeded. Manage it using https://openrouter.ai/keys",
+    ],
+)
+def test_openrouter_403_key_limit_is_insufficient_credits_not_moderation(message: str) -> None:
+    failure = classify_openai_error(_openrouter_error(403, {"code": 403, "message": message}))
+
+    assert failure == ProviderFailure(FailureKind.INSUFFICIENT_CREDITS, 403, message=message)
+
+
+def test_openrouter_403_that_says_neither_is_a_rejected_request() -> None:
+    failure = classify_openai_error(_openrouter_error(403, {"code": 403, "message": "Forbidden"}))
+
+    assert failure == ProviderFailure(FailureKind.REJECTED, 403, message="Forbidden")
+
+
+def test_openrouter_402_carries_no_wait() -> None:
+    request = httpx2.Request("POST", "http://127.0.0.1/api/v1/chat/completions")
+    response = httpx2.Response(402, request=request, headers={"Retry-After": "60"}, json={})
+    error = openai.APIStatusError(
+        "x", response=response, body={"code": 402, "message": "Insufficient credits"}
+    )
+
+    failure = classify_openai_error(error)
+
+    assert failure is not None
+    assert (failure.kind, failure.retry_after) == (FailureKind.INSUFFICIENT_CREDITS, None)
+
+
+def test_openrouter_429_wait_from_x_ratelimit_reset_in_the_body_or_headers() -> None:
+    # https://github.com/Gitlawb/openclaude/issues/936; https://openrouter.ai/docs/api-reference/limits
+    reset_ms = str(int((time.time() + 3600) * 1000))
+    in_body = classify_openai_error(
+        _openrouter_error(
+            429,
+            {
+                "code": 429,
+                "message": "Rate limit exceeded: free-models-per-day",
+                "metadata": {"headers": {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset_ms}},
+            },
+        )
+    )  # fmt: skip
+    request = httpx2.Request("POST", "http://127.0.0.1/api/v1/chat/completions")
+    response = httpx2.Response(429, request=request, headers={"X-RateLimit-Reset": reset_ms}, json={})
+    in_headers = classify_openai_error(openai.RateLimitError("x", response=response, body={"code": 429}))
+    in_200 = classify_openai_error(
+        OpenRouterBodyError(
+            {"code": 429, "message": "slow down", "metadata": {"headers": {"X-RateLimit-Reset": reset_ms}}},
+            default_message="x",
+        )
+    )
+
+    for failure in (in_body, in_headers, in_200):
+        assert failure is not None
+        assert failure.kind is FailureKind.RATE_LIMITED
+        assert failure.retry_after == pytest.approx(3600, abs=5)
+        assert failure.account_wide, "OpenRouter's own limiter: the whole account waits"
+
+
+def test_openrouter_429_from_the_upstream_provider_is_the_models_own() -> None:
+    failure = classify_openai_error(
+        _openrouter_error(
+            429,
+            {
+                "code": 429,
+                "message": "Provider returned error",
+                "metadata": {"raw": "rate-limited upstream", "provider_name": "Google AI Studio"},
+            },
+        )
+    )
+
+    assert failure is not None
+    assert (failure.kind, failure.account_wide) == (FailureKind.RATE_LIMITED, False)
+
+
+def test_an_account_wide_wait_the_deadline_cannot_meet_is_not_sent_to_the_next_model(
+    sleeps: list[float],
+) -> None:
+    account = ProviderFailure(FailureKind.RATE_LIMITED, 429, 120.0, "Rate limit exceeded", account_wide=True)
+    script = Script(account, account, account)
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ProviderRateLimitedError) as caught:
+        ProviderCaller("Fake", FakeConnector(), classify, sleep=sleeps.append).call(
+            script, models=["fake/a", "fake/b", "fake/c"], name="op"
+        )
+
+    assert len(script.timeouts) == 1, "no request to another model inside the account's window"
+    assert (caught.value.status_code, caught.value.retry_after) == (503, 120.0)
+
+
+def test_a_models_own_wait_the_deadline_cannot_meet_falls_back_to_the_next_model(
+    sleeps: list[float],
+) -> None:
+    upstream = ProviderFailure(FailureKind.RATE_LIMITED, 429, 120.0, "rate-limited upstream")
+    script = Script(upstream)
+
+    with deadline_scope(Deadline.after(28)):
+        answer = ProviderCaller("Fake", FakeConnector(), classify, sleep=sleeps.append).call(
+            script, models=["fake/a", "fake/b"], name="op"
+        )
+
+    assert answer == "ok"
+    assert len(script.timeouts) == 2
+
+
+def test_a_server_error_that_names_a_wait_is_503_with_it() -> None:
+    busy = ProviderFailure(FailureKind.SERVER_ERROR, 503, 120.0, "No available model provider").to_error(
+        "OpenRouter", attempts=1
+    )
+    plain = ProviderFailure(FailureKind.SERVER_ERROR, 502, None, "bad gateway").to_error(
+        "OpenRouter", attempts=3
+    )
+
+    assert (busy.status_code, busy.code, busy.retry_after) == (503, "provider_unavailable", 120.0)
+    assert (plain.status_code, plain.code) == (502, "provider_unavailable")
+
+
+def test_the_providers_message_quoted_to_the_caller_is_redacted() -> None:
+    key = "sk-or-v1-" + "0123456789abcdef" * 4
+    error = ProviderFailure(
+        FailureKind.REJECTED, 400, message=f"Invalid request for key {key}: bad model"
+    ).to_error("OpenRouter", attempts=1)
+
+    assert "sk-or-v1-0123" not in error.message
+    assert "bad model" in error.message

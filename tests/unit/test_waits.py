@@ -11,6 +11,7 @@ import pytest
 from contentgen.core.waits import (
     parse_duration,
     parse_retry_after,
+    rate_limit_reset,
     retry_after_from_headers,
     retry_delay_from_google_error,
 )
@@ -92,3 +93,27 @@ def test_retry_info_is_found_among_other_details() -> None:
 )
 def test_no_retry_info_is_no_wait(body: object) -> None:
     assert retry_delay_from_google_error(body) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        # OpenRouter: epoch milliseconds (https://github.com/Gitlawb/openclaude/issues/936)
+        ({"X-RateLimit-Reset": str(int((NOW + 3600) * 1000))}, 3600.0),
+        ({"x-ratelimit-reset": int((NOW + 60) * 1000)}, 60.0),
+        (httpx2.Headers({"X-RateLimit-Reset": str(int((NOW + 30) * 1000))}), 30.0),
+        ({"X-RateLimit-Reset": str(int(NOW + 45))}, 45.0),  # epoch seconds
+        ({"X-RateLimit-Reset": str(int((NOW - 10) * 1000))}, 0.0),  # already past
+        ({"X-RateLimit-Reset": "soon"}, None),
+        ({"X-RateLimit-Reset": "inf"}, None),
+        ({"X-RateLimit-Limit": "50"}, None),
+        (None, None),
+        ("not headers", None),
+    ],
+)
+def test_x_ratelimit_reset_is_the_wait_until_the_window_resets(
+    headers: object, seconds: float | None
+) -> None:
+    assert rate_limit_reset(headers, now=fixed_now) == (
+        pytest.approx(seconds) if seconds is not None else None
+    )

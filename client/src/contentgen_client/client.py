@@ -3,9 +3,11 @@
 - Base URL and key from the arguments or `CONTENTGEN_API_URL` / `CONTENTGEN_API_KEY`.
 - Every POST carries an `Idempotency-Key` generated for the call and reused on its own retries, so
   a retried request is never run (or paid for) twice.
-- 429 and 503 answers, a 409 for a request still in progress, and connections that fail before an
-  answer are retried (`max_retries`), waiting what `Retry-After` says (capped by `max_wait`), else
-  an exponential backoff.
+- 429 answers, 503 answers that say to come back (a `Retry-After`, or a code in
+  `RETRYABLE_503_CODES`), a 409 for a request still in progress, and connections that fail before
+  an answer are retried (`max_retries`), waiting what `Retry-After` says (capped by `max_wait`),
+  else an exponential backoff. A 503 no retry fixes (`provider_insufficient_credits`: the
+  provider account needs credits; `configuration_error`) is raised at once.
 - Errors are typed (`contentgen_client.errors`) and carry `code` and `request_id`.
 """
 
@@ -47,6 +49,22 @@ CharacterInput = Character | Mapping[str, Any] | None
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 RETRY_STATUSES = frozenset({429, 503})
+# 503 codes worth retrying without a `Retry-After`; a 503 with another code of the API (e.g.
+# `provider_insufficient_credits`) is final. A 503 without the API's error body (a gateway's) is
+# retried.
+RETRYABLE_503_CODES = frozenset({"provider_rate_limited", "provider_circuit_open", "secret_unavailable"})
+
+
+def is_retryable(status_code: int, body: Any, retry_after: float | None) -> bool:
+    """Whether an answer is worth sending again (see the module docstring)."""
+    if status_code == 409:
+        return retry_after is not None
+    if status_code not in RETRY_STATUSES:
+        return False
+    if status_code == 503 and retry_after is None:
+        code = body.get("code") if isinstance(body, dict) else None
+        return code is None or code in RETRYABLE_503_CODES
+    return True
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -146,17 +164,14 @@ class Client:
                     continue
                 raise ConnectionFailedError(f"cannot reach {self.base_url}: {exc}") from exc
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            retryable = response.status_code in RETRY_STATUSES or (
-                response.status_code == 409 and retry_after is not None
-            )
-            if retryable and attempt < self.max_retries:
-                self._wait(attempt, retry_after)
-                attempt += 1
-                continue
             try:
                 body: Any = response.json()
             except ValueError:
                 body = response.text
+            if is_retryable(response.status_code, body, retry_after) and attempt < self.max_retries:
+                self._wait(attempt, retry_after)
+                attempt += 1
+                continue
             if response.status_code >= 400:
                 raise error_for(response.status_code, body, retry_after)
             return body

@@ -9,6 +9,8 @@ timeout is the ceiling for a single attempt. The connection pool is `contentgen.
 
 from __future__ import annotations
 
+import json
+
 import httpx2
 import openai
 from openai import OpenAI
@@ -17,7 +19,9 @@ from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
-from contentgen.core.waits import retry_after_from_headers
+from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
+from contentgen.errors import ContentgenError
+from contentgen.observability import logger
 from contentgen.secrets import OPENROUTER_API_KEY, read_api_key
 
 PROVIDER = "OpenRouter"
@@ -91,6 +95,33 @@ class OpenRouterBodyError(Exception):
         return 502
 
 
+class OpenRouterMalformedReply(Exception):
+    """An HTTP 200 whose body is not a chat completion: not JSON (an HTML page from a proxy, which
+    the `openai` SDK hands back as the body's text: `openai._response.BaseAPIResponse._parse`
+    returns `response.text` for a non-JSON Content-Type), or JSON of another shape. Classified as
+    a provider server error (retried, counted by the breaker, fallen back on). `message` quotes the
+    start of what was received."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# How much of an unreadable body is quoted (log line and, clipped again, the caller's message).
+_RECEIVED_CHARS = 200
+
+
+def malformed_reply(received: object) -> OpenRouterMalformedReply:
+    """The error for a 200 whose parsed body (`received`) is not a chat completion."""
+    if isinstance(received, str):
+        return OpenRouterMalformedReply(
+            f"the HTTP 200 reply is not JSON: {received.strip()[:_RECEIVED_CHARS]}"
+        )
+    return OpenRouterMalformedReply(
+        f"the HTTP 200 reply is not a chat completion: {str(received)[:_RECEIVED_CHARS]}"
+    )
+
+
 def _error_fields(body: object) -> tuple[str | None, dict[str, object]]:
     """The `message` and `metadata` of an OpenRouter error object (the SDK hands over `error`)."""
     if not isinstance(body, dict):
@@ -100,23 +131,62 @@ def _error_fields(body: object) -> tuple[str | None, dict[str, object]]:
     return (str(message) if message else None), (metadata if isinstance(metadata, dict) else {})
 
 
+# A 403 is a moderation flag when it carries what OpenRouter's moderation errors carry
+# (`metadata.reasons`, `metadata.flagged_input`) or says so; a 403 naming a key's credit limit
+# ("Key limit exceeded (monthly limit). Manage it using https://openrouter.ai/settings/keys",
+# https://github.com/gptme/gptme/issues/1449, RooCodeInc/Roo-Code#515) is the account's money.
+_MODERATION_WORDS = ("moderation", "flagged")
+_CREDIT_LIMIT_WORDS = ("key limit", "credit limit", "limit exceeded", "credits")
+
+
+def _forbidden(message: str | None, metadata: dict[str, object]) -> ProviderFailure:
+    """OpenRouter's 403: moderation (`metadata.reasons`; 422 naming them), a key over its credit
+    limit (the insufficient-credits path), or, when it says neither, a refusal of our request."""
+    text = (message or "").lower()
+    raw_reasons = metadata.get("reasons")
+    reasons = tuple(str(r) for r in raw_reasons) if isinstance(raw_reasons, list) else ()
+    if reasons or "flagged_input" in metadata or any(word in text for word in _MODERATION_WORDS):
+        return ProviderFailure(FailureKind.MODERATED, 403, message=message, reasons=reasons)
+    if any(word in text for word in _CREDIT_LIMIT_WORDS):
+        return ProviderFailure(FailureKind.INSUFFICIENT_CREDITS, 403, message=message)
+    return ProviderFailure(FailureKind.REJECTED, 403, message=message)
+
+
 def failure_for_status(
-    status: int, *, retry_after: float | None, message: str | None, metadata: dict[str, object]
+    status: int,
+    *,
+    retry_after: float | None,
+    message: str | None,
+    metadata: dict[str, object],
+    headers: object = None,
 ) -> ProviderFailure:
     """OpenRouter's status codes as its docs define them (https://openrouter.ai/docs/api-reference/errors):
     401 invalid key (the key-rotation path), 402 out of credits (final, no key reset), 403 input
-    flagged by moderation (`metadata.reasons`; final, no key reset), 408 timeout, 429 rate limited,
-    502 model down, 503 no provider meets the routing requirements; other 4xx: our request."""
+    flagged by moderation (`metadata.reasons`; final, no key reset) or a key over its credit limit
+    (see `_forbidden`), 408 timeout, 429 rate limited, 502 model down, 503 no provider meets the
+    routing requirements; other 4xx: our request.
+
+    A 429's wait is `retry_after` (`Retry-After` / `retry-after-ms`), else the `X-RateLimit-Reset`
+    of the response `headers` or of the body's `metadata.headers` (`contentgen.core.waits`). A 429
+    from OpenRouter's own limiter (no `metadata.provider_name`: free-model and per-key limits,
+    "we govern capacity globally", https://openrouter.ai/docs/api-reference/limits) covers the
+    whole account, so a wait the deadline cannot meet is not sent to the next model; a 429 naming
+    the upstream provider (`metadata.provider_name`) is that model's, and the next model is tried.
+    """
     if status == 429:
-        return ProviderFailure(FailureKind.RATE_LIMITED, status, retry_after, message)
+        wait = retry_after
+        if wait is None:
+            wait = rate_limit_reset(headers)
+        if wait is None:
+            wait = rate_limit_reset(metadata.get("headers"))
+        account_wide = not metadata.get("provider_name")
+        return ProviderFailure(FailureKind.RATE_LIMITED, status, wait, message, account_wide=account_wide)
     if status == 401:
         return ProviderFailure(FailureKind.AUTH, status, message=message)
     if status == 402:
-        return ProviderFailure(FailureKind.INSUFFICIENT_CREDITS, status, retry_after, message)
+        return ProviderFailure(FailureKind.INSUFFICIENT_CREDITS, status, message=message)
     if status == 403:
-        raw_reasons = metadata.get("reasons")
-        reasons = tuple(str(r) for r in raw_reasons) if isinstance(raw_reasons, list) else ()
-        return ProviderFailure(FailureKind.MODERATED, status, message=message, reasons=reasons)
+        return _forbidden(message, metadata)
     if status in (408, 409) or status >= 500:
         kind = FailureKind.TIMEOUT if status in (408, 504) else FailureKind.SERVER_ERROR
         return ProviderFailure(kind, status, retry_after, message)
@@ -124,13 +194,23 @@ def failure_for_status(
 
 
 def classify_openai_error(exc: BaseException) -> ProviderFailure | None:
-    """Map the SDK's exceptions (and failures reported in a 200's body) to failure kinds; None for
-    anything that is not a provider error. Waits come from `retry-after-ms` / `Retry-After`."""
+    """Map what a request to OpenRouter raised to a failure kind. Total: None only for our own
+    decisions (`ContentgenError`, e.g. a decline), so nothing a provider sends becomes a 500.
+
+    - the SDK's status errors by status (`failure_for_status`), in-body errors of a 200 likewise;
+    - timeouts and dropped connections (the SDK's, or httpx's when raised while reading a body);
+    - a 200 that is not a chat completion (`OpenRouterMalformedReply`) or is broken JSON (the SDK's
+      `response.json()` raises `json.JSONDecodeError`): a server error quoting what was received;
+    - anything else: a server error naming the exception (logged with its traceback).
+    Waits come from `retry-after-ms` / `Retry-After` (and, for a 429, `X-RateLimit-Reset`).
+    """
+    if isinstance(exc, ContentgenError) or not isinstance(exc, Exception):
+        return None
     if isinstance(exc, OpenRouterBodyError):
         return failure_for_status(exc.status, retry_after=None, message=exc.message, metadata=exc.metadata)
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return ProviderFailure(FailureKind.TIMEOUT)
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         return ProviderFailure(FailureKind.CONNECTION)
     if isinstance(exc, openai.APIStatusError):
         message, metadata = _error_fields(exc.body)
@@ -139,8 +219,20 @@ def classify_openai_error(exc: BaseException) -> ProviderFailure | None:
             retry_after=retry_after_from_headers(exc.response.headers),
             message=message,
             metadata=metadata,
+            headers=exc.response.headers,
         )
-    return None
+    if isinstance(exc, OpenRouterMalformedReply):
+        return ProviderFailure(FailureKind.SERVER_ERROR, message=exc.message)
+    if isinstance(exc, json.JSONDecodeError):
+        received = exc.doc.strip()[:_RECEIVED_CHARS]
+        return ProviderFailure(
+            FailureKind.SERVER_ERROR,
+            message=f"the HTTP 200 reply is not valid JSON ({exc.msg} at position {exc.pos}): {received}",
+        )
+    logger.warning("unexpected exception from an OpenRouter request", exc_info=exc)
+    return ProviderFailure(
+        FailureKind.SERVER_ERROR, message=f"unexpected reply ({type(exc).__name__}: {exc})"
+    )
 
 
 class _Connector:

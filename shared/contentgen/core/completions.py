@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from contentgen.connectors.openai_connector import OpenRouterBodyError, openrouter
+from openai.types.chat import ChatCompletion
+
+from contentgen.connectors.openai_connector import OpenRouterBodyError, malformed_reply, openrouter
 from contentgen.core.retry import Attempt
 from contentgen.errors import ContentFilteredError
 
 if TYPE_CHECKING:
     from openai import OpenAI
-    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+    from openai.types.chat import ChatCompletionMessageParam
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,38 @@ def _prompt_text(messages: list[ChatCompletionMessageParam]) -> str:
     return "\n".join(parts)
 
 
+# Native finish reasons that mean a safety filter stopped the model, whatever OpenRouter's
+# normalised `finish_reason` says: OpenRouter can label them "stop" and keep the provider's word in
+# `native_finish_reason` (https://github.com/reVrost/go-openrouter/pull/43). Gemini's
+# `FinishReason` (https://ai.google.dev/api/generate-content#FinishReason): SAFETY, RECITATION,
+# BLOCKLIST, PROHIBITED_CONTENT, SPII, IMAGE_SAFETY, IMAGE_PROHIBITED_CONTENT, IMAGE_RECITATION;
+# OpenAI's `content_filter` (https://platform.openai.com/docs/api-reference/chat/object); Anthropic's
+# `refusal` stop reason (https://docs.anthropic.com/en/api/handling-stop-reasons).
+FILTERED_NATIVE_FINISH_REASONS = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "CONTENT_FILTER",
+        "REFUSAL",
+    }
+)
+
+
+def _filtered_native_reason(native: object) -> str | None:
+    """`native_finish_reason` when it names a safety stop (any case; Vertex AI's
+    `FINISH_REASON_` prefix accepted), else None."""
+    if not isinstance(native, str):
+        return None
+    name = native.strip().upper().removeprefix("FINISH_REASON_")
+    return native if name in FILTERED_NATIVE_FINISH_REASONS else None
+
+
 def _check_reply(completion: ChatCompletion, model: str) -> None:
     """Raise for a 200 that is not an answer (see `complete_chat`).
 
@@ -50,7 +84,9 @@ def _check_reply(completion: ChatCompletion, model: str) -> None:
     - `choices` missing or empty → `OpenRouterBodyError` (502, no answer);
     - a choice with `finish_reason: "error"` and an `error` object → `OpenRouterBodyError`;
     - `message.refusal` → `ContentFilteredError` with the refusal;
-    - `finish_reason: "content_filter"` → `ContentFilteredError` (the text was cut by the filter).
+    - `finish_reason: "content_filter"` → `ContentFilteredError` (the text was cut by the filter);
+    - a `native_finish_reason` naming a safety stop (`FILTERED_NATIVE_FINISH_REASONS`), whatever
+      `finish_reason` says ("stop" included) → `ContentFilteredError` naming it.
     """
     body_error = (completion.model_extra or {}).get("error")
     if body_error is not None:
@@ -67,11 +103,17 @@ def _check_reply(completion: ChatCompletion, model: str) -> None:
     refusal = getattr(choice.message, "refusal", None)
     if refusal:
         raise ContentFilteredError(f"{model} declined the request: {refusal}")
+    native = (choice.model_extra or {}).get("native_finish_reason")
     if finish_reason == "content_filter":
-        native = (choice.model_extra or {}).get("native_finish_reason")
         detail = f" ({native})" if native and native != finish_reason else ""
         raise ContentFilteredError(
             f"{model}'s content filter withheld the output (finish_reason content_filter{detail})"
+        )
+    filtered = _filtered_native_reason(native)
+    if filtered is not None:
+        raise ContentFilteredError(
+            f"{model}'s safety filter stopped the output (native_finish_reason {filtered}, "
+            f"finish_reason {finish_reason})"
         )
 
 
@@ -97,8 +139,10 @@ def complete_chat(
     What a 200 can still carry (`_check_reply`): a failure reported in the body raises
     `OpenRouterBodyError`, classified by the call policy like an HTTP status (retried, counted by
     the breaker, fallback; finally 502/503 quoting OpenRouter); a model that declines (a
-    strict-schema `refusal`, `finish_reason: "content_filter"`) raises `ContentFilteredError`
-    (422 `content_filtered`, the provider's words) after that one request.
+    strict-schema `refusal`, `finish_reason: "content_filter"`, a safety `native_finish_reason`)
+    raises `ContentFilteredError` (422 `content_filtered`, the provider's words) after that one
+    request. A 200 that is not a chat completion (not JSON, broken JSON) is a provider server error
+    (`OpenRouterMalformedReply`, classified by the connector): retried, then 502 quoting it.
     """
     options: dict[str, Any] = {}
     if response_format is not None:
@@ -122,6 +166,9 @@ def complete_chat(
             extra_body=extra_body,
             **options,
         )
+        if not isinstance(completion, ChatCompletion):
+            # A 200 that is not JSON comes back from the SDK as its text (a proxy's HTML page).
+            raise malformed_reply(completion)
         usage = getattr(completion, "usage", None)
         cost = (usage.model_extra or {}).get("cost") if usage is not None else None
         choices = getattr(completion, "choices", None) or []

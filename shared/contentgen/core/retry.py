@@ -17,6 +17,11 @@ that met them; a model that declines (`ContentFilteredError`, raised by the adap
 logged with outcome `declined`. For work that is not idempotent (`idempotent=False`, a Veo start)
 a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's
 log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
+
+A wait the deadline cannot meet is answered at once (503 with `Retry-After`); when it covers the
+whole account (`ProviderFailure.account_wide`, e.g. OpenRouter's own rate limiter) no other model
+is sent a request inside it, while one model's wait (an upstream provider's 429, a 503) still
+falls back to the next model.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from contentgen.errors import (
     ContentModeratedError,
     DeadlineExceededError,
     ProviderAuthError,
+    ProviderBusyError,
     ProviderError,
     ProviderInsufficientCreditsError,
     ProviderRateLimitedError,
@@ -46,7 +52,7 @@ from contentgen.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt
+from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt, redact
 from contentgen.usage import before_request
 
 ClientT = TypeVar("ClientT")
@@ -108,14 +114,16 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.TIMEOUT: "did not answer in time",
     FailureKind.AUTH: "rejected the API key",
     FailureKind.REJECTED: "rejected the request",
-    FailureKind.INSUFFICIENT_CREDITS: "refused the request: the account is out of credits",
+    FailureKind.INSUFFICIENT_CREDITS: (
+        "refused the request: the account is out of credits or the key is over its credit limit"
+    ),
     FailureKind.MODERATED: "moderation flagged the input",
     FailureKind.UNREADABLE: "sent an answer that could not be read",
     FailureKind.DECLINED: "declined the prompt (safety filter)",
 }
 
-# The provider's own message is quoted to the caller, clipped; never for AUTH (a 401 may echo
-# part of the key).
+# The provider's own message is quoted to the caller, redacted (`observability.redact`, the same
+# as the logs) and clipped; never for AUTH (a 401 may echo part of the key).
 _QUOTED_CHARS = 300
 
 
@@ -125,7 +133,10 @@ class ProviderFailure:
 
     `status` is the HTTP status (or, for a failure reported inside a 200, the body's `error.code`);
     `retry_after` the provider's wait in seconds (`contentgen.core.waits`); `message` the provider's
-    own words; `reasons` what a moderation flag names (OpenRouter `error.metadata.reasons`).
+    own words; `reasons` what a moderation flag names (OpenRouter `error.metadata.reasons`);
+    `account_wide` whether the wait covers every model of the account (the provider's own rate
+    limiter answered, not one model's upstream): such a wait that the deadline cannot meet ends
+    the call without falling back to the next model (see `ProviderCaller.call`).
     """
 
     kind: FailureKind
@@ -133,10 +144,13 @@ class ProviderFailure:
     retry_after: float | None = None
     message: str | None = None
     reasons: tuple[str, ...] = ()
+    account_wide: bool = False
 
     def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
         """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
-        flag, `ContentModeratedError` (422); the provider's message is quoted (except for auth)."""
+        flag, `ContentModeratedError` (422); the provider's message is quoted, redacted (except
+        for auth, never quoted). A server error that named a wait (`Retry-After`) is 503
+        (`ProviderBusyError`), so callers come back after it."""
         status = f" (HTTP {self.status})" if self.status else ""
         tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
         what = _MESSAGE_FOR_KIND[self.kind]
@@ -144,10 +158,11 @@ class ProviderFailure:
             what = f"{what} ({', '.join(self.reasons)})"
         quoted = ""
         if self.message and self.kind is not FailureKind.AUTH:
-            quoted = f": {self.message[:_QUOTED_CHARS]}"
-        return _ERROR_FOR_KIND[self.kind](
-            f"{provider} {what}{status}{tries}{quoted}", retry_after=self.retry_after
-        )
+            quoted = f": {redact(self.message)[:_QUOTED_CHARS]}"
+        error = _ERROR_FOR_KIND[self.kind]
+        if error is ProviderUnavailableError and self.retry_after is not None:
+            error = ProviderBusyError
+        return error(f"{provider} {what}{status}{tries}{quoted}", retry_after=self.retry_after)
 
 
 class Connector(Protocol[ClientT_co]):
@@ -210,6 +225,24 @@ class Attempt:
         record.response_id = response_id
         record.output = output
         record.details.update(details)
+
+
+class _AccountWait(Exception):
+    """A provider wait that covers every model of the account and that the deadline cannot meet:
+    `error` (503 with `Retry-After`) is the answer, and no other model is tried."""
+
+    def __init__(self, error: ContentgenError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _answer(failure: ProviderFailure, provider: str, attempts: int) -> Exception:
+    """What ends a model's attempts: its error, or, for a wait that covers the whole account (not
+    waited out here), that error wrapped so that no other model is sent a request inside it."""
+    error = failure.to_error(provider, attempts=attempts)
+    if failure.account_wide and failure.retry_after is not None:
+        return _AccountWait(error)
+    return error
 
 
 # Failures after which the next model in the chain is worth trying (the provider, not the request).
@@ -309,6 +342,8 @@ class ProviderCaller(Generic[ClientT]):
                     raise  # the provider is down for every model: nothing to fall back to
                 except _MaybeStartedError as exc:
                     raise exc.error from None  # another model would start the work again
+                except _AccountWait as stop:
+                    raise stop.error from None  # every model of the account waits the same
                 except _FALLBACK_ERRORS as exc:
                     last_error = exc
         assert last_error is not None
@@ -419,11 +454,11 @@ class ProviderCaller(Generic[ClientT]):
             if not idempotent and failure.kind in _MAYBE_STARTED_KINDS:
                 raise _MaybeStartedError(failure.to_error(self.provider, attempts=attempt))
             if not failure.kind.retryable or attempt >= policy.max_attempts:
-                raise failure.to_error(self.provider, attempts=attempt)
+                raise _answer(failure, self.provider, attempt)
             delay = policy.backoff(attempt, failure.retry_after)
             if deadline.remaining() - policy.margin - delay < policy.min_attempt:
                 # Waiting would leave no time for the next attempt: answer now.
-                raise failure.to_error(self.provider, attempts=attempt)
+                raise _answer(failure, self.provider, attempt)
             if failure.kind is FailureKind.RATE_LIMITED:
                 # Every request of this container waits out the 429, not only this one.
                 limiter.throttled(delay)

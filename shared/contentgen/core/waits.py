@@ -8,13 +8,19 @@
   https://github.com/googleapis/googleapis/blob/master/google/rpc/error_details.proto):
   `{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36s"}`, a
   `google.protobuf.Duration` in its JSON form (seconds with up to nine fractional digits and an
-  `s` suffix).
+  `s` suffix);
+- OpenRouter's `X-RateLimit-Reset` (when the rate-limit window resets, as epoch milliseconds),
+  sent as a response header and, on a 429, copied into the error body's `error.metadata.headers`
+  (https://openrouter.ai/docs/api-reference/limits: "X-RateLimit-* headers on the error response";
+  the body form as reported in https://github.com/Gitlawb/openclaude/issues/936:
+  `{"error": {"code": 429, "metadata": {"headers": {"X-RateLimit-Reset": "1741305600000"}}}}`).
 
 Every function answers seconds (float, >= 0) or None when the provider named no usable wait.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -82,3 +88,36 @@ def retry_delay_from_google_error(body: Any) -> float | None:
             if delay is not None:
                 return delay
     return None
+
+
+# Epoch values above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
+_EPOCH_MS_FLOOR = 1e11
+
+
+def _header(headers: Any, name: str) -> Any:
+    """`name` from httpx headers (case-insensitive `get`) or a plain mapping (any case)."""
+    if isinstance(headers, dict):
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() == name.lower():
+                return value
+        return None
+    get = getattr(headers, "get", None)
+    return get(name) if get is not None else None
+
+
+def rate_limit_reset(headers: Any, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds until the `X-RateLimit-Reset` in `headers` (response headers, or the
+    `error.metadata.headers` object of an OpenRouter 429 body): an epoch time in milliseconds (as
+    OpenRouter sends it) or, when too small to be milliseconds, in seconds; never negative. None
+    when absent or unreadable."""
+    raw = _header(headers, "x-ratelimit-reset")
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        stamp = float(str(raw).strip())
+    except ValueError:
+        return None
+    if not math.isfinite(stamp) or stamp <= 0:
+        return None
+    seconds = stamp / 1000.0 if stamp >= _EPOCH_MS_FLOOR else stamp
+    return max(0.0, seconds - now())
