@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,10 +24,15 @@ from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.runtime import LocalRuntime, load_handler
 from local.template import functions, queue_sources
+from tests.integration import test_role_permissions
 from tests.integration.conftest import Invoke, Stack, _loaded
 from tests.integration.test_event_sources import _drain, result
+from tests.integration.test_role_permissions import Calls, Run, _invoke, assert_allowed
 
 pytestmark = pytest.mark.integration
+
+# The enforced-role fixture of the role tests (each function run with its template role).
+as_role = test_role_permissions.as_role
 
 SETS = "StorySegmentsInSetsFunction"
 CHUNKED = "StorySegmentsChunkedFunction"
@@ -187,3 +193,30 @@ def test_an_http_retry_of_a_chunked_story_continues_it_where_it_stopped(
     asked_again = stack.provider.requests()[3:]
     assert len(asked_again) == 2, "chunks 2 and 3 only: the outline and chunk 1 were paid"
     assert asked_again[0]["body"]["messages"] == asked_first[2]["body"]["messages"]
+
+
+def test_parts_are_kept_within_the_functions_own_records_under_its_role(
+    stack: Stack,
+    as_role: tuple[Run, Calls],
+    api_event: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run with the sets function's role from template.yaml, IAM and dynamodb:LeadingKeys enforced:
+    keeping and reading parts needs no grant beyond its idempotency records."""
+    run_as, calls = as_role
+    monkeypatch.setenv("MAX_PARALLEL_REQUESTS", "1")
+    normal_then_rate_limited(stack, normal=1, limited=1)
+    event = api_event(
+        "POST", "/stories/segments/sets", {"prompt": "x", "set_count": 2, "segments_per_set": 2}
+    )
+    event["headers"]["Idempotency-Key"] = f"perm-parts-{uuid.uuid4().hex[:8]}"
+    run_as(SETS)
+
+    first = _invoke(SETS, event)
+    again = _invoke(SETS, event)
+
+    assert first["statusCode"] >= 500, first["body"]
+    assert again["statusCode"] == 200, again["body"]
+    assert len(stack.provider.requests()) == 3, "the set paid first is not asked again"
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= calls.actions
+    assert_allowed(SETS, calls)

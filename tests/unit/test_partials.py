@@ -185,10 +185,12 @@ def test_a_part_is_kept_with_the_ttl_and_read_once_per_attempt(
 
     reads: list[str] = []
     real_get_item = table.get_item
-    client = partials_client()
-    monkeypatch.setattr(
-        client, "get_item", lambda **kw: reads.append(kw["Key"]["id"]["S"]) or real_get_item(**kw)
-    )
+
+    def get_item(**request: Any) -> Any:
+        reads.append(request["Key"]["id"]["S"])
+        return real_get_item(**request)
+
+    monkeypatch.setattr(partials_client(), "get_item", get_item)
     with request_parts(owner=OWNER, route=ROUTE, key="k1", request={}) as second:
         one, reused_one = paid_once("set_1", StoryReply, lambda: pytest.fail("set 1 was paid"))
         two, reused_two = paid_once("set_2", StoryReply, lambda: _story("Two"))
