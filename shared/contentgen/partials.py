@@ -61,12 +61,11 @@ def parts_item_id(*, owner: str, route: str, key: str, request: Any) -> str:
 
     `owner` is the path of the function's own route (`/stories/segments/sets`), `route` the
     request's `"<METHOD> <path>"`, `key` its idempotency key, `request` its parsed body (hashed in
-    canonical JSON: sorted keys, no whitespace)."""
+    canonical JSON: sorted keys, no whitespace, non-ASCII escaped, so a lone surrogate hashes too)."""
     canonical = json.dumps(
         {"route": route, "key": key, "request": request},
         sort_keys=True,
         separators=(",", ":"),
-        ensure_ascii=False,
         default=str,
     )
     return f"{owner_prefix(owner)}#parts#{hashlib.sha256(canonical.encode()).hexdigest()}"
@@ -74,7 +73,7 @@ def parts_item_id(*, owner: str, route: str, key: str, request: Any) -> str:
 
 def _encode(reply: Structured[Any]) -> bytes:
     document = {"model": reply.model, "value": reply.value.model_dump(mode="json")}
-    return zlib.compress(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode())
 
 
 def _decode(data: bytes, reply_type: type[M]) -> Structured[M]:

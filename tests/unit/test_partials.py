@@ -248,3 +248,13 @@ def test_outside_a_request_scope_nothing_is_read_or_kept(monkeypatch: pytest.Mon
     assert (reply.value.title, reused) == ("Alone", False)
     assert PaidParts().reuse("set_1", StoryReply) is None
     assert partials.current_parts().reused == []
+
+
+def test_a_request_with_a_lone_surrogate_has_parts_too(table: Any) -> None:
+    """JSON lets a string hold a lone surrogate (`"\\ud800"`); it is hashed, not a UnicodeEncodeError."""
+    body = {"prompt": "\ud800 lone surrogate", "set_count": 2, "segments_per_set": 1}
+    with request_parts(owner=OWNER, route=ROUTE, key="\udfff", request=body):
+        paid_once("set_1", StoryReply, lambda: _story("Title"))
+    with request_parts(owner=OWNER, route=ROUTE, key="\udfff", request=body):
+        reply, reused = paid_once("set_1", StoryReply, lambda: pytest.fail("set 1 was paid"))
+    assert (reply.value.title, reused) == ("Title", True)
