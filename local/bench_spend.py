@@ -59,15 +59,20 @@ class Counted:
     write_units: int = 0
     read_units: int = 0
     events: int = 0
+    # Of these, the paid-parts items (contentgen.partials: ids `<route>#parts#...`).
+    parts_reads: int = 0
+    parts_writes: int = 0
+    parts_write_units: int = 0
 
     def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         operation = model.name
         self.calls[operation] += 1
         if operation in _WRITES:
-            size = len(json.dumps(params, default=str).encode())
+            size = len(json.dumps(params, default=_sized).encode())
             self.writes.append((params["TableName"], params.get("Key") or {}, size))
         elif operation in _READS:
             self.read_units += 1  # every item read here is under 4 KB
+            self.parts_reads += _is_parts_item(params.get("Key") or {})
         elif operation == "PutEvents":
             self.events += len(params.get("Entries", []))
 
@@ -76,8 +81,21 @@ class Counted:
         1 KB units; the item's final size (items here only grow) or the request's, if larger."""
         for table, key, request_size in self.writes:
             item = dynamodb.get_item(TableName=table, Key=key).get("Item", {}) if key else {}
-            size = max(request_size, len(json.dumps(item).encode()))
-            self.write_units += max(1, math.ceil(size / 1024))
+            size = max(request_size, len(json.dumps(item, default=_sized).encode()))
+            units = max(1, math.ceil(size / 1024))
+            self.write_units += units
+            if _is_parts_item(key):
+                self.parts_writes += 1
+                self.parts_write_units += units
+
+
+def _sized(value: Any) -> str:
+    """A JSON stand-in as long as DynamoDB counts the value: a binary (B) value by its bytes."""
+    return "x" * len(value) if isinstance(value, bytes | bytearray) else str(value)
+
+
+def _is_parts_item(key: dict[str, Any]) -> bool:
+    return "#parts#" in str((key.get("id") or {}).get("S", ""))
 
 
 @dataclass(frozen=True)
@@ -310,6 +328,91 @@ def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb
     )
 
 
+# The fan-out routes whose paid parts are kept for a retry (contentgen.partials).
+PARTS_ROUTES = {
+    "StorySegmentsInSetsFunction": "story_segments_in_sets.json",
+    "StorySegmentsChunkedFunction": "story_segments_chunked.json",
+}
+
+
+@dataclass(frozen=True)
+class PartsFigures:
+    """Per generation: provider requests, and the paid-parts store's requests, units and USD."""
+
+    provider_requests: float
+    reads: float
+    writes: float
+    write_units: float
+    usd: float
+    dynamodb_usd: float
+    model_usd: float
+
+
+def parts_overhead(generations: int = 20) -> dict[str, PartsFigures]:
+    """The fan-out routes over HTTP with an `Idempotency-Key` (a new one per generation, so every
+    generation is a first attempt: one read of its parts and one write per part paid). Each write
+    is charged at the item's final size (`Counted.size_writes`), an upper bound: the parts item
+    grows with every part."""
+    from local.lambda_context import LocalLambdaContext
+    from local.runtime import load_handler
+    from local.template import functions
+
+    figures: dict[str, PartsFigures] = {}
+    for function, event_file in PARTS_ROUTES.items():
+        spec = functions()[function]
+        handler = load_handler(spec)
+        event = json.loads((ROOT / "events" / event_file).read_text())
+        event["requestContext"]["identity"]["apiKeyId"] = "bench-key"
+        requests = 0
+
+        def run(_: int, handler: Any = handler, event: dict[str, Any] = event, spec: Any = spec) -> Decimal:
+            nonlocal requests
+            keyed = {**event, "headers": {**event["headers"], "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}}
+            response = handler(keyed, LocalLambdaContext(function_name=spec.logical_id))
+            assert response["statusCode"] == 200, response
+            usage = json.loads(response["body"])["usage"]
+            requests += int(usage["provider_requests"])
+            return Decimal(str(usage["cost_usd"]))
+
+        run(0)  # cold start, not measured
+        requests = 0
+        _, counted, _, model = _measure(run, generations)
+        parts_usd = (
+            counted.parts_write_units * DYNAMODB_USD_PER_WRITE_UNIT
+            + counted.parts_reads * DYNAMODB_USD_PER_READ_UNIT
+        )
+        dynamodb_usd = (
+            counted.write_units * DYNAMODB_USD_PER_WRITE_UNIT
+            + counted.read_units * DYNAMODB_USD_PER_READ_UNIT
+        )
+        figures[function] = PartsFigures(
+            provider_requests=requests / generations,
+            reads=counted.parts_reads / generations,
+            writes=counted.parts_writes / generations,
+            write_units=counted.parts_write_units / generations,
+            usd=parts_usd / generations,
+            dynamodb_usd=dynamodb_usd / generations,
+            model_usd=model / generations,
+        )
+    return figures
+
+
+def print_parts_overhead(figures: dict[str, PartsFigures], generations: int) -> None:
+    print(
+        f"\nPaid parts kept for retries (Idempotency-Key, {generations} generations each, warm; per generation):"
+    )
+    print(
+        f"  {'function':32}{'provider req':>14}{'parts reads':>13}{'parts writes':>14}{'write units':>13}"
+        f"{'USD / 1,000':>13}{'of DynamoDB':>13}{'of model':>10}"
+    )
+    for function, figure in figures.items():
+        print(
+            f"  {function:32}{figure.provider_requests:>14.1f}{figure.reads:>13.1f}{figure.writes:>14.1f}"
+            f"{figure.write_units:>13.1f}{figure.usd * 1000:>13.5f}{figure.usd / figure.dynamodb_usd:>13.1%}"
+            f"{figure.usd / figure.model_usd:>10.2%}"
+        )
+
+
 def main() -> int:
     """This section alone: `python -m local.bench_spend [--generations N]`."""
     import argparse
@@ -318,6 +421,7 @@ def main() -> int:
 
     from local.aws import AWS_TEST_ENV, MotoServer, provision
     from local.bench import emulator_process
+    from local.params_extension import ParametersExtension
     from local.runtime import SHARED, LocalRuntime
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -326,6 +430,7 @@ def main() -> int:
     os.environ.update(AWS_TEST_ENV)
     moto = MotoServer().start()
     provision(moto.url, environ={})
+    extension = ParametersExtension(moto.url).start()  # the functions read their key through it
     try:
         with emulator_process() as emulator_url:
             os.environ.update({key: value for key, value in LocalRuntime().environment().items() if value})
@@ -334,13 +439,17 @@ def main() -> int:
                     "AWS_ENDPOINT_URL": moto.url,
                     "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                     "POWERTOOLS_TRACE_DISABLED": "true",
+                    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
                 }
             )
             sys.path.insert(0, SHARED)
             figures = aws_overhead(args.generations)
+            parts = parts_overhead(max(1, args.generations // 10))
     finally:
+        extension.shutdown()
         moto.stop()
     print_aws_overhead(figures, args.generations)
+    print_parts_overhead(parts, max(1, args.generations // 10))
     return 0
 
 

@@ -149,6 +149,8 @@ def run_once(
         IdempotencyValidationError,
     )
 
+    from contentgen.partials import request_parts
+
     runner = _runners.get(owner)
     if context is not None:
         runner.config.register_lambda_context(context)
@@ -158,7 +160,9 @@ def run_once(
     def tracked() -> Outcome:
         nonlocal executed, answered
         executed = True
-        answered = execute()
+        # Parts paid by an earlier attempt of this request are reused (contentgen.partials).
+        with request_parts(owner=owner, route=route, key=key, request=request):
+            answered = execute()
         return answered
 
     try:

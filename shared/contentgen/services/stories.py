@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from contentgen.config import get_settings
 from contentgen.core.parallel import run_bounded
@@ -21,6 +22,7 @@ from contentgen.models.stories import (
     StorySetsRequest,
     StorySetsResponse,
 )
+from contentgen.partials import paid_once
 from contentgen.prompts.characters import carry_look
 from contentgen.prompts.stories import (
     CHUNK_SYSTEM,
@@ -97,6 +99,12 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
     a running summary and the last segments verbatim. A chunk that fails validation is re-asked
     alone (in `generate_structured`); if it still fails, or time runs out, the segments already
     written come back with the error as `partial`.
+
+    The outline and each chunk are kept as they are paid (`contentgen.partials`): the next attempt
+    of the same request (same idempotency key) reuses the outline and the chunks that follow it
+    without a gap, and asks only from the first one missing, with the same prompts an
+    uninterrupted run would have sent, so the story stays one continuous story. A chunk kept
+    after a missing one (its write failed) is not reused: it continued a text that is rewritten.
     """
     plan = plan_chunks(request.segment_count, request.chunk_size)
     if len(plan) == 1:
@@ -110,47 +118,55 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
             )
         )
     models = get_settings().text_models
-    outline = generate_structured(
+    outline, resuming = paid_once(
+        "outline",
         StoryOutline,
-        system=OUTLINE_SYSTEM,
-        user=outline_user_prompt(
-            prompt=request.prompt,
-            segment_count=request.segment_count,
-            chunk_count=len(plan),
-            style=request.style,
-            language=request.language,
-            character=request.character,
+        partial(
+            generate_structured,
+            StoryOutline,
+            system=OUTLINE_SYSTEM,
+            user=outline_user_prompt(
+                prompt=request.prompt,
+                segment_count=request.segment_count,
+                chunk_count=len(plan),
+                style=request.style,
+                language=request.language,
+                character=request.character,
+            ),
+            models=models,
+            lengths={"chunks": len(plan)},
+            temperature=0.8,
         ),
-        models=models,
-        lengths={"chunks": len(plan)},
-        temperature=0.8,
     )
     outline_json = outline.value.model_dump_json()
     segments: list[Segment] = []
     story_so_far: str | None = None
     answered_by = outline.model
     for part, (first_index, count) in enumerate(plan, start=1):
+        user = chunk_user_prompt(
+            outline_json=outline_json,
+            part=part,
+            parts=len(plan),
+            first_index=first_index,
+            count=count,
+            total=request.segment_count,
+            story_so_far=story_so_far,
+            previous_segments=[segment.text for segment in segments[-CARRY_OVER_SEGMENTS:]],
+            style=request.style,
+            language=request.language,
+            character=request.character,
+        )
+        ask = partial(
+            generate_structured,
+            ChunkReply,
+            system=CHUNK_SYSTEM,
+            user=user,
+            models=models,
+            lengths={"segments": count},
+            temperature=0.8,
+        )
         try:
-            chunk = generate_structured(
-                ChunkReply,
-                system=CHUNK_SYSTEM,
-                user=chunk_user_prompt(
-                    outline_json=outline_json,
-                    part=part,
-                    parts=len(plan),
-                    first_index=first_index,
-                    count=count,
-                    total=request.segment_count,
-                    story_so_far=story_so_far,
-                    previous_segments=[segment.text for segment in segments[-CARRY_OVER_SEGMENTS:]],
-                    style=request.style,
-                    language=request.language,
-                    character=request.character,
-                ),
-                models=models,
-                lengths={"segments": count},
-                temperature=0.8,
-            )
+            chunk, resuming = paid_once(f"chunk_{part}", ChunkReply, ask, reuse=resuming)
         except ContentgenError as exc:
             raise exc.with_partial(
                 {
@@ -169,10 +185,15 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
 
 
 def generate_story_sets(request: StorySetsRequest) -> StorySetsResponse:
-    """`set_count` different takes on one prompt, requested concurrently (bounded)."""
+    """`set_count` different takes on one prompt, requested concurrently (bounded).
+
+    Each set is kept as it is paid (`contentgen.partials`): the next attempt of the same request
+    (same idempotency key) asks only for the sets still missing.
+    """
 
     def take(index: int) -> Callable[[], Structured[StoryReply]]:
-        return lambda: _ask_story(
+        ask = partial(
+            _ask_story,
             prompt=request.prompt,
             segment_count=request.segments_per_set,
             style=request.style,
@@ -187,6 +208,7 @@ def generate_story_sets(request: StorySetsRequest) -> StorySetsResponse:
                 character=request.character,
             ),
         )
+        return lambda: paid_once(f"set_{index}", StoryReply, ask)[0]
 
     outcomes = run_bounded([take(index) for index in range(1, request.set_count + 1)])
     sets = [
