@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from contentgen.api import create_app, lambda_entrypoint
 from contentgen.models.media import ThumbnailRequest, ThumbnailResponse
-from contentgen.services.thumbnails import generate_thumbnail
+from contentgen.services.thumbnails import fresh_thumbnail_url, generate_thumbnail
 
 app = create_app()
 
@@ -20,4 +20,5 @@ def thumbnail(request: Annotated[ThumbnailRequest, Body(embed=False)]) -> Thumbn
     return generate_thumbnail(request)
 
 
-lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/thumbnails"))
+# A replayed answer (Idempotency-Key) gets a URL signed again: the stored one may have expired.
+lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/thumbnails"), on_replay=fresh_thumbnail_url)

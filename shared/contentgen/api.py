@@ -33,6 +33,9 @@ from contentgen.observability import logger, metrics, traced_handler
 from contentgen.spend import invocation_scope, spend_middleware
 
 Handler = Callable[[Any, LambdaContext], Any]
+# A route's hook for an answer given again from the idempotency store: (status_code, body) -> the
+# body to answer, e.g. with a fresh presigned URL for the stored object (see `lambda_entrypoint`).
+ReplayHook = Callable[[int, Any], Any]
 
 DEFAULT_API_GATEWAY_TIMEOUT = 29.0
 
@@ -46,10 +49,13 @@ def error_response(
     retry_after: float | None = None,
     partial: dict[str, Any] | None = None,
     usage: dict[str, Any] | None = None,
+    unconfirmed_paid_work: bool = False,
 ) -> Response[str]:
     body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
     if errors:
         body["errors"] = errors
+    if unconfirmed_paid_work:
+        body["unconfirmed_paid_work"] = True  # kept under the request's key (contentgen.idempotency)
     if partial is not None:
         body["partial"] = partial
     if usage is not None:
@@ -115,6 +121,7 @@ def create_app() -> APIGatewayRestResolver:
             retry_after=exc.retry_after,
             partial=exc.partial,
             usage=exc.usage,
+            unconfirmed_paid_work=exc.unconfirmed_paid_work,
         )
 
     @app.not_found
@@ -215,11 +222,15 @@ def _idempotent_http(
     request: Any = None,
     *,
     owner: str,
+    on_replay: ReplayHook | None = None,
 ) -> Any:
     """An API request carrying `Idempotency-Key`: a repeat gets the first answer, no second call.
 
-    `owner` is the path of the function's own route (its records' key prefix)."""
-    from contentgen.idempotency import run_once
+    `owner` is the path of the function's own route (its records' key prefix). The key belongs to
+    the caller's API key (`requestContext.identity.apiKeyId`, `idempotency.http_scope`): another
+    key sending the same `Idempotency-Key` has its own record. A replayed answer goes through
+    `on_replay` when given."""
+    from contentgen.idempotency import http_scope, run_once
 
     def execute() -> dict[str, Any]:
         response = app.resolve(event, context)
@@ -234,19 +245,40 @@ def _idempotent_http(
         return outcome
 
     try:
-        outcome, _ = run_once(
+        outcome, executed = run_once(
             owner=owner,
             route=f"{event.get('httpMethod')} {event.get('resource') or event.get('path')}",
             key=key,
             request=request,
             execute=execute,
             context=context,
+            scope=http_scope(_api_key_id_of(event)),
         )
     except ContentgenError as exc:
         response = error_response(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after)
         return _proxy_response(exc.status_code, response.body, dict(response.headers))
+    if not executed and on_replay is not None:
+        outcome = _replayed(outcome, on_replay)
     headers = {**(outcome.get("headers") or {}), "Idempotency-Key": key}
     return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), headers)
+
+
+def _api_key_id_of(event: Mapping[str, Any]) -> str | None:
+    """The API key id API Gateway put in a REST proxy event, None when there is none."""
+    identity = (event.get("requestContext") or {}).get("identity")
+    api_key_id = identity.get("apiKeyId") if isinstance(identity, Mapping) else None
+    return str(api_key_id) if api_key_id else None
+
+
+def _replayed(outcome: dict[str, Any], on_replay: ReplayHook) -> dict[str, Any]:
+    """`outcome` with its body passed through the route's replay hook; the stored body when the
+    hook fails (logged: the answer is still the one that was paid for)."""
+    try:
+        body = on_replay(int(outcome["status_code"]), outcome["body"])
+    except Exception:
+        logger.exception("replay hook failed; the stored answer is given")
+        return outcome
+    return {**outcome, "body": body}
 
 
 def answer_headers(response: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -268,10 +300,18 @@ def _proxy_response(status: int, body: Any, headers: dict[str, Any]) -> dict[str
     return {"statusCode": status, "multiValueHeaders": values, "body": body, "isBase64Encoded": False}
 
 
-def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, str] | None = None) -> Handler:
+def lambda_entrypoint(
+    app: APIGatewayRestResolver,
+    *,
+    direct_route: tuple[str, str] | None = None,
+    on_replay: ReplayHook | None = None,
+) -> Handler:
     """The function's `lambda_handler`: API Gateway events (with an optional `Idempotency-Key`),
     direct invocations of `direct_route`, and, for `direct_route`, SQS batches and EventBridge
-    events carrying `request_id` and the request (see `contentgen.events`)."""
+    events carrying `request_id` and the request (see `contentgen.events`).
+
+    `on_replay(status_code, body)` gives the body to answer when an `Idempotency-Key` repeat is
+    answered from the store (e.g. a presigned URL signed again: a stored one may have expired)."""
 
     # The function's own route owns its idempotency records (contentgen.record_keys), whatever
     # path a request names.
@@ -311,7 +351,9 @@ def lambda_entrypoint(app: APIGatewayRestResolver, *, direct_route: tuple[str, s
             else:
                 idempotency_key = idempotency_key_of(proxy) if not direct and owner else None
                 result = (
-                    _idempotent_http(app, proxy, idempotency_key, context, request, owner=owner)
+                    _idempotent_http(
+                        app, proxy, idempotency_key, context, request, owner=owner, on_replay=on_replay
+                    )
                     if idempotency_key and owner
                     else app.resolve(proxy, context)
                 )

@@ -15,6 +15,9 @@ class ContentgenError(Exception):
 
     status_code = 500
     code = "internal_error"
+    # True when paid provider work may have started and its result is unknown (a timed-out start
+    # that was not retried): the answer says so and is kept under its key (contentgen.idempotency).
+    unconfirmed_paid_work = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)

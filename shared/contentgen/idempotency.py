@@ -2,14 +2,20 @@
 
 The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route:
 each record's id begins with its owner's route (`stories/segments#<hash>`, Powertools'
-`key_prefix`), the only ids that function's role may touch (`contentgen.record_keys`).
+`key_prefix`), the only ids that function's role may touch (`contentgen.record_keys`). Within a
+route the hash covers a `scope` too (`http_scope`): an `Idempotency-Key` belongs to the API key
+that sent it (`api-key:<id>`; a proxy event without a key id, a direct invocation, to `no-api-key`)
+and events' `request_id`s to `event`, so one tenant's key neither replays nor reveals another's,
+and a queued `request_id` never meets an HTTP answer.
 The request itself, parsed and canonical (sorted keys, no whitespace: re-serialised, re-ordered or
 base64-encoded on the wire it is the same request), is the payload checked on a repeat: the same
 key with a different request is a 409; a repeat while the first is still running is a 409 too
 (events retry later). A repeat after success returns the stored outcome without calling the
 provider. Outcomes that are server errors or 429 (budget exceeded), and refusals of the request as
 sent (validation, `refused_before_work`), are not stored, so a retry (or the corrected request)
-runs again. The in-progress lock expires with the Lambda's remaining time.
+runs again; except a server error whose paid provider work may have started with an unknown result
+(`unconfirmed_paid_work`, e.g. a timed-out video start): running it again could pay twice, so it is
+stored and replayed like a success. The in-progress lock expires with the Lambda's remaining time.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ def _build(owner: str) -> _Runner:
         table_name=settings.idempotency_table, boto3_client=get_dynamodb_client()
     )
     config = IdempotencyConfig(
-        event_key_jmespath="[route, key]",
+        event_key_jmespath="[scope, route, key]",
         payload_validation_jmespath="request",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=settings.idempotency_ttl_seconds,
@@ -69,8 +75,7 @@ def _build(owner: str) -> _Runner:
     )
     def run(*, call: dict[str, Any], execute: Callable[[], Outcome]) -> Outcome:
         outcome = execute()
-        status = int(outcome.get("status_code", 500))
-        if status >= 500 or status == 429 or refused_before_work(outcome):
+        if not remembered(outcome):
             raise _NotStored(outcome)  # a 429 (over budget) must not answer the key's repeats
         return outcome
 
@@ -123,6 +128,34 @@ def refused_before_work(outcome: Outcome) -> bool:
     return 400 <= status < 500 and (code in _REFUSED_CODES or status in (400, 404, 405, 413, 415))
 
 
+def unconfirmed_paid_work(outcome: Outcome) -> bool:
+    """Whether `outcome` is an error after which paid provider work may have started with an
+    unknown result (its body says `"unconfirmed_paid_work": true`; `ContentgenError.unconfirmed_paid_work`)."""
+    body = outcome.get("body")
+    return isinstance(body, dict) and body.get("unconfirmed_paid_work") is True
+
+
+def remembered(outcome: Outcome) -> bool:
+    """Whether `outcome` (`{"status_code", "body"}`) is kept under its key and replayed: every
+    outcome except server errors, 429s and refusals of the request as sent, unless paid work may
+    have started (`unconfirmed_paid_work`): then running the request again could pay twice."""
+    if unconfirmed_paid_work(outcome):
+        return True
+    status = int(outcome.get("status_code", 500))
+    return not (status >= 500 or status == 429 or refused_before_work(outcome))
+
+
+# The scope of events' request_ids; HTTP keys are scoped per API key (`http_scope`).
+EVENT_SCOPE = "event"
+
+
+def http_scope(api_key_id: str | None) -> str:
+    """The scope of an `Idempotency-Key` sent with API key `api_key_id` (API Gateway's
+    `requestContext.identity.apiKeyId`); without one (a direct invocation of a proxy event),
+    `no-api-key`. Never equal to `EVENT_SCOPE`."""
+    return f"api-key:{api_key_id}" if api_key_id else "no-api-key"
+
+
 def reset_idempotency() -> None:
     _runners.reset()
 
@@ -135,9 +168,11 @@ def run_once(
     request: Any,
     execute: Callable[[], Outcome],
     context: LambdaContext | None,
+    scope: str = EVENT_SCOPE,
 ) -> tuple[Outcome, bool]:
-    """Run `execute` once per (`route`, `key`) and `request`; (outcome, executed), where
-    `executed` is False when a stored outcome was returned instead.
+    """Run `execute` once per (`scope`, `route`, `key`) and `request`; (outcome, executed), where
+    `executed` is False when a stored outcome was returned instead. `scope` keeps keys of
+    different callers apart (`http_scope` for an `Idempotency-Key`, `EVENT_SCOPE` for events).
 
     `owner` is the path of the function's own route (`/stories/segments`): the record's id
     begins with it. Raises `ConflictError` (409) for a key reused with another request or still
@@ -166,7 +201,8 @@ def run_once(
         return answered
 
     try:
-        return runner.run(call={"route": route, "key": key, "request": request}, execute=tracked), executed
+        call = {"scope": scope, "route": route, "key": key, "request": request}
+        return runner.run(call=call, execute=tracked), executed
     except _NotStored as not_stored:
         return not_stored.outcome, True
     except IdempotencyValidationError:

@@ -98,6 +98,17 @@ def before_request() -> None:
     meter.guard(spent)
 
 
+def add_unconfirmed_cost(cost_usd: float) -> None:
+    """Add `cost_usd` (USD) to the open meter without counting a request: the upper bound of paid
+    work a provider may have started without confirming it (a start that timed out), so the key
+    is charged what the provider may bill rather than nothing."""
+    meter = _meter.get()
+    if meter is None:
+        return
+    with meter._lock:
+        meter.cost_usd = (meter.cost_usd or Decimal(0)) + Decimal(str(cost_usd))
+
+
 def add_request(
     *,
     model: str | None,

@@ -45,6 +45,13 @@ class ApiError(ResponseModel):
         description="When provider requests were made before the failure: what they used and cost "
         "(charged to the key), the shape of a success answer's `usage`.",
     )
+    unconfirmed_paid_work: bool | None = Field(
+        None,
+        description="True when paid provider work may have started and its result is unknown (a "
+        "video start that timed out; its possible cost is in `usage`): it was not retried, to avoid "
+        "paying twice, and this answer is kept under the request's Idempotency-Key (a new key "
+        "starts new work).",
+    )
 
 
 class HealthReport(ResponseModel):

@@ -28,6 +28,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from contentgen.config import get_settings
@@ -38,14 +39,16 @@ from contentgen.errors import (
     NotFoundError,
     ProviderError,
     ProviderRateLimitedError,
+    ProviderTimeoutError,
 )
 from contentgen.jobs import VideoJob, create_job, get_job, schedule_check, update_job
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.models.usage import Usage
 from contentgen.observability import logger
+from contentgen.pricing import video_cost
 from contentgen.prompts.media import video_prompt
 from contentgen.storage import media_exists, presigned_get_url, put_media
-from contentgen.usage import current_meter
+from contentgen.usage import add_unconfirmed_cost, current_meter
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # A job not finished this long after its deadline will not be checked again (SQS delays top at 900 s).
@@ -59,12 +62,15 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
     `base_path` goes before `/videos/{job_id}` in `status_url` (`/prod` behind the stage on the
     execute-api URL; empty on a custom domain's root, locally without a stage, or direct calls)."""
     settings = get_settings()
-    started = start_video(
-        video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
-        aspect_ratio=request.aspect_ratio,
-        duration_seconds=request.duration_seconds,
-        models=settings.video_models,
-    )
+    try:
+        started = start_video(
+            video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
+            aspect_ratio=request.aspect_ratio,
+            duration_seconds=request.duration_seconds,
+            models=settings.video_models,
+        )
+    except ProviderTimeoutError as exc:
+        raise _start_unconfirmed(exc, request, settings.video_models) from None
     now = int(time.time())
     job = VideoJob(
         job_id=secrets.token_urlsafe(16),
@@ -86,6 +92,31 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
     return VideoJobAccepted(
         job_id=job.job_id, status="pending", status_url=f"{base_path}/videos/{job.job_id}"
     )
+
+
+def _start_unconfirmed(
+    exc: ProviderTimeoutError, request: VideoRequest, models: Sequence[str]
+) -> ProviderTimeoutError:
+    """The 504 for a start that timed out. The start is not retried (`start_video` calls with
+    `idempotent=False`), since Veo may have begun the operation and will bill it: the error is
+    flagged `unconfirmed_paid_work`, so the answer is kept under the request's `Idempotency-Key`
+    (or `request_id`) and a repeat gets it instead of starting (and paying for) a second video;
+    and the key is charged the dearest of `models` for the requested seconds (the upper bound,
+    as for a failed job: module docstring), shown in the answer's `usage`."""
+    costs = [cost for model in models if (cost := video_cost(model, request.duration_seconds)) is not None]
+    if costs:
+        add_unconfirmed_cost(max(costs))
+    logger.warning(
+        "video start unconfirmed", extra={"reason": exc.message, "charged_usd": max(costs, default=None)}
+    )
+    error = ProviderTimeoutError(
+        f"{exc.message}. The video may have started at the provider (and be billed); it was not "
+        "retried, to avoid paying twice. This answer is kept under the request's key; a request "
+        "with a new Idempotency-Key (or request_id) starts a new video",
+        retry_after=exc.retry_after,
+    )
+    error.unconfirmed_paid_work = True
+    return error
 
 
 def video_job_status(job_id: str) -> VideoJobStatus:
