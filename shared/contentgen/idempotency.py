@@ -195,8 +195,9 @@ def run_once(
     def tracked() -> Outcome:
         nonlocal executed, answered
         executed = True
-        # Parts paid by an earlier attempt of this request are reused (contentgen.partials).
-        with request_parts(owner=owner, route=route, key=key, request=request):
+        # Parts paid by an earlier attempt of this request are reused (contentgen.partials), within
+        # the same scope: one API key never receives parts another paid for.
+        with request_parts(owner=owner, route=route, key=f"{scope}\n{key}", request=request):
             answered = execute()
         return answered
 

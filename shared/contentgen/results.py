@@ -73,7 +73,9 @@ def store_result(
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"
         )
         body_attribute, values[":body"] = "body_s3_key", {"S": key}
-    condition = {"ConditionExpression": "attribute_not_exists(#status)"} if keep_existing else {}
+    condition: dict[str, Any] = (
+        {"ConditionExpression": "attribute_not_exists(#status)"} if keep_existing else {}
+    )
     try:
         stored = get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
