@@ -69,6 +69,10 @@ def decode_http_body(body: str | None, *, is_base64: bool, content_type: str | N
     PayloadTooLargeError (413) over `MAX_BODY_BYTES`."""
     if body is None or body == "":
         return None
+    if not isinstance(body, str):  # API Gateway sends text; an invoker wrote something else
+        raise BadRequestError(
+            "invalid_json", f"request body must be JSON text in a proxy event, not {json_type(body)}"
+        )
     if not is_json_media_type(content_type):
         raise UnsupportedMediaTypeError(
             f"Content-Type {content_type!r} is not supported: send application/json"

@@ -168,3 +168,11 @@ def test_any_bytes_are_parsed_or_refused_with_a_4xx(data: bytes) -> None:
         except ContentgenError as exc:
             status = exc.status_code
         assert status < 500
+
+
+@pytest.mark.parametrize("body", [{"prompt": "x"}, ["x"], 7, True])
+def test_a_proxy_body_that_is_not_text_is_400_not_a_crash(body: object) -> None:
+    """A directly invoked API-Gateway-shaped event whose `body` is an object (a probe's finding:
+    it raised AttributeError, an unhandled 500)."""
+    with pytest.raises(BadRequestError, match="JSON text"):
+        decode_http_body(body, is_base64=False, content_type="application/json")  # type: ignore[arg-type]
