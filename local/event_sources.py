@@ -64,6 +64,7 @@ class _Poller:
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.errors: list[str] = []
+        self.thread: threading.Thread | None = None
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         raise NotImplementedError
@@ -75,6 +76,20 @@ class _Poller:
             except Exception as exc:  # keep polling, as the event source mapping does
                 self.errors.append(repr(exc))
                 self.stop.wait(0.5)
+
+    def start(self) -> None:
+        """Run the delivery loop on a daemon thread of its own."""
+        self.thread = threading.Thread(target=self.run, name=f"poller-{id(self)}", daemon=True)
+        self.thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the loop and wait for the receive in flight (up to one long poll) to finish.
+
+        Without the wait, a loop still inside `ReceiveMessage` takes a message sent after
+        `close` returned, from a queue someone else now reads."""
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
 
 
 class QueuePoller(_Poller):
@@ -148,5 +163,5 @@ def start_pollers(runtime: LocalRuntime, endpoint_url: str, console: TextIO | No
         QueuePoller(source, runtime, endpoint_url, console) for source in queue_sources()
     ]
     for poller in pollers:
-        threading.Thread(target=poller.run, name=f"poller-{id(poller)}", daemon=True).start()
+        poller.start()
     return pollers

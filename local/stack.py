@@ -102,6 +102,8 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers:
             poller.stop.set()
+        for poller in self.pollers:
+            poller.close()
         if self.api is not None:
             self.api.shutdown()
         if self.emulator is not None:

@@ -32,6 +32,8 @@ def running(stack: Stack) -> Iterator[dict[str, str]]:
     yield {"api_url": api.url, "aws_url": stack.aws_url, "api_key": LOCAL_API_KEY}
     for poller in pollers:
         poller.stop.set()
+    for poller in pollers:
+        poller.close()
     api.shutdown()
 
 
