@@ -9,6 +9,7 @@ policy moves them to the dead-letter queue after `maxReceiveCount` receives.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -18,6 +19,22 @@ from typing import Any, TextIO
 from local.aws import client
 from local.runtime import LocalRuntime
 from local.template import ACCOUNT, REGION, QueueSource, bus_rules, physical_name, queue_sources
+
+
+def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """An SQS message attribute as Lambda's SQS event holds it: a binary value base64-encoded.
+
+    Source: Lambda Developer Guide, "Using Lambda with Amazon SQS", example SQS message event."""
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType"),
+    }
+    if value.get("StringValue") is not None:
+        attribute["stringValue"] = value["StringValue"]
+    if value.get("BinaryValue") is not None:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -30,7 +47,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
                 "attributes": message.get("Attributes", {}),
                 # Lambda's shape: lowerCamel keys, as in the SQS event of a real event source mapping.
                 "messageAttributes": {
-                    name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType")}
+                    name: _lambda_message_attribute(value)
                     for name, value in message.get("MessageAttributes", {}).items()
                 },
                 "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324

@@ -16,6 +16,7 @@ Sources: SQS `SendMessage` DelaySeconds 0-900
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +28,10 @@ from contentgen.connectors.aws import get_sqs_client
 ATTEMPTS_ATTRIBUTE = "contentgen-attempts"
 MAX_DELAY_SECONDS = 900
 # Answers whose request may simply be run later: the breaker was open (nothing was called), or
-# the provider said when to come back.
+# the provider said when to come back: a 429, or a 5xx naming a wait (`ProviderBusyError`, e.g.
+# OpenRouter's 503 "No available model provider" with `Retry-After`).
 _NOT_TRIED = frozenset({"provider_circuit_open"})
-_COME_BACK_LATER = frozenset({"provider_circuit_open", "provider_rate_limited"})
+_COME_BACK_LATER = frozenset({"provider_circuit_open", "provider_rate_limited", "provider_unavailable"})
 
 
 def _message_attributes(record: SQSRecord) -> dict[str, dict[str, Any]]:
@@ -90,11 +92,15 @@ def send_back(record: SQSRecord, hand_back: HandBack) -> None:
     The caller then reports the record successful, so the original is deleted. Raises botocore's
     ClientError when SQS refuses (the record then fails and SQS redelivers it).
     """
-    attributes: dict[str, Any] = {
-        name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
-        for name, value in _message_attributes(record).items()
-        if name != ATTEMPTS_ATTRIBUTE and value.get("stringValue") is not None
-    }
+    attributes: dict[str, Any] = {}
+    for name, value in _message_attributes(record).items():
+        if name == ATTEMPTS_ATTRIBUTE:
+            continue
+        data_type = value.get("dataType", "String")
+        if value.get("stringValue") is not None:
+            attributes[name] = {"DataType": data_type, "StringValue": value["stringValue"]}
+        elif value.get("binaryValue") is not None:  # Lambda delivers binary values base64-encoded
+            attributes[name] = {"DataType": data_type, "BinaryValue": base64.b64decode(value["binaryValue"])}
     attributes[ATTEMPTS_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(hand_back.attempts)}
     get_sqs_client().send_message(
         QueueUrl=queue_url_from_arn(record.event_source_arn),

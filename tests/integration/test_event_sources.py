@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -582,3 +583,55 @@ def test_an_empty_provider_account_is_stored_failed_at_once_not_redelivered(
     assert len(stack.provider.requests()) == 1
     assert pipes.dead_letters() == []
     assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+
+
+def test_a_busy_provider_naming_a_wait_hands_the_message_back_after_it(
+    stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5xx that names a wait (OpenRouter's 503 "No available model provider" with Retry-After,
+    https://openrouter.ai/docs/api-reference/errors) is a come-back-later like a 429: the message
+    is sent again, delayed by the wait and carrying its one attempt and its binary attributes;
+    the original is deleted, so the outage spends no receive and nothing is stored or dead-lettered."""
+    import contentgen.redelivery as redelivery
+
+    sent: list[dict[str, Any]] = []
+    sqs = redelivery.get_sqs_client()
+
+    def send_message(**kwargs: Any) -> Any:
+        sent.append(kwargs)
+        return sqs.send_message(**kwargs)
+
+    monkeypatch.setattr(redelivery, "get_sqs_client", lambda: SimpleNamespace(send_message=send_message))
+    stack.provider.faults(
+        {
+            "kind": "raw",
+            "target": "openai",
+            "status": 503,
+            "body": {"error": {"code": 503, "message": "No available model provider"}},
+            "headers": {"Retry-After": "120"},
+            "count": 10,
+        }
+    )
+    body = json.dumps({"request_id": "req-busy", "request": {"prompt": "x", "segment_count": 1}})
+    pipes.sqs.send_message(
+        QueueUrl=pipes.queue.queue_url,
+        MessageBody=body,
+        MessageAttributes={"trace": {"DataType": "Binary", "BinaryValue": b"\x00\xffid"}},
+    )
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the copy waits out the provider's 120 s"
+
+    (copy,) = sent
+    assert copy["DelaySeconds"] == 120
+    assert copy["MessageBody"] == body
+    assert copy["MessageAttributes"]["contentgen-attempts"]["StringValue"] == "1"
+    assert copy["MessageAttributes"]["trace"] == {"DataType": "Binary", "BinaryValue": b"\x00\xffid"}
+    delayed = pipes.sqs.get_queue_attributes(
+        QueueUrl=pipes.queue.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]["ApproximateNumberOfMessagesDelayed"]
+    assert delayed == "1"
+    assert result(invoke, "req-busy")[0] == 404, "nothing stored: the request is still to be run"
+    assert len(stack.provider.requests()) == 1
+    assert pipes.dead_letters() == []
+    assert pipes.queue.errors == []
