@@ -101,6 +101,12 @@ def _process_batch(
         logger.append_keys(message_id=record.message_id)
         try:
             record_handler(record)
+        except GenerationFailed:
+            raise  # logged where it was decided
+        except Exception:
+            # Powertools' BatchProcessor reports the failure to SQS but logs it only at DEBUG.
+            logger.exception("record failed unexpectedly; SQS delivers it again")
+            raise
         finally:
             logger.remove_keys(["message_id"])
 

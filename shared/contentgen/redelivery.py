@@ -52,7 +52,13 @@ def prior_attempts(record: SQSRecord) -> int:
 
 def attempts_so_far(record: SQSRecord) -> int:
     """Attempts including this delivery: earlier copies' plus this message's receives."""
-    return prior_attempts(record) + int(record.attributes.approximate_receive_count or 1)
+    # Read from the raw record: Powertools' accessor raises KeyError when a hand-made event
+    # (a direct invocation) leaves the attribute out; SQS itself always sends it.
+    count = (record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount")
+    try:
+        return prior_attempts(record) + max(1, int(count or 1))
+    except (TypeError, ValueError):
+        return prior_attempts(record) + 1
 
 
 @dataclass(frozen=True)

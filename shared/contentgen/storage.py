@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_s3_client
@@ -48,3 +49,19 @@ def presigned_get_url(key: str) -> str:
         ExpiresIn=get_settings().presigned_url_ttl_seconds,
     )
     return url
+
+
+def fresh_thumbnail_url(status_code: int, body: Any) -> Any:
+    """A stored thumbnail answer given again (an `Idempotency-Key` repeat, kept
+    `IDEMPOTENCY_TTL_SECONDS`; or `GET /results/{request_id}` of a queued request, kept
+    `RESULT_TTL_DAYS`): `image_url` signed afresh for its `s3_key`, valid `expires_in`
+    (`PRESIGNED_URL_TTL_SECONDS`) from now, since the stored URL expires after that time. Any other
+    answer (an error) is given as stored. Signing makes no AWS call; the URL works while the
+    signer's role may `s3:GetObject` the key."""
+    if status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("s3_key"), str):
+        return body
+    return {
+        **body,
+        "image_url": presigned_get_url(body["s3_key"]),
+        "expires_in": get_settings().presigned_url_ttl_seconds,
+    }

@@ -593,9 +593,10 @@ def test_a_busy_provider_naming_a_wait_hands_the_message_back_after_it(
     is sent again, delayed by the wait and carrying its one attempt and its binary attributes;
     the original is deleted, so the outage spends no receive and nothing is stored or dead-lettered."""
     import contentgen.redelivery as redelivery
+    from contentgen.connectors.aws import get_sqs_client
 
     sent: list[dict[str, Any]] = []
-    sqs = redelivery.get_sqs_client()
+    sqs = get_sqs_client()
 
     def send_message(**kwargs: Any) -> Any:
         sent.append(kwargs)

@@ -118,3 +118,51 @@ def _bucket() -> str:
     from local.template import physical_name
 
     return physical_name("MediaBucket")
+
+
+def test_a_queued_thumbnails_result_gets_a_url_signed_at_each_read(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`GET /results/{request_id}` of a thumbnail made from a queue, read after its stored URL's
+    lifetime, still answers a URL that works: signed at the read, with `expires_in` from then."""
+    import json
+    import uuid
+
+    from contentgen.config import get_settings
+    from local.event_sources import sqs_event
+    from local.lambda_context import LocalLambdaContext
+    from local.runtime import load_handler
+    from local.template import functions
+    from tests.conftest import load_event
+
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("PRESIGNED_URL_TTL_SECONDS", "900")
+    request_id = f"thumb-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"request_id": request_id, "request": {"prompt": "A lighthouse at dusk"}})
+    message = {
+        "MessageId": str(uuid.uuid4()),
+        "ReceiptHandle": "r",
+        "Body": body,
+        "Attributes": {"ApproximateReceiveCount": "1"},
+    }
+    event = sqs_event([message], "arn:aws:sqs:us-east-1:123456789012:contentgen-GenerateThumbnailQueue")
+    handler = load_handler(functions()[FUNCTION])
+    assert handler(event, LocalLambdaContext(function_name=FUNCTION)) == {"batchItemFailures": []}
+
+    monkeypatch.setenv("PRESIGNED_URL_TTL_SECONDS", "3600")
+    get_settings.cache_clear()
+    read = load_event("get_result.json")
+    read["path"] = f"/results/{request_id}"
+    read["pathParameters"] = {"request_id": request_id}
+    reader = load_handler(functions()["GetResultFunction"])
+    response = reader(read, LocalLambdaContext(function_name="GetResultFunction"))
+
+    assert response["statusCode"] == 200, response["body"]
+    stored = json.loads(response["body"])["result"]
+    assert stored["expires_in"] == 3600
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(stored["image_url"]).query)
+    assert query["X-Amz-Expires"] == ["3600"], "signed at the read, not the stored URL"
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    with urllib.request.urlopen(stored["image_url"], timeout=5) as image:
+        assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(stack.provider.requests()) == 1

@@ -133,6 +133,15 @@ def test_the_result_reader_reads_any_route_and_writes_none() -> None:
         assert not dynamodb_allows("GetResultFunction", "dynamodb:UpdateItem", table, [key])
 
 
+def test_the_result_reader_may_sign_thumbnail_urls_and_nothing_else_in_the_media_bucket() -> None:
+    """A presigned URL carries its signer's permission: the reader signs stored thumbnails again."""
+    statements = function_statements("GetResultFunction")
+    media = f"arn:aws:s3:::{physical_name('MediaBucket')}"
+    assert statements_allow(statements, "s3:GetObject", f"{media}/thumbnails/2026/12/01/x.png", [])
+    assert not statements_allow(statements, "s3:GetObject", f"{media}/videos/2026/12/01/x.mp4", [])
+    assert not statements_allow(statements, "s3:PutObject", f"{media}/thumbnails/2026/12/01/x.png", [])
+
+
 def test_a_role_without_its_tag_reaches_no_record() -> None:
     """Fail closed: an untagged role's `${aws:PrincipalTag/...}` matches no key."""
     untagged = function_statements("StorySegmentsFunction", tags={})

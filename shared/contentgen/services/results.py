@@ -7,10 +7,19 @@ from typing import Any
 from contentgen.errors import NotFoundError
 from contentgen.models.events import RequestId
 from contentgen.results import get_result
+from contentgen.storage import fresh_thumbnail_url
+
+THUMBNAILS_ROUTE = "/thumbnails"
 
 
 def read_result(request_id: RequestId) -> dict[str, Any]:
+    """The stored outcome of `request_id` (`StoredResult`'s fields). A thumbnail's `image_url` is
+    signed again, so it works for `expires_in` seconds from this read, however old the result.
+
+    Raises NotFoundError (404) when the id is unknown or its request has not finished."""
     found = get_result(request_id)
     if found is None:
         raise NotFoundError(f"no result for request {request_id}")
+    if found["route"] == THUMBNAILS_ROUTE and found["status"] == "succeeded":
+        found["result"] = fresh_thumbnail_url(found["status_code"], found["result"])
     return found
