@@ -1277,3 +1277,22 @@ def test_a_thinking_image_models_final_image_is_stored_not_its_thought_images(
     bucket = physical_name("MediaBucket")
     stored = client("s3", stack.aws_url).get_object(Bucket=bucket, Key=answer["s3_key"])["Body"].read()
     assert stored == final
+
+
+@pytest.mark.parametrize(
+    "header", [{"Retry-After": "1e999"}, {"Retry-After": "inf"}, {"retry-after-ms": "1e400"}]
+)
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_wait_that_is_not_a_number_is_no_wait_not_a_crash(
+    stack: Stack, invoke: Invoke, header: dict[str, str], status: int
+) -> None:
+    """A `Retry-After` no clock can wait (RFC 9110 §10.2.3 allows only delay-seconds or an
+    HTTP-date) is treated as no wait named: the request is retried and answered 5xx, never a 500."""
+    stack.provider.faults(
+        raw("openai", status, {"error": {"code": status, "message": "slow down"}}, headers=header, count=5)
+    )
+
+    code, answer = invoke(CONTENT, REQUESTS[CONTENT])
+
+    assert code in (502, 503), answer
+    assert answer["code"] in ("provider_rate_limited", "provider_unavailable")

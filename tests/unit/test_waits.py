@@ -3,12 +3,16 @@ Google's `google.rpc.RetryInfo.retryDelay`."""
 
 from __future__ import annotations
 
+import math
 from email.utils import formatdate
 
 import httpx2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contentgen.core.waits import (
+    MAX_WAIT_SECONDS,
     parse_duration,
     parse_retry_after,
     rate_limit_reset,
@@ -117,3 +121,33 @@ def test_x_ratelimit_reset_is_the_wait_until_the_window_resets(
     assert rate_limit_reset(headers, now=fixed_now) == (
         pytest.approx(seconds) if seconds is not None else None
     )
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999", "NaN", "Infinity"])
+def test_a_wait_that_is_not_a_finite_number_is_unusable(value: str) -> None:
+    """A `Retry-After: 1e999` once escaped as OverflowError from `math.ceil` (a 500 over HTTP, a
+    dead-lettered message on a queue)."""
+    assert parse_retry_after(value) is None
+    assert retry_after_from_headers(httpx2.Headers({"retry-after-ms": value})) is None
+    assert retry_after_from_headers(httpx2.Headers({"retry-after-ms": value, "retry-after": "3"})) == 3.0
+    assert rate_limit_reset({"X-RateLimit-Reset": value}, now=fixed_now) is None
+
+
+def test_a_wait_past_a_day_is_a_day() -> None:
+    assert parse_retry_after("1e300") == MAX_WAIT_SECONDS
+    assert parse_duration("9" * 20 + "s") == MAX_WAIT_SECONDS
+    assert parse_retry_after(formatdate(NOW + 10 * 86400, usegmt=True), now=fixed_now) == MAX_WAIT_SECONDS
+
+
+@settings(derandomize=True, max_examples=300)
+@given(st.text(max_size=60))
+def test_any_header_text_is_no_wait_or_a_bounded_one(text: str) -> None:
+    for seconds in (
+        parse_retry_after(text),
+        retry_after_from_headers({"retry-after-ms": text, "retry-after": text}),
+        rate_limit_reset({"X-RateLimit-Reset": text}),
+        parse_duration(text),
+    ):
+        assert seconds is None or 0.0 <= seconds <= MAX_WAIT_SECONDS
+        if seconds is not None:
+            assert math.ceil(seconds) <= MAX_WAIT_SECONDS  # answerable as a Retry-After header

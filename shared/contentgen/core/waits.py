@@ -15,7 +15,9 @@
   the body form as reported in https://github.com/Gitlawb/openclaude/issues/936:
   `{"error": {"code": 429, "metadata": {"headers": {"X-RateLimit-Reset": "1741305600000"}}}}`).
 
-Every function answers seconds (float, >= 0) or None when the provider named no usable wait.
+Every function answers seconds (finite float, 0 to `MAX_WAIT_SECONDS`) or None when the provider
+named no usable wait: a non-finite value ("inf", "1e999", "NaN") is unusable, and a finite one past
+a day is taken as a day (nothing here waits that long; callers are told to come back later).
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
+MAX_WAIT_SECONDS = 86400.0
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)s\s*$")
+
+
+def _seconds(value: float) -> float | None:
+    """`value` as a usable wait: None when not finite, else clamped to 0..MAX_WAIT_SECONDS."""
+    if not math.isfinite(value):
+        return None
+    return min(MAX_WAIT_SECONDS, max(0.0, value))
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -38,7 +48,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        return _seconds(float(text))
     except ValueError:
         pass
     try:
@@ -47,7 +57,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         return None
     if when.tzinfo is None:  # RFC 9110 dates are GMT; an obsolete form may parse without a zone
         return None
-    return max(0.0, when.timestamp() - now())
+    return _seconds(when.timestamp() - now())
 
 
 def retry_after_from_headers(headers: Any, *, now: Callable[[], float] = time.time) -> float | None:
@@ -59,9 +69,11 @@ def retry_after_from_headers(headers: Any, *, now: Callable[[], float] = time.ti
     raw_ms = get("retry-after-ms")
     if raw_ms:
         try:
-            return max(0.0, float(raw_ms) / 1000.0)
+            waited = _seconds(float(raw_ms) / 1000.0)
         except ValueError:
-            pass
+            waited = None
+        if waited is not None:
+            return waited
     raw = get("retry-after")
     return parse_retry_after(str(raw), now=now) if raw else None
 
@@ -72,7 +84,7 @@ def parse_duration(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     match = _DURATION.match(value)
-    return max(0.0, float(match.group(1))) if match else None
+    return _seconds(float(match.group(1))) if match else None
 
 
 def retry_delay_from_google_error(body: Any) -> float | None:
@@ -120,4 +132,4 @@ def rate_limit_reset(headers: Any, *, now: Callable[[], float] = time.time) -> f
     if not math.isfinite(stamp) or stamp <= 0:
         return None
     seconds = stamp / 1000.0 if stamp >= _EPOCH_MS_FLOOR else stamp
-    return max(0.0, seconds - now())
+    return _seconds(seconds - now())
