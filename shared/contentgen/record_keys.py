@@ -9,6 +9,11 @@ therefore neither read, overwrite nor delete another's records or results ("Usin
 conditions for fine-grained access control", Amazon DynamoDB Developer Guide,
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
 
+Large results go to S3 under `results/<record_key>.json` (`results/stories/segments#<id>.json`),
+granted as `results/${aws:PrincipalTag/contentgen-route}#*`. The `#` matters there too: routes nest
+(`stories/segments` is a prefix of `stories/segments/chunked`), so a grant ending in `<route>/*`
+would let the plain stories function write the chunked and sets functions' objects.
+
 The owner is the function's own route (`lambda_entrypoint(direct_route=...)`), fixed in its code,
 not the path a request names. Claims of a `request_id` (which route it belongs to) are shared by
 every event-fed function and live under `_claim#`; no route can be named `_claim`.
@@ -39,3 +44,8 @@ def record_key(route_path: str, key: str) -> str:
 def claim_key(request_id: str) -> str:
     """The partition key of the claim that binds `request_id` to one route."""
     return f"{CLAIMS}#{request_id}"
+
+
+def result_object_key(route_path: str, request_id: str) -> str:
+    """The S3 key of a result too large for its DynamoDB item: `results/<route>#<request_id>.json`."""
+    return f"results/{record_key(route_path, request_id)}.json"

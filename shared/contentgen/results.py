@@ -6,7 +6,7 @@ A result larger than fits in a DynamoDB item goes to S3, with a pointer in the i
 Items (partition key `pk`, `contentgen.record_keys`): a result is kept under
 `<route>#<request_id>` (`stories/segments#req-1`), which only the function serving that route may
 write; the claim that binds a request_id to its route under `_claim#<request_id>`. Results that go
-to S3 lie under `results/<route>/`, again only the owner's to write. `get_result` reads the claim,
+to S3 lie under `results/<route>#`, again only the owner's to write. `get_result` reads the claim,
 then the owner's result.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client, get_events_client, get_s3_client
 from contentgen.errors import ConfigurationError, ConflictError
-from contentgen.record_keys import claim_key, owner_prefix, record_key
+from contentgen.record_keys import claim_key, record_key, result_object_key
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
 MAX_INLINE_BYTES = 350_000
@@ -67,7 +67,7 @@ def store_result(
     }
     body_attribute = "body"
     if len(payload.encode()) > MAX_INLINE_BYTES:
-        key = f"results/{owner_prefix(route)}/{request_id}.json"
+        key = result_object_key(route, request_id)
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
         get_s3_client().put_object(
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from contentgen.record_keys import ROUTE_TAG, claim_key, owner_prefix, record_key
+from contentgen.record_keys import ROUTE_TAG, claim_key, owner_prefix, record_key, result_object_key
 from local.iam import (
     actions,
     dynamodb_allows,
@@ -123,7 +123,22 @@ def test_an_event_fed_function_writes_only_its_own_results_and_the_claims(functi
         for s in function_statements(function)
         if "s3:PutObject" in actions(s) and "results" in str(s["Resource"])
     ]
-    assert put["Resource"].endswith(f"/results/{owner_prefix(_own_route(function))}/*")
+    assert put["Resource"].endswith(f"/results/{owner_prefix(_own_route(function))}#*")
+
+
+def test_a_large_result_object_is_writable_by_its_own_route_only() -> None:
+    """Routes nest (`stories/segments` is a prefix of `stories/segments/chunked`): with `/` as
+    the separator the plain stories role could overwrite the chunked and sets functions' objects."""
+    bucket = f"arn:aws:s3:::{physical_name('ResultsBucket')}"
+    writers = sorted(f for f in RECORD_KEEPERS if f in {s.function for s in queue_sources()})
+    for function in writers:
+        statements = function_statements(function)
+        for other in writers:
+            target = f"{bucket}/{result_object_key(_own_route(other), 'req-1')}"
+            assert statements_allow(statements, "s3:PutObject", target, []) is (other == function), (
+                function,
+                target,
+            )
 
 
 def test_the_result_reader_reads_any_route_and_writes_none() -> None:

@@ -57,8 +57,8 @@ def test_a_result_too_large_for_dynamodb_goes_to_s3_with_a_pointer(aws: Any) -> 
     key = {"pk": {"S": "stories/segments/chunked#big"}}
     item = aws["dynamodb"].get_item(TableName="results", Key=key)["Item"]
     assert "body" not in item
-    assert item["body_s3_key"]["S"] == "results/stories/segments/chunked/big.json"  # the owner's prefix
-    stored = aws["s3"].get_object(Bucket="results-bucket", Key="results/stories/segments/chunked/big.json")
+    assert item["body_s3_key"]["S"] == "results/stories/segments/chunked#big.json"  # the owner's prefix
+    stored = aws["s3"].get_object(Bucket="results-bucket", Key="results/stories/segments/chunked#big.json")
     assert stored["ContentType"] == "application/json"
     assert json.loads(stored["Body"].read()) == body
     found = get_result("big")
