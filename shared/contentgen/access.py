@@ -2,9 +2,10 @@
 
 API Gateway only validates `x-api-key` on methods that require a key, and `GET /health` must stay
 open for uptime checks; `GET /health?deep=true` calls the providers, so it checks the key itself
-against the keys of the API's usage plan (`API_USAGE_PLAN_ID`), read once per container per
-`KEYS_CACHE_SECONDS` through `apigateway:GET` on that usage plan's keys; a key counts only while
-it is enabled (`GetApiKey`, `apigateway:GET` on `/apikeys/<id>`).
+against the keys of the API's usage plan (`API_USAGE_PLAN_ID`), listed once per container per
+`KEYS_CACHE_SECONDS` through `apigateway:GET` on that usage plan's keys; the presented key counts
+only while it is enabled (`GetApiKey`, `apigateway:GET` on `/apikeys/<id>`, read for that key and
+kept `KEY_STATE_SECONDS`): a key disabled or added in API Gateway is seen within 30 seconds.
 """
 
 from __future__ import annotations
@@ -12,47 +13,73 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError, ForbiddenError
 
+# The usage plan's keys (value -> key id) are listed once per container per KEYS_CACHE_SECONDS;
+# a key not in the list makes a fresh listing at most every KEY_STATE_SECONDS (a key added to the
+# plan is known within that time, and random keys cannot make every request list the plan).
+# Whether the presented key is enabled is read for that key alone and kept KEY_STATE_SECONDS, so
+# a key disabled in API Gateway stops passing within KEY_STATE_SECONDS.
 KEYS_CACHE_SECONDS = 300.0
+KEY_STATE_SECONDS = 30.0
 
 _lock = threading.Lock()
-_cached: tuple[float, frozenset[str]] | None = None
+_listed: tuple[float, dict[bytes, str]] | None = None
+_states: dict[str, tuple[float, bool]] = {}
 
 
-def _usage_plan_keys(plan_id: str) -> frozenset[str]:
-    global _cached
+def _usage_plan_keys(plan_id: str, *, stale_after: float) -> dict[bytes, str]:
+    """The plan's keys as {UTF-8 value: key id}, listed again when older than `stale_after` s."""
+    global _listed
     with _lock:
-        if _cached is not None and time.monotonic() - _cached[0] < KEYS_CACHE_SECONDS:
-            return _cached[1]
+        if _listed is not None and time.monotonic() - _listed[0] < stale_after:
+            return _listed[1]
     from contentgen.connectors.aws import get_apigateway_client
 
-    client = get_apigateway_client()
-    values: set[str] = set()
-    for page in client.get_paginator("get_usage_plan_keys").paginate(usagePlanId=plan_id):
+    keys: dict[bytes, str] = {}
+    for page in get_apigateway_client().get_paginator("get_usage_plan_keys").paginate(usagePlanId=plan_id):
         for item in page.get("items", []):
-            # A usage plan key has no `enabled` (UsagePlanKey: id, type, value, name): the API key
-            # itself says whether it is disabled (GetApiKey, without its value).
-            if item.get("value") and _enabled(client, item["id"]):
-                values.add(item["value"])
-    keys = frozenset(values)
+            if item.get("value") and item.get("id"):
+                keys[str(item["value"]).encode("utf-8", "surrogateescape")] = str(item["id"])
     with _lock:
-        _cached = (time.monotonic(), keys)
+        _listed = (time.monotonic(), keys)
     return keys
 
 
-def _enabled(client: Any, key_id: str) -> bool:
-    """Whether API key `key_id` is enabled (a disabled key is refused by API Gateway too)."""
-    return bool(client.get_api_key(apiKey=key_id, includeValue=False).get("enabled", False))
+def _enabled(key_id: str) -> bool:
+    """Whether API key `key_id` is enabled (a disabled key is refused by API Gateway too). A usage
+    plan key has no `enabled` (UsagePlanKey: id, type, value, name): the API key itself says it
+    (`GetApiKey` without its value)."""
+    with _lock:
+        known = _states.get(key_id)
+        if known is not None and time.monotonic() - known[0] < KEY_STATE_SECONDS:
+            return known[1]
+    from contentgen.connectors.aws import get_apigateway_client
+
+    enabled = bool(
+        get_apigateway_client().get_api_key(apiKey=key_id, includeValue=False).get("enabled", False)
+    )
+    with _lock:
+        _states[key_id] = (time.monotonic(), enabled)
+    return enabled
+
+
+def _match(keys: dict[bytes, str], given: bytes) -> str | None:
+    """The id of the key whose value is `given`, compared in constant time per key."""
+    found = None
+    for value, key_id in keys.items():
+        if hmac.compare_digest(given, value):
+            found = key_id
+    return found
 
 
 def reset_key_cache() -> None:
-    global _cached
+    global _listed
     with _lock:
-        _cached = None
+        _listed = None
+        _states.clear()
 
 
 def require_api_key(presented: str | None) -> None:
@@ -62,16 +89,18 @@ def require_api_key(presented: str | None) -> None:
         raise ConfigurationError("service misconfigured: environment variable API_USAGE_PLAN_ID is not set")
     if not presented:
         raise ForbiddenError("this check needs an API key in the x-api-key header")
+    # Compared as UTF-8 bytes: `hmac.compare_digest` raises TypeError on non-ASCII str (a header
+    # anyone can send on the open route), https://docs.python.org/3/library/hmac.html. Any lone
+    # surrogate (a direct invocation can send one) encodes too, and matches no real key.
+    given = presented.encode("utf-8", "surrogatepass")
     try:
-        keys = _usage_plan_keys(plan_id)
-    except ConfigurationError:
-        raise
+        key_id = _match(_usage_plan_keys(plan_id, stale_after=KEYS_CACHE_SECONDS), given)
+        if key_id is None:  # perhaps added since the listing
+            key_id = _match(_usage_plan_keys(plan_id, stale_after=KEY_STATE_SECONDS), given)
+        enabled = key_id is not None and _enabled(key_id)
     except Exception as exc:
         raise ConfigurationError(
             f"could not read the API keys of usage plan {plan_id} ({type(exc).__name__})"
         ) from None
-    # Compared as UTF-8 bytes: `hmac.compare_digest` raises TypeError on non-ASCII str (a header
-    # anyone can send on the open route), https://docs.python.org/3/library/hmac.html
-    given = presented.encode("utf-8", "surrogateescape")
-    if not any(hmac.compare_digest(given, key.encode("utf-8", "surrogateescape")) for key in keys):
+    if not enabled:
         raise ForbiddenError("the API key in x-api-key is not valid for this API")

@@ -141,6 +141,47 @@ def test_a_disabled_key_of_the_usage_plan_does_not_pass(
     assert stack.provider.requests() == []
 
 
+def test_a_key_disabled_or_added_in_api_gateway_is_seen_without_waiting_out_the_listing(
+    stack: Stack, health_handler: Handler, moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's listing is kept KEYS_CACHE_SECONDS (5 min) but a key's state only
+    KEY_STATE_SECONDS (30 s, here 0 as if they had passed): a key disabled after it passed is
+    refused, and a key added after the listing passes, without waiting for a new listing."""
+    import contentgen.access as access
+    from local.aws import client
+
+    monkeypatch.setattr(access, "KEY_STATE_SECONDS", 0.0)
+    apigateway = client("apigateway", stack.aws_url)
+    context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
+    assert health_handler(deep_event(LOCAL_API_KEY), context)["statusCode"] == 200  # the plan is listed
+    added = apigateway.create_api_key(name="added-caller", value="added-caller-key-0001", enabled=True)
+    apigateway.create_usage_plan_key(
+        usagePlanId=moto_server.usage_plan_id, keyId=added["id"], keyType="API_KEY"
+    )
+    try:
+        assert health_handler(deep_event("added-caller-key-0001"), context)["statusCode"] == 200
+        apigateway.update_api_key(
+            apiKey=added["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+        )
+        refused = health_handler(deep_event("added-caller-key-0001"), context)
+    finally:
+        apigateway.delete_usage_plan_key(usagePlanId=moto_server.usage_plan_id, keyId=added["id"])
+        apigateway.delete_api_key(apiKey=added["id"])
+
+    assert refused["statusCode"] == 403
+
+
+@pytest.mark.parametrize("api_key", ["\ud800", "k\udfff", "caf\u00e9"])
+def test_a_key_no_api_key_can_be_is_403_not_500(stack: Stack, health_handler: Handler, api_key: str) -> None:
+    """Lone surrogates (a direct invocation can send them) and non-ASCII text match no key."""
+    context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
+
+    response = health_handler(deep_event(api_key), context)
+
+    assert response["statusCode"] == 403, response["body"]
+    assert stack.provider.requests() == []
+
+
 def test_the_deep_check_reads_ssm_at_most_once_a_minute(
     stack: Stack, health_handler: Handler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
