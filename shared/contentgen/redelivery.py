@@ -27,6 +27,9 @@ from contentgen.connectors.aws import get_sqs_client
 
 ATTEMPTS_ATTRIBUTE = "contentgen-attempts"
 MAX_DELAY_SECONDS = 900
+# SQS quota: "A message can contain up to 10 metadata attributes" (SQS Developer Guide, "Amazon SQS
+# message quotas"); the copy needs one for its attempts.
+MAX_MESSAGE_ATTRIBUTES = 10
 # Answers whose request may simply be run later: the breaker was open (nothing was called), or
 # the provider said when to come back: a 429, or a 5xx naming a wait (`ProviderBusyError`, e.g.
 # OpenRouter's 503 "No available model provider" with `Retry-After`).
@@ -70,7 +73,12 @@ class HandBack:
 
 
 def hand_back_for(record: SQSRecord, outcome: dict[str, Any]) -> HandBack | None:
-    """The hand-back for an outcome that should be run later, else None (fail or store it)."""
+    """The hand-back for an outcome that should be run later, else None (fail or store it).
+
+    None too when the copy could not carry its attempts: a message already holding SQS's
+    maximum of 10 message attributes (`MAX_MESSAGE_ATTRIBUTES`) fails as an ordinary attempt."""
+    if len(_carried_attributes(record)) >= MAX_MESSAGE_ATTRIBUTES:
+        return None
     body = outcome.get("body")
     code = body.get("code") if isinstance(body, dict) else None
     retry_after = outcome.get("retry_after")
@@ -92,12 +100,8 @@ def queue_url_from_arn(arn: str) -> str:
     return f"https://sqs.{region}.{suffix}/{account}/{name}"
 
 
-def send_back(record: SQSRecord, hand_back: HandBack) -> None:
-    """Send a copy of the record to its own queue, delayed, with the attempts it carries.
-
-    The caller then reports the record successful, so the original is deleted. Raises botocore's
-    ClientError when SQS refuses (the record then fails and SQS redelivers it).
-    """
+def _carried_attributes(record: SQSRecord) -> dict[str, Any]:
+    """The record's own message attributes (all but ours) in `SendMessage`'s shape."""
     attributes: dict[str, Any] = {}
     for name, value in _message_attributes(record).items():
         if name == ATTEMPTS_ATTRIBUTE:
@@ -107,6 +111,16 @@ def send_back(record: SQSRecord, hand_back: HandBack) -> None:
             attributes[name] = {"DataType": data_type, "StringValue": value["stringValue"]}
         elif value.get("binaryValue") is not None:  # Lambda delivers binary values base64-encoded
             attributes[name] = {"DataType": data_type, "BinaryValue": base64.b64decode(value["binaryValue"])}
+    return attributes
+
+
+def send_back(record: SQSRecord, hand_back: HandBack) -> None:
+    """Send a copy of the record to its own queue, delayed, with the attempts it carries.
+
+    The caller then reports the record successful, so the original is deleted. Raises botocore's
+    ClientError when SQS refuses (the record then fails and SQS redelivers it).
+    """
+    attributes = _carried_attributes(record)
     attributes[ATTEMPTS_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(hand_back.attempts)}
     get_sqs_client().send_message(
         QueueUrl=queue_url_from_arn(record.event_source_arn),

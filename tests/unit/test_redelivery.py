@@ -49,3 +49,19 @@ def test_a_hand_made_record_without_a_receive_count_is_its_first_attempt() -> No
     assert attempts_so_far(record(receives=None)) == 1
     assert attempts_so_far(record(receives="not a number", attempts="2")) == 3
     assert attempts_so_far(record(receives="2", attempts="1")) == 3
+
+
+def test_a_message_with_no_room_for_its_attempts_is_not_handed_back() -> None:
+    """SQS allows 10 message attributes; a copy of a message holding 10 of its own cannot carry
+    `contentgen-attempts` (SendMessage would refuse it), so the delivery fails as usual."""
+    full = record()
+    full.raw_event["messageAttributes"] = {
+        f"a{n}": {"stringValue": "v", "dataType": "String"} for n in range(10)
+    }
+    room = record(attempts="1")
+    room.raw_event["messageAttributes"].update(
+        {f"a{n}": {"stringValue": "v", "dataType": "String"} for n in range(9)}
+    )
+
+    assert hand_back_for(full, outcome("provider_rate_limited", 30)) is None
+    assert hand_back_for(room, outcome("provider_rate_limited", 30)) == HandBack(delay_seconds=30, attempts=2)
