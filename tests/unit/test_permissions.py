@@ -7,6 +7,7 @@ spells out.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -24,6 +25,20 @@ from local.iam import (
 from local.template import functions, physical_name, queue_sources, routes
 
 QUEUE_FED = sorted({source.function for source in queue_sources()})
+# The functions whose entry point takes SQS and EventBridge events as well as API requests.
+GENERATION = sorted(
+    {
+        "StorySegmentsFunction",
+        "StorySegmentsChunkedFunction",
+        "StorySegmentsInSetsFunction",
+        "MemeSegmentsFunction",
+        "FreeContentFunction",
+        "TrendingIdeasFunction",
+        "AnalyzeCharacterFunction",
+        "GenerateThumbnailFunction",
+        "GenerateVideoFunction",
+    }
+)
 
 
 def test_sam_attaches_only_logging_and_tracing_policies() -> None:
@@ -39,11 +54,42 @@ def test_a_queue_fed_role_reaches_only_its_own_queue(function: str) -> None:
     (queue,) = [source.queue for source in queue_sources() if source.function == function]
     sqs = [s for s in function_statements(function) if any(a.startswith("sqs:") for a in actions(s))]
 
-    resources = {str(s["Resource"]) for s in sqs}
+    own = f"arn:aws:sqs:us-east-1:123456789012:{physical_name(queue)}"
+    direct = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('DirectInvokeDeadLetterQueue')}"
 
-    assert resources == {f"arn:aws:sqs:us-east-1:123456789012:{physical_name(queue)}"}
-    granted = {a for s in sqs for a in actions(s)}
+    assert {str(s["Resource"]) for s in sqs} == ({own, direct} if function in GENERATION else {own})
+    granted = {a for s in sqs if s["Resource"] == own for a in actions(s)}
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= granted
+    # Lambda sends a failed direct invocation's record with the function's role: send, nothing else.
+    expected = {"sqs:SendMessage"} if function in GENERATION else set()
+    assert {a for s in sqs if s["Resource"] == direct for a in actions(s)} == expected
+
+
+@pytest.mark.parametrize("function", GENERATION)
+def test_a_failed_direct_invocation_is_kept_for_either_qualifier(function: str) -> None:
+    """Lambda retries an asynchronous invocation twice and then discards it unless an on-failure
+    destination is set ("Configuring error handling for asynchronous invocation", Lambda Developer
+    Guide): both the alias SAM publishes and $LATEST send it to DirectInvokeDeadLetterQueue, which
+    the dead-letter alarm watches."""
+    resources = translated()["Resources"]
+    configs = {
+        json.dumps(c["Properties"].get("Qualifier"), sort_keys=True): c["Properties"]
+        for c in resources.values()
+        if c["Type"] == "AWS::Lambda::EventInvokeConfig"
+        and c["Properties"]["FunctionName"] == {"Ref": function}
+    }
+    assert set(configs) == {'"live"', '"$LATEST"'}
+    for config in configs.values():
+        assert config["MaximumRetryAttempts"] == 2
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["DirectInvokeDeadLetterQueue", "Arn"]
+        }
+    direct = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('DirectInvokeDeadLetterQueue')}"
+    assert any(
+        "sqs:SendMessage" in actions(s) and s["Resource"] == direct for s in function_statements(function)
+    )
+    alarm = json.dumps(resources["DeadLetterQueueAlarm"]["Properties"]["Metrics"])
+    assert "DirectInvokeDeadLetterQueue" in alarm
 
 
 def test_no_role_holds_a_wildcard_action_or_an_unscoped_data_resource() -> None:

@@ -197,7 +197,7 @@ def test_event_generation_policy_is_scoped_to_its_tables_bucket_prefix_and_bus()
     resources = {json.dumps(s["Resource"], sort_keys=True) for s in statements}
     assert resources == {
         json.dumps({"Fn::GetAtt": ["ResultsTable", "Arn"]}),
-        json.dumps({"Fn::Sub": "${ResultsBucket.Arn}/results/${!aws:PrincipalTag/contentgen-route}/*"}),
+        json.dumps({"Fn::Sub": "${ResultsBucket.Arn}/results/${!aws:PrincipalTag/contentgen-route}#*"}),
         json.dumps({"Fn::GetAtt": ["ContentgenEventBus", "Arn"]}),
     }
 
