@@ -310,7 +310,7 @@ def handle_generation_event(
     """An EventBridge event: `detail` is the message.
 
     A provider failure raises, so Lambda retries the event (async invocation) and, when those
-    retries run out, sends it to the function's on-failure destination (its dead-letter queue).
+    retries run out, sends it to the function's on-failure destination (DirectInvokeDeadLetterQueue).
     """
     logger.set_correlation_id(str(event.get("id") or getattr(context, "aws_request_id", "")))
     check_value_bounds(event["detail"])
