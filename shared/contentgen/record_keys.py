@@ -16,7 +16,9 @@ would let the plain stories function write the chunked and sets functions' objec
 
 The owner is the function's own route (`lambda_entrypoint(direct_route=...)`), fixed in its code,
 not the path a request names. Claims of a `request_id` (which route it belongs to) are shared by
-every event-fed function and live under `_claim#`; no route can be named `_claim`.
+every event-fed function and live under `_claim#`; no route can be named `_claim`. IAM cannot
+limit what a claim says (no condition key reads attribute values), so claims only refuse a reused
+request_id; reading a result never trusts them: `get_result` reads the owners' own items.
 """
 
 from __future__ import annotations
@@ -26,6 +28,19 @@ from __future__ import annotations
 ROUTE_TAG = "contentgen-route"
 # Where the request_id claims live (contentgen.results.claim_request_id).
 CLAIMS = "_claim"
+# The routes whose functions take events and keep results (each function's own `direct_route`;
+# a unit test holds this to the template's tags): `get_result` looks for a request_id under each.
+RESULT_ROUTES = (
+    "/stories/segments",
+    "/stories/segments/chunked",
+    "/stories/segments/sets",
+    "/memes/segments",
+    "/content",
+    "/ideas/trending",
+    "/characters/analyze",
+    "/thumbnails",
+    "/videos",
+)
 
 
 def owner_prefix(route_path: str) -> str:

@@ -6,8 +6,9 @@ A result larger than fits in a DynamoDB item goes to S3, with a pointer in the i
 Items (partition key `pk`, `contentgen.record_keys`): a result is kept under
 `<route>#<request_id>` (`stories/segments#req-1`), which only the function serving that route may
 write; the claim that binds a request_id to its route under `_claim#<request_id>`. Results that go
-to S3 lie under `results/<route>#`, again only the owner's to write. `get_result` reads the claim,
-then the owner's result.
+to S3 lie under `results/<route>#`, again only the owner's to write. `get_result` reads the
+request_id's item under every route at once (the claims, which every event-fed role may write,
+are not trusted for reading).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client, get_events_client, get_s3_client
-from contentgen.errors import ConfigurationError, ConflictError
-from contentgen.record_keys import claim_key, record_key, result_object_key
+from contentgen.errors import ConfigurationError, ConflictError, ContentgenError
+from contentgen.record_keys import RESULT_ROUTES, claim_key, record_key, result_object_key
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
 MAX_INLINE_BYTES = 350_000
@@ -31,6 +32,13 @@ def _required(value: str | None, variable: str) -> str:
     if value is None:
         raise ConfigurationError(f"service misconfigured: environment variable {variable} is not set")
     return value
+
+
+class ResultsUnavailableError(ContentgenError):
+    """The results table kept part of a read unprocessed (throttling): 503 with `Retry-After`."""
+
+    status_code = 503
+    code = "results_unavailable"
 
 
 @dataclass(frozen=True)
@@ -152,17 +160,37 @@ def mark_notified(request_id: str, route: str) -> None:
 def get_result(request_id: str) -> dict[str, Any] | None:
     """The stored outcome of `request_id` (`request_id`, `route`, `status`, `status_code`,
     `created_at` in epoch seconds, and `result` or `error`), or None when the id is unknown or its
-    request has not finished. Reads the claim, then the owning route's item (two GetItem)."""
+    request has not finished.
+
+    One `BatchGetItem` reads the id's item under each of `RESULT_ROUTES` (items only their own
+    route's function may write). Raises ConflictError (409) when more than one route holds a
+    finished result for the id, which claims prevent: the answer is not guessed."""
     settings = get_settings()
     table = _required(settings.results_table, "RESULTS_TABLE")
     dynamodb = get_dynamodb_client()
-    claim = dynamodb.get_item(TableName=table, Key={"pk": {"S": claim_key(request_id)}}).get("Item")
-    if not claim or "route" not in claim:  # unknown
+    wanted: dict[str, Any] = {
+        table: {"Keys": [{"pk": {"S": record_key(route, request_id)}} for route in RESULT_ROUTES]}
+    }
+    items: list[dict[str, Any]] = []
+    for _ in range(5):  # UnprocessedKeys: the rest of a throttled batch, asked again
+        answer = dynamodb.batch_get_item(RequestItems=wanted)
+        items.extend(answer.get("Responses", {}).get(table, []))
+        wanted = answer.get("UnprocessedKeys") or {}
+        if not wanted:
+            break
+    else:
+        raise ResultsUnavailableError(
+            "the results table did not answer the whole read; retry later", retry_after=1
+        )
+    finished = [item for item in items if "status" in item]
+    if not finished:  # unknown, or claimed and not finished yet
         return None
-    key = record_key(claim["route"]["S"], request_id)
-    found = dynamodb.get_item(TableName=table, Key={"pk": {"S": key}}).get("Item")
-    if not found or "status" not in found:  # claimed and not finished yet
-        return None
+    if len(finished) > 1:
+        routes = sorted(item["route"]["S"] for item in finished)
+        raise ConflictError(
+            f"request_id {request_id!r} holds results on several routes ({', '.join(routes)})"
+        )
+    (found,) = finished
     if "body" in found:
         body = json.loads(found["body"]["S"])
     else:

@@ -105,17 +105,24 @@ def _tables() -> dict[str, tuple[str, str]]:
 def dynamodb_denial(function: str, operation: str, params: dict[str, Any]) -> str | None:
     """IAM's denial of a request on a table the role's statements do not grant it for, or with a
     partition key its LeadingKeys do not allow (an action the role does not grant on any table is
-    left to moto's enforcement, the negative control)."""
-    if params.get("TableName") not in _tables():
-        return None
-    if f"dynamodb:{operation}" not in granted(function):
-        return None
-    arn, hash_key = _tables()[params["TableName"]]
-    item = (params.get("Key") or params.get("Item") or {}) if operation in ITEM_OPERATIONS else {}
-    keys = [str(value) for value in item.get(hash_key, {}).values()]
-    if dynamodb_allows(function, f"dynamodb:{operation}", arn, keys):
-        return None
-    return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} (leading keys {keys})"
+    left to moto's enforcement, the negative control). A `BatchGetItem` is checked per table with
+    all its keys, as IAM evaluates `ForAllValues` on them."""
+    if operation == "BatchGetItem":
+        reads = {
+            table: list(read.get("Keys", [])) for table, read in (params.get("RequestItems") or {}).items()
+        }
+    elif operation in ITEM_OPERATIONS:
+        reads = {params.get("TableName"): [params.get("Key") or params.get("Item") or {}]}
+    else:
+        reads = {params.get("TableName"): []}
+    for table, items in reads.items():
+        if table not in _tables() or f"dynamodb:{operation}" not in granted(function):
+            continue
+        arn, hash_key = _tables()[table]
+        keys = [str(value) for item in items for value in item.get(hash_key, {}).values()]
+        if not dynamodb_allows(function, f"dynamodb:{operation}", arn, keys):
+            return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} (leading keys {keys})"
+    return None
 
 
 def _reset_auth(server: MotoServer, count: str) -> None:
@@ -279,7 +286,9 @@ def test_a_call_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Cal
     signing = get_dynamodb_client()._request_signer._credentials  # type: ignore[attr-defined]
     assert signing.access_key == os.environ["AWS_ACCESS_KEY_ID"]  # the role's temporary key
     assert signing.token == os.environ["AWS_SESSION_TOKEN"]
-    get_dynamodb_client().get_item(TableName=table, Key={"pk": {"S": "_claim#perm-x"}})  # granted
+    get_dynamodb_client().batch_get_item(
+        RequestItems={table: {"Keys": [{"pk": {"S": "content#perm-x"}}]}}
+    )  # granted
 
     with pytest.raises(ClientError) as denied:
         get_dynamodb_client().update_item(
@@ -373,7 +382,7 @@ def test_the_result_reader(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     response = _invoke("GetResultFunction", event)
 
     assert response["statusCode"] == 404, response["body"]  # read, and found nothing: not a 5xx
-    assert "dynamodb:GetItem" in calls.actions
+    assert "dynamodb:BatchGetItem" in calls.actions
     assert_allowed("GetResultFunction", calls)
 
 

@@ -12,7 +12,14 @@ import re
 
 import pytest
 
-from contentgen.record_keys import ROUTE_TAG, claim_key, owner_prefix, record_key, result_object_key
+from contentgen.record_keys import (
+    RESULT_ROUTES,
+    ROUTE_TAG,
+    claim_key,
+    owner_prefix,
+    record_key,
+    result_object_key,
+)
 from local.iam import (
     actions,
     dynamodb_allows,
@@ -140,6 +147,8 @@ def test_every_function_that_keeps_records_is_tagged_with_the_route_its_code_own
         assert principal_tags(function)[ROUTE_TAG] == owner_prefix(route), function
         served = {r.path for r in routes() if r.function == function and r.method == "POST"}
         assert served == {route}, function
+    # The result reader looks for a request_id under exactly these routes.
+    assert sorted(RESULT_ROUTES) == sorted(_own_route(function) for function in RECORD_KEEPERS)
 
 
 @pytest.mark.parametrize("function", RECORD_KEEPERS)
@@ -189,8 +198,10 @@ def test_a_large_result_object_is_writable_by_its_own_route_only() -> None:
 
 def test_the_result_reader_reads_any_route_and_writes_none() -> None:
     table = _table("ResultsTable")
-    for key in (claim_key("req-1"), record_key("/memes/segments", "req-1")):
-        assert dynamodb_allows("GetResultFunction", "dynamodb:GetItem", table, [key])
+    keys = [record_key(route, "req-1") for route in RESULT_ROUTES]
+    assert dynamodb_allows("GetResultFunction", "dynamodb:BatchGetItem", table, keys)
+    for key in (claim_key("req-1"), *keys):
+        assert not dynamodb_allows("GetResultFunction", "dynamodb:GetItem", table, [key])
         assert not dynamodb_allows("GetResultFunction", "dynamodb:UpdateItem", table, [key])
 
 

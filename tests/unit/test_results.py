@@ -112,3 +112,41 @@ def test_a_claimed_request_that_has_not_finished_is_not_found(aws: Any) -> None:
     claim_request_id(request_id="r5", route="/content")
 
     assert get_result("r5") is None
+
+
+def test_a_forged_claim_cannot_redirect_a_result(aws: Any) -> None:
+    """Every event-fed role may write claims (IAM cannot limit what a claim says), so reading never
+    follows one: a claim rewritten to another route, with a result forged there, is a 409, not
+    the forger's answer."""
+    _store(request_id="r6", route="/memes/segments", status_code=200, body={"segments": ["real"]})
+    assert get_result("r6")["result"] == {"segments": ["real"]}  # type: ignore[index]
+    aws["dynamodb"].put_item(TableName="results", Item={"pk": {"S": "_claim#r6"}, "route": {"S": "/content"}})
+
+    assert get_result("r6")["route"] == "/memes/segments"  # type: ignore[index]
+
+    _store(request_id="r6-forged", route="/content", status_code=200, body={"content": "forged"})
+    forged = aws["dynamodb"].get_item(TableName="results", Key={"pk": {"S": "content#r6-forged"}})["Item"]
+    aws["dynamodb"].put_item(TableName="results", Item={**forged, "pk": {"S": "content#r6"}})
+    with pytest.raises(ConflictError, match="several routes"):
+        get_result("r6")
+
+
+def test_unprocessed_keys_are_asked_again(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BatchGetItem may leave keys unprocessed under throttling; they are read again."""
+    from contentgen.connectors.aws import get_dynamodb_client
+
+    _store(request_id="r7", route="/ideas/trending", status_code=200, body={"ideas": []})
+    client = get_dynamodb_client()
+    real = client.batch_get_item
+    calls: list[int] = []
+
+    def throttled_once(**kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "batch_get_item", throttled_once)
+
+    assert get_result("r7")["route"] == "/ideas/trending"  # type: ignore[index]
+    assert len(calls) == 2
