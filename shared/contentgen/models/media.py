@@ -66,6 +66,9 @@ class VideoJobStatus(ResponseModel):
 
 
 class VideoCheckMessage(RequestModel):
-    """The job queue's message: which job to check."""
+    """The job queue's message: which job to check; the first one also names the operation the
+    start began (and its model), for a job whose own write of it failed."""
 
     job_id: str = Field(min_length=1, max_length=64)
+    operation_name: str | None = Field(None, min_length=1, max_length=512)
+    model: str | None = Field(None, min_length=1, max_length=128)
