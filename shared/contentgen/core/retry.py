@@ -15,7 +15,10 @@ shape) is retried like a server error. Final kinds (a rejected request, an empty
 moderation flag, a safety filter's refusal reported as an error) end the call after the attempt
 that met them; a model that declines (`ContentFilteredError`, raised by the adapter) ends it too,
 logged with outcome `declined`. For work that is not idempotent (`idempotent=False`, a Veo start)
-a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's
+a timeout, a connection dropped after the request was sent (`DROPPED`; one never opened is
+`CONNECTION`, retried) or an unreadable answer is final too, flagged `unconfirmed_paid_work`: the
+provider may have started it. A caller that comes back through its queue (`wait=False`, the video
+worker) makes one request per model and is handed the provider's wait instead of waiting. Each attempt's
 log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
 
 A wait the deadline cannot meet is answered at once (503 with `Retry-After`); when it covers the

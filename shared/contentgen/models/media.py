@@ -53,7 +53,8 @@ class VideoJobStatus(ResponseModel):
     error_code: str | None = Field(
         None,
         description="Stable machine code of the failure: content_filtered (the provider's filter "
-        "withheld the video; `error` quotes its reasons), provider_error, deadline_exceeded.",
+        "withheld the video; `error` quotes its reasons), provider_error, deadline_exceeded, "
+        "start_unconfirmed (the start's outcome was never recorded: it may have been billed).",
     )
     created_at: int
     updated_at: int
