@@ -17,9 +17,17 @@ from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
-from contentgen.errors import ConfigurationError
+from contentgen.errors import ConfigurationError, ContentgenError
 
 TERMINAL = ("succeeded", "failed")
+
+
+class JobStoreUnavailableError(ContentgenError):
+    """The job table could not be written before a start was sent (throttling, an outage, a denied
+    permission): nothing was started. A 503 with `Retry-After`; an event's record is retried."""
+
+    status_code = 503
+    code = "job_store_unavailable"
 
 
 @dataclass

@@ -192,6 +192,30 @@ def test_a_job_whose_start_is_still_running_stays_pending(
     assert job_status(invoke, job_id)[1]["status"] == "pending"
 
 
+def _refuse_job_writes(params: dict[str, Any], **_: Any) -> None:
+    if params.get("TableName") == physical_name("VideoJobsTable"):
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
+        )
+
+
+def test_a_job_that_cannot_be_written_starts_nothing(
+    stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    events = get_dynamodb_client().meta.events
+    events.register("before-parameter-build.dynamodb.PutItem", _refuse_job_writes)
+    try:
+        status, answer = invoke(START, {"prompt": "A paper boat on a rainy street"})
+    finally:
+        events.unregister("before-parameter-build.dynamodb.PutItem", _refuse_job_writes)
+
+    assert status == 503, answer
+    assert answer["code"] == "job_store_unavailable"
+    assert "no video was started" in answer["message"]
+    assert stack.provider.requests() == []
+
+
 def test_a_start_that_definitely_failed_leaves_no_job(
     stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,6 +43,7 @@ from contentgen.core.videos import StartedVideo, check_video, start_video
 from contentgen.errors import (
     CircuitOpenError,
     ContentFilteredError,
+    ContentgenError,
     DeadlineExceededError,
     NotFoundError,
     ProviderError,
@@ -51,6 +52,7 @@ from contentgen.errors import (
     ProviderUnavailableError,
 )
 from contentgen.jobs import (
+    JobStoreUnavailableError,
     VideoJob,
     check_configured,
     create_job,
@@ -122,7 +124,7 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
         updated_at=now,
         deadline_at=now + settings.video_job_deadline_seconds,
     )
-    create_job(job)  # before the start: a job that cannot be written starts nothing
+    _create(job)  # before the start: a job that cannot be written starts nothing
     try:
         started = start_video(
             video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
@@ -145,6 +147,31 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
     return VideoJobAccepted(
         job_id=job.job_id, status="pending", status_url=f"{base_path}/videos/{job.job_id}"
     )
+
+
+def _create(job: VideoJob) -> None:
+    """Write the job before its start; `JobStoreUnavailableError` (503) when the table refuses."""
+    from botocore.exceptions import ClientError
+
+    def write() -> None:
+        try:
+            create_job(job)
+        except ClientError as exc:
+            # The id is 128 random bits: an item already there is an earlier attempt's, landed.
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    try:
+        _retried(write)
+    except ContentgenError:
+        raise
+    except Exception as exc:
+        logger.warning(
+            "video job not written", extra={"job_id": job.job_id, "reason": f"{type(exc).__name__}: {exc}"}
+        )
+        raise JobStoreUnavailableError(
+            "the video job could not be recorded, so no video was started; try again shortly", retry_after=5
+        ) from None
 
 
 def _retried(write: Callable[[], T]) -> T:
