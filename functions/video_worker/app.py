@@ -12,7 +12,8 @@ from contentgen.services.videos import advance_video_job
 
 
 def check_job(record: SQSRecord) -> None:
-    advance_video_job(VideoCheckMessage.model_validate_json(record.body).job_id)
+    message = VideoCheckMessage.model_validate_json(record.body)
+    advance_video_job(message.job_id, operation_name=message.operation_name, model=message.model)
 
 
 lambda_handler = sqs_entrypoint(check_job)

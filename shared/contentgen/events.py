@@ -9,7 +9,9 @@
   per `request_id` (idempotency), its result or error is stored under `request_id` and announced
   with GenerationCompleted / GenerationFailed. An invalid request is answered at once, stored,
   and its record reported failed; a provider failure is reported failed for the queue to retry,
-  and on the last receive its error is stored and announced before the record goes to the DLQ.
+  and on the last receive its error is stored and announced before the record goes to the DLQ;
+  one after which paid work may have started unseen (`unconfirmed_paid_work`, a video start that
+  timed out) is stored and announced at once and its message deleted, never started again.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from contentgen.errors import (
     ContentgenError,
     InvalidRequestError,
 )
-from contentgen.idempotency import run_once
+from contentgen.idempotency import run_once, unconfirmed_paid_work
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
@@ -164,7 +166,11 @@ def _generate(
         raise GenerationFailed(exc.message) from None
     status = int(outcome["status_code"])
     body = outcome["body"]
-    final = isinstance(body, dict) and body.get("code") in FINAL_SERVER_ERROR_CODES
+    # Final too: paid work that may have started unseen (a video start that timed out): a retry
+    # would only replay it (contentgen.idempotency), so it is stored and announced now.
+    final = (
+        isinstance(body, dict) and body.get("code") in FINAL_SERVER_ERROR_CODES
+    ) or unconfirmed_paid_work(outcome)
     if status >= 500 and hand_back is not None and hand_back(outcome):
         logger.info("request handed back for later", extra={"status": status})
         return

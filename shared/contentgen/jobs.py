@@ -2,6 +2,10 @@
 
 A job's status moves pending → running → succeeded | failed. Every write that changes status is
 conditional on the job not being finished yet, so a duplicate or late message cannot undo it.
+
+A job is written before its (paid) start is sent, without an operation (`operation_name` None);
+`record_operation` adds the operation once the provider started it, so a start whose record
+fails to write is still a job someone can find (`contentgen.services.videos`).
 """
 
 from __future__ import annotations
@@ -13,16 +17,24 @@ from typing import Any
 
 from contentgen.config import get_settings
 from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
-from contentgen.errors import ConfigurationError
+from contentgen.errors import ConfigurationError, ContentgenError
 
 TERMINAL = ("succeeded", "failed")
+
+
+class JobStoreUnavailableError(ContentgenError):
+    """The job table could not be written before a start was sent (throttling, an outage, a denied
+    permission): nothing was started. A 503 with `Retry-After`; an event's record is retried."""
+
+    status_code = 503
+    code = "job_store_unavailable"
 
 
 @dataclass
 class VideoJob:
     job_id: str
     status: str
-    operation_name: str
+    operation_name: str | None  # None until the provider's start is recorded
     model: str
     request: dict[str, Any]
     created_at: int
@@ -55,13 +67,18 @@ def _queue() -> str:
     return queue
 
 
+def check_configured() -> None:
+    """Raise `ConfigurationError` (503) unless the job table and the job queue are both named."""
+    _table()
+    _queue()
+
+
 def create_job(job: VideoJob) -> None:
     settings = get_settings()
     expires_at = job.created_at + settings.video_job_retention_days * 86400
     item: dict[str, Any] = {
         "job_id": {"S": job.job_id},
         "status": {"S": job.status},
-        "operation_name": {"S": job.operation_name},
         "model": {"S": job.model},
         "request": {"S": json.dumps(job.request)},
         "created_at": {"N": str(job.created_at)},
@@ -70,6 +87,8 @@ def create_job(job: VideoJob) -> None:
         "checks": {"N": "0"},
         "expires_at": {"N": str(expires_at)},
     }
+    if job.operation_name is not None:
+        item["operation_name"] = {"S": job.operation_name}
     if job.usage is not None:
         item["usage"] = {"S": json.dumps(job.usage)}
     get_dynamodb_client().put_item(
@@ -87,7 +106,7 @@ def get_job(job_id: str) -> VideoJob | None:
     return VideoJob(
         job_id=found["job_id"]["S"],
         status=found["status"]["S"],
-        operation_name=found["operation_name"]["S"],
+        operation_name=found.get("operation_name", {}).get("S"),
         model=found["model"]["S"],
         request=json.loads(found["request"]["S"]),
         created_at=int(found["created_at"]["N"]),
@@ -108,9 +127,10 @@ def update_job(
     s3_key: str | None = None,
     error: str | None = None,
     error_code: str | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> bool:
-    """Record a check (and a new status, and for a failure its reason and machine code); False
-    when the job had already finished."""
+    """Record a check (and a new status, and for a failure its reason and machine code, and what
+    the job was charged when given); False when the job had already finished."""
     from botocore.exceptions import ClientError
 
     names = {"#status": "status"}
@@ -132,6 +152,10 @@ def update_job(
     if error_code is not None:
         assignments.append("error_code = :error_code")
         values[":error_code"] = {"S": error_code}
+    if usage is not None:
+        names["#usage"] = "usage"
+        assignments.append("#usage = :usage")
+        values[":usage"] = {"S": json.dumps(usage)}
     try:
         get_dynamodb_client().update_item(
             TableName=_table(),
@@ -148,10 +172,72 @@ def update_job(
     return True
 
 
-def schedule_check(job_id: str, *, delay_seconds: int) -> None:
-    """Ask the worker to check the job again after `delay_seconds` (SQS allows up to 900)."""
+def record_operation(job_id: str, *, operation_name: str, model: str, usage: dict[str, Any] | None) -> bool:
+    """Add the started operation (and the model that started it, and what the start cost) to a job
+    written without one. False when the job is gone, finished, or already has its operation (a
+    repeated write: nothing changes)."""
+    from botocore.exceptions import ClientError
+
+    names = {"#status": "status"}
+    values: dict[str, Any] = {
+        ":operation": {"S": operation_name},
+        ":model": {"S": model},
+        ":now": {"N": str(int(time.time()))},
+        ":succeeded": {"S": "succeeded"},
+        ":failed": {"S": "failed"},
+    }
+    assignments = ["operation_name = :operation", "model = :model", "updated_at = :now"]
+    if usage is not None:
+        names["#usage"] = "usage"
+        assignments.append("#usage = :usage")
+        values[":usage"] = {"S": json.dumps(usage)}
+    try:
+        get_dynamodb_client().update_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression=(
+                "attribute_exists(job_id) AND attribute_not_exists(operation_name) "
+                "AND NOT #status IN (:succeeded, :failed)"
+            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def discard_job(job_id: str) -> None:
+    """Delete a job whose start was never made or definitely failed (no operation recorded)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        get_dynamodb_client().delete_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            ConditionExpression="attribute_not_exists(operation_name)",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+
+
+def schedule_check(
+    job_id: str, *, delay_seconds: int, operation_name: str | None = None, model: str | None = None
+) -> None:
+    """Ask the worker to check the job again after `delay_seconds` (SQS allows up to 900). The
+    first check carries the started operation (and its model), so the worker can record it on a
+    job whose own write of it failed."""
+    body: dict[str, Any] = {"job_id": job_id}
+    if operation_name is not None:
+        body["operation_name"] = operation_name
+    if model is not None:
+        body["model"] = model
     get_sqs_client().send_message(
         QueueUrl=_queue(),
-        MessageBody=json.dumps({"job_id": job_id}),
+        MessageBody=json.dumps(body),
         DelaySeconds=max(0, min(900, delay_seconds)),
     )

@@ -149,15 +149,24 @@ def test_a_timed_out_video_start_is_answered_again_not_started_twice(
 
 
 @pytest.mark.usefixtures("slow_video_start")
-def test_a_queued_video_start_that_timed_out_is_not_started_again_on_redelivery(stack: Stack) -> None:
+def test_a_queued_video_start_that_timed_out_is_stored_at_once_and_not_started_again(
+    stack: Stack, invoke: Invoke
+) -> None:
+    """Stored as failed on its first receive and its message deleted (not walked through every
+    receive to the DLQ); a duplicate delivery replays it without a second start."""
     request_id = f"video-{uuid.uuid4().hex[:8]}"
     event = load_event("story_segments_sqs.json")
     event["Records"][0]["body"] = json.dumps({"request_id": request_id, "request": VIDEO})
     handler = handler_for("GenerateVideoFunction")
 
-    for _ in range(2):  # the record fails (a 5xx before the last receive) and is delivered again
+    for _ in range(2):  # the first delivery, then a duplicate (SQS delivers at least once)
         batch = handler(event, LocalLambdaContext(function_name="GenerateVideoFunction", timeout_seconds=29))
-        assert batch["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+        assert batch["batchItemFailures"] == [], "done: deleted, never retried into the DLQ"
+        status, stored = result(invoke, request_id)
+        assert status == 200, stored
+        assert stored["status"] == "failed"
+        assert stored["error"]["code"] == "provider_timeout"
+        assert stored["error"]["unconfirmed_paid_work"] is True
 
     assert provider_calls(stack, ":predictLongRunning") == 1
 

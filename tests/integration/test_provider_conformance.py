@@ -769,10 +769,11 @@ CASES["200-json-not-of-the-apis-shape-is-502"] = Case(
     502, "provider_unavailable", 3, quotes=("could not be read",), env=GEMINI_IMAGE,
 )  # fmt: skip
 # The Veo start is paid and not idempotent: an unreadable answer may stand for a started (billed)
-# operation, so it is final: one request, no retry, no fallback model.
-CASES["veo-start-unreadable-answer-is-502-and-never-started-again"] = Case(
+# operation, so it is final: one request, no retry, no fallback model, and answered like a start
+# that timed out (504, unconfirmed_paid_work: kept under its key, charged the upper bound).
+CASES["veo-start-unreadable-answer-is-504-unconfirmed-and-never-started-again"] = Case(
     VIDEO, [raw("gemini", 200, '{"name": "projects/p/locations/us-central1/publishers/google/models/veo-3', headers=JSON_TYPE, count=5)],
-    502, "provider_unavailable", 1, quotes=("could not be read",), env=VEO_WITH_FALLBACK,
+    504, "provider_timeout", 1, quotes=("could not be read", "may have started"), env=VEO_WITH_FALLBACK,
 )  # fmt: skip
 CASES["veo-start-cut-after-its-operation-name-keeps-the-operation"] = Case(
     VIDEO, [raw("gemini", 200, '{"name": "' + VEO_OPERATION + '", "metadata": {"@type": "type.goo', headers=JSON_TYPE)],
@@ -1117,13 +1118,15 @@ def test_an_open_breaker_reschedules_the_check_with_the_cooldown(
         raw("gemini", 503, google_error(503, "UNAVAILABLE", "The service is currently unavailable."), count=5)
     )
 
-    first = _check(worker, job_id)  # a 503: the breaker opens; the message is retried by SQS
+    first = _check(worker, job_id)  # a 503: the breaker opens; checked again after the poll delay
     second = _check(worker, job_id)  # breaker open: no request, re-scheduled after the cooldown
 
-    assert first != {"batchItemFailures": []}
+    assert first == {"batchItemFailures": []}, "no receive spent"
     assert second == {"batchItemFailures": []}
-    (message,) = sent
-    assert 240 <= message["DelaySeconds"] <= 300
+    assert len([r for r in stack.provider.requests() if ":fetchPredictOperation" in r["path"]]) == 1
+    after_503, after_open = sent
+    assert after_503["DelaySeconds"] == 0, "the poll delay (0 here): no wait was named"
+    assert 240 <= after_open["DelaySeconds"] <= 300
 
 
 def test_veo_operation_error_from_the_safety_filter_fails_the_job_with_content_filtered(
@@ -1229,16 +1232,22 @@ def test_a_5xx_video_check_naming_a_wait_is_rescheduled_after_it_without_spendin
     assert job.status == "pending"
 
 
-def test_an_unreadable_video_check_is_retried_like_a_server_error(stack: Stack, worker: QueuePoller) -> None:
+def test_an_unreadable_video_check_is_checked_again_later_like_a_server_error(
+    stack: Stack, worker: QueuePoller
+) -> None:
     job_id, _ = _job(stack)
     stack.provider.faults(
         raw("gemini", 200, "<html><body>Bad Gateway</body></html>", headers={"Content-Type": "text/html"})
     )
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}
+    assert _check(worker, job_id) == {"batchItemFailures": []}, "no receive spent"
 
     checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
-    assert len(checks) == 2, "the check is idempotent: retried once"
+    assert len(checks) == 1, "checked again later through the queue, not in this invocation"
+    job = get_job(job_id)
+    assert job is not None
+    assert job.status == "pending"
+    assert _check(worker, job_id) == {"batchItemFailures": []}  # the re-scheduled check
     job = get_job(job_id)
     assert job is not None
     assert job.status == "running"

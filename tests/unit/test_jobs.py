@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from contentgen.jobs import VideoJob, create_job, get_job, update_job
+from contentgen.jobs import VideoJob, create_job, discard_job, get_job, record_operation, update_job
 
 TABLE = "video-jobs"
 
@@ -69,3 +69,52 @@ def test_records_expire(table: Any) -> None:
 
     item = table.get_item(TableName=TABLE, Key={"job_id": {"S": "job-0123456789abcdef"}})["Item"]
     assert int(item["expires_at"]["N"]) >= int(time.time()) + 7 * 86400 - 5
+
+
+def unstarted(job_id: str = "job-0123456789abcdef") -> VideoJob:
+    """A job written before its start was sent: no operation yet."""
+    now = int(time.time())
+    return VideoJob(job_id, "pending", None, "veo", {"prompt": "x"}, now, now, now + 60)
+
+
+def test_a_job_written_before_its_start_gets_its_operation_once(table: Any) -> None:
+    create_job(unstarted())
+    written = get_job("job-0123456789abcdef")
+    assert written is not None
+    assert written.operation_name is None
+
+    usage = {"model": "veo-3", "provider_requests": 1, "cost_usd": 2.4}
+    assert record_operation("job-0123456789abcdef", operation_name="ops/op-1", model="veo-3", usage=usage)
+    assert not record_operation("job-0123456789abcdef", operation_name="ops/op-2", model="veo-3", usage=None)
+
+    stored = get_job("job-0123456789abcdef")
+    assert stored is not None
+    assert (stored.operation_name, stored.model, stored.usage, stored.status) == (
+        "ops/op-1",
+        "veo-3",
+        usage,
+        "pending",
+    )
+
+
+def test_an_operation_is_not_recorded_on_a_finished_or_missing_job(table: Any) -> None:
+    create_job(unstarted())
+    update_job("job-0123456789abcdef", status="failed", error="start unrecorded", usage={"cost_usd": 3.2})
+
+    assert not record_operation("job-0123456789abcdef", operation_name="ops/op-1", model="veo", usage=None)
+    assert not record_operation("nope", operation_name="ops/op-1", model="veo", usage=None)
+    stored = get_job("job-0123456789abcdef")
+    assert stored is not None
+    assert stored.operation_name is None
+    assert stored.usage == {"cost_usd": 3.2}
+
+
+def test_only_a_job_without_an_operation_is_discarded(table: Any) -> None:
+    create_job(unstarted("job-unstarted-0123456"))
+    create_job(job("job-started-012345678"))
+
+    discard_job("job-unstarted-0123456")
+    discard_job("job-started-012345678")
+
+    assert get_job("job-unstarted-0123456") is None
+    assert get_job("job-started-012345678") is not None

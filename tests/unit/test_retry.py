@@ -217,9 +217,9 @@ def _status_error(status: int, headers: dict[str, str] | None = None) -> openai.
         (_status_error(401), FailureKind.AUTH, None),
         (_status_error(400), FailureKind.REJECTED, None),
         (openai.APITimeoutError(httpx2.Request("POST", "http://127.0.0.1")), FailureKind.TIMEOUT, None),
-        (
+        (  # the SDK's connection error without httpx's cause: it may have been sent
             openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1")),
-            FailureKind.CONNECTION,
+            FailureKind.DROPPED,
             None,
         ),
     ],
@@ -272,7 +272,7 @@ def test_httpx_errors_raised_while_reading_a_body_are_transport_failures() -> No
     assert read_timeout is not None
     assert read_timeout.kind is FailureKind.TIMEOUT
     assert dropped is not None
-    assert dropped.kind is FailureKind.CONNECTION
+    assert dropped.kind is FailureKind.DROPPED
 
 
 def test_final_failures_take_one_attempt_without_key_reset_or_fallback(sleeps: list[float]) -> None:

@@ -20,6 +20,7 @@ from google.genai import errors, types
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
+from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import retry_after_from_headers, retry_delay_from_google_error
 from contentgen.errors import ContentgenError
@@ -126,7 +127,11 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     provider's words. Anything else a call raises is a provider failure too: a body that is
     truncated, HTML, not what its `Content-Encoding` says (`httpx.DecodingError`) or not of the
     SDK's shape (pydantic `ValidationError`) is UNREADABLE (retried like a server error, final for
-    a call that is not idempotent); never an unhandled 500.
+    a call that is not idempotent); never an unhandled 500. httpx's transport errors are split by
+    whether the request may have been sent (`contentgen.connectors.transport`): a connection that
+    dropped after it (DROPPED) is final for a Veo start, one never made (CONNECTION) is retried.
+    The SDK's own retries (`HttpRetryOptions`, tenacity) are off (`attempts=1`): they would send a
+    start again after a `TimeoutException` or `ConnectError` (`_api_client.retry_args`).
     """
     if isinstance(exc, ContentgenError) or not isinstance(exc, Exception):
         return None
@@ -148,10 +153,9 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
         if is_safety_block(message):
             return ProviderFailure(FailureKind.DECLINED, status, message=message)
         return ProviderFailure(FailureKind.REJECTED, status, message=message)
-    if isinstance(exc, httpx2.TimeoutException):
-        return ProviderFailure(FailureKind.TIMEOUT)
-    if isinstance(exc, httpx2.TransportError):
-        return ProviderFailure(FailureKind.CONNECTION)
+    transport = transport_failure(exc)  # a request never sent, timed out, or dropped once sent
+    if transport is not None:
+        return transport
     return _unreadable(exc)
 
 

@@ -18,6 +18,7 @@ from openai import OpenAI
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.lazy import LazySingleton
+from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
 from contentgen.errors import ContentgenError
@@ -208,10 +209,17 @@ def classify_openai_error(exc: BaseException) -> ProviderFailure | None:
         return None
     if isinstance(exc, OpenRouterBodyError):
         return failure_for_status(exc.status, retry_after=None, message=exc.message, metadata=exc.metadata)
-    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
-        return ProviderFailure(FailureKind.TIMEOUT)
-    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
-        return ProviderFailure(FailureKind.CONNECTION)
+    if isinstance(exc, openai.APIConnectionError):
+        # The SDK wraps httpx's exception (`raise APIConnectionError(...) from err`): how far the
+        # request got decides (`contentgen.connectors.transport`); unknown counts as sent.
+        transport = transport_failure(exc.__cause__) if exc.__cause__ is not None else None
+        if transport is not None:
+            return transport
+        kind = FailureKind.TIMEOUT if isinstance(exc, openai.APITimeoutError) else FailureKind.DROPPED
+        return ProviderFailure(kind)
+    transport = transport_failure(exc)  # httpx's own, raised while a body is read
+    if transport is not None:
+        return transport
     if isinstance(exc, openai.APIStatusError):
         message, metadata = _error_fields(exc.body)
         return failure_for_status(

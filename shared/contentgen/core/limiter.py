@@ -68,7 +68,7 @@ class ProviderLimiter:
                 now = self._clock()
                 start = max(now, self._not_before, self._last_start + self._spacing)
                 wait = start - now
-                if wait > budget - (now - started):
+                if wait > 0 and wait > budget - (now - started):
                     raise SlotUnavailable(wait)
                 self._last_start = start
             if wait > 0:

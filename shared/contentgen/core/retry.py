@@ -15,7 +15,10 @@ shape) is retried like a server error. Final kinds (a rejected request, an empty
 moderation flag, a safety filter's refusal reported as an error) end the call after the attempt
 that met them; a model that declines (`ContentFilteredError`, raised by the adapter) ends it too,
 logged with outcome `declined`. For work that is not idempotent (`idempotent=False`, a Veo start)
-a timeout or an unreadable answer is final too: the provider may have started it. Each attempt's
+a timeout, a connection dropped after the request was sent (`DROPPED`; one never opened is
+`CONNECTION`, retried) or an unreadable answer is final too, flagged `unconfirmed_paid_work`: the
+provider may have started it. A caller that comes back through its queue (`wait=False`, the video
+worker) makes one request per model and is handed the provider's wait instead of waiting. Each attempt's
 log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
 
 A wait the deadline cannot meet is answered at once (503 with `Retry-After`); when it covers the
@@ -64,7 +67,13 @@ class FailureKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
+    # The connection failed before the request was sent (refused, DNS, connect timeout): never
+    # reached the provider, so safe to send again even for work that is not idempotent.
     CONNECTION = "connection"
+    # The connection failed after the request was (or may have been) sent and before an answer
+    # (a read or write error, "Server disconnected without sending a response"): the provider may
+    # have received and done the work (`contentgen.connectors.transport`).
+    DROPPED = "dropped"
     AUTH = "auth"
     REJECTED = "rejected"
     INSUFFICIENT_CREDITS = "insufficient_credits"
@@ -91,13 +100,14 @@ _FINAL_KINDS = frozenset(
 )
 # Failures after which a provider may have started the work it was asked for: for work that is
 # not idempotent (a Veo start) they are final, neither retried nor sent to the next model.
-_MAYBE_STARTED_KINDS = frozenset({FailureKind.TIMEOUT, FailureKind.UNREADABLE})
+_MAYBE_STARTED_KINDS = frozenset({FailureKind.TIMEOUT, FailureKind.UNREADABLE, FailureKind.DROPPED})
 
 
 _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.RATE_LIMITED: ProviderRateLimitedError,
     FailureKind.SERVER_ERROR: ProviderUnavailableError,
     FailureKind.CONNECTION: ProviderUnavailableError,
+    FailureKind.DROPPED: ProviderUnavailableError,
     FailureKind.TIMEOUT: ProviderTimeoutError,
     FailureKind.AUTH: ProviderAuthError,
     FailureKind.REJECTED: ProviderRequestRejectedError,
@@ -111,6 +121,7 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.RATE_LIMITED: "is rate limiting requests",
     FailureKind.SERVER_ERROR: "returned a server error",
     FailureKind.CONNECTION: "could not be reached",
+    FailureKind.DROPPED: "closed the connection without answering",
     FailureKind.TIMEOUT: "did not answer in time",
     FailureKind.AUTH: "rejected the API key",
     FailureKind.REJECTED: "rejected the request",
@@ -258,6 +269,7 @@ _COUNTED_BY_BREAKER = frozenset(
         FailureKind.SERVER_ERROR,
         FailureKind.TIMEOUT,
         FailureKind.CONNECTION,
+        FailureKind.DROPPED,
         FailureKind.UNREADABLE,
     }
 )
@@ -302,11 +314,16 @@ class ProviderCaller(Generic[ClientT]):
         name: str,
         prompt: str | None = None,
         idempotent: bool = True,
+        wait: bool = True,
     ) -> ResultT:
         """`operation` under the policy. `idempotent=False` (an operation that starts paid work at
-        the provider, such as a Veo start): a timeout or an answer that could not be read is final,
-        neither retried nor sent to the next model, since the provider may have started (and
-        billed) the work it never answered for readably."""
+        the provider, such as a Veo start): a timeout, a connection dropped after the request was
+        sent, or an answer that could not be read is final, neither retried nor sent to the next
+        model, since the provider may have started (and billed) the work it never answered for
+        readably; the error raised is flagged `unconfirmed_paid_work`. `wait=False` (a caller that
+        reschedules through its queue, such as the video worker): one attempt per model and no
+        wait in this invocation, neither a backoff nor the limiter's pacing; the error carries the
+        provider's wait (`retry_after`) for the caller to come back after it."""
         if not models:
             raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
@@ -337,6 +354,7 @@ class ProviderCaller(Generic[ClientT]):
                         policy=policy,
                         deadline=deadline,
                         idempotent=idempotent,
+                        wait=wait,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
@@ -361,6 +379,7 @@ class ProviderCaller(Generic[ClientT]):
         policy: RetryPolicy,
         deadline: Deadline,
         idempotent: bool = True,
+        wait: bool = True,
     ) -> ResultT:
         breaker = breaker_for(self.provider, model)
         limiter = limiter_for(self.provider)
@@ -389,7 +408,7 @@ class ProviderCaller(Generic[ClientT]):
             try:
                 client = self._connector.get()
                 # Waiting for a slot may not eat into the time the attempt itself needs.
-                with limiter.slot(budget - policy.min_attempt) as queued:
+                with limiter.slot(budget - policy.min_attempt if wait else 0.0) as queued:
                     record.queued_ms = queued * 1000
                     timeout = min(policy.attempt_timeout, deadline.remaining() - policy.margin)
                     if timeout <= 0:
@@ -452,8 +471,10 @@ class ProviderCaller(Generic[ClientT]):
                 self._connector.reset()
                 continue
             if not idempotent and failure.kind in _MAYBE_STARTED_KINDS:
-                raise _MaybeStartedError(failure.to_error(self.provider, attempts=attempt))
-            if not failure.kind.retryable or attempt >= policy.max_attempts:
+                error = failure.to_error(self.provider, attempts=attempt)
+                error.unconfirmed_paid_work = True
+                raise _MaybeStartedError(error)
+            if not failure.kind.retryable or attempt >= policy.max_attempts or not wait:
                 raise _answer(failure, self.provider, attempt)
             delay = policy.backoff(attempt, failure.retry_after)
             if deadline.remaining() - policy.margin - delay < policy.min_attempt:

@@ -52,8 +52,9 @@ def start_video(
     """Start a Veo operation with the first model that accepts it.
 
     Starting is paid and not idempotent, so it runs under the call policy with `idempotent=False`:
-    a timeout or an answer that could not be read is final (502/504), neither retried nor sent to
-    the next model, since Google may have started (and billed) the operation. When such an answer
+    a timeout, a connection dropped after the request was sent, or an answer that could not be
+    read is final (raised flagged `unconfirmed_paid_work`), neither retried nor sent to the next
+    model, since Google may have started (and billed) the operation. When such an answer
     still holds the operation's whole `name` (a body cut short after it), the operation is kept."""
 
     def attempt(client: genai.Client, call: Attempt) -> StartedVideo:
@@ -106,7 +107,7 @@ def _download(video: types.Video, model: str) -> VideoCheck:
             file=video, config=types.DownloadFileConfig(http_options=_timeout(call.timeout))
         )
 
-    data = google_genai.call(attempt, models=[model], name="files.download")
+    data = google_genai.call(attempt, models=[model], name="files.download", wait=False)
     if data is None:
         return VideoCheck(
             done=True, error=f"the video was written to {video.uri}, which contentgen does not read"
@@ -116,6 +117,7 @@ def _download(video: types.Video, model: str) -> VideoCheck:
 
 def check_video(operation_name: str, *, model: str) -> VideoCheck:
     """Check the operation (started with `model`) once, without waiting, and read its outcome.
+    A failed check raises its `ProviderError` (with the provider's wait) after one request.
 
     A safety decline (`filtered`, the job's `content_filtered`) is `raiMediaFilteredReasons` /
     `raiMediaFilteredCount`, an operation error in a safety filter's words (`is_safety_block`),
@@ -129,7 +131,8 @@ def check_video(operation_name: str, *, model: str) -> VideoCheck:
         call.report(answered_by=call.model, done=bool(operation.done))
         return operation
 
-    operation = google_genai.call(attempt, models=[model], name="operations.get")
+    # One request, no wait: the worker checks again later through its queue (services.videos).
+    operation = google_genai.call(attempt, models=[model], name="operations.get", wait=False)
     if not operation.done:
         return VideoCheck(done=False)
     if operation.error:

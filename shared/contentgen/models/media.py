@@ -53,7 +53,8 @@ class VideoJobStatus(ResponseModel):
     error_code: str | None = Field(
         None,
         description="Stable machine code of the failure: content_filtered (the provider's filter "
-        "withheld the video; `error` quotes its reasons), provider_error, deadline_exceeded.",
+        "withheld the video; `error` quotes its reasons), provider_error, deadline_exceeded, "
+        "start_unconfirmed (the start's outcome was never recorded: it may have been billed).",
     )
     created_at: int
     updated_at: int
@@ -66,6 +67,9 @@ class VideoJobStatus(ResponseModel):
 
 
 class VideoCheckMessage(RequestModel):
-    """The job queue's message: which job to check."""
+    """The job queue's message: which job to check; the first one also names the operation the
+    start began (and its model), for a job whose own write of it failed."""
 
     job_id: str = Field(min_length=1, max_length=64)
+    operation_name: str | None = Field(None, min_length=1, max_length=512)
+    model: str | None = Field(None, min_length=1, max_length=128)
