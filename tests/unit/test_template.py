@@ -311,7 +311,7 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
 
     start = {frozenset(_actions(s)): s["Resource"] for s in _inline_statements("GenerateVideoFunction")}
     assert start == {
-        frozenset({"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}): {
+        frozenset({"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}): {
             "Fn::GetAtt": ["VideoJobsTable", "Arn"]
         },
         frozenset({"sqs:SendMessage"}): {"Fn::GetAtt": ["VideoJobQueue", "Arn"]},
