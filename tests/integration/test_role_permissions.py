@@ -15,15 +15,19 @@ What this proves:
 - every AWS action each exercised path takes is granted to its function by the template (the run
   would fail with AccessDenied otherwise, and the recorded calls are also compared with the
   granted actions);
-- every grant is used: `test_every_grant_is_used[<function>]` drives each path of the function
-  that needs a grant (a keyed request and its replay, a keyed request whose generation fails so
+- every grant is used: `test_a_text_function_uses_every_grant_and_nothing_else[<function>]` and
+  the `..._use(s)_every_grant_and_nothing_else` tests of the media, result, usage and health
+  functions drive each path of the function that needs a grant (a keyed request and its replay, a keyed request whose generation fails so
   Powertools deletes its record, a queue message with a result large enough for S3, a message
   handed back while the breaker is open, a probe through a shared breaker, a budget crossing, ...),
   each under the function's own role, and fails naming the function, action and resource of any
   grant that none of those runs used (`local.iam.unused_grants`: action, resource and the
   statement's conditions, e.g. the budget alarm's PutEvents apart from the completion events').
   The role checked is the one deployed with ShareCircuitBreakerState=true (a superset of the
-  default's); grants only the platform uses are left out (`PLATFORM`, `LAMBDA_POLLS`).
+  default's); grants only the platform uses are left out (`PLATFORM`, `LAMBDA_POLLS`: the only
+  allow-list). `test_every_function_with_grants_is_covered` keeps a new function from escaping.
+  Grants are matched on resources and conditions as IAM evaluates them (`local.iam.conditions_hold`),
+  not as moto enforces them (see below).
 
 What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/responses.py`):
 - resources: only SQS, S3 (bucket/key ARN), IAM and STS requests are authorized against their
