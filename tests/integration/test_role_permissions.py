@@ -290,6 +290,7 @@ def as_role(
     original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
     original_presign = botocore.signers.generate_presigned_url
     running: dict[str, Any] = {"function": "", "share": False}
+    sent_to: set[str] = set()  # queues the runs sent messages to: emptied afterwards
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         calls.record(self, operation_name, api_params)
@@ -303,7 +304,10 @@ def as_role(
         signer = self._request_signer._credentials
         if signer is not None and signer.access_key != os.environ["AWS_ACCESS_KEY_ID"]:
             calls.stale.add(f"{self.meta.service_model.signing_name}:{operation_name}")
-        return original(self, operation_name, api_params)
+        answer = original(self, operation_name, api_params)
+        if operation_name == "SendMessage":
+            sent_to.add(str(api_params["QueueUrl"]))  # sent (SQS allows one purge a minute)
+        return answer
 
     def presigning(self: Any, ClientMethod: str, Params: Any = None, **kwargs: Any) -> Any:
         """A presigned URL is the role's action, taken by whoever follows it."""
@@ -352,6 +356,9 @@ def as_role(
         reset_container()
         reset_idempotency()
         clear_breaker_rows(stack)  # no breaker row a run seeded outlives it (the table is shared)
+        sqs = client("sqs", stack.aws_url)
+        for queue_url in sent_to:  # nor a handed-back or scheduled message (another test would run it)
+            sqs.purge_queue(QueueUrl=queue_url)
 
 
 def granted(function: str) -> set[str]:
