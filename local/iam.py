@@ -18,6 +18,13 @@ the local stack's names (`local.template.resolve`).
   conditions are dropped (the PutEvents source/detail-type and the KMS `ViaService` conditions are
   not proven here).
 
+`grants(function)` lists each action the role allows on each resource, with the statement's
+condition, and `unused_grants(function, uses)` those that none of the given calls (action,
+resource ARN, request context keys) used: `tests/integration/test_role_permissions.py` asserts
+that no grant is left unused by a function's runs. A policy entry under `Fn::If` (BreakerStatePolicy
+on `ShareBreakerState`) is taken as CloudFormation would deploy it: the condition is evaluated with
+the parameters' defaults, or the values set with `local.template.parameters(...)`.
+
 What moto cannot evaluate for DynamoDB, `dynamodb_allows` does: the partition keys a request
 names against the role's `dynamodb:LeadingKeys` conditions, as IAM evaluates them ("Using IAM
 policy conditions for fine-grained access control", Amazon DynamoDB Developer Guide), after
@@ -29,12 +36,15 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from local.template import load_template, resolve
+from local.template import condition_holds, load_template, resolve
 
 # The AWS managed policies SAM attaches to function roles (documents as published by AWS).
 AWS_MANAGED: dict[str, list[dict[str, Any]]] = {
@@ -119,18 +129,27 @@ def function_statements(function: str, tags: dict[str, str] | None = None) -> li
     policy variables to the role's tags (or to `tags`, to see a role tagged otherwise)."""
     role = role_of(function)
     statements: list[dict[str, Any]] = []
-    for arn in role.get("ManagedPolicyArns", []):
+    for arn in filter(None, map(_deployed, role.get("ManagedPolicyArns", []))):
         if isinstance(arn, dict) and "Ref" in arn:
             policy = load_template()["Resources"][arn["Ref"]]["Properties"]["PolicyDocument"]
             statements.extend(policy["Statement"])
         else:
             statements.extend(AWS_MANAGED[str(arn).split(":policy/", 1)[1]])
-    for policy in role.get("Policies", []):
+    for policy in filter(None, map(_deployed, role.get("Policies", []))):
         statements.extend(policy["PolicyDocument"]["Statement"])
     resolved: list[dict[str, Any]] = _with_principal_tags(
         resolve(copy.deepcopy(statements)), principal_tags(function) if tags is None else tags
     )
     return resolved
+
+
+def _deployed(entry: Any) -> Any:
+    """A role's policy entry as CloudFormation deploys it: `Fn::If` decided by its template
+    condition (`local.template.condition_holds`), None where `AWS::NoValue` leaves nothing."""
+    while isinstance(entry, dict) and "Fn::If" in entry:
+        condition, when_true, when_false = entry["Fn::If"]
+        entry = when_true if condition_holds(str(condition)) else when_false
+    return None if entry == {"Ref": "AWS::NoValue"} else entry
 
 
 def principal_tags(function: str) -> dict[str, str]:
@@ -154,22 +173,40 @@ def _values(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(item) for item in value]
 
 
-def _leading_keys_hold(condition: dict[str, Any], keys: list[str]) -> bool:
-    """Whether a statement's condition block holds for a request naming partition `keys`.
+# IAM's condition operators that compare one request value with one policy value.
+_MATCHERS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": lambda value, expected: value == expected,
+    "StringLike": fnmatch.fnmatchcase,
+    "ArnEquals": lambda value, expected: value == expected,
+    "ArnLike": fnmatch.fnmatchcase,
+    "Bool": lambda value, expected: value.lower() == expected.lower(),
+}
 
-    Knows `ForAllValues:StringLike` / `ForAllValues:StringEquals` and `Null` on
-    `dynamodb:LeadingKeys`; any other condition is not met (fail closed)."""
+
+def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Sequence[str]]) -> bool:
+    """Whether a statement's Condition block holds for a request whose context keys are `context`
+    (key -> its values; a key the request does not carry is absent or empty).
+
+    As IAM evaluates them (IAM User Guide, "IAM JSON policy elements: Condition operators" and
+    "Set operators for multivalued context keys"): every operator and key must hold; a plain
+    operator needs the key present and every value matching; `ForAllValues:` holds when every value
+    matches (an absent key too, hence the `Null` guards in template.yaml); `ForAnyValue:` when one
+    does; `Null` "true" when the key is absent. Operators not listed here fail closed."""
+    carried = {key.lower(): list(values) for key, values in context.items()}
     for operator, clauses in condition.items():
+        qualifier, _, base = operator.rpartition(":")
         for key, expected in clauses.items():
-            if key.lower() != "dynamodb:leadingkeys":
-                return False
-            patterns = _values(expected)
-            if operator == "ForAllValues:StringLike":
-                held = all(any(fnmatch.fnmatchcase(k, p) for p in patterns) for k in keys)
-            elif operator == "ForAllValues:StringEquals":
-                held = all(k in patterns for k in keys)
-            elif operator == "Null":
-                held = (not keys) == (patterns == ["true"])
+            values, patterns = carried.get(key.lower(), []), _values(expected)
+            if operator == "Null":
+                held = (not values) == (patterns == ["true"])
+            elif base in _MATCHERS and qualifier in ("", "ForAllValues", "ForAnyValue"):
+                hits = [any(_MATCHERS[base](value, pattern) for pattern in patterns) for value in values]
+                if qualifier == "ForAllValues":
+                    held = all(hits)
+                elif qualifier == "ForAnyValue":
+                    held = any(hits)
+                else:
+                    held = bool(hits) and all(hits)
             else:
                 return False
             if not held:
@@ -185,16 +222,77 @@ def dynamodb_allows(function: str, action: str, table_arn: str, keys: list[str])
 
 def statements_allow(statements: list[dict[str, Any]], action: str, table_arn: str, keys: list[str]) -> bool:
     """Whether any Allow statement grants `action` on the table for partition `keys`."""
-    for statement in statements:
+    return allows(statements, action, table_arn, {"dynamodb:LeadingKeys": keys})
+
+
+def allows(
+    statements: Iterable[dict[str, Any]], action: str, resource: str, context: Mapping[str, Sequence[str]]
+) -> bool:
+    """Whether any Allow statement grants `action` on `resource` for a request with `context`."""
+    return any(
+        statement.get("Effect") == "Allow"
+        and any(fnmatch.fnmatchcase(action, granted) for granted in actions(statement))
+        and any(fnmatch.fnmatchcase(resource, pattern) for pattern in _values(statement.get("Resource", [])))
+        and conditions_hold(statement.get("Condition", {}), context)
+        for statement in statements
+    )
+
+
+@dataclass(frozen=True)
+class Use:
+    """One AWS call as IAM authorizes it: the action, the resource's ARN and the request's
+    context keys (`dynamodb:LeadingKeys`, `events:detail-type`, ...)."""
+
+    action: str
+    resource: str
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, action: str, resource: str, context: Mapping[str, Sequence[str]] | None = None) -> Use:
+        return cls(
+            action, resource, tuple(sorted((key, tuple(values)) for key, values in (context or {}).items()))
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One action one statement of a role allows on one resource (pattern), under its condition."""
+
+    action: str
+    resource: str
+    condition: str  # the statement's Condition as JSON ("" for none), to tell grants apart
+
+    def used_by(self, use: Use) -> bool:
+        return (
+            fnmatch.fnmatchcase(use.action, self.action)
+            and fnmatch.fnmatchcase(use.resource, self.resource)
+            and conditions_hold(json.loads(self.condition) if self.condition else {}, dict(use.context))
+        )
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.resource}" + (f" when {self.condition}" if self.condition else "")
+
+
+def grants(function: str, *, leaving_out: Sequence[str] = ()) -> set[Grant]:
+    """Every (action, resource, condition) the function's role allows, actions starting with one
+    of `leaving_out` (e.g. the platform's `logs:`) left out."""
+    found = set()
+    for statement in function_statements(function):
         if statement.get("Effect") != "Allow":
             continue
-        if not any(fnmatch.fnmatchcase(action, granted) for granted in actions(statement)):
-            continue
-        if not any(fnmatch.fnmatchcase(table_arn, r) for r in _values(statement.get("Resource", []))):
-            continue
-        if _leading_keys_hold(statement.get("Condition", {}), keys):
-            return True
-    return False
+        condition = json.dumps(statement["Condition"], sort_keys=True) if statement.get("Condition") else ""
+        for action in actions(statement):
+            if action.startswith(tuple(leaving_out)):
+                continue
+            for resource in _values(statement.get("Resource", [])):
+                found.add(Grant(action, resource, condition))
+    return found
+
+
+def unused_grants(function: str, uses: Iterable[Use], *, leaving_out: Sequence[str] = ()) -> set[Grant]:
+    """The function's grants (`grants`) that none of `uses` used."""
+    made = set(uses)
+    return {grant for grant in grants(function, leaving_out=leaving_out) if not any(map(grant.used_by, made))}
 
 
 def actions(statement: dict[str, Any]) -> list[str]:

@@ -7,7 +7,9 @@ environment variables (`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::If`) against local n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +22,8 @@ TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK = "contentgen-local"
+# Parameter values that replace their defaults while resolving (`parameters`).
+_overrides: ContextVar[Mapping[str, str] | None] = ContextVar("template_parameter_overrides", default=None)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -87,8 +91,22 @@ def physical_name(logical_id: str) -> str:
     return f"{STACK}-{logical_id}".lower()
 
 
+@contextmanager
+def parameters(**values: str) -> Iterator[None]:
+    """Within the block, `resolve` and `condition_holds` see these parameter values instead of
+    their defaults (e.g. `parameters(ShareCircuitBreakerState="true")`: the stack deployed so)."""
+    unknown = set(values) - set(load_template().get("Parameters", {}))
+    if unknown:
+        raise KeyError(f"not template parameters: {sorted(unknown)}")
+    token = _overrides.set({**(_overrides.get() or {}), **values})
+    try:
+        yield
+    finally:
+        _overrides.reset(token)
+
+
 def resolve(value: Any) -> Any:
-    """Resolve intrinsics to local values (parameters take their defaults)."""
+    """Resolve intrinsics to local values (parameters take their defaults, or `parameters`' values)."""
     template = load_template()
     if isinstance(value, dict) and len(value) == 1:
         ((name, argument),) = value.items()
@@ -119,7 +137,7 @@ def resolve(value: Any) -> Any:
 
 
 def condition_holds(name: str) -> bool:
-    """A template condition evaluated with the parameters' defaults."""
+    """A template condition evaluated with the parameters' defaults (or `parameters`' values)."""
     return _evaluate(load_template().get("Conditions", {})[name])
 
 
@@ -150,7 +168,7 @@ def _ref(name: str, template: dict[str, Any]) -> str:
         return pseudo[name]
     parameter = template.get("Parameters", {}).get(name)
     if parameter is not None:
-        return str(parameter.get("Default", ""))
+        return str((_overrides.get() or {}).get(name, parameter.get("Default", "")))
     if template["Resources"].get(name, {}).get("Type") == "AWS::SQS::Queue":
         return _get_att(name, "QueueUrl")  # Ref of a queue is its URL
     return physical_name(name)
@@ -174,6 +192,8 @@ def _get_att(logical_id: str, attribute: str) -> str:
             return f"arn:aws:s3:::{name}"
         if service == "dynamodb":
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        if kind == "AWS::Events::EventBus":
+            return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
     if attribute == "QueueName":
         return name

@@ -30,13 +30,25 @@ def put_media(key: str, data: bytes, content_type: str) -> None:
     get_s3_client().put_object(Bucket=media_bucket(), Key=key, Body=data, ContentType=content_type)
 
 
+# HEAD's answers for a key that is not there: 404, or 403 when the caller may not list the bucket.
+_ABSENT = frozenset({"404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden"})
+
+
 def media_exists(key: str) -> bool:
+    """Whether `key` is stored in the media bucket (one HEAD, the role's `s3:GetObject`).
+
+    S3 answers a HEAD of a missing key 404 only to a caller allowed `s3:ListBucket` on the bucket,
+    else 403 ("HeadObject", Amazon S3 API Reference: "If you don't have the s3:ListBucket
+    permission, Amazon S3 returns an HTTP status code 403 Forbidden error"). The roles hold no
+    ListBucket (it would reveal every key), so a 403 is taken as absent: the caller then writes the
+    object, which fails loudly if the role really may not. Raises botocore's ClientError otherwise.
+    """
     from botocore.exceptions import ClientError
 
     try:
         get_s3_client().head_object(Bucket=media_bucket(), Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if exc.response.get("Error", {}).get("Code") in _ABSENT:
             return False
         raise
     return True

@@ -15,8 +15,19 @@ What this proves:
 - every AWS action each exercised path takes is granted to its function by the template (the run
   would fail with AccessDenied otherwise, and the recorded calls are also compared with the
   granted actions);
-- `unused_grants` lists what a role grants that the exercised paths never use (printed by each
-  test, `-s` shows it; the lead's report lists them).
+- every grant is used: `test_a_text_function_uses_every_grant_and_nothing_else[<function>]` and
+  the `..._use(s)_every_grant_and_nothing_else` tests of the media, result, usage and health
+  functions drive each path of the function that needs a grant (a keyed request and its replay, a keyed request whose generation fails so
+  Powertools deletes its record, a queue message with a result large enough for S3, a message
+  handed back while the breaker is open, a probe through a shared breaker, a budget crossing, ...),
+  each under the function's own role, and fails naming the function, action and resource of any
+  grant that none of those runs used (`local.iam.unused_grants`: action, resource and the
+  statement's conditions, e.g. the budget alarm's PutEvents apart from the completion events').
+  The role checked is the one deployed with ShareCircuitBreakerState=true (a superset of the
+  default's); grants only the platform uses are left out (`PLATFORM`, `LAMBDA_POLLS`: the only
+  allow-list). `test_every_function_with_grants_is_covered` keeps a new function from escaping.
+  Grants are matched on resources and conditions as IAM evaluates them (`local.iam.conditions_hold`),
+  not as moto enforces them (see below).
 
 What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/responses.py`):
 - resources: only SQS, S3 (bucket/key ARN), IAM and STS requests are authorized against their
@@ -41,7 +52,9 @@ What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/respo
   `apigateway:<METHOD>`;
 - platform actions (CloudWatch Logs, X-Ray, the event source mapping's ReceiveMessage/
   DeleteMessage, KMS Decrypt of SecureStrings) are made by Lambda, not by the code, and are not
-  exercised here.
+  exercised here;
+- a presigned GET URL is an `s3:GetObject` of the role made by whoever follows it: it is recorded
+  when the URL is signed (`botocore.signers.generate_presigned_url`).
 """
 
 from __future__ import annotations
@@ -49,31 +62,55 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import boto3
 import botocore.client
+import botocore.signers
 import pytest
 from botocore.exceptions import ClientError
 
+from contentgen import results
 from contentgen.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
-from local.iam import actions, dynamodb_allows, for_moto, function_statements
+from local.iam import Use, actions, dynamodb_allows, for_moto, function_statements, unused_grants
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
-from local.template import functions, physical_name, resolve, resources_of_type
+from local.template import (
+    ACCOUNT,
+    REGION,
+    functions,
+    parameters,
+    physical_name,
+    queue_sources,
+    resolve,
+    resources_of_type,
+)
 from tests.conftest import load_event, log_records, reset_container
 from tests.integration.conftest import Stack
 from tests.integration.test_health import deep_event
 
 pytestmark = pytest.mark.integration
 
-# Actions the platform takes with the role, not the function's code.
+# The only grants no run here has to use: actions the platform takes with the role, not the
+# function's code. Lambda writes the function's logs and traces (logs:, xray:); SSM decrypts a
+# SecureString with KMS on the reader's behalf (kms:Decrypt, conditioned on kms:ViaService); the
+# SQS event source mapping receives and deletes the function's messages (LAMBDA_POLLS).
 PLATFORM = ("logs:", "xray:", "kms:Decrypt")
 LAMBDA_POLLS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+# Lambda sends the record of a failed asynchronous invocation to the on-failure destination with
+# the function's role (the generation functions' EventInvokeConfig): the platform's use.
+LAMBDA_DESTINATION = Use.of(
+    "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name('DirectInvokeDeadLetterQueue')}"
+)
+# The deployment whose roles hold every grant: with ShareCircuitBreakerState=true each provider
+# function also holds BreakerStatePolicy (the default deployment's roles are a subset).
+EVERY_GRANT = {"ShareCircuitBreakerState": "true"}
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -84,8 +121,6 @@ TRUST = {
 # The IAM action of S3 operations that have none of their own (Amazon S3 User Guide, "Actions,
 # resources, and condition keys for Amazon S3": HeadObject needs s3:GetObject).
 S3_ACTIONS = {"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObjectsV2": "ListBucket"}
-
-Run = Callable[[str], None]
 
 # DynamoDB's requests on one item: their partition key is the request's leading key (other
 # requests are checked with no leading key: a LeadingKeys-conditioned grant never allows them).
@@ -107,22 +142,39 @@ def dynamodb_denial(function: str, operation: str, params: dict[str, Any]) -> st
     partition key its LeadingKeys do not allow (an action the role does not grant on any table is
     left to moto's enforcement, the negative control). A `BatchGetItem` is checked per table with
     all its keys, as IAM evaluates `ForAllValues` on them."""
-    if operation == "BatchGetItem":
-        reads = {
-            table: list(read.get("Keys", [])) for table, read in (params.get("RequestItems") or {}).items()
-        }
-    elif operation in ITEM_OPERATIONS:
-        reads = {params.get("TableName"): [params.get("Key") or params.get("Item") or {}]}
-    else:
-        reads = {params.get("TableName"): []}
-    for table, items in reads.items():
+    for table, request in _table_requests(operation, params).items():
         if table not in _tables() or f"dynamodb:{operation}" not in granted(function):
             continue
-        arn, hash_key = _tables()[table]
-        keys = [str(value) for item in items for value in item.get(hash_key, {}).values()]
+        arn, _ = _tables()[table]
+        keys = _leading_keys(operation, request)
         if not dynamodb_allows(function, f"dynamodb:{operation}", arn, keys):
             return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} (leading keys {keys})"
     return None
+
+
+def _table_requests(operation: str, params: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The request per table it touches: `BatchGetItem` names its tables in `RequestItems`."""
+    if operation == "BatchGetItem":
+        return {
+            str(table): {"TableName": table, **read}
+            for table, read in (params.get("RequestItems") or {}).items()
+        }
+    return {str(params.get("TableName", "")): params}
+
+
+def _leading_keys(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """The request's `dynamodb:LeadingKeys`: the partition key of an item request (other requests
+    are checked with none: a LeadingKeys-conditioned grant never allows them)."""
+    if params.get("TableName") not in _tables():
+        return []
+    _, hash_key = _tables()[params["TableName"]]
+    if operation == "BatchGetItem":
+        items = list(params.get("Keys") or [])
+    elif operation in ITEM_OPERATIONS:
+        items = [params.get("Key") or params.get("Item") or {}]
+    else:
+        return []
+    return [str(value) for item in items for value in item.get(hash_key, {}).values()]
 
 
 def _reset_auth(server: MotoServer, count: str) -> None:
@@ -147,40 +199,127 @@ def moto_policy(function: str) -> dict[str, Any]:
     return document
 
 
+def _api_gateway_path(api_client: Any, operation: str, params: Mapping[str, Any]) -> str:
+    """The request's path (`/usageplans/<id>/keys`), the resource IAM authorizes it on; the local
+    usage plan's id named as the template names it locally."""
+    model = api_client.meta.service_model.operation_model(operation)
+    path = str(model.http["requestUri"]).split("?", 1)[0]
+    for member, shape in model.input_shape.members.items():
+        if shape.serialization.get("location") == "uri" and member in params:
+            path = path.replace("{" + shape.serialization.get("name", member) + "}", str(params[member]))
+    plan = os.environ.get("API_USAGE_PLAN_ID")
+    return path.replace(
+        f"/usageplans/{plan}/", "/usageplans/" + physical_name("ContentgenApiUsagePlan") + "/"
+    )
+
+
+def uses_of(api_client: Any, operation: str, action: str, params: Mapping[str, Any]) -> list[Use]:
+    """The call as IAM authorizes it: its resource's ARN and the context keys its grants test."""
+    service = action.split(":", 1)[0]
+    if service == "dynamodb":
+        uses = []
+        for table, request in _table_requests(operation, params).items():
+            arn = (
+                _tables()[table][0]
+                if table in _tables()
+                else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+            )
+            keys = _leading_keys(operation, request)
+            uses.append(Use.of(action, arn, {"dynamodb:LeadingKeys": keys} if keys else {}))
+        return uses
+    if service == "s3":
+        key = f"/{params['Key']}" if "Key" in params else ""
+        return [Use.of(action, f"arn:aws:s3:::{params.get('Bucket', '')}{key}")]
+    if service == "sqs" and "QueueUrl" in params:
+        name = str(params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
+        return [Use.of(action, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
+    if service == "events" and operation == "PutEvents":
+        return [
+            Use.of(
+                action,
+                _bus_arn(str(entry.get("EventBusName", "default"))),
+                {"events:source": [entry["Source"]], "events:detail-type": [entry["DetailType"]]},
+            )
+            for entry in params.get("Entries", [])
+        ]
+    if service == "ssm" and "Name" in params:
+        name = str(params["Name"])
+        return [
+            Use.of(
+                action, f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{'' if name.startswith('/') else '/'}{name}"
+            )
+        ]
+    if service == "apigateway":
+        return [
+            Use.of(action, f"arn:aws:apigateway:{REGION}::{_api_gateway_path(api_client, operation, params)}")
+        ]
+    return [Use.of(action, "*")]
+
+
+def _bus_arn(name_or_arn: str) -> str:
+    return (
+        name_or_arn
+        if name_or_arn.startswith("arn:")
+        else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name_or_arn}"
+    )
+
+
 class Calls:
-    """Every AWS API call the code makes, as the IAM action it needs."""
+    """Every AWS API call the code makes, as the IAM action it needs and as `Use`s (action,
+    resource, context keys)."""
 
     def __init__(self) -> None:
         self.actions: set[str] = set()
+        self.uses: set[Use] = set()
         self.stale: set[str] = set()  # made by a client holding other credentials than the role's
         self.denied: list[str] = []  # DynamoDB requests outside the role's tables or leading keys
+        self.share_breaker_state = False  # the role of the run: deployed with shared breaker state
 
-    def record(self, api_client: Any, operation: str) -> None:
+    def record(self, api_client: Any, operation: str, params: Mapping[str, Any]) -> None:
         service = api_client.meta.service_model.signing_name
         if service == "apigateway":  # API Gateway's management API is authorized by HTTP method
             method = api_client.meta.service_model.operation_model(operation).http["method"]
-            self.actions.add(f"apigateway:{method}")
+            action = f"apigateway:{method}"
         elif service == "s3":  # S3 operations without an IAM action of their own
-            self.actions.add(f"s3:{S3_ACTIONS.get(operation, operation)}")
+            action = f"s3:{S3_ACTIONS.get(operation, operation)}"
         else:
-            self.actions.add(f"{service}:{operation}")
+            action = f"{service}:{operation}"
+        self.actions.add(action)
+        self.uses.update(uses_of(api_client, operation, action, params))
+
+    def clear(self) -> None:
+        self.actions.clear()
+        self.uses.clear()
+        self.stale.clear()
+        self.denied.clear()
+
+
+Run = Callable[..., None]
+
+
+def role_parameters(share_breaker_state: bool) -> AbstractContextManager[None]:
+    return parameters(ShareCircuitBreakerState="true") if share_breaker_state else nullcontext()
 
 
 @pytest.fixture
 def as_role(
     stack: Stack, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Run, Calls]]:
-    """`run_as(function)`: from now on the code runs with that function's role, enforced."""
+    """`run_as(function, share_breaker_state=False, prepare=None)`: from now on the code runs with
+    that function's role (as deployed with or without shared breaker state), enforced."""
     iam = client("iam", stack.aws_url)
     sts = client("sts", stack.aws_url)
     calls = Calls()
     original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
-    running = {"function": ""}
+    original_presign = botocore.signers.generate_presigned_url
+    running: dict[str, Any] = {"function": "", "share": False}
+    sent_to: set[str] = set()  # queues the runs sent messages to: emptied afterwards
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
-        calls.record(self, operation_name)
+        calls.record(self, operation_name, api_params)
         if self.meta.service_model.signing_name == "dynamodb":
-            denial = dynamodb_denial(running["function"], operation_name, api_params)
+            with role_parameters(running["share"]):  # fan-out threads do not inherit the context
+                denial = dynamodb_denial(running["function"], operation_name, api_params)
             if denial is not None:
                 calls.denied.append(denial)
                 error = {"Error": {"Code": "AccessDeniedException", "Message": denial}}
@@ -188,17 +327,32 @@ def as_role(
         signer = self._request_signer._credentials
         if signer is not None and signer.access_key != os.environ["AWS_ACCESS_KEY_ID"]:
             calls.stale.add(f"{self.meta.service_model.signing_name}:{operation_name}")
-        return original(self, operation_name, api_params)
+        answer = original(self, operation_name, api_params)
+        if operation_name == "SendMessage":
+            sent_to.add(str(api_params["QueueUrl"]))  # sent (SQS allows one purge a minute)
+        return answer
 
-    def run_as(function: str) -> None:
-        running["function"] = function
+    def presigning(self: Any, ClientMethod: str, Params: Any = None, **kwargs: Any) -> Any:
+        """A presigned URL is the role's action, taken by whoever follows it."""
+        operation = self.meta.method_to_api_mapping.get(ClientMethod, ClientMethod)
+        calls.record(self, operation, Params or {})
+        return original_presign(self, ClientMethod, Params, **kwargs)
+
+    def run_as(
+        function: str, *, share_breaker_state: bool = False, prepare: Callable[[], None] | None = None
+    ) -> None:
+        running["function"], running["share"] = function, share_breaker_state
         _reset_auth(moto_server, "inf")
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+        if prepare is not None:
+            prepare()
         name = f"{function}-{uuid.uuid4().hex[:8]}"
         role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]
-        iam.put_role_policy(
-            RoleName=name, PolicyName="role", PolicyDocument=json.dumps(moto_policy(function))
-        )
+        with role_parameters(share_breaker_state):
+            policy = moto_policy(function)
+            breaker_table = functions()[function].environment.get("BREAKER_TABLE", "")
+        iam.put_role_policy(RoleName=name, PolicyName="role", PolicyDocument=json.dumps(policy))
+        monkeypatch.setenv("BREAKER_TABLE", breaker_table)
         credentials = sts.assume_role(RoleArn=role["Arn"], RoleSessionName=function)["Credentials"]
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
@@ -208,12 +362,14 @@ def as_role(
         boto3.setup_default_session()
         reset_container()  # the lazy clients are built again, with these credentials
         reset_idempotency()  # its persistence layer holds a client of its own
-        calls.actions.clear()
-        calls.stale.clear()
-        calls.denied.clear()
+        calls.clear()
+        calls.share_breaker_state = share_breaker_state
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
         _reset_auth(moto_server, "0")
 
+    # S3 clients built from now on sign URLs through `presigning` (botocore adds the function to
+    # the client class when the class is created).
+    monkeypatch.setattr(botocore.signers, "generate_presigned_url", presigning)
     try:
         yield run_as, calls
     finally:
@@ -222,6 +378,10 @@ def as_role(
         boto3.setup_default_session()
         reset_container()
         reset_idempotency()
+        clear_breaker_rows(stack)  # no breaker row a run seeded outlives it (the table is shared)
+        sqs = client("sqs", stack.aws_url)
+        for queue_url in sent_to:  # nor a handed-back or scheduled message (another test would run it)
+            sqs.purge_queue(QueueUrl=queue_url)
 
 
 def granted(function: str) -> set[str]:
@@ -233,23 +393,27 @@ def granted(function: str) -> set[str]:
     }
 
 
-def unused_grants(function: str, *used: set[str]) -> set[str]:
-    """What the role grants that the given runs never used (platform actions left out)."""
-    return granted(function) - set().union(*used) - LAMBDA_POLLS
-
-
-def assert_allowed(function: str, calls: Calls) -> set[str]:
-    """Every recorded call is granted by the role; returns (and prints) the grants left unused."""
-    allowed = granted(function)
+def assert_allowed(function: str, calls: Calls) -> set[Use]:
+    """Every recorded call is granted by the role; returns the run's calls, as `Use`s."""
+    with role_parameters(calls.share_breaker_state):
+        allowed = granted(function)
     assert calls.actions, "the run made no AWS call: nothing was proven"
     assert not calls.stale, f"calls signed with other credentials than the role's: {calls.stale}"
     assert not calls.denied, f"{function} touches tables or items outside its role: {calls.denied}"
     assert calls.actions <= allowed, (
         f"{function} calls what its role does not grant: {calls.actions - allowed}"
     )
-    used = set(calls.actions)
-    print(f"\n{function}: used {sorted(used)}; granted, unused here: {sorted(unused_grants(function, used))}")
-    return used
+    return set(calls.uses)
+
+
+def assert_every_grant_used(function: str, uses: set[Use]) -> None:
+    """Each action the role (as deployed with every grant, `EVERY_GRANT`) allows on each resource
+    was used by one of the function's runs, platform grants left out."""
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants(function, {*uses, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS))
+    assert not unused, f"{function}'s role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
+    )
 
 
 def _invoke(function: str, event: Any, timeout: float = 29) -> Any:
@@ -337,116 +501,373 @@ def test_a_prefix_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, C
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
 
 
-def test_a_text_function_over_http_with_an_idempotency_key(
-    stack: Stack, as_role: tuple[Run, Calls], api_event: Any
-) -> None:
-    run_as, calls = as_role
-    event = api_event("POST", "/stories/segments", {"prompt": "A robot learns to paint", "segment_count": 1})
+# --- Every path that needs a grant, under the function's own role ------------------------------
+
+TEXT_FUNCTIONS = {
+    "StorySegmentsFunction": "story_segments.json",
+    "StorySegmentsChunkedFunction": "story_segments_chunked.json",
+    "StorySegmentsInSetsFunction": "story_segments_in_sets.json",
+    "MemeSegmentsFunction": "meme_segments.json",
+    "FreeContentFunction": "free_content.json",
+    "TrendingIdeasFunction": "trending_ideas.json",
+    "AnalyzeCharacterFunction": "analyze_character.json",
+}
+BREAKER_PROVIDERS = ("OpenRouter", "Google GenAI")  # the connectors' PROVIDER names
+MODEL_VARIABLES = ("TEXT_MODEL", "VISION_MODEL", "IMAGE_MODEL", "VIDEO_MODEL")
+
+
+def keyed(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with an `Idempotency-Key` of its own."""
     event["headers"]["Idempotency-Key"] = f"perm-{uuid.uuid4().hex[:8]}"
-    run_as("StorySegmentsFunction")
+    return event
 
-    first = _invoke("StorySegmentsFunction", event)
-    again = _invoke("StorySegmentsFunction", event)
 
+def with_api_key(event: dict[str, Any]) -> dict[str, Any]:
+    """The event sent with an API key of its own (a fresh spend ledger)."""
+    event["requestContext"]["identity"]["apiKeyId"] = f"perm-key-{uuid.uuid4().hex[:8]}"
+    return event
+
+
+def queue_event(function: str, request: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event from the function's own queue carrying `request` under a new request_id."""
+    (queue,) = [source.queue for source in queue_sources() if source.function == function]
+    event = load_event("story_segments_sqs.json")
+    event["Records"][0]["eventSourceARN"] = resolve({"Fn::GetAtt": [queue, "Arn"]})
+    event["Records"][0]["body"] = json.dumps(
+        {"request_id": f"perm-{uuid.uuid4().hex[:8]}", "request": request}
+    )
+    return event
+
+
+def fail_provider(stack: Stack, target: str) -> None:
+    """Every request to `target` (openai or gemini) answers 503 until `stack.provider.faults()`."""
+    stack.provider.faults({"kind": "server_error", "status": 503, "count": 50, "target": target})
+
+
+def crossing_budget_alarm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's first paid call crosses the budget alarm's share (not the budget)."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "10")
+    monkeypatch.setenv("BUDGET_ALARM_THRESHOLD", "0.000001")
+
+
+def breaker_rows(stack: Stack, opened_at: float) -> Callable[[], None]:
+    """Seeds the shared breaker table as another container would leave it: every model's breaker
+    open since `opened_at`, the providers' own breakers closed (no row)."""
+
+    def seed() -> None:
+        from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
+        from aws_lambda_powertools.utilities.circuit_breaker.persistence import (
+            CircuitBreakerDynamoDBPersistence,
+        )
+
+        clear_breaker_rows(stack)
+        layer = CircuitBreakerDynamoDBPersistence(
+            table_name=physical_name("BreakerStateTable"), boto3_client=client("dynamodb", stack.aws_url)
+        )
+        config = CircuitBreakerConfig(recovery_timeout=30, local_cache_max_age=1)
+        for provider in BREAKER_PROVIDERS:
+            for variable in MODEL_VARIABLES:
+                name = f"{provider}#{os.environ[variable]}"
+                layer.configure(config, name)
+                layer.save_open(name, 1, int(opened_at))
+
+    return seed
+
+
+def clear_breaker_rows(stack: Stack) -> None:
+    """No shared breaker state (other tests share the table)."""
+    dynamodb = client("dynamodb", stack.aws_url)
+    table = physical_name("BreakerStateTable")
+    for item in dynamodb.scan(TableName=table, ProjectionExpression="id").get("Items", []):
+        dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+
+
+def run_text_paths(
+    function: str, stack: Stack, run_as: Run, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> set[Use]:
+    """Every path of a text function that needs a grant, each under its role; the calls made."""
+    sample = load_event(TEXT_FUNCTIONS[function])
+    request = json.loads(sample["body"])
+    used: set[Use] = set()
+
+    # A keyed request and its replay: the record is written (PutItem) and completed (UpdateItem);
+    # the replay is answered from the conditional write's old item. Fan-outs keep paid parts.
+    event = keyed(load_event(TEXT_FUNCTIONS[function]))
+    run_as(function)
+    first, again = _invoke(function, event), _invoke(function, event)
     assert first["statusCode"] == again["statusCode"] == 200, first["body"]
     assert json.loads(again["body"]) == json.loads(first["body"])
-    assert "dynamodb:PutItem" in calls.actions  # the record (the repeat is answered from it)
-    assert_allowed("StorySegmentsFunction", calls)
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "ssm:GetParameter", "dynamodb:Query"} <= calls.actions
+    used |= assert_allowed(function, calls)
+
+    # A keyed request whose generation fails: Powertools deletes the record (DeleteItem), so the
+    # key's retry runs again.
+    fail_provider(stack, "openai")
+    run_as(function)
+    failed = _invoke(function, keyed(load_event(TEXT_FUNCTIONS[function])))
+    stack.provider.faults()
+    assert failed["statusCode"] >= 500, (failed["statusCode"], failed["body"][:300])
+    assert "dynamodb:DeleteItem" in calls.actions
+    used |= assert_allowed(function, calls)
+
+    # A queue message whose result is too large for an item: claimed, stored in S3 under the
+    # route's prefix with a pointer in the item, announced (GenerationCompleted).
+    inline_limit = results.MAX_INLINE_BYTES
+    monkeypatch.setattr(results, "MAX_INLINE_BYTES", 0)  # any result is "too large"
+    run_as(function)
+    assert _invoke(function, queue_event(function, request)) == {"batchItemFailures": []}
+    assert {"s3:PutObject", "events:PutEvents", "dynamodb:UpdateItem"} <= calls.actions
+    used |= assert_allowed(function, calls)
+    monkeypatch.setattr(results, "MAX_INLINE_BYTES", inline_limit)
+
+    # Breaker state shared: a message met by an open breaker (read from the table, GetItem) is
+    # handed back to its own queue with a delay (SendMessage).
+    run_as(function, share_breaker_state=True, prepare=breaker_rows(stack, time.time()))
+    assert _invoke(function, queue_event(function, request)) == {"batchItemFailures": []}
+    assert {"dynamodb:GetItem", "sqs:SendMessage"} <= calls.actions
+    used |= assert_allowed(function, calls)
+
+    # Breaker state shared, the cooldown over: this container wins the probe (a conditional
+    # PutItem) and closes the breaker (UpdateItem); the key's first call crosses its budget
+    # alarm (BudgetThresholdReached).
+    crossing_budget_alarm(monkeypatch)
+    run_as(function, share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
+    answer = _invoke(function, with_api_key(load_event(TEXT_FUNCTIONS[function])))
+    if function == "StorySegmentsInSetsFunction" and answer["statusCode"] == 503:
+        # Concurrent sets: one is the probe, those admitted while it runs meet it (503, retried).
+        assert json.loads(answer["body"])["code"] == "provider_circuit_open", answer["body"]
+        assert json.loads(answer["body"])["partial"]["sets"]  # the probe's set, paid and kept
+    else:
+        assert answer["statusCode"] == 200, answer["body"]
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= calls.actions  # the probe won, then closed
+    budget_alarms = [
+        use for use in calls.uses if ("events:detail-type", ("BudgetThresholdReached",)) in use.context
+    ]
+    assert budget_alarms, "the budget alarm was not published"
+    used |= assert_allowed(function, calls)
+    return used
 
 
-def test_a_text_function_from_its_queue_stores_and_announces(
-    stack: Stack, as_role: tuple[Run, Calls]
+@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
+def test_a_text_function_uses_every_grant_and_nothing_else(
+    stack: Stack,
+    as_role: tuple[Run, Calls],
+    monkeypatch: pytest.MonkeyPatch,
+    function: str,
 ) -> None:
     run_as, calls = as_role
-    event = load_event("story_segments_sqs.json")
-    request_id = f"perm-{uuid.uuid4().hex[:8]}"
-    event["Records"][0]["body"] = json.dumps(
-        {"request_id": request_id, "request": {"prompt": "A robot learns to paint", "segment_count": 1}}
-    )
-    run_as("StorySegmentsFunction")
 
-    answer = _invoke("StorySegmentsFunction", event)
+    used = run_text_paths(function, stack, run_as, calls, monkeypatch)
 
-    assert answer == {"batchItemFailures": []}
-    assert {"dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
-    assert_allowed("StorySegmentsFunction", calls)
+    assert_every_grant_used(function, used)
 
 
-def test_the_result_reader(stack: Stack, as_role: tuple[Run, Calls]) -> None:
-    run_as, calls = as_role
-    event = load_event("get_result.json")
-    event["path"] = "/results/perm-none"
-    event["pathParameters"] = {"request_id": "perm-none"}
-    run_as("GetResultFunction")
-
-    response = _invoke("GetResultFunction", event)
-
-    assert response["statusCode"] == 404, response["body"]  # read, and found nothing: not a 5xx
-    assert "dynamodb:BatchGetItem" in calls.actions
-    assert_allowed("GetResultFunction", calls)
-
-
-def test_thumbnails_store_and_presign(
+def test_thumbnails_use_every_grant_and_nothing_else(
     stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_as, calls = as_role
+    function = "GenerateThumbnailFunction"
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
-    event = load_event("generate_thumbnail.json")
-    event["headers"]["Idempotency-Key"] = f"perm-{uuid.uuid4().hex[:8]}"
-    run_as("GenerateThumbnailFunction")
+    used: set[Use] = set()
 
-    response = _invoke("GenerateThumbnailFunction", event)
+    event = keyed(load_event("generate_thumbnail.json"))
+    run_as(function)
+    first, again = _invoke(function, event), _invoke(function, event)
+    assert first["statusCode"] == again["statusCode"] == 200, first["body"]
+    assert {"s3:PutObject", "s3:GetObject", "dynamodb:PutItem"} <= calls.actions  # stored, presigned
+    assert "X-Amz-Signature=" in first["body"]  # presigned (SigV4) with the role's credentials
+    used |= assert_allowed(function, calls)
 
-    assert response["statusCode"] == 200, response["body"]
-    assert {"s3:PutObject", "dynamodb:PutItem"} <= calls.actions  # the image, and its idempotency record
-    assert "X-Amz-Signature=" in response["body"]  # presigned (SigV4) with the role's credentials
-    assert_allowed("GenerateThumbnailFunction", calls)
+    fail_provider(stack, "gemini")
+    run_as(function)
+    failed = _invoke(function, keyed(load_event("generate_thumbnail.json")))
+    stack.provider.faults()
+    assert failed["statusCode"] >= 500, failed["body"]
+    assert "dynamodb:DeleteItem" in calls.actions
+    used |= assert_allowed(function, calls)
+
+    crossing_budget_alarm(monkeypatch)
+    run_as(function, share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
+    answer = _invoke(function, with_api_key(load_event("generate_thumbnail.json")))
+    assert answer["statusCode"] == 200, answer["body"]
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+    } <= calls.actions
+    used |= assert_allowed(function, calls)
+
+    assert_every_grant_used(function, used)
 
 
-def test_a_video_job_started_and_advanced_by_its_worker(
+def _job_item(job_id: str, *, deadline_at: int) -> dict[str, Any]:
+    """A video job as `contentgen.jobs.create_job` writes it, still running."""
+    now = int(time.time())
+    return {
+        "job_id": {"S": job_id},
+        "status": {"S": "running"},
+        "operation_name": {"S": "projects/p/locations/l/publishers/google/models/veo/operations/perm"},
+        "model": {"S": os.environ["VIDEO_MODEL"]},
+        "request": {"S": json.dumps({"prompt": "x", "aspect_ratio": "9:16", "duration_seconds": 8})},
+        "created_at": {"N": str(deadline_at - 600)},
+        "updated_at": {"N": str(now)},
+        "deadline_at": {"N": str(deadline_at)},
+        "checks": {"N": "3"},
+    }
+
+
+def _status_event(job_id: str) -> dict[str, Any]:
+    event = load_event("generate_video_status.json")
+    event["path"] = f"/videos/{job_id}"
+    event["pathParameters"] = {"job_id": job_id}
+    return event
+
+
+def test_a_video_job_started_and_advanced_by_its_worker_uses_every_grant_and_nothing_else(
     stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_as, calls = as_role
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     stack.provider.configure(video_polls=2)  # not done at the first check: checked again
-    post = load_event("generate_video.json")
+    starter: set[Use] = set()
+    worker: set[Use] = set()
+
+    # A keyed start and its replay: the job (PutItem), its first check (SendMessage).
+    post = keyed(load_event("generate_video.json"))
     run_as("GenerateVideoFunction")
-
-    accepted = _invoke("GenerateVideoFunction", post)
-
-    assert accepted["statusCode"] == 202, accepted["body"]
+    accepted, again = _invoke("GenerateVideoFunction", post), _invoke("GenerateVideoFunction", post)
+    assert accepted["statusCode"] == again["statusCode"] == 202, accepted["body"]
+    assert json.loads(again["body"]) == json.loads(accepted["body"])
     assert {"dynamodb:PutItem", "sqs:SendMessage"} <= calls.actions
-    started = assert_allowed("GenerateVideoFunction", calls)
+    starter |= assert_allowed("GenerateVideoFunction", calls)
     job_id = json.loads(accepted["body"])["job_id"]
 
+    # The worker: not done yet (UpdateItem, the next check SendMessage); then done, through a
+    # shared breaker whose cooldown is over (probe PutItem, close UpdateItem), stored in S3.
     worker_event = load_event("video_worker.json")
     worker_event["Records"][0]["body"] = json.dumps({"job_id": job_id})
     run_as("VideoWorkerFunction")
-
     assert _invoke("VideoWorkerFunction", worker_event) == {"batchItemFailures": []}
-    assert "sqs:SendMessage" in calls.actions  # the next check scheduled on its own queue
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage"} <= calls.actions
+    worker |= assert_allowed("VideoWorkerFunction", calls)
+    run_as("VideoWorkerFunction", share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
     assert _invoke("VideoWorkerFunction", worker_event) == {"batchItemFailures": []}
-    assert {"s3:PutObject", "dynamodb:UpdateItem"} <= calls.actions
-    assert_allowed("VideoWorkerFunction", calls)
+    assert {"s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= calls.actions
+    worker |= assert_allowed("VideoWorkerFunction", calls)
 
-    status = load_event("generate_video_status.json")
-    status["path"] = f"/videos/{job_id}"
-    status["pathParameters"] = {"job_id": job_id}
+    # Its status: read (GetItem) and the video's URL presigned (GetObject under videos/).
     run_as("GenerateVideoFunction")
-
-    answer = _invoke("GenerateVideoFunction", status)
-
+    answer = _invoke("GenerateVideoFunction", _status_event(job_id))
     assert answer["statusCode"] == 200, answer["body"]
     assert json.loads(answer["body"])["status"] == "succeeded"
-    print(
-        f"GenerateVideoFunction (start + status): unused {sorted(unused_grants('GenerateVideoFunction', started, calls.actions))}"
+    assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
+    starter |= assert_allowed("GenerateVideoFunction", calls)
+
+    # A job whose checks stopped long after its deadline is marked failed (UpdateItem).
+    abandoned = f"perm-abandoned-{uuid.uuid4().hex[:8]}"
+    item = _job_item(abandoned, deadline_at=int(time.time()) - 4000)
+    jobs = physical_name("VideoJobsTable")
+    run_as(
+        "GenerateVideoFunction",
+        prepare=lambda: client("dynamodb", stack.aws_url).put_item(TableName=jobs, Item=item),
     )
-    assert_allowed("GenerateVideoFunction", calls)
+    answer = _invoke("GenerateVideoFunction", _status_event(abandoned))
+    assert json.loads(answer["body"])["error_code"] == "deadline_exceeded", answer["body"]
+    assert "dynamodb:UpdateItem" in calls.actions
+    starter |= assert_allowed("GenerateVideoFunction", calls)
+
+    # A keyed start that fails: its record deleted (DeleteItem).
+    fail_provider(stack, "gemini")
+    run_as("GenerateVideoFunction")
+    failed = _invoke("GenerateVideoFunction", keyed(load_event("generate_video.json")))
+    stack.provider.faults()
+    assert failed["statusCode"] >= 500, failed["body"]
+    assert "dynamodb:DeleteItem" in calls.actions
+    starter |= assert_allowed("GenerateVideoFunction", calls)
+
+    # A start through a shared breaker whose cooldown is over, crossing the key's budget alarm.
+    crossing_budget_alarm(monkeypatch)
+    run_as("GenerateVideoFunction", share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
+    answer = _invoke("GenerateVideoFunction", with_api_key(load_event("generate_video.json")))
+    assert answer["statusCode"] == 202, answer["body"]
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
+    starter |= assert_allowed("GenerateVideoFunction", calls)
+
+    assert_every_grant_used("GenerateVideoFunction", starter)
+    assert_every_grant_used("VideoWorkerFunction", worker)
 
 
-def test_the_deep_health_check(
+def test_the_result_reader_uses_every_grant_and_nothing_else(
+    stack: Stack, as_role: tuple[Run, Calls]
+) -> None:
+    """A result stored in S3 (too large for an item) is read through its pointer (a claim is not
+    followed); a thumbnail's URL is signed again (GetObject under the media bucket's thumbnails/)."""
+    run_as, calls = as_role
+    request_id = f"perm-{uuid.uuid4().hex[:8]}"
+    key = f"results/stories/segments#{request_id}.json"
+
+    def store_large_result() -> None:
+        table, bucket = physical_name("ResultsTable"), physical_name("ResultsBucket")
+        client("s3", stack.aws_url).put_object(
+            Bucket=bucket, Key=key, Body=json.dumps({"segments": []}).encode()
+        )
+        dynamodb = client("dynamodb", stack.aws_url)
+        dynamodb.put_item(
+            TableName=table, Item={"pk": {"S": f"_claim#{request_id}"}, "route": {"S": "/stories/segments"}}
+        )
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": f"stories/segments#{request_id}"},
+                "route": {"S": "/stories/segments"},
+                "status": {"S": "succeeded"},
+                "status_code": {"N": "200"},
+                "created_at": {"N": str(int(time.time()))},
+                "body_s3_key": {"S": key},
+            },
+        )
+
+    event = load_event("get_result.json")
+    event["path"] = f"/results/{request_id}"
+    event["pathParameters"] = {"request_id": request_id}
+    run_as("GetResultFunction", prepare=store_large_result)
+
+    response = _invoke("GetResultFunction", event)
+
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"])["result"] == {"segments": []}
+    assert {"dynamodb:BatchGetItem", "s3:GetObject"} <= calls.actions
+    used = assert_allowed("GetResultFunction", calls)
+
+    thumbnail_id = f"perm-{uuid.uuid4().hex[:8]}"
+
+    def store_thumbnail_result() -> None:
+        client("dynamodb", stack.aws_url).put_item(
+            TableName=physical_name("ResultsTable"),
+            Item={
+                "pk": {"S": f"thumbnails#{thumbnail_id}"},
+                "route": {"S": "/thumbnails"},
+                "status": {"S": "succeeded"},
+                "status_code": {"N": "200"},
+                "created_at": {"N": str(int(time.time()))},
+                "body": {"S": json.dumps({"image_url": "expired", "s3_key": "thumbnails/2026/12/01/x.png"})},
+            },
+        )
+
+    event["path"] = f"/results/{thumbnail_id}"
+    event["pathParameters"] = {"request_id": thumbnail_id}
+    run_as("GetResultFunction", prepare=store_thumbnail_result)
+    response = _invoke("GetResultFunction", event)
+    assert response["statusCode"] == 200, response["body"]
+    assert "X-Amz-Signature=" in json.loads(response["body"])["result"]["image_url"]
+    used |= assert_allowed("GetResultFunction", calls)
+    assert_every_grant_used("GetResultFunction", used)
+
+
+def test_the_deep_health_check_uses_every_grant_and_nothing_else(
     stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_as, calls = as_role
@@ -457,10 +878,10 @@ def test_the_deep_health_check(
 
     assert response["statusCode"] == 200, response["body"]
     assert "apigateway:GET" in calls.actions
-    assert_allowed("HealthFunction", calls)
+    assert_every_grant_used("HealthFunction", assert_allowed("HealthFunction", calls))
 
 
-def test_usage_reads_the_spend_table(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+def test_usage_reads_the_spend_table_and_nothing_else(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     run_as, calls = as_role
     event = load_event("usage.json")
     event["requestContext"]["identity"]["apiKeyId"] = f"perm-key-{uuid.uuid4().hex[:8]}"
@@ -469,34 +890,23 @@ def test_usage_reads_the_spend_table(stack: Stack, as_role: tuple[Run, Calls]) -
     response = _invoke("UsageFunction", event)
 
     assert response["statusCode"] == 200, response["body"]
-    assert_allowed("UsageFunction", calls)
+    assert_every_grant_used("UsageFunction", assert_allowed("UsageFunction", calls))
 
 
-TEXT_FUNCTIONS = {
-    "StorySegmentsChunkedFunction": "story_segments_chunked.json",
-    "StorySegmentsInSetsFunction": "story_segments_in_sets.json",
-    "MemeSegmentsFunction": "meme_segments.json",
-    "FreeContentFunction": "free_content.json",
-    "TrendingIdeasFunction": "trending_ideas.json",
-    "AnalyzeCharacterFunction": "analyze_character.json",
-}
-
-
-@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
-def test_every_other_text_function_over_http(stack: Stack, as_role: tuple[Run, Calls], function: str) -> None:
-    run_as, calls = as_role
-    event = load_event(TEXT_FUNCTIONS[function])
-    run_as(function)
-
-    response = _invoke(function, event)
-
-    assert response["statusCode"] == 200, response["body"]
-    assert {
-        "ssm:GetParameter",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    } <= calls.actions  # key, budget, spend
-    assert_allowed(function, calls)
+def test_every_function_with_grants_is_covered() -> None:
+    """A function added to the template gets a test of its grants here."""
+    covered = {
+        *TEXT_FUNCTIONS,
+        "GenerateThumbnailFunction",
+        "GenerateVideoFunction",
+        "VideoWorkerFunction",
+        "GetResultFunction",
+        "HealthFunction",
+        "UsageFunction",
+    }
+    with parameters(**EVERY_GRANT):
+        holding = {function for function in functions() if granted(function)}
+    assert holding == covered
 
 
 def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
@@ -512,26 +922,32 @@ def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, 
     with pytest.raises(ClientError, match="AccessDenied"):
         get_dynamodb_client().delete_item(TableName=idempotency, Key={"id": {"S": "memes/segments#0f1e"}})
     with pytest.raises(ClientError, match="AccessDenied"):
-        get_dynamodb_client().get_item(TableName=idempotency, Key={"id": {"S": "stories/segments/sets#0f1e"}})
+        get_dynamodb_client().put_item(
+            TableName=idempotency, Item={"id": {"S": "stories/segments/sets#0f1e"}}
+        )
     with pytest.raises(ClientError, match="AccessDenied"):
         mark_notified("perm-other", "/memes/segments")  # another route's result
 
-    get_dynamodb_client().get_item(TableName=idempotency, Key={"id": {"S": "stories/segments#0f1e"}})
+    get_dynamodb_client().delete_item(TableName=idempotency, Key={"id": {"S": "stories/segments#0f1e"}})
     mark_notified("perm-own", "/stories/segments")  # its own: allowed
     assert len(calls.denied) == 3
 
 
 def test_a_table_the_role_does_not_name_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
-    """DynamoDB resources are checked per table: GetItem granted on the idempotency table does not
-    pass on the spend table."""
+    """DynamoDB resources are checked per table: UpdateItem granted on the spend, results and
+    idempotency tables does not pass on the video jobs table."""
     from contentgen.connectors.aws import get_dynamodb_client
 
     run_as, calls = as_role
     run_as("FreeContentFunction")
 
     with pytest.raises(ClientError, match="AccessDenied"):
-        get_dynamodb_client().get_item(
-            TableName=physical_name("SpendTable"), Key={"pk": {"S": "k"}, "sk": {"S": "2026-11-30"}}
+        get_dynamodb_client().update_item(
+            TableName=physical_name("VideoJobsTable"),
+            Key={"job_id": {"S": "perm-job"}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "forged"}},
         )
     assert len(calls.denied) == 1
 

@@ -21,15 +21,18 @@ from contentgen.record_keys import (
     result_object_key,
 )
 from local.iam import (
+    Use,
     actions,
+    conditions_hold,
     dynamodb_allows,
     function_statements,
     managed_policy_names,
     principal_tags,
     statements_allow,
     translated,
+    unused_grants,
 )
-from local.template import functions, physical_name, queue_sources, routes
+from local.template import functions, parameters, physical_name, queue_sources, resolve, routes
 
 QUEUE_FED = sorted({source.function for source in queue_sources()})
 # The functions whose entry point takes SQS and EventBridge events as well as API requests.
@@ -126,6 +129,7 @@ RECORD_KEEPERS = sorted(
     )
 )
 ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+PARTS_READERS = {"StorySegmentsChunkedFunction", "StorySegmentsInSetsFunction"}  # contentgen.partials
 
 
 def _own_route(function: str) -> str:
@@ -154,12 +158,16 @@ def test_every_function_that_keeps_records_is_tagged_with_the_route_its_code_own
 @pytest.mark.parametrize("function", RECORD_KEEPERS)
 def test_a_function_reaches_only_its_own_idempotency_records(function: str) -> None:
     table = _table("IdempotencyTable")
+    # GetItem only where paid parts are read back (the fan-outs); no other read of the records.
+    held = [a for a in ITEM_ACTIONS if a != "dynamodb:GetItem" or function in PARTS_READERS]
     for other in RECORD_KEEPERS:
         key = record_key(_own_route(other), "4f0c1e")
         for action in ITEM_ACTIONS:
-            assert dynamodb_allows(function, action, table, [key]) is (other == function), (action, key)
-    assert not dynamodb_allows(function, "dynamodb:GetItem", table, [])  # no request without a key
-    assert not dynamodb_allows(function, "dynamodb:GetItem", table, ["_claim#4f0c1e"])
+            expected = other == function and action in held
+            assert dynamodb_allows(function, action, table, [key]) is expected, (action, key)
+    for action in held:
+        assert not dynamodb_allows(function, action, table, [])  # no request without a key
+        assert not dynamodb_allows(function, action, table, ["_claim#4f0c1e"])
 
 
 @pytest.mark.parametrize(
@@ -222,3 +230,46 @@ def test_a_role_without_its_tag_reaches_no_record() -> None:
     assert not statements_allow(untagged, "dynamodb:PutItem", _table("IdempotencyTable"), [key])
     assert not statements_allow(untagged, "dynamodb:UpdateItem", _table("ResultsTable"), [key])
     assert dynamodb_allows("StorySegmentsFunction", "dynamodb:PutItem", _table("IdempotencyTable"), [key])
+
+
+@pytest.mark.parametrize(
+    "function", ["StorySegmentsFunction", "GenerateThumbnailFunction", "VideoWorkerFunction"]
+)
+def test_the_breaker_state_is_granted_only_where_it_is_shared(function: str) -> None:
+    """BreakerStatePolicy is under `Fn::If` ShareBreakerState: the default deployment's role holds
+    nothing on the breaker table, one deployed with ShareCircuitBreakerState=true reads and writes it."""
+    table = _table("BreakerStateTable")
+    assert not [s for s in function_statements(function) if s.get("Resource") == table]
+
+    with parameters(ShareCircuitBreakerState="true"):
+        shared = [s for s in function_statements(function) if s.get("Resource") == table]
+
+    assert {a for s in shared for a in actions(s)} == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+
+
+def test_conditions_are_evaluated_as_iam_evaluates_them() -> None:
+    own = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["stories/segments#*"]}}
+    assert conditions_hold(own, {"dynamodb:LeadingKeys": ["stories/segments#1"]})
+    assert not conditions_hold(own, {"dynamodb:LeadingKeys": ["memes/segments#1"]})
+    assert conditions_hold(own, {})  # ForAllValues holds for a request without the key...
+    assert not conditions_hold({**own, "Null": {"dynamodb:LeadingKeys": "false"}}, {})  # ...hence Null
+    source = {"StringEquals": {"events:source": "contentgen"}}
+    assert conditions_hold(source, {"events:source": ["contentgen"]})
+    assert not conditions_hold(source, {})  # a plain operator needs the key
+    assert not conditions_hold({"NumericLessThan": {"x": "1"}}, {"x": ["0"]})  # not known: fails closed
+
+
+def test_an_unused_grant_is_told_apart_by_its_condition() -> None:
+    """The completion events do not use the budget alarm's PutEvents on the same bus."""
+    bus = resolve({"Fn::GetAtt": ["ContentgenEventBus", "Arn"]})
+    completed = {"events:source": ["contentgen"], "events:detail-type": ["GenerationCompleted"]}
+
+    unused = unused_grants("FreeContentFunction", [Use.of("events:PutEvents", bus, completed)])
+
+    (put_events,) = [grant for grant in unused if grant.action == "events:PutEvents"]
+    assert put_events.resource == bus
+    assert "BudgetThresholdReached" in put_events.condition

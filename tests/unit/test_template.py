@@ -128,6 +128,12 @@ def test_api_requires_a_key_with_usage_plan_except_health_and_the_openapi_docume
     assert all(value for path, value in required.items() if path not in open_paths)
 
 
+# BreakerStatePolicy is attached only where the breaker state is shared (ShareCircuitBreakerState).
+SHARED_BREAKER_POLICY = {
+    "Fn::If": ["ShareBreakerState", {"Ref": "BreakerStatePolicy"}, {"Ref": "AWS::NoValue"}]
+}
+
+
 def _statements(policy_ref: dict[str, str]) -> list[dict[str, Any]]:
     policy = load_template()["Resources"][policy_ref["Ref"]]
     statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -143,7 +149,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     }
     assert properties["Policies"][:5] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
-        {"Ref": "BreakerStatePolicy"},
+        SHARED_BREAKER_POLICY,
         {"Ref": "SpendAccountingPolicy"},
         {"Ref": "IdempotencyRecordsPolicy"},
         {"Ref": "EventGenerationPolicy"},
@@ -233,7 +239,11 @@ def test_every_provider_calling_function_may_share_breaker_state() -> None:
     callers = [name for name in callers if name != "HealthFunction"]
     assert len(callers) == 10
     for name in callers:
-        assert {"Ref": "BreakerStatePolicy"} in resources[name]["Properties"]["Policies"]
+        assert SHARED_BREAKER_POLICY in resources[name]["Properties"]["Policies"]
+        assert {"Ref": "BreakerStatePolicy"} not in resources[name]["Properties"]["Policies"]
+    # Neither the table nor the policy exists unless the state is shared.
+    assert resources["BreakerStateTable"]["Condition"] == "ShareBreakerState"
+    assert resources["BreakerStatePolicy"]["Condition"] == "ShareBreakerState"
     table = resources["BreakerStateTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
@@ -321,7 +331,9 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
     assert worker[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})]["Resource"] == {
         "Fn::GetAtt": ["VideoJobsTable", "Arn"]
     }
-    assert worker[frozenset({"s3:ListBucket"})]["Condition"] == {"StringLike": {"s3:prefix": "videos/*"}}
+    assert not any(
+        a.startswith("s3:List") for s in _inline_statements("VideoWorkerFunction") for a in _actions(s)
+    )
     for function in ("GenerateThumbnailFunction", "GenerateVideoFunction", "VideoWorkerFunction"):
         variables = load_template()["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert variables["GOOGLE_API_KEY_PARAM"] == {"Ref": "GoogleApiKeyParameterName"}
@@ -369,17 +381,25 @@ def test_the_generation_routes_may_keep_idempotency_records_and_nothing_else() -
     for function in sorted(GENERATION_FUNCTIONS):
         assert {"Ref": "IdempotencyRecordsPolicy"} in resources[function]["Properties"]["Policies"]
     (statement,) = resources["IdempotencyRecordsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert _actions(statement) == {
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-    }
-    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
-    assert statement["Condition"] == {
+    # No GetItem: Powertools reads a repeat's record from its refused conditional PutItem.
+    assert _actions(statement) == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    own_records = {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["${aws:PrincipalTag/contentgen-route}#*"]},
         "Null": {"dynamodb:LeadingKeys": "false"},
     }
+    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert statement["Condition"] == own_records
+    # Reading paid parts back (contentgen.partials): only the functions that fan out.
+    readers = {
+        function
+        for function in GENERATION_FUNCTIONS
+        if {"Ref": "PaidPartsReadPolicy"} in resources[function]["Properties"]["Policies"]
+    }
+    assert readers == {"StorySegmentsChunkedFunction", "StorySegmentsInSetsFunction"}
+    (read,) = resources["PaidPartsReadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert _actions(read) == {"dynamodb:GetItem"}
+    assert read["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert read["Condition"] == own_records
 
 
 def test_spend_is_kept_per_key_and_day_with_ttl_and_no_index_to_write() -> None:
