@@ -51,7 +51,11 @@ def error_response(
     usage: dict[str, Any] | None = None,
     unconfirmed_paid_work: bool = False,
 ) -> Response[str]:
-    body: dict[str, Any] = {"message": _bounded_text(message, MAX_MESSAGE_CHARS), "code": code, "status_code": status}
+    body: dict[str, Any] = {
+        "message": _bounded_text(message, MAX_MESSAGE_CHARS),
+        "code": code,
+        "status_code": status,
+    }
     if errors:
         body["errors"] = bounded_errors(errors)
         if len(errors) > MAX_LISTED_ERRORS:

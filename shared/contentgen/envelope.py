@@ -47,7 +47,9 @@ def check_record_batch(event: Mapping[str, Any]) -> None:
     string `messageId` (SQS sends one with every record; a batch failure is reported by it)."""
     for index, record in enumerate(event["Records"]):
         if not isinstance(record, Mapping):
-            raise UnusableEventError(f"Records[{index}] must be an SQS record object, not {json_type(record)}")
+            raise UnusableEventError(
+                f"Records[{index}] must be an SQS record object, not {json_type(record)}"
+            )
         message_id = record.get("messageId")
         if not isinstance(message_id, str) or not message_id:
             raise UnusableEventError(

@@ -31,6 +31,7 @@ from contentgen import coldstart
 from contentgen.api import error_response, resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.envelope import UnusableEventError
 from contentgen.errors import (
     FINAL_SERVER_ERROR_CODES,
     BadRequestError,
@@ -42,7 +43,6 @@ from contentgen.idempotency import run_once
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
-from contentgen.envelope import UnusableEventError
 from contentgen.request_body import json_type, parse_json_leniently, parse_json_text, value_problem
 from contentgen.results import announce, claim_request_id, publish, store_result
 from contentgen.spend import charged_to, for_storage, is_over_budget

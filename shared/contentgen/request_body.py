@@ -171,12 +171,18 @@ class _Unbounded:
 
 def _lenient_int(text: str) -> Any:
     digits = len(text.lstrip("-"))
-    return _Unbounded(f"has more than {MAX_NUMBER_DIGITS} digits") if digits > MAX_NUMBER_DIGITS else int(text)
+    return (
+        _Unbounded(f"has more than {MAX_NUMBER_DIGITS} digits") if digits > MAX_NUMBER_DIGITS else int(text)
+    )
 
 
 def _lenient_float(text: str) -> Any:
     longest = max(len(run) for run in re.split(r"[^0-9]", text))
-    return _Unbounded(f"has more than {MAX_NUMBER_DIGITS} digits") if longest > MAX_NUMBER_DIGITS else float(text)
+    return (
+        _Unbounded(f"has more than {MAX_NUMBER_DIGITS} digits")
+        if longest > MAX_NUMBER_DIGITS
+        else float(text)
+    )
 
 
 def _lenient_constant(name: str) -> Any:

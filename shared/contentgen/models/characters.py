@@ -51,7 +51,9 @@ def check_image_url(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port  # ValueError when out of 0-65535 or not a number
     except (UnicodeEncodeError, ValueError) as exc:
-        raise ValueError(f"is not a valid URL ({exc.reason if isinstance(exc, UnicodeEncodeError) else exc})") from None
+        raise ValueError(
+            f"is not a valid URL ({exc.reason if isinstance(exc, UnicodeEncodeError) else exc})"
+        ) from None
     if parts.scheme.lower() != "https":
         raise ValueError("must be an https:// URL")
     if "@" in parts.netloc:
