@@ -265,5 +265,7 @@ def test_many_unknown_fields_give_a_bounded_422(stack: Stack) -> None:
     assert len(answer["errors"]) == 20
     assert answer["errors_not_listed"] == 5_001 - 20
     assert len(response["body"]) < 20_000
-    assert answer["errors"][0]["field"] == "a" * 199 + "…"  # each field name cut to 200 characters (keys come sorted)
+    assert (
+        answer["errors"][0]["field"] == "a" * 199 + "…"
+    )  # each field name cut to 200 characters (keys come sorted)
     assert "and 4996 more" in answer["message"]

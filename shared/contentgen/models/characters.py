@@ -66,8 +66,8 @@ def check_image_url(url: str) -> str:
     if host == "localhost" or host.endswith(".localhost"):
         raise ValueError("must not name this host (localhost)")
     address = _literal_address(host)
-    if address is not None and not address.is_global:
-        raise ValueError("must not name a loopback, private, link-local or reserved address")
+    if address is not None and (not address.is_global or address.is_multicast):
+        raise ValueError("must not name a loopback, private, link-local, reserved or multicast address")
     return url
 
 
