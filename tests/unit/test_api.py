@@ -353,8 +353,10 @@ def test_an_error_answer_lists_at_most_20_errors_each_bounded() -> None:
 
     assert len(body["errors"]) == MAX_LISTED_ERRORS
     assert body["errors_not_listed"] == 300_000 - MAX_LISTED_ERRORS
-    assert body["errors"][0]["field"].startswith("f0x") and len(body["errors"][0]["field"]) == 200
-    assert len(body["errors"][0]["message"]) == 500 and body["errors"][0]["message"].endswith("…")
+    assert body["errors"][0]["field"].startswith("f0x")
+    assert len(body["errors"][0]["field"]) == 200
+    assert len(body["errors"][0]["message"]) == 500
+    assert body["errors"][0]["message"].endswith("…")
     assert len(body["message"]) == 4000
     assert len(json.dumps(body)) < 20_000
 

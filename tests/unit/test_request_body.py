@@ -226,4 +226,5 @@ def test_a_value_within_the_bounds_has_no_problem(value: Any) -> None:
 def test_a_parsed_value_past_the_bounds_is_named(value: Any, path: str) -> None:
     problem = value_problem(value)
 
-    assert problem is not None and problem[0] == path
+    assert problem is not None
+    assert problem[0] == path
