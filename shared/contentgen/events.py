@@ -31,7 +31,7 @@ from contentgen import coldstart
 from contentgen.api import error_response, resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.envelope import UnusableEventError
+from contentgen.envelope import UnusableEventError, check_record_batch, is_record_batch
 from contentgen.errors import (
     FINAL_SERVER_ERROR_CODES,
     BadRequestError,
@@ -87,6 +87,9 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.set_correlation_id(getattr(context, "aws_request_id", None))
+        if not is_record_batch(event):
+            raise UnusableEventError("Records must be a non-empty array of SQS records")
+        check_record_batch(event)  # every record has the messageId its failure is reported by
         return _process_batch(event, context, record_handler)
 
     coldstart.init_done()

@@ -269,3 +269,21 @@ def test_many_unknown_fields_give_a_bounded_422(stack: Stack) -> None:
         answer["errors"][0]["field"] == "a" * 199 + "…"
     )  # each field name cut to 200 characters (keys come sorted)
     assert "and 4996 more" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        ({}, "Records must be a non-empty array"),
+        ({"Records": "x"}, "Records must be a non-empty array"),
+        ({"Records": [1]}, r"Records\[0\] must be an SQS record object"),
+        ({"Records": [{"eventSource": "aws:sqs"}]}, r"Records\[0\]\.messageId"),
+    ],
+)
+def test_the_video_worker_raises_one_named_error_for_a_batch_it_cannot_report(
+    stack: Stack, event: dict[str, Any], problem: str
+) -> None:
+    from contentgen.envelope import UnusableEventError
+
+    with pytest.raises(UnusableEventError, match=problem):
+        call("VideoWorkerFunction", event)
