@@ -365,7 +365,11 @@ def lambda_entrypoint(
     events carrying `request_id` and the request (see `contentgen.events`).
 
     `on_replay(status_code, body)` gives the body to answer when an `Idempotency-Key` repeat is
-    answered from the store (e.g. a presigned URL signed again: a stored one may have expired)."""
+    answered from the store (e.g. a presigned URL signed again: a stored one may have expired).
+
+    The event's shape is checked first (`contentgen.envelope`): a proxy event with a field not of
+    its documented type is answered 400 `invalid_event` naming the field; a batch with a record
+    without `messageId` raises `UnusableEventError`."""
 
     # The function's own route owns its idempotency records (contentgen.record_keys), whatever
     # path a request names.
