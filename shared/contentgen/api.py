@@ -51,9 +51,15 @@ def error_response(
     usage: dict[str, Any] | None = None,
     unconfirmed_paid_work: bool = False,
 ) -> Response[str]:
-    body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
+    body: dict[str, Any] = {
+        "message": _bounded_text(message, MAX_MESSAGE_CHARS),
+        "code": code,
+        "status_code": status,
+    }
     if errors:
-        body["errors"] = errors
+        body["errors"] = bounded_errors(errors)
+        if len(errors) > MAX_LISTED_ERRORS:
+            body["errors_not_listed"] = len(errors) - MAX_LISTED_ERRORS
     if unconfirmed_paid_work:
         body["unconfirmed_paid_work"] = True  # kept under the request's key (contentgen.idempotency)
     if partial is not None:
@@ -72,6 +78,33 @@ def error_response(
         body=json.dumps(body),
         headers=headers,
     )
+
+
+# An error answer stays far below Lambda's 6 MB response limit (a larger one is an API Gateway
+# 502) whatever the request held: 300,000 unknown fields once made a 22 MB 422 (issue 15).
+MAX_LISTED_ERRORS = 20
+MAX_FIELD_CHARS = 200
+MAX_ERROR_MESSAGE_CHARS = 500
+MAX_MESSAGE_CHARS = 4000
+
+
+def bounded_errors(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The first `MAX_LISTED_ERRORS` field errors, each `field` and `message` cut to
+    `MAX_FIELD_CHARS` / `MAX_ERROR_MESSAGE_CHARS` characters (an error body says how many more
+    there were in `errors_not_listed`)."""
+    return [
+        {
+            **error,
+            "field": _bounded_text(str(error.get("field", "")), MAX_FIELD_CHARS),
+            "message": _bounded_text(str(error.get("message", "")), MAX_ERROR_MESSAGE_CHARS),
+        }
+        for error in errors[:MAX_LISTED_ERRORS]
+    ]
+
+
+def _bounded_text(text: str, limit: int) -> str:
+    """`text` when it has at most `limit` characters, else its start and `…`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _field_name(location: Any) -> str:
@@ -94,7 +127,9 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
         {"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
         for problem in problems
     ]
-    summary = "; ".join(f"{error['field']}: {error['message']}" for error in errors[:5])
+    summary = "; ".join(f"{error['field']}: {error['message']}" for error in bounded_errors(errors[:5]))
+    if len(errors) > 5:
+        summary += f"; and {len(errors) - 5} more"
     return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
 
 
@@ -140,6 +175,25 @@ def create_app() -> APIGatewayRestResolver:
 
 def is_rest_proxy_event(event: Any) -> bool:
     return isinstance(event, Mapping) and "httpMethod" in event and "requestContext" in event
+
+
+class InvalidEventError(InvalidRequestError):
+    """A REST proxy event with a field that is not of its documented type (`contentgen.envelope`):
+    400 `invalid_event` naming the field. Only a direct `lambda:InvokeFunction` can send one."""
+
+    status_code = 400
+    code = "invalid_event"
+
+
+def _event_problem(event: Mapping[str, Any]) -> InvalidEventError | None:
+    """The error answering a REST proxy event that cannot be read, None when it can."""
+    from contentgen.envelope import proxy_event_problem
+
+    problem = proxy_event_problem(event)
+    if problem is None:
+        return None
+    field, reason = problem
+    return InvalidEventError(field, reason)
 
 
 def proxy_event_for(body: Any, *, method: str, path: str, request_id: str) -> dict[str, Any]:
@@ -311,7 +365,11 @@ def lambda_entrypoint(
     events carrying `request_id` and the request (see `contentgen.events`).
 
     `on_replay(status_code, body)` gives the body to answer when an `Idempotency-Key` repeat is
-    answered from the store (e.g. a presigned URL signed again: a stored one may have expired)."""
+    answered from the store (e.g. a presigned URL signed again: a stored one may have expired).
+
+    The event's shape is checked first (`contentgen.envelope`): a proxy event with a field not of
+    its documented type is answered 400 `invalid_event` naming the field; a batch with a record
+    without `messageId` raises `UnusableEventError`."""
 
     # The function's own route owns its idempotency records (contentgen.record_keys), whatever
     # path a request names.
@@ -326,16 +384,19 @@ def lambda_entrypoint(
         started = time.perf_counter()
         idempotency_key: str | None = None
         direct = not is_rest_proxy_event(event)
+        problem = None if direct else _event_problem(event)
         request_id = (
-            ((event.get("requestContext") or {}).get("requestId") if not direct else None)
+            ((event.get("requestContext") or {}).get("requestId") if not direct and not problem else None)
             or getattr(context, "aws_request_id", None)
             or str(uuid.uuid4())
         )
         logger.set_correlation_id(request_id)
         if direct and direct_route is not None:
             from contentgen import events
+            from contentgen.envelope import check_record_batch, is_record_batch
 
-            if events.is_sqs_event(event):
+            if is_record_batch(event):
+                check_record_batch(event)  # raises UnusableEventError naming the record
                 return events.handle_generation_batch(app, direct_route, event, context)
             if events.is_eventbridge_event(event):
                 return events.handle_generation_event(app, direct_route, event, context)
@@ -344,9 +405,11 @@ def lambda_entrypoint(
                 response = error_response(400, "unsupported_event", "this function is served over HTTP only")
                 return json.loads(response.body or "{}")
             try:
+                if problem is not None:
+                    raise problem
                 proxy, request = read_request(event, direct_route=direct_route if direct else None)
             except ContentgenError as exc:
-                proxy, request = (event if not direct else {}), None
+                proxy, request = (event if not direct and problem is None else {}), None
                 result: dict[str, Any] = refused_request(exc)
             else:
                 idempotency_key = idempotency_key_of(proxy) if not direct and owner else None

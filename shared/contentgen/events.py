@@ -33,8 +33,10 @@ from contentgen import coldstart
 from contentgen.api import error_response, resolve_body
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.envelope import UnusableEventError, check_record_batch, is_record_batch
 from contentgen.errors import (
     FINAL_SERVER_ERROR_CODES,
+    BadRequestError,
     ConflictError,
     ContentgenError,
     InvalidRequestError,
@@ -43,7 +45,7 @@ from contentgen.idempotency import run_once, unconfirmed_paid_work
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
-from contentgen.request_body import check_value_bounds, json_type, parse_json_text
+from contentgen.request_body import json_type, parse_json_leniently, parse_json_text, value_problem
 from contentgen.results import announce, claim_request_id, publish, store_result
 from contentgen.spend import charged_to, for_storage, is_over_budget
 
@@ -71,7 +73,7 @@ def is_sqs_event(event: Any) -> bool:
     return (
         isinstance(records, list)
         and bool(records)
-        and all(r.get("eventSource") == "aws:sqs" for r in records)
+        and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
     )
 
 
@@ -87,6 +89,9 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.set_correlation_id(getattr(context, "aws_request_id", None))
+        if not is_record_batch(event):
+            raise UnusableEventError("Records must be a non-empty array of SQS records")
+        check_record_batch(event)  # every record has the messageId its failure is reported by
         return _process_batch(event, context, record_handler)
 
     coldstart.init_done()
@@ -226,9 +231,14 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
     or ContentgenError: there is nowhere to store the outcome. A readable `request_id` with a
     `request` that is not a JSON object, or another envelope field that is invalid (an
     `api_key_id` that is not a string of 1-128 characters), is a RefusedMessage naming that field,
-    stored as a 422 under that id."""
+    stored as a 422 under that id; so is a value past the bounds of `contentgen.request_body`
+    (`value_problem`: NaN, a 101-digit number, nesting deeper than 32 levels)."""
     if not isinstance(data, dict):
         raise InvalidRequestError("message", f"must be a JSON object, not {json_type(data)}")
+    bounds = value_problem(data)  # NaN, a 101-digit number, 33 levels: the request is refused
+    if bounds is not None:
+        request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
+        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1])
     request = data.get("request")
     if request is not None and not isinstance(request, dict):
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))
@@ -239,6 +249,34 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
         problem = exc.errors()[0]
         return RefusedMessage(request_id, ".".join(str(part) for part in problem["loc"]), problem["msg"])
+
+
+def _request_field(path: str) -> str:
+    """A message's field path as the request's own field (`request.segment_count` →
+    `segment_count`), as an HTTP 422 names it."""
+    return path.removeprefix("request.")
+
+
+def read_message_text(text: Any) -> GenerationMessage | RefusedMessage:
+    """The message in an SQS body: JSON text holding a message, or a whole EventBridge event
+    whose `detail` is the message (the bus rule delivers events into the queue as they are).
+
+    Text the strict reader refuses (`request_body.parse_json_text`: NaN, a number of 101 digits,
+    nesting past the bound) is read again leniently to find its `request_id`: when it is
+    readable, the message is a RefusedMessage naming the field, stored as a 422 like any invalid
+    request. Raises ContentgenError or ValidationError when no `request_id` can be read (the
+    message goes to the DLQ)."""
+    if not isinstance(text, str):
+        raise InvalidRequestError("body", f"must be JSON text, not {json_type(text)}")
+    try:
+        data = parse_json_text(text)
+    except BadRequestError as exc:
+        data = parse_json_leniently(text)  # raises when it is not JSON at all
+        message = read_message(data["detail"] if is_eventbridge_event(data) else data)
+        if isinstance(message, GenerationMessage):  # the bound broken was not found in the value
+            return RefusedMessage(message.request_id, "body", exc.message)
+        return message
+    return read_message(data["detail"] if is_eventbridge_event(data) else data)
 
 
 def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
@@ -260,6 +298,12 @@ def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     logger.warning("request refused", extra={"status": 422, "reason": text})
 
 
+def _problem_text(exc: ValidationError) -> str:
+    """`field: message` of a ValidationError's first problem (a `request_id` that is not one)."""
+    problem = exc.errors()[0]
+    return f"{'.'.join(str(part) for part in problem['loc']) or 'request_id'}: {problem['msg']}"
+
+
 def _log_malformed(record: SQSRecord, reason: str) -> None:
     """A message that is not a generation message is logged as it arrives (it ends in the DLQ)."""
     logger.warning("malformed message", extra={"message_id": record.message_id, "reason": reason})
@@ -272,15 +316,14 @@ def handle_generation_batch(
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            data = parse_json_text(record.body)
-            # The bus rule delivers whole events into the queue: the message is their `detail`.
-            message = read_message(data["detail"] if is_eventbridge_event(data) else data)
+            if record.raw_event.get("eventSource") != "aws:sqs":
+                raise InvalidRequestError("eventSource", "must be aws:sqs")
+            message = read_message_text(record.raw_event.get("body"))
         except ContentgenError as exc:
             _log_malformed(record, exc.message)
             raise GenerationFailed(f"not a generation message: {exc.message}") from None
         except ValidationError as exc:
-            problem = exc.errors()[0]
-            reason = f"{'.'.join(str(part) for part in problem['loc']) or 'request_id'}: {problem['msg']}"
+            reason = _problem_text(exc)
             _log_malformed(record, reason)
             raise GenerationFailed(f"not a generation message: {reason}") from None
         if isinstance(message, RefusedMessage):
@@ -317,10 +360,16 @@ def handle_generation_event(
 
     A provider failure raises, so Lambda retries the event (async invocation) and, when those
     retries run out, sends it to the function's on-failure destination (DirectInvokeDeadLetterQueue).
+    An invalid request under a readable `request_id` (a field, a bound) is stored as a 422; a
+    `detail` without one raises `UnusableEventError`, to the same retries and destination.
     """
     logger.set_correlation_id(str(event.get("id") or getattr(context, "aws_request_id", "")))
-    check_value_bounds(event["detail"])
-    message = read_message(event["detail"])
+    try:
+        message = read_message(event["detail"])
+    except (ContentgenError, ValidationError) as exc:
+        # Nowhere to store an answer: the event fails, to Lambda's retries and the DLQ.
+        reason = exc.message if isinstance(exc, ContentgenError) else _problem_text(exc)
+        raise UnusableEventError(f"detail has no readable request_id ({reason})") from None
     metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=1)
     if isinstance(message, RefusedMessage):
         store_refusal(message, route)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -158,6 +159,76 @@ def check_value_bounds(value: Any) -> None:
             raise BadRequestError(
                 "invalid_json", f"a number in the request body has more than {MAX_NUMBER_DIGITS} digits"
             )
+
+
+class _Unbounded:
+    """A number `parse_json_leniently` read but the strict reader refuses (NaN, Infinity, more
+    than `MAX_NUMBER_DIGITS` digits): `value_problem` names where it is."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _lenient_int(text: str) -> Any:
+    digits = len(text.lstrip("-"))
+    return (
+        _Unbounded(f"has more than {MAX_NUMBER_DIGITS} digits") if digits > MAX_NUMBER_DIGITS else int(text)
+    )
+
+
+def _lenient_float(text: str) -> Any:
+    longest = max(len(run) for run in re.split(r"[^0-9]", text))
+    return (
+        _Unbounded(f"has more than {MAX_NUMBER_DIGITS} digits")
+        if longest > MAX_NUMBER_DIGITS
+        else float(text)
+    )
+
+
+def _lenient_constant(name: str) -> Any:
+    return _Unbounded(f"is {name}, which is not a JSON number")
+
+
+def parse_json_leniently(text: str) -> Any:
+    """JSON text the strict reader (`parse_json_text`) refused, read only to find out where it
+    breaks a bound: NaN, Infinity (Python's `json.dumps` writes them by default) and numbers of
+    more than `MAX_NUMBER_DIGITS` digits become markers `value_problem` names. Used on queue
+    messages (at most 1 MiB, the SQS limit), so a message whose `request_id` is readable is
+    refused under it rather than dead-lettered. Raises BadRequestError for text that is not JSON
+    at all, or nests too deep for the parser (`RecursionError`), and PayloadTooLargeError over
+    `MAX_BODY_BYTES`."""
+    if len(text) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"request body is over {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(
+            text, parse_constant=_lenient_constant, parse_int=_lenient_int, parse_float=_lenient_float
+        )
+    except (ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise BadRequestError("invalid_json", f"request body is not valid JSON ({reason})") from None
+
+
+def value_problem(value: Any) -> tuple[str, str] | None:
+    """(the dotted path, what is wrong) of the first place in a parsed value past the bounds:
+    nesting deeper than `MAX_DEPTH`, an integer of more than `MAX_NUMBER_DIGITS` digits, a number
+    that is not finite (NaN, Infinity) or a marker of `parse_json_leniently`; None within them.
+    The path is `body` for the value itself."""
+    stack: list[tuple[Any, tuple[str, ...], int]] = [(value, (), 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        where = ".".join(path) or "body"
+        if isinstance(item, _Unbounded):
+            return where, item.reason
+        if isinstance(item, float) and not math.isfinite(item):
+            return where, "must be a finite number"
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= _NUMBER_LIMIT:
+            return where, f"has more than {MAX_NUMBER_DIGITS} digits"
+        if isinstance(item, Mapping | list | tuple):
+            if depth >= MAX_DEPTH:
+                return where, f"nests deeper than {MAX_DEPTH} levels"
+            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
+            stack.extend((child, (*path, str(key)), depth + 1) for key, child in reversed(list(pairs)))
+    return None
 
 
 def require_object(value: Any, field: str = "body") -> dict[str, Any]:

@@ -85,6 +85,37 @@ def test_invalid_image_is_a_4xx_naming_the_field(
     assert stack.provider.requests() == [], "nothing is sent to the provider"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::1",
+        "https://exa\u0000mple.com/x.png",
+        "https://a.b:99999/x.png",
+        "https://a.b:0/x.png",
+        "https://user:pass@a.b/x.png",
+        "https://a.b/x y.png",
+        "https://localhost/x.png",
+        "https://127.0.0.1/x.png",
+        "https://2130706433/x.png",
+        "https://10.1.2.3/x.png",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/x.png",
+        "https://[::ffff:192.168.0.1]/x.png",
+        "https://[fe80::1]/x.png",
+    ],
+)
+def test_an_image_url_the_provider_must_not_fetch_is_422_before_any_provider_call(
+    stack: Stack, invoke: Invoke, url: str
+) -> None:
+    # The provider fetches the URL: a malformed one, or one naming a host on a private network,
+    # is refused here, naming the field (issue 15).
+    status, answer = invoke(FUNCTION, {"image_url": url})
+
+    assert status == 422, answer
+    assert answer["errors"][0]["field"] == "image_url"
+    assert stack.provider.requests() == [], "nothing is sent to the provider"
+
+
 def test_image_over_5_mib_is_refused(stack: Stack, invoke: Invoke) -> None:
     big = PNG + b"\x00" * (5 * 1024 * 1024)
 

@@ -636,3 +636,129 @@ def test_a_busy_provider_naming_a_wait_hands_the_message_back_after_it(
     assert len(stack.provider.requests()) == 1
     assert pipes.dead_letters() == []
     assert pipes.queue.errors == []
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("NaN", "NaN"), ("Infinity", "Infinity"), ("1" + "0" * 100, "more than 100 digits")],
+    ids=["NaN", "Infinity", "101 digits"],
+)
+def test_a_message_past_the_number_bounds_is_stored_as_422_naming_the_field_not_dead_lettered(
+    stack: Stack, invoke: Invoke, pipes: Pipes, value: str, reason: str
+) -> None:
+    # Python's json.dumps writes NaN by default: the message's request_id is readable, so the
+    # request is refused under it (issue 15), like any invalid request.
+    request_id = f"req-num-{reason.split()[0].lower()}"
+    body = f'{{"request_id": "{request_id}", "request": {{"prompt": "x", "segment_count": {value}}}}}'
+    pipes.sqs.send_message(QueueUrl=pipes.queue.queue_url, MessageBody=body)
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not handed back"
+
+    stored = result(invoke, request_id)[1]
+    assert (stored["status"], stored["status_code"]) == ("failed", 422)
+    assert stored["error"]["errors"][0]["field"] == "segment_count"
+    assert reason in stored["error"]["errors"][0]["message"]
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+    assert pipes.dead_letters() == []
+    assert stack.provider.requests() == []
+
+
+def test_an_eventbridge_event_through_the_queue_past_the_bounds_is_stored_as_422(
+    stack: Stack, invoke: Invoke, pipes: Pipes
+) -> None:
+    event = load_event("story_segments_eventbridge.json")
+    event["detail"] = {"request_id": "req-eb-queued-nan", "request": {"prompt": "x", "segment_count": 1}}
+    body = json.dumps(event).replace('"segment_count": 1', '"segment_count": NaN')
+    pipes.sqs.send_message(QueueUrl=pipes.queue.queue_url, MessageBody=body)
+
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+
+    stored = result(invoke, "req-eb-queued-nan")[1]
+    assert (stored["status_code"], stored["error"]["errors"][0]["field"]) == (422, "segment_count")
+    assert pipes.dead_letters() == []
+
+
+def nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [(float("nan"), "segment_count"), (10**100, "segment_count"), (nested(32), "style")],
+    ids=["NaN", "101 digits", "33 levels"],
+)
+def test_an_eventbridge_event_past_the_bounds_is_stored_as_422_naming_the_field(
+    stack: Stack, invoke: Invoke, pipes: Pipes, value: Any, field: str
+) -> None:
+    request_id = f"req-eb-bounds-{type(value).__name__}"
+    event = load_event("story_segments_eventbridge.json")
+    event["detail"] = {"request_id": request_id, "request": {"prompt": "x", "segment_count": 1}}
+    event["detail"]["request"][field] = value
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    assert answer == {"request_id": request_id, "status": "failed"}
+    stored = result(invoke, request_id)[1]
+    assert stored["status_code"] == 422
+    assert stored["error"]["errors"][0]["field"].split(".")[0] == field
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    "detail",
+    ["x", [1], None, {"request": {"prompt": "x"}}, {"request_id": float("nan"), "request": {}}],
+    ids=["string", "array", "null", "no request_id", "NaN request_id"],
+)
+def test_an_eventbridge_event_without_a_readable_request_id_raises_one_named_error(
+    stack: Stack, pipes: Pipes, detail: Any
+) -> None:
+    from contentgen.envelope import UnusableEventError
+
+    event = load_event("story_segments_eventbridge.json")
+    event["detail"] = detail
+
+    with pytest.raises(UnusableEventError, match="detail has no readable request_id"):
+        pipes.queue.runtime.invoke(FUNCTION, event)
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("records", "problem"),
+    [
+        ([1, 2], r"Records\[0\] must be an SQS record object, not a number"),
+        ([{"eventSource": "aws:sqs"}], r"Records\[0\]\.messageId must be a non-empty string, not null"),
+        ([{"eventSource": "aws:sqs", "messageId": "m", "body": "{}"}, "x"], r"Records\[1\]"),
+    ],
+)
+def test_a_batch_with_a_record_without_message_id_raises_one_named_error(
+    stack: Stack, pipes: Pipes, records: list[Any], problem: str
+) -> None:
+    from contentgen.envelope import UnusableEventError
+
+    with pytest.raises(UnusableEventError, match=problem):
+        pipes.queue.runtime.invoke(FUNCTION, {"Records": records})
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"body": None}, {"body": 5}, {"body": {"request_id": "x"}}, {"eventSource": "aws:s3"}],
+    ids=["no body", "number body", "object body", "not sqs"],
+)
+def test_a_record_with_a_message_id_but_no_usable_body_fails_alone(
+    stack: Stack, invoke: Invoke, pipes: Pipes, changes: dict[str, Any]
+) -> None:
+    event = load_event("story_segments_sqs.json")
+    template = event["Records"][0]
+    good = {"request_id": "req-beside-odd", "request": {"prompt": "x", "segment_count": 1}}
+    odd = {**template, "messageId": "odd", **changes}
+    event["Records"] = [odd, {**template, "messageId": "good", "body": json.dumps(good)}]
+
+    answer, _ = pipes.queue.runtime.invoke(FUNCTION, event)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "odd"}]}
+    assert result(invoke, "req-beside-odd")[1]["status"] == "succeeded"

@@ -168,3 +168,97 @@ def test_no_route_answers_a_5xx_for_what_a_caller_sent(stack: Stack, route: Rout
         assert_no_unexpected_5xx(call(route.function, event), direct=False)
 
     fuzz()
+
+
+# Any JSON value Lambda's runtime can hand a handler (Python's json module reads NaN and Infinity,
+# integers of any size), and text no UTF-8 can carry.
+ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**150), max_value=10**150)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["\ud800", "k\udfff", "", "aws:sqs"]),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+PROXY_FIELDS = [
+    "resource",
+    "path",
+    "httpMethod",
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "requestContext",
+    "body",
+    "isBase64Encoded",
+    "requestContext.requestId",
+    "requestContext.identity",
+    "headers.Content-Type",
+    "headers.x-api-key",
+    "headers.Idempotency-Key",
+    "multiValueHeaders.Content-Type",
+]
+
+
+@st.composite
+def odd_events(draw: st.DrawFn, route: Route) -> Any:
+    """A route's sample event with one field replaced by any JSON value, or any JSON value as the
+    event, or a batch of any records, or an EventBridge event with any `detail`."""
+    kind = draw(st.sampled_from(["field", "event", "records", "detail"]))
+    if kind == "event":
+        return draw(ANY_JSON)
+    if kind == "records":
+        record = st.fixed_dictionaries(
+            {"messageId": ANY_JSON, "eventSource": st.just("aws:sqs") | ANY_JSON, "body": ANY_JSON}
+        )
+        return {"Records": draw(st.lists(record | ANY_JSON, min_size=1, max_size=3))}
+    if kind == "detail":
+        request_id = st.just("req-fuzz-detail") | ANY_JSON
+        detail = st.fixed_dictionaries({"request_id": request_id, "request": ANY_JSON}) | ANY_JSON
+        return {"source": "fuzz", "detail-type": "fuzz", "id": "fuzz", "detail": draw(detail)}
+    event = sample_event(route)
+    *parents, last = draw(st.sampled_from(PROXY_FIELDS)).split(".")
+    target = event
+    for name in parents:
+        if not isinstance(target.get(name), dict):
+            target[name] = {}
+        target = target[name]
+    target[last] = draw(ANY_JSON)
+    return event
+
+
+@pytest.mark.parametrize("route", routes(), ids=lambda route: f"{route.method} {route.path}")
+def test_any_json_value_as_the_event_or_a_proxy_field_is_a_4xx_or_one_named_error(
+    stack: Stack, route: Route
+) -> None:
+    """Never an unhandled exception: a proxy event is answered (a 5xx only for a provider
+    failure), a direct invocation too, a batch reports its records, and an event that holds
+    nothing to answer raises the one documented error, `UnusableEventError`."""
+    from contentgen.envelope import UnusableEventError
+
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(event=odd_events(route))
+    def fuzz(event: Any) -> None:
+        try:
+            answer = call(route.function, event)
+        except UnusableEventError:
+            return
+        if isinstance(answer, dict) and "statusCode" in answer:
+            assert_no_unexpected_5xx(answer, direct=False)
+        elif isinstance(answer, dict) and "batchItemFailures" not in answer:
+            assert_no_unexpected_5xx(answer, direct=True)
+
+    fuzz()

@@ -181,3 +181,109 @@ def test_odd_but_valid_json_is_never_a_500(stack: Stack, raw: str) -> None:
     response = call(STORY, story_event(raw, **{"Idempotency-Key": "clé-🔑"}))
 
     assert response["statusCode"] < 500, response["body"]
+
+
+def _set(event: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """`event` with the field at dotted `path` set to `value` (`None` removes nothing: it is set)."""
+    *parents, last = path.split(".")
+    target = event
+    for name in parents:
+        target = target[name]
+    target[last] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("headers", ["x"], "headers"),
+        ("headers.Content-Type", None, "headers.Content-Type"),
+        ("headers.Idempotency-Key", ["a"], "headers.Idempotency-Key"),
+        ("headers.Idempotency-Key", "\ud800", "headers.Idempotency-Key"),
+        ("multiValueHeaders", "x", "multiValueHeaders"),
+        ("multiValueHeaders.Content-Type", "application/json", "multiValueHeaders.Content-Type"),
+        ("queryStringParameters", "x", "queryStringParameters"),
+        ("multiValueQueryStringParameters", {"deep": "true"}, "multiValueQueryStringParameters.deep"),
+        ("pathParameters", [1], "pathParameters"),
+        ("requestContext", "x", "requestContext"),
+        ("requestContext", None, "requestContext"),
+        ("requestContext.requestId", {"x": 1}, "requestContext.requestId"),
+        ("requestContext.identity", "x", "requestContext.identity"),
+        ("requestContext.identity.apiKeyId", {"a": 1}, "requestContext.identity.apiKeyId"),
+        ("httpMethod", None, "httpMethod"),
+        ("httpMethod", 5, "httpMethod"),
+        ("path", None, "path"),
+        ("resource", [], "resource"),
+        ("body", 5, "body"),
+        ("body", {"prompt": "x"}, "body"),
+        ("isBase64Encoded", "false", "isBase64Encoded"),
+    ],
+)
+def test_a_proxy_event_of_the_wrong_shape_is_400_naming_the_field(
+    stack: Stack, path: str, value: Any, field: str
+) -> None:
+    event = _set(story_event(json.dumps({"prompt": "x", "segment_count": 1})), path, value)
+
+    response = call(STORY, event)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"]) == (400, "invalid_event"), body
+    assert body["errors"][0]["field"] == field
+    assert response["multiValueHeaders"]["X-Request-Id"]
+    assert stack.provider.requests() == []
+
+
+def test_a_proxy_event_without_a_path_is_400_naming_it(stack: Stack) -> None:
+    response = call(STORY, {"httpMethod": "POST", "requestContext": {}})
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["errors"][0]["field"]) == (400, "path")
+
+
+@pytest.mark.parametrize("key", ["\ud800", "k\udfff"])
+def test_deep_health_with_a_key_that_is_not_utf8_is_a_4xx_not_500(stack: Stack, key: str) -> None:
+    event = load_event("health.json")
+    event["queryStringParameters"] = {"deep": "true"}
+    event["multiValueQueryStringParameters"] = {"deep": ["true"]}
+    event["headers"]["x-api-key"] = key
+
+    response = call("HealthFunction", event)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["errors"][0]["field"]) == (400, "headers.x-api-key")
+    assert stack.provider.requests() == []
+
+
+def test_many_unknown_fields_give_a_bounded_422(stack: Stack) -> None:
+    # 300,000 unknown fields once answered 22 MB: Lambda refuses an answer over 6 MB (a 502).
+    body = {"a" * 100_000: 0, "prompt": "x", "segment_count": 1, **{f"k{i}": 0 for i in range(5_000)}}
+
+    response = call(STORY, story_event(json.dumps(body)))
+
+    answer = json.loads(response["body"])
+    assert response["statusCode"] == 422
+    assert len(answer["errors"]) == 20
+    assert answer["errors_not_listed"] == 5_001 - 20
+    assert len(response["body"]) < 20_000
+    assert (
+        answer["errors"][0]["field"] == "a" * 199 + "…"
+    )  # each field name cut to 200 characters (keys come sorted)
+    assert "and 4996 more" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        ({}, "Records must be a non-empty array"),
+        ({"Records": "x"}, "Records must be a non-empty array"),
+        ({"Records": [1]}, r"Records\[0\] must be an SQS record object"),
+        ({"Records": [{"eventSource": "aws:sqs"}]}, r"Records\[0\]\.messageId"),
+    ],
+)
+def test_the_video_worker_raises_one_named_error_for_a_batch_it_cannot_report(
+    stack: Stack, event: dict[str, Any], problem: str
+) -> None:
+    from contentgen.envelope import UnusableEventError
+
+    with pytest.raises(UnusableEventError, match=problem):
+        call("VideoWorkerFunction", event)

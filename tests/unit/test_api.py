@@ -342,3 +342,31 @@ def test_every_answer_carries_the_request_id_header(
     for response in (ok, invalid, refused, missing):
         assert response["multiValueHeaders"]["X-Request-Id"] == [request_id]
     assert json.loads(invalid["body"])["request_id"] == request_id
+
+
+def test_an_error_answer_lists_at_most_20_errors_each_bounded() -> None:
+    from contentgen.api import MAX_LISTED_ERRORS, error_response
+
+    errors = [{"field": f"f{i}" + "x" * 1000, "message": "m" * 10_000} for i in range(300_000)]
+
+    body = json.loads(error_response(422, "invalid_request", "w" * 100_000, errors=errors).body or "{}")
+
+    assert len(body["errors"]) == MAX_LISTED_ERRORS
+    assert body["errors_not_listed"] == 300_000 - MAX_LISTED_ERRORS
+    assert body["errors"][0]["field"].startswith("f0x")
+    assert len(body["errors"][0]["field"]) == 200
+    assert len(body["errors"][0]["message"]) == 500
+    assert body["errors"][0]["message"].endswith("…")
+    assert len(body["message"]) == 4000
+    assert len(json.dumps(body)) < 20_000
+
+
+def test_a_short_error_list_is_answered_as_it_is() -> None:
+    from contentgen.api import error_response
+
+    errors = [{"field": "prompt", "message": "Field required"}]
+
+    body = json.loads(error_response(422, "invalid_request", "invalid", errors=errors).body or "{}")
+
+    assert body["errors"] == errors
+    assert "errors_not_listed" not in body

@@ -25,8 +25,10 @@ from contentgen.request_body import (
     check_value_bounds,
     decode_http_body,
     is_json_media_type,
+    parse_json_leniently,
     parse_json_text,
     require_object,
+    value_problem,
 )
 
 
@@ -176,3 +178,53 @@ def test_a_proxy_body_that_is_not_text_is_400_not_a_crash(body: object) -> None:
     it raised AttributeError, an unhandled 500)."""
     with pytest.raises(BadRequestError, match="JSON text"):
         decode_http_body(body, is_base64=False, content_type="application/json")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "reason"),
+    [
+        ('{"request_id": "r", "request": {"n": NaN}}', "request.n", "NaN"),
+        ('{"request": {"n": -Infinity}}', "request.n", "-Infinity"),
+        ('{"n": ' + "1" * (MAX_NUMBER_DIGITS + 1) + "}", "n", f"more than {MAX_NUMBER_DIGITS} digits"),
+        ('{"n": [1, -' + "1" * (MAX_NUMBER_DIGITS + 1) + "]}", "n.1", "digits"),
+        ('{"n": 0.' + "1" * (MAX_NUMBER_DIGITS + 1) + "}", "n", "digits"),
+        ('{"a": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}", "a" + ".0" * (MAX_DEPTH - 1), "nests deeper"),
+    ],
+)
+def test_text_the_strict_reader_refuses_is_read_leniently_to_name_where(
+    text: str, path: str, reason: str
+) -> None:
+    with pytest.raises(BadRequestError):
+        parse_json_text(text)
+
+    problem = value_problem(parse_json_leniently(text))
+
+    assert problem is not None
+    assert problem[0] == path
+    assert reason in problem[1]
+
+
+@pytest.mark.parametrize("text", ["not json", "[" * 5000 + "]" * 5000])
+def test_text_that_is_not_json_at_all_is_refused_leniently_too(text: str) -> None:
+    with pytest.raises(BadRequestError, match="not valid JSON"):
+        parse_json_leniently(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"n": 10**MAX_NUMBER_DIGITS - 1, "x": 1.5, "s": "NaN " * 10}, [[[1]]], "x", None, -0.0],
+)
+def test_a_value_within_the_bounds_has_no_problem(value: Any) -> None:
+    assert value_problem(value) is None
+    assert value_problem(parse_json_leniently(json.dumps(value))) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [(float("nan"), "body"), ({"a": [float("inf")]}, "a.0"), ({"n": -(10**MAX_NUMBER_DIGITS)}, "n")],
+)
+def test_a_parsed_value_past_the_bounds_is_named(value: Any, path: str) -> None:
+    problem = value_problem(value)
+
+    assert problem is not None
+    assert problem[0] == path

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import socket
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
@@ -31,6 +34,59 @@ def sniff_image(data: bytes) -> MimeType | None:
     return None
 
 
+def check_image_url(url: str) -> str:
+    """`url` when the provider may be asked to fetch it; else ValueError saying why.
+
+    The model provider fetches the URL, so it must be one a stranger may make it fetch
+    (CONTRACT: https only): `https://`, a host that parses (RFC 3986 §3.2 via
+    `urllib.parse.urlsplit`: brackets closed, a port of 1-65535), no `user:password@`, no
+    whitespace or control characters, text that can be written as UTF-8, and not a name or
+    literal address of this or a private network (`localhost`, loopback, private, link-local,
+    reserved, unspecified or multicast addresses, including IPv4 written as one number or in hex,
+    which fetchers read as `inet_aton` does, and IPv4-mapped IPv6)."""
+    if any(ord(char) < 0x21 or 0x7F <= ord(char) < 0xA0 for char in url):
+        raise ValueError("must not contain whitespace or control characters")
+    try:
+        url.encode("utf-8")
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of 0-65535 or not a number
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise ValueError(
+            f"is not a valid URL ({exc.reason if isinstance(exc, UnicodeEncodeError) else exc})"
+        ) from None
+    if parts.scheme.lower() != "https":
+        raise ValueError("must be an https:// URL")
+    if "@" in parts.netloc:
+        raise ValueError("must not carry a user name or password")
+    if port == 0:
+        raise ValueError("must name a port of 1-65535")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValueError("must name a host")
+    if host == "localhost" or host.endswith(".localhost"):
+        raise ValueError("must not name this host (localhost)")
+    address = _literal_address(host)
+    if address is not None and (not address.is_global or address.is_multicast):
+        raise ValueError("must not name a loopback, private, link-local, reserved or multicast address")
+    return url
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address `host` spells, in any form a fetcher accepts; None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not all(char in "0123456789abcdefx." for char in host.lower()):
+            return None
+        try:  # 2130706433, 0x7f.1, 127.1: legacy IPv4 forms (inet_aton(3)) fetchers still read
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 class CharacterAnalysisRequest(RequestModel):
     image_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = Field(
         None, description="An https URL the model provider can fetch (contentgen never fetches it)."
@@ -43,11 +99,7 @@ class CharacterAnalysisRequest(RequestModel):
     @field_validator("image_url")
     @classmethod
     def _https_only(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().startswith("https://"):
-            raise ValueError("must be an https:// URL")
-        if value is not None and len(value) <= len("https://"):
-            raise ValueError("must name a host")
-        return value
+        return None if value is None else check_image_url(value)
 
     @field_validator("image_base64")
     @classmethod

@@ -35,7 +35,12 @@ class ApiError(ResponseModel):
     status_code: int | None = Field(None, description="The HTTP status, repeated for direct invocations.")
     request_id: str | None = Field(None, description="The request's id, to quote in a support request.")
     errors: list[FieldError] | None = Field(
-        None, description="With 422 invalid_request: each offending field."
+        None,
+        description="With 422 invalid_request: each offending field (at most the first 20, each "
+        "field name cut to 200 and message to 500 characters).",
+    )
+    errors_not_listed: int | None = Field(
+        None, description="How many more offending fields there were than `errors` lists."
     )
     partial: dict[str, Any] | None = Field(
         None, description="What was generated (and paid for) before a long request failed."
