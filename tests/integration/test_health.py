@@ -171,14 +171,21 @@ def test_a_key_disabled_or_added_in_api_gateway_is_seen_without_waiting_out_the_
     assert refused["statusCode"] == 403
 
 
-@pytest.mark.parametrize("api_key", ["\ud800", "k\udfff", "caf\u00e9"])
-def test_a_key_no_api_key_can_be_is_403_not_500(stack: Stack, health_handler: Handler, api_key: str) -> None:
-    """Lone surrogates (a direct invocation can send them) and non-ASCII text match no key."""
+@pytest.mark.parametrize(
+    ("api_key", "status"), [("\ud800", 400), ("k\udfff", 400), ("caf\u00e9", 403), ("k" * 5000, 403)]
+)
+def test_a_key_no_api_key_can_be_is_4xx_not_500(
+    stack: Stack, health_handler: Handler, api_key: str, status: int
+) -> None:
+    """Non-ASCII text matches no key (403); a lone surrogate, which only a direct invocation can
+    send, is not a header API Gateway delivers (400 `invalid_event` naming it)."""
     context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
 
     response = health_handler(deep_event(api_key), context)
 
-    assert response["statusCode"] == 403, response["body"]
+    assert response["statusCode"] == status, response["body"]
+    if status == 400:
+        assert json.loads(response["body"])["errors"][0]["field"] == "headers.x-api-key"
     assert stack.provider.requests() == []
 
 

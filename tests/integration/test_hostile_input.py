@@ -148,11 +148,19 @@ def test_every_route_answers_the_idempotency_key_consistently(stack: Stack, rout
     request_id = event["requestContext"]["requestId"]
     assert again["multiValueHeaders"]["X-Request-Id"] == [request_id]
     if route.method == "POST":
-        assert json.loads(again["body"]) == json.loads(first["body"])
+        # A replayed thumbnail's URL is signed again (valid from the replay), so it may differ.
+        signed_again = ("image_url",) if route.function == "GenerateThumbnailFunction" else ()
+        assert _without(json.loads(again["body"]), signed_again) == _without(
+            json.loads(first["body"]), signed_again
+        )
         assert again["multiValueHeaders"]["Idempotency-Key"] == [event["headers"]["Idempotency-Key"]]
     else:
         assert first["statusCode"] == plain["statusCode"]
         assert "Idempotency-Key" not in first["multiValueHeaders"]
+
+
+def _without(body: Any, fields: tuple[str, ...]) -> Any:
+    return {k: v for k, v in body.items() if k not in fields} if isinstance(body, dict) else body
 
 
 @pytest.mark.parametrize("key", ["clé-ü-🔑", "\u00ff" * 40, "plain-but-wrong"])

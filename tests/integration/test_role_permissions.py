@@ -380,7 +380,10 @@ def as_role(
         reset_idempotency()
         clear_breaker_rows(stack)  # no breaker row a run seeded outlives it (the table is shared)
         sqs = client("sqs", stack.aws_url)
-        for queue_url in sent_to:  # nor a handed-back or scheduled message (another test would run it)
+        # Nor a handed-back or scheduled message (another test would run it). Purged, since delayed
+        # messages cannot be received yet; PurgeQueue is allowed once a minute per queue, so no
+        # other test purges these queues (they drain theirs).
+        for queue_url in sent_to:
             sqs.purge_queue(QueueUrl=queue_url)
 
 
