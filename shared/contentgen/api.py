@@ -133,6 +133,19 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
 
 
+def _answer_code(response: Mapping[str, Any]) -> str | None:
+    """The `code` (and, for a 422, the first field) of an error answer, for its log line."""
+    try:
+        body = json.loads(response.get("body") or "null")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return None
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    return f"{body['code']}:{first['field']}" if isinstance(first.get("field"), str) else str(body["code"])
+
+
 def create_app() -> APIGatewayRestResolver:
     """A resolver with validation on and every exception mapped to a JSON error response."""
     app = APIGatewayRestResolver(enable_validation=True)
@@ -433,6 +446,7 @@ def lambda_entrypoint(
                 "method": proxy.get("httpMethod"),
                 "path": proxy.get("path"),
                 "status": status,
+                "code": _answer_code(result) if status >= 400 else None,
                 "direct": direct,
                 "idempotency_key": idempotency_key,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
