@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from contentgen.api import create_app, lambda_entrypoint
 from contentgen.models.media import ThumbnailRequest, ThumbnailResponse
-from contentgen.services.thumbnails import fresh_thumbnail_url, generate_thumbnail
+from contentgen.services.thumbnails import generate_thumbnail
+from contentgen.storage import fresh_thumbnail_url
 
 app = create_app()
 

@@ -131,7 +131,6 @@ def update_job(
 ) -> bool:
     """Record a check (and a new status, and for a failure its reason and machine code, and what
     the job was charged when given); False when the job had already finished."""
-    from botocore.exceptions import ClientError
 
     names = {"#status": "status"}
     values: dict[str, Any] = {
@@ -152,31 +151,13 @@ def update_job(
     if error_code is not None:
         assignments.append("error_code = :error_code")
         values[":error_code"] = {"S": error_code}
-    if usage is not None:
-        names["#usage"] = "usage"
-        assignments.append("#usage = :usage")
-        values[":usage"] = {"S": json.dumps(usage)}
-    try:
-        get_dynamodb_client().update_item(
-            TableName=_table(),
-            Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET " + ", ".join(assignments),
-            ConditionExpression="attribute_exists(job_id) AND NOT #status IN (:succeeded, :failed)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _update_unfinished(job_id, assignments, names, values, usage=usage)
 
 
 def record_operation(job_id: str, *, operation_name: str, model: str, usage: dict[str, Any] | None) -> bool:
     """Add the started operation (and the model that started it, and what the start cost) to a job
     written without one. False when the job is gone, finished, or already has its operation (a
     repeated write: nothing changes)."""
-    from botocore.exceptions import ClientError
 
     names = {"#status": "status"}
     values: dict[str, Any] = {
@@ -187,19 +168,35 @@ def record_operation(job_id: str, *, operation_name: str, model: str, usage: dic
         ":failed": {"S": "failed"},
     }
     assignments = ["operation_name = :operation", "model = :model", "updated_at = :now"]
+    return _update_unfinished(
+        job_id, assignments, names, values, usage=usage, also="attribute_not_exists(operation_name)"
+    )
+
+
+def _update_unfinished(
+    job_id: str,
+    assignments: list[str],
+    names: dict[str, str],
+    values: dict[str, Any],
+    *,
+    usage: dict[str, Any] | None,
+    also: str | None = None,
+) -> bool:
+    """SET `assignments` (plus `usage` when given) on a job that exists and has not finished (and
+    meets `also`); False when the condition fails. `values` holds `:succeeded` and `:failed`."""
+    from botocore.exceptions import ClientError
+
     if usage is not None:
         names["#usage"] = "usage"
         assignments.append("#usage = :usage")
         values[":usage"] = {"S": json.dumps(usage)}
+    condition = "attribute_exists(job_id) AND NOT #status IN (:succeeded, :failed)"
     try:
         get_dynamodb_client().update_item(
             TableName=_table(),
             Key={"job_id": {"S": job_id}},
             UpdateExpression="SET " + ", ".join(assignments),
-            ConditionExpression=(
-                "attribute_exists(job_id) AND attribute_not_exists(operation_name) "
-                "AND NOT #status IN (:succeeded, :failed)"
-            ),
+            ConditionExpression=f"{condition} AND {also}" if also else condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )

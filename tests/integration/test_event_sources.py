@@ -336,6 +336,20 @@ def test_unknown_and_malformed_result_ids(stack: Stack, invoke: Invoke, pipes: P
     assert result(invoke, "bad id with spaces")[0] == 422
 
 
+def refused_once(stack: Stack, invoke: Invoke, pipes: Pipes, request_id: str) -> dict[str, Any]:
+    """Delivers the one message sent: it is refused on its first receive, stored as a failed 422
+    under `request_id`, announced and deleted, with no provider call and nothing dead-lettered.
+    Returns the stored result."""
+    assert pipes.queue.poll_once(wait_seconds=0) == 1
+    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not handed back"
+    stored = result(invoke, request_id)[1]
+    assert (stored["status"], stored["status_code"]) == ("failed", 422)
+    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
+    assert pipes.dead_letters() == []
+    assert stack.provider.requests() == []
+    return stored
+
+
 def test_an_outage_longer_than_the_receives_dead_letters_nothing(
     stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -421,15 +435,9 @@ def test_a_message_whose_request_is_not_an_object_is_stored_as_422_and_deleted(
     body = json.dumps({"request_id": request_id, "request": request_value})
     pipes.sqs.send_message(QueueUrl=pipes.queue.queue_url, MessageBody=body)
 
-    assert pipes.queue.poll_once(wait_seconds=0) == 1
-    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not handed back"
+    stored = refused_once(stack, invoke, pipes, request_id)
 
-    stored = result(invoke, request_id)[1]
-    assert (stored["status"], stored["status_code"]) == ("failed", 422)
     assert stored["error"]["errors"][0]["field"] == "request"
-    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
-    assert pipes.dead_letters() == []
-    assert stack.provider.requests() == []
 
 
 def test_an_invalid_request_is_stored_once_and_never_reaches_the_dlq(
@@ -652,16 +660,10 @@ def test_a_message_past_the_number_bounds_is_stored_as_422_naming_the_field_not_
     body = f'{{"request_id": "{request_id}", "request": {{"prompt": "x", "segment_count": {value}}}}}'
     pipes.sqs.send_message(QueueUrl=pipes.queue.queue_url, MessageBody=body)
 
-    assert pipes.queue.poll_once(wait_seconds=0) == 1
-    assert pipes.queue.poll_once(wait_seconds=0) == 0, "the message was deleted, not handed back"
+    stored = refused_once(stack, invoke, pipes, request_id)
 
-    stored = result(invoke, request_id)[1]
-    assert (stored["status"], stored["status_code"]) == ("failed", 422)
     assert stored["error"]["errors"][0]["field"] == "segment_count"
     assert reason in stored["error"]["errors"][0]["message"]
-    assert [n["detail-type"] for n in pipes.notifications()] == ["GenerationFailed"]
-    assert pipes.dead_letters() == []
-    assert stack.provider.requests() == []
 
 
 def test_an_eventbridge_event_through_the_queue_past_the_bounds_is_stored_as_422(

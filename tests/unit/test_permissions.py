@@ -35,19 +35,12 @@ from local.iam import (
 from local.template import functions, parameters, physical_name, queue_sources, resolve, routes
 
 QUEUE_FED = sorted({source.function for source in queue_sources()})
-# The functions whose entry point takes SQS and EventBridge events as well as API requests.
+
+
 GENERATION = sorted(
-    {
-        "StorySegmentsFunction",
-        "StorySegmentsChunkedFunction",
-        "StorySegmentsInSetsFunction",
-        "MemeSegmentsFunction",
-        "FreeContentFunction",
-        "TrendingIdeasFunction",
-        "AnalyzeCharacterFunction",
-        "GenerateThumbnailFunction",
-        "GenerateVideoFunction",
-    }
+    name
+    for name, function in functions().items()
+    if 'direct_route=("POST"' in (function.code_dir / "app.py").read_text()
 )
 
 

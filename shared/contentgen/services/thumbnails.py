@@ -6,9 +6,7 @@ from contentgen.config import get_settings
 from contentgen.core.images import generate_image
 from contentgen.models.media import ThumbnailRequest, ThumbnailResponse
 from contentgen.prompts.media import thumbnail_prompt
-from contentgen.storage import fresh_thumbnail_url, new_media_key, presigned_get_url, put_media
-
-__all__ = ["fresh_thumbnail_url", "generate_thumbnail"]
+from contentgen.storage import new_media_key, presigned_get_url, put_media
 
 
 def generate_thumbnail(request: ThumbnailRequest) -> ThumbnailResponse:
