@@ -56,11 +56,16 @@ def _enabled(key_id: str) -> bool:
         known = _states.get(key_id)
         if known is not None and time.monotonic() - known[0] < KEY_STATE_SECONDS:
             return known[1]
+    from botocore.exceptions import ClientError
+
     from contentgen.connectors.aws import get_apigateway_client
 
-    enabled = bool(
-        get_apigateway_client().get_api_key(apiKey=key_id, includeValue=False).get("enabled", False)
-    )
+    try:
+        enabled = bool(get_apigateway_client().get_api_key(apiKey=key_id, includeValue=False).get("enabled"))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+            raise
+        enabled = False  # deleted since the plan was listed: not a key any more
     with _lock:
         _states[key_id] = (time.monotonic(), enabled)
     return enabled

@@ -130,13 +130,14 @@ def claim_request_id(*, request_id: str, route: str) -> None:
         get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
             Key={"pk": {"S": claim_key(request_id)}},
-            UpdateExpression="SET #route = if_not_exists(#route, :route), "
-            "expires_at = if_not_exists(expires_at, :expires)",
+            # Refreshed at every delivery, a day past the result stored after it: the claim never
+            # expires before its result, so an id cannot be reused while a result is readable.
+            UpdateExpression="SET #route = if_not_exists(#route, :route), expires_at = :expires",
             ConditionExpression="attribute_not_exists(pk) OR #route = :route",
             ExpressionAttributeNames={"#route": "route"},
             ExpressionAttributeValues={
                 ":route": {"S": route},
-                ":expires": {"N": str(now + settings.result_retention_days * 86400)},
+                ":expires": {"N": str(now + (settings.result_retention_days + 1) * 86400)},
             },
         )
     except ClientError as exc:
@@ -182,8 +183,12 @@ def get_result(request_id: str) -> dict[str, Any] | None:
         raise ResultsUnavailableError(
             "the results table did not answer the whole read; retry later", retry_after=1
         )
-    finished = [item for item in items if "status" in item]
-    if not finished:  # unknown, or claimed and not finished yet
+    now = int(time.time())
+    # Expired items may outlive their TTL by up to about two days (DynamoDB deletes them later).
+    finished = [
+        item for item in items if "status" in item and int(item.get("expires_at", {}).get("N", now + 1)) > now
+    ]
+    if not finished:  # unknown, expired, or claimed and not finished yet
         return None
     if len(finished) > 1:
         routes = sorted(item["route"]["S"] for item in finished)
@@ -194,8 +199,15 @@ def get_result(request_id: str) -> dict[str, Any] | None:
     if "body" in found:
         body = json.loads(found["body"]["S"])
     else:
+        from botocore.exceptions import ClientError
+
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
-        obj = get_s3_client().get_object(Bucket=bucket, Key=found["body_s3_key"]["S"])
+        try:
+            obj = get_s3_client().get_object(Bucket=bucket, Key=found["body_s3_key"]["S"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None  # the bucket's lifecycle removed it: expired like the item
+            raise
         body = json.loads(obj["Body"].read())
     return {
         "request_id": request_id,

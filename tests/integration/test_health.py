@@ -171,6 +171,29 @@ def test_a_key_disabled_or_added_in_api_gateway_is_seen_without_waiting_out_the_
     assert refused["statusCode"] == 403
 
 
+def test_a_key_deleted_since_the_listing_is_403_not_503(
+    stack: Stack, health_handler: Handler, moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GetApiKey answers NotFoundException for a key deleted after the plan was listed: not a key."""
+    import contentgen.access as access
+    from local.aws import client
+
+    monkeypatch.setattr(access, "KEY_STATE_SECONDS", 0.0)
+    apigateway = client("apigateway", stack.aws_url)
+    context = LocalLambdaContext(function_name="HealthFunction", timeout_seconds=10)
+    added = apigateway.create_api_key(name="deleted-caller", value="deleted-caller-key-0001", enabled=True)
+    apigateway.create_usage_plan_key(
+        usagePlanId=moto_server.usage_plan_id, keyId=added["id"], keyType="API_KEY"
+    )
+    assert health_handler(deep_event("deleted-caller-key-0001"), context)["statusCode"] == 200
+    apigateway.delete_usage_plan_key(usagePlanId=moto_server.usage_plan_id, keyId=added["id"])
+    apigateway.delete_api_key(apiKey=added["id"])
+
+    response = health_handler(deep_event("deleted-caller-key-0001"), context)
+
+    assert response["statusCode"] == 403, response["body"]
+
+
 @pytest.mark.parametrize(
     ("api_key", "status"), [("\ud800", 400), ("k\udfff", 400), ("caf\u00e9", 403), ("k" * 5000, 403)]
 )

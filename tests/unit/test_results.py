@@ -150,3 +150,38 @@ def test_unprocessed_keys_are_asked_again(aws: Any, monkeypatch: pytest.MonkeyPa
 
     assert get_result("r7")["route"] == "/ideas/trending"  # type: ignore[index]
     assert len(calls) == 2
+
+
+def test_a_large_result_whose_object_is_gone_is_not_found(aws: Any) -> None:
+    """The bucket's lifecycle may remove the object before DynamoDB removes the item: a 404, not a 500."""
+    _store(
+        request_id="gone", route="/content", status_code=200, body={"content": "x" * (MAX_INLINE_BYTES + 1)}
+    )
+    aws["s3"].delete_object(Bucket="results-bucket", Key="results/content#gone.json")
+
+    assert get_result("gone") is None
+
+
+def test_an_expired_result_is_not_served(aws: Any) -> None:
+    """DynamoDB deletes expired items up to about two days late; until then they are not results."""
+    _store(request_id="old", route="/content", status_code=200, body={"content": "hi"})
+    aws["dynamodb"].update_item(
+        TableName="results",
+        Key={"pk": {"S": "content#old"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
+
+    assert get_result("old") is None
+
+
+def test_a_claim_never_expires_before_its_result(aws: Any) -> None:
+    """Else the expiry sweep could free the id while its result is readable, and a reuse on another
+    route would be generated and paid again."""
+    _store(request_id="r8", route="/content", status_code=200, body={"content": "hi"})
+    _store(request_id="r8", route="/content", status_code=200, body={"content": "hi"})  # a redelivery
+
+    items = {
+        i["pk"]["S"]: int(i["expires_at"]["N"]) for i in aws["dynamodb"].scan(TableName="results")["Items"]
+    }
+    assert items["_claim#r8"] > items["content#r8"]

@@ -151,3 +151,11 @@ def test_any_header_text_is_no_wait_or_a_bounded_one(text: str) -> None:
         assert seconds is None or 0.0 <= seconds <= MAX_WAIT_SECONDS
         if seconds is not None:
             assert math.ceil(seconds) <= MAX_WAIT_SECONDS  # answerable as a Retry-After header
+
+
+@pytest.mark.parametrize("value", ["1_000", "\u0661\u0662", "12 s", "0x10"])
+def test_a_wait_in_anything_but_ascii_digits_is_unusable(value: str) -> None:
+    """RFC 9110 §10.2.3 delay-seconds is 1*DIGIT; Python's `float` also reads "1_000" and other
+    scripts' digits, which no server sends as a wait."""
+    assert parse_retry_after(value) is None
+    assert retry_after_from_headers({"retry-after-ms": value}) is None

@@ -31,7 +31,10 @@ from typing import Any
 
 RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 MAX_WAIT_SECONDS = 86400.0
-_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)s\s*$")
+_DURATION = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)s\s*$")
+# A number as the headers write it: ASCII digits only (`float` would also take "1_000" and other
+# scripts' digits, which RFC 9110's delay-seconds, 1*DIGIT, does not allow).
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def _seconds(value: float) -> float | None:
@@ -47,10 +50,8 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     if value is None or not value.strip():
         return None
     text = value.strip()
-    try:
+    if _NUMBER.fullmatch(text):
         return _seconds(float(text))
-    except ValueError:
-        pass
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -68,10 +69,8 @@ def retry_after_from_headers(headers: Any, *, now: Callable[[], float] = time.ti
         return None
     raw_ms = get("retry-after-ms")
     if raw_ms:
-        try:
-            waited = _seconds(float(raw_ms) / 1000.0)
-        except ValueError:
-            waited = None
+        text = str(raw_ms).strip()
+        waited = _seconds(float(text) / 1000.0) if _NUMBER.fullmatch(text) else None
         if waited is not None:
             return waited
     raw = get("retry-after")
