@@ -27,12 +27,15 @@ from local.template import ROOT, load_template
 if SHARED not in sys.path:
     sys.path.insert(0, SHARED)
 
-from contentgen.config import Settings  # noqa: E402  (the layer is on sys.path only from here)
+from contentgen.config import Settings
 
 PAGE = ROOT / "docs" / "configuration.md"
 
 OTHER_VARIABLES: tuple[tuple[str, str], ...] = (
-    ("OPENROUTER_API_KEY", "Outside AWS only: the OpenRouter key, read when `OPENROUTER_API_KEY_PARAM` is unset."),
+    (
+        "OPENROUTER_API_KEY",
+        "Outside AWS only: the OpenRouter key, read when `OPENROUTER_API_KEY_PARAM` is unset.",
+    ),
     ("GOOGLE_API_KEY", "Outside AWS only: the Google key, read when `GOOGLE_API_KEY_PARAM` is unset."),
     (
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
@@ -193,4 +196,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from contentgen.config import Settings
 from local import config_doc
 from local.template import ROOT
 
@@ -66,7 +67,7 @@ def test_configuration_page_matches_the_settings() -> None:
 
 def test_every_setting_is_described_in_the_page() -> None:
     page = config_doc.PAGE.read_text(encoding="utf-8")
-    for field in config_doc.Settings.model_fields.values():
+    for field in Settings.model_fields.values():
         assert f"| `{field.alias}` |" in page
 
 
@@ -89,7 +90,7 @@ def test_every_docs_page_is_linked_from_the_readme() -> None:
     linked = {(ROOT / t.partition("#")[0]).resolve() for t in relative_links(ROOT / "README.md")}
     missing = [p.name for p in sorted(DOCS.glob("*.md")) if p.resolve() not in linked]
     assert not missing, f"docs pages not linked from README.md: {missing}"
-    assert PENDING_PAGES <= linked
+    assert linked >= PENDING_PAGES
 
 
 def test_the_readme_fits_on_a_screen_or_two() -> None:
