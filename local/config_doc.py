@@ -112,7 +112,7 @@ def _default(field: FieldInfo) -> str:
 def template_values() -> dict[str, str]:
     """Variable name -> how `template.yaml` sets it on a function: a parameter, a resource or a value."""
     template = load_template()
-    declared = set(template.get("Parameters", {}))
+    declared: dict[str, dict[str, Any]] = template.get("Parameters", {})
     environments = [template["Globals"]["Function"].get("Environment", {}).get("Variables", {})]
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::Function":
@@ -121,7 +121,9 @@ def template_values() -> dict[str, str]:
     for variables in environments:
         for name, value in variables.items():
             if isinstance(value, dict) and value.get("Ref") in declared:
-                found.setdefault(name, f"parameter `{value['Ref']}`")
+                default = declared[value["Ref"]].get("Default")
+                shown = "empty" if default in (None, "") else f"`{default}`"
+                found.setdefault(name, f"parameter `{value['Ref']}` (default {shown})")
             elif isinstance(value, dict) and "Ref" in value:
                 found.setdefault(name, f"resource `{value['Ref']}`")
             elif isinstance(value, dict) and "Fn::GetAtt" in value:
