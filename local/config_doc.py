@@ -19,6 +19,7 @@ import typing
 from typing import Any
 
 import annotated_types
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from local.runtime import SHARED
@@ -139,8 +140,8 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def render() -> str:
-    """The whole page, from `Settings` and `template.yaml`."""
+def render(model: type[BaseModel] = Settings) -> str:
+    """The whole page, from the settings model and `template.yaml`; a field without a docstring raises."""
     set_by = template_values()
     lines = [
         "# Configuration",
@@ -159,11 +160,13 @@ def render() -> str:
         "| variable | type | default | bounds | set by the template | meaning |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, field in Settings.model_fields.items():
+    for name, field in model.model_fields.items():
         if not field.alias:
-            raise ValueError(f"Settings.{name} has no alias (its environment variable)")
+            raise ValueError(f"{model.__name__}.{name} has no alias (its environment variable)")
         if not field.description:
-            raise ValueError(f"Settings.{name} ({field.alias}) has no docstring: describe it in config.py")
+            raise ValueError(
+                f"{model.__name__}.{name} ({field.alias}) has no docstring: describe it in config.py"
+            )
         lines.append(
             f"| `{field.alias}` | {_type_name(field.annotation)} | {_default(field)} | {_bounds(field)} "
             f"| {set_by.get(field.alias, '')} | {_cell(field.description)} |"

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 from contentgen.config import Settings
 from local import config_doc
@@ -63,6 +64,14 @@ def test_configuration_page_matches_the_settings() -> None:
     assert config_doc.PAGE.read_text(encoding="utf-8") == config_doc.render(), (
         "docs/configuration.md drifted from the settings: run `make docs`"
     )
+
+
+def test_a_setting_without_a_docstring_stops_the_generator() -> None:
+    class Undocumented(Settings):
+        new_knob: int = Field(1, alias="NEW_KNOB")
+
+    with pytest.raises(ValueError, match="NEW_KNOB"):
+        config_doc.render(Undocumented)
 
 
 def test_every_setting_is_described_in_the_page() -> None:
