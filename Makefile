@@ -51,6 +51,7 @@ openapi: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=shared $(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.errors import (
     ConfigurationError,
     ContentgenError,
@@ -117,7 +117,7 @@ def test_direct_invocation_returns_the_same_body(lambda_context: LocalLambdaCont
     assert handler({"prompt": "  hello  ", "segment_count": 2}, lambda_context) == {
         "echo": "hello",
         "count": 2,
-        # Every generation answer carries the invocation's usage (contentgen.spend); none here.
+        # Every generation answer carries the invocation's usage (contentgen.entrypoints.spend); none here.
         "usage": {
             "model": None,
             "prompt_tokens": None,
@@ -345,7 +345,7 @@ def test_every_answer_carries_the_request_id_header(
 
 
 def test_an_error_answer_lists_at_most_20_errors_each_bounded() -> None:
-    from contentgen.api import MAX_LISTED_ERRORS, error_response
+    from contentgen.entrypoints.answers import MAX_LISTED_ERRORS, error_response
 
     errors = [{"field": f"f{i}" + "x" * 1000, "message": "m" * 10_000} for i in range(300_000)]
 
@@ -362,7 +362,7 @@ def test_an_error_answer_lists_at_most_20_errors_each_bounded() -> None:
 
 
 def test_a_short_error_list_is_answered_as_it_is() -> None:
-    from contentgen.api import error_response
+    from contentgen.entrypoints.answers import error_response
 
     errors = [{"field": "prompt", "message": "Field required"}]
 

@@ -1,7 +1,7 @@
 """A base64 body that is not UTF-8 is a 400, not Powertools' UnicodeDecodeError (a 500).
 
 aws-lambda-powertools 3.37.0: `BaseProxyEvent.decoded_body` decodes without handling the error.
-The one workaround: the adapter reads and decodes every body itself (`contentgen.request_body`)
+The one workaround: the adapter reads and decodes every body itself (`contentgen.entrypoints.request_body`)
 before Powertools sees it, so a route reading `json_body` never meets undecodable bytes."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from local.lambda_context import LocalLambdaContext
 
 

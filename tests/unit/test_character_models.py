@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis_jsonschema import from_schema
 
-from contentgen.core.schema import SOFT_TRIMS, SoftTrim, strict_json_schema
 from contentgen.models.characters import Character, CharacterReply, character_ref_limit, check_image_url
 from contentgen.models.common import CharacterRef
+from contentgen.models.schema import SOFT_TRIMS, SoftTrim, strict_json_schema
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import snapshot_restore_py
 
-from contentgen import coldstart, secrets
+from contentgen.clients import secrets
 from contentgen.connectors import openai_connector
+from contentgen.entrypoints import coldstart
 from local.runtime import load_handler
 from local.template import functions
 
@@ -41,7 +42,7 @@ def test_every_function_imports_coldstart_first() -> None:
     for spec in functions().values():
         source = (spec.code_dir / "app.py").read_text()
         first_import = next(line for line in source.splitlines() if line.startswith(("import ", "from ")))
-        assert first_import.startswith("import contentgen.coldstart"), spec.logical_id
+        assert first_import.startswith("import contentgen.entrypoints.coldstart"), spec.logical_id
         if "/stories/" in source or "openai" in source:  # text functions: openai before Powertools
             assert source.index("import openai") < source.index("aws_lambda_powertools"), spec.logical_id
 

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from moto import mock_aws
 
-from contentgen import secrets
+from contentgen.clients import secrets
 from contentgen.connectors import genai_connector, openai_connector
 from contentgen.connectors.genai_connector import get_genai_client, reset_genai_client
 from contentgen.connectors.openai_connector import get_openai_client, reset_openai_client

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from contentgen.envelope import UnusableEventError, check_record_batch, is_record_batch, proxy_event_problem
+from contentgen.entrypoints.envelope import (
+    UnusableEventError,
+    check_record_batch,
+    is_record_batch,
+    proxy_event_problem,
+)
 from tests.conftest import load_event
 
 

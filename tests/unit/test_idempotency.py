@@ -1,4 +1,4 @@
-"""The Idempotency-Key / request_id store (contentgen.idempotency) at its edges, over the real code
+"""The Idempotency-Key / request_id store (contentgen.stores.idempotency) at its edges, over the real code
 path (Powertools' DynamoDB layer on moto): the headers an answer sets survive the store, and a
 table that cannot be used never costs a provider call nor a lost paid answer."""
 
@@ -15,13 +15,13 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from contentgen import spend
-from contentgen.api import create_app, lambda_entrypoint
-from contentgen.connectors.aws import get_dynamodb_client
+from contentgen.billing import budgets
+from contentgen.clients.aws import get_dynamodb_client
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.events import GenerationFailed
 from contentgen.errors import ProviderRateLimitedError
-from contentgen.events import GenerationFailed
 from contentgen.models.stories import StorySegmentsRequest
-from contentgen.results import get_result
+from contentgen.stores.results import get_result
 from local.aws import create_table_as_declared
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import load_event, log_records
@@ -130,7 +130,7 @@ def test_a_budget_refusal_under_an_idempotency_key_keeps_retry_after_until_midni
     )
     monkeypatch.setenv("SPEND_TABLE", "spend")
     monkeypatch.setenv("DAILY_BUDGET_USD", "0")
-    monkeypatch.setattr(spend, "clock", lambda: NOON)
+    monkeypatch.setattr(budgets, "clock", lambda: NOON)
     route = Route(created)
 
     for _ in range(2):  # a refusal is not remembered: the repeat is refused again, with the header

@@ -1,4 +1,4 @@
-"""What an `Idempotency-Key` remembers and for whom (contentgen.idempotency, contentgen.api), over
+"""What an `Idempotency-Key` remembers and for whom (contentgen.stores.idempotency, contentgen.entrypoints.api), over
 Powertools' DynamoDB layer on moto: keys scoped per API key, outcomes of unconfirmed paid work
 remembered, replays passed through the route's hook."""
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.errors import ProviderTimeoutError
-from contentgen.idempotency import EVENT_SCOPE, http_scope, remembered
 from contentgen.models.stories import StorySegmentsRequest
+from contentgen.stores.idempotency import EVENT_SCOPE, http_scope, remembered
 from local.lambda_context import LocalLambdaContext
 from tests.unit.test_idempotency import ROUTE, Handler, Route, aws, post  # noqa: F401 (fixture)
 

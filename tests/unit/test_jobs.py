@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from contentgen.jobs import VideoJob, create_job, discard_job, get_job, record_operation, update_job
+from contentgen.stores.jobs import VideoJob, create_job, discard_job, get_job, record_operation, update_job
 
 TABLE = "video-jobs"
 

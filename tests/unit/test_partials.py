@@ -1,4 +1,4 @@
-"""Paid parts kept for the next attempt of a request (contentgen.partials) on moto's DynamoDB,
+"""Paid parts kept for the next attempt of a request (contentgen.stores.partials) on moto's DynamoDB,
 and the order a chunked story resumes in: whatever was kept, the resumed story is the one an
 uninterrupted run writes, and only the parts after the kept prefix are asked again."""
 
@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from contentgen import partials
-from contentgen.core.structured import Structured
 from contentgen.errors import ContentgenError, ProviderRateLimitedError
+from contentgen.models.schema import Structured
 from contentgen.models.stories import (
     CharacterSheet,
     ChunkedStoryRequest,
@@ -30,8 +29,9 @@ from contentgen.models.stories import (
     StoryOutline,
     StoryReply,
 )
-from contentgen.partials import PaidParts, current_parts, paid_once, parts_item_id, request_parts
 from contentgen.services import stories
+from contentgen.stores import partials
+from contentgen.stores.partials import PaidParts, current_parts, paid_once, parts_item_id, request_parts
 from local.aws import create_table_as_declared
 from tests.conftest import log_records
 
@@ -202,7 +202,7 @@ def test_a_part_is_kept_with_the_ttl_and_read_once_per_attempt(
 
 
 def partials_client() -> Any:
-    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.clients.aws import get_dynamodb_client
 
     return get_dynamodb_client()
 

@@ -1,12 +1,12 @@
-"""The Google image/video price table (contentgen.pricing): defaults, overrides, mistakes."""
+"""The Google image/video price table (contentgen.billing.prices): defaults, overrides, mistakes."""
 
 from __future__ import annotations
 
 import pytest
 
+from contentgen.billing.prices import DEFAULT_PRICES, image_cost, video_cost
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError
-from contentgen.pricing import DEFAULT_PRICES, image_cost, video_cost
 
 
 def test_defaults_are_googles_list_prices() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from contentgen.redelivery import HandBack, attempts_so_far, hand_back_for
+from contentgen.entrypoints.redelivery import HandBack, attempts_so_far, hand_back_for
 
 
 def record(receives: str | None = "1", attempts: str | None = None) -> SQSRecord:

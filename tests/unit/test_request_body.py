@@ -10,14 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contentgen.errors import (
-    BadRequestError,
-    ContentgenError,
-    InvalidRequestError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-)
-from contentgen.request_body import (
+from contentgen.entrypoints.request_body import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
     MAX_NUMBER_DIGITS,
@@ -29,6 +22,13 @@ from contentgen.request_body import (
     parse_json_text,
     require_object,
     value_problem,
+)
+from contentgen.errors import (
+    BadRequestError,
+    ContentgenError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
 )
 
 

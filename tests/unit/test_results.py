@@ -12,7 +12,13 @@ import pytest
 from moto import mock_aws
 
 from contentgen.errors import ConflictError
-from contentgen.results import MAX_INLINE_BYTES, StoredResult, claim_request_id, get_result, store_result
+from contentgen.stores.results import (
+    MAX_INLINE_BYTES,
+    StoredResult,
+    claim_request_id,
+    get_result,
+    store_result,
+)
 from local.aws import create_table_as_declared
 
 
@@ -80,7 +86,7 @@ def test_an_error_is_stored_as_failed_with_its_message(aws: Any) -> None:
 
 
 def test_storing_again_keeps_the_notified_mark(aws: Any) -> None:
-    from contentgen.results import mark_notified
+    from contentgen.stores.results import mark_notified
 
     _store(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
     mark_notified("r2", "/content")
@@ -133,7 +139,7 @@ def test_a_forged_claim_cannot_redirect_a_result(aws: Any) -> None:
 
 def test_unprocessed_keys_are_asked_again(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """BatchGetItem may leave keys unprocessed under throttling; they are read again."""
-    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.clients.aws import get_dynamodb_client
 
     _store(request_id="r7", route="/ideas/trending", status_code=200, body={"ideas": []})
     client = get_dynamodb_client()

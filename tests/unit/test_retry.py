@@ -557,8 +557,8 @@ def test_an_operation_failing_after_the_provider_answered_is_still_metered(
 ) -> None:
     """E.g. an image withheld on output: the request was paid, so it is counted and its reported
     cost charged, although the error is not a provider failure."""
+    from contentgen.billing.meter import metered
     from contentgen.errors import ContentFilteredError
-    from contentgen.usage import metered
 
     def filtered(client: object, attempt: Attempt) -> str:
         attempt.report(answered_by=attempt.model, cost_usd=0.04)
@@ -573,7 +573,7 @@ def test_an_operation_failing_after_the_provider_answered_is_still_metered(
 def test_the_meters_guard_refuses_a_request_before_it_is_made(
     caller: Callable[[], ProviderCaller[object]],
 ) -> None:
-    from contentgen.usage import metered
+    from contentgen.billing.meter import metered
 
     script = Script()
 

@@ -7,9 +7,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from contentgen import secrets
+from contentgen.clients import secrets
+from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.errors import SecretUnavailableError
-from contentgen.secrets import OPENROUTER_API_KEY, read_api_key
 from local.aws import free_port
 from local.params_extension import ParametersExtension
 

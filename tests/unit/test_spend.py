@@ -1,4 +1,4 @@
-"""The spend ledger's edges (contentgen.spend): the clock, the day, failures that must not cost an
+"""Spend control's edges (contentgen.entrypoints.spend, contentgen.billing.budgets): the clock, the day, failures that must not cost an
 answer, and charges for work that failed after it was paid for. The ledger over the wire is in
 tests/integration/test_spend.py."""
 
@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from contentgen import spend
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.billing import budgets
+from contentgen.billing.meter import add_request, before_request
+from contentgen.entrypoints import spend
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUnavailableError
 from contentgen.models.stories import StorySegmentsRequest
-from contentgen.usage import add_request, before_request
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import log_records
 
@@ -24,17 +25,17 @@ NOON = 1796040000.0  # 2026-11-30 12:00:00 UTC
 
 
 def test_days_and_retry_after_are_utc() -> None:
-    assert spend.utc_day(NOON) == "2026-11-30"
-    assert spend.utc_day(NOON + 12 * 3600) == "2026-12-01"
-    assert spend.seconds_until_midnight(NOON) == 12 * 3600
-    assert spend.seconds_until_midnight(NOON + 12 * 3600 - 0.25) == 0.25
+    assert budgets.utc_day(NOON) == "2026-11-30"
+    assert budgets.utc_day(NOON + 12 * 3600) == "2026-12-01"
+    assert budgets.seconds_until_midnight(NOON) == 12 * 3600
+    assert budgets.seconds_until_midnight(NOON + 12 * 3600 - 0.25) == 0.25
 
 
 def test_only_the_budget_refusal_is_over_budget() -> None:
-    assert spend.is_over_budget(429, {"code": "budget_exceeded"})
-    assert not spend.is_over_budget(429, {"code": "rate_limited"})
-    assert not spend.is_over_budget(503, {"code": "budget_exceeded"})
-    assert not spend.is_over_budget(429, "budget_exceeded")
+    assert budgets.is_over_budget(429, {"code": "budget_exceeded"})
+    assert not budgets.is_over_budget(429, {"code": "rate_limited"})
+    assert not budgets.is_over_budget(503, {"code": "budget_exceeded"})
+    assert not budgets.is_over_budget(429, "budget_exceeded")
 
 
 def handler_charging(cost: float, *, then: Exception | None = None) -> Callable[[Any, Any], Any]:
@@ -85,7 +86,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             BillingMode="PAY_PER_REQUEST",
         )
         monkeypatch.setenv("SPEND_TABLE", "spend")
-        monkeypatch.setattr(spend, "clock", lambda: NOON)
+        monkeypatch.setattr(budgets, "clock", lambda: NOON)
         yield dynamodb
 
 
@@ -328,7 +329,7 @@ def eventbridge(request_id: str, api_key_id: str | None = None) -> dict[str, Any
 def test_a_paid_failure_of_an_event_is_stored_with_its_usage(
     pipeline: Any, lambda_context: LocalLambdaContext
 ) -> None:
-    from contentgen.results import get_result
+    from contentgen.stores.results import get_result
 
     handler = handler_charging(0.25, then=ContentFilteredError("the model declined"))
 
@@ -348,7 +349,7 @@ def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
 ) -> None:
     """Results are read by request_id with any key: what they keep of a budget refusal says
     neither whose budget nor how much (probe14 F11); the key's own HTTP answer still does."""
-    from contentgen.results import get_result
+    from contentgen.stores.results import get_result
 
     budget = {"pk": {"S": "victim-key"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0.125"}}
     pipeline.put_item(TableName="spend", Item=budget)
@@ -361,7 +362,7 @@ def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
     stored = get_result("over-1")
     assert stored is not None
     assert (stored["status_code"], stored["error"]["code"]) == (429, "budget_exceeded")
-    assert stored["error"]["message"] == spend.STORED_BUDGET_MESSAGE
+    assert stored["error"]["message"] == budgets.STORED_BUDGET_MESSAGE
     text = json.dumps(stored)
     for secret in ("victim-key", "0.375", "0.125"):
         assert secret not in text

@@ -1,4 +1,4 @@
-"""contentgen.storage: what a HEAD of a media key answers, as S3 answers it to the roles."""
+"""contentgen.stores.media: what a HEAD of a media key answers, as S3 answers it to the roles."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from contentgen import storage
+from contentgen.stores import media
 
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     monkeypatch.setenv("MEDIA_BUCKET", "media")
     client: Any = boto3.client("s3", region_name="us-east-1")
-    monkeypatch.setattr(storage, "get_s3_client", lambda: client)
+    monkeypatch.setattr(media, "get_s3_client", lambda: client)
     with Stubber(client) as stubber:
         yield stubber
 
@@ -34,7 +34,7 @@ def _head_error(stubber: Stubber, status: int, code: str) -> None:
 def test_a_stored_key_exists(s3: Stubber) -> None:
     s3.add_response("head_object", {}, {"Bucket": "media", "Key": "videos/2026/12/01/a.mp4"})
 
-    assert storage.media_exists("videos/2026/12/01/a.mp4")
+    assert media.media_exists("videos/2026/12/01/a.mp4")
 
 
 @pytest.mark.parametrize(("status", "code"), [(404, "404"), (403, "403")])
@@ -42,11 +42,11 @@ def test_a_missing_key_is_absent_whether_s3_answers_404_or_403(s3: Stubber, stat
     """403: S3's answer for a missing key to a role without s3:ListBucket, which no role holds."""
     _head_error(s3, status, code)
 
-    assert not storage.media_exists("videos/2026/12/01/a.mp4")
+    assert not media.media_exists("videos/2026/12/01/a.mp4")
 
 
 def test_any_other_error_is_raised(s3: Stubber) -> None:
     _head_error(s3, 503, "SlowDown")
 
     with pytest.raises(ClientError):
-        storage.media_exists("videos/2026/12/01/a.mp4")
+        media.media_exists("videos/2026/12/01/a.mp4")

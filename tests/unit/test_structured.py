@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from contentgen.core import structured
-from contentgen.core.completions import ChatResult
-from contentgen.core.schema import strict_json_schema
-from contentgen.core.structured import generate_structured
 from contentgen.errors import ModelOutputError
+from contentgen.generation import structured
+from contentgen.generation.completions import ChatResult
+from contentgen.generation.structured import generate_structured
+from contentgen.models.schema import Structured, strict_json_schema
 from contentgen.models.stories import StoryReply
 from tests.conftest import log_records
 
@@ -47,7 +47,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
     return model
 
 
-def ask(count: int = 3) -> structured.Structured[StoryReply]:
+def ask(count: int = 3) -> Structured[StoryReply]:
     return generate_structured(
         StoryReply, system="system", user="user", models=["test/model"], lengths={"segments": count}
     )

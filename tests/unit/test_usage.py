@@ -1,4 +1,4 @@
-"""The invocation's usage meter (contentgen.usage): exact sums across the fan-out's threads, and
+"""The invocation's usage meter (contentgen.billing.meter): exact sums across the fan-out's threads, and
 the provider-call log line carrying each request's cost and the running total."""
 
 from __future__ import annotations
@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from contentgen.billing.meter import add_request, current_meter, metered
 from contentgen.core.parallel import run_bounded
-from contentgen.observability import AttemptRecord, record_attempt
-from contentgen.usage import add_request, current_meter, metered
+from contentgen.core.retry import meter_and_record
+from contentgen.observability import AttemptRecord
 from tests.conftest import log_records
 
 
@@ -52,7 +53,7 @@ def test_failed_requests_count_but_report_nothing_and_no_meter_is_no_op() -> Non
 def test_the_provider_call_line_carries_its_cost_and_the_invocations_total(log_output: io.StringIO) -> None:
     with metered():
         for cost in (0.25, 0.5):
-            record_attempt(
+            meter_and_record(
                 AttemptRecord(provider="openrouter", operation="chat", model="m", attempt=1, cost_usd=cost)
             )
 

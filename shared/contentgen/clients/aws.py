@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from contentgen.connectors.lazy import LazySingleton
+from contentgen.clients.lazy import LazySingleton
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient

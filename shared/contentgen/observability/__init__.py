@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,8 +27,7 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from contentgen.config import get_settings
-from contentgen.log_pins import pin_sdk_loggers
-from contentgen.usage import add_request
+from contentgen.observability.log_pins import pin_sdk_loggers
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -200,8 +200,9 @@ class AttemptRecord:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def record_attempt(entry: AttemptRecord) -> None:
-    """The one log line and the one EMF blob of a provider request."""
+def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = None) -> None:
+    """The one log line and the one EMF blob of a provider request; `invocation_cost` is the
+    invocation's running cost in USD after it (`contentgen.billing.meter`), logged when known."""
     model = entry.answered_by or entry.model
     function = _function_name()
     blob = _call_metrics(model, function)
@@ -226,14 +227,6 @@ def record_attempt(entry: AttemptRecord) -> None:
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     write_metrics(blob)
-    # The invocation's running cost (contentgen.usage), across fan-out threads.
-    invocation_cost = add_request(
-        model=model,
-        ok=entry.outcome == "ok",
-        prompt_tokens=entry.prompt_tokens,
-        completion_tokens=entry.completion_tokens,
-        cost_usd=entry.cost_usd,
-    )
     fields: dict[str, Any] = {
         "function": function,
         "provider": entry.provider,

@@ -29,11 +29,20 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from contentgen import coldstart
-from contentgen.api import error_response, resolve_body
+from contentgen.billing.budgets import for_storage, is_over_budget
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
-from contentgen.envelope import UnusableEventError, check_record_batch, is_record_batch
+from contentgen.entrypoints import coldstart
+from contentgen.entrypoints.answers import error_response, resolve_body
+from contentgen.entrypoints.envelope import UnusableEventError, check_record_batch, is_record_batch
+from contentgen.entrypoints.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
+from contentgen.entrypoints.request_body import (
+    json_type,
+    parse_json_leniently,
+    parse_json_text,
+    value_problem,
+)
+from contentgen.entrypoints.spend import charged_to
 from contentgen.errors import (
     FINAL_SERVER_ERROR_CODES,
     BadRequestError,
@@ -41,13 +50,10 @@ from contentgen.errors import (
     ContentgenError,
     InvalidRequestError,
 )
-from contentgen.idempotency import run_once, unconfirmed_paid_work
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
-from contentgen.request_body import json_type, parse_json_leniently, parse_json_text, value_problem
-from contentgen.results import announce, claim_request_id, publish, store_result
-from contentgen.spend import charged_to, for_storage, is_over_budget
+from contentgen.stores.idempotency import run_once, unconfirmed_paid_work
+from contentgen.stores.results import announce, claim_request_id, publish, store_result
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -172,7 +178,7 @@ def _generate(
     status = int(outcome["status_code"])
     body = outcome["body"]
     # Final too: paid work that may have started unseen (a video start that timed out): a retry
-    # would only replay it (contentgen.idempotency), so it is stored and announced now.
+    # would only replay it (contentgen.stores.idempotency), so it is stored and announced now.
     final = (
         isinstance(body, dict) and body.get("code") in FINAL_SERVER_ERROR_CODES
     ) or unconfirmed_paid_work(outcome)
@@ -231,7 +237,7 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
     or ContentgenError: there is nowhere to store the outcome. A readable `request_id` with a
     `request` that is not a JSON object, or another envelope field that is invalid (an
     `api_key_id` that is not a string of 1-128 characters), is a RefusedMessage naming that field,
-    stored as a 422 under that id; so is a value past the bounds of `contentgen.request_body`
+    stored as a 422 under that id; so is a value past the bounds of `contentgen.entrypoints.request_body`
     (`value_problem`: NaN, a 101-digit number, nesting deeper than 32 levels)."""
     if not isinstance(data, dict):
         raise InvalidRequestError("message", f"must be a JSON object, not {json_type(data)}")

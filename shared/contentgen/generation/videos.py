@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from google import genai
 from google.genai import types
 
+from contentgen.billing.prices import video_cost
 from contentgen.connectors.genai_connector import google_genai, is_safety_block
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ModelOutputError
 from contentgen.observability import logger
-from contentgen.pricing import video_cost
 
 # A long-running operation's name in its JSON (google.longrunning.Operation `name`).
 _OPERATION_NAME = re.compile(r'"name"\s*:\s*"([^"\\]+/operations/[^"\\]+)"')
@@ -43,7 +43,7 @@ def _timeout(seconds: float) -> types.HttpOptions:
 class StartedVideo:
     operation_name: str
     model: str
-    cost_usd: float | None = None  # seconds x the model's price per second (contentgen.pricing)
+    cost_usd: float | None = None  # seconds x the model's price per second (contentgen.billing.prices)
 
 
 def start_video(

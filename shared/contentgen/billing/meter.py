@@ -6,7 +6,7 @@ policy's `record_attempt`) adds to it through `add_request`. The fan-out in
 same `Meter` object, so requests made on pool threads add to the same total (under a lock).
 Costs are summed as decimals, so a total is exactly the sum of what the providers reported.
 
-A meter may carry a `guard` (set by `contentgen.spend`: the key's budget): the call policy calls
+A meter may carry a `guard` (set by `contentgen.entrypoints.spend`: the key's budget, `contentgen.billing.budgets`): the call policy calls
 `before_request()` before every provider request, and the guard refuses the request (raises)
 when the invocation's running cost has used up what the key had left.
 """

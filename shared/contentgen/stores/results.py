@@ -3,7 +3,7 @@ that tell the caller (GenerationCompleted / GenerationFailed on the contentgen b
 
 A result larger than fits in a DynamoDB item goes to S3, with a pointer in the item.
 
-Items (partition key `pk`, `contentgen.record_keys`): a result is kept under
+Items (partition key `pk`, `contentgen.stores.record_keys`): a result is kept under
 `<route>#<request_id>` (`stories/segments#req-1`), which only the function serving that route may
 write; the claim that binds a request_id to its route under `_claim#<request_id>`. Results that go
 to S3 lie under `results/<route>#`, again only the owner's to write. `get_result` reads the
@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from contentgen.clients.aws import get_dynamodb_client, get_events_client, get_s3_client
 from contentgen.config import get_settings
-from contentgen.connectors.aws import get_dynamodb_client, get_events_client, get_s3_client
 from contentgen.errors import ConfigurationError, ConflictError, ContentgenError
-from contentgen.record_keys import RESULT_ROUTES, claim_key, record_key, result_object_key
+from contentgen.stores.record_keys import RESULT_ROUTES, claim_key, record_key, result_object_key
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
 MAX_INLINE_BYTES = 350_000

@@ -1,7 +1,7 @@
 """What a caller sent, read safely: media type, encoding, size, nesting and number bounds, JSON.
 
-One reader for every entry path (`contentgen.api` for HTTP and direct invocations,
-`contentgen.events` for SQS bodies and EventBridge details), so hostile input is a 4xx the same
+One reader for every entry path (`contentgen.entrypoints.api` for HTTP and direct invocations,
+`contentgen.entrypoints.events` for SQS bodies and EventBridge details), so hostile input is a 4xx the same
 way everywhere and never reaches a parser that could fail with `RecursionError` (deep nesting) or
 `ValueError` (integers past Python's 4,300-digit limit, see
 https://docs.python.org/3/library/stdtypes.html#int-max-str-digits).

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from google import genai
 from google.genai import types
 
+from contentgen.billing.prices import image_cost
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ContentFilteredError, ModelOutputError
-from contentgen.pricing import image_cost
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         generate = _imagen if call.model.startswith("imagen") else _gemini
         image = generate(client, prompt, aspect_ratio, call.model, call.timeout)
-        # Google reports no cost for images: it comes from the price table (contentgen.pricing).
+        # Google reports no cost for images: it comes from the price table (contentgen.billing.prices).
         call.report(
             answered_by=call.model,
             cost_usd=image_cost(call.model),

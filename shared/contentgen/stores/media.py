@@ -6,8 +6,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from contentgen.clients.aws import get_s3_client
 from contentgen.config import get_settings
-from contentgen.connectors.aws import get_s3_client
 from contentgen.errors import ConfigurationError
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}

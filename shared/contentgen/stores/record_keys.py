@@ -26,7 +26,7 @@ from __future__ import annotations
 # The principal tag that names a function's route on its role (template.yaml, every function
 # that keeps records: `Tags: {contentgen-route: stories/segments}`).
 ROUTE_TAG = "contentgen-route"
-# Where the request_id claims live (contentgen.results.claim_request_id).
+# Where the request_id claims live (contentgen.stores.results.claim_request_id).
 CLAIMS = "_claim"
 # The routes whose functions take events and keep results (each function's own `direct_route`;
 # a unit test holds this to the template's tags): `get_result` looks for a request_id under each.

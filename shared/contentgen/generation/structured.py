@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from contentgen.core.completions import ChatResult, complete_chat
-from contentgen.core.schema import SOFT_TRIMS, SoftTrim, length_problems, strict_json_schema
 from contentgen.errors import ModelOutputError
+from contentgen.generation.completions import ChatResult, complete_chat
+from contentgen.models.schema import SOFT_TRIMS, SoftTrim, Structured, length_problems, strict_json_schema
 from contentgen.observability import count_soft_output, logger
 
 if TYPE_CHECKING:
@@ -41,12 +40,6 @@ REASK = (
 )
 # JSON objects tried per reply: the whole reply, then each `{` in prose around it.
 MAX_CANDIDATES = 32
-
-
-@dataclass(frozen=True)
-class Structured(Generic[ModelT]):
-    value: ModelT
-    model: str
 
 
 class _InvalidOutput(Exception):

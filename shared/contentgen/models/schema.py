@@ -9,7 +9,7 @@ the same keyword lists are in openai-java's `JsonSchemaValidator`). So:
 - "not blank" travels as `pattern: "\\S"` (`NON_BLANK`) and is validated;
 - a string's length limit is a `SoftMaxLength`: it goes into the field's description (models
   follow it) and is never a reason to refuse a reply: a longer string is trimmed at a word
-  boundary and reported (`SoftLimitTrimmed`), see `contentgen.core.structured`;
+  boundary and reported (`SoftLimitTrimmed`), see `contentgen.generation.structured`;
 - array lengths are pinned per request (`minItems` = `maxItems`) and validated.
 
 Whatever a reply model validates hard must be expressible in the schema sent, so a reply that
@@ -23,11 +23,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
+
+StructuredT = TypeVar("StructuredT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Structured(Generic[StructuredT]):
+    """A validated structured reply (`value`) and the model that answered it (`model`, the id
+    the provider reported), as `contentgen.generation.structured` returns and paid parts store."""
+
+    value: StructuredT
+    model: str
+
 
 # "Has at least one character that is not whitespace": the non-empty check strict mode can carry.
 NON_BLANK = r"\S"

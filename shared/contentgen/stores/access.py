@@ -14,6 +14,7 @@ import hmac
 import threading
 import time
 
+from contentgen.clients.aws import get_apigateway_client
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError, ForbiddenError
 
@@ -36,7 +37,6 @@ def _usage_plan_keys(plan_id: str, *, stale_after: float) -> dict[bytes, str]:
     with _lock:
         if _listed is not None and time.monotonic() - _listed[0] < stale_after:
             return _listed[1]
-    from contentgen.connectors.aws import get_apigateway_client
 
     keys: dict[bytes, str] = {}
     for page in get_apigateway_client().get_paginator("get_usage_plan_keys").paginate(usagePlanId=plan_id):
@@ -57,8 +57,6 @@ def _enabled(key_id: str) -> bool:
         if known is not None and time.monotonic() - known[0] < KEY_STATE_SECONDS:
             return known[1]
     from botocore.exceptions import ClientError
-
-    from contentgen.connectors.aws import get_apigateway_client
 
     try:
         enabled = bool(get_apigateway_client().get_api_key(apiKey=key_id, includeValue=False).get("enabled"))

@@ -3,17 +3,16 @@
 `create_app()` gives a Powertools `APIGatewayRestResolver` with request validation and the layer's
 one exception-to-response mapping; `lambda_entrypoint()` wraps it with Logger, Metrics and Tracer,
 opens the invocation's deadline and accepts:
-- API Gateway proxy events, optionally with an `Idempotency-Key` header (`contentgen.idempotency`);
+- API Gateway proxy events, optionally with an `Idempotency-Key` header (`contentgen.stores.idempotency`);
 - direct invocations (the request body itself as the event, as from `aws lambda invoke` or Step
   Functions), answered with the same JSON body HTTP would get;
-- SQS batches and EventBridge events carrying `request_id` and a request (`contentgen.events`).
+- SQS batches and EventBridge events carrying `request_id` and a request (`contentgen.entrypoints.events`).
 Every path runs the same routes, so validation, services and error mapping exist once.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -25,12 +24,27 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from contentgen import coldstart
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.entrypoints import coldstart
+from contentgen.entrypoints.answers import (
+    bounded_errors,
+    error_response,
+    is_rest_proxy_event,
+    proxy_event_for,
+    response_header,
+)
+from contentgen.entrypoints.envelope import check_record_batch, is_record_batch, proxy_event_problem
+from contentgen.entrypoints.request_body import (
+    canonical_json,
+    check_value_bounds,
+    decode_http_body,
+    require_object,
+)
+from contentgen.entrypoints.spend import invocation_scope, spend_middleware
 from contentgen.errors import ConfigurationError, ContentgenError, InvalidRequestError
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.spend import invocation_scope, spend_middleware
+from contentgen.stores.idempotency import http_scope, run_once
 
 Handler = Callable[[Any, LambdaContext], Any]
 # A route's hook for an answer given again from the idempotency store: (status_code, body) -> the
@@ -38,73 +52,6 @@ Handler = Callable[[Any, LambdaContext], Any]
 ReplayHook = Callable[[int, Any], Any]
 
 DEFAULT_API_GATEWAY_TIMEOUT = 29.0
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    *,
-    errors: list[dict[str, str]] | None = None,
-    retry_after: float | None = None,
-    partial: dict[str, Any] | None = None,
-    usage: dict[str, Any] | None = None,
-    unconfirmed_paid_work: bool = False,
-) -> Response[str]:
-    body: dict[str, Any] = {
-        "message": _bounded_text(message, MAX_MESSAGE_CHARS),
-        "code": code,
-        "status_code": status,
-    }
-    if errors:
-        body["errors"] = bounded_errors(errors)
-        if len(errors) > MAX_LISTED_ERRORS:
-            body["errors_not_listed"] = len(errors) - MAX_LISTED_ERRORS
-    if unconfirmed_paid_work:
-        body["unconfirmed_paid_work"] = True  # kept under the request's key (contentgen.idempotency)
-    if partial is not None:
-        body["partial"] = partial
-    if usage is not None:
-        body["usage"] = usage
-    correlation_id = logger.get_correlation_id()
-    if correlation_id:
-        body["request_id"] = correlation_id
-    headers: dict[str, str] = {}
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body),
-        headers=headers,
-    )
-
-
-# An error answer stays far below Lambda's 6 MB response limit (a larger one is an API Gateway
-# 502) whatever the request held: 300,000 unknown fields once made a 22 MB 422 (issue 15).
-MAX_LISTED_ERRORS = 20
-MAX_FIELD_CHARS = 200
-MAX_ERROR_MESSAGE_CHARS = 500
-MAX_MESSAGE_CHARS = 4000
-
-
-def bounded_errors(errors: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The first `MAX_LISTED_ERRORS` field errors, each `field` and `message` cut to
-    `MAX_FIELD_CHARS` / `MAX_ERROR_MESSAGE_CHARS` characters (an error body says how many more
-    there were in `errors_not_listed`)."""
-    return [
-        {
-            **error,
-            "field": _bounded_text(str(error.get("field", "")), MAX_FIELD_CHARS),
-            "message": _bounded_text(str(error.get("message", "")), MAX_ERROR_MESSAGE_CHARS),
-        }
-        for error in errors[:MAX_LISTED_ERRORS]
-    ]
-
-
-def _bounded_text(text: str, limit: int) -> str:
-    """`text` when it has at most `limit` characters, else its start and `…`."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _field_name(location: Any) -> str:
@@ -186,12 +133,8 @@ def create_app() -> APIGatewayRestResolver:
     return app
 
 
-def is_rest_proxy_event(event: Any) -> bool:
-    return isinstance(event, Mapping) and "httpMethod" in event and "requestContext" in event
-
-
 class InvalidEventError(InvalidRequestError):
-    """A REST proxy event with a field that is not of its documented type (`contentgen.envelope`):
+    """A REST proxy event with a field that is not of its documented type (`contentgen.entrypoints.envelope`):
     400 `invalid_event` naming the field. Only a direct `lambda:InvokeFunction` can send one."""
 
     status_code = 400
@@ -200,38 +143,12 @@ class InvalidEventError(InvalidRequestError):
 
 def _event_problem(event: Mapping[str, Any]) -> InvalidEventError | None:
     """The error answering a REST proxy event that cannot be read, None when it can."""
-    from contentgen.envelope import proxy_event_problem
 
     problem = proxy_event_problem(event)
     if problem is None:
         return None
     field, reason = problem
     return InvalidEventError(field, reason)
-
-
-def proxy_event_for(body: Any, *, method: str, path: str, request_id: str) -> dict[str, Any]:
-    """An API Gateway REST proxy event (payload 1.0) carrying `body`, for direct invocations."""
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": path,
-            "requestId": request_id,
-            "stage": "direct",
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": json.dumps(body) if method != "GET" else None,
-        "isBase64Encoded": False,
-    }
 
 
 def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
@@ -244,34 +161,6 @@ def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
     except ConfigurationError:
         gateway_timeout = DEFAULT_API_GATEWAY_TIMEOUT  # the route itself answers 503 naming the variable
     return min(deadline, Deadline.after(gateway_timeout), key=lambda candidate: candidate.expires_at)
-
-
-def resolve_body(
-    app: APIGatewayRestResolver, route: tuple[str, str], body: Any, request_id: str, context: LambdaContext
-) -> dict[str, Any]:
-    """Run `route` with `body` through the resolver (validation, services, error mapping)."""
-    response = app.resolve(
-        proxy_event_for(body, method=route[0], path=route[1], request_id=request_id), context
-    )
-    outcome: dict[str, Any] = {
-        "status_code": int(response["statusCode"]),
-        "body": json.loads(response.get("body") or "null"),
-    }
-    retry_after = _response_header(response, "Retry-After")
-    if retry_after is not None:
-        outcome["retry_after"] = float(retry_after)  # an open breaker's or the provider's wait
-    return outcome
-
-
-def _response_header(response: Mapping[str, Any], name: str) -> str | None:
-    """A header of a proxy response (`headers` or `multiValueHeaders`), case-insensitively."""
-    for key, value in (response.get("headers") or {}).items():
-        if key.lower() == name.lower():
-            return str(value)
-    for key, values in (response.get("multiValueHeaders") or {}).items():
-        if key.lower() == name.lower() and values:
-            return str(values[0])
-    return None
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:
@@ -297,7 +186,6 @@ def _idempotent_http(
     the caller's API key (`requestContext.identity.apiKeyId`, `idempotency.http_scope`): another
     key sending the same `Idempotency-Key` has its own record. A replayed answer goes through
     `on_replay` when given."""
-    from contentgen.idempotency import http_scope, run_once
 
     def execute() -> dict[str, Any]:
         response = app.resolve(event, context)
@@ -306,7 +194,7 @@ def _idempotent_http(
             "body": json.loads(response.get("body") or "null"),
             "headers": answer_headers(response),
         }
-        retry_after = _response_header(response, "Retry-After")
+        retry_after = response_header(response, "Retry-After")
         if retry_after is not None:
             outcome["retry_after"] = retry_after  # the provider's wait reaches the caller too
         return outcome
@@ -375,16 +263,16 @@ def lambda_entrypoint(
 ) -> Handler:
     """The function's `lambda_handler`: API Gateway events (with an optional `Idempotency-Key`),
     direct invocations of `direct_route`, and, for `direct_route`, SQS batches and EventBridge
-    events carrying `request_id` and the request (see `contentgen.events`).
+    events carrying `request_id` and the request (see `contentgen.entrypoints.events`).
 
     `on_replay(status_code, body)` gives the body to answer when an `Idempotency-Key` repeat is
     answered from the store (e.g. a presigned URL signed again: a stored one may have expired).
 
-    The event's shape is checked first (`contentgen.envelope`): a proxy event with a field not of
+    The event's shape is checked first (`contentgen.entrypoints.envelope`): a proxy event with a field not of
     its documented type is answered 400 `invalid_event` naming the field; a batch with a record
     without `messageId` raises `UnusableEventError`."""
 
-    # The function's own route owns its idempotency records (contentgen.record_keys), whatever
+    # The function's own route owns its idempotency records (contentgen.stores.record_keys), whatever
     # path a request names.
     # A function without a route of its own (none today) keeps no records: it ignores the header.
     owner = direct_route[1] if direct_route is not None else None
@@ -405,8 +293,9 @@ def lambda_entrypoint(
         )
         logger.set_correlation_id(request_id)
         if direct and direct_route is not None:
-            from contentgen import events
-            from contentgen.envelope import check_record_batch, is_record_batch
+            # Imported on this path only (cold start): the event adapter and its batch processor
+            # are for direct invocations with a record batch, never for an API Gateway request.
+            from contentgen.entrypoints import events
 
             if is_record_batch(event):
                 check_record_batch(event)  # raises UnusableEventError naming the record
@@ -469,12 +358,11 @@ def read_request(
     """(the proxy event to resolve, the parsed request body or None).
 
     A direct invocation of `direct_route` carries the body as the event itself; an API Gateway
-    event carries it as text (`contentgen.request_body.decode_http_body`). The body must be a
-    JSON object (else 422 naming `body`) within the bounds of `contentgen.request_body`; the
+    event carries it as text (`contentgen.entrypoints.request_body.decode_http_body`). The body must be a
+    JSON object (else 422 naming `body`) within the bounds of `contentgen.entrypoints.request_body`; the
     event handed on carries it re-serialised canonically with `Content-Type: application/json`,
     so nothing downstream parses what the caller sent. Raises the 400/413/415/422 errors of
-    `contentgen.request_body`."""
-    from contentgen.request_body import check_value_bounds, decode_http_body, require_object
+    `contentgen.entrypoints.request_body`."""
 
     if direct_route is not None:
         method, path = direct_route
@@ -498,7 +386,6 @@ def read_request(
 
 
 def _with_json_body(event: Mapping[str, Any], body: dict[str, Any] | None) -> dict[str, Any]:
-    from contentgen.request_body import canonical_json
 
     proxy = dict(event)
     for name in ("headers", "multiValueHeaders"):

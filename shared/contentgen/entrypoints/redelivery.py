@@ -23,7 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from contentgen.connectors.aws import get_sqs_client
+from contentgen.clients.aws import get_sqs_client
 
 ATTEMPTS_ATTRIBUTE = "contentgen-attempts"
 MAX_DELAY_SECONDS = 900

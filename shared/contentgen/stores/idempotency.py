@@ -2,7 +2,7 @@
 
 The key is the caller's `request_id` (events) or `Idempotency-Key` header (HTTP), scoped by route:
 each record's id begins with its owner's route (`stories/segments#<hash>`, Powertools'
-`key_prefix`), the only ids that function's role may touch (`contentgen.record_keys`). Within a
+`key_prefix`), the only ids that function's role may touch (`contentgen.stores.record_keys`). Within a
 route the hash covers a `scope` too (`http_scope`): an `Idempotency-Key` belongs to the API key
 that sent it (`api-key:<id>`; a proxy event without a key id, a direct invocation, to `no-api-key`)
 and events' `request_id`s to `event`, so one tenant's key neither replays nor reveals another's,
@@ -27,11 +27,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contentgen.clients.aws import get_dynamodb_client
+from contentgen.clients.lazy import LazySingleton
 from contentgen.config import get_settings
-from contentgen.connectors.aws import get_dynamodb_client
-from contentgen.connectors.lazy import LazySingleton
 from contentgen.errors import ConfigurationError, ConflictError, IdempotencyUnavailableError
-from contentgen.record_keys import owner_prefix
+from contentgen.observability import logger, metrics
+from contentgen.stores.partials import request_parts
+from contentgen.stores.record_keys import owner_prefix
 
 Outcome = dict[str, Any]
 
@@ -184,8 +186,6 @@ def run_once(
         IdempotencyValidationError,
     )
 
-    from contentgen.partials import request_parts
-
     runner = _runners.get(owner)
     if context is not None:
         runner.config.register_lambda_context(context)
@@ -195,7 +195,7 @@ def run_once(
     def tracked() -> Outcome:
         nonlocal executed, answered
         executed = True
-        # Parts paid by an earlier attempt of this request are reused (contentgen.partials), within
+        # Parts paid by an earlier attempt of this request are reused (contentgen.stores.partials), within
         # the same scope: one API key never receives parts another paid for.
         with request_parts(owner=owner, route=route, key=f"{scope}\n{key}", request=request):
             answered = execute()
@@ -241,8 +241,6 @@ def _store_failed(exc: Exception, *, route: str, key: str, answered: Outcome | N
     not lost; a repeat with the key meets the in-progress record until it expires (409), then
     runs again. Both are logged at ERROR and counted as `IdempotencyStoreErrors`."""
     from aws_lambda_powertools.metrics import MetricUnit
-
-    from contentgen.observability import logger, metrics
 
     metrics.add_metric(name="IdempotencyStoreErrors", unit=MetricUnit.Count, value=1)
     reason = f"{type(exc).__name__}: {exc}"

@@ -74,7 +74,9 @@ def prime(app: APIGatewayRestResolver | None, route: tuple[str, str] | None) -> 
     from it is kept. Returns None for a function without a resolver (the SQS video worker)."""
     if app is None:
         return None
-    from contentgen.api import proxy_event_for
+    # Imported here, not at the top: app.py imports this module first so that garbage collection
+    # is off before the SDKs load; a top-level import would load Powertools before that.
+    from contentgen.entrypoints.answers import proxy_event_for
     from contentgen.observability import metrics
 
     method, path = route or ("GET", "/snapstart-prime")
@@ -92,8 +94,8 @@ def after_restore() -> None:
     resets = {
         "contentgen.connectors.openai_connector": "reset_openai_client",
         "contentgen.connectors.genai_connector": "reset_genai_client",
-        "contentgen.connectors.aws": "reset_aws_clients",
-        "contentgen.secrets": "reset_ssm_provider",
+        "contentgen.clients.aws": "reset_aws_clients",
+        "contentgen.clients.secrets": "reset_ssm_provider",
     }
     for module_name, function in resets.items():
         module = sys.modules.get(module_name)  # a module not loaded holds nothing to drop

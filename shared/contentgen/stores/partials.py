@@ -7,10 +7,10 @@ retried, an HTTP caller retries with the same `Idempotency-Key`. The parts alrea
 asked again on that next attempt.
 
 Scope: only a request run under an idempotency key (`request_id` of an event, `Idempotency-Key`
-of an HTTP call; `contentgen.idempotency.run_once` opens the scope) has a next attempt that can
+of an HTTP call; `contentgen.stores.idempotency.run_once` opens the scope) has a next attempt that can
 be recognised. Its parts live in one item of the idempotency table, the function's own records
 (the role's `IdempotencyRecordsPolicy`, `dynamodb:LeadingKeys` = `<route>#*`, see
-`contentgen.record_keys`):
+`contentgen.stores.record_keys`):
 
 - `id`: `<route>#parts#<sha256 of the request's route, key and canonical request>`, so the same
   key with another request (refused 409 by the idempotency store anyway) never sees these parts;
@@ -41,14 +41,15 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from contentgen.record_keys import owner_prefix
-
-if TYPE_CHECKING:  # imported where used: the idempotency store opens scopes for every route
-    from contentgen.core.structured import Structured
+from contentgen.clients.aws import get_dynamodb_client
+from contentgen.config import get_settings
+from contentgen.models.schema import Structured
+from contentgen.observability import logger
+from contentgen.stores.record_keys import owner_prefix
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -77,8 +78,6 @@ def _encode(reply: Structured[Any]) -> bytes:
 
 
 def _decode(data: bytes, reply_type: type[M]) -> Structured[M]:
-    from contentgen.core.structured import Structured
-
     document = json.loads(zlib.decompress(data))
     return Structured(value=reply_type.model_validate(document["value"]), model=str(document["model"]))
 
@@ -108,8 +107,6 @@ class PaidParts:
         if not self.enabled:
             return self._stored
         from botocore.exceptions import BotoCoreError, ClientError
-
-        from contentgen.connectors.aws import get_dynamodb_client
 
         try:
             found = get_dynamodb_client().get_item(
@@ -148,8 +145,6 @@ class PaidParts:
             return
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from contentgen.connectors.aws import get_dynamodb_client
-
         data = _encode(reply)
         try:
             get_dynamodb_client().update_item(
@@ -174,7 +169,6 @@ class PaidParts:
 
 
 def _warn(message: str, item_id: str | None, exc: Exception) -> None:
-    from contentgen.observability import logger
 
     logger.warning(message, extra={"parts_item": item_id, "reason": f"{type(exc).__name__}: {exc}"})
 
@@ -188,7 +182,6 @@ def request_parts(*, owner: str, route: str, key: str, request: Any) -> Iterator
 
     Nothing is read here: the item is read on the first `reuse`. Without `IDEMPOTENCY_TABLE`
     nothing is kept. Fan-out threads see the scope (they run in copies of the caller's context)."""
-    from contentgen.config import get_settings
 
     settings = get_settings()
     parts = PaidParts(

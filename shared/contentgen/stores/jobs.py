@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from contentgen.clients.aws import get_dynamodb_client, get_sqs_client
 from contentgen.config import get_settings
-from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
 from contentgen.errors import ConfigurationError, ContentgenError
 
 TERMINAL = ("succeeded", "failed")

@@ -29,26 +29,13 @@ a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 
-from contentgen.config import get_settings
+from contentgen.config import MediaPrice, get_settings, parse_prices
 from contentgen.errors import ConfigurationError
 
-# No Google image or second of video costs anywhere near this; a bound keeps every cost finite.
-MAX_PRICE_USD = Decimal(1000)
-
 PRICES_SOURCE = "https://ai.google.dev/gemini-api/docs/pricing (read 2026-11-30)"
-
-
-@dataclass(frozen=True)
-class MediaPrice:
-    """USD per generated image and/or per second of generated video."""
-
-    per_image: Decimal | None = None
-    per_second: Decimal | None = None
 
 
 DEFAULT_PRICES: dict[str, MediaPrice] = {
@@ -64,35 +51,6 @@ DEFAULT_PRICES: dict[str, MediaPrice] = {
     "veo-3.1-fast-generate-001": MediaPrice(per_second=Decimal("0.15")),
     "veo-2.0-generate-001": MediaPrice(per_second=Decimal("0.35")),
 }
-
-
-def _price(model: str, entry: object) -> MediaPrice:
-    if not isinstance(entry, dict) or not set(entry) <= {"per_image", "per_second"}:
-        raise ValueError(f"{model}: expected an object with per_image and/or per_second")
-    values: dict[str, Decimal] = {}
-    for unit, value in entry.items():
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError(f"{model}.{unit}: expected a number")
-        try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(f"{model}.{unit}: expected a number") from None
-        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE_USD:
-            raise ValueError(f"{model}.{unit}: expected a number from 0 to {MAX_PRICE_USD} (USD)")
-        values[unit] = amount
-    return MediaPrice(**values)
-
-
-def parse_prices(override: str) -> dict[str, MediaPrice]:
-    """The entries of a `MEDIA_PRICES_JSON` value; `ValueError` naming the entry when malformed
-    (called by `contentgen.config.Settings` when the settings load)."""
-    try:
-        entries = json.loads(override)
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        raise ValueError(f"not JSON ({exc})") from None
-    if not isinstance(entries, dict):
-        raise ValueError("expected a JSON object of model ids")
-    return {str(model): _price(str(model), entry) for model, entry in entries.items()}
 
 
 @cache

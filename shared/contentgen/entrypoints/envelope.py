@@ -1,5 +1,5 @@
 """The shape of the event a function is invoked with, checked once at the entry point
-(`contentgen.api.lambda_entrypoint`) before Powertools or a route reads any of it (issue 15).
+(`contentgen.entrypoints.api.lambda_entrypoint`) before Powertools or a route reads any of it (issue 15).
 
 API Gateway, SQS and EventBridge always send well-formed events; anyone allowed to call
 `lambda:InvokeFunction` can send anything. What is checked:
@@ -12,7 +12,7 @@ API Gateway, SQS and EventBridge always send well-formed events; anyone allowed 
 - an SQS batch (`Records`, https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html): every
   record is an object with a `messageId`, the only way a failed record can be reported
   (`batchItemFailures`). `check_record_batch` raises `UnusableEventError` otherwise; a record
-  with a `messageId` but no usable body fails alone (`contentgen.events`).
+  with a `messageId` but no usable body fails alone (`contentgen.entrypoints.events`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contentgen.request_body import json_type
+from contentgen.entrypoints.request_body import json_type
 
 
 class UnusableEventError(ValueError):
