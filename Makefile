@@ -51,7 +51,7 @@ openapi: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTHONPATH=shared $(BIN)/lint-imports
+	PYTHONPATH=shared $(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
