@@ -15,7 +15,7 @@ from contentgen.errors import ProviderTimeoutError
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.stores.idempotency import EVENT_SCOPE, http_scope, remembered
 from local.lambda_context import LocalLambdaContext
-from tests.unit.test_idempotency import ROUTE, Handler, Route, aws, post  # noqa: F401 (fixture)
+from tests.unit.stores.test_idempotency import ROUTE, Handler, Route, aws, post  # noqa: F401 (fixture)
 
 # --- which outcomes are kept --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from contentgen.entrypoints import coldstart
 from local.runtime import load_handler
 from local.template import functions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.limiter import limiter_for, reset_limiters
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.errors import ProviderBusyError, ProviderRateLimitedError, ProviderUnavailableError
-from tests.unit.test_retry import FakeConnector, Script, classify
+from tests.unit.core.test_retry import FakeConnector, Script, classify
 
 REQUEST = httpx2.Request("POST", "https://aiplatform.googleapis.com/v1/models/veo:predictLongRunning")
 
