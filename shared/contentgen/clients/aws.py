@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def _config() -> Any:
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.config import Config
 
     return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
@@ -32,6 +33,7 @@ def _s3_config() -> Any:
     SigV2 (AWS S3 User Guide, "Authenticating Requests (AWS Signature Version 4)"; botocore
     `Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})`).
     """
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.config import Config
 
     signing = Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
@@ -39,6 +41,7 @@ def _s3_config() -> Any:
 
 
 def _build_s3() -> S3Client:
+    # Cold start: boto3 loads on the path that uses it, not at import.
     import boto3
 
     client: S3Client = boto3.client("s3", config=_s3_config())
@@ -46,6 +49,7 @@ def _build_s3() -> S3Client:
 
 
 def _build_dynamodb() -> DynamoDBClient:
+    # Cold start: boto3 loads on the path that uses it, not at import.
     import boto3
 
     client: DynamoDBClient = boto3.client("dynamodb", config=_config())
@@ -53,6 +57,7 @@ def _build_dynamodb() -> DynamoDBClient:
 
 
 def _build_sqs() -> SQSClient:
+    # Cold start: boto3 loads on the path that uses it, not at import.
     import boto3
 
     client: SQSClient = boto3.client("sqs", config=_config())
@@ -60,6 +65,7 @@ def _build_sqs() -> SQSClient:
 
 
 def _build_events() -> EventBridgeClient:
+    # Cold start: boto3 loads on the path that uses it, not at import.
     import boto3
 
     client: EventBridgeClient = boto3.client("events", config=_config())
@@ -67,6 +73,7 @@ def _build_events() -> EventBridgeClient:
 
 
 def _build_apigateway() -> APIGatewayClient:
+    # Cold start: boto3 loads on the path that uses it, not at import.
     import boto3
 
     client: APIGatewayClient = boto3.client("apigateway", config=_config())

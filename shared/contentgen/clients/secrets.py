@@ -53,6 +53,7 @@ def _ssm_provider() -> SSMProvider:
     global _provider
     with _provider_lock:
         if _provider is None:
+            # Cold start: this Powertools utility loads on the path that uses it, not at import.
             from aws_lambda_powertools.utilities.parameters import SSMProvider
             from botocore.config import Config
 
@@ -129,6 +130,7 @@ def _read_parameter(param_name: str) -> object:
     if port is not None:
         return read_through_extension(param_name, port, get_settings().ssm_timeout_seconds)
 
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:

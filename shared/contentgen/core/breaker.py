@@ -160,6 +160,7 @@ class SharedCircuitStore:
     """
 
     def __init__(self, table: str, *, cooldown: int, cache_seconds: int) -> None:
+        # Cold start: this Powertools utility loads on the path that uses it, not at import.
         from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
         from aws_lambda_powertools.utilities.circuit_breaker.persistence import (
             CircuitBreakerDynamoDBPersistence,

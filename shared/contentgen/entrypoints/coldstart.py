@@ -46,6 +46,7 @@ def init_done(app: APIGatewayRestResolver | None = None, route: tuple[str, str] 
     gc.freeze()
     gc.enable()
     if snapstart_init():
+        # Cold start: the SnapStart hooks loads on the path that uses it, not at import.
         from snapshot_restore_py import (
             register_after_restore,
             register_before_snapshot,

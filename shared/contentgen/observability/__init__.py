@@ -92,6 +92,7 @@ def tracing_enabled() -> bool:
 def _build_tracer() -> Tracer | None:
     if not tracing_enabled():
         return None
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
     from aws_lambda_powertools import Tracer
 
     # Only botocore is patched: provider calls are traced through explicit subsegments.
@@ -156,6 +157,7 @@ def write_metrics(blob: EphemeralMetrics) -> None:
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
     Nothing is written when metrics are disabled (POWERTOOLS_METRICS_DISABLED) or the blob is empty.
     """
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
     from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
     if not blob.metric_set or is_metrics_disabled():

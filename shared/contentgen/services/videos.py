@@ -151,6 +151,7 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
 
 def _create(job: VideoJob) -> None:
     """Write the job before its start; `JobStoreUnavailableError` (503) when the table refuses."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     def write() -> None:

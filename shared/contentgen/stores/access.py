@@ -56,6 +56,7 @@ def _enabled(key_id: str) -> bool:
         known = _states.get(key_id)
         if known is not None and time.monotonic() - known[0] < KEY_STATE_SECONDS:
             return known[1]
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     try:

@@ -53,6 +53,7 @@ class _Runner:
 
 
 def _build(owner: str) -> _Runner:
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -181,6 +182,7 @@ def run_once(
     running, `IdempotencyUnavailableError` (503, Retry-After) when the table cannot be used
     before `execute` ran (see `_store_failed`), and ConfigurationError when IDEMPOTENCY_TABLE is
     unset."""
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
@@ -221,6 +223,7 @@ STORE_RETRY_AFTER_SECONDS = 5
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
+    # Cold start: Powertools' idempotency and botocore load on the path that uses them, not at import.
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyInconsistentStateError,
         IdempotencyPersistenceLayerError,
@@ -240,6 +243,7 @@ def _store_failed(exc: Exception, *, route: str, key: str, answered: Outcome | N
     outcome or the release of the record could not be written) the paid outcome is returned,
     not lost; a repeat with the key meets the in-progress record until it expires (409), then
     runs again. Both are logged at ERROR and counted as `IdempotencyStoreErrors`."""
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics.add_metric(name="IdempotencyStoreErrors", unit=MetricUnit.Count, value=1)

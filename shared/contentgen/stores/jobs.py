@@ -184,6 +184,7 @@ def _update_unfinished(
 ) -> bool:
     """SET `assignments` (plus `usage` when given) on a job that exists and has not finished (and
     meets `also`); False when the condition fails. `values` holds `:succeeded` and `:failed`."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     if usage is not None:
@@ -209,6 +210,7 @@ def _update_unfinished(
 
 def discard_job(job_id: str) -> None:
     """Delete a job whose start was never made or definitely failed (no operation recorded)."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     try:

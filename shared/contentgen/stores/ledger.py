@@ -209,6 +209,7 @@ def _add_to_day(
 def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict[str, str]) -> set[str]:
     """The day's attributes among `adds` that are not numbers, when `exc` is DynamoDB refusing the
     ADD for a type mismatch; empty otherwise."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     if not isinstance(exc, ClientError) or exc.response.get("Error", {}).get("Code") != "ValidationException":
@@ -226,6 +227,7 @@ def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict
 
 def _announce_threshold(table: str, standing: KeyDay, spent: Decimal, threshold: Decimal, now: float) -> None:
     """`BudgetThresholdReached` on the bus, once per key and day (a conditional write elects it)."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     try:

@@ -43,6 +43,7 @@ def media_exists(key: str) -> bool:
     ListBucket (it would reveal every key), so a 403 is taken as absent: the caller then writes the
     object, which fails loudly if the role really may not. Raises botocore's ClientError otherwise.
     """
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     try:

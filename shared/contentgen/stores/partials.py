@@ -106,6 +106,7 @@ class PaidParts:
         self._stored = {}
         if not self.enabled:
             return self._stored
+        # Cold start: botocore loads on the path that uses it, not at import.
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -143,6 +144,7 @@ class PaidParts:
         """Store the paid part `name` for a next attempt (one UpdateItem); never raises."""
         if not self.enabled:
             return
+        # Cold start: botocore loads on the path that uses it, not at import.
         from botocore.exceptions import BotoCoreError, ClientError
 
         data = _encode(reply)

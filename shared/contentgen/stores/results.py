@@ -57,6 +57,7 @@ def store_result(
     `keep_existing`, an outcome already stored is left as it is (a refusal never overwrites a
     result): `ConflictError` is raised instead. Raises botocore's ClientError on other errors.
     """
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     settings = get_settings()
@@ -122,6 +123,7 @@ def claim_request_id(*, request_id: str, route: str) -> None:
     the route that owns the result; it expires like a result. Raises botocore's ClientError on
     other DynamoDB errors.
     """
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     settings = get_settings()
@@ -199,6 +201,7 @@ def get_result(request_id: str) -> dict[str, Any] | None:
     if "body" in found:
         body = json.loads(found["body"]["S"])
     else:
+        # Cold start: botocore loads on the path that uses it, not at import.
         from botocore.exceptions import ClientError
 
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
