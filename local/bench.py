@@ -161,7 +161,7 @@ def equivalent_request() -> dict[str, Any]:
 
     if SHARED not in sys.path:
         sys.path.insert(0, SHARED)
-    from contentgen.core.schema import strict_json_schema
+    from contentgen.models.schema import strict_json_schema
     from contentgen.models.stories import StoryReply
     from contentgen.prompts.stories import STORY_SYSTEM, story_user_prompt
 
@@ -205,7 +205,7 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
     # The handler's own AWS requests (the spend ledger's budget Query and charge UpdateItem), timed
     # through botocore's events on the layer's client: round trips to moto here, to DynamoDB in
     # AWS, so they are reported apart from the code's own overhead.
-    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.clients.aws import get_dynamodb_client
 
     aws = {"calls": 0, "ms": 0.0}
     sent: dict[str, float] = {}

@@ -59,7 +59,7 @@ class Counted:
     write_units: int = 0
     read_units: int = 0
     events: int = 0
-    # Of these, the paid-parts items (contentgen.partials: ids `<route>#parts#...`).
+    # Of these, the paid-parts items (contentgen.stores.partials: ids `<route>#parts#...`).
     parts_reads: int = 0
     parts_writes: int = 0
     parts_write_units: int = 0
@@ -171,7 +171,7 @@ def _measure(run: Callable[[int], Decimal], generations: int) -> tuple[list[floa
     """Run `run(i)` for each generation; (durations, AWS requests, log bytes, model USD)."""
     import contextlib
 
-    from contentgen.connectors.aws import get_dynamodb_client, get_events_client
+    from contentgen.clients.aws import get_dynamodb_client, get_events_client
     from contentgen.observability import logger
 
     counted = Counted()
@@ -281,7 +281,7 @@ def _uncounted_dynamodb() -> Any:
 
 
 def _stored_cost(request_ids: list[str]) -> Decimal:
-    from contentgen.results import get_result
+    from contentgen.stores.results import get_result
 
     total = Decimal(0)
     for request_id in request_ids:
@@ -328,7 +328,7 @@ def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb
     )
 
 
-# The fan-out routes whose paid parts are kept for a retry (contentgen.partials).
+# The fan-out routes whose paid parts are kept for a retry (contentgen.stores.partials).
 PARTS_ROUTES = {
     "StorySegmentsInSetsFunction": "story_segments_in_sets.json",
     "StorySegmentsChunkedFunction": "story_segments_chunked.json",

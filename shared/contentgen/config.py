@@ -6,8 +6,11 @@ malformed value raises `ConfigurationError` naming the variable, and the failure
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
 
@@ -16,6 +19,47 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+
+# No Google image or second of video costs anywhere near this; a bound keeps every cost finite.
+MAX_PRICE_USD = Decimal(1000)
+
+
+@dataclass(frozen=True)
+class MediaPrice:
+    """USD per generated image and/or per second of generated video."""
+
+    per_image: Decimal | None = None
+    per_second: Decimal | None = None
+
+
+def _price(model: str, entry: object) -> MediaPrice:
+    if not isinstance(entry, dict) or not set(entry) <= {"per_image", "per_second"}:
+        raise ValueError(f"{model}: expected an object with per_image and/or per_second")
+    values: dict[str, Decimal] = {}
+    for unit, value in entry.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"{model}.{unit}: expected a number")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{model}.{unit}: expected a number") from None
+        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE_USD:
+            raise ValueError(f"{model}.{unit}: expected a number from 0 to {MAX_PRICE_USD} (USD)")
+        values[unit] = amount
+    return MediaPrice(**values)
+
+
+def parse_prices(override: str) -> dict[str, MediaPrice]:
+    """The entries of a `MEDIA_PRICES_JSON` value; `ValueError` naming the entry when malformed
+    (checked by `Settings` when the settings load; the table itself is `contentgen.billing.prices`)."""
+    try:
+        entries = json.loads(override)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(entries, dict):
+        raise ValueError("expected a JSON object of model ids")
+    return {str(model): _price(str(model), entry) for model, entry in entries.items()}
+
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
 
@@ -208,10 +252,8 @@ class Settings(BaseModel):
     @classmethod
     def _media_prices(cls, value: str | None) -> str | None:
         # Checked here, with every other setting, so a malformed table fails before any provider
-        # request (not after a paid one). Imported late: contentgen.pricing reads these settings.
+        # request (not after a paid one).
         if value is not None:
-            from contentgen.pricing import parse_prices
-
             parse_prices(value)
         return value
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from contentgen.connectors.aws import get_sqs_client
-from contentgen.jobs import VideoJob, create_job, get_job
+from contentgen.clients.aws import get_sqs_client
+from contentgen.stores.jobs import VideoJob, create_job, get_job
 from local.event_sources import QueuePoller
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
@@ -1018,7 +1018,7 @@ def worker(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> QueuePoller:
 
 def _job(stack: Stack) -> tuple[str, str]:
     """A started job whose operation the emulator knows (started over the wire with the SDK)."""
-    from contentgen.core.videos import start_video
+    from contentgen.generation.videos import start_video
 
     started = start_video(
         "a paper boat", aspect_ratio="9:16", duration_seconds=6, models=["veo-3.0-generate-001"]

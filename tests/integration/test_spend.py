@@ -1,7 +1,7 @@
 """Spend control over the wire: real SDKs to the emulator, the ledger in moto's DynamoDB.
 
 Each test charges its own API key ids (random), so the session's shared table needs no cleanup.
-The ledger's clock (`contentgen.spend.clock`) is injected where a test crosses midnight.
+The ledger's clock (`contentgen.billing.budgets.clock`) is injected where a test crosses midnight.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from contentgen import spend
+from contentgen.billing import budgets
+from contentgen.entrypoints import spend
+from contentgen.stores import ledger as spend_ledger
 from local.aws import client
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
@@ -97,7 +99,7 @@ def openrouter_cost(usage: dict[str, Any]) -> float:
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     now = [NOON]
-    monkeypatch.setattr(spend, "clock", lambda: now[0])
+    monkeypatch.setattr(budgets, "clock", lambda: now[0])
     return now
 
 
@@ -217,9 +219,9 @@ def test_concurrent_invocations_overshoot_the_budget_by_at_most_their_own_cost(
     key = new_key()
     set_budget(stack, key, "0.0000001")
     both_checked = threading.Barrier(2, timeout=10)
-    real_check = spend.check_budget
+    real_check = spend_ledger.check_budget
 
-    def check_then_wait(api_key_id: str) -> spend.KeyDay | None:
+    def check_then_wait(api_key_id: str) -> budgets.KeyDay | None:
         standing = real_check(api_key_id)
         both_checked.wait()
         return standing
@@ -329,7 +331,7 @@ def test_image_costs_come_from_the_price_table(
         "prompt_tokens": None,
         "completion_tokens": None,
         "provider_requests": 1,
-        "cost_usd": 0.04,  # Google's list price per Imagen 4 image (contentgen.pricing)
+        "cost_usd": 0.04,  # Google's list price per Imagen 4 image (contentgen.billing.prices)
     }
     monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({"imagen-4.0-generate-001": {"per_image": 0.5}}))
     from contentgen.config import get_settings
@@ -386,7 +388,7 @@ def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
     status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
 
     assert status == 202, accepted
-    assert accepted["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.pricing)
+    assert accepted["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.billing.prices)
     assert accepted["usage"]["model"] == "veo-3.0-generate-001"
     assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"], "charged at the start"
     assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"

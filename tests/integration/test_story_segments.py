@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from contentgen import secrets
+from contentgen.clients import secrets
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
 from tests.conftest import log_records

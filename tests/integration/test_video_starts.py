@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
-from contentgen.core.videos import start_video
+from contentgen.clients.aws import get_dynamodb_client, get_sqs_client
 from contentgen.errors import ProviderUnavailableError
-from contentgen.jobs import VideoJob, create_job, get_job
+from contentgen.generation.videos import start_video
 from contentgen.services.videos import START_WINDOW_SECONDS
+from contentgen.stores.jobs import VideoJob, create_job, get_job
 from local.aws import client
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext

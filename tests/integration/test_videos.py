@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from contentgen.connectors.aws import get_s3_client
-from contentgen.jobs import VideoJob, create_job
+from contentgen.clients.aws import get_s3_client
 from contentgen.services.videos import advance_video_job
+from contentgen.stores.jobs import VideoJob, create_job
 from local.aws import client
 from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller, sqs_event

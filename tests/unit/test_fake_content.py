@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contentgen.core.schema import strict_json_schema
-from contentgen.core.structured import _json_objects
+from contentgen.generation.structured import _json_objects
 from contentgen.models.ideas import IdeasReply
 from contentgen.models.memes import CAPTION_MAX, MemeReply
+from contentgen.models.schema import strict_json_schema
 from local.fake_content import reply_text
 
 PROMPTS = [f"Meme idea:\nidea number {number}" for number in range(40)]

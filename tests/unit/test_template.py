@@ -368,7 +368,9 @@ def test_media_bucket_is_private_encrypted_and_tls_only() -> None:
 
 def test_results_are_written_with_the_action_the_policy_grants() -> None:
     """The results table is written with UpdateItem (results.py); PutItem alone would be denied."""
-    source = (Path(__file__).resolve().parents[2] / "shared" / "contentgen" / "results.py").read_text()
+    source = (
+        Path(__file__).resolve().parents[2] / "shared" / "contentgen" / "stores" / "results.py"
+    ).read_text()
     assert "update_item(" in source
     assert "put_item(" not in source
     statements = _statements({"Ref": "EventGenerationPolicy"})
@@ -389,7 +391,7 @@ def test_the_generation_routes_may_keep_idempotency_records_and_nothing_else() -
     }
     assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
     assert statement["Condition"] == own_records
-    # Reading paid parts back (contentgen.partials): only the functions that fan out.
+    # Reading paid parts back (contentgen.stores.partials): only the functions that fan out.
     readers = {
         function
         for function in GENERATION_FUNCTIONS
@@ -457,7 +459,7 @@ def test_bus_publishing_is_limited_to_the_projects_own_events() -> None:
     assert put["Condition"]["ForAllValues:StringEquals"] == {
         "events:detail-type": ["GenerationCompleted", "GenerationFailed"]
     }
-    source = (ROOT / "shared" / "contentgen" / "results.py").read_text()
+    source = (ROOT / "shared" / "contentgen" / "stores" / "results.py").read_text()
     assert 'EVENT_SOURCE = "contentgen"' in source
     assert '"GenerationCompleted" if' in source
     assert 'else "GenerationFailed"' in source

@@ -13,7 +13,7 @@ after; the first check's message names the operation too, and failing both it is
 with the job_id (`start_video_job`).
 
 Cost of a job that fails: the job is charged when its operation starts (duration x the price
-table, `contentgen.pricing`) and that charge stays when the job fails (provider error, filtered
+table, `contentgen.billing.prices`) and that charge stays when the job fails (provider error, filtered
 videos, deadline); the job shows that `usage` on every status, failed included. Google prices Veo
 per second of video requested to be generated and documents no exemption or refund for an
 operation that ends in an error or whose videos are filtered (`raiMediaFilteredCount`): neither
@@ -38,8 +38,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from contentgen.billing.meter import add_unconfirmed_cost, current_meter
+from contentgen.billing.prices import video_cost
 from contentgen.config import get_settings
-from contentgen.core.videos import StartedVideo, check_video, start_video
 from contentgen.errors import (
     CircuitOpenError,
     ContentFilteredError,
@@ -51,7 +52,12 @@ from contentgen.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from contentgen.jobs import (
+from contentgen.generation.videos import StartedVideo, check_video, start_video
+from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
+from contentgen.models.usage import Usage
+from contentgen.observability import logger
+from contentgen.prompts.media import video_prompt
+from contentgen.stores.jobs import (
     JobStoreUnavailableError,
     VideoJob,
     check_configured,
@@ -62,13 +68,7 @@ from contentgen.jobs import (
     schedule_check,
     update_job,
 )
-from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
-from contentgen.models.usage import Usage
-from contentgen.observability import logger
-from contentgen.pricing import video_cost
-from contentgen.prompts.media import video_prompt
-from contentgen.storage import media_exists, presigned_get_url, put_media
-from contentgen.usage import add_unconfirmed_cost, current_meter
+from contentgen.stores.media import media_exists, presigned_get_url, put_media
 
 T = TypeVar("T")
 
@@ -151,6 +151,7 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
 
 def _create(job: VideoJob) -> None:
     """Write the job before its start; `JobStoreUnavailableError` (503) when the table refuses."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     def write() -> None:
