@@ -75,8 +75,9 @@ api: $(STAMP)
 	@$(BIN)/python -m local.ports $(call ports,3000,5000,8090)
 	$(BIN)/python -m local.stack $(call flags,3000,5000,8090)
 
-# What `sam deploy` uploads: both layers for python3.12 arm64, with 3.12 bytecode
-# (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.12, not SAM or Docker.
+# What `sam deploy` uploads: both layers for python3.13 arm64, with 3.13 bytecode
+# (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.13 (the durable
+# functions' runtime; shared/Makefile finds it: PYTHON313, python3.13, pyenv, uv), not SAM or Docker.
 LAYERS := TextLayer MediaLayer
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
 

@@ -40,7 +40,7 @@ from local.emulator import EmulatorControl
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
 from local.template import functions
-from local.toolchain import NEEDS_312, python312
+from local.toolchain import NEEDS_313, python313
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = ROOT / "events" / "story_segments.json"
@@ -391,7 +391,7 @@ def pinned(name: str) -> str:
 
 
 def runtime_site(python: str) -> Path:
-    """What the python3.12 Lambda runtime provides beside the layers (boto3, botocore), for `python`."""
+    """What the python3.13 Lambda runtime provides beside the layers (boto3, botocore), for `python`."""
     site = ROOT / "build" / "host" / "runtime"
     if not (site / "botocore").exists():
         subprocess.run(
@@ -517,9 +517,9 @@ def main() -> int:
     parser.add_argument("--artifact-only", action="store_true", help="only the built layer against the floor")
     args = parser.parse_args()
 
-    python = python312()
+    python = python313()
     if python is None:
-        raise SystemExit(f"make bench {NEEDS_312}")
+        raise SystemExit(f"make bench {NEEDS_313}")
     if not (HOST_LAYER / "python").exists():
         raise SystemExit("make bench needs the host-platform text layer: run `make build-host`")
 

@@ -1,14 +1,14 @@
 """Build one Lambda layer (`text` or `media`) into a directory, as `sam build` uploads it.
 
 Run by `shared/Makefile` (the layers' `BuildMethod: makefile`, so `sam build` and `make build`
-produce the same thing) under Python 3.12:
+produce the same thing) under Python 3.13 (the runtime Lambda durable functions need):
 
-    python3.12 shared/build_layer.py text  ARTIFACTS_DIR [--platform manylinux2014_aarch64]
-    python3.12 shared/build_layer.py media ARTIFACTS_DIR [--platform manylinux2014_aarch64]
+    python3.13 shared/build_layer.py text  ARTIFACTS_DIR [--platform manylinux2014_aarch64]
+    python3.13 shared/build_layer.py media ARTIFACTS_DIR [--platform manylinux2014_aarch64]
 
 Steps:
 1. resolve the layer's requirements (text: `requirements.txt`; media: both files, resolved
-   together so the versions agree) for CPython 3.12 on the target platform, binary wheels only
+   together so the versions agree) for CPython 3.13 on the target platform, binary wheels only
    (`pip install --dry-run --report`, https://pip.pypa.io/en/stable/reference/installation-report/);
 2. keep the distributions those requirements need, never following a requirement into what the
    Lambda runtime provides (boto3, botocore, s3transfer: Powertools[tracer] → aws-xray-sdk →
@@ -16,9 +16,9 @@ Steps:
    keeps only what the text layer does not already hold (both are mounted in /opt/python);
 3. install exactly those pins with `--no-deps --no-compile` into ARTIFACTS_DIR/python, copy
    `contentgen` there (text layer), drop `bin/` and stray `__pycache__`;
-4. compile every `.py` with this interpreter (3.12) and `--invalidation-mode unchecked-hash`:
+4. compile every `.py` with this interpreter (3.13) and `--invalidation-mode unchecked-hash`:
    Lambda mounts the layer read-only at /opt with new mtimes, which voids timestamp-checked
-   `.pyc` (https://docs.python.org/3.12/library/compileall.html, PEP 552), so without this every
+   `.pyc` (https://docs.python.org/3.13/library/compileall.html, PEP 552), so without this every
    cold start compiles every module it imports. Code objects name /opt/python/... in tracebacks.
 
 Raises SystemExit with one line naming what is missing (wrong interpreter, pip failure).
@@ -44,9 +44,9 @@ REQUIREMENTS = {
     "text": [HERE / "requirements.txt"],
     "media": [HERE / "requirements.txt", HERE / "requirements-media.txt"],
 }
-# Provided by the Lambda python3.12 runtime; a copy in a layer would shadow the runtime's.
+# Provided by the Lambda python3.13 runtime; a copy in a layer would shadow the runtime's.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
-TARGET_PYTHON = (3, 12)
+TARGET_PYTHON = (3, 13)
 LAYER_ROOT = "/opt/python"
 
 
@@ -82,11 +82,11 @@ def platform_options(platform: str) -> list[str]:
 
 
 def marker_environment(platform: str) -> dict[str, str]:
-    """PEP 508 marker values of the Lambda python3.12 runtime on the platform's architecture."""
+    """PEP 508 marker values of the Lambda python3.13 runtime on the platform's architecture."""
     machine = "aarch64" if "aarch64" in platform else "x86_64"
     return {
-        "python_version": "3.12",
-        "python_full_version": "3.12.0",
+        "python_version": "3.13",
+        "python_full_version": "3.13.0",
         "implementation_name": "cpython",
         "platform_python_implementation": "CPython",
         "sys_platform": "linux",
@@ -177,7 +177,7 @@ def build(layer: str, artifacts: Path, platform: str) -> None:
     """Build `layer` into `artifacts`/python (emptied first)."""
     if sys.version_info[:2] != TARGET_PYTHON:
         raise SystemExit(
-            f"build_layer: needs Python 3.12 (the Lambda runtime's), ran under {sys.version.split()[0]}"
+            f"build_layer: needs Python 3.13 (the Lambda runtime's), ran under {sys.version.split()[0]}"
         )
     site = artifacts / "python"
     shutil.rmtree(site, ignore_errors=True)

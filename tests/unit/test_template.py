@@ -40,7 +40,7 @@ def test_cfn_lint_reports_no_error() -> None:
 def test_globals_runtime_architecture_tracing_and_layer() -> None:
     function = load_template()["Globals"]["Function"]
 
-    assert function["Runtime"] == "python3.12"
+    assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
     assert function["Tracing"] == "Active"
     assert function["Layers"] == [
@@ -63,12 +63,12 @@ MEDIA_FUNCTIONS = {
 
 
 @pytest.mark.parametrize("logical_id", ["TextLayer", "MediaLayer"])
-def test_layers_are_built_by_the_makefile_for_python312_arm64(logical_id: str) -> None:
+def test_layers_are_built_by_the_makefile_for_python313_arm64(logical_id: str) -> None:
     layer = load_template()["Resources"][logical_id]
 
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "shared/"
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert f"build-{logical_id}:" in (ROOT / "shared" / "Makefile").read_text()
 
