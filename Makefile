@@ -32,7 +32,7 @@ rebuild-venv:
 	@echo "rebuilding $(VENV): its Python is missing or older than $(NEEDED)"
 	@rm -rf $(VENV)
 
-$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt client/pyproject.toml $(VENV_STALE)
+$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt shared/requirements-ffmpeg.txt client/pyproject.toml $(VENV_STALE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned dependencies into $(VENV) (the first install takes about a minute)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -72,7 +72,7 @@ api: $(STAMP)
 
 # What `sam deploy` uploads: both layers for python3.12 arm64, with 3.12 bytecode
 # (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.12, not SAM or Docker.
-LAYERS := TextLayer MediaLayer
+LAYERS := TextLayer MediaLayer FfmpegLayer
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
 
 build:
