@@ -418,7 +418,7 @@ def _command(
                 progress = f"n/{last}" if motion == 0 else f"(1-n/{last})"
                 factor = f"(1+{MOTION_MARGIN - 1:.4f}*{progress})"
                 chain += (
-                    f"scale=w='2*trunc({width}*{factor}/2)':h='2*trunc({height}*{factor}/2)':eval=frame,"
+                    f"scale=w='2*trunc({width}*{factor}/2)':h='2*trunc({height}*{factor}/2)':eval=frame:flags=bilinear,"
                     f"crop={width}:{height}"
                 )
             else:  # pan right / pan left along the margin
