@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi browser
+.PHONY: install test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi browser
 
 install: $(STAMP)
 
@@ -89,6 +89,10 @@ build-host:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+
+# Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
+bench-assembly: $(STAMP)
+	PYTHONPATH=shared $(BIN)/python -m local.bench_assembly
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output build

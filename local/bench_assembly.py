@@ -1,6 +1,7 @@
 """Assembly bench: one 6-segment 9:16 short assembled on one core, against the short's length.
 
-    .venv/bin/python -m local.bench_assembly [--segments 6] [--seconds 5] [--aspect 9:16] [--json]
+    make bench-assembly
+    PYTHONPATH=shared .venv/bin/python -m local.bench_assembly [--segments 6] [--seconds 5] [--aspect 9:16] [--json]
 
 Inputs are made first (stills by ffmpeg's own sources at 1024x1792, as an image model returns
 them; narrations: 16-bit 24 kHz WAVs of a voice-like tone of `--seconds` each; cues from a

@@ -249,7 +249,7 @@ def _timed_tokens(words: Sequence[TimedWord], duration_s: float, max_line_chars:
         start = min(max(_finite(word.start_s), previous_start), duration_s)
         end = min(max(_finite(word.end_s), start), duration_s)
         previous_start = start
-        for wordpart_index, wordpart in enumerate(word.word.split()):
+        for wordpart in word.word.split():
             pieces = _pieces(wordpart, max_line_chars)
             total = sum(text_width(p) for p in pieces) or 1
             done = 0
@@ -258,7 +258,7 @@ def _timed_tokens(words: Sequence[TimedWord], duration_s: float, max_line_chars:
                 done += text_width(piece)
                 piece_end = start + (end - start) * done / total
                 tokens.append(
-                    _Token(piece, glue=index > 0 and wordpart_index == 0, start=piece_start, end=piece_end)
+                    _Token(piece, glue=index > 0, start=piece_start, end=piece_end)
                 )
     return tokens
 
