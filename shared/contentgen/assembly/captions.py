@@ -257,9 +257,7 @@ def _timed_tokens(words: Sequence[TimedWord], duration_s: float, max_line_chars:
                 piece_start = start + (end - start) * done / total
                 done += text_width(piece)
                 piece_end = start + (end - start) * done / total
-                tokens.append(
-                    _Token(piece, glue=index > 0, start=piece_start, end=piece_end)
-                )
+                tokens.append(_Token(piece, glue=index > 0, start=piece_start, end=piece_end))
     return tokens
 
 
