@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi docs browser
+.PHONY: install test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ rebuild-venv:
 	@echo "rebuilding $(VENV): its Python is missing or older than $(NEEDED)"
 	@rm -rf $(VENV)
 
-$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt client/pyproject.toml $(VENV_STALE)
+$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt shared/requirements-ffmpeg.txt client/pyproject.toml $(VENV_STALE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned dependencies into $(VENV) (the first install takes about a minute)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -75,10 +75,10 @@ api: $(STAMP)
 	@$(BIN)/python -m local.ports $(call ports,3000,5000,8090)
 	$(BIN)/python -m local.stack $(call flags,3000,5000,8090)
 
-# What `sam deploy` uploads: both layers for python3.13 arm64, with 3.13 bytecode
+# What `sam deploy` uploads: the layers for python3.13 arm64, with 3.13 bytecode
 # (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.13 (the durable
 # functions' runtime; shared/Makefile finds it: PYTHON313, python3.13, pyenv, uv), not SAM or Docker.
-LAYERS := TextLayer MediaLayer
+LAYERS := TextLayer MediaLayer FfmpegLayer
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
 
 build:
@@ -95,6 +95,10 @@ build-host:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+
+# Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
+bench-assembly: $(STAMP)
+	PYTHONPATH=shared $(BIN)/python -m local.bench_assembly
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output build
