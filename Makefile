@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi browser
+.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi browser models
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ browser:
 # The OpenAPI document, generated from the functions' resolvers and models.
 openapi: $(STAMP)
 	$(BIN)/python -m local.openapi
+
+# The model catalog's table and lifecycle guard; with OPENROUTER_API_KEY / GOOGLE_API_KEY set, also a
+# comparison with the providers' live model lists (network: never run by tests or CI).
+models: $(STAMP)
+	$(BIN)/python -m local.models
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

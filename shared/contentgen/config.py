@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contentgen.catalog import default_chain
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -34,10 +35,19 @@ class Settings(BaseModel):
     google_gemini_base_url: str | None = Field(None, alias="GOOGLE_GEMINI_BASE_URL")
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
 
-    text_model: str = Field("openai/gpt-4o-mini", alias="TEXT_MODEL", min_length=1)
-    vision_model: str = Field("openai/gpt-4o-mini", alias="VISION_MODEL", min_length=1)
-    image_model: str = Field("imagen-4.0-generate-001", alias="IMAGE_MODEL", min_length=1)
-    video_model: str = Field("veo-3.0-generate-001", alias="VIDEO_MODEL", min_length=1)
+    # Unset: the model catalog's recommended model for the use (contentgen.catalog, models.json).
+    text_model: str = Field(
+        default_factory=lambda: default_chain("text")[0], alias="TEXT_MODEL", min_length=1
+    )
+    vision_model: str = Field(
+        default_factory=lambda: default_chain("vision")[0], alias="VISION_MODEL", min_length=1
+    )
+    image_model: str = Field(
+        default_factory=lambda: default_chain("image")[0], alias="IMAGE_MODEL", min_length=1
+    )
+    video_model: str = Field(
+        default_factory=lambda: default_chain("video")[0], alias="VIDEO_MODEL", min_length=1
+    )
     media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
 
     # OpenRouter attribution (https://openrouter.ai/docs/api-reference/overview#headers).
