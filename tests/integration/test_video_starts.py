@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from contentgen.catalog import default_chain
 from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
 from contentgen.core.videos import start_video
 from contentgen.errors import ProviderUnavailableError
 from contentgen.jobs import VideoJob, create_job, get_job
+from contentgen.pricing import video_cost
 from contentgen.services.videos import START_WINDOW_SECONDS
 from local.aws import client
 from local.event_sources import QueuePoller
@@ -33,6 +35,8 @@ from tests.integration.test_event_sources import result
 from tests.integration.test_idempotency_keys import VIDEO, post, provider_calls
 from tests.integration.test_spend import fixed_clock, handler_for, ledger, new_key  # noqa: F401 (fixture)
 from tests.integration.test_videos import job_status, run_worker, start, videos  # noqa: F401 (fixture)
+
+VIDEO_MODEL = default_chain("video")[0]
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +89,7 @@ def test_a_start_that_could_not_connect_is_retried_and_not_unconfirmed(
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", nobody)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", nobody)
     with pytest.raises(ProviderUnavailableError) as raised:
-        start_video("a paper boat", aspect_ratio="9:16", duration_seconds=6, models=["veo-3.0-generate-001"])
+        start_video("a paper boat", aspect_ratio="9:16", duration_seconds=6, models=[VIDEO_MODEL])
 
     assert raised.value.unconfirmed_paid_work is False
     assert "could not be reached after 3 attempts" in raised.value.message
@@ -158,9 +162,7 @@ def test_a_job_whose_start_was_never_recorded_fails_once_its_start_cannot_be_run
     written = int(time.time()) - START_WINDOW_SECONDS - 60
     job_id = secrets.token_urlsafe(16)
     request = {"prompt": "a paper boat", "aspect_ratio": "9:16", "duration_seconds": 8}
-    create_job(
-        VideoJob(job_id, "pending", None, "veo-3.0-generate-001", request, written, written, written + 1200)
-    )
+    create_job(VideoJob(job_id, "pending", None, VIDEO_MODEL, request, written, written, written + 1200))
 
     if reader == "worker":
         event = load_event("video_worker.json")
@@ -172,7 +174,7 @@ def test_a_job_whose_start_was_never_recorded_fails_once_its_start_cannot_be_run
     assert job["status"] == "failed"
     assert job["error_code"] == "start_unconfirmed"
     assert "may have been started (and billed)" in job["error"]
-    assert job["usage"]["cost_usd"] == 3.2, "the upper bound: 8 s x 0.40 USD"
+    assert job["usage"]["cost_usd"] == video_cost(VIDEO_MODEL, 8), "the upper bound: 8 s x its price"
     assert stack.provider.requests() == []
 
 
@@ -183,11 +185,7 @@ def test_a_job_whose_start_is_still_running_stays_pending(
 ) -> None:
     now = int(time.time())
     job_id = secrets.token_urlsafe(16)
-    create_job(
-        VideoJob(
-            job_id, "pending", None, "veo-3.0-generate-001", {"duration_seconds": 8}, now, now, now + 1200
-        )
-    )
+    create_job(VideoJob(job_id, "pending", None, VIDEO_MODEL, {"duration_seconds": 8}, now, now, now + 1200))
 
     assert job_status(invoke, job_id)[1]["status"] == "pending"
 

@@ -31,6 +31,9 @@ pytestmark = pytest.mark.integration
 
 START = "GenerateVideoFunction"
 
+# Shut down 2026-06-30 (the Gemini API no longer serves Veo; contentgen.catalog).
+RETIRED_DEVELOPER_API_VEO = "veo-3.0-generate-001"
+
 
 @pytest.fixture
 def videos(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueuePoller]:
@@ -222,10 +225,12 @@ def test_a_developer_api_video_is_fetched_with_files_download(
     emulator: EmulatorServer,
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
-    stack.provider.configure(video_polls=1)
+    # The Developer API's Veo (files.download path) as it was before its shutdown on 2026-06-30:
+    # the emulator judges the catalog on a day it was still served.
+    stack.provider.configure(video_polls=1, today="2026-06-01")
     # google-genai 3.4 starts Veo on Vertex AI only; the Developer API's REST call starts it here.
     request = urllib.request.Request(
-        f"{emulator.url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
+        f"{emulator.url}/v1beta/models/{RETIRED_DEVELOPER_API_VEO}:predictLongRunning",
         data=json.dumps({"instances": [{"prompt": "a paper boat"}]}).encode(),
         headers={"x-goog-api-key": stack.google_key, "Content-Type": "application/json"},
     )
@@ -233,7 +238,7 @@ def test_a_developer_api_video_is_fetched_with_files_download(
         operation = json.loads(response.read())["name"]
     now = int(time.time())
     job_id = secrets.token_urlsafe(16)
-    create_job(VideoJob(job_id, "pending", operation, "veo-3.0-generate-001", {}, now, now, now + 600))
+    create_job(VideoJob(job_id, "pending", operation, RETIRED_DEVELOPER_API_VEO, {}, now, now, now + 600))
 
     assert advance_video_job(job_id) == "succeeded"
 

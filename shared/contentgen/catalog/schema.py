@@ -121,9 +121,12 @@ class Lifecycle(_Strict):
     note: str = ""
 
     def status_on(self, day: date, horizon_days: int = 60) -> Status:
-        """`shut_down` (stage or a past shutdown date), `retiring` (shutdown within
-        `horizon_days` of `day`), `deprecated` (a later shutdown, or the stage says so), `live`."""
-        if self.stage == "shut_down" or (self.shutdown is not None and self.shutdown <= day):
+        """`shut_down` (on or after the shutdown date; with no date read, when the stage says so),
+        `retiring` (shutdown within `horizon_days` of `day`), `deprecated` (a later shutdown, or the
+        stage says so), `live`. A known date decides, so a past day sees the model as it was."""
+        if self.shutdown is not None and self.shutdown <= day:
+            return "shut_down"
+        if self.shutdown is None and self.stage == "shut_down":
             return "shut_down"
         if self.shutdown is not None and (self.shutdown - day).days <= horizon_days:
             return "retiring"
