@@ -425,7 +425,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             )
             if refusal is None:
                 return False, {**body, "model": live[0], "models": live}
-        elif target == "gemini" and "/models/" in path and not path.endswith(":download"):
+        elif target == "gemini" and "/models/" in path and "/operations/" not in path:
             refusal = google_refusal(path, body, state.today)
             if refusal is None:
                 return False, body

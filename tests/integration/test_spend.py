@@ -353,7 +353,12 @@ def test_budget_threshold_event_is_sent_once_per_key_and_day(
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     key = new_key()
-    set_budget(stack, key, "1")  # thumbnails at 0.04: the 20th crosses 80 % (0.80)
+    # Thumbnails at 0.04 (a price set for the test): the 20th crosses 80 % (0.80).
+    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({default_chain("image")[0]: {"per_image": 0.04}}))
+    from contentgen.config import get_settings
+
+    get_settings.cache_clear()
+    set_budget(stack, key, "1")
     for _ in range(19):
         call(api_event, "GenerateThumbnailFunction", "/thumbnails", {"prompt": "A fox"}, key=key)
     assert pipes.notifications() == []

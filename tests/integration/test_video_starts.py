@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from contentgen.catalog import default_chain
+from contentgen.catalog import default_chain, video_price_usd
 from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
 from contentgen.core.videos import start_video
 from contentgen.errors import ProviderUnavailableError
@@ -35,6 +35,9 @@ from tests.integration.test_event_sources import result
 from tests.integration.test_idempotency_keys import VIDEO, post, provider_calls
 from tests.integration.test_spend import fixed_clock, handler_for, ledger, new_key  # noqa: F401 (fixture)
 from tests.integration.test_videos import job_status, run_worker, start, videos  # noqa: F401 (fixture)
+
+# The default video model's price per second (the model catalog), as a charge is computed.
+_PER_SECOND = video_price_usd(default_chain("video")[0]) or Decimal(0)
 
 VIDEO_MODEL = default_chain("video")[0]
 
@@ -65,10 +68,10 @@ def test_a_start_whose_connection_dropped_after_sending_is_not_sent_again(
     assert answer["unconfirmed_paid_work"] is True
     assert "closed the connection without answering" in answer["message"]
     assert "may have started" in answer["message"]
-    assert answer["usage"]["cost_usd"] == 2.4, "6 s x 0.40 USD: the upper bound"
+    assert answer["usage"]["cost_usd"] == float(_PER_SECOND * 6), "6 s at its price: the upper bound"
     assert again[1] == answer, "the repeat is the first answer"
     assert provider_calls(stack, ":predictLongRunning") == 1, "the start was sent once"
-    assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4"), "charged once"
+    assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == _PER_SECOND * 6, "charged once"
 
 
 def _closed_port() -> int:
@@ -147,7 +150,7 @@ def test_a_started_video_whose_record_fails_is_answered_found_and_finished(
     assert run_worker(videos, invoke, job_id) == ["succeeded"], "the first check records the operation"
     job = job_status(invoke, job_id)[1]
     assert job["video_url"]
-    assert job["usage"]["cost_usd"] == 2.4
+    assert job["usage"]["cost_usd"] == float(_PER_SECOND * 6)
     assert provider_calls(stack, ":predictLongRunning") == 1
 
 

@@ -11,10 +11,12 @@ import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from contentgen.catalog import default_chain, video_price_usd
 from contentgen.connectors.aws import get_s3_client
 from contentgen.jobs import VideoJob, create_job
 from contentgen.services.videos import advance_video_job
@@ -26,6 +28,9 @@ from local.runtime import LocalRuntime, load_handler
 from local.template import functions, physical_name, queue_sources
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, Stack, _loaded, assert_refused
+
+# The default video model's price per second (the model catalog), as a charge is computed.
+_PER_SECOND = video_price_usd(default_chain("video")[0]) or Decimal(0)
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +166,7 @@ def test_a_failed_or_filtered_video_stays_charged_and_shows_what_it_cost(
     assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
     job = job_status(invoke, accepted["job_id"])[1]
     assert job["usage"] == accepted["usage"]
-    assert job["usage"]["cost_usd"] == 3.2, "8 s at the table's 0.40 USD/s"
+    assert job["usage"]["cost_usd"] == float(_PER_SECOND * 8), "8 s at the catalog's price per second"
     days = client("dynamodb", stack.aws_url).query(
         TableName=os.environ["SPEND_TABLE"],
         KeyConditionExpression="pk = :pk",
@@ -169,7 +174,7 @@ def test_a_failed_or_filtered_video_stays_charged_and_shows_what_it_cost(
         ConsistentRead=True,
     )["Items"]
     charged = sum(Decimal(day["cost_usd"]["N"]) for day in days if "cost_usd" in day)
-    assert charged == Decimal("3.2"), "the charge of the start is not taken back"
+    assert charged == _PER_SECOND * 8, "the charge of the start is not taken back"
 
 
 def test_job_fails_when_its_deadline_passes(
