@@ -312,3 +312,17 @@ def test_invalid_input_names_the_field(
     stack: Stack, invoke: Invoke, videos: QueuePoller, body: dict[str, Any], field: str
 ) -> None:
     assert_refused(invoke, stack, START, body, field)
+
+
+def test_a_duration_the_video_models_cannot_make_is_422_before_anything_is_paid(
+    stack: Stack, invoke: Invoke, videos: QueuePoller
+) -> None:
+    """Veo 3.1 takes 4, 6 or 8 s (the model catalog): 5 s is refused naming the field and the
+    allowed values, before a job is written or the provider is asked."""
+    status, answer = invoke(START, {"prompt": "a paper boat", "duration_seconds": 5})
+
+    assert status == 422, answer
+    assert answer["code"] == "invalid_request"
+    assert answer["message"].startswith("duration_seconds: ")
+    assert answer["message"].endswith("allowed: 4, 6, 8")
+    assert stack.provider.requests() == []
