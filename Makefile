@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser
+.PHONY: install test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser models
 
 install: $(STAMP)
 
@@ -51,6 +51,11 @@ openapi: $(STAMP)
 # docs/configuration.md, generated from the settings model (a test fails when it drifts).
 docs: $(STAMP)
 	$(BIN)/python -m local.config_doc
+
+# The model catalog's table and lifecycle guard; with OPENROUTER_API_KEY / GOOGLE_API_KEY set, also a
+# comparison with the providers' live model lists (network: never run by tests or CI).
+models: $(STAMP)
+	$(BIN)/python -m local.models
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

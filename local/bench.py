@@ -39,7 +39,7 @@ from local.bench_spend import aws_overhead, print_aws_overhead
 from local.emulator import EmulatorControl
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
-from local.template import functions
+from local.template import functions, resolve
 from local.toolchain import NEEDS_313, python313
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,7 +174,7 @@ def equivalent_request() -> dict[str, Any]:
         language=request.get("language", "en"),
     )
     return {
-        "model": "openai/gpt-4o-mini",
+        "model": str(resolve({"Ref": "TextModel"})),
         "messages": [{"role": "system", "content": STORY_SYSTEM}, {"role": "user", "content": user}],
         "response_format": {
             "type": "json_schema",
@@ -356,7 +356,7 @@ def storm(emulator_url: str) -> dict[str, dict[str, float]]:
         def one(index: int) -> bool:
             try:
                 bare.chat.completions.create(
-                    model="openai/gpt-4o-mini",
+                    model=str(resolve({"Ref": "TextModel"})),
                     messages=[{"role": "user", "content": f"A storm over the harbour {index}"}],
                     timeout=20,
                 )

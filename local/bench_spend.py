@@ -6,8 +6,8 @@ Gateway would (with an API key id, so the spend ledger is read and charged) and 
 makes is counted by operation through botocore's event hooks; item sizes come from the requests.
 Lambda's GB-seconds come from the measured durations and the function's MemorySize in
 template.yaml. The model spend of the same generations is the `usage.cost_usd` the emulator
-reported (OpenRouter's published price of the default model, openai/gpt-4o-mini: 0.15 USD per
-million prompt tokens, 0.60 per million completion tokens, applied to the emulator's token counts).
+reported (the default text model's list price from the model catalog, per million prompt and
+completion tokens, applied to the emulator's token counts).
 
 Prices: us-east-1 list prices, read 2026-11-30, each with its source page.
 """

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contentgen.catalog import default_chain
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -91,15 +92,24 @@ class Settings(BaseModel):
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
     """google-genai's base-URL override for Vertex AI: local emulators only, empty in AWS."""
 
-    text_model: str = Field("openai/gpt-4o-mini", alias="TEXT_MODEL", min_length=1)
-    """Model (OpenRouter id) for stories, memes, content and ideas."""
-    vision_model: str = Field("openai/gpt-4o-mini", alias="VISION_MODEL", min_length=1)
-    """Model (OpenRouter id) for character analysis; must take image input."""
-    image_model: str = Field("imagen-4.0-generate-001", alias="IMAGE_MODEL", min_length=1)
-    """Google model for thumbnails: `imagen-*` goes through `generate_images` (Vertex AI only), any
-    other (a Gemini image model) through `generate_content` with image output."""
-    video_model: str = Field("veo-3.0-generate-001", alias="VIDEO_MODEL", min_length=1)
-    """Google Veo model for video jobs (Vertex AI only in google-genai)."""
+    text_model: str = Field(
+        default_factory=lambda: default_chain("text")[0], alias="TEXT_MODEL", min_length=1
+    )
+    """Model (OpenRouter id) for stories, memes, content and ideas; unset, the model catalog's
+    recommended text model (`contentgen/catalog/models.json`)."""
+    vision_model: str = Field(
+        default_factory=lambda: default_chain("vision")[0], alias="VISION_MODEL", min_length=1
+    )
+    """Model (OpenRouter id) for character analysis; must take image input (catalog default)."""
+    image_model: str = Field(
+        default_factory=lambda: default_chain("image")[0], alias="IMAGE_MODEL", min_length=1
+    )
+    """Google model for thumbnails (catalog default: a Gemini image model through `generate_content`
+    with the image config)."""
+    video_model: str = Field(
+        default_factory=lambda: default_chain("video")[0], alias="VIDEO_MODEL", min_length=1
+    )
+    """Google video model for video jobs (catalog default)."""
     media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
     """S3 bucket for generated images and videos (set by the template)."""
 
@@ -215,7 +225,7 @@ class Settings(BaseModel):
     """Spend day items expire (DynamoDB TTL) after this."""
     media_prices_json: str | None = Field(None, alias="MEDIA_PRICES_JSON")
     """JSON overrides of the image/video price table, e.g.
-    `{"imagen-4.0-generate-001": {"per_image": 0.04}}` (USD, 0 to 1,000, checked with the settings)."""
+    `{"<model id>": {"per_image": 0.05}}` or `{"<model id>": {"per_second": 0.2}}` (USD, 0 to 1,000, checked with the settings)."""
 
     @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
     @classmethod

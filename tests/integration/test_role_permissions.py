@@ -75,6 +75,7 @@ import botocore.signers
 import pytest
 from botocore.exceptions import ClientError
 
+from contentgen.catalog import default_chain
 from contentgen.stores import results
 from contentgen.stores.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
@@ -671,7 +672,7 @@ def test_thumbnails_use_every_grant_and_nothing_else(
     run_as, calls = as_role
     function = "GenerateThumbnailFunction"
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
+    monkeypatch.setenv("IMAGE_MODEL", default_chain("image")[0])
     used: set[Use] = set()
 
     event = keyed(load_event("generate_thumbnail.json"))

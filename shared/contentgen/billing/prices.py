@@ -4,23 +4,12 @@ OpenRouter reports the cost of every chat completion itself (`usage.cost`, USD, 
 accounting on); Google's image and video APIs report none, so their cost is computed here:
 USD per image for image models, USD per second of generated video for Veo models.
 
-Default prices are Google's published list prices (paid tier, standard, not batch), from
-https://ai.google.dev/gemini-api/docs/pricing and
-https://cloud.google.com/vertex-ai/generative-ai/pricing, as read on 2026-11-30:
-
-| model | price |
-| --- | --- |
-| `imagen-4.0-fast-generate-001` | 0.02 USD per image |
-| `imagen-4.0-generate-001` | 0.04 USD per image |
-| `imagen-4.0-ultra-generate-001` | 0.06 USD per image |
-| `imagen-3.0-generate-002` | 0.03 USD per image |
-| `gemini-2.5-flash-image` (and its preview) | 0.039 USD per image (1,290 output tokens at 30 USD per million) |
-| `veo-3.0-generate-001`, `veo-3.1-generate-001` | 0.40 USD per second (video with audio) |
-| `veo-3.0-fast-generate-001`, `veo-3.1-fast-generate-001` | 0.15 USD per second (video with audio) |
-| `veo-2.0-generate-001` | 0.35 USD per second |
+Default prices come from the model catalog (`contentgen.catalog`, `models.json`): Google's list
+prices (paid tier, standard, not batch) per image (1K) or per second of video, each with its
+source and the date it was read.
 
 `MEDIA_PRICES_JSON` replaces or adds entries, e.g.
-`{"imagen-4.0-generate-001": {"per_image": 0.04}, "veo-3.0-generate-001": {"per_second": 0.4}}`;
+`{"my-image-model": {"per_image": 0.04}, "my-video-model": {"per_second": 0.4}}`;
 a model in neither has no known cost (`cost_usd` null in the answer and the log line).
 The override is validated with the settings (`contentgen.config`), so a malformed one (not JSON,
 a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a 503
@@ -29,33 +18,26 @@ a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import cache
 
+from contentgen.catalog import media_price_table
 from contentgen.config import MediaPrice, get_settings, parse_prices
 from contentgen.errors import ConfigurationError
 
-PRICES_SOURCE = "https://ai.google.dev/gemini-api/docs/pricing (read 2026-11-30)"
+PRICES_SOURCE = "contentgen/catalog/models.json (each price cites its source and the date read)"
 
 
-DEFAULT_PRICES: dict[str, MediaPrice] = {
-    "imagen-4.0-fast-generate-001": MediaPrice(per_image=Decimal("0.02")),
-    "imagen-4.0-generate-001": MediaPrice(per_image=Decimal("0.04")),
-    "imagen-4.0-ultra-generate-001": MediaPrice(per_image=Decimal("0.06")),
-    "imagen-3.0-generate-002": MediaPrice(per_image=Decimal("0.03")),
-    "gemini-2.5-flash-image": MediaPrice(per_image=Decimal("0.039")),
-    "gemini-2.5-flash-image-preview": MediaPrice(per_image=Decimal("0.039")),
-    "veo-3.0-generate-001": MediaPrice(per_second=Decimal("0.40")),
-    "veo-3.1-generate-001": MediaPrice(per_second=Decimal("0.40")),
-    "veo-3.0-fast-generate-001": MediaPrice(per_second=Decimal("0.15")),
-    "veo-3.1-fast-generate-001": MediaPrice(per_second=Decimal("0.15")),
-    "veo-2.0-generate-001": MediaPrice(per_second=Decimal("0.35")),
-}
+def default_prices() -> dict[str, MediaPrice]:
+    """The catalog's media prices in force today, by model id."""
+    return {
+        model: MediaPrice(per_image=per_image, per_second=per_second)
+        for model, (per_image, per_second) in media_price_table().items()
+    }
 
 
 @cache
 def _table(override: str | None) -> dict[str, MediaPrice]:
-    table = dict(DEFAULT_PRICES)
+    table = default_prices()
     if override:
         try:
             table.update(parse_prices(override))
@@ -72,7 +54,7 @@ def price_table() -> dict[str, MediaPrice]:
 
 
 def _bare(model: str) -> str:
-    """`models/imagen-4.0-generate-001` or `publishers/google/models/...` → the model id."""
+    """`models/X` or `publishers/google/models/X` → `X`."""
     return model.rsplit("/", 1)[-1]
 
 

@@ -40,12 +40,14 @@ from typing import Any, TypeVar
 
 from contentgen.billing.meter import add_unconfirmed_cost, current_meter
 from contentgen.billing.prices import video_cost
+from contentgen.catalog import video_violations
 from contentgen.config import get_settings
 from contentgen.errors import (
     CircuitOpenError,
     ContentFilteredError,
     ContentgenError,
     DeadlineExceededError,
+    InvalidRequestError,
     NotFoundError,
     ProviderError,
     ProviderRateLimitedError,
@@ -113,12 +115,13 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
     execute-api URL; empty on a custom domain's root, locally without a stage, or direct calls)."""
     settings = get_settings()
     check_configured()  # a job that could not be followed is not started (and not paid for)
+    models = capable_video_models(request, settings.video_models)
     now = int(time.time())
     job = VideoJob(
         job_id=secrets.token_urlsafe(16),
         status="pending",
         operation_name=None,
-        model=settings.video_models[0],
+        model=models[0],
         request=request.model_dump(),
         created_at=now,
         updated_at=now,
@@ -130,12 +133,12 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
             video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
             aspect_ratio=request.aspect_ratio,
             duration_seconds=request.duration_seconds,
-            models=settings.video_models,
+            models=models,
         )
     except Exception as exc:
         _discard(job.job_id)
         if isinstance(exc, ProviderError) and exc.unconfirmed_paid_work:
-            raise _start_unconfirmed(exc, request, settings.video_models) from None
+            raise _start_unconfirmed(exc, request, models) from None
         raise
     usage = meter.as_usage() if (meter := current_meter()) is not None else None
     recorded = _record_start(job.job_id, started, usage)
@@ -244,6 +247,24 @@ def _schedule_first_check(job_id: str, started: StartedVideo, delay: int, *, rec
                 "reason": f"{type(exc).__name__}: {exc}",
             },
         )
+
+
+def capable_video_models(request: VideoRequest, models: Sequence[str]) -> list[str]:
+    """The models of the chain that can make the request's duration and aspect ratio (the model
+    catalog; a model it does not describe is kept), in order; `InvalidRequestError` (422) naming
+    the field and the primary model's allowed values when none can, before anything is paid."""
+    problems = {
+        model: video_violations(
+            model, duration_seconds=request.duration_seconds, aspect_ratio=request.aspect_ratio
+        )
+        for model in models
+    }
+    capable = [model for model in models if not problems[model]]
+    if not capable:
+        first = problems[models[0]][0]
+        allowed = ", ".join(str(value) for value in first.allowed)
+        raise InvalidRequestError(first.field, f"{models[0]} cannot make {first.value}; allowed: {allowed}")
+    return capable
 
 
 def _start_unconfirmed(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from local.toolchain import NEEDS_312, python312
+from local.toolchain import NEEDS_313, python313
 
 pytestmark = pytest.mark.slow
 
@@ -81,11 +81,11 @@ def test_the_layer_holds_an_arm64_ffmpeg_a_font_and_the_licences(ffmpeg_layer: t
 def test_the_assembling_function_fits_lambdas_unzipped_limit(
     ffmpeg_layer: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    interpreter = python312()
+    interpreter = python313()
     if interpreter is None:
-        pytest.skip(NEEDS_312)
+        pytest.fail(NEEDS_313)
     artifacts, _ = ffmpeg_layer
-    text = make_layer("TextLayer", tmp_path_factory.mktemp("TextLayer"), PYTHON312=interpreter)
+    text = make_layer("TextLayer", tmp_path_factory.mktemp("TextLayer"), PYTHON313=interpreter)
     # The assembling function: the text layer (contentgen) + the FfmpegLayer + its handler.
     total = unzipped_size(artifacts) + unzipped_size(text) + FUNCTION_CODE_ALLOWANCE
     assert total < UNZIPPED_WITH_LAYERS, f"{total / 2**20:.1f} MiB unzipped"
