@@ -145,7 +145,7 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
     for logical_id in queues:  # all first: a redrive policy names its dead-letter queue
         sqs.create_queue(QueueName=physical_name(logical_id))
     for logical_id, resource in queues.items():
-        attributes = _queue_attributes(resource.get("Properties", {}))
+        attributes = queue_attributes(resource.get("Properties", {}))
         if attributes:
             url = sqs.get_queue_url(QueueName=physical_name(logical_id))["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
@@ -189,7 +189,8 @@ def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any], name
         dynamodb.update_time_to_live(TableName=arguments["TableName"], TimeToLiveSpecification=ttl)
 
 
-def _queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+def queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+    """A template queue's properties as `SetQueueAttributes` takes them (the redrive policy as JSON)."""
     attributes: dict[str, str] = {
         key: str(resolve(properties[key]))
         for key in (
