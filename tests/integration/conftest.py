@@ -297,25 +297,21 @@ def assert_refused(invoke: Invoke, stack: Stack, function: str, body: Any, field
 
 
 @pytest.fixture
-def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The local API Gateway over `stack`, with the video worker's queue polled; yields its URL.
-
-    For tests that go through the API over HTTP as its callers do (client, CLI, contract)."""
-    import threading
-
+def local_api(stack: Stack, owned: Owned, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The local API Gateway over `stack`, with the video worker polling this test's own job
+    queue; yields its URL. For tests that go through the API over HTTP as its callers do (client,
+    CLI, contract). At the end the worker's loop is stopped and waited for: no thread of this test
+    delivers anything during the next."""
     from local.api_gateway import LocalApiServer
-    from local.event_sources import QueuePoller
-    from local.template import queue_sources
 
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     server = LocalApiServer(LocalRuntime()).start()
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    worker = threading.Thread(target=poller.run, name="video-worker", daemon=True)
-    worker.start()
+    poller = owned.video_queue()
+    poller.start()
     yield server.url
-    poller.stop.set()
-    worker.join(timeout=10)
+    poller.close(timeout=120)  # one long poll and one batch in flight, on a loaded machine
+    assert poller.thread is not None
+    assert not poller.thread.is_alive(), "the video worker's loop did not stop"
     server.shutdown()
     server.server_close()

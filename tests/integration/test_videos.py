@@ -10,7 +10,6 @@ import json
 import secrets
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,10 +21,10 @@ from local.aws import client
 from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller, sqs_event
 from local.lambda_context import LocalLambdaContext
-from local.runtime import LocalRuntime, load_handler
-from local.template import functions, physical_name, queue_sources
+from local.runtime import load_handler
+from local.template import functions, physical_name
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke, Stack, _loaded, assert_refused
+from tests.integration.conftest import Invoke, Owned, Stack, _loaded, assert_refused
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +32,11 @@ START = "GenerateVideoFunction"
 
 
 @pytest.fixture
-def videos(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueuePoller]:
+def videos(stack: Stack, owned: Owned, monkeypatch: pytest.MonkeyPatch) -> QueuePoller:
+    """The video worker on this test's own job queue (the start function sends its checks there)."""
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    drain(poller)
-    yield poller
-    drain(poller)
+    return owned.video_queue()
 
 
 def drain(poller: QueuePoller) -> None:

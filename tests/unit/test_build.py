@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from local.toolchain import NEEDS_312, python312
+from tests.conftest import skip_unless_ci
+
+# Building both layers with pip takes minutes (151 s on a quiet machine): `make test` only.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "make"
@@ -24,7 +28,7 @@ PEP552_UNCHECKED_HASH = 0b01  # flags word: hash-based, source not checked (PEP 
 def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     interpreter = python312()
     if interpreter is None:
-        pytest.skip(NEEDS_312)
+        skip_unless_ci(NEEDS_312)
     out = tmp_path_factory.mktemp("layers")
     built = {}
     for layer in ("TextLayer", "MediaLayer"):
