@@ -85,10 +85,12 @@ class MotoServer:
     """moto's threaded server on a free loopback port (DynamoDB updates atomic, as in AWS)."""
 
     def __init__(self, port: int = 0) -> None:
+        """`port` 0: the system picks a free one when the server binds (known after `start`), so
+        no other process can take it between a probe and the bind."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
-        self.port = port or free_port()
+        self.port = port
         self.usage_plan_id = ""  # set by whoever provisions it
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     @property
     def url(self) -> str:
@@ -97,6 +99,7 @@ class MotoServer:
     def start(self) -> MotoServer:
         serialise_dynamodb_updates()
         self._server.start()
+        self.port = self._server.get_host_and_port()[1]
         return self
 
     def stop(self) -> None:

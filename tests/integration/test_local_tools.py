@@ -84,7 +84,7 @@ def _post(url: str, body: dict[str, object], method: str = "POST") -> None:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method=method, headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=5):
+    with urllib.request.urlopen(request, timeout=30):
         pass
 
 

@@ -185,7 +185,7 @@ def _reset_auth(server: MotoServer, count: str) -> None:
         method="POST",
         headers={"Content-Type": "text/plain"},  # a form body would be parsed away
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
 
 

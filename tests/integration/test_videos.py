@@ -91,7 +91,7 @@ def test_job_goes_from_pending_to_succeeded_and_the_video_is_stored(
     status, job = job_status(invoke, accepted["job_id"])
     assert status == 200
     assert job["checks"] == 2
-    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+    with urllib.request.urlopen(job["video_url"], timeout=30) as response:
         video = response.read()
     assert video[4:8] == b"ftyp"
     objects = client("s3", stack.aws_url).list_objects_v2(
@@ -225,7 +225,7 @@ def test_a_developer_api_video_is_fetched_with_files_download(
         data=json.dumps({"instances": [{"prompt": "a paper boat"}]}).encode(),
         headers={"x-goog-api-key": stack.google_key, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         operation = json.loads(response.read())["name"]
     now = int(time.time())
     job_id = secrets.token_urlsafe(16)
@@ -237,7 +237,7 @@ def test_a_developer_api_video_is_fetched_with_files_download(
     assert any("/operations/" in path for path in paths), "operations.get on the Developer API"
     assert any(path.endswith(":download") for path in paths), "files.download fetched the video"
     job = job_status(invoke, job_id)[1]
-    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+    with urllib.request.urlopen(job["video_url"], timeout=30) as response:
         assert response.read()[4:8] == b"ftyp"
 
 
