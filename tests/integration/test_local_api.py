@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,10 +219,11 @@ def test_one_functions_invocations_run_at_once_so_the_in_flight_409_shows(
     # second (a new container's cold start) to meet its in-flight record.
     stack.provider.faults({"kind": "latency", "ms": 10_000})
     body = {"prompt": "A slow story", "segment_count": 1}
+    key = f"inflight-{uuid.uuid4().hex}"
     first: list[Any] = []
     thread = threading.Thread(
         target=lambda: first.append(
-            call(api, "POST", "/stories/segments", body, headers={"Idempotency-Key": "inflight-1"})
+            call(api, "POST", "/stories/segments", body, headers={"Idempotency-Key": key})
         )
     )
     thread.start()
@@ -230,9 +232,7 @@ def test_one_functions_invocations_run_at_once_so_the_in_flight_409_shows(
         assert time.monotonic() < deadline, "the first request never reached the provider"
         time.sleep(0.02)
 
-    status, second, headers = call(
-        api, "POST", "/stories/segments", body, headers={"Idempotency-Key": "inflight-1"}
-    )
+    status, second, headers = call(api, "POST", "/stories/segments", body, headers={"Idempotency-Key": key})
     thread.join()
 
     assert status == 409, second
