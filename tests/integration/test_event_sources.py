@@ -333,6 +333,7 @@ def refused_once(stack: Stack, invoke: Invoke, pipes: Pipes, request_id: str) ->
     return stored
 
 
+@pytest.mark.slow  # several 1 s breaker cooldowns
 def test_an_outage_longer_than_the_receives_dead_letters_nothing(
     stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
 ) -> None:

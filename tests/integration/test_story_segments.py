@@ -230,6 +230,7 @@ def test_slow_provider_times_out_as_504(
     assert answer["code"] == "provider_timeout"
 
 
+@pytest.mark.slow  # runs to a 3.5 s Lambda deadline
 def test_answers_before_the_lambda_would_time_out(
     stack: Stack, story_handler: Handler, api_event: Event
 ) -> None:

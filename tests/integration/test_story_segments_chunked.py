@@ -104,6 +104,7 @@ def test_a_chunk_that_keeps_failing_returns_the_paid_chunks(stack: Stack, invoke
     assert answer["partial"]["title"]
 
 
+@pytest.mark.slow  # runs to a 6 s gateway deadline
 def test_over_http_it_answers_within_api_gateways_wait_with_what_is_done(
     stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
