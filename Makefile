@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser models
+.PHONY: install check test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser models
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ $(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media
 	touch $(STAMP)
 
 test: lint typecheck browser pytest
+
+# The quick loop (docs/testing.md): lint, types and the unit tests not marked slow.
+check: lint typecheck
+	$(BIN)/python -m pytest tests/unit -m "not slow"
 
 # Headless Chromium from Debian's packages, for the storyboard's browser test (CI: root, Debian 12).
 browser:

@@ -99,6 +99,7 @@ def test_thumbnail_saves_the_image(run: Run, stack: Stack, tmp_path: Path) -> No
     assert image.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # one CLI process per exit code
 def test_exit_codes_tell_a_script_what_happened(run: Run, stack: Stack) -> None:
     usage = run("story", "x", "--segments", "0")
     assert usage.returncode == EXIT_USAGE

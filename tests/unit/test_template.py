@@ -26,6 +26,7 @@ TEXT_FUNCTIONS = {
 GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
 
 
+@pytest.mark.slow  # cfn-lint over the whole template: 20-50 s
 def test_cfn_lint_reports_no_error() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "template.yaml"],
