@@ -123,3 +123,17 @@ def test_a_503_that_names_a_wait_is_retried_after_it(local_api: str, stack: Stac
     assert api.content("a caption").content
     assert sleeps == [5]
     assert len(stack.provider.requests()) == 2
+
+
+def test_usage_is_one_method_like_every_route_and_says_who_answered(api: Client, stack: Stack) -> None:
+    story = api.story("a robot learns to paint", segments=2)
+    assert story.usage is not None
+    assert story.usage.cost_usd is not None
+
+    report = api.usage()
+
+    assert report.today.requests >= 1
+    assert report.today.cost_usd >= story.usage.cost_usd
+    assert report.remaining_today_usd == pytest.approx(report.daily_budget_usd - report.today.cost_usd)
+    assert "StorySegmentsFunction" in report.today.functions
+    assert (api.emulated("text"), api.emulated("media")) == (True, True)  # the local stack's emulator
