@@ -32,13 +32,13 @@ rebuild-venv:
 	@echo "rebuilding $(VENV): its Python is missing or older than $(NEEDED)"
 	@rm -rf $(VENV)
 
-# The first install fetches and unpacks about 150 packages (some 400 MB installed: moto, boto3
+# The first install fetches and unpacks about 120 packages, some 700 MB installed (moto, boto3
 # and its stubs, schemathesis, mypy, ruff, google-genai, imageio-ffmpeg's ffmpeg binary). Measured
-# on a 2-core machine with pip's cache warm: 2 to 3 minutes when the machine is otherwise idle,
-# 5 to 6 with other work on it; slower on a first download. pip prints each package as it goes.
+# on a 2-core machine on 2026-12-06: 4 m 43 s (issue 23), 5 m 40 s and 8 m 32 s with other work
+# on the machine (pip's cache warm). pip prints each package as it goes.
 $(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt client/pyproject.toml $(VENV_STALE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing the pinned dependencies into $(VENV): about 150 packages, 2 to 6 minutes the first time (pip lists each one)"
+	@echo "installing the pinned dependencies into $(VENV): about 120 packages (700 MB), 4 to 9 minutes the first time on 2 cores; pip lists each one"
 	$(BIN)/python -m pip install --progress-bar on --disable-pip-version-check -r requirements-dev.txt
 	@echo "installed into $(VENV)"
 	touch $(STAMP)

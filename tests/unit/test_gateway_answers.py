@@ -60,3 +60,10 @@ def test_a_body_over_6_mb_has_one_name_everywhere() -> None:
         and re.search(r"\brequest_too_large\b", (ROOT / name).read_text(errors="replace"))
     ]
     assert other_names == []
+
+
+def test_the_openapi_document_shows_the_same_403() -> None:
+    from local.openapi import ERRORS
+
+    _, _, body = gateway_responses.render("INVALID_API_KEY", "req-3")
+    assert ERRORS[403][2] == json.loads(body)["message"]
