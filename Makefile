@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi browser sam-build sam-api sam-invoke
+.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi docs browser sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ browser:
 # The OpenAPI document, generated from the functions' resolvers and models.
 openapi: $(STAMP)
 	$(BIN)/python -m local.openapi
+
+# docs/configuration.md, generated from the settings model (a test fails when it drifts).
+docs: $(STAMP)
+	$(BIN)/python -m local.config_doc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ import contentgen.coldstart  # noqa: F401 - first: garbage collection off while 
 
 # isort: split
 
-import openai  # noqa: F401 - before Powertools: measured faster (README, Benchmark)
+import openai  # noqa: F401 - before Powertools: measured faster (docs/benchmark.md)
 
 # isort: split
 

@@ -23,107 +23,155 @@ PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
 class Settings(BaseModel):
     """Every knob the layer reads from the environment. Field aliases are the variable names."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        frozen=True, populate_by_name=True, extra="ignore", use_attribute_docstrings=True
+    )
 
     openrouter_base_url: str = Field(DEFAULT_OPENROUTER_BASE_URL, alias="OPENROUTER_BASE_URL")
+    """OpenAI-compatible base URL of OpenRouter (an http(s) URL; the emulator's locally)."""
     openrouter_api_key_param: str | None = Field(None, alias="OPENROUTER_API_KEY_PARAM")
+    """SSM SecureString parameter holding the OpenRouter key (text functions). Unset outside AWS:
+    `OPENROUTER_API_KEY` is read from the environment instead."""
     google_api_key_param: str | None = Field(None, alias="GOOGLE_API_KEY_PARAM")
+    """SSM SecureString parameter holding the Google key (media functions). Unset outside AWS:
+    `GOOGLE_API_KEY` is read from the environment instead."""
     google_use_vertexai: bool = Field(False, alias="GOOGLE_GENAI_USE_VERTEXAI")
+    """google-genai's own switch: Vertex AI (express mode with the API key; needed for Imagen and
+    Veo) instead of the Gemini Developer API."""
     google_cloud_project: str | None = Field(None, alias="GOOGLE_CLOUD_PROJECT")
+    """google-genai's own: the Vertex AI project (not needed in express mode)."""
     google_cloud_location: str | None = Field(None, alias="GOOGLE_CLOUD_LOCATION")
+    """google-genai's own: the Vertex AI location (not needed in express mode)."""
     google_gemini_base_url: str | None = Field(None, alias="GOOGLE_GEMINI_BASE_URL")
+    """google-genai's base-URL override for the Developer API: local emulators only, empty in AWS."""
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
+    """google-genai's base-URL override for Vertex AI: local emulators only, empty in AWS."""
 
     text_model: str = Field("openai/gpt-4o-mini", alias="TEXT_MODEL", min_length=1)
+    """Model (OpenRouter id) for stories, memes, content and ideas."""
     vision_model: str = Field("openai/gpt-4o-mini", alias="VISION_MODEL", min_length=1)
+    """Model (OpenRouter id) for character analysis; must take image input."""
     image_model: str = Field("imagen-4.0-generate-001", alias="IMAGE_MODEL", min_length=1)
+    """Google model for thumbnails: `imagen-*` goes through `generate_images` (Vertex AI only), any
+    other (a Gemini image model) through `generate_content` with image output."""
     video_model: str = Field("veo-3.0-generate-001", alias="VIDEO_MODEL", min_length=1)
+    """Google Veo model for video jobs (Vertex AI only in google-genai)."""
     media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
+    """S3 bucket for generated images and videos (set by the template)."""
 
-    # OpenRouter attribution (https://openrouter.ai/docs/api-reference/overview#headers).
     openrouter_app_url: str = Field("https://github.com/contentgen/contentgen", alias="OPENROUTER_APP_URL")
+    """OpenRouter attribution header `HTTP-Referer`
+    (https://openrouter.ai/docs/api-reference/overview#headers)."""
     openrouter_app_title: str = Field("contentgen", alias="OPENROUTER_APP_TITLE")
+    """OpenRouter attribution header `X-Title`."""
 
-    # Provider calls: one attempt never waits longer than this (well under API Gateway's 29 s).
     provider_timeout_seconds: PositiveSeconds = Field(20.0, alias="PROVIDER_TIMEOUT_SECONDS")
+    """Ceiling for one provider attempt (well under API Gateway's 29 s)."""
     provider_connect_timeout_seconds: PositiveSeconds = Field(3.0, alias="PROVIDER_CONNECT_TIMEOUT_SECONDS")
+    """TCP/TLS connect timeout of a provider request."""
     provider_max_attempts: int = Field(3, ge=1, le=10, alias="PROVIDER_MAX_ATTEMPTS")
+    """Attempts per model for one provider call (retries of 429, 5xx, timeouts, dropped connections)."""
     retry_base_delay_seconds: float = Field(0.5, ge=0, le=30, alias="RETRY_BASE_DELAY_SECONDS")
+    """Base of the full-jitter exponential backoff used when the provider names no wait."""
     retry_max_delay_seconds: float = Field(4.0, ge=0, le=60, alias="RETRY_MAX_DELAY_SECONDS")
-    # Time kept back from the Lambda's remaining time to answer after the last provider attempt.
+    """Cap of that backoff."""
     deadline_margin_seconds: float = Field(1.5, ge=0, le=60, alias="DEADLINE_MARGIN_SECONDS")
-    # An attempt is not started with less time than this left: it could not finish.
+    """Time kept back from the Lambda's remaining time to answer after the last provider attempt."""
     min_attempt_seconds: float = Field(1.0, gt=0, le=60, alias="MIN_ATTEMPT_SECONDS")
-    # Used only when there is no Lambda context (direct calls from tests or scripts).
+    """An attempt (or a fallback model) is not started with less time than this left: it could not finish."""
     default_deadline_seconds: PositiveSeconds = Field(28.0, alias="DEFAULT_DEADLINE_SECONDS")
+    """The deadline when there is no Lambda context (direct calls from tests or scripts)."""
     ssm_timeout_seconds: PositiveSeconds = Field(3.0, alias="SSM_TIMEOUT_SECONDS")
-    # API Gateway stops waiting after this, whatever the function's own timeout: HTTP requests
-    # are answered within it so that no paid result is produced for a caller who has gone.
+    """Connect/read timeout of an SSM key read."""
     api_gateway_timeout_seconds: PositiveSeconds = Field(29.0, alias="API_GATEWAY_TIMEOUT_SECONDS")
-    # Video jobs: the table and queue template.yaml declares, how long between checks of a Veo
-    # operation, when a job gives up, and how long job records are kept.
+    """API Gateway stops waiting after this, whatever the function's own timeout: HTTP requests are
+    answered within it so that no paid result is produced for a caller who has gone."""
     video_jobs_table: str | None = Field(None, alias="VIDEO_JOBS_TABLE")
+    """DynamoDB table of video jobs (set by the template)."""
     video_job_queue_url: str | None = Field(None, alias="VIDEO_JOB_QUEUE_URL")
+    """SQS queue of video job checks (set by the template)."""
     video_poll_delay_seconds: int = Field(15, ge=0, le=900, alias="VIDEO_POLL_DELAY_SECONDS")
+    """Delay between two checks of a Veo operation (1 on the local stack)."""
     video_job_deadline_seconds: int = Field(1200, ge=0, le=86400, alias="VIDEO_JOB_DEADLINE_SECONDS")
+    """A job not done this long after its start fails with `deadline_exceeded`."""
     video_job_retention_days: int = Field(7, ge=1, le=365, alias="VIDEO_JOB_RETENTION_DAYS")
-    # Event-triggered generation: results, idempotency records and notifications.
+    """Video job records expire (DynamoDB TTL) after this."""
     results_table: str | None = Field(None, alias="RESULTS_TABLE")
+    """DynamoDB table of event-triggered results and `request_id` claims (set by the template)."""
     results_bucket: str | None = Field(None, alias="RESULTS_BUCKET")
+    """S3 bucket for results over 350 KB (set by the template)."""
     idempotency_table: str | None = Field(None, alias="IDEMPOTENCY_TABLE")
+    """DynamoDB table of idempotency records and paid parts (set by the template)."""
     event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
+    """EventBridge bus for completion and budget events (set by the template)."""
     idempotency_ttl_seconds: int = Field(86400, ge=60, le=30 * 86400, alias="IDEMPOTENCY_TTL_SECONDS")
+    """How long an `Idempotency-Key` or `request_id` (and the paid parts kept under it) is remembered."""
     result_retention_days: int = Field(30, ge=1, le=365, alias="RESULT_RETENTION_DAYS")
-    # The queue's redrive maxReceiveCount: on the last receive a failure is recorded as final.
+    """Stored results expire (DynamoDB TTL) after this."""
     max_receive_count: int = Field(3, ge=1, le=1000, alias="MAX_RECEIVE_COUNT")
-    # Presigned GET URLs for generated media expire after this.
+    """The request queues' redrive `maxReceiveCount`: on that receive a failure is stored as final."""
     presigned_url_ttl_seconds: int = Field(900, ge=60, le=43200, alias="PRESIGNED_URL_TTL_SECONDS")
-    # Provider requests one container may have in flight at once (sets, chunks, fan-out).
+    """Lifetime of the presigned GET URLs of generated media."""
     max_parallel_requests: int = Field(5, ge=1, le=20, alias="MAX_PARALLEL_REQUESTS")
-    # After a 429, requests to that provider start at least this far apart (or the wait the
-    # provider asked for); the gap grows on each further 429 up to the maximum and eases on success.
+    """Provider requests one container may have in flight at once (sets, chunks), and its
+    connection pool size."""
     rate_limit_spacing_seconds: float = Field(0.1, ge=0, le=10, alias="RATE_LIMIT_SPACING_SECONDS")
+    """After a 429, requests to that provider start at least this far apart (or the wait the
+    provider asked for); the gap grows by half on each further 429 and eases on success."""
     rate_limit_max_spacing_seconds: float = Field(1.0, ge=0, le=30, alias="RATE_LIMIT_MAX_SPACING_SECONDS")
+    """Upper bound of that spacing."""
 
-    # Fallback models, tried in order after the family's model (comma-separated ids). A function
-    # can set its own list by overriding the variable in its Environment in template.yaml.
     text_fallback_models: str = Field("", alias="TEXT_FALLBACK_MODELS")
+    """Comma-separated models tried in order after `TEXT_MODEL`. A function can set its own list
+    in its `Environment` in template.yaml."""
     vision_fallback_models: str = Field("", alias="VISION_FALLBACK_MODELS")
+    """Comma-separated models tried in order after `VISION_MODEL`."""
     image_fallback_models: str = Field("", alias="IMAGE_FALLBACK_MODELS")
+    """Comma-separated models tried in order after `IMAGE_MODEL`."""
     video_fallback_models: str = Field("", alias="VIDEO_FALLBACK_MODELS")
+    """Comma-separated models tried in order after `VIDEO_MODEL`."""
 
-    # Circuit breaker per provider and model: opens when at least BREAKER_FAILURE_RATE of the
-    # calls in the last BREAKER_WINDOW_SECONDS failed (and there were BREAKER_MIN_CALLS), stays
-    # open for BREAKER_COOLDOWN_SECONDS, then lets one probe through. With BREAKER_TABLE set, the
-    # open/half-open state is shared by every container through that DynamoDB table.
     breaker_failure_rate: float = Field(0.5, gt=0, le=1, alias="BREAKER_FAILURE_RATE")
+    """A breaker (per provider and model) opens when at least this share of the calls in the
+    window failed."""
     breaker_min_calls: int = Field(10, ge=1, le=10000, alias="BREAKER_MIN_CALLS")
+    """Calls the window must hold before the breaker may open."""
     breaker_window_seconds: float = Field(60.0, gt=0, le=3600, alias="BREAKER_WINDOW_SECONDS")
+    """The breaker's failure window."""
     breaker_cooldown_seconds: int = Field(30, ge=1, le=3600, alias="BREAKER_COOLDOWN_SECONDS")
+    """How long an open breaker stays open before one probe is let through."""
     breaker_table: str | None = Field(None, alias="BREAKER_TABLE")
-    # How long a container trusts its copy of the shared state before reading the table again.
+    """DynamoDB table sharing the open/half-open state across containers (set when the template
+    parameter `ShareCircuitBreakerState` is `true`); unset, state is per container."""
     breaker_cache_seconds: int = Field(5, ge=1, le=300, alias="BREAKER_CACHE_SECONDS")
+    """How long a container trusts its copy of the shared breaker state before reading the table again."""
 
-    # Connection pools: idle connections are closed well before a NAT gateway forgets them
-    # (350 s), and TCP keepalive probes an idle connection that the pool still holds.
     http_keepalive_expiry_seconds: float = Field(60.0, gt=0, le=340, alias="HTTP_KEEPALIVE_EXPIRY_SECONDS")
+    """Idle pooled connections are closed after this (well before a NAT gateway forgets them at 350 s)."""
     tcp_keepalive_idle_seconds: int = Field(60, ge=1, le=300, alias="TCP_KEEPALIVE_IDLE_SECONDS")
+    """TCP keepalive probes start after this much idle time on a pooled connection."""
 
-    # Provider-call log lines: prompts and outputs are cut to this many characters at INFO.
     log_text_chars: int = Field(200, ge=0, le=100000, alias="LOG_TEXT_CHARS")
-    # GET /health?deep=true: each check's timeout, and the usage plan whose keys may ask for it.
+    """Prompt and output characters kept in a provider-call log line at INFO (whole at DEBUG)."""
     health_check_timeout_seconds: PositiveSeconds = Field(3.0, alias="HEALTH_CHECK_TIMEOUT_SECONDS")
+    """`GET /health?deep=true`: the timeout of each check (SSM, OpenRouter, Google)."""
     api_usage_plan_id: str | None = Field(None, alias="API_USAGE_PLAN_ID")
-    # Spend control (contentgen.spend): the per-key, per-day ledger, the default daily budget
-    # (USD, a key's own budget item overrides it), the key event-triggered requests are charged to
-    # when the message names none, the share of a budget that raises BudgetThresholdReached
-    # (0 = never), how long day items are kept, and the media price table override (JSON).
+    """The usage plan whose keys may ask for the deep health check (set by the template)."""
     spend_table: str | None = Field(None, alias="SPEND_TABLE")
+    """DynamoDB table of spend per API key and day, and per-key budgets (set by the template);
+    unset, no budget applies and `GET /usage` still answers."""
     daily_budget_usd: float = Field(10.0, ge=0, le=1_000_000, alias="DAILY_BUDGET_USD")
+    """Default daily budget per API key, in USD (a key's own budget item overrides it)."""
     pipeline_api_key_id: str = Field("pipeline", min_length=1, max_length=128, alias="PIPELINE_API_KEY_ID")
+    """The key event-triggered and direct invocations are charged to (as well as a message's own
+    `api_key_id`)."""
     budget_alarm_threshold: float = Field(0.8, ge=0, le=1, alias="BUDGET_ALARM_THRESHOLD")
+    """Share of a key's budget whose crossing puts `BudgetThresholdReached` on the bus (0 = never)."""
     spend_retention_days: int = Field(90, ge=31, le=3650, alias="SPEND_RETENTION_DAYS")
+    """Spend day items expire (DynamoDB TTL) after this."""
     media_prices_json: str | None = Field(None, alias="MEDIA_PRICES_JSON")
+    """JSON overrides of the image/video price table, e.g.
+    `{"imagen-4.0-generate-001": {"per_image": 0.04}}` (USD, 0 to 1,000, checked with the settings)."""
 
     @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
     @classmethod

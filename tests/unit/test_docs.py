@@ -1,0 +1,125 @@
+"""The README and docs/: generated pages current, every relative link and anchor resolving, every
+page reachable from the README, the README short, and AWS-only commands kept out of runnable blocks.
+
+Code-block convention (docs/README.md): ```bash / ```sh blocks hold only commands that work on the
+local stack without an AWS account; commands that need AWS are in ```console blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import Field
+
+from contentgen.config import Settings
+from local import config_doc
+from local.template import ROOT
+
+DOCS = ROOT / "docs"
+# Pages other branches write; until they land, a link to them is allowed to dangle. Remove an
+# entry when its page is merged (from then on the page is checked like any other).
+PENDING_PAGES = {DOCS / "testing.md", DOCS / "models.md"}
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+RUNNABLE = {"bash", "sh", "shell"}
+AWS_ONLY = re.compile(r"^\s*(aws|sam deploy|sam build)\b", re.MULTILINE)
+
+
+def pages() -> list[Path]:
+    found = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    client_readme = ROOT / "client" / "README.md"
+    return found + ([client_readme] if client_readme.exists() else [])
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]|<[^>]+>", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    result: set[str] = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", text, re.MULTILINE):
+        base = slug(heading)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        result.add(base if count == 0 else f"{base}-{count}")
+    return result
+
+
+def relative_links(path: Path) -> list[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    text = re.sub(r"`[^`\n]*`", "", text)
+    targets = [a or b for a, b in LINK.findall(text)]
+    return [t for t in targets if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]
+
+
+def test_configuration_page_matches_the_settings() -> None:
+    assert config_doc.PAGE.read_text(encoding="utf-8") == config_doc.render(), (
+        "docs/configuration.md drifted from the settings: run `make docs`"
+    )
+
+
+def test_a_setting_without_a_docstring_stops_the_generator() -> None:
+    class Undocumented(Settings):
+        new_knob: int = Field(1, alias="NEW_KNOB")
+
+    with pytest.raises(ValueError, match="NEW_KNOB"):
+        config_doc.render(Undocumented)
+
+
+def test_every_setting_is_described_in_the_page() -> None:
+    page = config_doc.PAGE.read_text(encoding="utf-8")
+    for field in Settings.model_fields.values():
+        assert f"| `{field.alias}` |" in page
+
+
+@pytest.mark.parametrize("path", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(path: Path) -> None:
+    broken = []
+    for target in relative_links(path):
+        file_part, _, anchor = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        if resolved in PENDING_PAGES and not resolved.exists():
+            continue
+        if not resolved.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            broken.append(f"{target}: no heading with anchor #{anchor}")
+    assert not broken, f"{path.relative_to(ROOT)}: {broken}"
+
+
+def test_every_docs_page_is_linked_from_the_readme() -> None:
+    linked = {(ROOT / t.partition("#")[0]).resolve() for t in relative_links(ROOT / "README.md")}
+    missing = [p.name for p in sorted(DOCS.glob("*.md")) if p.resolve() not in linked]
+    assert not missing, f"docs pages not linked from README.md: {missing}"
+    assert linked >= PENDING_PAGES
+
+
+def test_the_readme_fits_on_a_screen_or_two() -> None:
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 200
+
+
+@pytest.mark.parametrize("path", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_commands_that_need_aws_are_not_in_runnable_blocks(path: Path) -> None:
+    for info, body in FENCE.findall(path.read_text(encoding="utf-8")):
+        language = info.strip().split(" ")[0]
+        assert language, f"{path.name}: a fenced block without an info string: {body[:60]!r}"
+        if language in RUNNABLE:
+            assert not AWS_ONLY.search(body), (
+                f"{path.name}: an AWS command in a ```{language} block (put it in ```console): {body[:80]!r}"
+            )
+
+
+def test_the_checker_finds_what_it_should() -> None:
+    """The checks above are not vacuous: links, anchors and slugs are found as GitHub renders them."""
+    assert slug("Request path: event → adapter → service") == "request-path-event--adapter--service"
+    assert slug("`GET /usage` and budgets") == "get-usage-and-budgets"
+    assert relative_links(ROOT / "README.md"), "the README links to nothing"
+    assert "docs/architecture.md" in relative_links(ROOT / "README.md")
