@@ -201,6 +201,7 @@ class RunningStack:
 
     api_url: str
     aws_url: str
+    emulator_url: str
     banner: str
 
 
@@ -249,9 +250,13 @@ def make_api() -> Iterator[RunningStack]:
         text = "".join(banner)
         api = re.search(r"^local API\s+(http://127\.0\.0\.1:\d+)", text, re.M)
         aws = re.search(r"^AWS \(moto\)\s+(http://127\.0\.0\.1:\d+)", text, re.M)
+        emulator = re.search(r"^text provider\s+emulator.*\bat (http://127\.0\.0\.1:\d+)", text, re.M)
         assert api is not None, text
         assert aws is not None, text
-        yield RunningStack(api_url=api.group(1), aws_url=aws.group(1), banner=text)
+        assert emulator is not None, text
+        yield RunningStack(
+            api_url=api.group(1), aws_url=aws.group(1), emulator_url=emulator.group(1), banner=text
+        )
     finally:
         process.terminate()  # SIGTERM: the stack cleans up (its state file) and exits
         process.wait(timeout=60)

@@ -134,15 +134,16 @@ def scratch_checkout(tmp_path: Path) -> Path:
     for entry in ROOT.iterdir():
         if entry.name not in (".git", "local-output") and not (work / entry.name).exists():
             (work / entry.name).symlink_to(entry)
+    (work / "local-output").mkdir()  # as `make api` creates it (the docs write their files there)
     return work
 
 
 def pointed_at(stack: RunningStack, text: str) -> str:
     """`text` with the documented default ports replaced by the test stack's (any free ports)."""
-    aws_port = stack.aws_url.rsplit(":", 1)[1]
-    api_port = stack.api_url.rsplit(":", 1)[1]
-    text = re.sub(r"(127\.0\.0\.1|localhost):3000\b", f"127.0.0.1:{api_port}", text)
-    return re.sub(r"(127\.0\.0\.1|localhost):5000\b", f"127.0.0.1:{aws_port}", text)
+    ports = {"3000": stack.api_url, "5000": stack.aws_url, "8090": stack.emulator_url}
+    for documented, url in ports.items():
+        text = re.sub(rf"(127\.0\.0\.1|localhost):{documented}\b", f"127.0.0.1:{url.rsplit(':', 1)[1]}", text)
+    return text
 
 
 def test_the_docs_hold_commands_to_run() -> None:
