@@ -188,6 +188,12 @@ def test_urls_and_ids_are_one_piece_when_piped(local_api: str, stack: Stack) -> 
     assert job_id is not None
     assert f"contentgen video-status {job_id.group(1)}" in started.stdout.replace("\n", " ")
     assert f"contentgen video-status {job_id.group(1)}" in started.stdout  # on one line
+    for _ in range(600):  # let the job finish (a condition), so no check of it outlives this test
+        if json.loads(run("--json", "video-status", job_id.group(1)).stdout)["status"] in (
+            "succeeded",
+            "failed",
+        ):
+            break
 
 
 def test_a_short_story_shows_model_tokens_and_a_cost_below_a_cent(local_api: str, stack: Stack) -> None:
