@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi docs browser sam-build sam-api sam-invoke
+.PHONY: install test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -36,7 +36,7 @@ rebuild-venv:
 # and its stubs, schemathesis, mypy, ruff, google-genai, imageio-ffmpeg's ffmpeg binary). Measured
 # on a 2-core machine on 2026-12-06: 4 m 43 s (issue 23), 5 m 40 s and 8 m 32 s with other work
 # on the machine (pip's cache warm). pip prints each package as it goes.
-$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt client/pyproject.toml $(VENV_STALE)
+$(STAMP): requirements-dev.txt shared/requirements.txt shared/requirements-media.txt shared/requirements-ffmpeg.txt client/pyproject.toml $(VENV_STALE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned dependencies into $(VENV): about 120 packages (700 MB), 4 to 9 minutes the first time on 2 cores; pip lists each one"
 	$(BIN)/python -m pip install --progress-bar on --disable-pip-version-check -r requirements-dev.txt
@@ -57,9 +57,15 @@ openapi: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m local.config_doc
 
+# The model catalog's table and lifecycle guard; with OPENROUTER_API_KEY / GOOGLE_API_KEY set, also a
+# comparison with the providers' live model lists (network: never run by tests or CI).
+models: $(STAMP)
+	$(BIN)/python -m local.models
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=shared $(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -79,9 +85,10 @@ api: $(STAMP)
 	@$(BIN)/python -m local.ports $(call ports,3000,5000,8090)
 	$(BIN)/python -m local.stack $(call flags,3000,5000,8090)
 
-# What `sam deploy` uploads: both layers for python3.12 arm64, with 3.12 bytecode
-# (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.12, not SAM or Docker.
-LAYERS := TextLayer MediaLayer
+# What `sam deploy` uploads: the layers for python3.13 arm64, with 3.13 bytecode
+# (build/arm64/<Layer>/python and build/arm64/<Layer>.zip). Needs Python 3.13 (the durable
+# functions' runtime; shared/Makefile finds it: PYTHON313, python3.13, pyenv, uv), not SAM or Docker.
+LAYERS := TextLayer MediaLayer FfmpegLayer
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
 
 build:
@@ -104,12 +111,13 @@ build-host:
 SAM_ARCH := $(if $(filter x86_64 amd64,$(shell uname -m)),x86_64,arm64)
 SAM_ENV := $(if $(filter x86_64,$(SAM_ARCH)),local-x86_64,local)
 SAM_LAYER_PLATFORM := manylinux2014_$(if $(filter x86_64,$(SAM_ARCH)),x86_64,aarch64)
+SAM_FFMPEG_PLATFORM := manylinux_2_28_$(if $(filter x86_64,$(SAM_ARCH)),x86_64,aarch64)
 SAM_LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 FUNCTION ?= StorySegmentsFunction
 EVENT ?= events/story_segments.json
 
 sam-build:
-	LAYER_PLATFORM=$(SAM_LAYER_PLATFORM) sam build --config-env $(SAM_ENV)
+	LAYER_PLATFORM=$(SAM_LAYER_PLATFORM) FFMPEG_PLATFORM=$(SAM_FFMPEG_PLATFORM) sam build --config-env $(SAM_ENV)
 
 sam-api:
 	$(SAM_LOCAL_AWS) sam local start-api --config-env $(SAM_ENV)
@@ -119,6 +127,10 @@ sam-invoke:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+
+# Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
+bench-assembly: $(STAMP)
+	PYTHONPATH=shared $(BIN)/python -m local.bench_assembly
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output build

@@ -1,7 +1,7 @@
 """The id of an API key presented in `x-api-key`, looked up among moto's API Gateway keys.
 
 API Gateway puts that id in the proxy event (`requestContext.identity.apiKeyId`); the local
-gateway does the same, so spend is charged per key locally as in AWS (`contentgen.spend`).
+gateway does the same, so spend is charged per key locally as in AWS (`contentgen.stores.ledger`).
 """
 
 from __future__ import annotations

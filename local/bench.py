@@ -40,8 +40,8 @@ from local.bench_spend import aws_overhead, print_aws_overhead
 from local.emulator import EmulatorControl
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
-from local.template import functions
-from local.toolchain import NEEDS_312, python312
+from local.template import functions, resolve
+from local.toolchain import NEEDS_313, python313
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = ROOT / "events" / "story_segments.json"
@@ -162,7 +162,7 @@ def equivalent_request() -> dict[str, Any]:
 
     if SHARED not in sys.path:
         sys.path.insert(0, SHARED)
-    from contentgen.core.schema import strict_json_schema
+    from contentgen.models.schema import strict_json_schema
     from contentgen.models.stories import StoryReply
     from contentgen.prompts.stories import STORY_SYSTEM, story_user_prompt
 
@@ -175,7 +175,7 @@ def equivalent_request() -> dict[str, Any]:
         language=request.get("language", "en"),
     )
     return {
-        "model": "openai/gpt-4o-mini",
+        "model": str(resolve({"Ref": "TextModel"})),
         "messages": [{"role": "system", "content": STORY_SYSTEM}, {"role": "user", "content": user}],
         "response_format": {
             "type": "json_schema",
@@ -206,7 +206,7 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
     # The handler's own AWS requests (the spend ledger's budget Query and charge UpdateItem), timed
     # through botocore's events on the layer's client: round trips to moto here, to DynamoDB in
     # AWS, so they are reported apart from the code's own overhead.
-    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.clients.aws import get_dynamodb_client
 
     aws = {"calls": 0, "ms": 0.0}
     sent: dict[str, float] = {}
@@ -357,7 +357,7 @@ def storm(emulator_url: str) -> dict[str, dict[str, float]]:
         def one(index: int) -> bool:
             try:
                 bare.chat.completions.create(
-                    model="openai/gpt-4o-mini",
+                    model=str(resolve({"Ref": "TextModel"})),
                     messages=[{"role": "user", "content": f"A storm over the harbour {index}"}],
                     timeout=20,
                 )
@@ -392,7 +392,7 @@ def pinned(name: str) -> str:
 
 
 def runtime_site(python: str) -> Path:
-    """What the python3.12 Lambda runtime provides beside the layers (boto3, botocore), for `python`."""
+    """What the python3.13 Lambda runtime provides beside the layers (boto3, botocore), for `python`."""
     site = ROOT / "build" / "host" / "runtime"
     if not (site / "botocore").exists():
         subprocess.run(
@@ -523,9 +523,9 @@ def main() -> int:
     parser.add_argument("--artifact-only", action="store_true", help="only the built layer against the floor")
     args = parser.parse_args()
 
-    python = python312()
+    python = python313()
     if python is None:
-        raise SystemExit(f"make bench {NEEDS_312}")
+        raise SystemExit(f"make bench {NEEDS_313}")
     if not (HOST_LAYER / "python").exists():
         raise SystemExit("make bench needs the host-platform text layer: run `make build-host`")
 

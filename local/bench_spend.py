@@ -6,8 +6,8 @@ Gateway would (with an API key id, so the spend ledger is read and charged) and 
 makes is counted by operation through botocore's event hooks; item sizes come from the requests.
 Lambda's GB-seconds come from the measured durations and the function's MemorySize in
 template.yaml. The model spend of the same generations is the `usage.cost_usd` the emulator
-reported (OpenRouter's published price of the default model, openai/gpt-4o-mini: 0.15 USD per
-million prompt tokens, 0.60 per million completion tokens, applied to the emulator's token counts).
+reported (the default text model's list price from the model catalog, per million prompt and
+completion tokens, applied to the emulator's token counts).
 
 Prices: us-east-1 list prices, read 2026-11-30, each with its source page.
 """
@@ -61,7 +61,7 @@ class Counted:
     write_units: int = 0
     read_units: int = 0
     events: int = 0
-    # Of these, the paid-parts items (contentgen.partials: ids `<route>#parts#...`).
+    # Of these, the paid-parts items (contentgen.stores.partials: ids `<route>#parts#...`).
     parts_reads: int = 0
     parts_writes: int = 0
     parts_write_units: int = 0
@@ -173,7 +173,7 @@ def _measure(run: Callable[[int], Decimal], generations: int) -> tuple[list[floa
     """Run `run(i)` for each generation; (durations, AWS requests, log bytes, model USD)."""
     import contextlib
 
-    from contentgen.connectors.aws import get_dynamodb_client, get_events_client
+    from contentgen.clients.aws import get_dynamodb_client, get_events_client
     from contentgen.observability import logger
 
     counted = Counted()
@@ -283,7 +283,7 @@ def _uncounted_dynamodb() -> Any:
 
 
 def _stored_cost(request_ids: list[str]) -> Decimal:
-    from contentgen.results import get_result
+    from contentgen.stores.results import get_result
 
     total = Decimal(0)
     for request_id in request_ids:
@@ -341,7 +341,7 @@ def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb
     return goals
 
 
-# The fan-out routes whose paid parts are kept for a retry (contentgen.partials).
+# The fan-out routes whose paid parts are kept for a retry (contentgen.stores.partials).
 PARTS_ROUTES = {
     "StorySegmentsInSetsFunction": "story_segments_in_sets.json",
     "StorySegmentsChunkedFunction": "story_segments_chunked.json",

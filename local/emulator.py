@@ -29,6 +29,14 @@ Control endpoints (JSON):
   that served it. `"rate_limit_per_second": 4, "rate_limit_burst": 2`: an account rate limit
   (token bucket) answered with 429 and the wait in `Retry-After` / `retry-after-ms`.
 - Cheap checks: OpenRouter's `GET /api/v1/key` and google-genai's `models.get`.
+- The model catalog (`contentgen.catalog`): a model the provider no longer serves (shut down by
+  `today`), never served, or not served on that API (a Vertex-only Veo on the Gemini API) gets the
+  provider's real 404 (or OpenRouter's 400 for an unknown id), and a Veo `durationSeconds` the model
+  does not take gets Veo's real 400: bodies and sources in `local.emulator_catalog`. An OpenRouter
+  `models` chain is served by its first live model. `POST /_emulator/config` `{"today":
+  "2026-12-06"}` sets the date the catalog is judged on (default: the real date);
+  `{"strict_parameters": true}` also refuses, as OpenRouter does with `require_parameters`, a
+  parameter that none of the chain's models takes.
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -45,10 +53,12 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from local.emulator_catalog import google_refusal, openrouter_refusal
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
 
@@ -107,6 +117,10 @@ class EmulatorState:
     rate_limit_burst: int = 1
     tokens: float = 0.0
     tokens_at: float = 0.0
+    # The date the model catalog is judged on (None: today) and whether OpenRouter's
+    # `require_parameters` is checked against the catalog's parameters.
+    today: date | None = None
+    strict_parameters: bool = False
 
     def reset(self) -> None:
         with self.lock:
@@ -120,6 +134,8 @@ class EmulatorState:
             self.max_in_flight = self.in_flight
             self.dead_models.clear()
             self.rate_limit_per_second = 0.0
+            self.today = None
+            self.strict_parameters = False
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -276,6 +292,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.video_polls = int(body["video_polls"])
                 if "dead_models" in body:
                     state.dead_models = {str(k): int(v) for k, v in dict(body["dead_models"]).items()}
+                if "today" in body:
+                    state.today = date.fromisoformat(body["today"]) if body["today"] else None
+                if "strict_parameters" in body:
+                    state.strict_parameters = bool(body["strict_parameters"])
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -340,6 +360,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 {"Retry-After": str(max(1, round(wait))), "retry-after-ms": str(int(wait * 1000) + 1)},
             )
             return
+        refused, body = self._catalog_refusal(target, body)
+        if refused:
+            return
         if isinstance(body, dict) and state.dead_models:
             served = self._serving_model(target, body)
             if served is None:
@@ -389,6 +412,27 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send(200, answer(body, number, mode=fault.kind, content=fault.reason))
         else:
             self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
+
+    def _catalog_refusal(self, target: str, body: Any) -> tuple[bool, Any]:
+        """Answer the provider's error when the catalog says the model is not served (or lacks
+        the capability asked for): `(True, body)`; else `(False, body)`, an OpenRouter chain
+        narrowed to its live models (`local.emulator_catalog`)."""
+        state = self.server.state
+        path = urlparse(self.path).path
+        if target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
+            refusal, live = openrouter_refusal(
+                body, day=state.today, strict_parameters=state.strict_parameters
+            )
+            if refusal is None:
+                return False, {**body, "model": live[0], "models": live}
+        elif target == "gemini" and "/models/" in path and "/operations/" not in path:
+            refusal = google_refusal(path, body, state.today)
+            if refusal is None:
+                return False, body
+        else:
+            return False, body
+        self._send(refusal.status, refusal.body)
+        return True, body
 
     def _asked_model(self, target: str, body: dict[str, Any]) -> str:
         if target == "openai":

@@ -1,7 +1,7 @@
 """The AWS Parameters and Secrets Lambda Extension's local endpoint, on loopback, backed by moto.
 
 What the deployed functions call when the template enables the extension (see
-`contentgen.secrets`): `GET /systemsmanager/parameters/get?name=...&withDecryption=true` with the
+`contentgen.clients.secrets`): `GET /systemsmanager/parameters/get?name=...&withDecryption=true` with the
 header `X-Aws-Parameters-Secrets-Token` equal to the function's `AWS_SESSION_TOKEN`; the answer is
 GetParameter's JSON response. Per the extension's documentation
 (https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html):

@@ -31,7 +31,7 @@ OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 # The local stack's daily budget per API key (USD), unless DAILY_BUDGET_USD says otherwise. The
 # template's default (10 USD) is a deployed key's; locally the emulator's placeholder media are
 # priced like the real ones (an 8 s placeholder video 3.20 USD at Veo's list price, a thumbnail
-# 0.04 USD; contentgen/pricing.py), so 10 USD is spent after three videos and every generation
+# 0.04 USD, at the model catalog's prices), so 10 USD is spent after three videos and every generation
 # route then answers 429 until midnight. 1,000 USD is some 300 placeholder videos, or about 60
 # runs of `make demo`, in a day; the spend table lives in moto's memory, so it starts again with
 # the stack.

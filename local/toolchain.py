@@ -1,4 +1,8 @@
-"""Where Python 3.12 is: the interpreter `shared/Makefile` picks (PYTHON312, python3.12, pyenv, uv)."""
+"""Where Python 3.13 is: the interpreter `shared/Makefile` picks (PYTHON313, python3.13, pyenv, uv).
+
+Python 3.13 is the functions' runtime (Lambda durable functions need python3.13 or newer), so the
+layers' bytecode and the artifact bench need exactly that interpreter.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NEEDS_312 = "needs Python 3.12: put python3.12 on PATH or set PYTHON312 (pyenv or uv install one)"
+NEEDS_313 = "needs Python 3.13: put python3.13 on PATH or set PYTHON313 (pyenv or uv install one)"
 
 
-def python312() -> str | None:
-    """Path of a Python 3.12 interpreter, or None when this machine has none."""
+def python313() -> str | None:
+    """Path of a Python 3.13 interpreter, or None when this machine has none."""
     result = subprocess.run(
         [
             shutil.which("make") or "make",
@@ -21,8 +25,8 @@ def python312() -> str | None:
             "-C",
             "shared",
             "--eval",
-            "show-python312:\n\t@echo $(PYTHON312)",
-            "show-python312",
+            "show-python313:\n\t@echo $(PYTHON313)",
+            "show-python313",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -17,18 +17,18 @@ from typing import Any
 
 import pytest
 
-from contentgen.access import reset_key_cache
+from contentgen.clients.aws import reset_aws_clients
+from contentgen.clients.secrets import reset_ssm_provider
 from contentgen.config import get_settings
-from contentgen.connectors.aws import reset_aws_clients
 from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.connectors.openai_connector import reset_openai_client
 from contentgen.core.breaker import reset_breakers
 from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
-from contentgen.idempotency import reset_idempotency
 from contentgen.observability import logger
-from contentgen.secrets import reset_ssm_provider
 from contentgen.services.health import reset_health_cache
+from contentgen.stores.access import reset_key_cache
+from contentgen.stores.idempotency import reset_idempotency
 from local.lambda_context import LocalLambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """POST /content: free-form text for a prompt."""
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.models.content import ContentRequest, ContentResponse
 from contentgen.services.content import generate_content
 

@@ -1,6 +1,6 @@
 """POST /thumbnails: a thumbnail image, stored in S3, answered with a presigned URL."""
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
@@ -8,10 +8,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.models.media import ThumbnailRequest, ThumbnailResponse
 from contentgen.services.thumbnails import generate_thumbnail
-from contentgen.storage import fresh_thumbnail_url
+from contentgen.stores.media import fresh_thumbnail_url
 
 app = create_app()
 

@@ -1,6 +1,6 @@
 """POST /videos starts a video job (202); GET /videos/{job_id} reports it."""
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
@@ -9,7 +9,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.services.videos import start_video_job, video_job_status
 

@@ -1,6 +1,6 @@
 """GET /results/{request_id}: the stored result (or error) of an event-triggered generation."""
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.models.events import RequestId
 from contentgen.models.http import StoredResult
 from contentgen.services.results import read_result

@@ -4,7 +4,7 @@ GET /health?deep=true (API key required): checks SSM and each provider, see
 `contentgen.services.health.deep_health_report`.
 """
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
@@ -14,10 +14,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from contentgen.access import require_api_key
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.models.http import ApiError, HealthReport
 from contentgen.services.health import deep_health_report, health_report
+from contentgen.stores.access import require_api_key
 
 app = create_app()
 

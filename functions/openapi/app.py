@@ -5,7 +5,7 @@ The document is generated from every function's resolver and models by `local/op
 and never imports the other functions.
 """
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
 
 DOCUMENT = Path(__file__).resolve().parent / "openapi.json"
 

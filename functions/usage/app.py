@@ -1,12 +1,13 @@
 """GET /usage: the calling API key's spend today and over the last 30 days, and its budget."""
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
-from contentgen.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.spend import calling_key
 from contentgen.models.usage import UsageReport
-from contentgen.spend import calling_key, usage_report
+from contentgen.stores.ledger import usage_report
 
 app = create_app()
 

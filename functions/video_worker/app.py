@@ -1,12 +1,12 @@
 """The video job worker, fed by the job queue: checks each job's Veo operation once."""
 
-import contentgen.coldstart  # noqa: F401 - first: garbage collection off while the function loads
+import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
 # isort: split
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from contentgen.events import sqs_entrypoint
+from contentgen.entrypoints.events import sqs_entrypoint
 from contentgen.models.media import VideoCheckMessage
 from contentgen.services.videos import advance_video_job
 

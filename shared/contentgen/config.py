@@ -6,16 +6,61 @@ malformed value raises `ConfigurationError` naming the variable, and the failure
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contentgen.catalog import default_chain
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+
+# No Google image or second of video costs anywhere near this; a bound keeps every cost finite.
+MAX_PRICE_USD = Decimal(1000)
+
+
+@dataclass(frozen=True)
+class MediaPrice:
+    """USD per generated image and/or per second of generated video."""
+
+    per_image: Decimal | None = None
+    per_second: Decimal | None = None
+
+
+def _price(model: str, entry: object) -> MediaPrice:
+    if not isinstance(entry, dict) or not set(entry) <= {"per_image", "per_second"}:
+        raise ValueError(f"{model}: expected an object with per_image and/or per_second")
+    values: dict[str, Decimal] = {}
+    for unit, value in entry.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"{model}.{unit}: expected a number")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{model}.{unit}: expected a number") from None
+        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE_USD:
+            raise ValueError(f"{model}.{unit}: expected a number from 0 to {MAX_PRICE_USD} (USD)")
+        values[unit] = amount
+    return MediaPrice(**values)
+
+
+def parse_prices(override: str) -> dict[str, MediaPrice]:
+    """The entries of a `MEDIA_PRICES_JSON` value; `ValueError` naming the entry when malformed
+    (checked by `Settings` when the settings load; the table itself is `contentgen.billing.prices`)."""
+    try:
+        entries = json.loads(override)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(entries, dict):
+        raise ValueError("expected a JSON object of model ids")
+    return {str(model): _price(str(model), entry) for model, entry in entries.items()}
+
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
 
@@ -47,15 +92,24 @@ class Settings(BaseModel):
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
     """google-genai's base-URL override for Vertex AI: local emulators only, empty in AWS."""
 
-    text_model: str = Field("openai/gpt-4o-mini", alias="TEXT_MODEL", min_length=1)
-    """Model (OpenRouter id) for stories, memes, content and ideas."""
-    vision_model: str = Field("openai/gpt-4o-mini", alias="VISION_MODEL", min_length=1)
-    """Model (OpenRouter id) for character analysis; must take image input."""
-    image_model: str = Field("imagen-4.0-generate-001", alias="IMAGE_MODEL", min_length=1)
-    """Google model for thumbnails: `imagen-*` goes through `generate_images` (Vertex AI only), any
-    other (a Gemini image model) through `generate_content` with image output."""
-    video_model: str = Field("veo-3.0-generate-001", alias="VIDEO_MODEL", min_length=1)
-    """Google Veo model for video jobs (Vertex AI only in google-genai)."""
+    text_model: str = Field(
+        default_factory=lambda: default_chain("text")[0], alias="TEXT_MODEL", min_length=1
+    )
+    """Model (OpenRouter id) for stories, memes, content and ideas; unset, the model catalog's
+    recommended text model (`contentgen/catalog/models.json`)."""
+    vision_model: str = Field(
+        default_factory=lambda: default_chain("vision")[0], alias="VISION_MODEL", min_length=1
+    )
+    """Model (OpenRouter id) for character analysis; must take image input (catalog default)."""
+    image_model: str = Field(
+        default_factory=lambda: default_chain("image")[0], alias="IMAGE_MODEL", min_length=1
+    )
+    """Google model for thumbnails (catalog default: a Gemini image model through `generate_content`
+    with the image config)."""
+    video_model: str = Field(
+        default_factory=lambda: default_chain("video")[0], alias="VIDEO_MODEL", min_length=1
+    )
+    """Google video model for video jobs (catalog default)."""
     media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
     """S3 bucket for generated images and videos (set by the template)."""
 
@@ -171,7 +225,7 @@ class Settings(BaseModel):
     """Spend day items expire (DynamoDB TTL) after this."""
     media_prices_json: str | None = Field(None, alias="MEDIA_PRICES_JSON")
     """JSON overrides of the image/video price table, e.g.
-    `{"imagen-4.0-generate-001": {"per_image": 0.04}}` (USD, 0 to 1,000, checked with the settings)."""
+    `{"<model id>": {"per_image": 0.05}}` or `{"<model id>": {"per_second": 0.2}}` (USD, 0 to 1,000, checked with the settings)."""
 
     @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
     @classmethod
@@ -208,10 +262,8 @@ class Settings(BaseModel):
     @classmethod
     def _media_prices(cls, value: str | None) -> str | None:
         # Checked here, with every other setting, so a malformed table fails before any provider
-        # request (not after a paid one). Imported late: contentgen.pricing reads these settings.
+        # request (not after a paid one).
         if value is not None:
-            from contentgen.pricing import parse_prices
-
             parse_prices(value)
         return value
 

@@ -1,6 +1,6 @@
 """The layer's error hierarchy.
 
-Every failure a caller can see is one of these; `contentgen.api` turns them into responses in
+Every failure a caller can see is one of these; `contentgen.entrypoints.api` turns them into responses in
 one place, by `status_code`. Messages are written for the caller: they name fields and SSM
 parameters, never values of secrets, prompts or stack traces.
 """
@@ -16,7 +16,7 @@ class ContentgenError(Exception):
     status_code = 500
     code = "internal_error"
     # True when paid provider work may have started and its result is unknown (a timed-out start
-    # that was not retried): the answer says so and is kept under its key (contentgen.idempotency).
+    # that was not retried): the answer says so and is kept under its key (contentgen.stores.idempotency).
     unconfirmed_paid_work = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
@@ -25,7 +25,7 @@ class ContentgenError(Exception):
         self.retry_after = retry_after
         # What was already generated (and paid for) before the failure, returned with the error.
         self.partial: dict[str, Any] | None = None
-        # What the invocation's provider requests cost when they were paid for (contentgen.spend).
+        # What the invocation's provider requests cost when they were paid for (contentgen.entrypoints.spend).
         self.usage: dict[str, Any] | None = None
 
     def with_partial(self, partial: dict[str, Any]) -> ContentgenError:
@@ -58,7 +58,7 @@ class ConflictError(ContentgenError):
 
 class BadRequestError(ContentgenError):
     """The body cannot be read: not JSON, not UTF-8, invalid base64, or past the parsing bounds
-    (`contentgen.request_body`). `code` says which (`invalid_json`, `invalid_encoding`)."""
+    (`contentgen.entrypoints.request_body`). `code` says which (`invalid_json`, `invalid_encoding`)."""
 
     status_code = 400
     code = "invalid_json"
@@ -69,7 +69,7 @@ class BadRequestError(ContentgenError):
 
 
 class PayloadTooLargeError(ContentgenError):
-    """The body is over `contentgen.request_body.MAX_BODY_BYTES`."""
+    """The body is over `contentgen.entrypoints.request_body.MAX_BODY_BYTES`."""
 
     status_code = 413
     code = "payload_too_large"

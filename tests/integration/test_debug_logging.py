@@ -1,5 +1,5 @@
 """No key reaches any log at any level: the root logger at DEBUG through real SSM, API Gateway and
-provider calls (the pins of `contentgen.log_pins`)."""
+provider calls (the pins of `contentgen.observability.log_pins`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from contentgen.log_pins import PINNED_LOGGERS, pin_sdk_loggers
+from contentgen.observability.log_pins import PINNED_LOGGERS, pin_sdk_loggers
 from local.aws import LOCAL_API_KEY
 from local.lambda_context import LocalLambdaContext
 from local.template import functions

@@ -137,7 +137,8 @@ def test_a_duplicated_message_costs_one_provider_call_and_one_result(
 def test_a_result_whose_store_failed_is_stored_by_the_redelivery(
     stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from contentgen import events, results
+    from contentgen.entrypoints import events
+    from contentgen.stores import results
 
     real_store = results.store_result
     calls = 0
@@ -600,8 +601,8 @@ def test_a_busy_provider_naming_a_wait_hands_the_message_back_after_it(
     https://openrouter.ai/docs/api-reference/errors) is a come-back-later like a 429: the message
     is sent again, delayed by the wait and carrying its one attempt and its binary attributes;
     the original is deleted, so the outage spends no receive and nothing is stored or dead-lettered."""
-    import contentgen.redelivery as redelivery
-    from contentgen.connectors.aws import get_sqs_client
+    import contentgen.entrypoints.redelivery as redelivery
+    from contentgen.clients.aws import get_sqs_client
 
     sent: list[dict[str, Any]] = []
     sqs = get_sqs_client()
@@ -718,7 +719,7 @@ def test_an_eventbridge_event_past_the_bounds_is_stored_as_422_naming_the_field(
 def test_an_eventbridge_event_without_a_readable_request_id_raises_one_named_error(
     stack: Stack, pipes: Pipes, detail: Any
 ) -> None:
-    from contentgen.envelope import UnusableEventError
+    from contentgen.entrypoints.envelope import UnusableEventError
 
     event = load_event("story_segments_eventbridge.json")
     event["detail"] = detail
@@ -739,7 +740,7 @@ def test_an_eventbridge_event_without_a_readable_request_id_raises_one_named_err
 def test_a_batch_with_a_record_without_message_id_raises_one_named_error(
     stack: Stack, pipes: Pipes, records: list[Any], problem: str
 ) -> None:
-    from contentgen.envelope import UnusableEventError
+    from contentgen.entrypoints.envelope import UnusableEventError
 
     with pytest.raises(UnusableEventError, match=problem):
         pipes.queue.runtime.invoke(FUNCTION, {"Records": records})

@@ -241,7 +241,7 @@ def test_any_json_value_as_the_event_or_a_proxy_field_is_a_4xx_or_one_named_erro
     """Never an unhandled exception: a proxy event is answered (a 5xx only for a provider
     failure), a direct invocation too, a batch reports its records, and an event that holds
     nothing to answer raises the one documented error, `UnusableEventError`."""
-    from contentgen.envelope import UnusableEventError
+    from contentgen.entrypoints.envelope import UnusableEventError
 
     @settings(
         max_examples=FUZZ_EXAMPLES,

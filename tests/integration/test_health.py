@@ -147,7 +147,7 @@ def test_a_key_disabled_or_added_in_api_gateway_is_seen_without_waiting_out_the_
     """The plan's listing is kept KEYS_CACHE_SECONDS (5 min) but a key's state only
     KEY_STATE_SECONDS (30 s, here 0 as if they had passed): a key disabled after it passed is
     refused, and a key added after the listing passes, without waiting for a new listing."""
-    import contentgen.access as access
+    import contentgen.stores.access as access
     from local.aws import client
 
     monkeypatch.setattr(access, "KEY_STATE_SECONDS", 0.0)
@@ -175,7 +175,7 @@ def test_a_key_deleted_since_the_listing_is_403_not_503(
     stack: Stack, health_handler: Handler, moto_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GetApiKey answers NotFoundException for a key deleted after the plan was listed: not a key."""
-    import contentgen.access as access
+    import contentgen.stores.access as access
     from local.aws import client
 
     monkeypatch.setattr(access, "KEY_STATE_SECONDS", 0.0)

@@ -291,7 +291,7 @@ def test_many_unknown_fields_give_a_bounded_422(stack: Stack) -> None:
 def test_the_video_worker_raises_one_named_error_for_a_batch_it_cannot_report(
     stack: Stack, event: dict[str, Any], problem: str
 ) -> None:
-    from contentgen.envelope import UnusableEventError
+    from contentgen.entrypoints.envelope import UnusableEventError
 
     with pytest.raises(UnusableEventError, match=problem):
         call("VideoWorkerFunction", event)

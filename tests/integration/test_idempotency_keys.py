@@ -15,12 +15,16 @@ from typing import Any
 
 import pytest
 
+from contentgen.catalog import default_chain, video_price_usd
 from contentgen.config import get_settings
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, Stack
 from tests.integration.test_event_sources import result
 from tests.integration.test_spend import fixed_clock, handler_for, ledger, new_key  # noqa: F401 (fixture)
+
+# The default video model's price per second (the model catalog), as a charge is computed.
+_PER_SECOND = video_price_usd(default_chain("video")[0]) or Decimal(0)
 
 pytestmark = pytest.mark.integration
 
@@ -136,12 +140,14 @@ def test_a_timed_out_video_start_is_answered_again_not_started_twice(
     assert answer["unconfirmed_paid_work"] is True
     assert "may have started" in answer["message"]
     assert "new Idempotency-Key" in answer["message"]
-    assert answer["usage"]["cost_usd"] == 2.4, "6 s x 0.40 USD (Veo 3): the upper bound is charged"
+    assert answer["usage"]["cost_usd"] == float(_PER_SECOND * 6), (
+        "6 s at its price: the upper bound is charged"
+    )
     assert again[0] == 504
     assert again[1] == answer, "the repeat is the first answer"
     assert again[2]["Idempotency-Key"] == [key]
     assert provider_calls(stack, ":predictLongRunning") == 1, "the video was not started twice"
-    assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4"), "charged once"
+    assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == _PER_SECOND * 6, "charged once"
 
     fresh = post(api_event, "/videos", VIDEO, idempotency_key=f"{key}-new", api_key_id=tenant)
     assert fresh[0] == 202, "a new key starts a new video"

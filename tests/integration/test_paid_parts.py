@@ -1,4 +1,4 @@
-"""Paid parts are paid once (contentgen.partials): a request that fans out and fails half-way is
+"""Paid parts are paid once (contentgen.stores.partials): a request that fans out and fails half-way is
 run again (a handed-back queue message, an HTTP retry with the same Idempotency-Key) without
 paying again for the sets or chunks its earlier attempts already paid.
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from contentgen import redelivery
+from contentgen.entrypoints import redelivery
 from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext

@@ -75,8 +75,9 @@ import botocore.signers
 import pytest
 from botocore.exceptions import ClientError
 
-from contentgen import results
-from contentgen.idempotency import reset_idempotency
+from contentgen.catalog import default_chain
+from contentgen.stores import results
+from contentgen.stores.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
 from local.iam import Use, actions, dynamodb_allows, for_moto, function_statements, unused_grants
 from local.lambda_context import LocalLambdaContext
@@ -445,7 +446,7 @@ def api_gateway_signatures_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_call_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """The enforcement is real for the layer's own clients: the result reader may not write results."""
-    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.clients.aws import get_dynamodb_client
 
     run_as, _ = as_role
     run_as("GetResultFunction")
@@ -475,7 +476,7 @@ def test_a_call_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Cal
 def test_a_queue_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """SQS resources are enforced: the video starter feeds its own queue (the video test), not a text
     function's."""
-    from contentgen.connectors.aws import get_sqs_client
+    from contentgen.clients.aws import get_sqs_client
 
     run_as, _ = as_role
     run_as("GenerateVideoFunction")
@@ -492,7 +493,7 @@ def test_a_queue_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Ca
 def test_a_prefix_outside_the_role_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """S3 resources are enforced: the thumbnail function writes under thumbnails/ (the thumbnail
     test), not under videos/."""
-    from contentgen.connectors.aws import get_s3_client
+    from contentgen.clients.aws import get_s3_client
 
     run_as, _ = as_role
     run_as("GenerateThumbnailFunction")
@@ -671,7 +672,7 @@ def test_thumbnails_use_every_grant_and_nothing_else(
     run_as, calls = as_role
     function = "GenerateThumbnailFunction"
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
+    monkeypatch.setenv("IMAGE_MODEL", default_chain("image")[0])
     used: set[Use] = set()
 
     event = keyed(load_event("generate_thumbnail.json"))
@@ -706,7 +707,7 @@ def test_thumbnails_use_every_grant_and_nothing_else(
 
 
 def _job_item(job_id: str, *, deadline_at: int) -> dict[str, Any]:
-    """A video job as `contentgen.jobs.create_job` writes it, still running."""
+    """A video job as `contentgen.stores.jobs.create_job` writes it, still running."""
     now = int(time.time())
     return {
         "job_id": {"S": job_id},
@@ -915,8 +916,8 @@ def test_every_function_with_grants_is_covered() -> None:
 def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """dynamodb:LeadingKeys: a function reaches only its own route's records and results (and the
     shared request_id claims); another route's are denied, as IAM would deny them."""
-    from contentgen.connectors.aws import get_dynamodb_client
-    from contentgen.results import mark_notified
+    from contentgen.clients.aws import get_dynamodb_client
+    from contentgen.stores.results import mark_notified
 
     run_as, calls = as_role
     run_as("StorySegmentsFunction")
@@ -939,7 +940,7 @@ def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, 
 def test_a_table_the_role_does_not_name_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """DynamoDB resources are checked per table: UpdateItem granted on the spend, results and
     idempotency tables does not pass on the video jobs table."""
-    from contentgen.connectors.aws import get_dynamodb_client
+    from contentgen.clients.aws import get_dynamodb_client
 
     run_as, calls = as_role
     run_as("FreeContentFunction")
@@ -960,8 +961,8 @@ def test_a_corrupted_spend_day_is_restarted_within_the_role(
 ) -> None:
     """The spend ledger's recovery path (a day total that is not a number) reads the day with what
     the role grants, so the key stays budgeted."""
-    from contentgen.connectors.aws import get_dynamodb_client
-    from contentgen.spend import clock, utc_day
+    from contentgen.billing.budgets import clock, utc_day
+    from contentgen.clients.aws import get_dynamodb_client
 
     key_id = f"perm-key-{uuid.uuid4().hex[:8]}"
     event = load_event("free_content.json")

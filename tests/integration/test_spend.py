@@ -1,7 +1,7 @@
 """Spend control over the wire: real SDKs to the emulator, the ledger in moto's DynamoDB.
 
 Each test charges its own API key ids (random), so the session's shared table needs no cleanup.
-The ledger's clock (`contentgen.spend.clock`) is injected where a test crosses midnight.
+The ledger's clock (`contentgen.billing.budgets.clock`) is injected where a test crosses midnight.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 
-from contentgen import spend
+from contentgen.billing import budgets
+from contentgen.catalog import default_chain, image_price_usd, video_price_usd
+from contentgen.entrypoints import spend
+from contentgen.stores import ledger as spend_ledger
 from local.aws import client
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
@@ -97,7 +100,7 @@ def openrouter_cost(usage: dict[str, Any]) -> float:
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     now = [NOON]
-    monkeypatch.setattr(spend, "clock", lambda: now[0])
+    monkeypatch.setattr(budgets, "clock", lambda: now[0])
     return now
 
 
@@ -217,9 +220,9 @@ def test_concurrent_invocations_overshoot_the_budget_by_at_most_their_own_cost(
     key = new_key()
     set_budget(stack, key, "0.0000001")
     both_checked = threading.Barrier(2, timeout=10)
-    real_check = spend.check_budget
+    real_check = spend_ledger.check_budget
 
-    def check_then_wait(api_key_id: str) -> spend.KeyDay | None:
+    def check_then_wait(api_key_id: str) -> budgets.KeyDay | None:
         standing = real_check(api_key_id)
         both_checked.wait()
         return standing
@@ -323,21 +326,24 @@ def test_image_costs_come_from_the_price_table(
     status, answer, _ = call(api_event, "GenerateThumbnailFunction", "/thumbnails", body, key=key)
 
     assert status == 200, answer
-    assert answer["model"] == "imagen-4.0-generate-001"
+    image = default_chain("image")[0]
+    list_price = image_price_usd(image)
+    assert list_price is not None
+    assert answer["model"] == image
     assert answer["usage"] == {
-        "model": "imagen-4.0-generate-001",
+        "model": image,
         "prompt_tokens": None,
         "completion_tokens": None,
         "provider_requests": 1,
-        "cost_usd": 0.04,  # Google's list price per Imagen 4 image (contentgen.pricing)
+        "cost_usd": float(list_price),  # Google's list price per image (the model catalog)
     }
-    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({"imagen-4.0-generate-001": {"per_image": 0.5}}))
+    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({image: {"per_image": 0.5}}))
     from contentgen.config import get_settings
 
     get_settings.cache_clear()
     status, answer, _ = call(api_event, "GenerateThumbnailFunction", "/thumbnails", body, key=key)
     assert answer["usage"]["cost_usd"] == 0.5
-    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("0.54")
+    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == list_price + Decimal("0.5")
 
 
 def test_budget_threshold_event_is_sent_once_per_key_and_day(
@@ -349,7 +355,12 @@ def test_budget_threshold_event_is_sent_once_per_key_and_day(
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     key = new_key()
-    set_budget(stack, key, "1")  # thumbnails at 0.04: the 20th crosses 80 % (0.80)
+    # Thumbnails at 0.04 (a price set for the test): the 20th crosses 80 % (0.80).
+    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({default_chain("image")[0]: {"per_image": 0.04}}))
+    from contentgen.config import get_settings
+
+    get_settings.cache_clear()
+    set_budget(stack, key, "1")
     for _ in range(19):
         call(api_event, "GenerateThumbnailFunction", "/thumbnails", {"prompt": "A fox"}, key=key)
     assert pipes.notifications() == []
@@ -386,12 +397,15 @@ def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
     status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
 
     assert status == 202, accepted
-    assert accepted["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.pricing)
-    assert accepted["usage"]["model"] == "veo-3.0-generate-001"
+    video = default_chain("video")[0]
+    per_second = video_price_usd(video)
+    assert per_second is not None
+    assert accepted["usage"]["cost_usd"] == float(per_second * 6)  # 6 s x its list price (the catalog)
+    assert accepted["usage"]["model"] == video
     assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"], "charged at the start"
     assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"
     assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"]
-    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4")
+    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == per_second * 6
     drain(worker)
 
 

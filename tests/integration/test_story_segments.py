@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from contentgen import secrets
+from contentgen.catalog import default_chain
+from contentgen.clients import secrets
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
 from tests.conftest import log_records
@@ -44,7 +45,7 @@ def test_story_in_exactly_the_segments_asked_for(
     assert [segment["index"] for segment in answer["segments"]] == list(range(1, 8))
     assert all(segment["text"] and segment["visual_prompt"] for segment in answer["segments"])
     assert answer["title"]
-    assert answer["model"] == "openai/gpt-4o-mini"
+    assert answer["model"] == default_chain("text")[0]
     (request,) = stack.provider.requests()
     sent = request["body"]
     schema = sent["response_format"]["json_schema"]

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis_jsonschema import from_schema
 
-from contentgen.core.schema import trim_at_word
 from contentgen.models.memes import CAPTION_MAX
+from contentgen.models.schema import trim_at_word
 from tests.integration.conftest import Invoke, Stack
 
 pytestmark = pytest.mark.integration

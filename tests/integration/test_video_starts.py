@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from contentgen.connectors.aws import get_dynamodb_client, get_sqs_client
-from contentgen.core.videos import start_video
+from contentgen.billing.prices import video_cost
+from contentgen.catalog import default_chain, video_price_usd
+from contentgen.clients.aws import get_dynamodb_client, get_sqs_client
 from contentgen.errors import ProviderUnavailableError
-from contentgen.jobs import VideoJob, create_job, get_job
+from contentgen.generation.videos import start_video
 from contentgen.services.videos import START_WINDOW_SECONDS
+from contentgen.stores.jobs import VideoJob, create_job, get_job
 from local.aws import client
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
@@ -33,6 +35,11 @@ from tests.integration.test_event_sources import result
 from tests.integration.test_idempotency_keys import VIDEO, post, provider_calls
 from tests.integration.test_spend import fixed_clock, handler_for, ledger, new_key  # noqa: F401 (fixture)
 from tests.integration.test_videos import job_status, run_worker, start, videos  # noqa: F401 (fixture)
+
+# The default video model's price per second (the model catalog), as a charge is computed.
+_PER_SECOND = video_price_usd(default_chain("video")[0]) or Decimal(0)
+
+VIDEO_MODEL = default_chain("video")[0]
 
 pytestmark = pytest.mark.integration
 
@@ -61,10 +68,10 @@ def test_a_start_whose_connection_dropped_after_sending_is_not_sent_again(
     assert answer["unconfirmed_paid_work"] is True
     assert "closed the connection without answering" in answer["message"]
     assert "may have started" in answer["message"]
-    assert answer["usage"]["cost_usd"] == 2.4, "6 s x 0.40 USD: the upper bound"
+    assert answer["usage"]["cost_usd"] == float(_PER_SECOND * 6), "6 s at its price: the upper bound"
     assert again[1] == answer, "the repeat is the first answer"
     assert provider_calls(stack, ":predictLongRunning") == 1, "the start was sent once"
-    assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4"), "charged once"
+    assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == _PER_SECOND * 6, "charged once"
 
 
 def _closed_port() -> int:
@@ -85,7 +92,7 @@ def test_a_start_that_could_not_connect_is_retried_and_not_unconfirmed(
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", nobody)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", nobody)
     with pytest.raises(ProviderUnavailableError) as raised:
-        start_video("a paper boat", aspect_ratio="9:16", duration_seconds=6, models=["veo-3.0-generate-001"])
+        start_video("a paper boat", aspect_ratio="9:16", duration_seconds=6, models=[VIDEO_MODEL])
 
     assert raised.value.unconfirmed_paid_work is False
     assert "could not be reached after 3 attempts" in raised.value.message
@@ -143,7 +150,7 @@ def test_a_started_video_whose_record_fails_is_answered_found_and_finished(
     assert run_worker(videos, invoke, job_id) == ["succeeded"], "the first check records the operation"
     job = job_status(invoke, job_id)[1]
     assert job["video_url"]
-    assert job["usage"]["cost_usd"] == 2.4
+    assert job["usage"]["cost_usd"] == float(_PER_SECOND * 6)
     assert provider_calls(stack, ":predictLongRunning") == 1
 
 
@@ -158,9 +165,7 @@ def test_a_job_whose_start_was_never_recorded_fails_once_its_start_cannot_be_run
     written = int(time.time()) - START_WINDOW_SECONDS - 60
     job_id = secrets.token_urlsafe(16)
     request = {"prompt": "a paper boat", "aspect_ratio": "9:16", "duration_seconds": 8}
-    create_job(
-        VideoJob(job_id, "pending", None, "veo-3.0-generate-001", request, written, written, written + 1200)
-    )
+    create_job(VideoJob(job_id, "pending", None, VIDEO_MODEL, request, written, written, written + 1200))
 
     if reader == "worker":
         event = load_event("video_worker.json")
@@ -172,7 +177,7 @@ def test_a_job_whose_start_was_never_recorded_fails_once_its_start_cannot_be_run
     assert job["status"] == "failed"
     assert job["error_code"] == "start_unconfirmed"
     assert "may have been started (and billed)" in job["error"]
-    assert job["usage"]["cost_usd"] == 3.2, "the upper bound: 8 s x 0.40 USD"
+    assert job["usage"]["cost_usd"] == video_cost(VIDEO_MODEL, 8), "the upper bound: 8 s x its price"
     assert stack.provider.requests() == []
 
 
@@ -183,11 +188,7 @@ def test_a_job_whose_start_is_still_running_stays_pending(
 ) -> None:
     now = int(time.time())
     job_id = secrets.token_urlsafe(16)
-    create_job(
-        VideoJob(
-            job_id, "pending", None, "veo-3.0-generate-001", {"duration_seconds": 8}, now, now, now + 1200
-        )
-    )
+    create_job(VideoJob(job_id, "pending", None, VIDEO_MODEL, {"duration_seconds": 8}, now, now, now + 1200))
 
     assert job_status(invoke, job_id)[1]["status"] == "pending"
 

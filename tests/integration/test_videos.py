@@ -11,13 +11,15 @@ import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from contentgen.connectors.aws import get_s3_client
-from contentgen.jobs import VideoJob, create_job
+from contentgen.catalog import default_chain, video_price_usd
+from contentgen.clients.aws import get_s3_client
 from contentgen.services.videos import advance_video_job
+from contentgen.stores.jobs import VideoJob, create_job
 from local.aws import client
 from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller, sqs_event
@@ -27,9 +29,15 @@ from local.template import functions, physical_name, queue_sources
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, Stack, _loaded, assert_refused
 
+# The default video model's price per second (the model catalog), as a charge is computed.
+_PER_SECOND = video_price_usd(default_chain("video")[0]) or Decimal(0)
+
 pytestmark = pytest.mark.integration
 
 START = "GenerateVideoFunction"
+
+# Shut down 2026-06-30 (the Gemini API no longer serves Veo; contentgen.catalog).
+RETIRED_DEVELOPER_API_VEO = "veo-3.0-generate-001"
 
 
 @pytest.fixture
@@ -158,7 +166,7 @@ def test_a_failed_or_filtered_video_stays_charged_and_shows_what_it_cost(
     assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
     job = job_status(invoke, accepted["job_id"])[1]
     assert job["usage"] == accepted["usage"]
-    assert job["usage"]["cost_usd"] == 3.2, "8 s at the table's 0.40 USD/s"
+    assert job["usage"]["cost_usd"] == float(_PER_SECOND * 8), "8 s at the catalog's price per second"
     days = client("dynamodb", stack.aws_url).query(
         TableName=os.environ["SPEND_TABLE"],
         KeyConditionExpression="pk = :pk",
@@ -166,7 +174,7 @@ def test_a_failed_or_filtered_video_stays_charged_and_shows_what_it_cost(
         ConsistentRead=True,
     )["Items"]
     charged = sum(Decimal(day["cost_usd"]["N"]) for day in days if "cost_usd" in day)
-    assert charged == Decimal("3.2"), "the charge of the start is not taken back"
+    assert charged == _PER_SECOND * 8, "the charge of the start is not taken back"
 
 
 def test_job_fails_when_its_deadline_passes(
@@ -222,10 +230,12 @@ def test_a_developer_api_video_is_fetched_with_files_download(
     emulator: EmulatorServer,
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
-    stack.provider.configure(video_polls=1)
+    # The Developer API's Veo (files.download path) as it was before its shutdown on 2026-06-30:
+    # the emulator judges the catalog on a day it was still served.
+    stack.provider.configure(video_polls=1, today="2026-06-01")
     # google-genai 3.4 starts Veo on Vertex AI only; the Developer API's REST call starts it here.
     request = urllib.request.Request(
-        f"{emulator.url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
+        f"{emulator.url}/v1beta/models/{RETIRED_DEVELOPER_API_VEO}:predictLongRunning",
         data=json.dumps({"instances": [{"prompt": "a paper boat"}]}).encode(),
         headers={"x-goog-api-key": stack.google_key, "Content-Type": "application/json"},
     )
@@ -233,7 +243,7 @@ def test_a_developer_api_video_is_fetched_with_files_download(
         operation = json.loads(response.read())["name"]
     now = int(time.time())
     job_id = secrets.token_urlsafe(16)
-    create_job(VideoJob(job_id, "pending", operation, "veo-3.0-generate-001", {}, now, now, now + 600))
+    create_job(VideoJob(job_id, "pending", operation, RETIRED_DEVELOPER_API_VEO, {}, now, now, now + 600))
 
     assert advance_video_job(job_id) == "succeeded"
 
@@ -302,3 +312,17 @@ def test_invalid_input_names_the_field(
     stack: Stack, invoke: Invoke, videos: QueuePoller, body: dict[str, Any], field: str
 ) -> None:
     assert_refused(invoke, stack, START, body, field)
+
+
+def test_a_duration_the_video_models_cannot_make_is_422_before_anything_is_paid(
+    stack: Stack, invoke: Invoke, videos: QueuePoller
+) -> None:
+    """Veo 3.1 takes 4, 6 or 8 s (the model catalog): 5 s is refused naming the field and the
+    allowed values, before a job is written or the provider is asked."""
+    status, answer = invoke(START, {"prompt": "a paper boat", "duration_seconds": 5})
+
+    assert status == 422, answer
+    assert answer["code"] == "invalid_request"
+    assert answer["message"].startswith("duration_seconds: ")
+    assert answer["message"].endswith("allowed: 4, 6, 8")
+    assert stack.provider.requests() == []

@@ -1,7 +1,9 @@
-"""`shared/Makefile` builds the two layers as Lambda runs them: python3.12 arm64, 3.12 bytecode.
+"""`shared/Makefile` builds the two layers as Lambda runs them: python3.13 arm64, 3.13 bytecode.
 
 The layers are built once per session (pip's cache makes the second run quick) with the same
-targets `sam build` runs (`BuildMethod: makefile`) and `make build` runs.
+targets `sam build` runs (`BuildMethod: makefile`) and `make build` runs. python3.13 is the
+functions' runtime (durable functions need it), so a machine without Python 3.13 FAILS these
+tests, naming what is missing: a skip would let the runtime's bytecode go unchecked.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.toolchain import NEEDS_312, python312
+from local.toolchain import NEEDS_313, python313
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "make"
@@ -22,9 +24,9 @@ PEP552_UNCHECKED_HASH = 0b01  # flags word: hash-based, source not checked (PEP 
 
 @pytest.fixture(scope="session")
 def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    interpreter = python312()
+    interpreter = python313()
     if interpreter is None:
-        pytest.skip(NEEDS_312)
+        pytest.fail(f"the layer build test {NEEDS_313}", pytrace=False)
     out = tmp_path_factory.mktemp("layers")
     built = {}
     for layer in ("TextLayer", "MediaLayer"):
@@ -34,14 +36,14 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             cwd=ROOT,
             check=True,
             capture_output=True,
-            env={**os.environ, "PYTHON312": interpreter},
+            env={**os.environ, "PYTHON313": interpreter},
         )
         built[layer] = artifacts / "python"
     return built
 
 
-def magic_number_312() -> bytes:
-    interpreter = python312()
+def magic_number_313() -> bytes:
+    interpreter = python313()
     assert interpreter is not None
     code = "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"
     return bytes.fromhex(
@@ -54,14 +56,14 @@ def distributions(site: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("layer", ["TextLayer", "MediaLayer"])
-def test_every_module_has_a_312_unchecked_hash_pyc(layers: dict[str, Path], layer: str) -> None:
+def test_every_module_has_a_313_unchecked_hash_pyc(layers: dict[str, Path], layer: str) -> None:
     site = layers[layer]
-    magic = magic_number_312()
+    magic = magic_number_313()
     sources = sorted(site.rglob("*.py"))
     assert len(sources) > 100
     missing, wrong = [], []
     for source in sources:
-        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
         if not compiled.exists():
             missing.append(source.relative_to(site))
             continue
@@ -70,7 +72,7 @@ def test_every_module_has_a_312_unchecked_hash_pyc(layers: dict[str, Path], laye
             wrong.append(source.relative_to(site))
     assert missing == []
     assert wrong == []
-    assert not [p for p in site.rglob("*.pyc") if ".cpython-312." not in p.name]
+    assert not [p for p in site.rglob("*.pyc") if ".cpython-313." not in p.name]
 
 
 def test_text_layer_holds_contentgen_and_the_text_sdks_only(layers: dict[str, Path]) -> None:
@@ -78,6 +80,8 @@ def test_text_layer_holds_contentgen_and_the_text_sdks_only(layers: dict[str, Pa
 
     assert (layers["TextLayer"] / "contentgen" / "__init__.py").exists()
     assert {"openai", "aws-lambda-powertools", "pydantic", "aws-xray-sdk"} <= text
+    # The durable execution SDK ships in the layer (AWS: don't rely on the runtime's copy).
+    assert "aws-durable-execution-sdk-python" in text
     assert not text & {"google-genai", "cryptography", "pyasn1", "google-auth", "requests"}
 
 
@@ -92,9 +96,9 @@ def test_no_layer_ships_what_the_runtime_provides_or_what_the_other_holds(layers
 
 
 def test_compiled_code_names_its_path_under_opt(layers: dict[str, Path]) -> None:
-    interpreter = python312()
+    interpreter = python313()
     assert interpreter is not None
-    compiled = layers["TextLayer"] / "contentgen" / "__pycache__" / "config.cpython-312.pyc"
+    compiled = layers["TextLayer"] / "contentgen" / "__pycache__" / "config.cpython-313.pyc"
     code = f"import marshal; print(marshal.loads(open({str(compiled)!r}, 'rb').read()[16:]).co_filename)"
     result = subprocess.run([interpreter, "-c", code], capture_output=True, text=True, check=True)
 

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from contentgen.core.deadline import Deadline, current_deadline, deadline_scope
 from contentgen.core.parallel import run_bounded
-from contentgen.core.schema import SOFT_TRIMS, SoftTrim, trim_at_word
 from contentgen.models.characters import CharacterAnalysisRequest, sniff_image
 from contentgen.models.ideas import IdeasReply
 from contentgen.models.memes import CAPTION_MAX, MemeReply, beat_at
+from contentgen.models.schema import SOFT_TRIMS, SoftTrim, trim_at_word
 from contentgen.prompts.stories import SET_ANGLES, set_angle, set_user_prompt
 from contentgen.services.stories import plan_chunks
 

@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
-from contentgen.core.schema import strict_json_schema
-from contentgen.core.structured import _json_objects
+from contentgen.generation.structured import _json_objects
 from contentgen.models.ideas import IdeasReply
 from contentgen.models.memes import CAPTION_MAX, MemeReply
+from contentgen.models.schema import strict_json_schema
 from contentgen.models.stories import StoryReply
 from local.fake_content import reply_text
 

@@ -196,6 +196,7 @@ def test_the_makefile_rebuilds_a_venv_whose_python_is_gone(tmp_path: Path) -> No
         "requirements-dev.txt",
         "shared/requirements.txt",
         "shared/requirements-media.txt",
+        "shared/requirements-ffmpeg.txt",
         "client/pyproject.toml",
     ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from contentgen.record_keys import (
+from contentgen.stores.record_keys import (
     RESULT_ROUTES,
     ROUTE_TAG,
     claim_key,
@@ -110,7 +110,7 @@ def test_the_translated_template_maps_every_queue_with_an_explicit_mapping() -> 
     assert len(mappings) == len(QUEUE_FED)
 
 
-# dynamodb:LeadingKeys (contentgen.record_keys): each function's records and results, its own.
+# dynamodb:LeadingKeys (contentgen.stores.record_keys): each function's records and results, its own.
 
 RECORD_KEEPERS = sorted(
     function
@@ -122,7 +122,7 @@ RECORD_KEEPERS = sorted(
     )
 )
 ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-PARTS_READERS = {"StorySegmentsChunkedFunction", "StorySegmentsInSetsFunction"}  # contentgen.partials
+PARTS_READERS = {"StorySegmentsChunkedFunction", "StorySegmentsInSetsFunction"}  # contentgen.stores.partials
 
 
 def _own_route(function: str) -> str:

@@ -40,7 +40,7 @@ def test_cfn_lint_reports_no_error() -> None:
 def test_globals_runtime_architecture_tracing_and_layer() -> None:
     function = load_template()["Globals"]["Function"]
 
-    assert function["Runtime"] == "python3.12"
+    assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == [{"Ref": "FunctionArchitecture"}]
     assert load_template()["Parameters"]["FunctionArchitecture"]["Default"] == "arm64"
     assert function["Tracing"] == "Active"
@@ -64,12 +64,12 @@ MEDIA_FUNCTIONS = {
 
 
 @pytest.mark.parametrize("logical_id", ["TextLayer", "MediaLayer"])
-def test_layers_are_built_by_the_makefile_for_python312_arm64(logical_id: str) -> None:
+def test_layers_are_built_by_the_makefile_for_python313_arm64(logical_id: str) -> None:
     layer = load_template()["Resources"][logical_id]
 
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "shared/"
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert f"build-{logical_id}:" in (ROOT / "shared" / "Makefile").read_text()
 
@@ -369,7 +369,9 @@ def test_media_bucket_is_private_encrypted_and_tls_only() -> None:
 
 def test_results_are_written_with_the_action_the_policy_grants() -> None:
     """The results table is written with UpdateItem (results.py); PutItem alone would be denied."""
-    source = (Path(__file__).resolve().parents[2] / "shared" / "contentgen" / "results.py").read_text()
+    source = (
+        Path(__file__).resolve().parents[2] / "shared" / "contentgen" / "stores" / "results.py"
+    ).read_text()
     assert "update_item(" in source
     assert "put_item(" not in source
     statements = _statements({"Ref": "EventGenerationPolicy"})
@@ -390,7 +392,7 @@ def test_the_generation_routes_may_keep_idempotency_records_and_nothing_else() -
     }
     assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
     assert statement["Condition"] == own_records
-    # Reading paid parts back (contentgen.partials): only the functions that fan out.
+    # Reading paid parts back (contentgen.stores.partials): only the functions that fan out.
     readers = {
         function
         for function in GENERATION_FUNCTIONS
@@ -458,7 +460,7 @@ def test_bus_publishing_is_limited_to_the_projects_own_events() -> None:
     assert put["Condition"]["ForAllValues:StringEquals"] == {
         "events:detail-type": ["GenerationCompleted", "GenerationFailed"]
     }
-    source = (ROOT / "shared" / "contentgen" / "results.py").read_text()
+    source = (ROOT / "shared" / "contentgen" / "stores" / "results.py").read_text()
     assert 'EVENT_SOURCE = "contentgen"' in source
     assert '"GenerationCompleted" if' in source
     assert 'else "GenerationFailed"' in source

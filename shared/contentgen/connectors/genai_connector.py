@@ -17,14 +17,14 @@ import httpx2
 from google import genai
 from google.genai import errors, types
 
+from contentgen.clients.lazy import LazySingleton
+from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.lazy import LazySingleton
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import retry_after_from_headers, retry_delay_from_google_error
 from contentgen.errors import ContentgenError
-from contentgen.secrets import GOOGLE_API_KEY, read_api_key
 
 PROVIDER = "Google GenAI"
 

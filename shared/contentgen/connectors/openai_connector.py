@@ -15,15 +15,15 @@ import httpx2
 import openai
 from openai import OpenAI
 
+from contentgen.clients.lazy import LazySingleton
+from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.lazy import LazySingleton
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
 from contentgen.errors import ContentgenError
 from contentgen.observability import logger
-from contentgen.secrets import OPENROUTER_API_KEY, read_api_key
 
 PROVIDER = "OpenRouter"
 
@@ -69,7 +69,7 @@ class OpenRouterBodyError(Exception):
     is producing the output will be emitted in the response body") and
     https://openrouter.ai/docs/api-reference/streaming ("Handling Errors During Streaming").
 
-    Raised by the chat adapter (`contentgen.core.completions`), classified below like the HTTP
+    Raised by the chat adapter (`contentgen.generation.completions`), classified below like the HTTP
     status its `code` names, so the one call policy retries, counts and falls back on it.
     """
 

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from contentgen.clients.aws import get_dynamodb_client
 from contentgen.config import Settings, get_settings
 from contentgen.errors import CircuitOpenError
 from contentgen.observability import count_breaker_event, logger
@@ -159,12 +160,11 @@ class SharedCircuitStore:
     """
 
     def __init__(self, table: str, *, cooldown: int, cache_seconds: int) -> None:
+        # Cold start: this Powertools utility loads on the path that uses it, not at import.
         from aws_lambda_powertools.utilities.circuit_breaker import CircuitBreakerConfig
         from aws_lambda_powertools.utilities.circuit_breaker.persistence import (
             CircuitBreakerDynamoDBPersistence,
         )
-
-        from contentgen.connectors.aws import get_dynamodb_client
 
         self._config = CircuitBreakerConfig(recovery_timeout=cooldown, local_cache_max_age=cache_seconds)
         self._layer: CircuitBreakerDynamoDBPersistence = CircuitBreakerDynamoDBPersistence(

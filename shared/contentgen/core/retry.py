@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from contentgen.billing.meter import add_request, before_request
 from contentgen.config import Settings, get_settings
 from contentgen.core.breaker import ProviderCircuitOpenError, breaker_for
 from contentgen.core.deadline import Deadline, current_deadline
@@ -56,11 +57,24 @@ from contentgen.errors import (
     ProviderUnavailableError,
 )
 from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt, redact
-from contentgen.usage import before_request
 
 ClientT = TypeVar("ClientT")
 ClientT_co = TypeVar("ClientT_co", covariant=True)
 ResultT = TypeVar("ResultT")
+
+
+def meter_and_record(record: AttemptRecord) -> None:
+    """Count one provider request on the invocation's meter (across fan-out threads), then write
+    its log line and EMF blob with the invocation's running cost."""
+    model = record.answered_by or record.model
+    invocation_cost = add_request(
+        model=model,
+        ok=record.outcome == "ok",
+        prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        cost_usd=record.cost_usd,
+    )
+    record_attempt(record, invocation_cost=invocation_cost)
 
 
 class FailureKind(StrEnum):
@@ -392,7 +406,7 @@ class ProviderCaller(Generic[ClientT]):
                     f"not enough time left to call {self.provider} "
                     f"after {attempt} attempt{'s' if attempt != 1 else ''}"
                 )
-            before_request()  # the key's budget (contentgen.spend) may refuse this request: 429
+            before_request()  # the key's budget (contentgen.billing.budgets) may refuse this request: 429
             permit = breaker.admit()
             attempt += 1
             record = AttemptRecord(
@@ -441,17 +455,17 @@ class ProviderCaller(Generic[ClientT]):
                     # The model answered and declined: one log line for the (paid) attempt.
                     record.outcome = "declined"
                     record.details["provider_message"] = exc.message
-                    record_attempt(record)
+                    meter_and_record(record)
                 elif unclassified:
                     # Raised by the operation itself (e.g. after the provider answered): the
                     # request may be paid, so it is still logged, metered and charged.
                     record.outcome = "error"
-                    record_attempt(record)
+                    meter_and_record(record)
                 raise
             if failure is None:
                 breaker.succeeded(permit)
                 limiter.succeeded()
-                record_attempt(record)
+                meter_and_record(record)
                 return result
 
             record.outcome = failure.kind.value
@@ -460,7 +474,7 @@ class ProviderCaller(Generic[ClientT]):
                 record.details["provider_message"] = failure.message
             if failure.retry_after is not None:
                 record.details["retry_after_s"] = failure.retry_after
-            record_attempt(record)
+            meter_and_record(record)
             if failure.kind in _COUNTED_BY_BREAKER:
                 breaker.failed(permit)
             else:

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import CharacterRef, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.usage import Usage, usage_field
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # 5 MiB decoded

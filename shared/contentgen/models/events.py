@@ -21,7 +21,7 @@ class GenerationMessage(BaseModel):
 
     request_id: RequestId
     request: dict[str, Any] | None = None
-    # The API key id the request is charged to (contentgen.spend); else PIPELINE_API_KEY_ID.
+    # The API key id the request is charged to (contentgen.entrypoints.spend); else PIPELINE_API_KEY_ID.
     api_key_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
     def body(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Response shapes of the HTTP API that are not a service's own model: the error body, health and
-stored results. They describe what `contentgen.api` and the routes answer; the OpenAPI document
+stored results. They describe what `contentgen.entrypoints.api` and the routes answer; the OpenAPI document
 (`local/openapi.py`, `openapi.json`) is generated from them and from the routes' own models.
 """
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import Language, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.usage import Usage, usage_field
 
 Niche = Annotated[

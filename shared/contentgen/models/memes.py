@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import CharacterRef, Language, Prompt, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.usage import Usage, usage_field
 
 Beat = Literal["setup", "escalation", "punchline"]

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from contentgen.core.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.common import (
     CharacterRef,
     Language,
@@ -17,6 +16,7 @@ from contentgen.models.common import (
     Segment,
     Style,
 )
+from contentgen.models.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.usage import Usage, usage_field
 
 

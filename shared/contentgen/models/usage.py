@@ -23,7 +23,7 @@ class Usage(ResponseModel):
 
 
 def usage_field() -> Any:
-    """The `usage` field of a generation answer (filled by `contentgen.spend` after the route ran)."""
+    """The `usage` field of a generation answer (filled by `contentgen.entrypoints.spend` after the route ran)."""
     return Field(None, description="What this generation used and cost.")
 
 

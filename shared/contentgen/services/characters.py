@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contentgen.config import get_settings
-from contentgen.core.structured import generate_structured
+from contentgen.generation.structured import generate_structured
 from contentgen.models.characters import (
     Character,
     CharacterAnalysisRequest,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contentgen.config import get_settings
-from contentgen.core.completions import complete_chat
 from contentgen.errors import InvalidRequestError, ModelOutputError
+from contentgen.generation.completions import complete_chat
 from contentgen.models.content import ContentRequest, ContentResponse
 from contentgen.prompts.content import content_system_prompt
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from contentgen import __version__
+from contentgen.clients.secrets import GOOGLE_API_KEY, OPENROUTER_API_KEY, SecretSpec, read_api_key
 from contentgen.config import Settings, get_settings
 from contentgen.core.breaker import breaker_states
 from contentgen.core.parallel import run_bounded
 from contentgen.core.retry import ProviderFailure
-from contentgen.secrets import GOOGLE_API_KEY, OPENROUTER_API_KEY, SecretSpec, read_api_key
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "host.docker.internal"}
 
@@ -91,6 +91,7 @@ def _check_ssm(settings: Settings) -> dict[str, Any]:
 
 def _check_openrouter(settings: Settings) -> dict[str, Any]:
     """OpenRouter's key endpoint: free, and it proves the key is accepted."""
+    # Cold start: the openai SDK loads only for a deep check, never for GET /health.
     from contentgen.connectors.openai_connector import get_openai_client
 
     client = get_openai_client()
@@ -100,6 +101,7 @@ def _check_openrouter(settings: Settings) -> dict[str, Any]:
 
 def _check_google(settings: Settings) -> dict[str, Any]:
     """google-genai `models.get` for the image model: metadata only, nothing generated."""
+    # Cold start: google-genai loads only for a deep check, never for GET /health.
     from google.genai import types
 
     from contentgen.connectors.genai_connector import get_genai_client
@@ -114,6 +116,7 @@ def _check_google(settings: Settings) -> dict[str, Any]:
 
 
 def _classify(name: str, exc: BaseException) -> ProviderFailure | None:
+    # Cold start: each SDK's connector loads only when a deep check of it failed.
     if name == "openrouter":
         from contentgen.connectors.openai_connector import classify_openai_error
 

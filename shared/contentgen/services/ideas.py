@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contentgen.config import get_settings
-from contentgen.core.structured import generate_structured
+from contentgen.generation.structured import generate_structured
 from contentgen.models.ideas import Idea, IdeasReply, TrendingIdeasRequest, TrendingIdeasResponse
 from contentgen.prompts.ideas import IDEAS_SYSTEM, ideas_user_prompt
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from contentgen.errors import NotFoundError
 from contentgen.models.events import RequestId
-from contentgen.results import get_result
-from contentgen.storage import fresh_thumbnail_url
+from contentgen.stores.media import fresh_thumbnail_url
+from contentgen.stores.results import get_result
 
 THUMBNAILS_ROUTE = "/thumbnails"
 

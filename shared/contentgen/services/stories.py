@@ -7,9 +7,10 @@ from functools import partial
 
 from contentgen.config import get_settings
 from contentgen.core.parallel import run_bounded
-from contentgen.core.structured import Structured, generate_structured
 from contentgen.errors import ContentgenError
+from contentgen.generation.structured import generate_structured
 from contentgen.models.common import CharacterRef, Segment
+from contentgen.models.schema import Structured
 from contentgen.models.stories import (
     ChunkedStoryRequest,
     ChunkReply,
@@ -22,7 +23,6 @@ from contentgen.models.stories import (
     StorySetsRequest,
     StorySetsResponse,
 )
-from contentgen.partials import paid_once
 from contentgen.prompts.characters import carry_look
 from contentgen.prompts.stories import (
     CHUNK_SYSTEM,
@@ -34,6 +34,7 @@ from contentgen.prompts.stories import (
     set_user_prompt,
     story_user_prompt,
 )
+from contentgen.stores.partials import paid_once
 
 # How many of the previous chunk's segments each chunk sees verbatim.
 CARRY_OVER_SEGMENTS = 3
@@ -100,7 +101,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
     alone (in `generate_structured`); if it still fails, or time runs out, the segments already
     written come back with the error as `partial`.
 
-    The outline and each chunk are kept as they are paid (`contentgen.partials`): the next attempt
+    The outline and each chunk are kept as they are paid (`contentgen.stores.partials`): the next attempt
     of the same request (same idempotency key) reuses the outline and the chunks that follow it
     without a gap, and asks only from the first one missing, with the same prompts an
     uninterrupted run would have sent, so the story stays one continuous story. A chunk kept
@@ -187,7 +188,7 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
 def generate_story_sets(request: StorySetsRequest) -> StorySetsResponse:
     """`set_count` different takes on one prompt, requested concurrently (bounded).
 
-    Each set is kept as it is paid (`contentgen.partials`): the next attempt of the same request
+    Each set is kept as it is paid (`contentgen.stores.partials`): the next attempt of the same request
     (same idempotency key) asks only for the sets still missing.
     """
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from contentgen.config import get_settings
-from contentgen.core.images import generate_image
+from contentgen.generation.images import generate_image
 from contentgen.models.media import ThumbnailRequest, ThumbnailResponse
 from contentgen.prompts.media import thumbnail_prompt
-from contentgen.storage import new_media_key, presigned_get_url, put_media
+from contentgen.stores.media import new_media_key, presigned_get_url, put_media
 
 
 def generate_thumbnail(request: ThumbnailRequest) -> ThumbnailResponse:

@@ -13,7 +13,7 @@ after; the first check's message names the operation too, and failing both it is
 with the job_id (`start_video_job`).
 
 Cost of a job that fails: the job is charged when its operation starts (duration x the price
-table, `contentgen.pricing`) and that charge stays when the job fails (provider error, filtered
+table, `contentgen.billing.prices`) and that charge stays when the job fails (provider error, filtered
 videos, deadline); the job shows that `usage` on every status, failed included. Google prices Veo
 per second of video requested to be generated and documents no exemption or refund for an
 operation that ends in an error or whose videos are filtered (`raiMediaFilteredCount`): neither
@@ -38,20 +38,28 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from contentgen.billing.meter import add_unconfirmed_cost, current_meter
+from contentgen.billing.prices import video_cost
+from contentgen.catalog import video_violations
 from contentgen.config import get_settings
-from contentgen.core.videos import StartedVideo, check_video, start_video
 from contentgen.errors import (
     CircuitOpenError,
     ContentFilteredError,
     ContentgenError,
     DeadlineExceededError,
+    InvalidRequestError,
     NotFoundError,
     ProviderError,
     ProviderRateLimitedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from contentgen.jobs import (
+from contentgen.generation.videos import StartedVideo, check_video, start_video
+from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
+from contentgen.models.usage import Usage
+from contentgen.observability import logger
+from contentgen.prompts.media import video_prompt
+from contentgen.stores.jobs import (
     JobStoreUnavailableError,
     VideoJob,
     check_configured,
@@ -62,13 +70,7 @@ from contentgen.jobs import (
     schedule_check,
     update_job,
 )
-from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
-from contentgen.models.usage import Usage
-from contentgen.observability import logger
-from contentgen.pricing import video_cost
-from contentgen.prompts.media import video_prompt
-from contentgen.storage import media_exists, presigned_get_url, put_media
-from contentgen.usage import add_unconfirmed_cost, current_meter
+from contentgen.stores.media import media_exists, presigned_get_url, put_media
 
 T = TypeVar("T")
 
@@ -113,12 +115,13 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
     execute-api URL; empty on a custom domain's root, locally without a stage, or direct calls)."""
     settings = get_settings()
     check_configured()  # a job that could not be followed is not started (and not paid for)
+    models = capable_video_models(request, settings.video_models)
     now = int(time.time())
     job = VideoJob(
         job_id=secrets.token_urlsafe(16),
         status="pending",
         operation_name=None,
-        model=settings.video_models[0],
+        model=models[0],
         request=request.model_dump(),
         created_at=now,
         updated_at=now,
@@ -130,12 +133,12 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
             video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
             aspect_ratio=request.aspect_ratio,
             duration_seconds=request.duration_seconds,
-            models=settings.video_models,
+            models=models,
         )
     except Exception as exc:
         _discard(job.job_id)
         if isinstance(exc, ProviderError) and exc.unconfirmed_paid_work:
-            raise _start_unconfirmed(exc, request, settings.video_models) from None
+            raise _start_unconfirmed(exc, request, models) from None
         raise
     usage = meter.as_usage() if (meter := current_meter()) is not None else None
     recorded = _record_start(job.job_id, started, usage)
@@ -151,6 +154,7 @@ def start_video_job(request: VideoRequest, base_path: str = "") -> VideoJobAccep
 
 def _create(job: VideoJob) -> None:
     """Write the job before its start; `JobStoreUnavailableError` (503) when the table refuses."""
+    # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
     def write() -> None:
@@ -243,6 +247,24 @@ def _schedule_first_check(job_id: str, started: StartedVideo, delay: int, *, rec
                 "reason": f"{type(exc).__name__}: {exc}",
             },
         )
+
+
+def capable_video_models(request: VideoRequest, models: Sequence[str]) -> list[str]:
+    """The models of the chain that can make the request's duration and aspect ratio (the model
+    catalog; a model it does not describe is kept), in order; `InvalidRequestError` (422) naming
+    the field and the primary model's allowed values when none can, before anything is paid."""
+    problems = {
+        model: video_violations(
+            model, duration_seconds=request.duration_seconds, aspect_ratio=request.aspect_ratio
+        )
+        for model in models
+    }
+    capable = [model for model in models if not problems[model]]
+    if not capable:
+        first = problems[models[0]][0]
+        allowed = ", ".join(str(value) for value in first.allowed)
+        raise InvalidRequestError(first.field, f"{models[0]} cannot make {first.value}; allowed: {allowed}")
+    return capable
 
 
 def _start_unconfirmed(

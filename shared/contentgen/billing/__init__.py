@@ -1,0 +1,1 @@
+"""What requests cost: the invocation meter, media prices, daily budgets."""

@@ -1,0 +1,74 @@
+"""What a Google image or video costs: a price table per model, overridable by environment.
+
+OpenRouter reports the cost of every chat completion itself (`usage.cost`, USD, with usage
+accounting on); Google's image and video APIs report none, so their cost is computed here:
+USD per image for image models, USD per second of generated video for Veo models.
+
+Default prices come from the model catalog (`contentgen.catalog`, `models.json`): Google's list
+prices (paid tier, standard, not batch) per image (1K) or per second of video, each with its
+source and the date it was read.
+
+`MEDIA_PRICES_JSON` replaces or adds entries, e.g.
+`{"my-image-model": {"per_image": 0.04}, "my-video-model": {"per_second": 0.4}}`;
+a model in neither has no known cost (`cost_usd` null in the answer and the log line).
+The override is validated with the settings (`contentgen.config`), so a malformed one (not JSON,
+a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a 503
+`configuration_error` naming the variable before any provider request, never after one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from contentgen.catalog import media_price_table
+from contentgen.config import MediaPrice, get_settings, parse_prices
+from contentgen.errors import ConfigurationError
+
+PRICES_SOURCE = "contentgen/catalog/models.json (each price cites its source and the date read)"
+
+
+def default_prices() -> dict[str, MediaPrice]:
+    """The catalog's media prices in force today, by model id."""
+    return {
+        model: MediaPrice(per_image=per_image, per_second=per_second)
+        for model, (per_image, per_second) in media_price_table().items()
+    }
+
+
+@cache
+def _table(override: str | None) -> dict[str, MediaPrice]:
+    table = default_prices()
+    if override:
+        try:
+            table.update(parse_prices(override))
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"service misconfigured: environment variable MEDIA_PRICES_JSON: {exc}"
+            ) from None
+    return table
+
+
+def price_table() -> dict[str, MediaPrice]:
+    """The defaults with MEDIA_PRICES_JSON applied; `ConfigurationError` (503) when it is malformed."""
+    return _table(get_settings().media_prices_json)
+
+
+def _bare(model: str) -> str:
+    """`models/X` or `publishers/google/models/X` → `X`."""
+    return model.rsplit("/", 1)[-1]
+
+
+def image_cost(model: str, images: int = 1) -> float | None:
+    """USD for `images` images from `model`; None when the table has no per-image price for it."""
+    price = price_table().get(_bare(model))
+    if price is None or price.per_image is None:
+        return None
+    return float(price.per_image * images)
+
+
+def video_cost(model: str, seconds: int) -> float | None:
+    """USD for `seconds` seconds of video from `model`; None when the table has no per-second price."""
+    price = price_table().get(_bare(model))
+    if price is None or price.per_second is None:
+        return None
+    return float(price.per_second * seconds)

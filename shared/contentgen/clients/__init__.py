@@ -1,0 +1,1 @@
+"""AWS clients, lazily built singletons and secrets, once per container."""

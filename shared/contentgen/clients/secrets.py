@@ -1,0 +1,166 @@
+"""API keys: SSM Parameter Store (SecureString, decrypted) in AWS, the environment locally.
+
+In AWS the key is read through the AWS Parameters and Secrets Lambda Extension when the template
+enables it (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` set): one stdlib HTTP GET to its loopback
+endpoint, so no boto3 import and no SSM client (service model) on the cold path. Without it,
+Powertools' SSMProvider reads the parameter. Source: "Using Parameter Store parameters in AWS
+Lambda functions", https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html
+(endpoint, `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`, callable only during INVOKE,
+`SSM_PARAMETER_STORE_TTL=0` bypasses its cache, which the template sets so a re-read reaches SSM).
+
+Keys are read on first use, never at import. The connectors keep the built client, so a warm
+container makes no SSM call at all; a connector reset (rotation, rejected key) reads again with
+`force_fetch` so a rotated value is seen at once. Failures raise `SecretUnavailableError` naming the
+parameter and are never cached.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from contentgen.config import get_settings
+from contentgen.errors import SecretUnavailableError
+from contentgen.observability import logger, register_secret
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """Where one API key lives: an SSM parameter (name from settings) or, locally, a variable."""
+
+    label: str
+    param_setting: str  # attribute of Settings holding the SSM parameter name
+    env_var: str  # local fallback when no parameter name is configured
+
+
+OPENROUTER_API_KEY = SecretSpec("OpenRouter API key", "openrouter_api_key_param", "OPENROUTER_API_KEY")
+GOOGLE_API_KEY = SecretSpec("Google API key", "google_api_key_param", "GOOGLE_API_KEY")
+
+_provider_lock = threading.Lock()
+_provider: SSMProvider | None = None
+
+
+def _ssm_provider() -> SSMProvider:
+    """Powertools' SSM provider with short timeouts, built (with boto3) only when first needed."""
+    global _provider
+    with _provider_lock:
+        if _provider is None:
+            # Cold start: this Powertools utility loads on the path that uses it, not at import.
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+            from botocore.config import Config
+
+            timeout = get_settings().ssm_timeout_seconds
+            _provider = SSMProvider(
+                boto_config=Config(
+                    connect_timeout=timeout,
+                    read_timeout=timeout,
+                    retries={"mode": "standard", "max_attempts": 2},
+                )
+            )
+        return _provider
+
+
+def reset_ssm_provider() -> None:
+    """Forget the SSM provider and its cache (tests; a new endpoint)."""
+    global _provider
+    with _provider_lock:
+        _provider = None
+
+
+EXTENSION_PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+EXTENSION_HOST = "localhost"
+
+
+class _ParameterReadError(Exception):
+    """SSM (or the extension) answered with an error or not at all; `cause` names what, never a value."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def extension_port() -> int | None:
+    """The Parameters and Secrets extension's port when the template enables it, else None."""
+    raw = os.environ.get(EXTENSION_PORT_VARIABLE, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def read_through_extension(param_name: str, port: int, timeout: float) -> object:
+    """`Parameter.Value` of GetParameter (decrypted) from the extension's local endpoint.
+
+    GET http://localhost:{port}/systemsmanager/parameters/get?name={name}&withDecryption=true with
+    the header `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`; the body is GetParameter's JSON
+    response. Raises `_ParameterReadError` on a non-200 answer, a connection failure or a timeout.
+    """
+    path = f"/systemsmanager/parameters/get?name={quote(param_name, safe='')}&withDecryption=true"
+    connection = http.client.HTTPConnection(EXTENSION_HOST, port, timeout=timeout)
+    try:
+        connection.request(
+            "GET", path, headers={"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")}
+        )
+        response = connection.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise _ParameterReadError(type(exc).__name__) from None
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise _ParameterReadError(f"HTTP {response.status}")
+    try:
+        parameter = json.loads(body)["Parameter"]
+        return parameter["Value"]
+    except (ValueError, KeyError, TypeError):
+        raise _ParameterReadError("malformed answer") from None
+
+
+def _read_parameter(param_name: str) -> object:
+    """The decrypted value, through the extension when enabled, else Powertools' SSMProvider.
+
+    Raises `_ParameterReadError`; never caches a value. Powertools (and with it boto3) is imported
+    only on the SSMProvider path."""
+    port = extension_port()
+    if port is not None:
+        return read_through_extension(param_name, port, get_settings().ssm_timeout_seconds)
+
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        return _ssm_provider().get(param_name, decrypt=True, force_fetch=True)
+    except GetParameterError as exc:
+        raise _ParameterReadError(type(exc.__cause__ or exc).__name__) from None
+
+
+def read_api_key(spec: SecretSpec) -> str:
+    """Return the key, from SSM when a parameter name is configured, else from the environment."""
+    param_name: str | None = getattr(get_settings(), spec.param_setting)
+    if param_name is None:
+        local_value = os.environ.get(spec.env_var, "").strip()
+        if not local_value:
+            raise SecretUnavailableError(
+                f"{spec.label} is not configured: set {spec.env_var} locally or "
+                f"{spec.env_var}_PARAM to an SSM parameter name"
+            )
+        register_secret(local_value)
+        return local_value
+
+    try:
+        value = _read_parameter(param_name)
+    except _ParameterReadError as exc:
+        # The cause may be AccessDenied, ParameterNotFound, a timeout: log its class only.
+        logger.warning("could not read API key from SSM", extra={"parameter": param_name, "cause": exc.cause})
+        raise SecretUnavailableError(
+            f"{spec.label} unavailable: could not read SSM parameter {param_name}"
+        ) from None
+    if not isinstance(value, str) or not value.strip():
+        raise SecretUnavailableError(f"{spec.label} unavailable: SSM parameter {param_name} is empty")
+    register_secret(value.strip())
+    return value.strip()

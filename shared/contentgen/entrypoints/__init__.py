@@ -1,0 +1,1 @@
+"""Entry adapters: the Lambda handlers' API Gateway proxy, SQS and EventBridge sides."""

@@ -1,0 +1,423 @@
+"""The adapter between Lambda events and the domain services.
+
+`create_app()` gives a Powertools `APIGatewayRestResolver` with request validation and the layer's
+one exception-to-response mapping; `lambda_entrypoint()` wraps it with Logger, Metrics and Tracer,
+opens the invocation's deadline and accepts:
+- API Gateway proxy events, optionally with an `Idempotency-Key` header (`contentgen.stores.idempotency`);
+- direct invocations (the request body itself as the event, as from `aws lambda invoke` or Step
+  Functions), answered with the same JSON body HTTP would get;
+- SQS batches and EventBridge events carrying `request_id` and a request (`contentgen.entrypoints.events`).
+Every path runs the same routes, so validation, services and error mapping exist once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from contentgen.config import get_settings
+from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.entrypoints import coldstart
+from contentgen.entrypoints.answers import (
+    bounded_errors,
+    error_response,
+    is_rest_proxy_event,
+    proxy_event_for,
+    response_header,
+)
+from contentgen.entrypoints.envelope import check_record_batch, is_record_batch, proxy_event_problem
+from contentgen.entrypoints.request_body import (
+    canonical_json,
+    check_value_bounds,
+    decode_http_body,
+    require_object,
+)
+from contentgen.entrypoints.spend import invocation_scope, spend_middleware
+from contentgen.errors import ConfigurationError, ContentgenError, InvalidRequestError
+from contentgen.observability import logger, metrics, traced_handler
+from contentgen.stores.idempotency import http_scope, run_once
+
+Handler = Callable[[Any, LambdaContext], Any]
+# A route's hook for an answer given again from the idempotency store: (status_code, body) -> the
+# body to answer, e.g. with a fresh presigned URL for the stored object (see `lambda_entrypoint`).
+ReplayHook = Callable[[int, Any], Any]
+
+DEFAULT_API_GATEWAY_TIMEOUT = 29.0
+
+
+def _field_name(location: Any) -> str:
+    parts = [str(part) for part in location if part != "body"] if isinstance(location, list | tuple) else []
+    return ".".join(parts) or "body"
+
+
+def _validation_response(exc: RequestValidationError) -> Response[str]:
+    problems = list(exc.errors())
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return error_response(400, "invalid_json", "request body is not valid JSON")
+    if any(
+        problem.get("type") in ("missing", "model_attributes_type")
+        and _field_name(problem.get("loc")) == "body"
+        for problem in problems
+    ):
+        message = "request body must be a JSON object"
+        return error_response(422, "invalid_request", message, errors=[{"field": "body", "message": message}])
+    errors = [
+        {"field": _field_name(problem.get("loc")), "message": str(problem.get("msg", "invalid"))}
+        for problem in problems
+    ]
+    summary = "; ".join(f"{error['field']}: {error['message']}" for error in bounded_errors(errors[:5]))
+    if len(errors) > 5:
+        summary += f"; and {len(errors) - 5} more"
+    return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
+
+
+def _answer_code(response: Mapping[str, Any]) -> str | None:
+    """The `code` (and, for a 422, the first field) of an error answer, for its log line."""
+    try:
+        body = json.loads(response.get("body") or "null")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return None
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    return f"{body['code']}:{first['field']}" if isinstance(first.get("field"), str) else str(body["code"])
+
+
+def create_app() -> APIGatewayRestResolver:
+    """A resolver with validation on and every exception mapped to a JSON error response."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    # Generation routes: budget check before any provider request, spend charged, `usage` answered.
+    app.use(middlewares=[spend_middleware])
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return _validation_response(exc)
+
+    @app.exception_handler(ContentgenError)  # type: ignore[untyped-decorator]
+    def _known(exc: ContentgenError) -> Response[str]:
+        log = logger.warning if exc.status_code < 500 else logger.error
+        log("request failed", extra={"code": exc.code, "status": exc.status_code, "reason": exc.message})
+        errors = [{"field": exc.field, "message": exc.message}] if hasattr(exc, "field") else None
+        return error_response(
+            exc.status_code,
+            exc.code,
+            exc.message,
+            errors=errors,
+            retry_after=exc.retry_after,
+            partial=exc.partial,
+            usage=exc.usage,
+            unconfirmed_paid_work=exc.unconfirmed_paid_work,
+        )
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response[str]:
+        event = app.current_event
+        return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(exc: Exception) -> Response[str]:
+        # The trace goes to the log only; the caller gets a generic message and the request id.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error")
+
+    return app
+
+
+class InvalidEventError(InvalidRequestError):
+    """A REST proxy event with a field that is not of its documented type (`contentgen.entrypoints.envelope`):
+    400 `invalid_event` naming the field. Only a direct `lambda:InvokeFunction` can send one."""
+
+    status_code = 400
+    code = "invalid_event"
+
+
+def _event_problem(event: Mapping[str, Any]) -> InvalidEventError | None:
+    """The error answering a REST proxy event that cannot be read, None when it can."""
+
+    problem = proxy_event_problem(event)
+    if problem is None:
+        return None
+    field, reason = problem
+    return InvalidEventError(field, reason)
+
+
+def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
+    """The Lambda's remaining time; over HTTP, no later than API Gateway's own timeout."""
+    deadline = Deadline.from_context(context)
+    if not over_http:
+        return deadline
+    try:
+        gateway_timeout = get_settings().api_gateway_timeout_seconds
+    except ConfigurationError:
+        gateway_timeout = DEFAULT_API_GATEWAY_TIMEOUT  # the route itself answers 503 naming the variable
+    return min(deadline, Deadline.after(gateway_timeout), key=lambda candidate: candidate.expires_at)
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _idempotent_http(
+    app: APIGatewayRestResolver,
+    event: dict[str, Any],
+    key: str,
+    context: LambdaContext,
+    request: Any = None,
+    *,
+    owner: str,
+    on_replay: ReplayHook | None = None,
+) -> Any:
+    """An API request carrying `Idempotency-Key`: a repeat gets the first answer, no second call.
+
+    `owner` is the path of the function's own route (its records' key prefix). The key belongs to
+    the caller's API key (`requestContext.identity.apiKeyId`, `idempotency.http_scope`): another
+    key sending the same `Idempotency-Key` has its own record. A replayed answer goes through
+    `on_replay` when given."""
+
+    def execute() -> dict[str, Any]:
+        response = app.resolve(event, context)
+        outcome: dict[str, Any] = {
+            "status_code": int(response["statusCode"]),
+            "body": json.loads(response.get("body") or "null"),
+            "headers": answer_headers(response),
+        }
+        retry_after = response_header(response, "Retry-After")
+        if retry_after is not None:
+            outcome["retry_after"] = retry_after  # the provider's wait reaches the caller too
+        return outcome
+
+    try:
+        outcome, executed = run_once(
+            owner=owner,
+            route=f"{event.get('httpMethod')} {event.get('resource') or event.get('path')}",
+            key=key,
+            request=request,
+            execute=execute,
+            context=context,
+            scope=http_scope(_api_key_id_of(event)),
+        )
+    except ContentgenError as exc:
+        response = error_response(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after)
+        return _proxy_response(exc.status_code, response.body, dict(response.headers))
+    if not executed and on_replay is not None:
+        outcome = _replayed(outcome, on_replay)
+    headers = {**(outcome.get("headers") or {}), "Idempotency-Key": key}
+    return _proxy_response(outcome["status_code"], json.dumps(outcome["body"]), headers)
+
+
+def _api_key_id_of(event: Mapping[str, Any]) -> str | None:
+    """The API key id API Gateway put in a REST proxy event, None when there is none."""
+    identity = (event.get("requestContext") or {}).get("identity")
+    api_key_id = identity.get("apiKeyId") if isinstance(identity, Mapping) else None
+    return str(api_key_id) if api_key_id else None
+
+
+def _replayed(outcome: dict[str, Any], on_replay: ReplayHook) -> dict[str, Any]:
+    """`outcome` with its body passed through the route's replay hook; the stored body when the
+    hook fails (logged: the answer is still the one that was paid for)."""
+    try:
+        body = on_replay(int(outcome["status_code"]), outcome["body"])
+    except Exception:
+        logger.exception("replay hook failed; the stored answer is given")
+        return outcome
+    return {**outcome, "body": body}
+
+
+def answer_headers(response: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The headers a route's proxy response sets (`Retry-After`, `Location`, ...), as
+    `{name: [values]}`, so an answer kept under an `Idempotency-Key` is given back with them, the
+    first time and on every replay (an outcome stored before headers were kept has none)."""
+    headers: dict[str, list[str]] = {}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = [str(value) for value in (values if isinstance(values, list) else [values])]
+    for name, value in (response.get("headers") or {}).items():
+        headers.setdefault(str(name), [str(value)])
+    return headers
+
+
+def _proxy_response(status: int, body: Any, headers: dict[str, Any]) -> dict[str, Any]:
+    """A REST API proxy response (payload 1.0)."""
+    values = {name: value if isinstance(value, list) else [value] for name, value in headers.items()}
+    values.setdefault("Content-Type", [content_types.APPLICATION_JSON])
+    return {"statusCode": status, "multiValueHeaders": values, "body": body, "isBase64Encoded": False}
+
+
+def lambda_entrypoint(
+    app: APIGatewayRestResolver,
+    *,
+    direct_route: tuple[str, str] | None = None,
+    on_replay: ReplayHook | None = None,
+) -> Handler:
+    """The function's `lambda_handler`: API Gateway events (with an optional `Idempotency-Key`),
+    direct invocations of `direct_route`, and, for `direct_route`, SQS batches and EventBridge
+    events carrying `request_id` and the request (see `contentgen.entrypoints.events`).
+
+    `on_replay(status_code, body)` gives the body to answer when an `Idempotency-Key` repeat is
+    answered from the store (e.g. a presigned URL signed again: a stored one may have expired).
+
+    The event's shape is checked first (`contentgen.entrypoints.envelope`): a proxy event with a field not of
+    its documented type is answered 400 `invalid_event` naming the field; a batch with a record
+    without `messageId` raises `UnusableEventError`."""
+
+    # The function's own route owns its idempotency records (contentgen.stores.record_keys), whatever
+    # path a request names.
+    # A function without a route of its own (none today) keeps no records: it ignores the header.
+    owner = direct_route[1] if direct_route is not None else None
+
+    @logger.inject_lambda_context(clear_state=True)
+    @traced_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @invocation_scope
+    def handler(event: Any, context: LambdaContext) -> Any:
+        started = time.perf_counter()
+        idempotency_key: str | None = None
+        direct = not is_rest_proxy_event(event)
+        problem = None if direct else _event_problem(event)
+        request_id = (
+            ((event.get("requestContext") or {}).get("requestId") if not direct and not problem else None)
+            or getattr(context, "aws_request_id", None)
+            or str(uuid.uuid4())
+        )
+        logger.set_correlation_id(request_id)
+        if direct and direct_route is not None:
+            # Imported on this path only (cold start): the event adapter and its batch processor
+            # are for direct invocations with a record batch, never for an API Gateway request.
+            from contentgen.entrypoints import events
+
+            if is_record_batch(event):
+                check_record_batch(event)  # raises UnusableEventError naming the record
+                return events.handle_generation_batch(app, direct_route, event, context)
+            if events.is_eventbridge_event(event):
+                return events.handle_generation_event(app, direct_route, event, context)
+        with deadline_scope(_deadline_for(context, over_http=not direct)):
+            if direct and direct_route is None:
+                response = error_response(400, "unsupported_event", "this function is served over HTTP only")
+                return json.loads(response.body or "{}")
+            try:
+                if problem is not None:
+                    raise problem
+                proxy, request = read_request(event, direct_route=direct_route if direct else None)
+            except ContentgenError as exc:
+                proxy, request = (event if not direct and problem is None else {}), None
+                result: dict[str, Any] = refused_request(exc)
+            else:
+                idempotency_key = idempotency_key_of(proxy) if not direct and owner else None
+                result = (
+                    _idempotent_http(
+                        app, proxy, idempotency_key, context, request, owner=owner, on_replay=on_replay
+                    )
+                    if idempotency_key and owner
+                    else app.resolve(proxy, context)
+                )
+        with_request_id(result, request_id)
+        status = int(result.get("statusCode", 500))
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        if status >= 400:
+            metrics.add_metric(
+                name="ServerErrors" if status >= 500 else "ClientErrors", unit=MetricUnit.Count, value=1
+            )
+        logger.info(
+            "request served",
+            extra={
+                "method": proxy.get("httpMethod"),
+                "path": proxy.get("path"),
+                "status": status,
+                "code": _answer_code(result) if status >= 400 else None,
+                "direct": direct,
+                "idempotency_key": idempotency_key,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return json.loads(result.get("body") or "null") if direct else result
+
+    coldstart.init_done(app, direct_route)
+    return cast(Handler, handler)
+
+
+# What callers send (issue 10 items 7-9, issue 15): read and bounded here, once, for every entry.
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def read_request(
+    event: Mapping[str, Any], *, direct_route: tuple[str, str] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(the proxy event to resolve, the parsed request body or None).
+
+    A direct invocation of `direct_route` carries the body as the event itself; an API Gateway
+    event carries it as text (`contentgen.entrypoints.request_body.decode_http_body`). The body must be a
+    JSON object (else 422 naming `body`) within the bounds of `contentgen.entrypoints.request_body`; the
+    event handed on carries it re-serialised canonically with `Content-Type: application/json`,
+    so nothing downstream parses what the caller sent. Raises the 400/413/415/422 errors of
+    `contentgen.entrypoints.request_body`."""
+
+    if direct_route is not None:
+        method, path = direct_route
+        request_id = str(logger.get_correlation_id() or uuid.uuid4())
+        if method not in _BODY_METHODS:
+            return proxy_event_for(None, method=method, path=path, request_id=request_id), None
+        check_value_bounds(event)
+        body = require_object(event)
+        return proxy_event_for(body, method=method, path=path, request_id=request_id), body
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return dict(event), None
+    if event.get("body") in (None, ""):
+        return _with_json_body(event, None), None  # validation names what is missing
+    parsed = decode_http_body(
+        event.get("body"),
+        is_base64=bool(event.get("isBase64Encoded")),
+        content_type=_header(event, "Content-Type"),
+    )
+    body = require_object(parsed)
+    return _with_json_body(event, body), body
+
+
+def _with_json_body(event: Mapping[str, Any], body: dict[str, Any] | None) -> dict[str, Any]:
+
+    proxy = dict(event)
+    for name in ("headers", "multiValueHeaders"):
+        headers = {k: v for k, v in (event.get(name) or {}).items() if k.lower() != "content-type"}
+        headers["Content-Type"] = "application/json" if name == "headers" else ["application/json"]
+        proxy[name] = headers
+    proxy["body"] = canonical_json(body) if body is not None else None
+    proxy["isBase64Encoded"] = False
+    return proxy
+
+
+def idempotency_key_of(event: Mapping[str, Any]) -> str | None:
+    """The `Idempotency-Key` header of a POST; GET and other methods ignore it (they are
+    idempotent already, RFC 9110 §9.2.2), so it never costs them a table read."""
+    if str(event.get("httpMethod", "")).upper() != "POST":
+        return None
+    return _header(event, "Idempotency-Key") or None
+
+
+def refused_request(exc: ContentgenError) -> dict[str, Any]:
+    """The proxy response for a request refused before any route ran."""
+    logger.warning(
+        "request refused", extra={"code": exc.code, "status": exc.status_code, "reason": exc.message}
+    )
+    errors = [{"field": exc.field, "message": exc.message}] if isinstance(exc, InvalidRequestError) else None
+    response = error_response(exc.status_code, exc.code, exc.message, errors=errors)
+    return _proxy_response(exc.status_code, response.body, dict(response.headers))
+
+
+def with_request_id(result: dict[str, Any], request_id: str) -> None:
+    """Put the invocation's request id (the one error bodies carry) in an `X-Request-Id` header."""
+    if "multiValueHeaders" in result or "headers" not in result:
+        result.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+    else:
+        result["headers"]["X-Request-Id"] = request_id

@@ -1,0 +1,1 @@
+"""Provider generation under the call policy: chat completions, structured output, images, videos."""

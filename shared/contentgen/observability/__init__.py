@@ -1,0 +1,273 @@
+"""Powertools Logger, Metrics and Tracer shared by every function, plus provider-call metrics.
+
+Creating these does no I/O. Prompts, model output and keys are never logged at INFO.
+
+The Tracer is constructed only where tracing is on (in Lambda, unless disabled or emulated: the
+same rule Powertools applies itself). Constructing it imports the X-Ray SDK and botocore, about
+250 ms of cold start, which a process that cannot trace has no use for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from contentgen.config import get_settings
+from contentgen.observability.log_pins import pin_sdk_loggers
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "contentgen")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "contentgen")
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
+# Provider calls flush their own EMF blob (per model); an invocation can leave the function's
+# Metrics empty, which Powertools reports with a UserWarning on stderr. It is not an error here.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+# No SDK or transport logger writes below WARNING, whatever the root level (keys in bodies).
+pin_sdk_loggers()
+
+# Key shapes redacted even before a key is registered (OpenRouter, Google, bearer tokens, ?key=).
+_SECRET_PATTERNS = re.compile(
+    r"sk-or-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,}|(?<=Bearer )[A-Za-z0-9._~+/=-]{8,}|(?<=[?&]key=)[^&\s\"']+"
+)
+_secrets_lock = threading.Lock()
+_secret_values: frozenset[str] = frozenset()
+REDACTED = "***"
+
+
+def register_secret(value: str) -> None:
+    """Every log line from now on has `value` replaced by ***."""
+    global _secret_values
+    if len(value) >= 6:
+        with _secrets_lock:
+            _secret_values = _secret_values | {value}
+
+
+def redact(text: str) -> str:
+    for value in _secret_values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return _SECRET_PATTERNS.sub(REDACTED, text)
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines with API keys removed, whatever logged them (exceptions included)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+# DEBUG is sampled: POWERTOOLS_LOGGER_SAMPLE_RATE (set in template.yaml) turns on DEBUG for that
+# share of invocations; Powertools re-draws it per invocation in `inject_lambda_context`.
+logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def tracing_enabled() -> bool:
+    """Powertools' rule: trace in Lambda unless POWERTOOLS_TRACE_DISABLED or a local emulator."""
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    emulated = os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE")
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not emulated
+
+
+def _build_tracer() -> Tracer | None:
+    if not tracing_enabled():
+        return None
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
+    from aws_lambda_powertools import Tracer
+
+    # Only botocore is patched: provider calls are traced through explicit subsegments.
+    return Tracer(service=SERVICE, patch_modules=("botocore",))
+
+
+tracer = _build_tracer()
+
+
+def traced_handler(handler: HandlerT) -> HandlerT:
+    """The Lambda handler under the Tracer (responses are not captured: they hold content)."""
+    if tracer is None:
+        return handler
+    return cast(HandlerT, tracer.capture_lambda_handler(handler, capture_response=False))
+
+
+@contextmanager
+def provider_span(name: str, model: str) -> Iterator[None]:
+    """An X-Ray subsegment around one provider call, annotated with the model."""
+    if tracer is None:
+        yield
+        return
+    with tracer.provider.in_subsegment(name) as subsegment:
+        subsegment.put_annotation("model", model)
+        yield
+
+
+def _function_name() -> str:
+    """The Lambda function (its name in AWS, its logical id locally), for the metrics' dimension."""
+    name = logger.get_current_keys().get("function_name") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    return str(name or SERVICE)
+
+
+_blobs = threading.local()
+
+
+def _call_metrics(model: str, function: str) -> EphemeralMetrics:
+    """An EMF blob dimensioned by function and model, also rolled up by service alone (alarms).
+
+    One EphemeralMetrics per thread, reused: building one costs more than the blob it writes.
+    """
+    blob: EphemeralMetrics | None = getattr(_blobs, "blob", None)
+    if blob is None:
+        blob = _blobs.blob = EphemeralMetrics(namespace=NAMESPACE)
+    blob.clear_metrics()
+    blob.add_dimension(name="service", value=SERVICE)
+    blob.add_dimension(name="function", value=function)
+    blob.add_dimension(name="model", value=model)
+    blob.add_dimensions(service=SERVICE)
+    return blob
+
+
+_emf_lock = threading.Lock()
+
+
+def write_metrics(blob: EphemeralMetrics) -> None:
+    """Write `blob` as ONE EMF line to stdout and clear it: the single writer of provider metrics.
+
+    Powertools' `flush_metrics` uses `print()`, which writes the JSON and the newline in two calls;
+    from fan-out threads those writes interleave and fuse lines that CloudWatch then drops. Here the
+    whole line is one `write` under one lock (EMF spec: one JSON object per line,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+    Nothing is written when metrics are disabled (POWERTOOLS_METRICS_DISABLED) or the blob is empty.
+    """
+    # Cold start: this Powertools utility loads on the path that uses it, not at import.
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if not blob.metric_set or is_metrics_disabled():
+        blob.clear_metrics()
+        return
+    line = json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n"
+    blob.clear_metrics()
+    with _emf_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
+def clip(text: str | None) -> str | None:
+    """Prompts and outputs: in full at DEBUG, cut to LOG_TEXT_CHARS otherwise."""
+    if text is None or logger.log_level <= logging.DEBUG:
+        return text
+    limit = get_settings().log_text_chars
+    return text if len(text) <= limit else f"{text[:limit]}… [{len(text)} chars]"
+
+
+@dataclass
+class AttemptRecord:
+    """One request to a provider: what was asked, how it went, what it cost."""
+
+    provider: str
+    operation: str
+    model: str
+    attempt: int
+    outcome: str = "ok"  # "ok", a failure kind, or "circuit_open"
+    http_status: int | None = None
+    latency_ms: float = 0.0
+    queued_ms: float = 0.0
+    answered_by: str | None = None
+    fallback_from: str | None = None
+    breaker: str = "closed"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    response_id: str | None = None
+    prompt: str | None = None
+    output: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = None) -> None:
+    """The one log line and the one EMF blob of a provider request; `invocation_cost` is the
+    invocation's running cost in USD after it (`contentgen.billing.meter`), logged when known."""
+    model = entry.answered_by or entry.model
+    function = _function_name()
+    blob = _call_metrics(model, function)
+    blob.add_metric(name="ProviderRequests", unit=MetricUnit.Count, value=1)
+    blob.add_metric(name="ProviderLatency", unit=MetricUnit.Milliseconds, value=entry.latency_ms)
+    if entry.attempt > 1:
+        blob.add_metric(name="ProviderRetries", unit=MetricUnit.Count, value=1)
+    if entry.outcome == "ok":
+        # Counters are written only when non-zero (alarms FILL the gaps with 0).
+        if entry.fallback_from is not None or model != entry.model:
+            blob.add_metric(name="ModelFallbacks", unit=MetricUnit.Count, value=1)
+        for name, value in (
+            ("PromptTokens", entry.prompt_tokens),
+            ("CompletionTokens", entry.completion_tokens),
+            ("CostUSD", entry.cost_usd),
+        ):
+            if value is not None:
+                blob.add_metric(
+                    name=name, unit=MetricUnit.Count if name != "CostUSD" else MetricUnit.NoUnit, value=value
+                )
+    else:
+        blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
+        blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
+    write_metrics(blob)
+    fields: dict[str, Any] = {
+        "function": function,
+        "provider": entry.provider,
+        "operation": entry.operation,
+        "model": entry.model,
+        "answered_by": model if entry.outcome == "ok" else None,
+        "attempt": entry.attempt,
+        "outcome": entry.outcome,
+        "http_status": entry.http_status,
+        "latency_ms": round(entry.latency_ms, 1),
+        "queued_ms": round(entry.queued_ms, 1),
+        "prompt_tokens": entry.prompt_tokens,
+        "completion_tokens": entry.completion_tokens,
+        "cost_usd": entry.cost_usd,
+        "invocation_cost_usd": float(invocation_cost) if invocation_cost is not None else None,
+        "response_id": entry.response_id,
+        "fallback_from": entry.fallback_from,
+        "breaker": entry.breaker,
+        "prompt": clip(entry.prompt),
+        "output": clip(entry.output),
+        **entry.details,
+    }
+    log = logger.info if entry.outcome == "ok" else logger.warning
+    log("provider call", extra={key: value for key, value in fields.items() if value is not None})
+
+
+def count_breaker_event(*, model: str, to_state: str) -> None:
+    """A breaker transition: BreakerOpened, BreakerHalfOpened or BreakerClosed."""
+    name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
+    blob = _call_metrics(model, _function_name())
+    blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    write_metrics(blob)
+
+
+def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
+    """A reply accepted despite soft limits: SoftLimitTrimmed (strings cut) and SoftProblems."""
+    blob = _call_metrics(model, _function_name())
+    if trimmed:
+        blob.add_metric(name="SoftLimitTrimmed", unit=MetricUnit.Count, value=trimmed)
+    if problems:
+        blob.add_metric(name="SoftProblems", unit=MetricUnit.Count, value=problems)
+    write_metrics(blob)

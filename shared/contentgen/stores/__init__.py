@@ -1,0 +1,1 @@
+"""Persistence: idempotency records, results, video jobs, media, paid parts, the spend ledger, API keys."""

@@ -1,0 +1,371 @@
+"""Spend control's edges (contentgen.entrypoints.spend, contentgen.billing.budgets): the clock, the day, failures that must not cost an
+answer, and charges for work that failed after it was paid for. The ledger over the wire is in
+tests/integration/test_spend.py."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from contentgen.billing import budgets
+from contentgen.billing.meter import add_request, before_request
+from contentgen.entrypoints import spend
+from contentgen.entrypoints.api import create_app, lambda_entrypoint
+from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUnavailableError
+from contentgen.models.stories import StorySegmentsRequest
+from local.lambda_context import LocalLambdaContext
+from tests.conftest import log_records
+
+NOON = 1796040000.0  # 2026-11-30 12:00:00 UTC
+
+
+def test_days_and_retry_after_are_utc() -> None:
+    assert budgets.utc_day(NOON) == "2026-11-30"
+    assert budgets.utc_day(NOON + 12 * 3600) == "2026-12-01"
+    assert budgets.seconds_until_midnight(NOON) == 12 * 3600
+    assert budgets.seconds_until_midnight(NOON + 12 * 3600 - 0.25) == 0.25
+
+
+def test_only_the_budget_refusal_is_over_budget() -> None:
+    assert budgets.is_over_budget(429, {"code": "budget_exceeded"})
+    assert not budgets.is_over_budget(429, {"code": "rate_limited"})
+    assert not budgets.is_over_budget(503, {"code": "budget_exceeded"})
+    assert not budgets.is_over_budget(429, "budget_exceeded")
+
+
+def handler_charging(cost: float, *, then: Exception | None = None) -> Callable[[Any, Any], Any]:
+    """A generation route whose one provider request costs `cost`, then maybe fails."""
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        add_request(model="m", ok=True, prompt_tokens=3, completion_tokens=4, cost_usd=cost)
+        if then is not None:
+            raise then
+        return {"title": request.prompt}
+
+    return lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+
+
+def http_event(api_event: Callable[..., dict[str, Any]], key: str) -> dict[str, Any]:
+    event = api_event("POST", "/stories/segments", {"prompt": "hi"})
+    event["requestContext"]["identity"]["apiKeyId"] = key
+    return event
+
+
+def test_without_a_ledger_answers_still_carry_usage(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    response = handler_charging(0.5)(http_event(api_event, "k"), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["usage"]["cost_usd"] == 0.5
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="spend",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setenv("SPEND_TABLE", "spend")
+        monkeypatch.setattr(budgets, "clock", lambda: NOON)
+        yield dynamodb
+
+
+def test_a_paid_request_that_failed_afterwards_is_charged(
+    aws: Any, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    handler = handler_charging(0.25, then=ProviderUnavailableError("the next request failed"))
+
+    response = handler(http_event(api_event, "k1"), lambda_context)
+
+    assert response["statusCode"] == 502
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k1"}, "sk": {"S": "2026-11-30"}})["Item"]
+    assert (item["cost_usd"], item["prompt_tokens"], item["requests"]) == (
+        {"N": "0.25"},
+        {"N": "3"},
+        {"N": "1"},
+    )
+    assert item["fn#contentgen-test#cost_usd"] == {"N": "0.25"}
+    assert json.loads(response["body"])["usage"]["cost_usd"] == 0.25, "a paid failure says what it cost"
+
+
+def test_a_ledger_that_cannot_be_read_or_written_costs_no_answer(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+) -> None:
+    monkeypatch.setenv("SPEND_TABLE", "no-such-table")
+
+    response = handler_charging(0.25)(http_event(api_event, "k2"), lambda_context)
+
+    assert response["statusCode"] == 200, "fail open: the paid result is answered"
+    messages = [line["message"] for line in log_records(log_output) if line["level"] == "ERROR"]
+    assert messages == ["spend ledger not readable; budget not checked", "spend not recorded"]
+    unrecorded = next(line for line in log_records(log_output) if line["message"] == "spend not recorded")
+    assert (unrecorded["api_key_id"], unrecorded["cost_usd"]) == ("k2", 0.25), "enough to reconcile"
+
+
+def test_a_key_without_a_budget_item_gets_the_default(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    handler = handler_charging(0.3)
+
+    assert handler(http_event(api_event, "k3"), lambda_context)["statusCode"] == 200
+    assert handler(http_event(api_event, "k3"), lambda_context)["statusCode"] == 200  # 0.3 < 0.5
+    refused = handler(http_event(api_event, "k3"), lambda_context)  # 0.6 >= 0.5
+
+    assert refused["statusCode"] == 429
+    assert json.loads(refused["body"])["code"] == "budget_exceeded"
+    assert refused["multiValueHeaders"]["Retry-After"] == [str(12 * 3600)]
+
+
+def test_the_budget_is_checked_before_each_provider_request_of_an_invocation(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """A fan-out of ten 0.3 USD requests under a 0.5 budget stops at the third: at most one
+    request's cost past the budget, answered 429 with what was paid."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        for _ in range(10):
+            before_request()  # what the call policy does before every provider request
+            add_request(model="m", ok=True, prompt_tokens=1, completion_tokens=1, cost_usd=0.3)
+        return {"title": request.prompt}
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    response = handler(http_event(api_event, "k4"), lambda_context)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"]) == (429, "budget_exceeded")
+    assert body["usage"]["provider_requests"] == 2
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k4"}, "sk": {"S": "2026-11-30"}})["Item"]
+    assert item["cost_usd"] == {"N": "0.6"}, "0.1 past the budget: less than one request's cost"
+
+
+def test_an_event_is_charged_to_the_named_key_and_the_pipeline_key(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: LocalLambdaContext,
+) -> None:
+    handler = handler_charging(0.25)
+    direct = {"prompt": "from a queue"}
+
+    assert spend.charged_to("fresh-1", lambda: handler(direct, lambda_context))()["title"] == "from a queue"
+    for key in ("fresh-1", "pipeline"):
+        item = aws.get_item(TableName="spend", Key={"pk": {"S": key}, "sk": {"S": "2026-11-30"}})["Item"]
+        assert item["cost_usd"] == {"N": "0.25"}, key
+
+    budget = {"pk": {"S": "pipeline"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0"}}
+    aws.put_item(TableName="spend", Item=budget)
+    refused = spend.charged_to("fresh-2", lambda: handler(direct, lambda_context))()
+    assert refused["code"] == "budget_exceeded", "a made-up key does not escape the pipeline budget"
+
+
+def test_the_api_key_id_is_read_only_from_rest_proxy_events(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    def key_of(event: Any, context: Any) -> str | None:
+        invocation = spend._invocation.get()
+        return invocation.api_key_id if invocation is not None else "no invocation"
+
+    seen = spend.invocation_scope(key_of)
+    eventbridge = {
+        "version": "0",
+        "detail-type": "story_segments",
+        "source": "sfn",
+        "detail": {"request_id": "r", "request": {"prompt": "p"}},
+        "requestContext": {"identity": {"apiKeyId": "victim"}},
+    }
+
+    assert seen(eventbridge, lambda_context) is None
+    assert seen(http_event(api_event, "real"), lambda_context) == "real"
+
+
+@pytest.mark.parametrize("value", [{"S": "25"}, {"N": "-5"}, {"BOOL": True}])
+def test_an_invalid_budget_item_is_logged_and_the_default_applies(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+    value: dict[str, Any],
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    aws.put_item(
+        TableName="spend", Item={"pk": {"S": "k5"}, "sk": {"S": "budget"}, "daily_budget_usd": value}
+    )
+
+    response = handler_charging(0.3)(http_event(api_event, "k5"), lambda_context)
+
+    assert response["statusCode"] == 200
+    warnings = [line for line in log_records(log_output) if line["level"] == "WARNING"]
+    assert [line["message"] for line in warnings] == [
+        "invalid budget item ignored; the default budget applies"
+    ]
+
+
+def test_a_day_item_with_a_non_numeric_cost_does_not_turn_charging_off(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    day = {"pk": {"S": "k6"}, "sk": {"S": "2026-11-30"}, "cost_usd": {"S": "oops"}, "requests": {"N": "3"}}
+    aws.put_item(TableName="spend", Item=day)
+    handler = handler_charging(0.3)
+
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 200
+    item = aws.get_item(TableName="spend", Key={"pk": {"S": "k6"}, "sk": {"S": "2026-11-30"}})["Item"]
+    # (moto applies the refused ADD's earlier clauses; DynamoDB does not, so requests is not compared)
+    assert item["cost_usd"] == {"N": "0.3"}, "charged from this request on"
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 200
+    assert handler(http_event(api_event, "k6"), lambda_context)["statusCode"] == 429, "the budget holds again"
+    messages = [line["message"] for line in log_records(log_output) if line["level"] == "ERROR"]
+    assert "spend day item corrupted; totals restarted" in messages
+
+
+def test_a_paid_failure_with_a_partial_answers_its_usage_with_the_partial(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    failure = ModelOutputError("output failed validation twice").with_partial({"sets": [{"segments": []}]})
+
+    response = handler_charging(0.25, then=failure)(http_event(api_event, "k"), lambda_context)
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"]) == (502, "invalid_model_output")
+    assert body["partial"] == {"sets": [{"segments": []}]}
+    assert (body["usage"]["provider_requests"], body["usage"]["cost_usd"]) == (1, 0.25)
+
+
+def test_a_paid_unexpected_error_is_the_generic_500_with_its_usage(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext, log_output: io.StringIO
+) -> None:
+    response = handler_charging(0.25, then=RuntimeError("bug with a secret sk-123"))(
+        http_event(api_event, "k"), lambda_context
+    )
+
+    body = json.loads(response["body"])
+    assert (response["statusCode"], body["code"], body["message"]) == (
+        500,
+        "internal_error",
+        "internal error",
+    )
+    assert body["usage"]["cost_usd"] == 0.25
+    assert "sk-123" not in response["body"]
+    unhandled = next(line for line in log_records(log_output) if line["message"] == "unhandled error")
+    assert "RuntimeError" in unhandled["exception"], "the trace goes to the log"
+
+
+def test_an_unpaid_unexpected_error_carries_no_usage(
+    api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        raise RuntimeError("bug before any provider request")
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    body = json.loads(handler(http_event(api_event, "k"), lambda_context)["body"])
+
+    assert (body["code"], "usage" in body) == ("internal_error", False)
+
+
+@pytest.fixture
+def pipeline(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The event path's tables and bus: idempotency, results, and a bus for completion events."""
+    import boto3
+
+    from local.aws import create_table_as_declared
+
+    create_table_as_declared(aws, "IdempotencyTable", "idempotency")
+    create_table_as_declared(aws, "ResultsTable", "results")
+    boto3.client("events").create_event_bus(Name="bus")
+    for variable, value in (("IDEMPOTENCY_TABLE", "idempotency"), ("RESULTS_TABLE", "results")):
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("EVENT_BUS_NAME", "bus")
+    return aws
+
+
+def eventbridge(request_id: str, api_key_id: str | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"request_id": request_id, "request": {"prompt": "from a pipeline"}}
+    if api_key_id is not None:
+        detail["api_key_id"] = api_key_id
+    return {"version": "0", "id": "e-1", "detail-type": "story_segments", "source": "p", "detail": detail}
+
+
+def test_a_paid_failure_of_an_event_is_stored_with_its_usage(
+    pipeline: Any, lambda_context: LocalLambdaContext
+) -> None:
+    from contentgen.stores.results import get_result
+
+    handler = handler_charging(0.25, then=ContentFilteredError("the model declined"))
+
+    assert handler(eventbridge("paid-refusal"), lambda_context)["status"] == "failed"
+
+    stored = get_result("paid-refusal")
+    assert stored is not None
+    assert (stored["status_code"], stored["error"]["code"]) == (422, "content_filtered")
+    assert stored["error"]["usage"]["cost_usd"] == 0.25
+
+
+def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
+    pipeline: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """Results are read by request_id with any key: what they keep of a budget refusal says
+    neither whose budget nor how much (probe14 F11); the key's own HTTP answer still does."""
+    from contentgen.stores.results import get_result
+
+    budget = {"pk": {"S": "victim-key"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0.125"}}
+    pipeline.put_item(TableName="spend", Item=budget)
+    day = {"pk": {"S": "victim-key"}, "sk": {"S": "2026-11-30"}, "cost_usd": {"N": "0.375"}}
+    pipeline.put_item(TableName="spend", Item=day)
+    handler = handler_charging(0.25)
+
+    assert handler(eventbridge("over-1", "victim-key"), lambda_context)["status"] == "failed"
+
+    stored = get_result("over-1")
+    assert stored is not None
+    assert (stored["status_code"], stored["error"]["code"]) == (429, "budget_exceeded")
+    assert stored["error"]["message"] == budgets.STORED_BUDGET_MESSAGE
+    text = json.dumps(stored)
+    for secret in ("victim-key", "0.375", "0.125"):
+        assert secret not in text
+    own = json.loads(handler(http_event(api_event, "victim-key"), lambda_context)["body"])
+    for kept in ("victim-key", "0.375"):
+        assert kept in own["message"], "the holder's own answer keeps them"
