@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from local.aws import AWS_TEST_ENV, MotoServer, free_port, provision
+from local.bench_goals import Goal, report
 from local.bench_spend import aws_overhead, print_aws_overhead
 from local.emulator import EmulatorControl
 from local.params_extension import ParametersExtension
@@ -470,8 +471,8 @@ def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def print_artifact(python: str, artifact: dict[str, list[dict[str, float]]], cold_runs: int) -> None:
-    """The artifact figures: cold start against the floor, layer sizes."""
+def print_artifact(python: str, artifact: dict[str, list[dict[str, float]]], cold_runs: int) -> list[Goal]:
+    """The artifact figures: cold start against the floor, layer sizes; their goals."""
     built, floor = artifact["artifact"], artifact["floor"]
     version = subprocess.run(
         [python, "-c", "import platform; print(platform.python_version(), platform.machine())"],
@@ -499,13 +500,18 @@ def print_artifact(python: str, artifact: dict[str, list[dict[str, float]]], col
     ):
         print(f"{label:34}{median_of(built, key):>12.1f}{median_of(floor, key):>12.1f}")
     artifact_ratio = median_of(built, "total_ms") / median_of(floor, "total_ms")
-    print(f"artifact cold start / floor (import + first request): {artifact_ratio:.2f}  (goal <= 1.20)")
+    goals = [Goal("artifact cold start / floor", artifact_ratio, 1.20)]
+    print(f"artifact cold start / floor (import + first request): {artifact_ratio:.2f}  {goals[-1].mark()}")
     cpu_ratio = median_of(built, "cpu_ms") / median_of(floor, "cpu_ms")
     print(f"  the same in CPU time (steadier on a loaded machine): {cpu_ratio:.2f}")
     print("\nlayer sizes (MB)                    zipped   unzipped")
     for name, zipped, unzipped in layer_sizes():
-        goal = "  (goal <= 20 zipped)" if name.endswith("TextLayer") else ""
+        goal = ""
+        if name.endswith("TextLayer"):
+            goals.append(Goal("text layer zipped", zipped, 20, unit=" MB"))
+            goal = f"  {goals[-1].mark()}"
         print(f"  {name:32}{zipped:>9.1f}{unzipped:>11.1f}{goal}")
+    return goals
 
 
 def main() -> int:
@@ -549,8 +555,7 @@ def main() -> int:
             EmulatorControl(emulator_url).reset()
             artifact = artifact_cold_starts(python, environment, args.cold_runs, Path(scratch))
             if args.artifact_only:
-                print_artifact(python, artifact, args.cold_runs)
-                return 0
+                return report(print_artifact(python, artifact, args.cold_runs))
             story = functions()["StorySegmentsFunction"]
             checkout_path = (str(ROOT / "shared"), str(ROOT))
             checkout = {
@@ -589,7 +594,7 @@ def main() -> int:
         extension.shutdown()
         moto.stop()
 
-    print_artifact(python, artifact, args.cold_runs)
+    goals = print_artifact(python, artifact, args.cold_runs)
 
     ours, naive = runs["contentgen"], runs["naive"]
     ratio = median_of(ours, "total_ms") / median_of(naive, "total_ms")
@@ -604,7 +609,8 @@ def main() -> int:
         ("peak memory, VmHWM (MB)", "maxrss_mb"),
     ):
         print(f"{label:34}{median_of(ours, key):>12.1f}{median_of(naive, key):>12.1f}")
-    print(f"cold start ratio (import + first request): {ratio:.2f}  (goal <= 0.60)")
+    goals.append(Goal("cold start ratio, contentgen / naive", ratio, 0.60))
+    print(f"cold start ratio (import + first request): {ratio:.2f}  {goals[-1].mark()}")
     print(f"\nwarm, {args.warm_iterations} interleaved invocations:")
     print(
         f"  handler median {warm_figures['handler_median_ms']:.3f} ms (p90 {warm_figures['handler_p90_ms']:.3f})"
@@ -617,7 +623,10 @@ def main() -> int:
         f"    of which the handler's AWS requests: {warm_figures['aws_calls_median']:.0f} "
         f"(spend ledger), {warm_figures['aws_median_ms']:.3f} ms to moto"
     )
-    print(f"    the code's own overhead: {warm_figures['own_overhead_median_ms']:.3f} ms  (goal < 1 ms)")
+    goals.append(
+        Goal("warm overhead of the code", warm_figures["own_overhead_median_ms"], 1, strict=True, unit=" ms")
+    )
+    print(f"    the code's own overhead: {warm_figures['own_overhead_median_ms']:.3f} ms  {goals[-1].mark()}")
     print(f"\nstory_segments_in_sets, emulator answering after 400 ms ({args.set_runs} runs each, medians):")
     print(f"  one set   {sets_figures['one_ms']:8.1f} ms")
     print(
@@ -633,8 +642,8 @@ def main() -> int:
     print(f"{'':34}{'succeeded':>10}{'requests spent':>16}{'wall time':>11}")
     for name, figures in storm_figures.items():
         print(f"  {name:32}{figures['success']:>10.0%}{figures['spent']:>16.0f}{figures['seconds']:>10.1f}s")
-    print_aws_overhead(overhead_figures, args.overhead_generations)
-    return 0
+    goals += print_aws_overhead(overhead_figures, args.overhead_generations)
+    return report(goals)
 
 
 if __name__ == "__main__":

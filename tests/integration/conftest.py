@@ -315,3 +315,70 @@ def local_api(stack: Stack, owned: Owned, monkeypatch: pytest.MonkeyPatch) -> It
     assert not poller.thread.is_alive(), "the video worker's loop did not stop"
     server.shutdown()
     server.server_close()
+
+
+@dataclass
+class RunningStack:
+    """`make api` as people run it: `python -m local.stack` in a process of its own."""
+
+    api_url: str
+    aws_url: str
+    emulator_url: str
+    banner: str
+
+
+@pytest.fixture(scope="module")
+def make_api() -> Iterator[RunningStack]:
+    """The local stack started as `make api` starts it (any free ports), until the module ends.
+
+    Waits for its banner (the line `requests:` that follows it), not for a time."""
+    import os
+    import queue
+    import re
+    import subprocess
+    import sys
+    import threading
+
+    from local.template import ROOT
+
+    scrubbed = ("OPENROUTER_API_KEY", "GOOGLE_API_KEY", "DAILY_BUDGET_USD", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+    environment = {key: value for key, value in os.environ.items() if key not in scrubbed}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0", "--emulator-port", "0"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, name="make-api-output", daemon=True).start()
+    banner: list[str] = []
+    try:
+        while True:
+            line = lines.get(timeout=300)
+            if line is None:
+                raise RuntimeError("the local stack stopped before its banner:\n" + "".join(banner))
+            if line.strip() == "requests:":
+                break
+            banner.append(line)
+        text = "".join(banner)
+        api = re.search(r"^local API\s+(http://127\.0\.0\.1:\d+)", text, re.M)
+        aws = re.search(r"^AWS \(moto\)\s+(http://127\.0\.0\.1:\d+)", text, re.M)
+        emulator = re.search(r"^text provider\s+emulator.*\bat (http://127\.0\.0\.1:\d+)", text, re.M)
+        assert api is not None, text
+        assert aws is not None, text
+        assert emulator is not None, text
+        yield RunningStack(
+            api_url=api.group(1), aws_url=aws.group(1), emulator_url=emulator.group(1), banner=text
+        )
+    finally:
+        process.terminate()  # SIGTERM: the stack cleans up (its state file) and exits
+        process.wait(timeout=60)

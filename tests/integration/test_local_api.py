@@ -89,7 +89,10 @@ def test_a_protected_route_refuses_a_missing_or_unknown_key(
     )
 
     assert_gateway_answer(status, body, headers, "INVALID_API_KEY")
-    assert (status, body["message"]) == (403, "Forbidden")
+    assert (status, body["code"]) == (403, "forbidden")
+    # One answer for a missing, misspelt or disabled key, so it names what to check (issue 23).
+    for what in ("x-api-key header", "is sent", "spelled exactly", "enabled", "usage plan"):
+        assert what in body["message"]
     assert stack.provider.requests() == []
 
 
@@ -129,7 +132,7 @@ def test_a_request_over_lambdas_6_mb_payload_is_413(api: LocalApiServer, stack: 
     status, body, headers = call(api, "POST", "/stories/segments", raw=big)
 
     assert_gateway_answer(status, body, headers, "REQUEST_TOO_LARGE")
-    assert status == 413
+    assert (status, body["code"]) == (413, "payload_too_large")  # the functions' own name for it
     assert stack.provider.requests() == []
 
 

@@ -42,7 +42,8 @@ def test_globals_runtime_architecture_tracing_and_layer() -> None:
     function = load_template()["Globals"]["Function"]
 
     assert function["Runtime"] == "python3.13"
-    assert function["Architectures"] == ["arm64"]
+    assert function["Architectures"] == [{"Ref": "FunctionArchitecture"}]
+    assert load_template()["Parameters"]["FunctionArchitecture"]["Default"] == "arm64"
     assert function["Tracing"] == "Active"
     assert function["Layers"] == [
         {"Ref": "TextLayer"},
