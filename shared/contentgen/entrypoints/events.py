@@ -31,11 +31,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from contentgen.billing.budgets import for_storage, is_over_budget
 from contentgen.config import get_settings
-from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.core.deadline import Deadline, current_deadline, deadline_scope
 from contentgen.entrypoints import coldstart
 from contentgen.entrypoints.answers import error_response, resolve_body
 from contentgen.entrypoints.envelope import UnusableEventError, check_record_batch, is_record_batch
-from contentgen.entrypoints.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
+from contentgen.entrypoints.redelivery import (
+    attempts_so_far,
+    hand_back_for,
+    not_reached,
+    prior_attempts,
+    send_back,
+)
 from contentgen.entrypoints.request_body import (
     json_type,
     parse_json_leniently,
@@ -53,7 +59,13 @@ from contentgen.errors import (
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
 from contentgen.stores.idempotency import run_once, unconfirmed_paid_work
-from contentgen.stores.results import announce, claim_request_id, publish, store_result
+from contentgen.stores.results import (
+    EventNotPublishedError,
+    announce,
+    claim_request_id,
+    publish,
+    store_result,
+)
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -67,6 +79,11 @@ class RequestRejected(GenerationFailed):
     """The request itself is invalid (4xx), or failed in a way no retry fixes until a person acts
     (`FINAL_SERVER_ERROR_CODES`, e.g. the provider account out of credits): stored and announced
     at once; a retry cannot help."""
+
+
+class NotReached(GenerationFailed):
+    """The invocation had no time left to start the record: nothing was run or stored, and the
+    record is handed back untouched (`contentgen.entrypoints.redelivery.not_reached`)."""
 
 
 class OverBudget(Exception):
@@ -104,6 +121,18 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
     return cast(Handler, handler)
 
 
+# The log keys one record sets (`_process_batch` removes them after each record).
+RECORD_LOG_KEYS = ("message_id", "request_id")
+
+
+def _time_to_start_a_record() -> bool:
+    """Whether the invocation still has time for a whole provider attempt (the retry policy's
+    margin plus its minimum attempt)."""
+    settings = get_settings()
+    remaining = current_deadline().remaining() - settings.deadline_margin_seconds
+    return remaining >= settings.min_attempt_seconds
+
+
 def _process_batch(
     event: dict[str, Any], context: LambdaContext, record_handler: Callable[[SQSRecord], None]
 ) -> dict[str, Any]:
@@ -121,7 +150,8 @@ def _process_batch(
             logger.exception("record failed unexpectedly; SQS delivers it again")
             raise
         finally:
-            logger.remove_keys(["message_id"])
+            # Per-record keys never carry into the next record's lines.
+            logger.remove_keys(list(RECORD_LOG_KEYS))
 
     with deadline_scope(Deadline.from_context(context)):
         result = process_partial_response(
@@ -315,12 +345,46 @@ def _log_malformed(record: SQSRecord, reason: str) -> None:
     logger.warning("malformed message", extra={"message_id": record.message_id, "reason": reason})
 
 
+def _hand_back_unreached(record: SQSRecord) -> None:
+    """A record the invocation has no time left to start: handed back untouched, nothing run or
+    stored, no attempt counted (`redelivery.not_reached`); raises `NotReached` (the record is then
+    reported in `batchItemFailures`) when the copy cannot be sent."""
+    later = not_reached(record)
+    metrics.add_metric(name="RecordsNotReached", unit=MetricUnit.Count, value=1)
+    if later is not None:
+        try:
+            send_back(record, later)
+        except Exception:  # SQS refused the copy: the original comes back after its visibility timeout
+            logger.warning("record not reached; its copy could not be sent", exc_info=True)
+        else:
+            logger.info(
+                "record not reached before the deadline; handed back", extra={"attempts": later.attempts}
+            )
+            return
+    raise NotReached("no time left in this invocation to start the record")
+
+
 def handle_generation_batch(
     app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
     max_receives = get_settings().max_receive_count
+    started = 0  # records of this batch begun: the first is always begun, so a batch progresses
 
     def record_handler(record: SQSRecord) -> None:
+        nonlocal started
+        if started and not _time_to_start_a_record():
+            _hand_back_unreached(record)
+            return
+        started += 1
+        try:
+            _handle_record(record)
+        except EventNotPublishedError as exc:
+            # The outcome is stored but its event not published (the result stays un-notified):
+            # the record fails, and its next delivery (a replay, no provider call) publishes it.
+            logger.warning("record failed: completion event not published", extra={"reason": exc.message})
+            raise GenerationFailed(exc.message) from None
+
+    def _handle_record(record: SQSRecord) -> None:
         try:
             if record.raw_event.get("eventSource") != "aws:sqs":
                 raise InvalidRequestError("eventSource", "must be aws:sqs")
