@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,9 +26,12 @@ from local.lambda_context import LocalLambdaContext
 from local.runtime import LocalRuntime, load_handler
 from local.template import functions, queue_sources
 from tests.conftest import log_records
+from tests.integration import test_event_sources
 from tests.integration.conftest import Invoke, Stack
+from tests.integration.test_event_sources import Pipes, result
 
 pytestmark = pytest.mark.integration
+pipes = test_event_sources.pipes  # the queue, bus rule, notifications and DLQ of the story function
 
 CONTENT = "FreeContentFunction"
 STORY = "StorySegmentsFunction"
@@ -298,7 +302,7 @@ def test_records_not_reached_before_the_deadline_are_handed_back_without_an_atte
 # -- 8. PutEvents answering 200 with FailedEntryCount > 0 --------------------------------------------
 
 
-def failing_put_events(failures: int) -> Any:
+def failing_put_events(failures: int) -> tuple[Any, dict[str, int]]:
     """A botocore `before-call` hook answering the next `failures` PutEvents with HTTP 200 and the
     entry failed, as EventBridge documents ("FailedEntryCount", an entry with `ErrorCode` and
     `ErrorMessage`; PutEvents API Reference, read 2026-12-06). moto's PutEvents never fails an
@@ -318,7 +322,7 @@ def failing_put_events(failures: int) -> Any:
             },
         )
 
-    return before_call
+    return before_call, left
 
 
 class _Http200:
@@ -327,33 +331,35 @@ class _Http200:
 
 
 def test_a_failed_put_events_entry_is_retried_then_left_unnotified_for_the_next_delivery(
-    stack: Stack, story_queue: QueuePoller, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
+    stack: Stack, pipes: Pipes, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """PutEvents answers 200 with the entry failed on all three tries of the first delivery: the
+    result is stored un-notified, the metric counted, and the message handed back (not counted
+    as an attempt); its delivery replays the stored result (no provider call) and publishes the
+    event once."""
     events = get_events_client()
-    hook = failing_put_events(3)  # every try of this delivery fails
+    hook, left = failing_put_events(3)  # every try of the first delivery fails
     events.meta.events.register("before-call.eventbridge.PutEvents", hook)
+    rid = f"req-events-{uuid.uuid4().hex[:8]}"
     try:
-        rid = f"req-events-{uuid.uuid4().hex[:8]}"
-        body = {"request_id": rid, "request": {"prompt": "A robot", "segment_count": 1}}
-        handler = load_handler(functions()[STORY])
-        event = sqs_batch(story_queue, [body])
+        pipes.send(rid, {"prompt": "A robot", "segment_count": 1})
+        assert pipes.queue.poll_once(wait_seconds=0) == 1
+        assert left["n"] == 0, "the failed entry was sent again: three tries"
 
-        first = handler(event, LocalLambdaContext(function_name=STORY))
-
-        assert [item["itemIdentifier"] for item in first["batchItemFailures"]] == [
-            event["Records"][0]["messageId"]
-        ], "the record fails: its event was not published"
         lines = log_records(log_output)
         assert any(line["message"] == "completion event not published" for line in lines)
         assert '"EventsNotPublished"' in capsys.readouterr().out, "the metric is emitted (EMF on stdout)"
-
-        event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
-        second = handler(event, LocalLambdaContext(function_name=STORY))
-
-        assert second == {"batchItemFailures": []}
-        assert len(stack.provider.requests()) == 1, "the redelivery replays; nothing is generated twice"
+        assert pipes.notifications() == []
+        for _ in range(30):  # the copy is delayed by redelivery.UNPUBLISHED_RETRY_SECONDS
+            if pipes.queue.poll_once(wait_seconds=1):
+                break
     finally:
         events.meta.events.unregister("before-call.eventbridge.PutEvents", hook)
+
+    notes = [note["detail"]["request_id"] for note in pipes.notifications()]
+    assert notes == [rid]
+    assert len(stack.provider.requests()) == 1, "the redelivery replays; nothing is generated twice"
+    assert pipes.dead_letters() == []
 
 
 # -- 14. image_url SSRF: read as the fetcher reads it, resolved, every answer public -----------------
@@ -379,3 +385,68 @@ def test_an_image_url_reaching_a_non_public_address_is_refused_before_any_provid
     assert status == 422, answer
     assert [error["field"] for error in answer["errors"]] == ["image_url"]
     assert stack.provider.requests() == []
+
+
+# -- kinds: per-record state never carries into the next record; one outcome event per request id ---
+
+
+def test_a_records_log_keys_do_not_carry_into_the_next_record(
+    stack: Stack, story_queue: QueuePoller, log_output: io.StringIO
+) -> None:
+    rid = f"req-keys-{uuid.uuid4().hex[:8]}"
+    good = {"request_id": rid, "request": {"prompt": "A robot", "segment_count": 1}}
+    event = sqs_batch(story_queue, [good, {"not": "a generation message"}])
+    handler = load_handler(functions()[STORY])
+
+    handler(event, LocalLambdaContext(function_name=STORY))
+
+    (malformed,) = [line for line in log_records(log_output) if line["message"] == "malformed message"]
+    assert malformed["message_id"] == event["Records"][1]["messageId"]
+    assert "request_id" not in malformed, "the first record's request_id leaked into the second's line"
+
+
+def queue_is_empty(pipes: Pipes) -> bool:
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    found = pipes.sqs.get_queue_attributes(QueueUrl=pipes.queue.queue_url, AttributeNames=names)["Attributes"]
+    return all(int(found.get(name, 0)) == 0 for name in names)
+
+
+def test_nothing_is_lost_with_deadlines_forced_short(
+    stack: Stack, invoke: Invoke, pipes: Pipes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N messages, a 3 s function timeout, slow provider answers, server errors and PutEvents
+    failing entries: every message ends stored or dead-lettered (N = stored + dead-lettered, none
+    lost), and every stored result is announced exactly once."""
+    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "0.5")
+    monkeypatch.setenv("MIN_ATTEMPT_SECONDS", "1")
+    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
+    stack.provider.configure(latency_ms=700, api_key=stack.key, google_api_key=stack.google_key)
+    stack.provider.faults({"kind": "server_error", "status": 500, "count": 3, "target": "openai"})
+    pool = pipes.queue.runtime.pools[STORY]
+    pool.spec = replace(pool.spec, timeout=3)  # the deadline forced short
+    events = get_events_client()
+    hook, _ = failing_put_events(4)  # one event's three tries, and the first of the next
+    events.meta.events.register("before-call.eventbridge.PutEvents", hook)
+    ids = [f"req-lost-{uuid.uuid4().hex[:6]}-{n}" for n in range(6)]
+    try:
+        for rid in ids:
+            pipes.send(rid, {"prompt": "A robot learns to paint", "segment_count": 1})
+        for _ in range(120):
+            if not pipes.queue.poll_once(wait_seconds=1) and queue_is_empty(pipes):
+                break
+        else:
+            pytest.fail("the queue never drained")
+    finally:
+        events.meta.events.unregister("before-call.eventbridge.PutEvents", hook)
+
+    stored = {rid for rid in ids if result(invoke, rid)[0] == 200}
+    dead = {letter["request_id"] for letter in pipes.dead_letters()} & set(ids)
+    assert stored | dead == set(ids), f"lost: {set(ids) - stored - dead}"
+    announced = [note["detail"]["request_id"] for note in pipes.notifications()]
+    for rid in stored:
+        assert announced.count(rid) == 1, (rid, announced.count(rid))
+    assert pipes.queue.errors == []

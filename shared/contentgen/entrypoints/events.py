@@ -12,6 +12,14 @@
   and on the last receive its error is stored and announced before the record goes to the DLQ;
   one after which paid work may have started unseen (`unconfirmed_paid_work`, a video start that
   timed out) is stored and announced at once and its message deleted, never started again.
+- A record the invocation has no time left to start (less than the retry policy's margin plus one
+  minimum attempt) is handed back untouched: no provider call, nothing stored, no attempt counted
+  (`redelivery.not_reached`); the first record of a batch is always started, so a batch progresses.
+- A completion event EventBridge keeps failing (`stores.results.EventNotPublishedError`): the
+  result stays un-notified and the record is handed back a little later, not counted as an
+  attempt (`redelivery.announce_later`), so a delivery (a replay) publishes it even after a
+  failure on the last receive.
+- Log keys set for a record (`RECORD_LOG_KEYS`) are removed before the next record.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from contentgen.entrypoints import coldstart
 from contentgen.entrypoints.answers import error_response, resolve_body
 from contentgen.entrypoints.envelope import UnusableEventError, check_record_batch, is_record_batch
 from contentgen.entrypoints.redelivery import (
+    announce_later,
     attempts_so_far,
     hand_back_for,
     not_reached,
@@ -364,6 +373,25 @@ def _hand_back_unreached(record: SQSRecord) -> None:
     raise NotReached("no time left in this invocation to start the record")
 
 
+def _announce_later(record: SQSRecord, exc: EventNotPublishedError) -> None:
+    """Hand back a record whose stored outcome's event was not published, not counted as an
+    attempt (`redelivery.announce_later`); when no copy can be sent, the record fails
+    (`GenerationFailed`) and SQS delivers it again."""
+    later = announce_later(record)
+    if later is not None:
+        try:
+            send_back(record, later)
+        except Exception:
+            logger.warning("completion event not published; its copy could not be sent", exc_info=True)
+        else:
+            logger.warning(
+                "completion event not published; record handed back",
+                extra={"reason": exc.message, "delay_s": later.delay_seconds},
+            )
+            return
+    raise GenerationFailed(exc.message)
+
+
 def handle_generation_batch(
     app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
@@ -380,9 +408,8 @@ def handle_generation_batch(
             _handle_record(record)
         except EventNotPublishedError as exc:
             # The outcome is stored but its event not published (the result stays un-notified):
-            # the record fails, and its next delivery (a replay, no provider call) publishes it.
-            logger.warning("record failed: completion event not published", extra={"reason": exc.message})
-            raise GenerationFailed(exc.message) from None
+            # a copy is sent for a later delivery (a replay, no provider call) to publish it.
+            _announce_later(record, exc)
 
     def _handle_record(record: SQSRecord) -> None:
         try:

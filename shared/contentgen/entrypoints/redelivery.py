@@ -106,6 +106,21 @@ def not_reached(record: SQSRecord) -> HandBack | None:
     return HandBack(delay_seconds=0, attempts=max(0, attempts_so_far(record) - 1))
 
 
+# A completion event EventBridge kept failing is announced again this much later (seconds).
+UNPUBLISHED_RETRY_SECONDS = 2
+
+
+def announce_later(record: SQSRecord) -> HandBack | None:
+    """The hand-back of a record whose outcome is stored but whose completion event EventBridge
+    kept failing: sent again after `UNPUBLISHED_RETRY_SECONDS`, this delivery not counted (its
+    provider work is done and stored; the copy replays it and publishes the event). Without it a
+    failed publish on the last receive would leave the result un-notified in the DLQ. None when
+    the copy could not carry its attempts."""
+    if len(_carried_attributes(record)) >= MAX_MESSAGE_ATTRIBUTES:
+        return None
+    return HandBack(delay_seconds=UNPUBLISHED_RETRY_SECONDS, attempts=max(0, attempts_so_far(record) - 1))
+
+
 def queue_url_from_arn(arn: str) -> str:
     """`arn:aws:sqs:<region>:<account>:<name>` -> the queue URL (the documented format)."""
     parts = arn.split(":")
