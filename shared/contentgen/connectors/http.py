@@ -9,8 +9,9 @@ TCP and TLS handshake per request.
 
 Phase-level timeouts: both SDKs take one number per request (openai's `timeout=` float,
 google-genai's `HttpOptions.timeout` in ms), which httpx applies to every phase, so a connect that
-hangs would wait the whole attempt (openai-python #444 and httpx "Timeouts": "timeout=5.0 ...
-sets all four timeouts", https://www.python-httpx.org/advanced/timeouts/, read 2026-12-06).
+hangs would wait the whole attempt (httpx "Timeouts": a single number sets the connect, read,
+write and pool timeouts alike, https://www.python-httpx.org/advanced/timeouts/, read 2026-12-06;
+issue 22 cites openai-python #444 for the SDK side, which the search corpus did not hold).
 `PhasedTransport` bounds the connect and pool phases of every request by
 `PROVIDER_CONNECT_TIMEOUT_SECONDS` whatever the SDK passed; read and write keep the attempt's
 timeout. One mechanism for both SDKs, since both send through this transport.

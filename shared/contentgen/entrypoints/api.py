@@ -53,8 +53,10 @@ Handler = Callable[[Any, LambdaContext], Any]
 ReplayHook = Callable[[int, Any], Any]
 
 DEFAULT_API_GATEWAY_TIMEOUT = 29.0
-# A REST API's integration timeout is at most 29 s by default (raisable on request for Regional
-# APIs); a `requestTimeEpoch` older than an hour belongs to a replayed sample, not a live request.
+# A REST API's integration timeout is 29 s by default, raisable for Regional and private REST APIs
+# ("Amazon API Gateway integration timeout limit increase beyond 29 seconds", AWS What's New,
+# 2024-06-04; `API_GATEWAY_TIMEOUT_SECONDS`); a `requestTimeEpoch` older than an hour belongs to
+# a replayed sample, not a live request.
 REPLAYED_EVENT_AGE_SECONDS = 3600.0
 
 
