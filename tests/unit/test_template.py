@@ -264,6 +264,7 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "ThrottlesAlarm",
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
+        "EventsNotPublishedAlarm",
     }
     dead_letter_queues = {name for name in resources if name.endswith("DeadLetterQueue")}
     watched = {
@@ -276,6 +277,8 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
     assert len(throttled) == 10  # CloudWatch's limit for one metric-math alarm
     assert alarms["CostPerHourAlarm"]["Period"] == 3600
     assert alarms["CostPerHourAlarm"]["MetricName"] == "CostUSD"
+    # The metric contentgen.stores.results.publish counts when PutEvents keeps failing an entry.
+    assert alarms["EventsNotPublishedAlarm"]["MetricName"] == "EventsNotPublished"
 
 
 def test_the_dashboard_body_is_valid_json() -> None:
