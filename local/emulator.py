@@ -25,9 +25,10 @@ Control endpoints (JSON):
 - Gemini Omni on the Developer API, the Interactions API (google-genai 3.4.0 `client.interactions`,
   `google/genai/_gaos/interactions.py`, read 2026-12-06; the flow as verified against the live API
   in https://github.com/TanStack/ai/issues/871, 2026-07-01, read 2026-12-06):
-  `POST /v1beta/interactions` `{"model", "input", "response_format": {"type": "video", ...},
+  `POST /{api_version}/interactions` (`v1`, google-genai 3.4.0's default for the Gemini API;
+  `v1beta` in the public reports) `{"model", "input", "response_format": {"type": "video", ...},
   "background": true}` answers `{"id", "status": "in_progress", "object": "interaction", ...}`;
-  `GET /v1beta/interactions/{id}` answers `in_progress` until `video_polls` checks, then
+  `GET /{api_version}/interactions/{id}` answers `in_progress` until `video_polls` checks, then
   `completed` with the video as the `model_output` step's `{"type": "video", "mime_type":
   "video/mp4", "data": <base64>}`. The fault `video_failed` ends it `failed` with `errors`
   (`[{"code", "message"}]`, the SDK's `Interaction.errors`); `filtered` ends it `completed` with
@@ -458,7 +459,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if refusal is None:
                 return False, {**body, "model": live[0], "models": live}
         elif target == "gemini" and path.endswith("/interactions"):
-            refusal = interactions_refusal(body, state.today, state.retired)
+            refusal = interactions_refusal(body, state.today, state.retired, path.strip("/").split("/", 1)[0])
             if refusal is None:
                 return False, body
         elif target == "gemini" and "/models/" in path and "/operations/" not in path:

@@ -1,8 +1,8 @@
 """What the provider emulator answers for a model the catalog says the provider no longer (or never)
 serves, or for a capability the model lacks: the providers' own error bodies, with their sources.
 
-- Gemini API (`/v1beta/models/X:method`), unknown or retired model, or one the Gemini API does not
-  serve with that method: HTTP 404
+- Gemini API (`/v1beta/models/X:method`, or `/v1/...`: the version of the path is named), unknown
+  or retired model, or one the Gemini API does not serve with that method: HTTP 404
   `{"error": {"code": 404, "message": "models/X is not found for API version v1beta, or is not
   supported for generateContent. Call ListModels to see the list of available models and their
   supported methods.", "status": "NOT_FOUND"}}`
@@ -31,7 +31,7 @@ serves, or for a capability the model lacks: the providers' own error bodies, wi
   "status": "INVALID_ARGUMENT"}}` (https://github.com/hirokidaichi/ergon/issues/11, on Veo 3.1,
   read 2026-12-06). The bounds come from the catalog entry's `video.duration_bounds`.
 
-- The Gemini API's Interactions API (`POST /v1beta/interactions`, google-genai 3.4.0
+- The Gemini API's Interactions API (`POST /{api_version}/interactions`, `v1` by default in google-genai 3.4.0:
   `google/genai/_gaos/interactions.py`, read 2026-12-06): a model the catalog does not serve there
   (unknown, shut down, or not an `interactions` model) gets the Gemini API's 404 NOT_FOUND body
   above, naming `models/X`. The Interactions API's own wording for a retired model was not found in
@@ -100,18 +100,18 @@ def _served(entry: ModelEntry | None, day: date, retired: frozenset[str] = froze
     return entry is not None and entry.id not in retired and entry.lifecycle.status_on(day) != "shut_down"
 
 
-def _gemini_not_found(model: str, method: str) -> Refusal:
+def _gemini_not_found(model: str, method: str, version: str = "v1beta") -> Refusal:
     message = (
-        f"models/{model} is not found for API version v1beta, or is not supported for {method}. "
+        f"models/{model} is not found for API version {version}, or is not supported for {method}. "
         "Call ListModels to see the list of available models and their supported methods."
     )
     return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
 
 
 def interactions_refusal(
-    body: Any, day: date | None = None, retired: frozenset[str] = frozenset()
+    body: Any, day: date | None = None, retired: frozenset[str] = frozenset(), version: str = "v1"
 ) -> Refusal | None:
-    """The Gemini API's answer to `POST /v1beta/interactions` for a model it does not serve there
+    """The Gemini API's answer to `POST /{version}/interactions` for a model it does not serve there
     (404, see the module docstring); None when the request may proceed."""
     day = day or today()
     model = str((body or {}).get("model", "")) if isinstance(body, dict) else ""
@@ -123,7 +123,7 @@ def interactions_refusal(
         and entry.surface == "interactions"
     ):
         return None
-    return _gemini_not_found(model.rsplit("/", 1)[-1], "createInteraction")
+    return _gemini_not_found(model.rsplit("/", 1)[-1], "createInteraction", version)
 
 
 def google_refusal(
@@ -151,7 +151,7 @@ def google_refusal(
                 f"Please ensure you are using a valid model version. For more information, see: {VERTEX_MODEL_VERSIONS}"
             )
             return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
-        return _gemini_not_found(model, method or "get")
+        return _gemini_not_found(model, method or "get", path.strip("/").split("/", 1)[0])
     if (
         entry is not None
         and entry.video is not None

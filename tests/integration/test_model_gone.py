@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from contentgen.catalog import default_chain, find_model, successor
+from contentgen.config import get_settings
 from local.event_sources import QueuePoller
 from local.runtime import LocalRuntime
 from local.template import queue_sources
@@ -188,6 +189,7 @@ def test_each_chat_request_carries_only_what_its_models_accept(
     assert taker is not None
     assert taker.accepts("temperature")
     monkeypatch.setenv("TEXT_MODEL", takes_it)
+    get_settings.cache_clear()  # a new configuration: a new container
     status, answer = invoke("StorySegmentsFunction", body)
     assert status == 200, answer
     assert "temperature" in stack.provider.requests()[-1]["body"]

@@ -18,6 +18,8 @@ import pytest
 
 from contentgen.catalog import default_chain, video_price_usd
 from contentgen.clients.aws import get_s3_client
+from contentgen.config import get_settings
+from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.services.videos import advance_video_job
 from contentgen.stores.jobs import VideoJob, create_job
 from local.aws import client
@@ -301,7 +303,9 @@ def test_one_gemini_api_key_makes_a_video_through_the_interactions_api(
     assert Decimal(str(job["usage"]["cost_usd"])) == (video_price_usd(omni) or Decimal(0)) * 6
     requests = stack.provider.requests()
     started = requests[0]
-    assert started["path"] == "/v1beta/interactions"
+    # google-genai 3.4.0 talks to the Gemini API's v1 by default (`_api_client.py`
+    # GOOGLE_AI_API_DEFAULT_VERSION = 'v1'): POST /v1/interactions.
+    assert started["path"] == "/v1/interactions"
     assert started["headers"]["x-goog-api-key"] == stack.google_key
     assert started["body"]["model"] == omni
     assert started["body"]["background"] is True
@@ -314,7 +318,7 @@ def test_one_gemini_api_key_makes_a_video_through_the_interactions_api(
     checks = [r["path"] for r in requests[1:]]
     assert len(checks) == 2
     assert checks[0] == checks[1]
-    assert checks[0].startswith("/v1beta/interactions/v1_"), "interactions.get by the job's handle"
+    assert checks[0].startswith("/v1/interactions/v1_"), "interactions.get by the job's handle"
     assert not any("predictLongRunning" in r["path"] for r in requests), "no Veo on the Gemini API"
     assert videos.errors == []
 
@@ -345,6 +349,8 @@ def test_an_omni_duration_veo_cannot_make_is_accepted_on_the_gemini_api(
     assert stack.provider.requests() == []
 
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    get_settings.cache_clear()  # a new configuration: a new container
+    reset_genai_client()
 
     assert start(invoke, duration_seconds=10)["status"] == "pending"
     assert stack.provider.requests()[0]["body"]["response_format"]["duration"] == "10s"

@@ -5,8 +5,9 @@ model catalog's (`contentgen.catalog`, `ModelEntry.surface`), never guessed from
   operation (`:predictLongRunning`), `operations.get` checks it (`:fetchPredictOperation`).
   `generate_videos` exists only in Vertex AI mode in google-genai 3.x.
 - `interactions` (Gemini Omni on the Gemini Developer API, one API key): `interactions.create`
-  with `background=True` (`POST /v1beta/interactions`, the answer's `id` is the job's handle) and
-  `interactions.get` (`GET /v1beta/interactions/{id}`) until `status` is `completed` (the video is
+  with `background=True` (`POST /{api_version}/interactions`; google-genai 3.4.0 sends `v1`, its
+  `GOOGLE_AI_API_DEFAULT_VERSION`; the answer's `id` is the job's handle) and `interactions.get`
+  (`GET /{api_version}/interactions/{id}`) until `status` is `completed` (the video is
   the last `model_output` step's `video` content, base64 `data` or a `uri`), or `failed` /
   `cancelled` / `incomplete` / `budget_exceeded`. Sources: google-genai 3.4.0
   `google/genai/_gaos/interactions.py` (`Interactions.create`: `POST /{api_version}/interactions`;
