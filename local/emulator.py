@@ -27,6 +27,17 @@ Control endpoints (JSON):
   start make that operation end in an error or with the video withheld. The Developer API's
   shape of the same: `POST /v1beta/models/{model}:predictLongRunning`, `GET /v1beta/{operation}`
   (done: a file URI) and `GET /v1beta/files/{id}:download?alt=media` (the bytes).
+- Gemini Omni on the Developer API, the Interactions API (google-genai 3.4.0 `client.interactions`,
+  `google/genai/_gaos/interactions.py`, read 2026-12-06; the flow as verified against the live API
+  in https://github.com/TanStack/ai/issues/871, 2026-07-01, read 2026-12-06):
+  `POST /{api_version}/interactions` (`v1`, google-genai 3.4.0's default for the Gemini API;
+  `v1beta` in the public reports) `{"model", "input", "response_format": {"type": "video", ...},
+  "background": true}` answers `{"id", "status": "in_progress", "object": "interaction", ...}`;
+  `GET /{api_version}/interactions/{id}` answers `in_progress` until `video_polls` checks, then
+  `completed` with the video as the `model_output` step's `{"type": "video", "mime_type":
+  "video/mp4", "data": <base64>}`. The fault `video_failed` ends it `failed` with `errors`
+  (`[{"code", "message"}]`, the SDK's `Interaction.errors`); `filtered` ends it `completed` with
+  only the model's text (no video).
 - `POST /_emulator/config` `{"latency_ms": 400, "api_key": "...", "google_api_key": "..."}`:
   latency for every request; the only OpenAI / Google key accepted (default: any non-empty key).
   `"dead_models": {"model-id": 503}`: that model always fails with that status; a chat request's
@@ -40,8 +51,9 @@ Control endpoints (JSON):
   does not take gets Veo's real 400: bodies and sources in `local.emulator_catalog`. An OpenRouter
   `models` chain is served by its first live model. `POST /_emulator/config` `{"today":
   "2026-12-06"}` sets the date the catalog is judged on (default: the real date);
-  `{"strict_parameters": true}` also refuses, as OpenRouter does with `require_parameters`, a
-  parameter that none of the chain's models takes.
+  `{"strict_parameters": false}` stops refusing, as OpenRouter does with `require_parameters`, a
+  parameter that none of the chain's models takes (on by default); `{"retired": ["model-id"]}`
+  answers those models as shut down (the provider's real 404) whatever the catalog says.
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -63,11 +75,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from local.emulator_catalog import google_refusal, openrouter_refusal
+from contentgen.catalog import default_chain
+from local.emulator_catalog import google_refusal, interactions_refusal, openrouter_refusal
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
 
 MAX_RECORDED = 1000
+
+
+@dataclass(frozen=True)
+class RawError:
+    """An error answer from a protocol handler: HTTP status and JSON body."""
+
+    status: int
+    body: Any
 
 
 @dataclass(frozen=True)
@@ -125,7 +146,8 @@ class EmulatorState:
     # The date the model catalog is judged on (None: today) and whether OpenRouter's
     # `require_parameters` is checked against the catalog's parameters.
     today: date | None = None
-    strict_parameters: bool = False
+    strict_parameters: bool = True
+    retired: frozenset[str] = frozenset()
 
     def reset(self) -> None:
         with self.lock:
@@ -140,7 +162,8 @@ class EmulatorState:
             self.dead_models.clear()
             self.rate_limit_per_second = 0.0
             self.today = None
-            self.strict_parameters = False
+            self.strict_parameters = True
+            self.retired = frozenset()
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -194,7 +217,7 @@ def quota_per_day(fault: Fault) -> tuple[int, dict[str, Any]]:
     seconds (which a per-day quota does not honour). Verbatim shape from googleapis/python-genai
     #2044 and google-gemini/gemini-cli#8437; "Requests per day (RPD) quotas reset at midnight
     Pacific time" (https://ai.google.dev/gemini-api/docs/rate-limits)."""
-    model = fault.content or "gemini-2.5-flash-image"
+    model = fault.content or default_chain("image")[0]
     return 429, {
         "error": {
             "code": 429,
@@ -349,6 +372,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         state = self.server.state
         path = urlparse(self.path).path
+        if "/interactions/" in path and not path.startswith("/_emulator"):
+            self._provider("gemini", {"interaction": path.rsplit("/", 1)[-1]}, self._get_interaction)
+            return
         if "/operations/" in path and not path.startswith("/_emulator"):
             self._provider("gemini", {"operationName": path.split("/", 2)[-1]}, self._fetch_operation)
             return
@@ -408,6 +434,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.today = date.fromisoformat(body["today"]) if body["today"] else None
                 if "strict_parameters" in body:
                     state.strict_parameters = bool(body["strict_parameters"])
+                if "retired" in body:
+                    state.retired = frozenset(str(model) for model in body["retired"] or [])
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -427,6 +455,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._provider("gemini", body, self._start_video)
         elif path.endswith(":fetchPredictOperation"):
             self._provider("gemini", body, self._fetch_operation)
+        elif path.endswith("/interactions"):
+            self._provider("gemini", body, self._create_interaction)
         else:
             self._send(404, {"error": {"message": f"no route {path}"}})
 
@@ -491,7 +521,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             time.sleep(fault.ms / 1000)
             fault = None
         if fault is None:
-            self._send(200, answer(body, number, mode="normal"))
+            result = answer(body, number, mode="normal")
+            if isinstance(result, RawError):
+                self._send(result.status, result.body)
+            else:
+                self._send(200, result)
         elif fault.kind == "rate_limit":
             headers = {}
             if fault.retry_after is not None:
@@ -538,12 +572,16 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         path = urlparse(self.path).path
         if target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
             refusal, live = openrouter_refusal(
-                body, day=state.today, strict_parameters=state.strict_parameters
+                body, day=state.today, strict_parameters=state.strict_parameters, retired=state.retired
             )
             if refusal is None:
                 return False, {**body, "model": live[0], "models": live}
+        elif target == "gemini" and path.endswith("/interactions"):
+            refusal = interactions_refusal(body, state.today, state.retired, path.strip("/").split("/", 1)[0])
+            if refusal is None:
+                return False, body
         elif target == "gemini" and "/models/" in path and "/operations/" not in path:
-            refusal = google_refusal(path, body, state.today)
+            refusal = google_refusal(path, body, state.today, state.retired)
             if refusal is None:
                 return False, body
         else:
@@ -552,7 +590,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         return True, body
 
     def _asked_model(self, target: str, body: dict[str, Any]) -> str:
-        if target == "openai":
+        if target == "openai" or urlparse(self.path).path.endswith("/interactions"):
             return str(body.get("model", ""))
         return urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
 
@@ -711,6 +749,83 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "parameters": body.get("parameters") or {},
             }
         return {"name": name}
+
+    def _create_interaction(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        """`POST /v1beta/interactions` with `background: true`: a video interaction, in progress."""
+        interaction_id = f"v1_emulator-{number}"
+        prompt = body.get("input")
+        parts = prompt if isinstance(prompt, list) else []
+        text = (
+            prompt
+            if isinstance(prompt, str)
+            else " ".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
+        )
+        state = self.server.state
+        with state.lock:
+            state.operations[interaction_id] = {
+                "polls": 0,
+                "done_after": state.video_polls,
+                "outcome": mode if mode in ("filtered", "video_failed") else "video",
+                "reason": content,
+                "prompt": str(text or ""),
+                "parameters": dict(body.get("response_format") or {}),
+                "model": str(body.get("model", "")),
+            }
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return {
+            "id": interaction_id,
+            "status": "in_progress",
+            "object": "interaction",
+            "model": body.get("model"),
+            "created": now,
+            "updated": now,
+        }
+
+    def _get_interaction(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
+        """`GET /v1beta/interactions/{id}`: in progress, then completed with the video (or failed)."""
+        interaction_id = str(body.get("interaction", ""))
+        state = self.server.state
+        with state.lock:
+            interaction = state.operations.get(interaction_id)
+            if interaction is not None:
+                interaction["polls"] += 1
+        if interaction is None or "model" not in interaction:
+            return RawError(
+                404,
+                {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}},
+            )
+        answer: dict[str, Any] = {
+            "id": interaction_id,
+            "object": "interaction",
+            "model": interaction["model"],
+        }
+        user = {"type": "user_input", "content": [{"type": "text", "text": interaction["prompt"]}]}
+        if interaction["polls"] < interaction["done_after"]:
+            return {**answer, "status": "in_progress"}
+        if interaction["outcome"] == "video_failed":
+            return {
+                **answer,
+                "status": "failed",
+                "errors": [{"code": "internal", "message": interaction["reason"]}],
+            }
+        if interaction["outcome"] == "filtered":
+            refusal = {"type": "model_output", "content": [{"type": "text", "text": interaction["reason"]}]}
+            return {**answer, "status": "completed", "steps": [user, refusal]}
+        video = base64.b64encode(
+            mp4(interaction["prompt"], interaction["parameters"].get("aspect_ratio"))
+        ).decode()
+        output = {
+            "type": "model_output",
+            "content": [{"type": "video", "mime_type": "video/mp4", "data": video}],
+        }
+        return {
+            **answer,
+            "status": "completed",
+            "steps": [user, output],
+            "usage": {"output_tokens_by_modality": [{"modality": "video", "tokens": 57920}]},
+        }
 
     def _download_file(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
         file_id = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]

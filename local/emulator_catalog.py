@@ -1,8 +1,8 @@
 """What the provider emulator answers for a model the catalog says the provider no longer (or never)
 serves, or for a capability the model lacks: the providers' own error bodies, with their sources.
 
-- Gemini API (`/v1beta/models/X:method`), unknown or retired model, or one the Gemini API does not
-  serve with that method: HTTP 404
+- Gemini API (`/v1beta/models/X:method`, or `/v1/...`: the version of the path is named), unknown
+  or retired model, or one the Gemini API does not serve with that method: HTTP 404
   `{"error": {"code": 404, "message": "models/X is not found for API version v1beta, or is not
   supported for generateContent. Call ListModels to see the list of available models and their
   supported methods.", "status": "NOT_FOUND"}}`
@@ -31,9 +31,18 @@ serves, or for a capability the model lacks: the providers' own error bodies, wi
   "status": "INVALID_ARGUMENT"}}` (https://github.com/hirokidaichi/ergon/issues/11, on Veo 3.1,
   read 2026-12-06). The bounds come from the catalog entry's `video.duration_bounds`.
 
+- The Gemini API's Interactions API (`POST /{api_version}/interactions`, `v1` by default in google-genai 3.4.0:
+  `google/genai/_gaos/interactions.py`, read 2026-12-06): a model the catalog does not serve there
+  (unknown, shut down, or not an `interactions` model) gets the Gemini API's 404 NOT_FOUND body
+  above, naming `models/X`. The Interactions API's own wording for a retired model was not found in
+  a public source on 2026-12-06; the Gemini API's documented 404 for a model it does not serve is
+  answered instead (same API, same google.rpc.Status error model, https://ai.google.dev/api/rest).
+
 The catalog decides what is served on `today` (the emulator's config `today`, default the real
-date). OpenRouter's parameter check (`strict_parameters`) is off unless configured: the layer still
-sends sampling parameters the catalog says some default models do not take.
+date); `retired` (config) adds model ids answered as shut down whatever the catalog says (a test's
+"the primary was just retired"). OpenRouter's parameter check (`strict_parameters`) is on by
+default: the layer sends only the parameters the catalog says each model accepts
+(`contentgen.catalog.accepted_parameters`).
 """
 
 from __future__ import annotations
@@ -87,11 +96,39 @@ class Refusal:
     body: dict[str, Any]
 
 
-def _served(entry: ModelEntry | None, day: date) -> bool:
-    return entry is not None and entry.lifecycle.status_on(day) != "shut_down"
+def _served(entry: ModelEntry | None, day: date, retired: frozenset[str] = frozenset()) -> bool:
+    return entry is not None and entry.id not in retired and entry.lifecycle.status_on(day) != "shut_down"
 
 
-def google_refusal(path: str, body: Any, day: date | None = None) -> Refusal | None:
+def _gemini_not_found(model: str, method: str, version: str = "v1beta") -> Refusal:
+    message = (
+        f"models/{model} is not found for API version {version}, or is not supported for {method}. "
+        "Call ListModels to see the list of available models and their supported methods."
+    )
+    return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
+
+
+def interactions_refusal(
+    body: Any, day: date | None = None, retired: frozenset[str] = frozenset(), version: str = "v1"
+) -> Refusal | None:
+    """The Gemini API's answer to `POST /{version}/interactions` for a model it does not serve there
+    (404, see the module docstring); None when the request may proceed."""
+    day = day or today()
+    model = str((body or {}).get("model", "")) if isinstance(body, dict) else ""
+    entry = find_model(model)
+    if (
+        _served(entry, day, retired)
+        and entry is not None
+        and "gemini_api" in entry.backends
+        and entry.surface == "interactions"
+    ):
+        return None
+    return _gemini_not_found(model.rsplit("/", 1)[-1], "createInteraction", version)
+
+
+def google_refusal(
+    path: str, body: Any, day: date | None = None, retired: frozenset[str] = frozenset()
+) -> Refusal | None:
     """The Gemini API's or Vertex AI's answer to a request for a model it does not serve with this
     method (404), or for a capability the model lacks (400); None when the request may proceed."""
     day = day or today()
@@ -102,7 +139,7 @@ def google_refusal(path: str, body: Any, day: date | None = None) -> Refusal | N
     backend = "vertex_ai" if vertex else "gemini_api"
     surface = GOOGLE_SURFACES.get(method)
     served = (
-        _served(entry, day)
+        _served(entry, day, retired)
         and entry is not None
         and backend in entry.backends
         and (surface is None or entry.surface == surface)
@@ -113,12 +150,8 @@ def google_refusal(path: str, body: Any, day: date | None = None) -> Refusal | N
                 f"Publisher Model `{resource}` was not found or your project does not have access to it. "
                 f"Please ensure you are using a valid model version. For more information, see: {VERTEX_MODEL_VERSIONS}"
             )
-        else:
-            message = (
-                f"models/{model} is not found for API version v1beta, or is not supported for {method or 'get'}. "
-                "Call ListModels to see the list of available models and their supported methods."
-            )
-        return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
+            return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
+        return _gemini_not_found(model, method or "get", path.strip("/").split("/", 1)[0])
     if (
         entry is not None
         and entry.video is not None
@@ -143,7 +176,11 @@ def openrouter_chain(body: dict[str, Any]) -> list[str]:
 
 
 def openrouter_refusal(
-    body: dict[str, Any], *, day: date | None = None, strict_parameters: bool = False
+    body: dict[str, Any],
+    *,
+    day: date | None = None,
+    strict_parameters: bool = True,
+    retired: frozenset[str] = frozenset(),
 ) -> tuple[Refusal | None, list[str]]:
     """OpenRouter's answer to a chat request naming an unknown id (400) or only retired models
     (404); otherwise None and the chain's models that may serve it, in order."""
@@ -159,11 +196,11 @@ def openrouter_refusal(
                     "user_id": "user_emulator",
                 },
             ), []
-    live = [model for model in chain if _served(find_model(model), day)]
+    live = [model for model in chain if _served(find_model(model), day, retired)]
     if strict_parameters and (body.get("provider") or {}).get("require_parameters"):
         sent = [name for name in OPENROUTER_PARAMETERS if body.get(name) is not None]
         live = [model for model in live if all((e := find_model(model)) and e.accepts(p) for p in sent)]
-        if not live and any(_served(find_model(model), day) for model in chain):
+        if not live and any(_served(find_model(model), day, retired) for model in chain):
             message = f"No endpoints found that can handle the requested parameters. To learn more about provider routing, visit: {OPENROUTER_ROUTING}"
             return Refusal(404, {"error": {"message": message, "code": 404}, "user_id": "user_emulator"}), []
     if not live:

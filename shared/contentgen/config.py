@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contentgen.catalog import default_chain
+from contentgen.catalog import default_chain, find_model
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -131,7 +131,9 @@ class Settings(BaseModel):
     video_model: str = Field(
         default_factory=lambda: default_chain("video")[0], alias="VIDEO_MODEL", min_length=1
     )
-    """Google video model for video jobs (catalog default)."""
+    """Google video model for video jobs (catalog default). A model the configured backend does not
+    serve is skipped (`video_models`): with GOOGLE_GENAI_USE_VERTEXAI=false and no Gemini API video
+    model configured, the catalog's Gemini API chain is used."""
     media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
     """S3 bucket for generated images and videos (set by the template)."""
 
@@ -206,6 +208,11 @@ class Settings(BaseModel):
     """Comma-separated models tried in order after `IMAGE_MODEL`."""
     video_fallback_models: str = Field("", alias="VIDEO_FALLBACK_MODELS")
     """Comma-separated models tried in order after `VIDEO_MODEL`."""
+
+    model_unavailable_ttl_seconds: int = Field(3600, ge=1, le=86400, alias="MODEL_UNAVAILABLE_TTL_SECONDS")
+    """A model the provider answered "gone" for (Google's 404 NOT_FOUND for a model, OpenRouter's "No
+    endpoints found for X." / "X is not a valid model ID") is not asked again by this container for
+    this long: the next model of its chain answers instead."""
 
     breaker_failure_rate: float = Field(0.5, gt=0, le=1, alias="BREAKER_FAILURE_RATE")
     """A breaker (per provider and model) opens when at least this share of the calls in the
@@ -350,7 +357,15 @@ class Settings(BaseModel):
 
     @property
     def video_models(self) -> tuple[str, ...]:
-        return self._chain(self.video_model, self.video_fallback_models)
+        """VIDEO_MODEL, then VIDEO_FALLBACK_MODELS, keeping the models the configured Google backend
+        serves (the catalog's `backends`; a model it does not describe is kept). When none is left
+        (the template's Veo default with GOOGLE_GENAI_USE_VERTEXAI=false, one Gemini API key), the
+        catalog's chain for that backend: `video` on Vertex AI, `video_gemini_api` on the Gemini
+        Developer API."""
+        backend = "vertex_ai" if self.google_use_vertexai else "gemini_api"
+        chain = self._chain(self.video_model, self.video_fallback_models)
+        served = tuple(m for m in chain if (entry := find_model(m)) is None or backend in entry.backends)
+        return served or default_chain("video" if self.google_use_vertexai else "video_gemini_api")
 
     def configured(self) -> dict[str, bool]:
         """Which optional parts are configured (for /health; no values)."""

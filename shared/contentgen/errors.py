@@ -135,6 +135,17 @@ class ProviderTimeoutError(ProviderError):
     code = "provider_timeout"
 
 
+class ModelUnavailableError(ProviderError):
+    """The provider no longer serves the model (or never did): Google's 404 NOT_FOUND for a model
+    ("Publisher Model ... was not found", "models/X is not found for API version v1beta"),
+    OpenRouter's "No endpoints found for X." or "X is not a valid model ID". Not retried; the call
+    policy moves to the next model of the chain and remembers the model for a while
+    (`contentgen.core.retry`). When no model of the chain is left: 502 quoting the provider."""
+
+    status_code = 502
+    code = "model_unavailable"
+
+
 class ProviderAuthError(ProviderError):
     """The provider rejected the API key, even after re-reading it from SSM."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from contentgen.catalog import default_chain
 from contentgen.clients.aws import get_events_client
 from contentgen.core.waits import seconds_until_pacific_midnight
 from contentgen.stores.results import get_result
@@ -37,7 +38,7 @@ CONTENT = "FreeContentFunction"
 STORY = "StorySegmentsFunction"
 THUMBNAIL = "GenerateThumbnailFunction"
 CHARACTER = "AnalyzeCharacterFunction"
-GEMINI_IMAGE = {"GOOGLE_GENAI_USE_VERTEXAI": "false", "IMAGE_MODEL": "gemini-2.5-flash-image"}
+GEMINI_IMAGE = {"GOOGLE_GENAI_USE_VERTEXAI": "false", "IMAGE_MODEL": default_chain("image")[0]}
 
 
 def provider_calls(log_output: io.StringIO) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ PROVIDER_FAILURES = {
     "provider_rejected_credentials",
     "provider_rejected_request",
     "provider_circuit_open",
+    "model_unavailable",
     "invalid_model_output",
     "deadline_exceeded",
 }

@@ -17,6 +17,8 @@ import pytest
 
 from contentgen.catalog import default_chain, video_price_usd
 from contentgen.clients.aws import get_s3_client
+from contentgen.config import get_settings
+from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.services.videos import advance_video_job
 from contentgen.stores.jobs import VideoJob, create_job
 from local.aws import client
@@ -276,16 +278,78 @@ def test_unknown_job_is_404(stack: Stack, invoke: Invoke, videos: QueuePoller) -
         assert answer["code"] == "not_found"
 
 
-def test_developer_api_mode_cannot_make_videos(
+def test_one_gemini_api_key_makes_a_video_through_the_interactions_api(
+    stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's setup, one Google AI Studio key (GOOGLE_GENAI_USE_VERTEXAI=false) with the
+    template's defaults: the configured Veo (Vertex AI only) is skipped for the catalog's Gemini
+    API chain, the job starts a background interaction, completes, and the video is stored."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=2)
+    omni = default_chain("video_gemini_api")[0]
+
+    accepted = start(invoke, aspect_ratio="9:16", duration_seconds=6)
+
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["running", "succeeded"]
+    status, job = job_status(invoke, accepted["job_id"])
+    assert status == 200
+    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+        assert response.read()[4:8] == b"ftyp"
+    assert job["usage"]["model"] == omni
+    assert Decimal(str(job["usage"]["cost_usd"])) == (video_price_usd(omni) or Decimal(0)) * 6
+    requests = stack.provider.requests()
+    started = requests[0]
+    # google-genai 3.4.0 talks to the Gemini API's v1 by default (`_api_client.py`
+    # GOOGLE_AI_API_DEFAULT_VERSION = 'v1'): POST /v1/interactions.
+    assert started["path"] == "/v1/interactions"
+    assert started["headers"]["x-goog-api-key"] == stack.google_key
+    assert started["body"]["model"] == omni
+    assert started["body"]["background"] is True
+    assert started["body"]["response_format"] == {
+        "type": "video",
+        "aspect_ratio": "9:16",
+        "duration": "6s",
+        "delivery": "inline",
+    }
+    checks = [r["path"] for r in requests[1:]]
+    assert len(checks) == 2
+    assert checks[0] == checks[1]
+    assert checks[0].startswith("/v1/interactions/v1_"), "interactions.get by the job's handle"
+    assert not any("predictLongRunning" in r["path"] for r in requests), "no Veo on the Gemini API"
+    assert videos.errors == []
+
+
+def test_a_failed_interaction_fails_the_job_in_the_providers_words(
     stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=1)
+    stack.provider.faults({"kind": "video_failed", "target": "gemini", "reason": "Video generation failed."})
 
-    status, answer = invoke(START, {"prompt": "x"})
+    accepted = start(invoke)
 
-    assert status == 503
-    assert "GOOGLE_GENAI_USE_VERTEXAI" in answer["message"]
+    assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
+    job = job_status(invoke, accepted["job_id"])[1]
+    assert job["error_code"] == "provider_error"
+    assert "Video generation failed." in job["error"]
+
+
+def test_an_omni_duration_veo_cannot_make_is_accepted_on_the_gemini_api(
+    stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capability check follows the backend's chain: 10 s is refused on Vertex AI (Veo: 4, 6,
+    8) and started on the Gemini API (Omni 1.2 Flash: 3 to 15)."""
+    status, answer = invoke(START, {"prompt": "a paper boat", "duration_seconds": 10})
+    assert status == 422, answer
+    assert answer["message"].endswith("allowed: 4, 6, 8")
     assert stack.provider.requests() == []
+
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    get_settings.cache_clear()  # a new configuration: a new container
+    reset_genai_client()
+
+    assert start(invoke, duration_seconds=10)["status"] == "pending"
+    assert stack.provider.requests()[0]["body"]["response_format"]["duration"] == "10s"
 
 
 def test_rate_limited_start_is_retried(stack: Stack, invoke: Invoke, videos: QueuePoller) -> None:

@@ -265,7 +265,11 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
         "EventsNotPublishedAlarm",
+        "ModelUnavailableAlarm",
     }
+    gone = alarms["ModelUnavailableAlarm"]
+    assert (gone["Namespace"], gone["MetricName"], gone["Threshold"]) == ("contentgen", "ModelUnavailable", 0)
+    assert gone["Dimensions"] == [{"Name": "service", "Value": "contentgen"}]
     dead_letter_queues = {name for name in resources if name.endswith("DeadLetterQueue")}
     watched = {
         metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]

@@ -8,12 +8,13 @@ A catalog that does not validate is a bug in the package, raised as `Configurati
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -23,6 +24,8 @@ from contentgen.errors import ConfigurationError
 CATALOG_PATH = Path(__file__).with_name("models.json")
 # A default or fallback whose announced shutdown is this close fails the lifecycle guard.
 SHUTDOWN_HORIZON_DAYS = 60
+
+V = TypeVar("V")
 
 
 def today() -> date:
@@ -268,3 +271,21 @@ def image_violations(
     if size is not None and size not in caps.sizes:
         found.append(CapabilityViolation("size", size, tuple(caps.sizes)))
     return found
+
+
+def accepted_parameters(models: str | Iterable[str], parameters: Mapping[str, V]) -> dict[str, V]:
+    """The `parameters` (request field names as the catalog writes them: OpenRouter
+    `supported_parameters` names, Google request fields) that every model of `models` accepts
+    (`ModelEntry.accepts`), the others dropped; values that are None are dropped too. A model the
+    catalog does not describe, or lists without parameters (a retired id), drops nothing. This is
+    how each request carries only what its model takes (OpenRouter's `require_parameters` would
+    otherwise turn an unsupported `temperature` into "No endpoints found")."""
+    ids = [models] if isinstance(models, str) else list(models)
+    entries = [
+        entry for entry in (find_model(model) for model in ids) if entry is not None and entry.parameters
+    ]
+    return {
+        name: value
+        for name, value in parameters.items()
+        if value is not None and all(entry.accepts(name) for entry in entries)
+    }

@@ -21,6 +21,13 @@ provider may have started it. A caller that comes back through its queue (`wait=
 worker) makes one request per model and is handed the provider's wait instead of waiting. Each attempt's
 log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
 
+A model the provider no longer serves (`MODEL_GONE`: Google's 404 NOT_FOUND for a model, OpenRouter's
+"No endpoints found for X." / "X is not a valid model ID", classified by the connectors) is not
+retried: the next model of the chain is tried, at any chain length, and the container remembers
+the model for `MODEL_UNAVAILABLE_TTL_SECONDS` (no request is sent to it in that time; one warning
+names it and its catalog successor, and the `ModelUnavailable` metric counts it, watched by an
+alarm in template.yaml).
+
 A wait the deadline cannot meet is answered at once (503 with `Retry-After`); when it covers the
 whole account (`ProviderFailure.account_wide`, e.g. OpenRouter's own rate limiter) no other model
 is sent a request inside it, while one model's wait (an upstream provider's 429, a 503) still
@@ -30,6 +37,7 @@ falls back to the next model.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +45,7 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from contentgen.billing.meter import add_request, before_request
+from contentgen.catalog import successor
 from contentgen.config import Settings, get_settings
 from contentgen.core.breaker import ProviderCircuitOpenError, breaker_for
 from contentgen.core.deadline import Deadline, current_deadline
@@ -48,6 +57,7 @@ from contentgen.errors import (
     ContentModeratedError,
     DeadlineExceededError,
     InputUnreachableError,
+    ModelUnavailableError,
     ProviderAuthError,
     ProviderBusyError,
     ProviderError,
@@ -58,7 +68,14 @@ from contentgen.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt, redact
+from contentgen.observability import (
+    AttemptRecord,
+    count_model_unavailable,
+    logger,
+    provider_span,
+    record_attempt,
+    redact,
+)
 
 ClientT = TypeVar("ClientT")
 ClientT_co = TypeVar("ClientT_co", covariant=True)
@@ -103,6 +120,9 @@ class FailureKind(StrEnum):
     QUOTA_EXHAUSTED = "quota_exhausted"
     # The provider could not fetch an input the caller gave by URL (422 naming the field).
     INPUT_UNREACHABLE = "input_unreachable"
+    # The provider no longer serves the model (retired, unknown, no endpoint left): not retried,
+    # the next model of the chain is tried, and the model is remembered (`remember_model_gone`).
+    MODEL_GONE = "model_gone"
 
     @property
     def retryable(self) -> bool:
@@ -119,6 +139,7 @@ _FINAL_KINDS = frozenset(
         FailureKind.DECLINED,
         FailureKind.QUOTA_EXHAUSTED,
         FailureKind.INPUT_UNREACHABLE,
+        FailureKind.MODEL_GONE,
     }
 )
 # Failures after which a provider may have started the work it was asked for: for work that is
@@ -140,6 +161,7 @@ _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.DECLINED: ContentFilteredError,
     FailureKind.QUOTA_EXHAUSTED: ProviderQuotaExhaustedError,
     FailureKind.INPUT_UNREACHABLE: InputUnreachableError,
+    FailureKind.MODEL_GONE: ModelUnavailableError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -158,6 +180,7 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.DECLINED: "declined the prompt (safety filter)",
     FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
     FailureKind.INPUT_UNREACHABLE: "could not download the URL given",
+    FailureKind.MODEL_GONE: "no longer serves the model",
 }
 
 # The provider's own message is quoted to the caller, redacted (`observability.redact`, the same
@@ -181,6 +204,8 @@ class ProviderFailure:
     (OpenRouter's "Provider returned error" carries them in `error.metadata.provider_name` and
     `error.metadata.raw`): both are quoted to the caller (redacted, at most `_UPSTREAM_CHARS`) and
     logged. `field` is the request field an `INPUT_UNREACHABLE` failure is about (`image_url`).
+    `model` (for `MODEL_GONE`) is the model the provider named, when it is not the one asked (OpenRouter
+    refuses a whole request for one unknown id in its `models` list).
     """
 
     kind: FailureKind
@@ -200,6 +225,8 @@ class ProviderFailure:
         words = redact(self.upstream_message or "")[:_UPSTREAM_CHARS]
         name = redact(self.upstream or "")[:60]
         return f"[{name}] {words}".strip() if name else words
+
+    model: str | None = None
 
     def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
         """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
@@ -307,6 +334,7 @@ def _answer(failure: ProviderFailure, provider: str, attempts: int) -> Exception
 
 # Failures after which the next model in the chain is worth trying (the provider, not the request).
 _FALLBACK_ERRORS = (
+    ModelUnavailableError,
     ProviderRateLimitedError,
     ProviderUnavailableError,
     ProviderTimeoutError,
@@ -322,6 +350,58 @@ _COUNTED_BY_BREAKER = frozenset(
         FailureKind.UNREADABLE,
     }
 )
+
+
+# Models a provider said it no longer serves, per container: (provider, model) -> (monotonic time
+# until which no request is sent to it, the provider's words).
+_gone_models: dict[tuple[str, str], tuple[float, str]] = {}
+_gone_lock = threading.Lock()
+
+
+def gone_model_message(provider: str, model: str) -> str | None:
+    """The provider's words when `model` was found gone by this container within the TTL, else None."""
+    with _gone_lock:
+        entry = _gone_models.get((provider, model))
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del _gone_models[(provider, model)]
+            return None
+        return entry[1]
+
+
+def remember_model_gone(provider: str, model: str, message: str, ttl_seconds: float) -> bool:
+    """Remember that `provider` no longer serves `model` for `ttl_seconds`; True when it was not
+    remembered already (the caller then logs one warning and counts `ModelUnavailable`)."""
+    with _gone_lock:
+        entry = _gone_models.get((provider, model))
+        fresh = entry is None or entry[0] <= time.monotonic()
+        _gone_models[(provider, model)] = (time.monotonic() + ttl_seconds, message)
+    return fresh
+
+
+def reset_gone_models() -> None:
+    """Forget every gone model (a new container; tests)."""
+    with _gone_lock:
+        _gone_models.clear()
+
+
+def _announce_gone(provider: str, model: str, message: str, ttl_seconds: float) -> None:
+    """Remember `model` as gone; the first time in the TTL, one warning naming the model and its
+    catalog successor, and one `ModelUnavailable` metric."""
+    if not remember_model_gone(provider, model, message, ttl_seconds):
+        return
+    logger.warning(
+        "model unavailable",
+        extra={
+            "provider": provider,
+            "model": model,
+            "successor": successor(model) or "none in the catalog",
+            "provider_message": redact(message)[:_QUOTED_CHARS],
+            "not_asked_again_for_s": ttl_seconds,
+        },
+    )
+    count_model_unavailable(model=model)
 
 
 class _MaybeStartedError(Exception):
@@ -380,7 +460,14 @@ class ProviderCaller(Generic[ClientT]):
         last_error: ProviderError | None = None
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
-                if position:
+                remembered = gone_model_message(self.provider, model)
+                if remembered is not None:
+                    # Found gone by this container within the TTL: not asked again.
+                    last_error = ModelUnavailableError(
+                        f"{self.provider} no longer serves {model}: {redact(remembered)[:_QUOTED_CHARS]}"
+                    )
+                    continue
+                if position and last_error is not None:
                     if deadline.remaining() - policy.margin < policy.min_attempt:
                         break
                     logger.warning(
@@ -469,7 +556,8 @@ class ProviderCaller(Generic[ClientT]):
                         )
                     started = time.perf_counter()
                     try:
-                        result = operation(client, Attempt(model, fallbacks, timeout, record))
+                        live = tuple(m for m in fallbacks if gone_model_message(self.provider, m) is None)
+                        result = operation(client, Attempt(model, live, timeout, record))
                         failure = None
                     except Exception as exc:
                         failure = self._classify(exc)
@@ -523,6 +611,13 @@ class ProviderCaller(Generic[ClientT]):
                 refreshed_key = True
                 self._connector.reset()
                 continue
+            if failure.kind is FailureKind.MODEL_GONE:
+                gone = failure.model or model
+                ttl = get_settings().model_unavailable_ttl_seconds
+                _announce_gone(self.provider, gone, failure.message or f"{gone} is not served", ttl)
+                if gone != model and gone in fallbacks:
+                    continue  # a fallback the provider refused the request for: ask again without it
+                raise _answer(failure, self.provider, attempt)
             if not idempotent and failure.kind in _MAYBE_STARTED_KINDS:
                 error = failure.to_error(self.provider, attempts=attempt)
                 error.unconfirmed_paid_work = True

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
+from contentgen.catalog import accepted_parameters
 from contentgen.connectors.openai_connector import OpenRouterBodyError, malformed_reply, openrouter
 from contentgen.core.retry import Attempt
 from contentgen.errors import ContentFilteredError
@@ -158,6 +159,9 @@ def complete_chat(
     the reply's `model` names the model that answered (and that was billed). A structured request
     (`response_format`) also sends `provider: {"require_parameters": true}`, so OpenRouter routes
     only to endpoints that honour the schema (https://openrouter.ai/docs/features/provider-routing).
+    `max_tokens` and `temperature` are sent only when every model of the request's chain takes
+    them (`contentgen.catalog.accepted_parameters`): a default model without `temperature` (the
+    catalog's `parameters`) gets none, so `require_parameters` never turns it into "No endpoints".
 
     What a 200 can still carry (`_check_reply`): a failure reported in the body raises
     `OpenRouterBodyError`, classified by the call policy like an HTTP status (retried, counted by
@@ -167,19 +171,19 @@ def complete_chat(
     request. A 200 that is not a chat completion (not JSON, broken JSON) is a provider server error
     (`OpenRouterMalformedReply`, classified by the connector): retried, then 502 quoting it.
     """
-    options: dict[str, Any] = {}
-    if response_format is not None:
-        options["response_format"] = response_format
-    if max_tokens is not None:
-        options["max_tokens"] = max_tokens
-    if temperature is not None:
-        options["temperature"] = temperature
+    wanted: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
 
     def attempt(client: OpenAI, call: Attempt) -> ChatResult:
         # OpenRouter usage accounting adds `usage.cost` (credits, USD) to the reply.
         extra_body: dict[str, Any] = {"usage": {"include": True}}
+        chain = [call.model, *call.fallbacks][:OPENROUTER_MAX_MODELS]
         if call.fallbacks:
-            extra_body["models"] = [call.model, *call.fallbacks][:OPENROUTER_MAX_MODELS]
+            extra_body["models"] = chain
+        # Only what every model that may serve this request accepts (the model catalog): a sampling
+        # parameter one of them does not take is left out rather than refused upstream.
+        options: dict[str, Any] = accepted_parameters(chain, wanted)
+        if response_format is not None:
+            options["response_format"] = response_format
         if response_format is not None:
             extra_body["provider"] = {"require_parameters": True}
         completion: ChatCompletion = client.chat.completions.create(

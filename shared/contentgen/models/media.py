@@ -35,7 +35,15 @@ JobStatus = Literal["pending", "running", "succeeded", "failed"]
 class VideoRequest(RequestModel):
     prompt: Prompt
     aspect_ratio: VideoAspectRatio = Field("9:16", description="16:9 or 9:16; vertical by default.")
-    duration_seconds: int = Field(8, ge=4, le=8, description="Length of the clip, 4 to 8 seconds.")
+    duration_seconds: int = Field(
+        8,
+        ge=3,
+        le=15,
+        description="Length of the clip in whole seconds. The configured video model and its "
+        "fallbacks decide what is allowed (the model catalog; `x-allowed-values` lists each "
+        "backend's default chain), checked before anything is paid: 422 naming `duration_seconds` "
+        "and the allowed values otherwise.",
+    )
 
 
 class VideoJobAccepted(ResponseModel):
@@ -53,7 +61,8 @@ class VideoJobStatus(ResponseModel):
     error_code: str | None = Field(
         None,
         description="Stable machine code of the failure: content_filtered (the provider's filter "
-        "withheld the video; `error` quotes its reasons), provider_error, deadline_exceeded, "
+        "withheld the video; `error` quotes its reasons), provider_error, model_unavailable (the "
+        "provider no longer serves the job's model; `error` quotes it), deadline_exceeded, "
         "start_unconfirmed (the start's outcome was never recorded: it may have been billed).",
     )
     created_at: int

@@ -263,6 +263,14 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
     write_metrics(blob)
 
 
+def count_model_unavailable(*, model: str) -> None:
+    """A model the provider no longer serves, found by this container (`ModelUnavailable`, by
+    model and rolled up by service for the alarm; once per model per container and TTL)."""
+    blob = _call_metrics(model, _function_name())
+    blob.add_metric(name="ModelUnavailable", unit=MetricUnit.Count, value=1)
+    write_metrics(blob)
+
+
 def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
     """A reply accepted despite soft limits: SoftLimitTrimmed (strings cut) and SoftProblems."""
     blob = _call_metrics(model, _function_name())

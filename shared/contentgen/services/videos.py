@@ -48,6 +48,7 @@ from contentgen.errors import (
     ContentgenError,
     DeadlineExceededError,
     InvalidRequestError,
+    ModelUnavailableError,
     NotFoundError,
     ProviderError,
     ProviderRateLimitedError,
@@ -380,6 +381,11 @@ def advance_video_job(job_id: str, *, operation_name: str | None = None, model: 
             return job.status
     try:
         outcome = check_video(job.operation_name, model=job.model)
+    except ModelUnavailableError as exc:
+        # The provider no longer serves the job's model: no later check can succeed.
+        update_job(job_id, status="failed", error=exc.message, error_code=exc.code)
+        logger.warning("video job failed", extra={"job_id": job_id, "reason": exc.message})
+        return "failed"
     except _CHECK_AGAIN as exc:
         return _check_later(job, exc, settings.video_poll_delay_seconds)
     if not outcome.done:
