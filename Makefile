@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install test lint typecheck pytest demo api bench clean rebuild-venv build build-host openapi docs browser
+.PHONY: install test lint typecheck pytest demo api bench bench-spend clean rebuild-venv build build-host openapi docs browser
 
 install: $(STAMP)
 
@@ -95,6 +95,9 @@ build-host:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+
+bench-spend: $(STAMP)
+	$(BIN)/python -m local.bench_budget
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output build

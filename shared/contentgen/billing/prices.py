@@ -90,3 +90,36 @@ def video_cost(model: str, seconds: int) -> float | None:
     if price is None or price.per_second is None:
         return None
     return float(price.per_second * seconds)
+
+
+# --- upper bounds for reservations (contentgen.stores.ledger) ------------------------------------
+
+# OpenRouter's list prices (USD per million tokens, input / output) and the model's largest answer
+# (max output tokens), read 2026-12-06 from https://openrouter.ai/openai/gpt-4o-mini (0.15 / 0.60,
+# 16,384 max output tokens; the same figures the local emulator bills). A chat completion's cost
+# is what OpenRouter reports (`usage.cost`); these only bound it BEFORE the request, so a key's
+# daily budget can reserve it (`text_cost_bound`).
+TEXT_PRICES: dict[str, tuple[Decimal, Decimal, int]] = {
+    "openai/gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"), 16_384),
+}
+# A text model missing from TEXT_PRICES reserves this much per request: more than one answer of
+# 16,384 tokens at 6 USD per million output tokens costs (0.098 USD), so a budget still holds.
+UNPRICED_TEXT_BOUND_USD = Decimal("0.10")
+# Tokens per message beyond its text (role, separators) and per image input: generous over
+# OpenAI's published accounting (3-4 per message; a high-detail 2048x2048 image 1,105 tokens).
+MESSAGE_OVERHEAD_TOKENS = 8
+IMAGE_INPUT_TOKENS = 2_000
+
+
+def text_cost_bound(model: str, *, prompt_bytes: int, images: int, max_tokens: int | None) -> Decimal:
+    """The most one chat completion from `model` can cost (USD): every UTF-8 byte of the prompt as a
+    token (a byte-level BPE token covers at least one byte), each image at `IMAGE_INPUT_TOKENS`,
+    and `max_tokens` (else the model's largest answer) at the output price. A model without a
+    price bounds at `UNPRICED_TEXT_BOUND_USD`."""
+    price = TEXT_PRICES.get(model)
+    if price is None:
+        return UNPRICED_TEXT_BOUND_USD
+    per_input, per_output, largest = price
+    output = min(max_tokens, largest) if max_tokens is not None else largest
+    prompt = prompt_bytes + images * IMAGE_INPUT_TOKENS
+    return (per_input * prompt + per_output * output) / Decimal(1_000_000)

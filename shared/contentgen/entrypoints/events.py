@@ -190,7 +190,10 @@ def _generate(
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
     # failed store completes it; the completion event goes out once.
     body = for_storage(status, outcome["body"])  # a budget refusal without the key's id and spend
-    announce(store_result(request_id=message.request_id, route=path, status_code=status, body=body))
+    owner = message.api_key_id or get_settings().pipeline_api_key_id  # the key charged reads it
+    announce(
+        store_result(request_id=message.request_id, route=path, status_code=status, body=body, owner=owner)
+    )
     logger.info("request stored", extra={"status": status, "replayed": not executed})
     if is_over_budget(status, outcome["body"]):
         raise OverBudget(body.get("message", ""))
@@ -225,6 +228,7 @@ class RefusedMessage:
     request_id: str
     field: str
     reason: str
+    api_key_id: str | None = None  # the key charged (who may read the stored refusal), when valid
 
 
 _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
@@ -244,17 +248,26 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
     bounds = value_problem(data)  # NaN, a 101-digit number, 33 levels: the request is refused
     if bounds is not None:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
-        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1])
+        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1], _named_key(data))
     request = data.get("request")
     if request is not None and not isinstance(request, dict):
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))
-        return RefusedMessage(request_id, "request", f"must be a JSON object, not {json_type(request)}")
+        return RefusedMessage(
+            request_id, "request", f"must be a JSON object, not {json_type(request)}", _named_key(data)
+        )
     try:
         return GenerationMessage.model_validate(data)
     except ValidationError as exc:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
         problem = exc.errors()[0]
-        return RefusedMessage(request_id, ".".join(str(part) for part in problem["loc"]), problem["msg"])
+        field = ".".join(str(part) for part in problem["loc"])
+        return RefusedMessage(request_id, field, problem["msg"], _named_key(data))
+
+
+def _named_key(data: dict[str, Any]) -> str | None:
+    """The message's `api_key_id` when it is a valid one (a string of 1-128 characters)."""
+    key = data.get("api_key_id")
+    return key if isinstance(key, str) and 1 <= len(key) <= 128 else None
 
 
 def _request_field(path: str) -> str:
@@ -295,7 +308,12 @@ def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")
     try:
         stored = store_result(
-            request_id=message.request_id, route=route[1], status_code=422, body=body, keep_existing=True
+            request_id=message.request_id,
+            route=route[1],
+            status_code=422,
+            body=body,
+            owner=message.api_key_id or get_settings().pipeline_api_key_id,
+            keep_existing=True,
         )
     except ConflictError:  # a result is already stored under the id: left as it is
         _announce_refusal(message.request_id, route[1], InvalidRequestError(message.field, message.reason))

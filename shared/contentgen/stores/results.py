@@ -48,9 +48,11 @@ class StoredResult:
 
 
 def store_result(
-    *, request_id: str, route: str, status_code: int, body: Any, keep_existing: bool = False
+    *, request_id: str, route: str, status_code: int, body: Any, owner: str, keep_existing: bool = False
 ) -> StoredResult:
-    """Store (or store again, identically) the outcome of `route` (its path) under `request_id`.
+    """Store (or store again, identically) the outcome of `route` (its path) under `request_id`,
+    readable only with the API key `owner` (the key charged: the message's `api_key_id`, else the
+    pipeline key); the first owner stays (`get_result` answers no other key).
 
     Writing is idempotent, so a redelivered message completes a store that failed before;
     `notified` survives rewrites, so the completion event is published once. With
@@ -73,6 +75,7 @@ def store_result(
         ":false": {"BOOL": False},
         ":body": {"S": payload},
         ":request_id": {"S": request_id},
+        ":owner": {"S": owner},
     }
     body_attribute = "body"
     if len(payload.encode()) > MAX_INLINE_BYTES:
@@ -91,6 +94,7 @@ def store_result(
             Key={"pk": {"S": record_key(route, request_id)}},
             UpdateExpression=(
                 "SET request_id = :request_id, #route = :route, #status = :status, status_code = :code, "
+                "api_key_id = if_not_exists(api_key_id, :owner), "
                 "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
                 f"notified = if_not_exists(notified, :false), {body_attribute} = :body"
             ),
@@ -160,10 +164,12 @@ def mark_notified(request_id: str, route: str) -> None:
     )
 
 
-def get_result(request_id: str) -> dict[str, Any] | None:
+def get_result(request_id: str, api_key_id: str) -> dict[str, Any] | None:
     """The stored outcome of `request_id` (`request_id`, `route`, `status`, `status_code`,
-    `created_at` in epoch seconds, and `result` or `error`), or None when the id is unknown or its
-    request has not finished.
+    `created_at` in epoch seconds, and `result` or `error`), or None when the id is unknown, its
+    request has not finished, or it was charged to another API key than `api_key_id` (exactly as
+    unknown: request ids are often guessable; a result stored before owners were kept has none and
+    is read by no key).
 
     One `BatchGetItem` reads the id's item under each of `RESULT_ROUTES` (items only their own
     route's function may write). Raises ConflictError (409) when more than one route holds a
@@ -188,7 +194,11 @@ def get_result(request_id: str) -> dict[str, Any] | None:
     now = int(time.time())
     # Expired items may outlive their TTL by up to about two days (DynamoDB deletes them later).
     finished = [
-        item for item in items if "status" in item and int(item.get("expires_at", {}).get("N", now + 1)) > now
+        item
+        for item in items
+        if "status" in item
+        and int(item.get("expires_at", {}).get("N", now + 1)) > now
+        and item.get("api_key_id", {}).get("S") == api_key_id
     ]
     if not finished:  # unknown, expired, or claimed and not finished yet
         return None
