@@ -361,7 +361,7 @@ def test_events_over_budget_are_stored_failed_and_not_retried(
         pass
 
     assert pipes.queue.errors == []
-    status, stored = result(invoke, "budget-1")
+    status, stored = result(invoke, "budget-1", api_key_id=key)  # read with the key charged
     assert (status, stored["status"], stored["status_code"]) == (200, "failed", 429)
     assert stored["error"]["code"] == "budget_exceeded"
     paid = result(invoke, "budget-2")[1]
