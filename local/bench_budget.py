@@ -33,6 +33,7 @@ class Case:
     refused: int
     largest: Decimal
     reserved: Decimal
+    other: tuple[str, ...] = ()  # answers neither a success nor a budget refusal: status and code
 
     @property
     def holds(self) -> bool:
@@ -101,9 +102,18 @@ def run_case(kind: str, concurrency: int, budget: Decimal) -> Case:
         budget=budget,
         spent=Decimal(str(report["settled_today_usd"])),
         ran=len(costs),
-        refused=sum(1 for status, _ in answers if status == 429),
+        refused=sum(
+            1 for status, answer in answers if status == 429 and answer.get("code") == "budget_exceeded"
+        ),
         largest=max(costs, default=Decimal(0)),
         reserved=Decimal(str(report["reserved_today_usd"])),
+        other=tuple(
+            sorted(
+                f"{status} {answer.get('code')}"
+                for status, answer in answers
+                if status not in (200, 202) and answer.get("code") != "budget_exceeded"
+            )
+        ),
     )
 
 
@@ -129,6 +139,7 @@ def print_cases(cases: list[Case]) -> None:
             f"{case.kind:<6}{case.concurrency:>5}{case.budget:>14.8f}{case.spent:>14.8f}{case.ran:>6}"
             f"{case.refused:>6}{case.largest:>14.8f}  {verdict}"
             + (f" ({case.reserved} USD still reserved)" if case.reserved else "")
+            + (f"; other answers: {', '.join(case.other)}" if case.other else "")
         )
 
 
@@ -153,6 +164,8 @@ def main() -> int:
                 {
                     "AWS_ENDPOINT_URL": moto.url,
                     "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
+                    "GOOGLE_VERTEX_BASE_URL": emulator_url,
+                    "GOOGLE_GEMINI_BASE_URL": emulator_url,
                     "POWERTOOLS_TRACE_DISABLED": "true",
                     "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
                     "GOOGLE_GENAI_USE_VERTEXAI": "true",

@@ -35,6 +35,9 @@ class Meter:
     # Called before each provider request with the most it can cost (USD; None: no known price);
     # reserves it against the key's budget or raises to refuse the request.
     guard: Callable[[Decimal | None], None] | None = field(default=None, repr=False, compare=False)
+    # Called after each provider request with the cost it reported (None: none), on the thread
+    # that made it (the guard's reservation for it may be reused by a retry it did not pay for).
+    after: Callable[[float | None], None] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
@@ -57,7 +60,10 @@ class Meter:
                 self.completion_tokens = (self.completion_tokens or 0) + completion_tokens
             if cost_usd is not None:
                 self.cost_usd = (self.cost_usd or Decimal(0)) + Decimal(str(cost_usd))
-            return self.cost_usd
+            total = self.cost_usd
+        if self.after is not None:
+            self.after(cost_usd)
+        return total
 
     def as_usage(self) -> dict[str, Any]:
         """The contract's `usage`: `{"model", "prompt_tokens", "completion_tokens",

@@ -163,19 +163,32 @@ def _paid_internal_error(meter: Meter) -> ContentgenError:
 _LONGEST_INVOCATION_SECONDS = 900.0
 
 
+# The reservation the current provider request runs under (USD), on its own thread's context.
+_claim: ContextVar[Decimal | None] = ContextVar("contentgen_reservation_claim", default=None)
+
+
 @dataclass
 class Reservations:
     """The meter's guard for one invocation: before each provider request with a price, reserve
     its most on every charged key (`contentgen.stores.ledger.reserve`, one conditional write per
-    key); remember the holds (across fan-out threads) for the settle."""
+    key); remember the holds (across fan-out threads) for the settle. A request that reported no
+    cost (a failed attempt) hands its reservation back to the invocation, so its retry (or the
+    next model) runs under it without reserving again; a paid request's reservation is used up."""
 
     keys: tuple[str, ...]
     holds: list[Hold] = field(default_factory=list)
+    unused: Decimal = Decimal(0)  # reserved by requests that reported no cost, for the next
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, most_usd: Decimal | None) -> None:
         if most_usd is None or most_usd <= 0:
+            _claim.set(None)
             return  # no known price: nothing is charged for it either
+        with self._lock:
+            if self.unused >= most_usd:
+                self.unused -= most_usd
+                _claim.set(most_usd)
+                return
         remaining = min(max(current_deadline().remaining(), 0.0), _LONGEST_INVOCATION_SECONDS)
         until = budgets.clock() + remaining + HOLD_MARGIN_SECONDS
         taken: list[Hold] = []
@@ -187,6 +200,15 @@ class Reservations:
         finally:
             with self._lock:
                 self.holds.extend(taken)  # a refusal of the second key leaves the first's hold to release
+        _claim.set(most_usd)
+
+    def after(self, cost_usd: float | None) -> None:
+        """After a provider request: one that reported no cost leaves its reservation unused."""
+        claimed = _claim.get()
+        _claim.set(None)
+        if claimed is not None and not cost_usd:
+            with self._lock:
+                self.unused += claimed
 
     def of(self, api_key_id: str) -> list[Hold]:
         with self._lock:
@@ -206,6 +228,7 @@ def spend_middleware(
     reservations = Reservations(keys)
     with metered() as meter:
         meter.guard = reservations
+        meter.after = reservations.after
         try:
             response = next_middleware(app)
         except ContentgenError as exc:

@@ -484,3 +484,38 @@ def test_a_refusal_of_the_second_key_releases_the_first_keys_hold(
     item = day_item(aws, "fresh-3")
     assert holds_of(item) == []
     assert Decimal(item["committed_usd"]["N"]) == 0
+
+
+def test_a_retry_runs_under_the_reservation_its_unpaid_attempt_left(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """Three attempts of one 3.20 USD video start (two failed unpaid) hold 3.20 USD, not 9.60:
+    on a 4 USD budget the third attempt is not refused by the first two's holds."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "4")
+    reserved: list[int] = []
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        for attempt in range(3):
+            before_request(Decimal("3.2"))
+            reserved.append(len(holds_of(day_item(aws, "r4"))))
+            paid = attempt == 2
+            add_request(
+                model="veo",
+                ok=paid,
+                prompt_tokens=None,
+                completion_tokens=None,
+                cost_usd=3.2 if paid else None,
+            )
+        return {"title": request.prompt}
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    assert handler(http_event(api_event, "r4"), lambda_context)["statusCode"] == 200
+
+    assert reserved == [1, 1, 1], "one hold for the three attempts"
+    item = day_item(aws, "r4")
+    assert Decimal(item["committed_usd"]["N"]) == Decimal(item["cost_usd"]["N"]) == Decimal("3.2")
