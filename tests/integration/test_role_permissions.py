@@ -838,7 +838,7 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
     followed); a thumbnail's URL is signed again (GetObject under the media bucket's thumbnails/)."""
     run_as, calls = as_role
     request_id = f"perm-{uuid.uuid4().hex[:8]}"
-    key = f"results/stories/segments#{request_id}.json"
+    key = f"results/stories/segments#{READER}#{request_id}.json"
 
     def store_large_result() -> None:
         table, bucket = physical_name("ResultsTable"), physical_name("ResultsBucket")
@@ -847,12 +847,13 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
         )
         dynamodb = client("dynamodb", stack.aws_url)
         dynamodb.put_item(
-            TableName=table, Item={"pk": {"S": f"_claim#{request_id}"}, "route": {"S": "/stories/segments"}}
+            TableName=table,
+            Item={"pk": {"S": f"_claim#{READER}#{request_id}"}, "route": {"S": "/stories/segments"}},
         )
         dynamodb.put_item(
             TableName=table,
             Item={
-                "pk": {"S": f"stories/segments#{request_id}"},
+                "pk": {"S": f"stories/segments#{READER}#{request_id}"},
                 "route": {"S": "/stories/segments"},
                 "status": {"S": "succeeded"},
                 "status_code": {"N": "200"},
@@ -881,7 +882,7 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
         client("dynamodb", stack.aws_url).put_item(
             TableName=physical_name("ResultsTable"),
             Item={
-                "pk": {"S": f"thumbnails#{thumbnail_id}"},
+                "pk": {"S": f"thumbnails#{READER}#{thumbnail_id}"},
                 "route": {"S": "/thumbnails"},
                 "status": {"S": "succeeded"},
                 "status_code": {"N": "200"},
@@ -960,10 +961,10 @@ def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, 
             TableName=idempotency, Item={"id": {"S": "stories/segments/sets#0f1e"}}
         )
     with pytest.raises(ClientError, match="AccessDenied"):
-        mark_notified("perm-other", "/memes/segments")  # another route's result
+        mark_notified("perm-other", "/memes/segments", READER)  # another route's result
 
     get_dynamodb_client().delete_item(TableName=idempotency, Key={"id": {"S": "stories/segments#0f1e"}})
-    mark_notified("perm-own", "/stories/segments")  # its own: allowed
+    mark_notified("perm-own", "/stories/segments", READER)  # its own: allowed
     assert len(calls.denied) == 3
 
 

@@ -52,7 +52,7 @@ from contentgen.errors import (
 )
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.stores.idempotency import run_once, unconfirmed_paid_work
+from contentgen.stores.idempotency import EVENT_SCOPE, run_once, unconfirmed_paid_work
 from contentgen.stores.results import announce, claim_request_id, publish, store_result
 
 Handler = Callable[[Any, LambdaContext], Any]
@@ -150,11 +150,14 @@ def _generate(
     """
     path = route[1]
     logger.append_keys(request_id=message.request_id)
-    if _refused_on_another_route(message.request_id, path):
+    # The key charged owns the request_id: its claims, results and idempotency records are its own.
+    owner = message.api_key_id or get_settings().pipeline_api_key_id
+    if _refused_on_another_route(message.request_id, path, owner):
         return
     try:
         outcome, executed = run_once(
             owner=path,
+            scope=f"{EVENT_SCOPE}:{owner}",
             route=f"{route[0]} {route[1]}",
             key=message.request_id,
             request=message.body(),
@@ -190,7 +193,6 @@ def _generate(
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
     # failed store completes it; the completion event goes out once.
     body = for_storage(status, outcome["body"])  # a budget refusal without the key's id and spend
-    owner = message.api_key_id or get_settings().pipeline_api_key_id  # the key charged reads it
     announce(
         store_result(request_id=message.request_id, route=path, status_code=status, body=body, owner=owner)
     )
@@ -203,10 +205,10 @@ def _generate(
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
 
 
-def _refused_on_another_route(request_id: str, path: str) -> bool:
-    """True when `request_id` belongs to another route: announced as failed (409), nothing run."""
+def _refused_on_another_route(request_id: str, path: str, owner: str) -> bool:
+    """True when `owner`'s `request_id` belongs to another route: announced as failed (409), nothing run."""
     try:
-        claim_request_id(request_id=request_id, route=path)
+        claim_request_id(request_id=request_id, route=path, owner=owner)
     except ConflictError as exc:
         _announce_refusal(request_id, path, exc)
         return True
@@ -301,7 +303,8 @@ def read_message_text(text: Any) -> GenerationMessage | RefusedMessage:
 def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     """Store and announce a refused message's 422 under its request_id (GenerationFailed)."""
     logger.append_keys(request_id=message.request_id)
-    if _refused_on_another_route(message.request_id, route[1]):
+    owner = message.api_key_id or get_settings().pipeline_api_key_id
+    if _refused_on_another_route(message.request_id, route[1], owner):
         return
     error = [{"field": message.field, "message": message.reason}]
     text = f"invalid request: {message.field}: {message.reason}"
@@ -312,7 +315,7 @@ def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
             route=route[1],
             status_code=422,
             body=body,
-            owner=message.api_key_id or get_settings().pipeline_api_key_id,
+            owner=owner,
             keep_existing=True,
         )
     except ConflictError:  # a result is already stored under the id: left as it is

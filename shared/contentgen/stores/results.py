@@ -4,8 +4,9 @@ that tell the caller (GenerationCompleted / GenerationFailed on the contentgen b
 A result larger than fits in a DynamoDB item goes to S3, with a pointer in the item.
 
 Items (partition key `pk`, `contentgen.stores.record_keys`): a result is kept under
-`<route>#<request_id>` (`stories/segments#req-1`), which only the function serving that route may
-write; the claim that binds a request_id to its route under `_claim#<request_id>`. Results that go
+`<route>#<api key>#<request_id>` (`stories/segments#k1#req-1`; the key charged, `owned`: each
+API key's request_ids are its own), which only the function serving that route may write; the
+claim that binds a request_id to its route under `_claim#<api key>#<request_id>`. Results that go
 to S3 lie under `results/<route>#`, again only the owner's to write. `get_result` reads the
 request_id's item under every route at once (the claims, which every event-fed role may write,
 are not trusted for reading).
@@ -45,6 +46,14 @@ class ResultsUnavailableError(ContentgenError):
 class StoredResult:
     summary: dict[str, Any]  # what the completion event carries
     notified: bool  # whether that event was already published (by an earlier delivery)
+    owner: str = ""  # the API key charged, under whose ids the result is kept
+
+
+def owned(owner: str, request_id: str) -> str:
+    """`request_id` in the key space of the API key `owner` (`<owner>#<request_id>`: a request_id
+    holds no `#`, so no two owners' ids meet): each key's request_ids are its own, for claims,
+    results and their S3 objects."""
+    return f"{owner}#{request_id}"
 
 
 def store_result(
@@ -79,7 +88,7 @@ def store_result(
     }
     body_attribute = "body"
     if len(payload.encode()) > MAX_INLINE_BYTES:
-        key = result_object_key(route, request_id)
+        key = result_object_key(route, owned(owner, request_id))
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
         get_s3_client().put_object(
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"
@@ -91,7 +100,7 @@ def store_result(
     try:
         stored = get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
-            Key={"pk": {"S": record_key(route, request_id)}},
+            Key={"pk": {"S": record_key(route, owned(owner, request_id))}},
             UpdateExpression=(
                 "SET request_id = :request_id, #route = :route, #status = :status, status_code = :code, "
                 "api_key_id = if_not_exists(api_key_id, :owner), "
@@ -115,11 +124,11 @@ def store_result(
     summary: dict[str, Any] = {"request_id": request_id, "route": route, "status": values[":status"]["S"]}
     if not succeeded:
         summary["error"] = body.get("message") if isinstance(body, dict) else str(body)
-    return StoredResult(summary, bool(stored["Attributes"].get("notified", {}).get("BOOL")))
+    return StoredResult(summary, bool(stored["Attributes"].get("notified", {}).get("BOOL")), owner)
 
 
-def claim_request_id(*, request_id: str, route: str) -> None:
-    """Bind `request_id` to `route` before anything is generated for it.
+def claim_request_id(*, request_id: str, route: str, owner: str) -> None:
+    """Bind `request_id` of the API key `owner` (`owned`) to `route` before anything is generated for it.
 
     The first route to claim an id keeps it: a claim (or a stored result) for another route makes
     this raise `ConflictError`, so the same request_id sent to two routes is refused instead of
@@ -135,7 +144,7 @@ def claim_request_id(*, request_id: str, route: str) -> None:
     try:
         get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
-            Key={"pk": {"S": claim_key(request_id)}},
+            Key={"pk": {"S": claim_key(owned(owner, request_id))}},
             # Refreshed at every delivery, a day past the result stored after it: the claim never
             # expires before its result, so an id cannot be reused while a result is readable.
             UpdateExpression="SET #route = if_not_exists(#route, :route), expires_at = :expires",
@@ -154,11 +163,11 @@ def claim_request_id(*, request_id: str, route: str) -> None:
         ) from None
 
 
-def mark_notified(request_id: str, route: str) -> None:
-    """Remember that the completion event of `route`'s result for `request_id` was published."""
+def mark_notified(request_id: str, route: str, owner: str) -> None:
+    """Remember that the completion event of `route`'s result for `owner`'s `request_id` was published."""
     get_dynamodb_client().update_item(
         TableName=_required(get_settings().results_table, "RESULTS_TABLE"),
-        Key={"pk": {"S": record_key(route, request_id)}},
+        Key={"pk": {"S": record_key(route, owned(owner, request_id))}},
         UpdateExpression="SET notified = :true",
         ExpressionAttributeValues={":true": {"BOOL": True}},
     )
@@ -178,7 +187,11 @@ def get_result(request_id: str, api_key_id: str) -> dict[str, Any] | None:
     table = _required(settings.results_table, "RESULTS_TABLE")
     dynamodb = get_dynamodb_client()
     wanted: dict[str, Any] = {
-        table: {"Keys": [{"pk": {"S": record_key(route, request_id)}} for route in RESULT_ROUTES]}
+        table: {
+            "Keys": [
+                {"pk": {"S": record_key(route, owned(api_key_id, request_id))}} for route in RESULT_ROUTES
+            ]
+        }
     }
     items: list[dict[str, Any]] = []
     for _ in range(5):  # UnprocessedKeys: the rest of a throttled batch, asked again
@@ -237,7 +250,7 @@ def announce(stored: StoredResult) -> None:
     if stored.notified:
         return
     publish(stored.summary)
-    mark_notified(stored.summary["request_id"], stored.summary["route"])
+    mark_notified(stored.summary["request_id"], stored.summary["route"], stored.owner)
 
 
 def publish(summary: dict[str, Any]) -> None:

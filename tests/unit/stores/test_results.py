@@ -38,7 +38,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def _store(*, request_id: str, route: str, status_code: int, body: Any) -> StoredResult:
     """As the event path does: claim the request_id for the route, then store its outcome."""
-    claim_request_id(request_id=request_id, route=route)
+    claim_request_id(request_id=request_id, route=route, owner=OWNER)
     return store_result(owner=OWNER, request_id=request_id, route=route, status_code=status_code, body=body)
 
 
@@ -62,11 +62,15 @@ def test_a_result_too_large_for_dynamodb_goes_to_s3_with_a_pointer(aws: Any) -> 
 
     _store(request_id="big", route="/stories/segments/chunked", status_code=200, body=body)
 
-    key = {"pk": {"S": "stories/segments/chunked#big"}}
+    key = {"pk": {"S": f"stories/segments/chunked#{OWNER}#big"}}
     item = aws["dynamodb"].get_item(TableName="results", Key=key)["Item"]
     assert "body" not in item
-    assert item["body_s3_key"]["S"] == "results/stories/segments/chunked#big.json"  # the owner's prefix
-    stored = aws["s3"].get_object(Bucket="results-bucket", Key="results/stories/segments/chunked#big.json")
+    assert (
+        item["body_s3_key"]["S"] == f"results/stories/segments/chunked#{OWNER}#big.json"
+    )  # the owner's prefix
+    stored = aws["s3"].get_object(
+        Bucket="results-bucket", Key=f"results/stories/segments/chunked#{OWNER}#big.json"
+    )
     assert stored["ContentType"] == "application/json"
     assert json.loads(stored["Body"].read()) == body
     found = get_result("big", OWNER)
@@ -91,7 +95,7 @@ def test_storing_again_keeps_the_notified_mark(aws: Any) -> None:
     from contentgen.stores.results import mark_notified
 
     _store(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
-    mark_notified("r2", "/content")
+    mark_notified("r2", "/content", OWNER)
 
     again = store_result(
         owner=OWNER, request_id="r2", route="/content", status_code=200, body={"content": "hi"}
@@ -106,20 +110,20 @@ def test_items_are_keyed_by_their_owning_route(aws: Any) -> None:
 
     keys = {item["pk"]["S"] for item in aws["dynamodb"].scan(TableName="results")["Items"]}
 
-    assert keys == {"memes/segments#r3", "_claim#r3"}
+    assert keys == {f"memes/segments#{OWNER}#r3", f"_claim#{OWNER}#r3"}, "each under the key charged"
     assert get_result("r3", OWNER)["route"] == "/memes/segments"  # type: ignore[index]
 
 
 def test_a_request_id_claimed_by_one_route_is_refused_on_another(aws: Any) -> None:
-    claim_request_id(request_id="r4", route="/content")
-    claim_request_id(request_id="r4", route="/content")  # the same route again: a redelivery
+    claim_request_id(request_id="r4", route="/content", owner=OWNER)
+    claim_request_id(request_id="r4", route="/content", owner=OWNER)  # the same route again: a redelivery
 
     with pytest.raises(ConflictError, match="another route"):
-        claim_request_id(request_id="r4", route="/memes/segments")
+        claim_request_id(request_id="r4", route="/memes/segments", owner=OWNER)
 
 
 def test_a_claimed_request_that_has_not_finished_is_not_found(aws: Any) -> None:
-    claim_request_id(request_id="r5", route="/content")
+    claim_request_id(request_id="r5", route="/content", owner=OWNER)
 
     assert get_result("r5", OWNER) is None
 
@@ -130,13 +134,17 @@ def test_a_forged_claim_cannot_redirect_a_result(aws: Any) -> None:
     the forger's answer."""
     _store(request_id="r6", route="/memes/segments", status_code=200, body={"segments": ["real"]})
     assert get_result("r6", OWNER)["result"] == {"segments": ["real"]}  # type: ignore[index]
-    aws["dynamodb"].put_item(TableName="results", Item={"pk": {"S": "_claim#r6"}, "route": {"S": "/content"}})
+    aws["dynamodb"].put_item(
+        TableName="results", Item={"pk": {"S": f"_claim#{OWNER}#r6"}, "route": {"S": "/content"}}
+    )
 
     assert get_result("r6", OWNER)["route"] == "/memes/segments"  # type: ignore[index]
 
     _store(request_id="r6-forged", route="/content", status_code=200, body={"content": "forged"})
-    forged = aws["dynamodb"].get_item(TableName="results", Key={"pk": {"S": "content#r6-forged"}})["Item"]
-    aws["dynamodb"].put_item(TableName="results", Item={**forged, "pk": {"S": "content#r6"}})
+    forged = aws["dynamodb"].get_item(TableName="results", Key={"pk": {"S": f"content#{OWNER}#r6-forged"}})[
+        "Item"
+    ]
+    aws["dynamodb"].put_item(TableName="results", Item={**forged, "pk": {"S": f"content#{OWNER}#r6"}})
     with pytest.raises(ConflictError, match="several routes"):
         get_result("r6", OWNER)
 
@@ -167,7 +175,7 @@ def test_a_large_result_whose_object_is_gone_is_not_found(aws: Any) -> None:
     _store(
         request_id="gone", route="/content", status_code=200, body={"content": "x" * (MAX_INLINE_BYTES + 1)}
     )
-    aws["s3"].delete_object(Bucket="results-bucket", Key="results/content#gone.json")
+    aws["s3"].delete_object(Bucket="results-bucket", Key=f"results/content#{OWNER}#gone.json")
 
     assert get_result("gone", OWNER) is None
 
@@ -177,7 +185,7 @@ def test_an_expired_result_is_not_served(aws: Any) -> None:
     _store(request_id="old", route="/content", status_code=200, body={"content": "hi"})
     aws["dynamodb"].update_item(
         TableName="results",
-        Key={"pk": {"S": "content#old"}},
+        Key={"pk": {"S": f"content#{OWNER}#old"}},
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": "1"}},
     )
@@ -194,4 +202,18 @@ def test_a_claim_never_expires_before_its_result(aws: Any) -> None:
     items = {
         i["pk"]["S"]: int(i["expires_at"]["N"]) for i in aws["dynamodb"].scan(TableName="results")["Items"]
     }
-    assert items["_claim#r8"] > items["content#r8"]
+    assert items[f"_claim#{OWNER}#r8"] > items[f"content#{OWNER}#r8"]
+
+
+def test_each_api_key_has_its_own_request_ids(aws: Any) -> None:
+    """Issue 22 finding 2: request ids are guessable (`order-42`); another key's same id is another
+    request, and another key reading it finds nothing, exactly as for an id never used."""
+    _store(request_id="order-42", route="/content", status_code=200, body={"content": "A's"})
+    claim_request_id(request_id="order-42", route="/memes/segments", owner="key-b")  # no conflict: B's own id
+    store_result(
+        owner="key-b", request_id="order-42", route="/memes/segments", status_code=200, body={"segments": []}
+    )
+
+    assert get_result("order-42", OWNER)["result"] == {"content": "A's"}  # type: ignore[index]
+    assert get_result("order-42", "key-b")["result"] == {"segments": []}  # type: ignore[index]
+    assert get_result("order-42", "key-c") is None
