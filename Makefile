@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install check test lint typecheck pytest demo api bench bench-assembly clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
+.PHONY: install check test lint typecheck pytest demo api bench bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -135,6 +135,9 @@ bench: $(STAMP) build-host
 # Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
 bench-assembly: $(STAMP)
 	PYTHONPATH=shared $(BIN)/python -m local.bench_assembly
+
+bench-spend: $(STAMP)
+	$(BIN)/python -m local.bench_budget
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache local-output build

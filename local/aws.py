@@ -81,6 +81,34 @@ def serialise_dynamodb_updates() -> None:
     DynamoDBBackend.update_item = locked  # type: ignore[method-assign]
 
 
+def canonical_dynamodb_numbers() -> None:
+    """Work around a moto bug: the sum or difference in an update expression (`SET a = a + :d`)
+    is stored as Python prints the Decimal, so one that comes to zero with decimals is stored as
+    `0E-7`, which moto's next arithmetic on it cannot read (a 500). DynamoDB stores numbers
+    canonically, leading and trailing zeroes trimmed ("Supported data types and naming rules in
+    Amazon DynamoDB", Number); moto's `+` and `-` are made to do so; idempotent."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if getattr(DynamoType.__add__, "canonical", False):
+        return
+
+    def canonical(operation: Any) -> Any:
+        @functools.wraps(operation)
+        def wrapped(self: Any, other: Any) -> Any:
+            result = operation(self, other)
+            if result.is_number():
+                result.value = format(Decimal(result.value).normalize(), "f")
+            return result
+
+        wrapped.canonical = True  # type: ignore[attr-defined]
+        return wrapped
+
+    DynamoType.__add__ = canonical(DynamoType.__add__)  # type: ignore[method-assign]
+    DynamoType.__sub__ = canonical(DynamoType.__sub__)  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto's threaded server on a free loopback port (DynamoDB updates atomic, as in AWS)."""
 
@@ -98,6 +126,7 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         serialise_dynamodb_updates()
+        canonical_dynamodb_numbers()
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
         return self

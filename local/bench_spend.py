@@ -283,11 +283,12 @@ def _uncounted_dynamodb() -> Any:
 
 
 def _stored_cost(request_ids: list[str]) -> Decimal:
+    from contentgen.config import get_settings
     from contentgen.stores.results import get_result
 
     total = Decimal(0)
     for request_id in request_ids:
-        stored = get_result(request_id)
+        stored = get_result(request_id, get_settings().pipeline_api_key_id)  # the key charged
         assert stored is not None
         assert stored["status"] == "succeeded", stored
         total += Decimal(str(stored["result"]["usage"]["cost_usd"]))

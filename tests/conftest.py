@@ -32,6 +32,7 @@ from contentgen.observability import logger
 from contentgen.services.health import reset_health_cache
 from contentgen.stores.access import reset_key_cache
 from contentgen.stores.idempotency import reset_idempotency
+from contentgen.stores.ledger import forget_budgets
 from local.lambda_context import LocalLambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +94,7 @@ def reset_container() -> None:
     reset_key_cache()
     reset_health_cache()
     reset_idempotency()  # its DynamoDB client too: a new endpoint or credentials per test
+    forget_budgets()  # the spend ledger's budgets as this "container" read them
 
 
 # Tests never use the real DNS (contentgen.connectors.fetch_guard): names answer from this table.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import time
 import uuid
@@ -297,7 +298,9 @@ def test_records_not_reached_before_the_deadline_are_handed_back_without_an_atte
     assert sorted(json.loads(copy["Body"])["request_id"] for copy in copies) == sorted(ids[1:])
     for copy in copies:
         assert copy["MessageAttributes"]["contentgen-attempts"]["StringValue"] == "0"
-    assert [get_result(rid) for rid in ids[1:]] == [None] * 3, "nothing stored for a record not reached"
+    assert [get_result(rid, os.environ["PIPELINE_API_KEY_ID"]) for rid in ids[1:]] == [None] * 3, (
+        "nothing stored for a record not reached"
+    )
 
 
 # -- 8. PutEvents answering 200 with FailedEntryCount > 0 --------------------------------------------

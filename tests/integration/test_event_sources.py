@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -78,10 +79,12 @@ def pipes(stack: Stack, owned: Owned) -> Pipes:
     return Pipes(queue, owned.sqs, owned.events, bus, inbox, owned.dead_letters_url)
 
 
-def result(invoke: Invoke, request_id: str) -> tuple[int, dict[str, Any]]:
+def result(invoke: Invoke, request_id: str, api_key_id: str | None = None) -> tuple[int, dict[str, Any]]:
     event = load_event("get_result.json")
     event["path"] = f"/results/{request_id}"
     event["pathParameters"] = {"request_id": request_id}
+    # Results are read with the key charged: messages without `api_key_id` charge the pipeline key.
+    event["requestContext"]["identity"]["apiKeyId"] = api_key_id or os.environ["PIPELINE_API_KEY_ID"]
     handler = _loaded.setdefault("GetResultFunction", load_handler(functions()["GetResultFunction"]))
     response = handler(event, LocalLambdaContext(function_name="GetResultFunction"))
     return response["statusCode"], json.loads(response["body"])

@@ -126,6 +126,7 @@ def test_a_queued_thumbnails_result_gets_a_url_signed_at_each_read(
     """`GET /results/{request_id}` of a thumbnail made from a queue, read after its stored URL's
     lifetime, still answers a URL that works: signed at the read, with `expires_in` from then."""
     import json
+    import os
     import uuid
 
     from contentgen.config import get_settings
@@ -154,6 +155,7 @@ def test_a_queued_thumbnails_result_gets_a_url_signed_at_each_read(
     read = load_event("get_result.json")
     read["path"] = f"/results/{request_id}"
     read["pathParameters"] = {"request_id": request_id}
+    read["requestContext"]["identity"]["apiKeyId"] = os.environ["PIPELINE_API_KEY_ID"]  # the key charged
     reader = load_handler(functions()["GetResultFunction"])
     response = reader(read, LocalLambdaContext(function_name="GetResultFunction"))
 

@@ -432,9 +432,46 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
         assert attached is (logical_id in GENERATION_FUNCTIONS), logical_id
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
-        frozenset({"dynamodb:Query", "dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
+        frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
+        frozenset({"dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
         frozenset({"events:PutEvents"}): {"Fn::GetAtt": ["ContentgenEventBus", "Arn"]},
     }
+
+
+def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
+    """Issue 22 finding 3: the UpdateItem grant names the day item's attributes (IAM's
+    `dynamodb:Attributes`), so the per-key limit `daily_budget_usd` is the operators' alone."""
+    from local.iam import allows, function_statements
+
+    statements = function_statements("StorySegmentsFunction")
+    table = next(
+        resource
+        for statement in statements
+        if statement.get("Action") == "dynamodb:UpdateItem"
+        for resource in [statement["Resource"]]
+        if "spendtable" in str(resource).lower()
+    )
+
+    def update(*attributes: str, returns: str = "NONE") -> bool:
+        context = {"dynamodb:Attributes": ["pk", "sk", *attributes], "dynamodb:ReturnValues": [returns]}
+        return allows(statements, "dynamodb:UpdateItem", table, context)
+
+    assert update("committed_usd", "hold#0a1b2c")  # a reservation
+    assert update(
+        "committed_usd",
+        "hold#0a1b",
+        "cost_usd",
+        "requests",
+        "fn#f#cost_usd",
+        "expires_at",
+        "alarmed_at",
+        returns="UPDATED_NEW",
+    )  # a settle
+    assert not update("daily_budget_usd"), "the budget item's limit"
+    assert not update("committed_usd", "daily_budget_usd"), "not even beside a day's attributes"
+    assert not update("committed_usd", returns="ALL_NEW"), "no read of unlisted attributes"
+    assert not allows(statements, "dynamodb:PutItem", table, {"dynamodb:Attributes": ["pk", "sk"]})
+    assert not allows(statements, "dynamodb:UpdateItem", table, {}), "a request naming no attributes"
 
 
 def test_usage_route_needs_a_key_and_only_reads_the_spend_table() -> None:

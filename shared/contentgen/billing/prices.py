@@ -18,9 +18,10 @@ a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 
-from contentgen.catalog import media_price_table
+from contentgen.catalog import find_model, media_price_table, today
 from contentgen.config import MediaPrice, get_settings, parse_prices
 from contentgen.errors import ConfigurationError
 
@@ -72,3 +73,35 @@ def video_cost(model: str, seconds: int) -> float | None:
     if price is None or price.per_second is None:
         return None
     return float(price.per_second * seconds)
+
+
+# --- upper bounds for reservations (contentgen.stores.ledger) ------------------------------------
+
+# A chat completion's cost is what OpenRouter reports (`usage.cost`); the catalog's token prices
+# (`contentgen/catalog/models.json`, each with its source and date) only bound it BEFORE the request,
+# so a key's daily budget can reserve it (`text_cost_bound`). The catalog has no largest-answer figure:
+# without `max_tokens` the bound assumes this many output tokens (over the 16,384 of the small OpenAI
+# models' published limit, openai.com model pages read 2026-12-06).
+LARGEST_ANSWER_TOKENS = 32_768
+# A text model the catalog does not price reserves this much per request: more than one answer of
+# 16,384 tokens at 6 USD per million output tokens costs (0.098 USD), so a budget still holds.
+UNPRICED_TEXT_BOUND_USD = Decimal("0.10")
+# Tokens per message beyond its text (role, separators) and per image input: generous over
+# OpenAI's published accounting (3-4 per message; a high-detail 2048x2048 image 1,105 tokens).
+MESSAGE_OVERHEAD_TOKENS = 8
+IMAGE_INPUT_TOKENS = 2_000
+
+
+def text_cost_bound(model: str, *, prompt_bytes: int, images: int, max_tokens: int | None) -> Decimal:
+    """The most one chat completion from `model` can cost (USD): every UTF-8 byte of the prompt as a
+    token (a byte-level BPE token covers at least one byte), each image at `IMAGE_INPUT_TOKENS`,
+    and `max_tokens` (else the model's largest answer) at the output price. A model without a
+    price bounds at `UNPRICED_TEXT_BOUND_USD`."""
+    entry = find_model(model)
+    price = entry.price_on(today()) if entry is not None else None
+    if price is None or price.input_per_million_tokens is None or price.output_per_million_tokens is None:
+        return UNPRICED_TEXT_BOUND_USD
+    per_input, per_output = price.input_per_million_tokens, price.output_per_million_tokens
+    output = max_tokens if max_tokens is not None else LARGEST_ANSWER_TOKENS
+    prompt = prompt_bytes + images * IMAGE_INPUT_TOKENS
+    return (per_input * prompt + per_output * output) / Decimal(1_000_000)

@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -444,8 +445,10 @@ class ProviderCaller(Generic[ClientT]):
         prompt: str | None = None,
         idempotent: bool = True,
         wait: bool = True,
+        cost_bound: Callable[[str], Decimal | None] | None = None,
     ) -> ResultT:
-        """`operation` under the policy. `idempotent=False` (an operation that starts paid work at
+        """`operation` under the policy. `cost_bound(model)`: the most one request to `model` can
+        cost (USD; None: no known price), reserved against the key's budget before each attempt. `idempotent=False` (an operation that starts paid work at
         the provider, such as a Veo start): a timeout, a connection dropped after the request was
         sent, or an answer that could not be read is final, neither retried nor sent to the next
         model, since the provider may have started (and billed) the work it never answered for
@@ -491,6 +494,7 @@ class ProviderCaller(Generic[ClientT]):
                         deadline=deadline,
                         idempotent=idempotent,
                         wait=wait,
+                        cost_bound=cost_bound,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
@@ -516,6 +520,7 @@ class ProviderCaller(Generic[ClientT]):
         deadline: Deadline,
         idempotent: bool = True,
         wait: bool = True,
+        cost_bound: Callable[[str], Decimal | None] | None = None,
     ) -> ResultT:
         breaker = breaker_for(self.provider, model)
         limiter = limiter_for(self.provider)
@@ -528,7 +533,8 @@ class ProviderCaller(Generic[ClientT]):
                     f"not enough time left to call {self.provider} "
                     f"after {attempt} attempt{'s' if attempt != 1 else ''}"
                 )
-            before_request()  # the key's budget (contentgen.billing.budgets) may refuse this request: 429
+            # The key's budget reserves the request's most (contentgen.stores.ledger) or refuses it: 429.
+            before_request(cost_bound(model) if cost_bound is not None else None)
             permit = breaker.admit()
             attempt += 1
             record = AttemptRecord(

@@ -67,7 +67,7 @@ from contentgen.errors import (
 )
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.stores.idempotency import run_once, unconfirmed_paid_work
+from contentgen.stores.idempotency import EVENT_SCOPE, run_once, unconfirmed_paid_work
 from contentgen.stores.results import (
     EventNotPublishedError,
     announce,
@@ -189,11 +189,14 @@ def _generate(
     """
     path = route[1]
     logger.append_keys(request_id=message.request_id)
-    if _refused_on_another_route(message.request_id, path):
+    # The key charged owns the request_id: its claims, results and idempotency records are its own.
+    owner = message.api_key_id or get_settings().pipeline_api_key_id
+    if _refused_on_another_route(message.request_id, path, owner):
         return
     try:
         outcome, executed = run_once(
             owner=path,
+            scope=f"{EVENT_SCOPE}:{owner}",
             route=f"{route[0]} {route[1]}",
             key=message.request_id,
             request=message.body(),
@@ -229,7 +232,9 @@ def _generate(
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
     # failed store completes it; the completion event goes out once.
     body = for_storage(status, outcome["body"])  # a budget refusal without the key's id and spend
-    announce(store_result(request_id=message.request_id, route=path, status_code=status, body=body))
+    announce(
+        store_result(request_id=message.request_id, route=path, status_code=status, body=body, owner=owner)
+    )
     logger.info("request stored", extra={"status": status, "replayed": not executed})
     if is_over_budget(status, outcome["body"]):
         raise OverBudget(body.get("message", ""))
@@ -239,10 +244,10 @@ def _generate(
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
 
 
-def _refused_on_another_route(request_id: str, path: str) -> bool:
-    """True when `request_id` belongs to another route: announced as failed (409), nothing run."""
+def _refused_on_another_route(request_id: str, path: str, owner: str) -> bool:
+    """True when `owner`'s `request_id` belongs to another route: announced as failed (409), nothing run."""
     try:
-        claim_request_id(request_id=request_id, route=path)
+        claim_request_id(request_id=request_id, route=path, owner=owner)
     except ConflictError as exc:
         _announce_refusal(request_id, path, exc)
         return True
@@ -264,6 +269,7 @@ class RefusedMessage:
     request_id: str
     field: str
     reason: str
+    api_key_id: str | None = None  # the key charged (who may read the stored refusal), when valid
 
 
 _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
@@ -283,17 +289,26 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
     bounds = value_problem(data)  # NaN, a 101-digit number, 33 levels: the request is refused
     if bounds is not None:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
-        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1])
+        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1], _named_key(data))
     request = data.get("request")
     if request is not None and not isinstance(request, dict):
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))
-        return RefusedMessage(request_id, "request", f"must be a JSON object, not {json_type(request)}")
+        return RefusedMessage(
+            request_id, "request", f"must be a JSON object, not {json_type(request)}", _named_key(data)
+        )
     try:
         return GenerationMessage.model_validate(data)
     except ValidationError as exc:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
         problem = exc.errors()[0]
-        return RefusedMessage(request_id, ".".join(str(part) for part in problem["loc"]), problem["msg"])
+        field = ".".join(str(part) for part in problem["loc"])
+        return RefusedMessage(request_id, field, problem["msg"], _named_key(data))
+
+
+def _named_key(data: dict[str, Any]) -> str | None:
+    """The message's `api_key_id` when it is a valid one (a string of 1-128 characters)."""
+    key = data.get("api_key_id")
+    return key if isinstance(key, str) and 1 <= len(key) <= 128 else None
 
 
 def _request_field(path: str) -> str:
@@ -327,14 +342,20 @@ def read_message_text(text: Any) -> GenerationMessage | RefusedMessage:
 def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     """Store and announce a refused message's 422 under its request_id (GenerationFailed)."""
     logger.append_keys(request_id=message.request_id)
-    if _refused_on_another_route(message.request_id, route[1]):
+    owner = message.api_key_id or get_settings().pipeline_api_key_id
+    if _refused_on_another_route(message.request_id, route[1], owner):
         return
     error = [{"field": message.field, "message": message.reason}]
     text = f"invalid request: {message.field}: {message.reason}"
     body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")
     try:
         stored = store_result(
-            request_id=message.request_id, route=route[1], status_code=422, body=body, keep_existing=True
+            request_id=message.request_id,
+            route=route[1],
+            status_code=422,
+            body=body,
+            owner=owner,
+            keep_existing=True,
         )
     except ConflictError:  # a result is already stored under the id: left as it is
         _announce_refusal(message.request_id, route[1], InvalidRequestError(message.field, message.reason))

@@ -1,5 +1,6 @@
-"""Spend control around the handlers: who pays for an invocation, and the middleware that checks
-each charged key's budget before any provider is paid, meters the route and charges it once.
+"""Spend control around the handlers: who pays for an invocation, and the middleware that
+reserves each provider request's most against every charged key's budget before it is paid,
+meters the route and settles each key once (the holds released, the actual cost charged).
 
 The rules are `contentgen.billing.budgets`, the ledger `contentgen.stores.ledger` (its module
 docstring describes the table, the overshoot bound and the fail-open behaviour).
@@ -9,20 +10,24 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
-from contentgen.billing.budgets import budget_guard
+from contentgen.billing import budgets
 from contentgen.billing.meter import Meter, metered
 from contentgen.config import get_settings
+from contentgen.core.deadline import current_deadline
 from contentgen.entrypoints.answers import is_rest_proxy_event
 from contentgen.errors import ContentgenError, ForbiddenError
 from contentgen.observability import logger
-from contentgen.stores.ledger import charge, check_budget
+from contentgen.stores import ledger
+from contentgen.stores.ledger import HOLD_MARGIN_SECONDS, Hold, settle
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -154,17 +159,76 @@ def _paid_internal_error(meter: Meter) -> ContentgenError:
     return failure
 
 
+# A hold never outlives this (Lambda's longest timeout) plus the margin, whatever the deadline says.
+_LONGEST_INVOCATION_SECONDS = 900.0
+
+
+# The reservation the current provider request runs under (USD), on its own thread's context.
+_claim: ContextVar[Decimal | None] = ContextVar("contentgen_reservation_claim", default=None)
+
+
+@dataclass
+class Reservations:
+    """The meter's guard for one invocation: before each provider request with a price, reserve
+    its most on every charged key (`contentgen.stores.ledger.reserve`, one conditional write per
+    key); remember the holds (across fan-out threads) for the settle. A request that reported no
+    cost (a failed attempt) hands its reservation back to the invocation, so its retry (or the
+    next model) runs under it without reserving again; a paid request's reservation is used up."""
+
+    keys: tuple[str, ...]
+    holds: list[Hold] = field(default_factory=list)
+    unused: Decimal = Decimal(0)  # reserved by requests that reported no cost, for the next
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, most_usd: Decimal | None) -> None:
+        if most_usd is None or most_usd <= 0:
+            _claim.set(None)
+            return  # no known price: nothing is charged for it either
+        with self._lock:
+            if self.unused >= most_usd:
+                self.unused -= most_usd
+                _claim.set(most_usd)
+                return
+        remaining = min(max(current_deadline().remaining(), 0.0), _LONGEST_INVOCATION_SECONDS)
+        until = budgets.clock() + remaining + HOLD_MARGIN_SECONDS
+        taken: list[Hold] = []
+        try:
+            for api_key_id in self.keys:
+                hold = ledger.reserve(api_key_id, most_usd, until)
+                if hold is not None:
+                    taken.append(hold)
+        finally:
+            with self._lock:
+                self.holds.extend(taken)  # a refusal of the second key leaves the first's hold to release
+        _claim.set(most_usd)
+
+    def after(self, cost_usd: float | None) -> None:
+        """After a provider request: one that reported no cost leaves its reservation unused."""
+        claimed = _claim.get()
+        _claim.set(None)
+        if claimed is not None and not cost_usd:
+            with self._lock:
+                self.unused += claimed
+
+    def of(self, api_key_id: str) -> list[Hold]:
+        with self._lock:
+            return [hold for hold in self.holds if hold.api_key_id == api_key_id]
+
+
 def spend_middleware(
     app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]
 ) -> Response[Any]:
-    """Around every generation route (POST): budget check, usage meter, one charge, `usage`."""
+    """Around every generation route (POST): a usage meter whose guard reserves each provider
+    request's most on every charged key before it is paid (429 `budget_exceeded` when a key has no
+    budget left), then one settle per key whatever the outcome, and `usage` on a success."""
     event = app.current_event
     if event.http_method != "POST":
         return next_middleware(app)
     keys = charged_keys(event)
-    standings = [check_budget(api_key_id) for api_key_id in keys]
+    reservations = Reservations(keys)
     with metered() as meter:
-        meter.guard = budget_guard([standing for standing in standings if standing is not None])
+        meter.guard = reservations
+        meter.after = reservations.after
         try:
             response = next_middleware(app)
         except ContentgenError as exc:
@@ -176,9 +240,11 @@ def spend_middleware(
                 raise
             raise _paid_internal_error(meter) from exc
         finally:
-            if meter.provider_requests or meter.cost_usd is not None:
-                for api_key_id, standing in zip(keys, standings, strict=True):
-                    charge(api_key_id, _function_name(app), meter, standing)
+            paid = bool(meter.provider_requests or meter.cost_usd is not None)
+            for api_key_id in keys:
+                holds = reservations.of(api_key_id)
+                if paid or holds:
+                    settle(api_key_id, _function_name(app), meter if paid else None, holds)
     if 200 <= response.status_code < 300:
         return _with_usage(response, meter.as_usage())
     return response

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
+from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, text_cost_bound
 from contentgen.catalog import accepted_parameters
 from contentgen.connectors.openai_connector import OpenRouterBodyError, malformed_reply, openrouter
 from contentgen.core.retry import Attempt
@@ -64,6 +67,31 @@ def _prompt_text(messages: list[ChatCompletionMessageParam]) -> str:
             ]
             parts.append(f"{message['role']}: {' '.join(texts)}")
     return "\n".join(parts)
+
+
+def _cost_bound(
+    messages: list[ChatCompletionMessageParam],
+    models: Sequence[str],
+    response_format: dict[str, Any] | None,
+    max_tokens: int | None,
+) -> Any:
+    """`cost_bound(model)` for the call policy: the most a request sent to `model` can cost, over
+    every model OpenRouter may answer with (the `models` list it is given). The prompt is bounded
+    by the UTF-8 bytes of the messages and the schema as sent (JSON), images by their count."""
+    sent = json.dumps(messages, default=str).encode()
+    schema = json.dumps(response_format).encode() if response_format is not None else b""
+    images = sent.count(b'"image_url"')
+    prompt_bytes = len(sent) + len(schema) + MESSAGE_OVERHEAD_TOKENS * len(messages)
+
+    def bound(model: str) -> Decimal:
+        position = list(models).index(model) if model in models else 0
+        answering = [model, *models[position + 1 :]][:OPENROUTER_MAX_MODELS]
+        return max(
+            text_cost_bound(name, prompt_bytes=prompt_bytes, images=images, max_tokens=max_tokens)
+            for name in answering
+        )
+
+    return bound
 
 
 # Native finish reasons that mean a safety filter stopped the model, whatever OpenRouter's
@@ -220,4 +248,10 @@ def complete_chat(
         _check_reply(completion, result.model)
         return result
 
-    return openrouter.call(attempt, models=models, name="chat.completions", prompt=_prompt_text(messages))
+    return openrouter.call(
+        attempt,
+        models=models,
+        name="chat.completions",
+        prompt=_prompt_text(messages),
+        cost_bound=_cost_bound(messages, models, response_format, max_tokens),
+    )

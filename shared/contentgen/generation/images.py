@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from google import genai
 from google.genai import types
@@ -184,4 +185,9 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
         )
         return image
 
-    return google_genai.call(attempt, models=models, name="image", prompt=prompt)
+    # Reserved against the key's budget before the request: exactly what one image costs.
+    def bound(model: str) -> Decimal | None:
+        cost = image_cost(model)
+        return Decimal(str(cost)) if cost is not None else None
+
+    return google_genai.call(attempt, models=models, name="image", prompt=prompt, cost_bound=bound)

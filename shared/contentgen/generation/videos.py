@@ -32,6 +32,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, cast
 
 from google import genai
@@ -175,7 +176,14 @@ def start_video(
         return StartedVideo(operation.name, call.model, cost)
 
     # A start that timed out may have started (and billed) the operation: not retried.
-    return google_genai.call(attempt, models=models, name="generate_videos", prompt=prompt, idempotent=False)
+    # Reserved against the key's budget before the start: exactly what the start will cost.
+    def bound(model: str) -> Decimal | None:
+        cost = video_cost(model, duration_seconds)
+        return Decimal(str(cost)) if cost is not None else None
+
+    return google_genai.call(
+        attempt, models=models, name="generate_videos", prompt=prompt, idempotent=False, cost_bound=bound
+    )
 
 
 def _download(video: types.Video, model: str) -> VideoCheck:
