@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,6 +90,7 @@ class MotoServer:
         self.port = port or free_port()
         self.usage_plan_id = ""  # set by whoever provisions it
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.latency_ms = 0.0  # every request answered this much later (`make bench`: AWS's latency)
 
     @property
     def url(self) -> str:
@@ -97,6 +99,16 @@ class MotoServer:
     def start(self) -> MotoServer:
         serialise_dynamodb_updates()
         self._server.start()
+        # werkzeug's server calls `self.server.app` per request: wrapped, it waits `latency_ms` first.
+        wsgi_server: Any = self._server._server
+        served = wsgi_server.app
+
+        def delayed(environ: Any, start_response: Any) -> Any:
+            if self.latency_ms > 0:
+                time.sleep(self.latency_ms / 1000)
+            return served(environ, start_response)
+
+        wsgi_server.app = delayed
         return self
 
     def stop(self) -> None:
