@@ -86,10 +86,12 @@ class MotoServer:
     """moto's threaded server on a free loopback port (DynamoDB updates atomic, as in AWS)."""
 
     def __init__(self, port: int = 0) -> None:
+        """`port` 0: the system picks a free one when the server binds (known after `start`), so
+        no other process can take it between a probe and the bind."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
-        self.port = port or free_port()
+        self.port = port
         self.usage_plan_id = ""  # set by whoever provisions it
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.latency_ms = 0.0  # every request answered this much later (`make bench`: AWS's latency)
 
     @property
@@ -99,6 +101,7 @@ class MotoServer:
     def start(self) -> MotoServer:
         serialise_dynamodb_updates()
         self._server.start()
+        self.port = self._server.get_host_and_port()[1]
         # werkzeug's server calls `self.server.app` per request: wrapped, it waits `latency_ms` first.
         wsgi_server: Any = self._server._server
         served = wsgi_server.app
@@ -157,7 +160,7 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
     for logical_id in queues:  # all first: a redrive policy names its dead-letter queue
         sqs.create_queue(QueueName=physical_name(logical_id))
     for logical_id, resource in queues.items():
-        attributes = _queue_attributes(resource.get("Properties", {}))
+        attributes = queue_attributes(resource.get("Properties", {}))
         if attributes:
             url = sqs.get_queue_url(QueueName=physical_name(logical_id))["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
@@ -201,7 +204,8 @@ def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any], name
         dynamodb.update_time_to_live(TableName=arguments["TableName"], TimeToLiveSpecification=ttl)
 
 
-def _queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+def queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+    """A template queue's properties as `SetQueueAttributes` takes them (the redrive policy as JSON)."""
     attributes: dict[str, str] = {
         key: str(resolve(properties[key]))
         for key in (

@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from local.bench_goals import Goal, report
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # https://aws.amazon.com/lambda/pricing/ (arm64, first 7.5 billion GB-s a month)
@@ -292,7 +294,7 @@ def _stored_cost(request_ids: list[str]) -> Decimal:
     return total
 
 
-def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb: int = 512) -> None:
+def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb: int = 512) -> list[Goal]:
     print(f"\nAWS overhead per 1,000 text generations (story_segments, {generations} measured warm, USD):")
     parts = (
         ("Lambda GB-seconds (arm64, measured)", "lambda_compute"),
@@ -313,10 +315,20 @@ def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb
         f"  {'model spend (emulator-reported usage.cost)':50}"
         + "".join(f"{figures[name].model * 1000:>24.5f}" for name in names)
     )
+    goals = [
+        Goal(
+            f"AWS overhead / model spend, {name}",
+            figures[name].aws / figures[name].model,
+            GOAL_SHARE,
+            strict=True,
+        )
+        for name in names
+    ]
     print(
         f"  {'AWS overhead / model spend':50}"
         + "".join(f"{figures[name].aws / figures[name].model:>24.2%}" for name in names)
-        + f"   (goal < {GOAL_SHARE:.0%})"
+        + f"   (goal < {GOAL_SHARE:.0%})  "
+        + ("PASS" if all(goal.met for goal in goals) else "MISSED")
     )
     # The measured durations have the emulator answering at once; in AWS the function also waits
     # for the provider, billed at the same rate.
@@ -326,6 +338,7 @@ def print_aws_overhead(figures: dict[str, Overhead], generations: int, memory_mb
         f"  provider wait (not in the measured durations): each second of it adds {waiting:.5f} USD "
         f"per 1,000 at {memory_mb} MB, {waiting / (http.model * 1000):.2%} of this model spend"
     )
+    return goals
 
 
 # The fan-out routes whose paid parts are kept for a retry (contentgen.stores.partials).
@@ -448,9 +461,9 @@ def main() -> int:
     finally:
         extension.shutdown()
         moto.stop()
-    print_aws_overhead(figures, args.generations)
+    goals = print_aws_overhead(figures, args.generations)
     print_parts_overhead(parts, max(1, args.generations // 10))
-    return 0
+    return report(goals)
 
 
 if __name__ == "__main__":

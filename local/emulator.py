@@ -12,7 +12,12 @@ Control endpoints (JSON):
   (sends `status` (default 200), `headers` and `body` VERBATIM: a JSON value is serialised as is,
   a string is sent as the body's text; e.g. `{"kind": "raw", "target": "openai", "status": 200,
   "body": {"error": {"code": 502, "message": "..."}}}`), so every documented provider answer
-  shape can be replayed over the wire.
+  shape can be replayed over the wire. Documented shapes by name (each function below cites its
+  source): `quota_per_day` (Gemini 429 RESOURCE_EXHAUSTED naming a per-day QuotaFailure),
+  `provider_error` (OpenRouter "Provider returned error" with `metadata.raw` / `provider_name`),
+  `image_download` (the upstream could not download the request's `image_url`), `byok` (a 200
+  whose usage carries OpenRouter's fee in `cost` and the provider's charge in
+  `cost_details.upstream_inference_cost`).
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
   `{"faults": []}` or `DELETE /_emulator/faults` clears the queue.
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
@@ -178,6 +183,113 @@ class EmulatorState:
             self.requests.append(entry)
             del self.requests[:-MAX_RECORDED]
             return self.counter
+
+
+# -- provider answer shapes, each from a public source (read 2026-12-06) -------------------------
+
+
+def quota_per_day(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """Gemini API 429 RESOURCE_EXHAUSTED for a used-up per-day quota: a `google.rpc.QuotaFailure`
+    naming `GenerateRequestsPerDayPerProjectPerModel-FreeTier`, a Help link and a RetryInfo of
+    seconds (which a per-day quota does not honour). Verbatim shape from googleapis/python-genai
+    #2044 and google-gemini/gemini-cli#8437; "Requests per day (RPD) quotas reset at midnight
+    Pacific time" (https://ai.google.dev/gemini-api/docs/rate-limits)."""
+    model = fault.content or "gemini-2.5-flash-image"
+    return 429, {
+        "error": {
+            "code": 429,
+            "message": (
+                "You exceeded your current quota, please check your plan and billing details. For more "
+                "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+            ),
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                            "quotaDimensions": {"location": "global", "model": model},
+                            "quotaValue": "100",
+                        }
+                    ],
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [
+                        {
+                            "description": "Learn more about Gemini API quotas",
+                            "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                        }
+                    ],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "47s"},
+            ],
+        }
+    }
+
+
+def provider_returned_error(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """OpenRouter's "Provider returned error": the upstream's own error as JSON text in
+    `error.metadata.raw`, its name in `provider_name` (status `status`, default 400; `content`
+    replaces the upstream message). Shape from diegosouzapw/OmniRoute#3044, reVrost/go-openrouter
+    #21, crmne/ruby_llm#431; https://openrouter.ai/docs/api-reference/errors ("metadata")."""
+    status = fault.status if fault.status != 500 else 400
+    upstream = fault.content or "Model 'moonshotai/kimi-k2.6' supports at most 1 image per prompt."
+    raw = {"error": {"type": "invalid_request_error", "code": "invalid_request_error", "message": upstream}}
+    return status, {
+        "error": {
+            "message": "Provider returned error",
+            "code": status,
+            "metadata": {"raw": json.dumps(raw), "provider_name": "Crucible", "is_byok": False},
+        },
+        "user_id": "user_emulator",
+    }
+
+
+def image_download_failed(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """The upstream (OpenAI) could not fetch the request's `image_url`, relayed by OpenRouter: 400
+    "Timeout while downloading <url>." / "Error while downloading <url>." with code
+    `invalid_image_url` inside `metadata.raw`. OpenAI's own body from riverscuomo/cuomputer#95
+    (`{'message': 'Timeout while downloading ....jpg.', 'type': 'invalid_request_error', 'param':
+    None, 'code': 'invalid_image_url'}`), crmne/ruby_llm#135, get-convex/agent#166."""
+    words = fault.content or "Timeout while downloading https://images.example.com/portrait.png."
+    raw = {
+        "error": {
+            "message": words,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_image_url",
+        }
+    }
+    return 400, {
+        "error": {
+            "message": "Provider returned error",
+            "code": 400,
+            "metadata": {"raw": json.dumps(raw), "provider_name": "OpenAI"},
+        }
+    }
+
+
+PROVIDER_SHAPES = {
+    "quota_per_day": quota_per_day,
+    "provider_error": provider_returned_error,
+    "image_download": image_download_failed,
+}
+
+
+def byok_usage(completion: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    """A completion served with the account's own provider key (BYOK): `usage.cost` is only
+    OpenRouter's fee, the provider's charge is `usage.cost_details.upstream_inference_cost`, and
+    `usage.is_byok` is true. Source: https://openrouter.ai/docs/use-cases/usage-accounting
+    ("cost_details.upstream_inference_cost: The actual cost charged by the upstream AI provider
+    ... only applies to BYOK requests"); ORO-AI/oro v3.0.3 release notes (`usage.is_byok`).
+    `content` is "fee,upstream" in USD (default "0.0001,0.002")."""
+    fee, upstream = (float(part) for part in (fault.content or "0.0001,0.002").split(","))
+    usage = dict(completion.get("usage") or {})
+    usage.update({"cost": fee, "is_byok": True, "cost_details": {"upstream_inference_cost": upstream}})
+    return {**completion, "usage": usage}
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -404,6 +516,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._drop()
         elif fault.kind == "raw":
             self._send_raw(fault)
+        elif fault.kind in PROVIDER_SHAPES:
+            status, answer_body = PROVIDER_SHAPES[fault.kind](fault)
+            self._send(status, answer_body)
+        elif fault.kind == "byok":
+            self._send(200, byok_usage(answer(body, number, mode="normal"), fault))
         elif fault.kind in ("malformed", "wrong_size"):
             self._send(200, answer(body, number, mode=fault.kind))
         elif fault.kind == "reply":

@@ -49,9 +49,11 @@ ERRORS: dict[int, tuple[str, str, str]] = {
     # status: (description, example code, example message)
     400: ("The body is not valid JSON.", "invalid_json", "request body is not valid JSON"),
     403: (
-        "API Gateway: the x-api-key header is missing or not a key of the usage plan.",
+        "API Gateway: the x-api-key header is missing, misspelt, or not an enabled key of the usage plan.",
         "forbidden",
-        "Forbidden",
+        "Forbidden: no valid API key in the x-api-key header. Check that the header is sent, that the key "
+        "is spelled exactly as issued (no spaces or quotes), and that it is enabled and in a usage plan "
+        "of this API and stage.",
     ),
     404: ("No such job, result or route.", "not_found", "no result for request 3f2a"),
     409: (

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -63,6 +65,26 @@ def parse_prices(override: str) -> dict[str, MediaPrice]:
 
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
+
+# What a setting may hold where it goes: an HTTP header value, a model id in a URL path.
+HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,510}[\x21-\x7e])?")
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
+
+
+def check_http_url(value: str) -> None:
+    """ValueError unless `value` is an http(s) URL with a host that an HTTP client can send to:
+    ASCII without whitespace or control characters, a port of 1-65535, no user info."""
+    if not value.isascii() or any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        raise ValueError("must be an http(s) URL without spaces, control or non-ASCII characters")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"must be an http(s) URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    if port == 0 or "@" in parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must be an http(s) URL with a port of 1-65535, no user info, query or fragment")
 
 
 class Settings(BaseModel):
@@ -227,12 +249,41 @@ class Settings(BaseModel):
     """JSON overrides of the image/video price table, e.g.
     `{"<model id>": {"per_image": 0.05}}` or `{"<model id>": {"per_second": 0.2}}` (USD, 0 to 1,000, checked with the settings)."""
 
-    @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
+    @field_validator(
+        "openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url", "openrouter_app_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
+        if value is not None:
+            check_http_url(value)
         return value.rstrip("/") if value else value
+
+    @field_validator("openrouter_app_url", "openrouter_app_title")
+    @classmethod
+    def _header_value(cls, value: str) -> str:
+        # Sent as HTTP header values (`HTTP-Referer`, `X-Title`): visible ASCII and inner spaces
+        # only (RFC 9110 §5.5 field-value; httpx encodes header values as ASCII).
+        if not HEADER_VALUE.fullmatch(value):
+            raise ValueError("must be 1-512 visible ASCII characters (sent as an HTTP header)")
+        return value
+
+    @field_validator(
+        "text_model",
+        "vision_model",
+        "image_model",
+        "video_model",
+        "text_fallback_models",
+        "vision_fallback_models",
+        "image_fallback_models",
+        "video_fallback_models",
+    )
+    @classmethod
+    def _model_ids(cls, value: str) -> str:
+        # Model ids go into request bodies (OpenRouter) and URL paths (Google `models/{id}:...`).
+        for model in (part.strip() for part in value.split(",")):
+            if model and not MODEL_ID.fullmatch(model):
+                raise ValueError(f"{model[:80]!r} is not a model id (letters, digits and ._:/@+- only)")
+        return value
 
     @field_validator(
         "openrouter_api_key_param",

@@ -22,7 +22,7 @@ from local.template import Route, routes
 from tests.integration.conftest import Stack
 from tests.integration.test_hostile_input import call, sample_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # generated requests on every route
 
 FUZZ_EXAMPLES = 40
 

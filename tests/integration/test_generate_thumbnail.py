@@ -46,7 +46,7 @@ def test_image_is_stored_and_a_presigned_url_returned(stack: Stack, invoke: Invo
     assert stored["ContentType"] == "image/png"
     data = stored["Body"].read()
     assert png_size(data) == (160, 90), "16:9 was honoured"
-    with urllib.request.urlopen(answer["image_url"], timeout=5) as response:
+    with urllib.request.urlopen(answer["image_url"], timeout=30) as response:
         assert response.read() == data
     # SigV4 (SigV2's AWSAccessKeyId/Signature is refused by buckets created since 2020).
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(answer["image_url"]).query)
@@ -163,6 +163,6 @@ def test_a_queued_thumbnails_result_gets_a_url_signed_at_each_read(
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(stored["image_url"]).query)
     assert query["X-Amz-Expires"] == ["3600"], "signed at the read, not the stored URL"
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    with urllib.request.urlopen(stored["image_url"], timeout=5) as image:
+    with urllib.request.urlopen(stored["image_url"], timeout=30) as image:
         assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(stack.provider.requests()) == 1

@@ -186,7 +186,7 @@ def _reset_auth(server: MotoServer, count: str) -> None:
         method="POST",
         headers={"Content-Type": "text/plain"},  # a form body would be parsed away
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
 
 
@@ -652,6 +652,7 @@ def run_text_paths(
     return used
 
 
+@pytest.mark.slow  # every route and failure path of the function, under its role
 @pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
 def test_a_text_function_uses_every_grant_and_nothing_else(
     stack: Stack,
@@ -729,6 +730,7 @@ def _status_event(job_id: str) -> dict[str, Any]:
     return event
 
 
+@pytest.mark.slow
 def test_a_video_job_started_and_advanced_by_its_worker_uses_every_grant_and_nothing_else(
     stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
 ) -> None:

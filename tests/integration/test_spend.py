@@ -21,14 +21,13 @@ from contentgen.catalog import default_chain, image_price_usd, video_price_usd
 from contentgen.entrypoints import spend
 from contentgen.stores import ledger as spend_ledger
 from local.aws import client
-from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
-from local.runtime import LocalRuntime, load_handler
-from local.template import functions, physical_name, queue_sources
+from local.runtime import load_handler
+from local.template import functions, physical_name
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke, Stack, _loaded
+from tests.integration.conftest import Invoke, Owned, Stack, _loaded
 from tests.integration.test_event_sources import Pipes, pipes, result  # noqa: F401 (fixture)
-from tests.integration.test_videos import drain, job_status, run_worker
+from tests.integration.test_videos import job_status, run_worker
 
 pytestmark = pytest.mark.integration
 
@@ -381,6 +380,7 @@ def test_budget_threshold_event_is_sent_once_per_key_and_day(
 
 def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
     stack: Stack,
+    owned: Owned,
     invoke: Invoke,
     api_event: Callable[..., dict[str, Any]],
     fixed_clock: list[float],
@@ -388,9 +388,7 @@ def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
 ) -> None:
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    worker = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    drain(worker)
+    worker = owned.video_queue()
     key = new_key()
     body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 6}
 
@@ -406,7 +404,6 @@ def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
     assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"
     assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"]
     assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == per_second * 6
-    drain(worker)
 
 
 def test_the_local_gateway_puts_the_presented_keys_id_in_the_event(stack: Stack) -> None:

@@ -30,7 +30,7 @@ from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.template import physical_name
 from tests.conftest import load_event, log_records
-from tests.integration.conftest import Invoke, Stack
+from tests.integration.conftest import Invoke, Owned, Stack
 from tests.integration.test_event_sources import result
 from tests.integration.test_idempotency_keys import VIDEO, post, provider_calls
 from tests.integration.test_spend import fixed_clock, handler_for, ledger, new_key  # noqa: F401 (fixture)
@@ -246,17 +246,10 @@ def test_a_start_that_definitely_failed_leaves_no_job(
 
 
 @pytest.fixture
-def notifications(stack: Stack) -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    sqs, events = client("sqs", stack.aws_url), client("events", stack.aws_url)
-    bus = physical_name("ContentgenEventBus")
-    url = sqs.create_queue(QueueName="test-video-notifications")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name="test-video-notifications", EventBusName=bus, EventPattern=json.dumps({"source": ["contentgen"]})
-    )
-    events.put_targets(
-        Rule="test-video-notifications", EventBusName=bus, Targets=[{"Id": "video", "Arn": arn}]
-    )
+def notifications(stack: Stack, owned: Owned) -> Callable[[], list[dict[str, Any]]]:
+    """The events announced on this test's own bus since the last call (read and deleted)."""
+    sqs = owned.sqs
+    url = owned.inbox(owned.bus())
 
     def read() -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -266,11 +259,7 @@ def notifications(stack: Stack) -> Iterator[Callable[[], list[dict[str, Any]]]]:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return found
 
-    read()
-    yield read
-    events.remove_targets(Rule="test-video-notifications", EventBusName=bus, Ids=["video"])
-    events.delete_rule(Name="test-video-notifications", EventBusName=bus)
-    sqs.delete_queue(QueueUrl=url)
+    return read
 
 
 @pytest.mark.parametrize("source", ["sqs", "eventbridge"])

@@ -10,7 +10,6 @@ import json
 import secrets
 import time
 import urllib.request
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +23,10 @@ from local.aws import client
 from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller, sqs_event
 from local.lambda_context import LocalLambdaContext
-from local.runtime import LocalRuntime, load_handler
-from local.template import functions, physical_name, queue_sources
+from local.runtime import load_handler
+from local.template import functions, physical_name
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke, Stack, _loaded, assert_refused
+from tests.integration.conftest import Invoke, Owned, Stack, _loaded, assert_refused
 
 # The default video model's price per second (the model catalog), as a charge is computed.
 _PER_SECOND = video_price_usd(default_chain("video")[0]) or Decimal(0)
@@ -41,14 +40,11 @@ RETIRED_DEVELOPER_API_VEO = "veo-3.0-generate-001"
 
 
 @pytest.fixture
-def videos(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueuePoller]:
+def videos(stack: Stack, owned: Owned, monkeypatch: pytest.MonkeyPatch) -> QueuePoller:
+    """The video worker on this test's own job queue (the start function sends its checks there)."""
     monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    drain(poller)
-    yield poller
-    drain(poller)
+    return owned.video_queue()
 
 
 def drain(poller: QueuePoller) -> None:
@@ -103,7 +99,7 @@ def test_job_goes_from_pending_to_succeeded_and_the_video_is_stored(
     status, job = job_status(invoke, accepted["job_id"])
     assert status == 200
     assert job["checks"] == 2
-    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+    with urllib.request.urlopen(job["video_url"], timeout=30) as response:
         video = response.read()
     assert video[4:8] == b"ftyp"
     objects = client("s3", stack.aws_url).list_objects_v2(
@@ -239,7 +235,7 @@ def test_a_developer_api_video_is_fetched_with_files_download(
         data=json.dumps({"instances": [{"prompt": "a paper boat"}]}).encode(),
         headers={"x-goog-api-key": stack.google_key, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         operation = json.loads(response.read())["name"]
     now = int(time.time())
     job_id = secrets.token_urlsafe(16)
@@ -251,7 +247,7 @@ def test_a_developer_api_video_is_fetched_with_files_download(
     assert any("/operations/" in path for path in paths), "operations.get on the Developer API"
     assert any(path.endswith(":download") for path in paths), "files.download fetched the video"
     job = job_status(invoke, job_id)[1]
-    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+    with urllib.request.urlopen(job["video_url"], timeout=30) as response:
         assert response.read()[4:8] == b"ftyp"
 
 

@@ -26,6 +26,7 @@ TEXT_FUNCTIONS = {
 GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
 
 
+@pytest.mark.slow  # cfn-lint over the whole template: 20-50 s
 def test_cfn_lint_reports_no_error() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "template.yaml"],
@@ -41,7 +42,8 @@ def test_globals_runtime_architecture_tracing_and_layer() -> None:
     function = load_template()["Globals"]["Function"]
 
     assert function["Runtime"] == "python3.13"
-    assert function["Architectures"] == ["arm64"]
+    assert function["Architectures"] == [{"Ref": "FunctionArchitecture"}]
+    assert load_template()["Parameters"]["FunctionArchitecture"]["Default"] == "arm64"
     assert function["Tracing"] == "Active"
     assert function["Layers"] == [
         {"Ref": "TextLayer"},
@@ -262,6 +264,7 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "ThrottlesAlarm",
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
+        "EventsNotPublishedAlarm",
     }
     dead_letter_queues = {name for name in resources if name.endswith("DeadLetterQueue")}
     watched = {
@@ -274,6 +277,8 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
     assert len(throttled) == 10  # CloudWatch's limit for one metric-math alarm
     assert alarms["CostPerHourAlarm"]["Period"] == 3600
     assert alarms["CostPerHourAlarm"]["MetricName"] == "CostUSD"
+    # The metric contentgen.stores.results.publish counts when PutEvents keeps failing an entry.
+    assert alarms["EventsNotPublishedAlarm"]["MetricName"] == "EventsNotPublished"
 
 
 def test_the_dashboard_body_is_valid_json() -> None:

@@ -23,7 +23,12 @@ from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
-from contentgen.core.waits import retry_after_from_headers, retry_delay_from_google_error
+from contentgen.core.waits import (
+    per_day_quota,
+    retry_after_from_headers,
+    retry_delay_from_google_error,
+    seconds_until_pacific_midnight,
+)
 from contentgen.errors import ContentgenError
 
 PROVIDER = "Google GenAI"
@@ -143,6 +148,14 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
             retry_after = retry_after_from_headers(headers)
         message = str(exc.message) if exc.message else None
         if status == 429:
+            quota = per_day_quota(exc.details)
+            if quota is not None:
+                # A per-day quota: nothing before its reset (Pacific midnight) can succeed, and it
+                # says nothing about the model's health (no retry, not counted by the breaker).
+                wait = seconds_until_pacific_midnight()
+                return ProviderFailure(
+                    FailureKind.QUOTA_EXHAUSTED, status, wait, f"{message or 'quota exceeded'} ({quota})"
+                )
             return ProviderFailure(FailureKind.RATE_LIMITED, status, retry_after, message)
         if status in (401, 403):
             return ProviderFailure(FailureKind.AUTH, status, message=message)

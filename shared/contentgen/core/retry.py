@@ -47,10 +47,12 @@ from contentgen.errors import (
     ContentgenError,
     ContentModeratedError,
     DeadlineExceededError,
+    InputUnreachableError,
     ProviderAuthError,
     ProviderBusyError,
     ProviderError,
     ProviderInsufficientCreditsError,
+    ProviderQuotaExhaustedError,
     ProviderRateLimitedError,
     ProviderRequestRejectedError,
     ProviderTimeoutError,
@@ -96,6 +98,11 @@ class FailureKind(StrEnum):
     UNREADABLE = "unreadable"
     # The provider's safety filter refused the prompt, reported as an error (422 content_filtered).
     DECLINED = "declined"
+    # A quota for a long period (a day) is used up: no retry inside this invocation can succeed,
+    # and it says nothing about the model's health (503 with Retry-After until the reset).
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    # The provider could not fetch an input the caller gave by URL (422 naming the field).
+    INPUT_UNREACHABLE = "input_unreachable"
 
     @property
     def retryable(self) -> bool:
@@ -110,6 +117,8 @@ _FINAL_KINDS = frozenset(
         FailureKind.INSUFFICIENT_CREDITS,
         FailureKind.MODERATED,
         FailureKind.DECLINED,
+        FailureKind.QUOTA_EXHAUSTED,
+        FailureKind.INPUT_UNREACHABLE,
     }
 )
 # Failures after which a provider may have started the work it was asked for: for work that is
@@ -129,6 +138,8 @@ _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.MODERATED: ContentModeratedError,
     FailureKind.UNREADABLE: ProviderUnavailableError,
     FailureKind.DECLINED: ContentFilteredError,
+    FailureKind.QUOTA_EXHAUSTED: ProviderQuotaExhaustedError,
+    FailureKind.INPUT_UNREACHABLE: InputUnreachableError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -145,11 +156,15 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.MODERATED: "moderation flagged the input",
     FailureKind.UNREADABLE: "sent an answer that could not be read",
     FailureKind.DECLINED: "declined the prompt (safety filter)",
+    FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
+    FailureKind.INPUT_UNREACHABLE: "could not download the URL given",
 }
 
 # The provider's own message is quoted to the caller, redacted (`observability.redact`, the same
 # as the logs) and clipped; never for AUTH (a 401 may echo part of the key).
 _QUOTED_CHARS = 300
+# The upstream provider's own error (OpenRouter `error.metadata.raw`), quoted after the message.
+_UPSTREAM_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,10 @@ class ProviderFailure:
     `account_wide` whether the wait covers every model of the account (the provider's own rate
     limiter answered, not one model's upstream): such a wait that the deadline cannot meet ends
     the call without falling back to the next model (see `ProviderCaller.call`).
+    `upstream` names the provider behind a router and `upstream_message` its own words
+    (OpenRouter's "Provider returned error" carries them in `error.metadata.provider_name` and
+    `error.metadata.raw`): both are quoted to the caller (redacted, at most `_UPSTREAM_CHARS`) and
+    logged. `field` is the request field an `INPUT_UNREACHABLE` failure is about (`image_url`).
     """
 
     kind: FailureKind
@@ -170,6 +189,17 @@ class ProviderFailure:
     message: str | None = None
     reasons: tuple[str, ...] = ()
     account_wide: bool = False
+    upstream: str | None = None
+    upstream_message: str | None = None
+    field: str = "image_url"
+
+    def upstream_text(self) -> str | None:
+        """`[provider] words` of the upstream provider's own error, redacted and bounded."""
+        if not self.upstream and not self.upstream_message:
+            return None
+        words = redact(self.upstream_message or "")[:_UPSTREAM_CHARS]
+        name = redact(self.upstream or "")[:60]
+        return f"[{name}] {words}".strip() if name else words
 
     def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
         """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
@@ -184,6 +214,11 @@ class ProviderFailure:
         quoted = ""
         if self.message and self.kind is not FailureKind.AUTH:
             quoted = f": {redact(self.message)[:_QUOTED_CHARS]}"
+        upstream = self.upstream_text() if self.kind is not FailureKind.AUTH else None
+        if upstream:
+            quoted = f"{quoted or ':'} (upstream {upstream})"
+        if self.kind is FailureKind.INPUT_UNREACHABLE:
+            return InputUnreachableError(self.field, f"{self.field}: {provider} {what}{status}{quoted}")
         error = _ERROR_FOR_KIND[self.kind]
         if error is ProviderUnavailableError and self.retry_after is not None:
             error = ProviderBusyError
@@ -472,6 +507,10 @@ class ProviderCaller(Generic[ClientT]):
             record.http_status = failure.status
             if failure.message:
                 record.details["provider_message"] = failure.message
+            if failure.upstream:
+                record.details["upstream_provider"] = failure.upstream
+            if failure.upstream_message:
+                record.details["upstream_message"] = redact(failure.upstream_message)[:_UPSTREAM_CHARS]
             if failure.retry_after is not None:
                 record.details["retry_after_s"] = failure.retry_after
             meter_and_record(record)

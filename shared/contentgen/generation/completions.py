@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,29 @@ class ChatResult:
     prompt_tokens: int | None
     completion_tokens: int | None
     cost_usd: float | None
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def billed_cost(usage: Mapping[str, Any]) -> float | None:
+    """What one OpenRouter request cost in USD, from its `usage` extras; None when it says nothing.
+
+    `usage.cost` is what OpenRouter charged the account. With a provider key of our own (BYOK,
+    `usage.is_byok`), that is only OpenRouter's fee: the provider billed our key
+    `usage.cost_details.upstream_inference_cost` as well, so the request cost both. OpenRouter
+    documents the upstream figure as applying to BYOK requests only, so it is added unless the
+    reply says `is_byok: false`. Source (read 2026-12-06):
+    https://openrouter.ai/docs/use-cases/usage-accounting ("cost: The total amount charged to your
+    account; cost_details.upstream_inference_cost: The actual cost charged by the upstream AI
+    provider. Note: The upstream_inference_cost field only applies to BYOK requests.")."""
+    cost = _number(usage.get("cost"))
+    details = usage.get("cost_details")
+    upstream = _number(details.get("upstream_inference_cost")) if isinstance(details, Mapping) else None
+    if upstream is None or usage.get("is_byok") is False:
+        return cost
+    return (cost or 0.0) + upstream
 
 
 def _prompt_text(messages: list[ChatCompletionMessageParam]) -> str:
@@ -170,7 +193,7 @@ def complete_chat(
             # A 200 that is not JSON comes back from the SDK as its text (a proxy's HTML page).
             raise malformed_reply(completion)
         usage = getattr(completion, "usage", None)
-        cost = (usage.model_extra or {}).get("cost") if usage is not None else None
+        cost = billed_cost(usage.model_extra or {}) if usage is not None else None
         choices = getattr(completion, "choices", None) or []
         choice = choices[0] if choices else None
         result = ChatResult(
@@ -179,7 +202,7 @@ def complete_chat(
             finish_reason=str(choice.finish_reason) if choice is not None and choice.finish_reason else None,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
-            cost_usd=float(cost) if isinstance(cost, int | float) else None,
+            cost_usd=cost,
         )
         call.report(
             answered_by=result.model,

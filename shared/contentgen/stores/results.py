@@ -14,13 +14,18 @@ are not trusted for reading).
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contentgen.clients.aws import get_dynamodb_client, get_events_client, get_s3_client
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError, ConflictError, ContentgenError
+from contentgen.observability import logger, metrics
 from contentgen.stores.record_keys import RESULT_ROUTES, claim_key, record_key, result_object_key
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
@@ -32,6 +37,15 @@ def _required(value: str | None, variable: str) -> str:
     if value is None:
         raise ConfigurationError(f"service misconfigured: environment variable {variable} is not set")
     return value
+
+
+class EventNotPublishedError(ContentgenError):
+    """EventBridge answered `PutEvents` with the entry failed (`FailedEntryCount` > 0, the entry's
+    `ErrorCode` / `ErrorMessage`) on every try: the completion event was not published. The result
+    stays un-notified, so the next delivery of its message publishes it."""
+
+    status_code = 503
+    code = "event_not_published"
 
 
 class ResultsUnavailableError(ContentgenError):
@@ -223,24 +237,61 @@ def get_result(request_id: str) -> dict[str, Any] | None:
 
 
 def announce(stored: StoredResult) -> None:
-    """Publish the completion event unless an earlier delivery already did, then remember it."""
+    """Publish the completion event unless an earlier delivery already did, then remember it.
+    Raises `EventNotPublishedError` (the result left un-notified) when EventBridge kept failing
+    the entry."""
     if stored.notified:
         return
     publish(stored.summary)
     mark_notified(stored.summary["request_id"], stored.summary["route"])
 
 
-def publish(summary: dict[str, Any]) -> None:
-    """GenerationCompleted or GenerationFailed on the contentgen bus."""
+# PutEvents tries per event, and the pause before a try again (full jitter, doubling).
+PUT_EVENTS_ATTEMPTS = 3
+PUT_EVENTS_BASE_DELAY = 0.05
+
+
+def publish(summary: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep) -> None:
+    """GenerationCompleted or GenerationFailed on the contentgen bus.
+
+    `PutEvents` can answer HTTP 200 and still fail an entry: "the response contains
+    FailedEntryCount ... and Entries with ErrorCode and ErrorMessage for each failed entry"; the
+    caller must send failed entries again (EventBridge API Reference, PutEvents, "Response
+    Elements"; "Handling failures when using PutEvents", read 2026-12-06). A failed entry is sent
+    again up to `PUT_EVENTS_ATTEMPTS` tries; still failing, the `EventsNotPublished` metric is
+    counted (alarmed in template.yaml) and `EventNotPublishedError` raised."""
     bus = _required(get_settings().event_bus_name, "EVENT_BUS_NAME")
     detail_type = "GenerationCompleted" if summary["status"] == "succeeded" else "GenerationFailed"
-    get_events_client().put_events(
-        Entries=[
-            {
-                "Source": EVENT_SOURCE,
-                "DetailType": detail_type,
-                "Detail": json.dumps(summary),
-                "EventBusName": bus,
-            }
-        ]
+    entries: list[Any] = [
+        {
+            "Source": EVENT_SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(summary),
+            "EventBusName": bus,
+        }
+    ]
+    failures: list[Any] = []
+    for attempt in range(PUT_EVENTS_ATTEMPTS):
+        if attempt:
+            sleep(random.uniform(0, PUT_EVENTS_BASE_DELAY * 2**attempt))
+        answer = get_events_client().put_events(Entries=entries)
+        if not answer.get("FailedEntryCount"):
+            return
+        results = answer.get("Entries") or []
+        # Each result sits at its entry's index; the failed ones carry an ErrorCode.
+        failures = [result for result in results if isinstance(result, dict) and result.get("ErrorCode")]
+        entries = [
+            entry for entry, result in zip(entries, results, strict=False) if result.get("ErrorCode")
+        ] or entries
+    first = failures[0] if failures else {}
+    reason = f"{first.get('ErrorCode', 'unknown')}: {first.get('ErrorMessage', '')}".strip()
+    metrics.add_metric(name="EventsNotPublished", unit=MetricUnit.Count, value=1)
+    logger.error(
+        "completion event not published",
+        extra={"request_id": summary.get("request_id"), "detail_type": detail_type, "reason": reason},
+    )
+    raise EventNotPublishedError(
+        f"the {detail_type} event for request_id {summary.get('request_id')!r} was not published "
+        f"after {PUT_EVENTS_ATTEMPTS} tries ({reason})",
+        retry_after=1,
     )
