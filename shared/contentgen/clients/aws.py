@@ -27,9 +27,14 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
 
-# The services the layer builds clients for (the functions' IAM roles allow no other).
-LAYER_SERVICES = ("dynamodb", "s3", "sqs", "events", "apigateway")
+# Every AWS service the layer calls (the functions' IAM roles allow no other). The session's loader
+# lists only these, so a client of any other service fails to build (`UnknownServiceError`), and
+# `tests/unit/clients/test_layer_services.py` fails when the code asks for one: add it here first.
+# ssm: the API keys' parameters when the Parameters and Secrets extension is off
+# (`contentgen.clients.secrets`, Powertools' SSMProvider given `new_ssm_client`).
+LAYER_SERVICES = ("dynamodb", "s3", "sqs", "events", "apigateway", "ssm")
 
 _loader_lock = threading.Lock()
 _loader: Any = None
@@ -100,6 +105,20 @@ def _config() -> Any:
     from botocore.config import Config
 
     return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+def new_ssm_client(timeout_seconds: float) -> SSMClient:
+    """A new SSM client of the container's session: `timeout_seconds` to connect and to read, two
+    attempts. Its owner (`contentgen.clients.secrets`' provider) keeps it once per container."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=timeout_seconds,
+        read_timeout=timeout_seconds,
+        retries={"mode": "standard", "max_attempts": 2},
+    )
+    return cast("SSMClient", _client("ssm", config))
 
 
 def _s3_config() -> Any:
