@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.aws import AWS_TEST_ENV, MotoServer, free_port, provision
+from local.aws import AWS_TEST_ENV, free_port, provision
 from local.bench_goals import Goal, report
 from local.bench_spend import aws_overhead, print_aws_overhead
 from local.emulator import EmulatorControl
+from local.moto_process import moto_process
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
 from local.template import functions, resolve
@@ -726,16 +727,17 @@ def main() -> int:
         raise SystemExit("make bench needs the host-platform text layer: run `make build-host`")
 
     os.environ.update(AWS_TEST_ENV)
-    moto = MotoServer().start()
-    moto.latency_ms = args.aws_latency_ms
-    provision(moto.url, environ={})
-    extension = ParametersExtension(moto.url).start()
+    # moto in a process of its own: this process's figures are then our code's, not moto's threads'.
+    moto = contextlib.ExitStack()
+    moto_url = moto.enter_context(moto_process(args.aws_latency_ms))
+    provision(moto_url, environ={})
+    extension = ParametersExtension(moto_url).start()
     try:
         with emulator_process() as emulator_url, tempfile.TemporaryDirectory() as scratch:
             environment = {
                 **os.environ,
                 **{key: value for key, value in LocalRuntime().environment().items() if value},
-                "AWS_ENDPOINT_URL": moto.url,
+                "AWS_ENDPOINT_URL": moto_url,
                 "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                 "GOOGLE_VERTEX_BASE_URL": emulator_url,
                 "GOOGLE_GEMINI_BASE_URL": emulator_url,
@@ -791,11 +793,11 @@ def main() -> int:
             # Before the sets (emulator latency) and the storm (429s, open breakers) change the stage.
             overhead_figures = aws_overhead(args.overhead_generations)
             sets_figures = sets_wall_time(emulator_url, args.set_runs)
-            video_figures = video_checks(moto.url, args.set_runs)
+            video_figures = video_checks(moto_url, args.set_runs)
             storm_figures = storm(emulator_url)
     finally:
         extension.shutdown()
-        moto.stop()
+        moto.close()
 
     goals = print_artifact(python, artifact, args.cold_runs, args.aws_latency_ms)
 
