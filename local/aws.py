@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,6 +120,7 @@ class MotoServer:
         self.port = port
         self.usage_plan_id = ""  # set by whoever provisions it
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.latency_ms = 0.0  # every request answered this much later (`make bench`: AWS's latency)
 
     @property
     def url(self) -> str:
@@ -129,6 +131,16 @@ class MotoServer:
         canonical_dynamodb_numbers()
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
+        # werkzeug's server calls `self.server.app` per request: wrapped, it waits `latency_ms` first.
+        wsgi_server: Any = self._server._server
+        served = wsgi_server.app
+
+        def delayed(environ: Any, start_response: Any) -> Any:
+            if self.latency_ms > 0:
+                time.sleep(self.latency_ms / 1000)
+            return served(environ, start_response)
+
+        wsgi_server.app = delayed
         return self
 
     def stop(self) -> None:

@@ -37,7 +37,7 @@ SKIPPED: tuple[tuple[str, str], ...] = (
         "a whole local stack of its own (make api: in the foreground); this test runs one",
     ),
     (
-        r"^make (bench|build|build-host)\b",
+        r"^make (bench|build|build-host)\b|^\S*python\S* -m local\.bench\b",
         "minutes of measurement / needs Python 3.12 (tests/unit/test_build.py)",
     ),
     (
