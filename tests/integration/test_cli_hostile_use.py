@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from contentgen_client.cli import EXIT_INTERRUPTED, EXIT_OK
-from tests.integration.cli_process import HARNESS, environment, run_cli
+from tests.integration.cli_process import HARNESS, environment, run_cli, run_in_terminal
 from tests.integration.scripted_api import STORY, Answer, scripted_api
 
 pytestmark = pytest.mark.integration
@@ -120,3 +120,14 @@ def test_usage_prints_each_function_s_name_whole_on_an_80_column_pipe() -> None:
     for name in functions:
         assert name in outcome.stdout
     assert "…" not in outcome.stdout
+
+
+def test_a_dumb_terminal_narrower_than_80_columns_gets_lines_that_fit_it() -> None:
+    with scripted_api(Answer(200, STORY)) as api:
+        outcome = run_in_terminal(environment(api.url, TERM="dumb"), "story", "a robot", columns=40)
+
+    assert outcome.returncode == EXIT_OK, outcome.stdout
+    table = [line for line in outcome.stdout.split("\r\n") if line[:1] in ("┏", "┃", "┡", "│", "└")]
+    assert "Pip wakes up." in outcome.stdout
+    assert table
+    assert max(len(line) for line in table) <= 40, table

@@ -311,6 +311,20 @@ def _run(ctx: typer.Context, call: Callable[[Client], T], *, kind: str | None = 
         _fail(settings, exc)
 
 
+def _fit_dumb_terminals() -> None:
+    """On `TERM=dumb` rich assumes 80 columns whatever the terminal's width (an editor's shell,
+    a narrow pane); ask the terminal instead, so tables and status lines fit it."""
+    if os.environ.get("TERM") != "dumb" or os.environ.get("COLUMNS"):
+        return
+    for console in (out, err):
+        try:
+            size = os.get_terminal_size(console.file.fileno())
+        except (OSError, ValueError, AttributeError):
+            continue
+        if size.columns > 0:
+            console.size = (size.columns, size.lines or 25)
+
+
 def _unicode_stdout() -> bool:
     """Can standard output take any character (a UTF encoding)?"""
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
@@ -978,6 +992,7 @@ def main(args: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
     as_json = _wants_json(argv)
     _tolerate_narrow_encodings()
+    _fit_dumb_terminals()
     try:
         code = app(args=argv, prog_name="contentgen", standalone_mode=False)
     except typer.TyperException as exc:  # a usage error: a bad option or argument, a missing file
