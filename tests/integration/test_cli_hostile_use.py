@@ -9,10 +9,11 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from contentgen_client.cli import EXIT_INTERRUPTED, EXIT_OK
+from contentgen_client.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tests.integration.cli_process import HARNESS, environment, run_cli, run_in_terminal
 from tests.integration.scripted_api import STORY, Answer, scripted_api
 
@@ -131,3 +132,18 @@ def test_a_dumb_terminal_narrower_than_80_columns_gets_lines_that_fit_it() -> No
     assert "Pip wakes up." in outcome.stdout
     assert table
     assert max(len(line) for line in table) <= 40, table
+
+
+def test_an_image_too_large_for_a_request_is_refused_before_it_is_sent(tmp_path: Path) -> None:
+    image = tmp_path / "huge.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(4_800_000))  # 6.4 MB as base64
+    with scripted_api(Answer(200, STORY)) as api:
+        people = run_cli(environment(api.url), "character", str(image))
+        scripted = run_cli(environment(api.url), "--json", "character", str(image))
+        sent = list(api.requests)
+
+    assert people.returncode == EXIT_USAGE, people.stderr
+    assert "at most 6 MB of request" in people.stderr
+    assert "4.7 MB" in people.stderr  # the largest file that fits
+    assert json.loads(scripted.stdout)["error"]["code"] == "usage_error"
+    assert sent == []  # nothing sent (or uploaded) to learn it

@@ -70,6 +70,9 @@ from contentgen_client.storyboard import DEFAULT_CONCURRENCY, Frame, build_story
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_CLIENT, EXIT_SERVER, EXIT_FILTERED, EXIT_JOB = range(7)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+# The most base64 `character` sends: API Gateway and Lambda take at most 6 MB (6,291,456 bytes) of
+# request (docs/api.md), less room for the JSON around it and the proxy event's headers.
+MAX_IMAGE_BASE64 = 6_291_456 - 64 * 1024
 
 # How the command waits and tells the time; a test harness replaces them (no real sleeping).
 SLEEP: Callable[[float], None] = time.sleep
@@ -659,6 +662,13 @@ def character(
             encoded = base64.b64encode(path.read_bytes()).decode()
         except OSError as exc:
             raise typer.BadParameter(f"cannot read {image}: {exc.strerror}", param_hint="IMAGE") from exc
+        if len(encoded) > MAX_IMAGE_BASE64:
+            raise typer.BadParameter(
+                f"{image} is {path.stat().st_size / 1_000_000:.1f} MB: over HTTP the API takes at most "
+                f"6 MB of request, so an image file of at most {MAX_IMAGE_BASE64 * 3 // 4 / 1_000_000:.1f} MB "
+                "(base64 adds a third); give a smaller file or an https:// URL",
+                param_hint="IMAGE",
+            )
         result = _run(ctx, lambda c: c.analyze_character(image_base64=encoded), kind="text")
     settings = _settings(ctx)
     if settings.as_json:
