@@ -45,6 +45,11 @@ class ScriptedApi:
     answers: list[Answer]
     requests: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
+    # Requests whose path starts with `hold` get no answer until `release` is set (`held` is set
+    # when the first arrives): the command is then waiting on the API, e.g. for a test's Ctrl-C.
+    hold: str | None = None
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def next_answer(self, method: str, path: str) -> Answer:
         self.requests.append((method, path))
@@ -65,6 +70,9 @@ def scripted_api(*answers: Answer) -> Iterator[ScriptedApi]:
                     200, {"status": "ok", "providers": {"openrouter": "openrouter", "google_genai": "google"}}
                 )
             else:
+                if api.hold is not None and self.path.startswith(api.hold):
+                    api.held.set()
+                    api.release.wait(120)
                 answer = api.next_answer(self.command, self.path)
             data = json.dumps(answer.body).encode()
             self.send_response(answer.status)
@@ -87,5 +95,6 @@ def scripted_api(*answers: Answer) -> Iterator[ScriptedApi]:
     try:
         yield api
     finally:
+        api.release.set()
         server.shutdown()
         server.server_close()

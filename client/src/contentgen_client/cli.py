@@ -13,6 +13,7 @@ errors included, as `{"error": {...}}`). The global options (`--url`, `--api-key
 | 4 | the provider or service failed (5xx), or the API could not be reached |
 | 5 | the model or safety filter declined (422 `content_filtered`) |
 | 6 | a video job failed, did not finish within `--wait-timeout`, or is not finished (`video-status --output`) |
+| 130 | interrupted (Ctrl-C); a followed video job goes on, and the message names it |
 
 Waits: the client retries what the API says to retry, waiting what `Retry-After` says, but never
 more than `--max-wait` seconds in all (30); a longer wait (a spent daily budget answers "come back
@@ -25,6 +26,7 @@ The API's URL and key come from `--url` / `--api-key` or `CONTENTGEN_API_URL` / 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import sys
@@ -67,6 +69,10 @@ from contentgen_client.models import (
 from contentgen_client.storyboard import DEFAULT_CONCURRENCY, Frame, build_storyboard
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_CLIENT, EXIT_SERVER, EXIT_FILTERED, EXIT_JOB = range(7)
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+# The most base64 `character` sends: API Gateway and Lambda take at most 6 MB (6,291,456 bytes) of
+# request (docs/api.md), less room for the JSON around it and the proxy event's headers.
+MAX_IMAGE_BASE64 = 6_291_456 - 64 * 1024
 
 # How the command waits and tells the time; a test harness replaces them (no real sleeping).
 SLEEP: Callable[[float], None] = time.sleep
@@ -147,6 +153,14 @@ app = typer.Typer(
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
+
+
+class Interrupted(Exception):
+    """Ctrl-C while following something already paid for (a video job): what to say about it."""
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message, self.detail = message, detail
 
 
 class Waits:
@@ -300,10 +314,41 @@ def _run(ctx: typer.Context, call: Callable[[Client], T], *, kind: str | None = 
         _fail(settings, exc)
 
 
+def _fit_dumb_terminals() -> None:
+    """On `TERM=dumb` rich assumes 80 columns whatever the terminal's width (an editor's shell,
+    a narrow pane); ask the terminal instead, so tables and status lines fit it."""
+    if os.environ.get("TERM") != "dumb" or os.environ.get("COLUMNS"):
+        return
+    for console in (out, err):
+        try:
+            size = os.get_terminal_size(console.file.fileno())
+        except (OSError, ValueError, AttributeError):
+            continue
+        if size.columns > 0:
+            console.size = (size.columns, size.lines or 25)
+
+
+def _unicode_stdout() -> bool:
+    """Can standard output take any character (a UTF encoding)?"""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return encoding.startswith("utf")
+
+
+def _tolerate_narrow_encodings() -> None:
+    """On an output whose encoding cannot hold every character (a non-UTF-8 locale,
+    `PYTHONIOENCODING=ascii`), write what it cannot hold as escapes instead of failing after the
+    answer was paid for; `--json` output then escapes them as JSON does (`\\u673a`)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            encoding = (stream.encoding or "").lower().replace("-", "").replace("_", "")
+            if not encoding.startswith("utf"):
+                stream.reconfigure(errors="backslashreplace")
+
+
 def _emit_json(value: BaseModel | dict[str, Any], **extra: Any) -> None:
     data = value.model_dump(mode="json", exclude_none=True) if isinstance(value, BaseModel) else value
     data = {**data, **{k: v for k, v in extra.items() if v is not None}}
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    print(json.dumps(data, indent=2, ensure_ascii=not _unicode_stdout()))
 
 
 def format_usd(amount: float | None) -> str:
@@ -617,6 +662,13 @@ def character(
             encoded = base64.b64encode(path.read_bytes()).decode()
         except OSError as exc:
             raise typer.BadParameter(f"cannot read {image}: {exc.strerror}", param_hint="IMAGE") from exc
+        if len(encoded) > MAX_IMAGE_BASE64:
+            raise typer.BadParameter(
+                f"{image} is {path.stat().st_size / 1_000_000:.1f} MB: over HTTP the API takes at most "
+                f"6 MB of request, so an image file of at most {MAX_IMAGE_BASE64 * 3 // 4 / 1_000_000:.1f} MB "
+                "(base64 adds a third); give a smaller file or an https:// URL",
+                param_hint="IMAGE",
+            )
         result = _run(ctx, lambda c: c.analyze_character(image_base64=encoded), kind="text")
     settings = _settings(ctx)
     if settings.as_json:
@@ -719,7 +771,14 @@ def video(
         job = client.video(prompt, aspect_ratio=aspect_ratio, duration_seconds=duration)
         if not (wait or output is not None):
             return job, None
-        status = _watch(settings, client, job.job_id, job.status, timeout, poll)
+        try:
+            status = _watch(settings, client, job.job_id, job.status, timeout, poll)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: video job {job.job_id} goes on (and is paid for); check it with: "
+                f"contentgen video-status {job.job_id}",
+                job_id=job.job_id,
+            ) from None
         data = client.download(status.video_url) if output is not None and status.video_url else None
         return status, data
 
@@ -815,9 +874,11 @@ def usage(ctx: typer.Context) -> None:
         markup=False,
         soft_wrap=True,
     )
+    # Every name and number whole (the names are what docs/operations.md and the logs call the
+    # functions): the headers wrap first, and the functions have a narrow table of their own.
     table = Table(expand=False)
-    for column in ("", "requests", "provider requests", "tokens in+out", "cost"):
-        table.add_column(column, justify="left" if not column else "right")
+    for number, column in enumerate(("", "requests", "provider requests", "tokens in+out", "cost")):
+        table.add_column(column, justify="right" if number else "left", overflow="fold")
     for label, day in (("today", today), ("last 30 days", month)):
         table.add_row(
             label,
@@ -826,9 +887,15 @@ def usage(ctx: typer.Context) -> None:
             f"{day.prompt_tokens}+{day.completion_tokens}",
             format_usd(day.cost_usd),
         )
-    for name, spend in today.functions.items():
-        table.add_row(f"  {name}", str(spend.requests), "", "", format_usd(spend.cost_usd), style="dim")
     out.print(table)
+    if today.functions:
+        by_function = Table(expand=False, title="today, by function", title_justify="left")
+        by_function.add_column("function", overflow="fold")
+        by_function.add_column("requests", justify="right", overflow="fold")
+        by_function.add_column("cost", justify="right", overflow="fold")
+        for name, spend in today.functions.items():
+            by_function.add_row(name, str(spend.requests), format_usd(spend.cost_usd))
+        out.print(by_function)
     return None
 
 
@@ -934,6 +1001,8 @@ def main(args: list[str] | None = None) -> None:
     `CONTENTGEN_DEBUG=1` shows the traceback of an unexpected failure."""
     argv = list(sys.argv[1:] if args is None else args)
     as_json = _wants_json(argv)
+    _tolerate_narrow_encodings()
+    _fit_dumb_terminals()
     try:
         code = app(args=argv, prog_name="contentgen", standalone_mode=False)
     except typer.TyperException as exc:  # a usage error: a bad option or argument, a missing file
@@ -946,9 +1015,10 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except Interrupted as exc:
+        _interrupted(as_json, exc.message, **exc.detail)
     except (KeyboardInterrupt, typer.Abort):
-        err.print("interrupted", markup=False)
-        sys.exit(130)
+        _interrupted(as_json, "interrupted")
     except Exception as exc:
         if os.environ.get("CONTENTGEN_DEBUG"):
             raise
@@ -958,4 +1028,15 @@ def main(args: list[str] | None = None) -> None:
         else:
             err.print(f"error: {message} (CONTENTGEN_DEBUG=1 shows where)", markup=False, soft_wrap=True)
         sys.exit(EXIT_UNEXPECTED)
+    if code == EXIT_INTERRUPTED:  # typer answers Ctrl-C with its exit code, saying nothing
+        _interrupted(as_json, "interrupted")
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _interrupted(as_json: bool, message: str, **detail: Any) -> NoReturn:
+    """Ctrl-C: one line (JSON with `--json`), no traceback, exit 130."""
+    if as_json:
+        print(_error_json(message, "interrupted", EXIT_INTERRUPTED, **detail))
+    else:
+        err.print(message, markup=False, soft_wrap=True)
+    sys.exit(EXIT_INTERRUPTED)
