@@ -75,8 +75,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from contentgen.catalog import default_chain
-from local.emulator_catalog import google_refusal, interactions_refusal, openrouter_refusal
+from local.emulator_catalog import (
+    default_image_model,
+    google_refusal,
+    interactions_refusal,
+    openrouter_refusal,
+)
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
 
@@ -217,7 +221,7 @@ def quota_per_day(fault: Fault) -> tuple[int, dict[str, Any]]:
     seconds (which a per-day quota does not honour). Verbatim shape from googleapis/python-genai
     #2044 and google-gemini/gemini-cli#8437; "Requests per day (RPD) quotas reset at midnight
     Pacific time" (https://ai.google.dev/gemini-api/docs/rate-limits)."""
-    model = fault.content or default_chain("image")[0]
+    model = fault.content or default_image_model()
     return 429, {
         "error": {
             "code": 429,

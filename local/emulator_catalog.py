@@ -57,7 +57,7 @@ from local.runtime import SHARED
 if SHARED not in sys.path:
     sys.path.insert(0, SHARED)
 
-from contentgen.catalog import find_model, today
+from contentgen.catalog import default_chain, find_model, today
 from contentgen.catalog.schema import ModelEntry
 
 VERTEX_MODEL_VERSIONS = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
@@ -94,6 +94,11 @@ class Refusal:
 
     status: int
     body: dict[str, Any]
+
+
+def default_image_model() -> str:
+    """The catalog's recommended image model (what a fault names when it is told no model)."""
+    return default_chain("image")[0]
 
 
 def _served(entry: ModelEntry | None, day: date, retired: frozenset[str] = frozenset()) -> bool:

@@ -58,11 +58,14 @@ def send(
     state: dict[str, str], function: str, request: dict[str, Any], via: str, request_id: str | None = None
 ) -> str:
     """Put the request into the function's queue (`sqs`) or on the bus (`events`); its request_id."""
+    from local.api_keys import api_key_id
     from local.aws import client
 
     rule = _rule_for(function)
     request_id = request_id or f"send-{uuid.uuid4().hex[:12]}"
-    message = {"request_id": request_id, "request": request}
+    # Charged to (and readable with) the stack's API key: a message naming no `api_key_id` is charged
+    # to the pipeline key, and a result answers only the key charged.
+    message = {"request_id": request_id, "request": request, "api_key_id": api_key_id(state["api_key"])}
     if via == "sqs":
         sqs = client("sqs", state["aws_url"])
         url = sqs.get_queue_url(QueueName=physical_name(rule.queue))["QueueUrl"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from local.api_gateway import STAGE, LocalApiServer
+from local.api_keys import api_key_id
 from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
 from local.emulator import EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
@@ -185,13 +186,15 @@ class LocalStack:
         ]
         story_queue = queues.get(physical_name("StorySegmentsQueue"), "<queue url>")
         aws = f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {REGION} --endpoint-url {self.moto.url}"
+        key_id = api_key_id(LOCAL_API_KEY)
         lines += [
             "",
             "try:",
             f"  HTTP    curl -s -X POST {self.api.url}/stories/segments -H 'x-api-key: {LOCAL_API_KEY}' "
             '-H \'content-type: application/json\' -d \'{"prompt": "a robot learns to paint", "segment_count": 3}\'',
             f"  SQS     {aws} sqs send-message --queue-url {story_queue} "
-            '--message-body \'{"request_id": "try-1", "request": {"prompt": "a robot learns to paint", "segment_count": 3}}\'',
+            '--message-body \'{"request_id": "try-1", "api_key_id": "' + str(key_id) + '", '
+            '"request": {"prompt": "a robot learns to paint", "segment_count": 3}}\'',
             f"  events  {aws} events put-events --entries "
             f'\'[{{"EventBusName": "{bus}", "Source": "me", "DetailType": "story_segments", '
             '"Detail": "{\\"request_id\\": \\"try-2\\", \\"prompt\\": \\"a robot learns to paint\\", \\"segment_count\\": 3}"}]\'',
