@@ -15,9 +15,10 @@ _lock = threading.Lock()
 _ids: dict[str, str] = {}
 
 
-def api_key_id(value: str | None) -> str | None:
-    """The id of the enabled key whose value is `value` (None: no such key, or no local AWS)."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+def api_key_id(value: str | None, endpoint: str | None = None) -> str | None:
+    """The id of the enabled key whose value is `value` (None: no such key, or no local AWS), looked
+    up at `endpoint` (default: `AWS_ENDPOINT_URL`, set inside the local stack)."""
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if not value or not endpoint:
         return None
     with _lock:

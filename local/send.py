@@ -65,7 +65,11 @@ def send(
     request_id = request_id or f"send-{uuid.uuid4().hex[:12]}"
     # Charged to (and readable with) the stack's API key: a message naming no `api_key_id` is charged
     # to the pipeline key, and a result answers only the key charged.
-    message = {"request_id": request_id, "request": request, "api_key_id": api_key_id(state["api_key"])}
+    message = {
+        "request_id": request_id,
+        "request": request,
+        "api_key_id": api_key_id(state["api_key"], state["aws_url"]),
+    }
     if via == "sqs":
         sqs = client("sqs", state["aws_url"])
         url = sqs.get_queue_url(QueueName=physical_name(rule.queue))["QueueUrl"]

@@ -186,7 +186,7 @@ class LocalStack:
         ]
         story_queue = queues.get(physical_name("StorySegmentsQueue"), "<queue url>")
         aws = f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {REGION} --endpoint-url {self.moto.url}"
-        key_id = api_key_id(LOCAL_API_KEY)
+        key_id = api_key_id(LOCAL_API_KEY, self.moto.url)
         lines += [
             "",
             "try:",
