@@ -20,14 +20,12 @@ from contentgen.billing import budgets
 from contentgen.entrypoints import spend
 from contentgen.stores import ledger as spend_ledger
 from local.aws import client
-from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
-from local.runtime import LocalRuntime, load_handler
-from local.template import functions, physical_name, queue_sources
+from local.runtime import load_handler
+from local.template import functions, physical_name
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, Stack, _loaded
 from tests.integration.test_event_sources import Pipes, pipes, result  # noqa: F401 (fixture)
-from tests.integration.test_videos import drain, job_status, run_worker
 
 pytestmark = pytest.mark.integration
 
@@ -370,31 +368,33 @@ def test_budget_threshold_event_is_sent_once_per_key_and_day(
     }
 
 
-def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
+def test_a_video_job_costs_its_seconds_at_the_table_price_on_the_job_and_the_ledger(
     stack: Stack,
-    invoke: Invoke,
     api_event: Callable[..., dict[str, Any]],
     fixed_clock: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    """The durable job charges the key that started it once its (paid) start is made."""
+    from tests.durable_jobs import running
+
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    worker = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    drain(worker)
     key = new_key()
     body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 6}
 
-    status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
+    with running(handler_for("VideoJobFunction")) as jobs:
+        status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
+        assert status == 202, accepted
+        jobs.wait_all()
+    status, job, _ = call(
+        api_event, "GenerateVideoFunction", f"/videos/{accepted['job_id']}", None, key=key, method="GET"
+    )
 
-    assert status == 202, accepted
-    assert accepted["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.billing.prices)
-    assert accepted["usage"]["model"] == "veo-3.0-generate-001"
-    assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"], "charged at the start"
-    assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"
-    assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"]
+    assert status == 200, job
+    assert job["status"] == "succeeded"
+    assert job["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.billing.prices)
+    assert job["usage"]["model"] == "veo-3.0-generate-001"
     assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4")
-    drain(worker)
 
 
 def test_the_local_gateway_puts_the_presented_keys_id_in_the_event(stack: Stack) -> None:

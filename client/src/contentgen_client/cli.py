@@ -408,7 +408,12 @@ def video(
                 job.job_id,
                 timeout=timeout,
                 poll_interval=poll,
-                on_status=lambda s: progress.update(task, status=f"{s.status} ({s.checks} checks)"),
+                on_status=lambda s: progress.update(
+                    task,
+                    total=1,
+                    completed=s.progress,
+                    status=f"{s.status}{f' / {s.step}' if s.step else ''} ({s.checks} checks)",
+                ),
             )
             progress.update(task, total=1, completed=1, status="succeeded")
         if output is not None and status.video_url:

@@ -80,6 +80,15 @@ def _build_apigateway() -> APIGatewayClient:
     return client
 
 
+def _build_lambda() -> Any:
+    # Cold start: boto3 loads on the path that uses it, not at import. Typed Any: boto3-stubs'
+    # lambda package is not among the dev pins, and only `invoke` is used (durable starts).
+    import boto3
+
+    return boto3.client("lambda", config=_config())
+
+
+_lambda: LazySingleton[Any] = LazySingleton(_build_lambda)
 _s3: LazySingleton[S3Client] = LazySingleton(_build_s3)
 _apigateway: LazySingleton[APIGatewayClient] = LazySingleton(_build_apigateway)
 _events: LazySingleton[EventBridgeClient] = LazySingleton(_build_events)
@@ -107,6 +116,11 @@ def get_apigateway_client() -> APIGatewayClient:
     return _apigateway.get()
 
 
+def get_lambda_client() -> Any:
+    """The Lambda client: `invoke` with `DurableExecutionName` starts durable executions."""
+    return _lambda.get()
+
+
 def reset_aws_clients() -> None:
-    for client in (_s3, _dynamodb, _sqs, _events, _apigateway):
+    for client in (_s3, _dynamodb, _sqs, _events, _apigateway, _lambda):
         client.reset()
