@@ -201,8 +201,9 @@ def run_video_job(run: JobRun) -> JobResult:
     run.progress("generating", 0.1)
 
     def probe(state: dict[str, Any]) -> dict[str, Any]:
-        outcome = check_video(state["operation"], model=state["model"])
+        # Counted before the request: a check that fails (429, 404) is a check made too.
         update_job(run.job_id, status="running", step="generating", checks=int(state["checks"]))
+        outcome = check_video(state["operation"], model=state["model"])
         if not outcome.done:
             return {**state, "done": False}
         if outcome.error is not None:
