@@ -30,6 +30,7 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python.exceptions import DurableOperationError, UnrecoverableError
 
+from contentgen.entrypoints import coldstart
 from contentgen.observability import logger
 from contentgen.services.durable import JobFailure, JobResult, JobRun, store_step
 from contentgen.services.jobs import announce_job
@@ -104,7 +105,9 @@ def durable_job(kind: str) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
                 }
             return store_step(context, "finish", lambda: _finish(job_id, outcome))
 
-        return durable_execution(handler)
+        wrapped = durable_execution(handler)
+        coldstart.init_done()  # end of init: collector back on (functions import coldstart first)
+        return wrapped
 
     return decorate
 
