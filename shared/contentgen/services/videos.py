@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from contentgen.billing.budgets import BudgetExceededError
 from contentgen.billing.meter import Meter, metered
 from contentgen.billing.prices import video_cost
 from contentgen.config import get_settings
@@ -58,7 +59,7 @@ from contentgen.observability import logger
 from contentgen.prompts.media import video_prompt
 from contentgen.services.jobs import owned_job, start_job
 from contentgen.stores.jobs import check_configured, update_job
-from contentgen.stores.ledger import charge
+from contentgen.stores.ledger import charge, check_budget
 from contentgen.stores.media import media_exists, presigned_get_url, put_media
 
 if TYPE_CHECKING:
@@ -141,7 +142,10 @@ def video_key(job_id: str, created_at: float) -> str:
 
 
 def _charge(owner: str | None, usage: dict[str, Any]) -> None:
-    """Charge `owner` (else the pipeline key) what the start cost, on the ledger."""
+    """Charge `owner` (else the pipeline key) what the start cost, on the ledger, with its day's
+    standing (so the budget alarm event goes out when this charge crosses its share). The start
+    is paid already: a key found over its budget is charged all the same."""
+    key = owner or get_settings().pipeline_api_key_id
     meter = Meter()
     meter.add(
         model=usage.get("model"),
@@ -150,7 +154,11 @@ def _charge(owner: str | None, usage: dict[str, Any]) -> None:
         completion_tokens=None,
         cost_usd=usage.get("cost_usd"),
     )
-    charge(owner or get_settings().pipeline_api_key_id, "video_job", meter, None)
+    try:
+        standing = check_budget(key)
+    except BudgetExceededError:
+        standing = None
+    charge(key, "video_job", meter, standing)
 
 
 def run_video_job(run: JobRun) -> JobResult:
