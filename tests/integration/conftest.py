@@ -172,24 +172,18 @@ def assert_refused(invoke: Invoke, stack: Stack, function: str, body: Any, field
 
 @pytest.fixture
 def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The local API Gateway over `stack`, with the video worker's queue polled; yields its URL.
+    """The local API Gateway over `stack`, with durable functions (the video job) run by the
+    testing SDK's runner as on the local stack (`local.durable`, waits skipped); yields its URL.
 
     For tests that go through the API over HTTP as its callers do (client, CLI, contract)."""
-    import threading
-
     from local.api_gateway import LocalApiServer
-    from local.event_sources import QueuePoller
-    from local.template import queue_sources
+    from local.durable import LocalDurableService
 
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     server = LocalApiServer(LocalRuntime()).start()
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    worker = threading.Thread(target=poller.run, name="video-worker", daemon=True)
-    worker.start()
+    durable = LocalDurableService(skip_time=True).start_runners()
     yield server.url
-    poller.stop.set()
-    worker.join(timeout=10)
+    durable.stop()
     server.shutdown()
     server.server_close()
