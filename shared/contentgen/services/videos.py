@@ -35,6 +35,7 @@ read 2026-11-30): the ledger keeps the upper bound, as for an unconfirmed start.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -158,7 +159,8 @@ def _charge(owner: str | None, usage: dict[str, Any]) -> None:
         standing = check_budget(key)
     except BudgetExceededError:
         standing = None
-    charge(key, "video_job", meter, standing)
+    # Per function on the ledger as the other functions are: Lambda's name for this one.
+    charge(key, os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction", meter, standing)
 
 
 def run_video_job(run: JobRun) -> JobResult:
