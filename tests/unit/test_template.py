@@ -334,6 +334,7 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
             "Fn::GetAtt": ["JobsTable", "Arn"]
         },
         frozenset({"lambda:InvokeFunction"}): {"Fn::Sub": f"{job_arn}:live"},
+        frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
         frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
     }
     job = _role_statements("VideoJobFunctionRole")
@@ -465,7 +466,12 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         attached = {"Ref": "SpendAccountingPolicy"} in resource["Properties"].get("Policies", [])
-        assert attached is (logical_id in GENERATION_FUNCTIONS), logical_id
+        # POST /videos pays nothing itself (it checks the budget: Query, inline); the durable job
+        # it starts is charged, from its own role.
+        charged = logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction"}
+        assert attached is charged, logical_id
+    job_role = resources["VideoJobFunctionRole"]["Properties"]["ManagedPolicyArns"]
+    assert {"Ref": "SpendAccountingPolicy"} in job_role
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
         frozenset({"dynamodb:Query", "dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
