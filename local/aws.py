@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,14 +82,45 @@ def serialise_dynamodb_updates() -> None:
     DynamoDBBackend.update_item = locked  # type: ignore[method-assign]
 
 
+def canonical_dynamodb_numbers() -> None:
+    """Work around a moto bug: the sum or difference in an update expression (`SET a = a + :d`)
+    is stored as Python prints the Decimal, so one that comes to zero with decimals is stored as
+    `0E-7`, which moto's next arithmetic on it cannot read (a 500). DynamoDB stores numbers
+    canonically, leading and trailing zeroes trimmed ("Supported data types and naming rules in
+    Amazon DynamoDB", Number); moto's `+` and `-` are made to do so; idempotent."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if getattr(DynamoType.__add__, "canonical", False):
+        return
+
+    def canonical(operation: Any) -> Any:
+        @functools.wraps(operation)
+        def wrapped(self: Any, other: Any) -> Any:
+            result = operation(self, other)
+            if result.is_number():
+                result.value = format(Decimal(result.value).normalize(), "f")
+            return result
+
+        wrapped.canonical = True  # type: ignore[attr-defined]
+        return wrapped
+
+    DynamoType.__add__ = canonical(DynamoType.__add__)  # type: ignore[method-assign]
+    DynamoType.__sub__ = canonical(DynamoType.__sub__)  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto's threaded server on a free loopback port (DynamoDB updates atomic, as in AWS)."""
 
     def __init__(self, port: int = 0) -> None:
+        """`port` 0: the system picks a free one when the server binds (known after `start`), so
+        no other process can take it between a probe and the bind."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
-        self.port = port or free_port()
+        self.port = port
         self.usage_plan_id = ""  # set by whoever provisions it
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.latency_ms = 0.0  # every request answered this much later (`make bench`: AWS's latency)
 
     @property
     def url(self) -> str:
@@ -96,7 +128,19 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         serialise_dynamodb_updates()
+        canonical_dynamodb_numbers()
         self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        # werkzeug's server calls `self.server.app` per request: wrapped, it waits `latency_ms` first.
+        wsgi_server: Any = self._server._server
+        served = wsgi_server.app
+
+        def delayed(environ: Any, start_response: Any) -> Any:
+            if self.latency_ms > 0:
+                time.sleep(self.latency_ms / 1000)
+            return served(environ, start_response)
+
+        wsgi_server.app = delayed
         return self
 
     def stop(self) -> None:
@@ -145,7 +189,7 @@ def provision(endpoint_url: str, environ: Mapping[str, str] = os.environ) -> dic
     for logical_id in queues:  # all first: a redrive policy names its dead-letter queue
         sqs.create_queue(QueueName=physical_name(logical_id))
     for logical_id, resource in queues.items():
-        attributes = _queue_attributes(resource.get("Properties", {}))
+        attributes = queue_attributes(resource.get("Properties", {}))
         if attributes:
             url = sqs.get_queue_url(QueueName=physical_name(logical_id))["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
@@ -189,7 +233,8 @@ def _create_table(dynamodb: Any, logical_id: str, resource: dict[str, Any], name
         dynamodb.update_time_to_live(TableName=arguments["TableName"], TimeToLiveSpecification=ttl)
 
 
-def _queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+def queue_attributes(properties: dict[str, Any]) -> dict[str, str]:
+    """A template queue's properties as `SetQueueAttributes` takes them (the redrive policy as JSON)."""
     attributes: dict[str, str] = {
         key: str(resolve(properties[key]))
         for key in (

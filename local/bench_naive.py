@@ -49,7 +49,7 @@ def story() -> dict[str, Any]:
         "additionalProperties": False,
     }
     completion = openai_client.chat.completions.create(
-        model=os.environ.get("TEXT_MODEL", "openai/gpt-4o-mini"),
+        model=os.environ["TEXT_MODEL"],  # the template's TextModel (the local runtime sets it)
         messages=[{"role": "user", "content": body["prompt"]}],
         response_format={
             "type": "json_schema",

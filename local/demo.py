@@ -19,7 +19,7 @@ from local.aws import LOCAL_API_KEY, client
 from local.emulator import EmulatorControl
 from local.ports import PortTaken
 from local.stack import LocalStack
-from local.template import physical_name
+from local.template import physical_name, resolve
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 
@@ -34,7 +34,8 @@ class Call:
     show: Callable[[dict[str, Any], TextIO], None]
     faults: tuple[dict[str, Any], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
-    dead_models: tuple[str, ...] = ()  # models the emulator fails for this call only
+    # Template parameters naming the models the emulator fails for this call only (e.g. TextModel).
+    dead_models: tuple[str, ...] = ()
 
 
 def http(
@@ -177,7 +178,7 @@ CALLS = [
         {"prompt": "A chess clock that stops time", "segment_count": 3},
         200,
         show_segments,
-        dead_models=("openai/gpt-4o-mini",),
+        dead_models=("TextModel",),
     ),
     Call("story_segments", "POST", "/stories/segments", STORY, 200, show_segments),
     Call(
@@ -437,7 +438,8 @@ def main() -> int:
             if control is not None and call.faults:
                 control.faults(*call.faults)
             if control is not None and call.dead_models:
-                control.configure(dead_models=dict.fromkeys(call.dead_models, 503))
+                dead = (str(resolve({"Ref": parameter})) for parameter in call.dead_models)
+                control.configure(dead_models=dict.fromkeys(dead, 503))
             status, body, elapsed = http(stack.api.url, call.method, call.path, call.body, call.headers)
             if control is not None and call.dead_models:
                 control.configure(dead_models={})

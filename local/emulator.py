@@ -12,7 +12,12 @@ Control endpoints (JSON):
   (sends `status` (default 200), `headers` and `body` VERBATIM: a JSON value is serialised as is,
   a string is sent as the body's text; e.g. `{"kind": "raw", "target": "openai", "status": 200,
   "body": {"error": {"code": 502, "message": "..."}}}`), so every documented provider answer
-  shape can be replayed over the wire.
+  shape can be replayed over the wire. Documented shapes by name (each function below cites its
+  source): `quota_per_day` (Gemini 429 RESOURCE_EXHAUSTED naming a per-day QuotaFailure),
+  `provider_error` (OpenRouter "Provider returned error" with `metadata.raw` / `provider_name`),
+  `image_download` (the upstream could not download the request's `image_url`), `byok` (a 200
+  whose usage carries OpenRouter's fee in `cost` and the provider's charge in
+  `cost_details.upstream_inference_cost`).
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
   `{"faults": []}` or `DELETE /_emulator/faults` clears the queue.
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
@@ -22,6 +27,17 @@ Control endpoints (JSON):
   start make that operation end in an error or with the video withheld. The Developer API's
   shape of the same: `POST /v1beta/models/{model}:predictLongRunning`, `GET /v1beta/{operation}`
   (done: a file URI) and `GET /v1beta/files/{id}:download?alt=media` (the bytes).
+- Gemini Omni on the Developer API, the Interactions API (google-genai 3.4.0 `client.interactions`,
+  `google/genai/_gaos/interactions.py`, read 2026-12-06; the flow as verified against the live API
+  in https://github.com/TanStack/ai/issues/871, 2026-07-01, read 2026-12-06):
+  `POST /{api_version}/interactions` (`v1`, google-genai 3.4.0's default for the Gemini API;
+  `v1beta` in the public reports) `{"model", "input", "response_format": {"type": "video", ...},
+  "background": true}` answers `{"id", "status": "in_progress", "object": "interaction", ...}`;
+  `GET /{api_version}/interactions/{id}` answers `in_progress` until `video_polls` checks, then
+  `completed` with the video as the `model_output` step's `{"type": "video", "mime_type":
+  "video/mp4", "data": <base64>}`. The fault `video_failed` ends it `failed` with `errors`
+  (`[{"code", "message"}]`, the SDK's `Interaction.errors`); `filtered` ends it `completed` with
+  only the model's text (no video).
 - `POST /_emulator/config` `{"latency_ms": 400, "api_key": "...", "google_api_key": "..."}`:
   latency for every request; the only OpenAI / Google key accepted (default: any non-empty key).
   `"dead_models": {"model-id": 503}`: that model always fails with that status; a chat request's
@@ -29,6 +45,15 @@ Control endpoints (JSON):
   that served it. `"rate_limit_per_second": 4, "rate_limit_burst": 2`: an account rate limit
   (token bucket) answered with 429 and the wait in `Retry-After` / `retry-after-ms`.
 - Cheap checks: OpenRouter's `GET /api/v1/key` and google-genai's `models.get`.
+- The model catalog (`contentgen.catalog`): a model the provider no longer serves (shut down by
+  `today`), never served, or not served on that API (a Vertex-only Veo on the Gemini API) gets the
+  provider's real 404 (or OpenRouter's 400 for an unknown id), and a Veo `durationSeconds` the model
+  does not take gets Veo's real 400: bodies and sources in `local.emulator_catalog`. An OpenRouter
+  `models` chain is served by its first live model. `POST /_emulator/config` `{"today":
+  "2026-12-06"}` sets the date the catalog is judged on (default: the real date);
+  `{"strict_parameters": false}` stops refusing, as OpenRouter does with `require_parameters`, a
+  parameter that none of the chain's models takes (on by default); `{"retired": ["model-id"]}`
+  answers those models as shut down (the provider's real 404) whatever the catalog says.
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -45,14 +70,25 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from contentgen.catalog import default_chain
+from local.emulator_catalog import google_refusal, interactions_refusal, openrouter_refusal
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
 
 MAX_RECORDED = 1000
+
+
+@dataclass(frozen=True)
+class RawError:
+    """An error answer from a protocol handler: HTTP status and JSON body."""
+
+    status: int
+    body: Any
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,11 @@ class EmulatorState:
     rate_limit_burst: int = 1
     tokens: float = 0.0
     tokens_at: float = 0.0
+    # The date the model catalog is judged on (None: today) and whether OpenRouter's
+    # `require_parameters` is checked against the catalog's parameters.
+    today: date | None = None
+    strict_parameters: bool = True
+    retired: frozenset[str] = frozenset()
 
     def reset(self) -> None:
         with self.lock:
@@ -120,6 +161,9 @@ class EmulatorState:
             self.max_in_flight = self.in_flight
             self.dead_models.clear()
             self.rate_limit_per_second = 0.0
+            self.today = None
+            self.strict_parameters = True
+            self.retired = frozenset()
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -162,6 +206,113 @@ class EmulatorState:
             self.requests.append(entry)
             del self.requests[:-MAX_RECORDED]
             return self.counter
+
+
+# -- provider answer shapes, each from a public source (read 2026-12-06) -------------------------
+
+
+def quota_per_day(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """Gemini API 429 RESOURCE_EXHAUSTED for a used-up per-day quota: a `google.rpc.QuotaFailure`
+    naming `GenerateRequestsPerDayPerProjectPerModel-FreeTier`, a Help link and a RetryInfo of
+    seconds (which a per-day quota does not honour). Verbatim shape from googleapis/python-genai
+    #2044 and google-gemini/gemini-cli#8437; "Requests per day (RPD) quotas reset at midnight
+    Pacific time" (https://ai.google.dev/gemini-api/docs/rate-limits)."""
+    model = fault.content or default_chain("image")[0]
+    return 429, {
+        "error": {
+            "code": 429,
+            "message": (
+                "You exceeded your current quota, please check your plan and billing details. For more "
+                "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+            ),
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                            "quotaDimensions": {"location": "global", "model": model},
+                            "quotaValue": "100",
+                        }
+                    ],
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [
+                        {
+                            "description": "Learn more about Gemini API quotas",
+                            "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                        }
+                    ],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "47s"},
+            ],
+        }
+    }
+
+
+def provider_returned_error(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """OpenRouter's "Provider returned error": the upstream's own error as JSON text in
+    `error.metadata.raw`, its name in `provider_name` (status `status`, default 400; `content`
+    replaces the upstream message). Shape from diegosouzapw/OmniRoute#3044, reVrost/go-openrouter
+    #21, crmne/ruby_llm#431; https://openrouter.ai/docs/api-reference/errors ("metadata")."""
+    status = fault.status if fault.status != 500 else 400
+    upstream = fault.content or "Model 'moonshotai/kimi-k2.6' supports at most 1 image per prompt."
+    raw = {"error": {"type": "invalid_request_error", "code": "invalid_request_error", "message": upstream}}
+    return status, {
+        "error": {
+            "message": "Provider returned error",
+            "code": status,
+            "metadata": {"raw": json.dumps(raw), "provider_name": "Crucible", "is_byok": False},
+        },
+        "user_id": "user_emulator",
+    }
+
+
+def image_download_failed(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """The upstream (OpenAI) could not fetch the request's `image_url`, relayed by OpenRouter: 400
+    "Timeout while downloading <url>." / "Error while downloading <url>." with code
+    `invalid_image_url` inside `metadata.raw`. OpenAI's own body from riverscuomo/cuomputer#95
+    (`{'message': 'Timeout while downloading ....jpg.', 'type': 'invalid_request_error', 'param':
+    None, 'code': 'invalid_image_url'}`), crmne/ruby_llm#135, get-convex/agent#166."""
+    words = fault.content or "Timeout while downloading https://images.example.com/portrait.png."
+    raw = {
+        "error": {
+            "message": words,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_image_url",
+        }
+    }
+    return 400, {
+        "error": {
+            "message": "Provider returned error",
+            "code": 400,
+            "metadata": {"raw": json.dumps(raw), "provider_name": "OpenAI"},
+        }
+    }
+
+
+PROVIDER_SHAPES = {
+    "quota_per_day": quota_per_day,
+    "provider_error": provider_returned_error,
+    "image_download": image_download_failed,
+}
+
+
+def byok_usage(completion: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    """A completion served with the account's own provider key (BYOK): `usage.cost` is only
+    OpenRouter's fee, the provider's charge is `usage.cost_details.upstream_inference_cost`, and
+    `usage.is_byok` is true. Source: https://openrouter.ai/docs/use-cases/usage-accounting
+    ("cost_details.upstream_inference_cost: The actual cost charged by the upstream AI provider
+    ... only applies to BYOK requests"); ORO-AI/oro v3.0.3 release notes (`usage.is_byok`).
+    `content` is "fee,upstream" in USD (default "0.0001,0.002")."""
+    fee, upstream = (float(part) for part in (fault.content or "0.0001,0.002").split(","))
+    usage = dict(completion.get("usage") or {})
+    usage.update({"cost": fee, "is_byok": True, "cost_details": {"upstream_inference_cost": upstream}})
+    return {**completion, "usage": usage}
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -221,6 +372,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         state = self.server.state
         path = urlparse(self.path).path
+        if "/interactions/" in path and not path.startswith("/_emulator"):
+            self._provider("gemini", {"interaction": path.rsplit("/", 1)[-1]}, self._get_interaction)
+            return
         if "/operations/" in path and not path.startswith("/_emulator"):
             self._provider("gemini", {"operationName": path.split("/", 2)[-1]}, self._fetch_operation)
             return
@@ -276,6 +430,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.video_polls = int(body["video_polls"])
                 if "dead_models" in body:
                     state.dead_models = {str(k): int(v) for k, v in dict(body["dead_models"]).items()}
+                if "today" in body:
+                    state.today = date.fromisoformat(body["today"]) if body["today"] else None
+                if "strict_parameters" in body:
+                    state.strict_parameters = bool(body["strict_parameters"])
+                if "retired" in body:
+                    state.retired = frozenset(str(model) for model in body["retired"] or [])
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -295,6 +455,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._provider("gemini", body, self._start_video)
         elif path.endswith(":fetchPredictOperation"):
             self._provider("gemini", body, self._fetch_operation)
+        elif path.endswith("/interactions"):
+            self._provider("gemini", body, self._create_interaction)
         else:
             self._send(404, {"error": {"message": f"no route {path}"}})
 
@@ -340,6 +502,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 {"Retry-After": str(max(1, round(wait))), "retry-after-ms": str(int(wait * 1000) + 1)},
             )
             return
+        refused, body = self._catalog_refusal(target, body)
+        if refused:
+            return
         if isinstance(body, dict) and state.dead_models:
             served = self._serving_model(target, body)
             if served is None:
@@ -356,7 +521,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             time.sleep(fault.ms / 1000)
             fault = None
         if fault is None:
-            self._send(200, answer(body, number, mode="normal"))
+            result = answer(body, number, mode="normal")
+            if isinstance(result, RawError):
+                self._send(result.status, result.body)
+            else:
+                self._send(200, result)
         elif fault.kind == "rate_limit":
             headers = {}
             if fault.retry_after is not None:
@@ -381,6 +550,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._drop()
         elif fault.kind == "raw":
             self._send_raw(fault)
+        elif fault.kind in PROVIDER_SHAPES:
+            status, answer_body = PROVIDER_SHAPES[fault.kind](fault)
+            self._send(status, answer_body)
+        elif fault.kind == "byok":
+            self._send(200, byok_usage(answer(body, number, mode="normal"), fault))
         elif fault.kind in ("malformed", "wrong_size"):
             self._send(200, answer(body, number, mode=fault.kind))
         elif fault.kind == "reply":
@@ -390,8 +564,33 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             self._send(500, {"error": {"message": f"unknown fault {fault.kind}"}})
 
+    def _catalog_refusal(self, target: str, body: Any) -> tuple[bool, Any]:
+        """Answer the provider's error when the catalog says the model is not served (or lacks
+        the capability asked for): `(True, body)`; else `(False, body)`, an OpenRouter chain
+        narrowed to its live models (`local.emulator_catalog`)."""
+        state = self.server.state
+        path = urlparse(self.path).path
+        if target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
+            refusal, live = openrouter_refusal(
+                body, day=state.today, strict_parameters=state.strict_parameters, retired=state.retired
+            )
+            if refusal is None:
+                return False, {**body, "model": live[0], "models": live}
+        elif target == "gemini" and path.endswith("/interactions"):
+            refusal = interactions_refusal(body, state.today, state.retired, path.strip("/").split("/", 1)[0])
+            if refusal is None:
+                return False, body
+        elif target == "gemini" and "/models/" in path and "/operations/" not in path:
+            refusal = google_refusal(path, body, state.today, state.retired)
+            if refusal is None:
+                return False, body
+        else:
+            return False, body
+        self._send(refusal.status, refusal.body)
+        return True, body
+
     def _asked_model(self, target: str, body: dict[str, Any]) -> str:
-        if target == "openai":
+        if target == "openai" or urlparse(self.path).path.endswith("/interactions"):
             return str(body.get("model", ""))
         return urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
 
@@ -550,6 +749,83 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "parameters": body.get("parameters") or {},
             }
         return {"name": name}
+
+    def _create_interaction(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        """`POST /v1beta/interactions` with `background: true`: a video interaction, in progress."""
+        interaction_id = f"v1_emulator-{number}"
+        prompt = body.get("input")
+        parts = prompt if isinstance(prompt, list) else []
+        text = (
+            prompt
+            if isinstance(prompt, str)
+            else " ".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
+        )
+        state = self.server.state
+        with state.lock:
+            state.operations[interaction_id] = {
+                "polls": 0,
+                "done_after": state.video_polls,
+                "outcome": mode if mode in ("filtered", "video_failed") else "video",
+                "reason": content,
+                "prompt": str(text or ""),
+                "parameters": dict(body.get("response_format") or {}),
+                "model": str(body.get("model", "")),
+            }
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return {
+            "id": interaction_id,
+            "status": "in_progress",
+            "object": "interaction",
+            "model": body.get("model"),
+            "created": now,
+            "updated": now,
+        }
+
+    def _get_interaction(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
+        """`GET /v1beta/interactions/{id}`: in progress, then completed with the video (or failed)."""
+        interaction_id = str(body.get("interaction", ""))
+        state = self.server.state
+        with state.lock:
+            interaction = state.operations.get(interaction_id)
+            if interaction is not None:
+                interaction["polls"] += 1
+        if interaction is None or "model" not in interaction:
+            return RawError(
+                404,
+                {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}},
+            )
+        answer: dict[str, Any] = {
+            "id": interaction_id,
+            "object": "interaction",
+            "model": interaction["model"],
+        }
+        user = {"type": "user_input", "content": [{"type": "text", "text": interaction["prompt"]}]}
+        if interaction["polls"] < interaction["done_after"]:
+            return {**answer, "status": "in_progress"}
+        if interaction["outcome"] == "video_failed":
+            return {
+                **answer,
+                "status": "failed",
+                "errors": [{"code": "internal", "message": interaction["reason"]}],
+            }
+        if interaction["outcome"] == "filtered":
+            refusal = {"type": "model_output", "content": [{"type": "text", "text": interaction["reason"]}]}
+            return {**answer, "status": "completed", "steps": [user, refusal]}
+        video = base64.b64encode(
+            mp4(interaction["prompt"], interaction["parameters"].get("aspect_ratio"))
+        ).decode()
+        output = {
+            "type": "model_output",
+            "content": [{"type": "video", "mime_type": "video/mp4", "data": video}],
+        }
+        return {
+            **answer,
+            "status": "completed",
+            "steps": [user, output],
+            "usage": {"output_tokens_by_modality": [{"modality": "video", "tokens": 57920}]},
+        }
 
     def _download_file(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
         file_id = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]

@@ -111,8 +111,16 @@ class _Poller:
 
 class QueuePoller(_Poller):
     def __init__(
-        self, source: QueueSource, runtime: LocalRuntime, endpoint_url: str, console: TextIO | None = None
+        self,
+        source: QueueSource,
+        runtime: LocalRuntime,
+        endpoint_url: str,
+        console: TextIO | None = None,
+        *,
+        queue_name: str | None = None,
     ) -> None:
+        """Deliver `source`'s queue to its function; `queue_name` reads another queue instead (a
+        test's own copy of the template's queue, so no other test's message reaches it)."""
         super().__init__()
         self.console = console  # one line per batch, and one per malformed message, when set
         self.source = source
@@ -120,8 +128,9 @@ class QueuePoller(_Poller):
         self.request_queue = source.queue in {rule.queue for rule in bus_rules()}
         self.runtime = runtime
         self.sqs = client("sqs", endpoint_url)
-        self.queue_url = self.sqs.get_queue_url(QueueName=physical_name(source.queue))["QueueUrl"]
-        self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name(source.queue)}"
+        self.queue_name = queue_name or physical_name(source.queue)
+        self.queue_url = self.sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queue_name}"
         self.batches = 0
 
     def poll_once(self, wait_seconds: int = 1) -> int:
@@ -137,7 +146,7 @@ class QueuePoller(_Poller):
         if not messages:
             return 0
         self.batches += 1
-        queue = physical_name(self.source.queue)
+        queue = self.queue_name
         for message in messages:
             reason = malformed_reason(message["Body"]) if self.request_queue else None
             if reason is not None:

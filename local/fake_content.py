@@ -88,18 +88,75 @@ def _seed(*parts: str) -> int:
     return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16)
 
 
-# Words a model pads a description with when it runs long.
-_PADDING = tuple(
-    re.findall(
-        r"\S+",
-        "with rain on the glass, a slow push-in, warm practical lights, shallow depth of field, "
-        "grain, a hint of fog, the crowd blurred behind, and one detail that pays off later",
-    )
+# What a model adds when it writes long: whole sentences of scene detail, each at most once per
+# string, so a long answer still reads as text (never a cut phrase or a list of words repeated).
+# About 1,700 characters in all (the longest soft limit is 1,500), and short ones last to land
+# close to a length.
+_DETAILS = (
+    "Rain streaks the window.",
+    "Warm lamps glow behind her.",
+    "A slow push-in holds on his face.",
+    "The street is empty but for one bicycle.",
+    "Fog rolls in from the harbour.",
+    "A neon sign flickers above the door.",
+    "Somewhere a radio plays an old song.",
+    "Steam rises from a paper cup.",
+    "The camera stays low and close.",
+    "Shadows stretch across the tiles.",
+    "A cat watches from the windowsill.",
+    "Her breath shows in the cold air.",
+    "The clock on the wall has stopped.",
+    "Puddles mirror the traffic lights.",
+    "Golden hour light spills over the rooftops.",
+    "Dust floats in a beam of sunlight.",
+    "A train rattles past in the distance.",
+    "The crowd parts without a sound.",
+    "Wind tugs at the edges of the posters.",
+    "His shoes are still wet from the river.",
+    "A single candle lights the table.",
+    "The background falls into a soft blur.",
+    "Colours are muted, almost grey.",
+    "A gull cries over the pier.",
+    "The frame tilts as the boat rocks.",
+    "Leaves skitter along the pavement.",
+    "Her scarf is the only red in the scene.",
+    "The lens catches a faint flare.",
+    "Footsteps echo under the bridge.",
+    "Nobody else seems to notice.",
+    "A door creaks open down the hall.",
+    "Snow begins to fall, slowly at first.",
+    "The market stalls are half packed away.",
+    "Thunder rolls somewhere far off.",
+    "Ink stains cover his fingertips.",
+    "The map on the table is torn at one corner.",
+    "A kettle whistles in the next room.",
+    "Moths circle the porch light.",
+    "The last bus pulls away from the stop.",
+    "Paint is still drying on the canvas.",
+    "Headlights sweep across the ceiling.",
+    "Her reflection looks back, unsure.",
+    "Bells ring out from the old tower.",
+    "A paper boat drifts along the gutter.",
+    "The hallway smells of fresh bread.",
+    "Every window on the block is dark.",
+    "It is quiet.",
+    "Nobody moves.",
+    "Then silence.",
+    "Wait.",
+    "Yes.",
 )
 
 
+def _sentences(rng: random.Random) -> list[str]:
+    """The padding sentences in a seeded order, each once, the short ones last."""
+    long = [sentence for sentence in _DETAILS if len(sentence) > 15]
+    rng.shuffle(long)
+    return [*long, *(sentence for sentence in _DETAILS if len(sentence) <= 15)]
+
+
 def _length_varied(value: str, limit: int | None, rng: random.Random) -> str:
-    """`value` as written, or padded with words to near `limit` or past it (about one in six each)."""
+    """`value` as written, or continued with whole sentences to near `limit` or past it (about
+    one in six each): near is within a tenth below the limit, past is 1 to 60 characters over."""
     if limit is None:
         return value
     roll = rng.random()
@@ -107,13 +164,21 @@ def _length_varied(value: str, limit: int | None, rng: random.Random) -> str:
         return value
     over = roll >= 5 / 6
     target = limit + rng.randint(1, 60) if over else limit - rng.randint(0, max(limit // 10, 1))
-    words = value.split()
-    for number in range(target):  # at most one word per character: always ends
-        padding = _PADDING[number % len(_PADDING)]
-        if len(" ".join([*words, padding])) > target and not (over and len(" ".join(words)) <= limit):
-            break
-        words.append(padding)
-    return " ".join(words)
+    text = value.rstrip()
+    if text and text[-1] not in ".!?…":
+        text += "."
+    pool = _sentences(rng)
+    while pool:
+        room = target - len(text) - 1
+        fitting = next((sentence for sentence in pool if len(sentence) <= room), None)
+        if fitting is None:
+            if over and len(text) <= limit:  # past the limit, as asked: the shortest that crosses it
+                fitting = min(pool, key=len)
+            else:
+                break
+        pool.remove(fitting)
+        text = f"{text} {fitting}"
+    return text if len(text) > len(value) + 1 or over else value
 
 
 def _string(name: str, index: int, count: int, topic: str, seed: int, schema: dict[str, Any]) -> str:

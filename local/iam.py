@@ -26,8 +26,11 @@ on `ShareBreakerState`) is taken as CloudFormation would deploy it: the conditio
 the parameters' defaults, or the values set with `local.template.parameters(...)`.
 
 What moto cannot evaluate for DynamoDB, `dynamodb_allows` does: the partition keys a request
-names against the role's `dynamodb:LeadingKeys` conditions, as IAM evaluates them ("Using IAM
-policy conditions for fine-grained access control", Amazon DynamoDB Developer Guide), after
+names against the role's `dynamodb:LeadingKeys` conditions, and the attributes it names
+(`dynamodb_attributes`: the key's and those of its update, condition and projection expressions)
+and its `ReturnValues` against `dynamodb:Attributes` / `dynamodb:ReturnValues`, as IAM evaluates
+them ("Using IAM policy conditions for fine-grained access control", Amazon DynamoDB Developer
+Guide), after
 `${aws:PrincipalTag/...}` is replaced by the role's tags, as `function_statements` does for
 every statement (IAM substitutes policy variables at evaluation; moto does not).
 """
@@ -214,10 +217,64 @@ def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Sequence
     return True
 
 
-def dynamodb_allows(function: str, action: str, table_arn: str, keys: list[str]) -> bool:
+def dynamodb_allows(
+    function: str,
+    action: str,
+    table_arn: str,
+    keys: list[str],
+    context: Mapping[str, Sequence[str]] | None = None,
+) -> bool:
     """Whether the function's role allows `action` (`dynamodb:UpdateItem`) on the table for a
-    request whose partition keys are `keys`, conditions included."""
-    return statements_allow(function_statements(function), action, table_arn, keys)
+    request whose partition keys are `keys` (and whose other context keys are `context`,
+    `dynamodb_context`), conditions included."""
+    return allows(
+        function_statements(function), action, table_arn, {**(context or {}), "dynamodb:LeadingKeys": keys}
+    )
+
+
+# Words of DynamoDB's expression grammar that are not attribute names.
+_EXPRESSION_WORDS = {
+    "SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN",
+    "if_not_exists", "list_append", "attribute_exists", "attribute_not_exists", "attribute_type",
+    "begins_with", "contains", "size",
+}  # fmt: skip
+_EXPRESSIONS = ("UpdateExpression", "ConditionExpression", "ProjectionExpression", "KeyConditionExpression",
+                "FilterExpression")  # fmt: skip
+
+
+def dynamodb_attributes(params: Mapping[str, Any]) -> list[str]:
+    """The top-level attribute names a request names, as IAM's `dynamodb:Attributes` lists them:
+    its key's and item's attributes and every attribute path's first element in its expressions
+    (`#name` resolved through ExpressionAttributeNames; `:values` are not names)."""
+    names = dict(params.get("ExpressionAttributeNames") or {})
+    found = {*dict(params.get("Key") or {}), *dict(params.get("Item") or {})}
+    for field_name in _EXPRESSIONS:
+        expression = str(params.get(field_name) or "")
+        after_dot = False
+        for token in re.findall(r"[#:]?[A-Za-z_][A-Za-z0-9_]*|\.|\[\d+\]|\S", expression):
+            if token == "." or token.startswith("["):
+                after_dot = token == "."
+                continue
+            if after_dot or token.startswith(":") or token in _EXPRESSION_WORDS:
+                after_dot = False
+                continue
+            after_dot = False
+            if token.startswith("#"):
+                found.add(str(names.get(token, token)))
+            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token):
+                found.add(token)
+    return sorted(found)
+
+
+def dynamodb_context(operation: str, params: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The context keys IAM evaluates for an item write (`dynamodb:Attributes`,
+    `dynamodb:ReturnValues`, NONE when unset); none for other requests."""
+    if operation not in {"PutItem", "UpdateItem", "DeleteItem"}:
+        return {}
+    return {
+        "dynamodb:Attributes": dynamodb_attributes(params),
+        "dynamodb:ReturnValues": [str(params.get("ReturnValues") or "NONE")],
+    }
 
 
 def statements_allow(statements: list[dict[str, Any]], action: str, table_arn: str, keys: list[str]) -> bool:

@@ -49,9 +49,11 @@ ERRORS: dict[int, tuple[str, str, str]] = {
     # status: (description, example code, example message)
     400: ("The body is not valid JSON.", "invalid_json", "request body is not valid JSON"),
     403: (
-        "API Gateway: the x-api-key header is missing or not a key of the usage plan.",
+        "API Gateway: the x-api-key header is missing, misspelt, or not an enabled key of the usage plan.",
         "forbidden",
-        "Forbidden",
+        "Forbidden: no valid API key in the x-api-key header. Check that the header is sent, that the key "
+        "is spelled exactly as issued (no spaces or quotes), and that it is enabled and in a usage plan "
+        "of this API and stage.",
     ),
     404: ("No such job, result or route.", "not_found", "no result for request 3f2a"),
     409: (
@@ -217,6 +219,29 @@ def _decorate(path: str, method: str, operation: dict[str, Any], route: Route) -
     operation["responses"] = dict(sorted(responses.items()))
 
 
+def _catalog_capabilities(schemas: dict[str, Any]) -> None:
+    """`x-allowed-values` on the video request's duration and aspect ratio: what the model catalog's
+    default chain of each Google backend can make (`default_chain("video")` on Vertex AI,
+    `default_chain("video_gemini_api")` on the Gemini Developer API; a value any model of the
+    chain takes is accepted, the chain narrowed to the models that can). The configured chain is
+    checked at request time (422 naming the field and the allowed values)."""
+    from contentgen.catalog import default_chain, find_model
+
+    video = schemas.get("VideoRequest", {}).get("properties", {})
+    for field, attribute in (("duration_seconds", "durations"), ("aspect_ratio", "aspect_ratios")):
+        if field not in video:
+            continue
+        allowed: dict[str, list[Any]] = {}
+        for backend, use in (("vertex_ai", "video"), ("gemini_api", "video_gemini_api")):
+            values: set[Any] = set()
+            for model in default_chain(use):
+                entry = find_model(model)
+                if entry is not None and entry.video is not None:
+                    values.update(getattr(entry.video, attribute))
+            allowed[backend] = sorted(values, key=lambda v: (isinstance(v, str), v))
+        video[field]["x-allowed-values"] = allowed
+
+
 def build_document() -> dict[str, Any]:
     """The merged document (a dict, ready for `json.dumps`)."""
     documents = _resolver_documents()  # puts the layer on sys.path
@@ -247,6 +272,7 @@ def build_document() -> dict[str, Any]:
     if missing:
         raise ValueError(f"routes without a resolver operation: {sorted(missing)}")
     schemas.update(_error_schema())
+    _catalog_capabilities(schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": __version__, "description": DESCRIPTION},

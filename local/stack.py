@@ -26,9 +26,17 @@ from local.event_sources import Poller, QueuePoller, start_pollers
 from local.params_extension import ParametersExtension
 from local.ports import PortTaken, check_ports
 from local.runtime import LocalRuntime
-from local.template import REGION, bus_rules, physical_name
+from local.template import REGION, bus_rules, load_template, physical_name
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
+# The local stack's daily budget per API key (USD), unless DAILY_BUDGET_USD says otherwise. The
+# template's default (10 USD) is a deployed key's; locally the emulator's placeholder media are
+# priced like the real ones (an 8 s placeholder video 3.20 USD at Veo's list price, a thumbnail
+# 0.04 USD, at the model catalog's prices), so 10 USD is spent after three videos and every generation
+# route then answers 429 until midnight. 1,000 USD is some 300 placeholder videos, or about 60
+# runs of `make demo`, in a day; the spend table lives in moto's memory, so it starts again with
+# the stack.
+LOCAL_DAILY_BUDGET_USD = "1000"
 # Where a running `make api` writes how to reach it (read by `python -m local.send`).
 STATE_FILE = OUTPUT / "stack.json"
 
@@ -51,8 +59,13 @@ class LocalStack:
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
     pollers: list[Poller] = field(default_factory=list)
     durable: LocalDurableService | None = None
-    # Local pace: check a video job after a second (then backing off) rather than after 15.
-    overrides: dict[str, str] = field(default_factory=lambda: {"VIDEO_POLL_DELAY_SECONDS": "1"})
+    # Local pace: check a video job after a second (then backing off) rather than after 15; a budget for local use.
+    overrides: dict[str, str] = field(
+        default_factory=lambda: {
+            "VIDEO_POLL_DELAY_SECONDS": "1",
+            "DAILY_BUDGET_USD": os.environ.get("DAILY_BUDGET_USD") or LOCAL_DAILY_BUDGET_USD,
+        }
+    )
 
     @property
     def real_openrouter(self) -> bool:
@@ -119,6 +132,11 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
 
+    @staticmethod
+    def deployed_budget() -> str:
+        """The template's default daily budget per key (USD), as deployed."""
+        return str(load_template()["Parameters"]["DailyBudgetUsd"]["Default"])
+
     def queue_urls(self) -> dict[str, str]:
         """Request queue (physical name) -> its URL in moto, for every queue a function reads."""
         assert self.moto is not None
@@ -149,6 +167,9 @@ class LocalStack:
             "                AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
             f"AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={self.moto.url}",
             f"event bus       {bus}",
+            f"daily budget    {float(self.overrides['DAILY_BUDGET_USD']):,.2f} USD per API key "
+            f"(local; DAILY_BUDGET_USD=... to change; deployed default {self.deployed_budget()} USD); "
+            "spent so far: contentgen usage",
         ]
         if log_file is not None:
             lines.append(f"function logs   {os.path.relpath(log_file)}   (JSON logs and metrics)")

@@ -5,6 +5,9 @@ produce the same thing) under Python 3.13 (the runtime Lambda durable functions 
 
     python3.13 shared/build_layer.py text  ARTIFACTS_DIR [--platform manylinux2014_aarch64]
     python3.13 shared/build_layer.py media ARTIFACTS_DIR [--platform manylinux2014_aarch64]
+    python3    shared/build_layer.py ffmpeg ARTIFACTS_DIR [--platform manylinux_2_28_aarch64]
+
+The ffmpeg layer (any Python 3) is not Python: `build_ffmpeg` below.
 
 Steps:
 1. resolve the layer's requirements (text: `requirements.txt`; media: both files, resolved
@@ -48,6 +51,15 @@ REQUIREMENTS = {
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 TARGET_PYTHON = (3, 13)
 LAYER_ROOT = "/opt/python"
+
+FFMPEG_REQUIREMENTS = HERE / "requirements-ffmpeg.txt"
+# imageio-ffmpeg's Linux wheels are manylinux_2_28: `--platform manylinux2014_aarch64` (glibc 2.17)
+# finds no wheel of it at all; Lambda's python3.13 runtime (Amazon Linux 2023, glibc 2.34) runs them.
+FFMPEG_PLATFORM = "manylinux_2_28_aarch64"
+ELF_MACHINES = {183: "aarch64", 62: "x86_64"}  # e_machine (ELF header offset 18)
+DEBIAN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")  # fonts-dejavu-core
+DEBIAN_FONT_COPYRIGHT = Path("/usr/share/doc/fonts-dejavu-core/copyright")
+DEBIAN_GPL3 = Path("/usr/share/common-licenses/GPL-3")  # base-files
 
 
 def normalize(name: str) -> str:
@@ -197,6 +209,79 @@ def build(layer: str, artifacts: Path, platform: str) -> None:
     compile_tree(site)
 
 
+def build_ffmpeg(artifacts: Path, platform: str = FFMPEG_PLATFORM) -> Path:
+    """Build the FfmpegLayer into `artifacts`: what Lambda mounts at /opt.
+
+    - `bin/ffmpeg` (mode 755; /opt/bin is on Lambda's PATH): the static ffmpeg of the pinned
+      imageio-ffmpeg wheel for `platform` (`pip download --no-deps --only-binary=:all:`), checked
+      to be an ELF executable for the platform's machine;
+    - `fonts/DejaVuSans-Bold.ttf` and its licence, from Debian's fonts-dejavu-core (the caption
+      and title font: ffmpeg's libass finds no system fonts in Lambda);
+    - `licenses/`: the GPL v3 (the binary is a GPL v3 build: --enable-gpl --enable-version3,
+      with libx264), imageio-ffmpeg's BSD licence, and a README naming the build and its source.
+
+    Returns the ffmpeg path. Raises SystemExit naming what is missing.
+    """
+    machine = "aarch64" if "aarch64" in platform else "x86_64"
+    for name in ("bin", "fonts", "licenses"):
+        shutil.rmtree(artifacts / name, ignore_errors=True)
+    for source, what in ((DEBIAN_FONT, "fonts-dejavu-core"), (DEBIAN_GPL3, "base-files")):
+        if not source.is_file():
+            raise SystemExit(f"build_layer: {source} is missing (apt-get install {what})")
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "download", "-qq", "--disable-pip-version-check", "--no-deps"]
+        command += [
+            "--only-binary=:all:",
+            "--platform",
+            platform,
+            "--dest",
+            scratch,
+            "-r",
+            str(FFMPEG_REQUIREMENTS),
+        ]
+        run(command)
+        wheels = sorted(Path(scratch).glob("imageio_ffmpeg-*.whl"))
+        if len(wheels) != 1:
+            raise SystemExit(f"build_layer: expected one imageio-ffmpeg wheel for {platform}, got {wheels}")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            members = [
+                n
+                for n in wheel.namelist()
+                if re.fullmatch(rf"imageio_ffmpeg/binaries/ffmpeg-linux-{machine}-v[\d.]+", n)
+            ]
+            if len(members) != 1:
+                raise SystemExit(f"build_layer: no ffmpeg-linux-{machine} binary in {wheels[0].name}")
+            binary = wheel.read(members[0])
+            licence = next((wheel.read(n) for n in wheel.namelist() if n.endswith("licenses/LICENSE")), b"")
+        release = members[0].rsplit("-v", 1)[1]
+    if binary[:4] != b"\x7fELF" or ELF_MACHINES.get(int.from_bytes(binary[18:20], "little")) != machine:
+        raise SystemExit(f"build_layer: {members[0]} is not an ELF executable for {machine}")
+    build = re.search(rb"n\d+\.\d+[.\w-]*-\d{8}", binary)
+    ffmpeg = artifacts / "bin" / "ffmpeg"
+    ffmpeg.parent.mkdir(parents=True)
+    ffmpeg.write_bytes(binary)
+    ffmpeg.chmod(0o755)
+    (artifacts / "fonts").mkdir()
+    shutil.copyfile(DEBIAN_FONT, artifacts / "fonts" / DEBIAN_FONT.name)
+    if DEBIAN_FONT_COPYRIGHT.is_file():
+        shutil.copyfile(DEBIAN_FONT_COPYRIGHT, artifacts / "fonts" / "LICENSE-DejaVu")
+    licenses = artifacts / "licenses"
+    licenses.mkdir()
+    shutil.copyfile(DEBIAN_GPL3, licenses / "ffmpeg-GPL-3.0.txt")
+    (licenses / "imageio-ffmpeg-BSD-2-Clause.txt").write_bytes(licence)
+    (licenses / "README").write_text(
+        f"bin/ffmpeg: FFmpeg {release} (build {build.group().decode() if build else 'unknown'}), linux {machine},\n"
+        f"from the {wheels[0].name} wheel on PyPI (imageio-ffmpeg, BSD-2-Clause), which takes it from\n"
+        "the BtbN/FFmpeg-Builds static 'gpl' builds: configured with --enable-gpl --enable-version3\n"
+        "(libx264, libass, freetype, fontconfig, harfbuzz, fribidi among others), so the binary is\n"
+        "under the GNU GPL version 3 (ffmpeg-GPL-3.0.txt). Source: FFmpeg's git at the tag named\n"
+        "above and the build scripts of BtbN/FFmpeg-Builds.\n"
+        "fonts/DejaVuSans-Bold.ttf: DejaVu fonts (Bitstream Vera derived licence, fonts/LICENSE-DejaVu).\n",
+        encoding="utf-8",
+    )
+    return ffmpeg
+
+
 def resolve_names(requirement_files: list[Path]) -> set[str]:
     """Names the requirement files list directly (their dependencies come from the resolution)."""
     names: set[str] = set()
@@ -216,7 +301,7 @@ def zip_layer(artifacts: Path, archive: Path) -> int:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
         for path in sorted(p for p in artifacts.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(artifacts).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16  # bin/ffmpeg runs
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, path.read_bytes())
     return archive.stat().st_size
@@ -224,9 +309,11 @@ def zip_layer(artifacts: Path, archive: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("layer", choices=[*sorted(REQUIREMENTS), "zip"])
+    parser.add_argument("layer", choices=[*sorted(REQUIREMENTS), "ffmpeg", "zip"])
     parser.add_argument("artifacts", type=Path)
-    parser.add_argument("--platform", default="manylinux2014_aarch64")
+    parser.add_argument(
+        "--platform", default=None, help="default: manylinux2014_aarch64 (ffmpeg: manylinux_2_28_aarch64)"
+    )
     parser.add_argument("--output", type=Path, help="zip: the archive to write")
     args = parser.parse_args()
     if args.layer == "zip":
@@ -234,7 +321,10 @@ def main() -> None:
             raise SystemExit("build_layer: zip needs --output")
         zip_layer(args.artifacts.resolve(), args.output.resolve())
         return
-    build(args.layer, args.artifacts.resolve(), args.platform)
+    if args.layer == "ffmpeg":
+        build_ffmpeg(args.artifacts.resolve(), args.platform or FFMPEG_PLATFORM)
+        return
+    build(args.layer, args.artifacts.resolve(), args.platform or "manylinux2014_aarch64")
 
 
 if __name__ == "__main__":

@@ -10,25 +10,29 @@ import io
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from copy import deepcopy
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from contentgen.clients.aws import reset_aws_clients
 from contentgen.clients.secrets import reset_ssm_provider
 from contentgen.config import get_settings
+from contentgen.connectors.fetch_guard import set_resolver
 from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.connectors.openai_connector import reset_openai_client
 from contentgen.core.breaker import reset_breakers
 from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
+from contentgen.core.retry import reset_gone_models
 from contentgen.observability import logger
 from contentgen.services.health import reset_health_cache
 from contentgen.stores.access import reset_key_cache
 from contentgen.stores.idempotency import reset_idempotency
+from contentgen.stores.ledger import forget_budgets
 from local.lambda_context import LocalLambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +73,14 @@ _SCRUBBED = (
 )
 
 
+def skip_unless_ci(reason: str) -> NoReturn:
+    """Skip a test whose tool (Python 3.12, Chromium) this machine lacks; under CI (`CI` set, as
+    `.ci/run` and every CI service set it) fail instead: CI must run every test."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"CI is missing a tool the suite needs: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def reset_container() -> None:
     get_settings.cache_clear()
     reset_openai_client()
@@ -78,9 +90,32 @@ def reset_container() -> None:
     reset_aws_clients()
     reset_breakers()
     reset_limiters()
+    reset_gone_models()
     reset_key_cache()
     reset_health_cache()
     reset_idempotency()  # its DynamoDB client too: a new endpoint or credentials per test
+    forget_budgets()  # the spend ledger's budgets as this "container" read them
+
+
+# Tests never use the real DNS (contentgen.connectors.fetch_guard): names answer from this table.
+# `<a.b.c.d>.nip.io` answers a.b.c.d as nip.io does; localtest.me and its subdomains answer
+# 127.0.0.1 as they do publicly; `*.example.com` / `*.example.org` answer a public address.
+PUBLIC_TEST_ADDRESS = "93.184.215.14"
+
+
+def table_resolver(name: str) -> list[str]:
+    name = name.lower().rstrip(".")
+    if name.endswith(".nip.io"):
+        return [".".join(name.removesuffix(".nip.io").split(".")[-4:])]
+    if name == "localtest.me" or name.endswith(".localtest.me"):
+        return ["127.0.0.1"]
+    if name.endswith((".example.com", ".example.org", ".example.net")) or name in (
+        "example.com",
+        "example.org",
+        "upload.wikimedia.org",  # events/analyze_character.json
+    ):
+        return [PUBLIC_TEST_ADDRESS]
+    raise OSError(f"test resolver: {name} does not resolve")
 
 
 @pytest.fixture(autouse=True)
@@ -93,9 +128,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("RETRY_BASE_DELAY_SECONDS", "0.01")
+    set_resolver(table_resolver)
     reset_container()
     yield
     reset_container()
+    set_resolver(None)
 
 
 @pytest.fixture
@@ -121,6 +158,10 @@ def lambda_context() -> LocalLambdaContext:
 def load_event(name: str) -> dict[str, Any]:
     """A sample event from events/ (shapes produced by `sam local generate-event`)."""
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    context = event.get("requestContext")
+    if isinstance(context, dict) and "requestTimeEpoch" in context:
+        # API Gateway stamps the moment it received the request; the deadline counts from it.
+        context["requestTimeEpoch"] = int(time.time() * 1000)
     return event
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from contentgen.entrypoints.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.spend import calling_key
 from contentgen.models.events import RequestId
 from contentgen.models.http import StoredResult
 from contentgen.services.results import read_result
@@ -23,7 +24,7 @@ app = create_app()
     },
 )
 def result(request_id: Annotated[RequestId, Path()]) -> dict[str, Any]:
-    return read_result(request_id)
+    return read_result(request_id, calling_key(app.current_event))
 
 
 lambda_handler = lambda_entrypoint(app)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contentgen.catalog import default_chain, find_model
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -63,6 +66,26 @@ def parse_prices(override: str) -> dict[str, MediaPrice]:
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
 
+# What a setting may hold where it goes: an HTTP header value, a model id in a URL path.
+HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,510}[\x21-\x7e])?")
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
+
+
+def check_http_url(value: str) -> None:
+    """ValueError unless `value` is an http(s) URL with a host that an HTTP client can send to:
+    ASCII without whitespace or control characters, a port of 1-65535, no user info."""
+    if not value.isascii() or any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        raise ValueError("must be an http(s) URL without spaces, control or non-ASCII characters")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"must be an http(s) URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    if port == 0 or "@" in parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must be an http(s) URL with a port of 1-65535, no user info, query or fragment")
+
 
 class Settings(BaseModel):
     """Every knob the layer reads from the environment. Field aliases are the variable names."""
@@ -91,15 +114,26 @@ class Settings(BaseModel):
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
     """google-genai's base-URL override for Vertex AI: local emulators only, empty in AWS."""
 
-    text_model: str = Field("openai/gpt-4o-mini", alias="TEXT_MODEL", min_length=1)
-    """Model (OpenRouter id) for stories, memes, content and ideas."""
-    vision_model: str = Field("openai/gpt-4o-mini", alias="VISION_MODEL", min_length=1)
-    """Model (OpenRouter id) for character analysis; must take image input."""
-    image_model: str = Field("imagen-4.0-generate-001", alias="IMAGE_MODEL", min_length=1)
-    """Google model for thumbnails: `imagen-*` goes through `generate_images` (Vertex AI only), any
-    other (a Gemini image model) through `generate_content` with image output."""
-    video_model: str = Field("veo-3.0-generate-001", alias="VIDEO_MODEL", min_length=1)
-    """Google Veo model for video jobs (Vertex AI only in google-genai)."""
+    text_model: str = Field(
+        default_factory=lambda: default_chain("text")[0], alias="TEXT_MODEL", min_length=1
+    )
+    """Model (OpenRouter id) for stories, memes, content and ideas; unset, the model catalog's
+    recommended text model (`contentgen/catalog/models.json`)."""
+    vision_model: str = Field(
+        default_factory=lambda: default_chain("vision")[0], alias="VISION_MODEL", min_length=1
+    )
+    """Model (OpenRouter id) for character analysis; must take image input (catalog default)."""
+    image_model: str = Field(
+        default_factory=lambda: default_chain("image")[0], alias="IMAGE_MODEL", min_length=1
+    )
+    """Google model for thumbnails (catalog default: a Gemini image model through `generate_content`
+    with the image config)."""
+    video_model: str = Field(
+        default_factory=lambda: default_chain("video")[0], alias="VIDEO_MODEL", min_length=1
+    )
+    """Google video model for video jobs (catalog default). A model the configured backend does not
+    serve is skipped (`video_models`): with GOOGLE_GENAI_USE_VERTEXAI=false and no Gemini API video
+    model configured, the catalog's Gemini API chain is used."""
     media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
     """S3 bucket for generated images and videos (set by the template)."""
 
@@ -181,6 +215,11 @@ class Settings(BaseModel):
     video_fallback_models: str = Field("", alias="VIDEO_FALLBACK_MODELS")
     """Comma-separated models tried in order after `VIDEO_MODEL`."""
 
+    model_unavailable_ttl_seconds: int = Field(3600, ge=1, le=86400, alias="MODEL_UNAVAILABLE_TTL_SECONDS")
+    """A model the provider answered "gone" for (Google's 404 NOT_FOUND for a model, OpenRouter's "No
+    endpoints found for X." / "X is not a valid model ID") is not asked again by this container for
+    this long: the next model of its chain answers instead."""
+
     breaker_failure_rate: float = Field(0.5, gt=0, le=1, alias="BREAKER_FAILURE_RATE")
     """A breaker (per provider and model) opens when at least this share of the calls in the
     window failed."""
@@ -221,14 +260,43 @@ class Settings(BaseModel):
     """Spend day items expire (DynamoDB TTL) after this."""
     media_prices_json: str | None = Field(None, alias="MEDIA_PRICES_JSON")
     """JSON overrides of the image/video price table, e.g.
-    `{"imagen-4.0-generate-001": {"per_image": 0.04}}` (USD, 0 to 1,000, checked with the settings)."""
+    `{"<model id>": {"per_image": 0.05}}` or `{"<model id>": {"per_second": 0.2}}` (USD, 0 to 1,000, checked with the settings)."""
 
-    @field_validator("openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url")
+    @field_validator(
+        "openrouter_base_url", "google_gemini_base_url", "google_vertex_base_url", "openrouter_app_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
+        if value is not None:
+            check_http_url(value)
         return value.rstrip("/") if value else value
+
+    @field_validator("openrouter_app_url", "openrouter_app_title")
+    @classmethod
+    def _header_value(cls, value: str) -> str:
+        # Sent as HTTP header values (`HTTP-Referer`, `X-Title`): visible ASCII and inner spaces
+        # only (RFC 9110 §5.5 field-value; httpx encodes header values as ASCII).
+        if not HEADER_VALUE.fullmatch(value):
+            raise ValueError("must be 1-512 visible ASCII characters (sent as an HTTP header)")
+        return value
+
+    @field_validator(
+        "text_model",
+        "vision_model",
+        "image_model",
+        "video_model",
+        "text_fallback_models",
+        "vision_fallback_models",
+        "image_fallback_models",
+        "video_fallback_models",
+    )
+    @classmethod
+    def _model_ids(cls, value: str) -> str:
+        # Model ids go into request bodies (OpenRouter) and URL paths (Google `models/{id}:...`).
+        for model in (part.strip() for part in value.split(",")):
+            if model and not MODEL_ID.fullmatch(model):
+                raise ValueError(f"{model[:80]!r} is not a model id (letters, digits and ._:/@+- only)")
+        return value
 
     @field_validator(
         "openrouter_api_key_param",
@@ -295,7 +363,15 @@ class Settings(BaseModel):
 
     @property
     def video_models(self) -> tuple[str, ...]:
-        return self._chain(self.video_model, self.video_fallback_models)
+        """VIDEO_MODEL, then VIDEO_FALLBACK_MODELS, keeping the models the configured Google backend
+        serves (the catalog's `backends`; a model it does not describe is kept). When none is left
+        (the template's Veo default with GOOGLE_GENAI_USE_VERTEXAI=false, one Gemini API key), the
+        catalog's chain for that backend: `video` on Vertex AI, `video_gemini_api` on the Gemini
+        Developer API."""
+        backend = "vertex_ai" if self.google_use_vertexai else "gemini_api"
+        chain = self._chain(self.video_model, self.video_fallback_models)
+        served = tuple(m for m in chain if (entry := find_model(m)) is None or backend in entry.backends)
+        return served or default_chain("video" if self.google_use_vertexai else "video_gemini_api")
 
     def configured(self) -> dict[str, bool]:
         """Which optional parts are configured (for /health; no values)."""

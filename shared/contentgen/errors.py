@@ -108,6 +108,14 @@ class ProviderRateLimitedError(ProviderError):
     code = "provider_rate_limited"
 
 
+class ProviderQuotaExhaustedError(ProviderRateLimitedError):
+    """The provider's quota for a period longer than a retry can wait is used up (a Gemini 429
+    RESOURCE_EXHAUSTED whose `google.rpc.QuotaFailure` names a per-day quota): 503 with a
+    `Retry-After` until the quota resets. Not retried, not counted by the circuit breaker."""
+
+    code = "provider_quota_exhausted"
+
+
 class ProviderUnavailableError(ProviderError):
     """5xx answers or dropped connections."""
 
@@ -125,6 +133,17 @@ class ProviderBusyError(ProviderUnavailableError):
 class ProviderTimeoutError(ProviderError):
     status_code = 504
     code = "provider_timeout"
+
+
+class ModelUnavailableError(ProviderError):
+    """The provider no longer serves the model (or never did): Google's 404 NOT_FOUND for a model
+    ("Publisher Model ... was not found", "models/X is not found for API version v1beta"),
+    OpenRouter's "No endpoints found for X." or "X is not a valid model ID". Not retried; the call
+    policy moves to the next model of the chain and remembers the model for a while
+    (`contentgen.core.retry`). When no model of the chain is left: 502 quoting the provider."""
+
+    status_code = 502
+    code = "model_unavailable"
 
 
 class ProviderAuthError(ProviderError):
@@ -191,6 +210,20 @@ class CircuitOpenError(ProviderError):
 
     status_code = 503
     code = "provider_circuit_open"
+
+
+class InputUnreachableError(ContentgenError):
+    """The provider could not fetch an input the caller named by URL (OpenAI / OpenRouter 400
+    "Error while downloading ...", "Timeout while downloading ...", code `invalid_image_url`):
+    422 naming the field (`image_url`), in the provider's words. The caller's URL, not the
+    provider, is what failed, so it is neither retried nor counted by the circuit breaker."""
+
+    status_code = 422
+    code = "input_unreachable"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ForbiddenError(ContentgenError):

@@ -16,12 +16,23 @@ from typing import Any
 
 import pytest
 
-from local.aws import MotoServer, client, provision
+from local.aws import MotoServer, client, create_table_as_declared, provision, queue_attributes
 from local.emulator import EmulatorControl, EmulatorServer, start_emulator
+from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime, load_handler
-from local.template import functions, routes, ssm_key_parameters
+from local.template import (
+    ACCOUNT,
+    REGION,
+    bus_rules,
+    functions,
+    load_template,
+    physical_name,
+    queue_sources,
+    routes,
+    ssm_key_parameters,
+)
 
 Handler = Callable[[Any, Any], Any]
 
@@ -119,6 +130,115 @@ def stack(
     )
 
 
+class Owned:
+    """AWS resources one test owns: made under names no other test uses, removed at its end.
+
+    The session's moto server is shared; its template resources (tables, queues, the bus) are
+    read by many tests. A test that reads a queue or the bus's events makes its own copy here,
+    so a message another test left (a dead letter still invisible, a copy delayed by minutes)
+    can never reach it, and nothing it leaves reaches anyone."""
+
+    def __init__(self, aws_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.aws_url = aws_url
+        self.monkeypatch = monkeypatch
+        self.token = uuid.uuid4().hex[:10]
+        self.sqs = client("sqs", aws_url)
+        self.events = client("events", aws_url)
+        self._queues: list[str] = []
+        self._rules: list[tuple[str, str]] = []
+        self._buses: list[str] = []
+        self._tables: list[str] = []
+
+    def name(self, logical_id: str) -> str:
+        """A physical name for this test's copy of `logical_id` (SQS allows 80 characters)."""
+        return f"t{self.token}-{logical_id}"[:80]
+
+    def _create_queue(self, logical_id: str, attributes: dict[str, str]) -> tuple[str, str]:
+        url = self.sqs.create_queue(QueueName=self.name(logical_id), Attributes=attributes)["QueueUrl"]
+        self._queues.append(url)
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.name(logical_id)}"
+        return url, arn
+
+    def queue(self, function: str, *, visibility_timeout: int | None = None) -> QueuePoller:
+        """A copy of `function`'s request queue as the template declares it (its attributes, and
+        its redrive policy to a copy of its dead-letter queue: `dead_letters_url`), and a poller
+        delivering it to the function. `visibility_timeout` overrides the template's (0: a failed
+        receive comes back at once rather than minutes later)."""
+        source = next(s for s in queue_sources() if s.function == function)
+        resources = load_template()["Resources"]
+        attributes = queue_attributes(resources[source.queue].get("Properties", {}))
+        if "RedrivePolicy" in attributes:
+            policy = json.loads(attributes["RedrivePolicy"])
+            dead_name = policy["deadLetterTargetArn"].rsplit(":", 1)[-1]
+            dead_logical_id = next(
+                logical_id for logical_id in resources if physical_name(logical_id) == dead_name
+            )
+            dead = queue_attributes(resources[dead_logical_id].get("Properties", {}))
+            self.dead_letters_url, dead_arn = self._create_queue(dead_logical_id, dead)
+            attributes["RedrivePolicy"] = json.dumps({**policy, "deadLetterTargetArn": dead_arn})
+        if visibility_timeout is not None:
+            attributes["VisibilityTimeout"] = str(visibility_timeout)
+        self._create_queue(source.queue, attributes)
+        return QueuePoller(source, LocalRuntime(), self.aws_url, queue_name=self.name(source.queue))
+
+    def bus(self, feeds: QueuePoller | None = None) -> str:
+        """An event bus of this test's own, the functions' EVENT_BUS_NAME until the test ends; with
+        `feeds`, the template's rule for that poller's function puts events into its queue."""
+        name = self.name("bus")
+        self.events.create_event_bus(Name=name)
+        self._buses.append(name)
+        self.monkeypatch.setenv("EVENT_BUS_NAME", name)
+        if feeds is not None:
+            (rule,) = [r for r in bus_rules() if r.function == feeds.source.function]
+            self._rule(name, rule.name, rule.pattern, feeds.queue_arn)
+        return name
+
+    def inbox(self, bus: str) -> str:
+        """A queue of this test's own hearing every `contentgen` event on `bus`; returns its URL."""
+        url, arn = self._create_queue("inbox", {})
+        self._rule(bus, "inbox", {"source": ["contentgen"]}, arn)
+        return url
+
+    def _rule(self, bus: str, name: str, pattern: dict[str, Any], target_arn: str) -> None:
+        self.events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
+        self.events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "target", "Arn": target_arn}])
+        self._rules.append((bus, name))
+
+    def tables(self, *logical_ids: str) -> None:
+        """This test's own copies of the template's tables, named in the functions' environment."""
+        dynamodb = client("dynamodb", self.aws_url)
+        for logical_id in logical_ids:
+            name = self.name(logical_id)
+            create_table_as_declared(dynamodb, logical_id, name)
+            self._tables.append(name)
+            variable = next(
+                variable
+                for variable, value in LocalRuntime().environment().items()
+                if variable.endswith("_TABLE") and value == physical_name(logical_id)
+            )
+            self.monkeypatch.setenv(variable, name)
+
+    def close(self) -> None:
+        for bus, rule in self._rules:
+            self.events.remove_targets(Rule=rule, EventBusName=bus, Ids=["target"])
+            self.events.delete_rule(Name=rule, EventBusName=bus)
+        for bus in self._buses:
+            self.events.delete_event_bus(Name=bus)
+        for url in self._queues:
+            self.sqs.delete_queue(QueueUrl=url)
+        dynamodb = client("dynamodb", self.aws_url)
+        for table in self._tables:
+            dynamodb.delete_table(TableName=table)
+
+
+@pytest.fixture
+def owned(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Owned]:
+    """Queues, a bus and tables this test alone reads (see `Owned`)."""
+    resources = Owned(stack.aws_url, monkeypatch)
+    yield resources
+    resources.close()
+
+
 @pytest.fixture(scope="session")
 def story_handler() -> Handler:
     return load_handler(functions()["StorySegmentsFunction"])
@@ -187,3 +307,70 @@ def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     durable.stop()
     server.shutdown()
     server.server_close()
+
+
+@dataclass
+class RunningStack:
+    """`make api` as people run it: `python -m local.stack` in a process of its own."""
+
+    api_url: str
+    aws_url: str
+    emulator_url: str
+    banner: str
+
+
+@pytest.fixture(scope="module")
+def make_api() -> Iterator[RunningStack]:
+    """The local stack started as `make api` starts it (any free ports), until the module ends.
+
+    Waits for its banner (the line `requests:` that follows it), not for a time."""
+    import os
+    import queue
+    import re
+    import subprocess
+    import sys
+    import threading
+
+    from local.template import ROOT
+
+    scrubbed = ("OPENROUTER_API_KEY", "GOOGLE_API_KEY", "DAILY_BUDGET_USD", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+    environment = {key: value for key, value in os.environ.items() if key not in scrubbed}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0", "--emulator-port", "0"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, name="make-api-output", daemon=True).start()
+    banner: list[str] = []
+    try:
+        while True:
+            line = lines.get(timeout=300)
+            if line is None:
+                raise RuntimeError("the local stack stopped before its banner:\n" + "".join(banner))
+            if line.strip() == "requests:":
+                break
+            banner.append(line)
+        text = "".join(banner)
+        api = re.search(r"^local API\s+(http://127\.0\.0\.1:\d+)", text, re.M)
+        aws = re.search(r"^AWS \(moto\)\s+(http://127\.0\.0\.1:\d+)", text, re.M)
+        emulator = re.search(r"^text provider\s+emulator.*\bat (http://127\.0\.0\.1:\d+)", text, re.M)
+        assert api is not None, text
+        assert aws is not None, text
+        assert emulator is not None, text
+        yield RunningStack(
+            api_url=api.group(1), aws_url=aws.group(1), emulator_url=emulator.group(1), banner=text
+        )
+    finally:
+        process.terminate()  # SIGTERM: the stack cleans up (its state file) and exits
+        process.wait(timeout=60)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from contentgen.catalog import default_chain
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
 from local.template import functions
@@ -148,7 +149,7 @@ def test_what_analyze_returns_is_accepted_as_the_character_of_story_segments(
         "id": "gen-character",
         "object": "chat.completion",
         "created": 1764500000,
-        "model": "openai/gpt-4o-mini",
+        "model": default_chain("vision")[0],
         "choices": [
             {
                 "index": 0,

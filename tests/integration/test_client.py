@@ -105,21 +105,49 @@ def test_an_empty_provider_account_is_not_retried(local_api: str, stack: Stack) 
     assert sleeps == []
 
 
-def test_a_503_that_names_a_wait_is_retried_after_it(local_api: str, stack: Stack) -> None:
+def test_a_503_that_names_a_wait_is_retried_after_it_or_raised_at_once_when_too_long(
+    local_api: str, stack: Stack
+) -> None:
     # OpenRouter 503 with Retry-After (https://openrouter.ai/docs/api-reference/errors): the API
-    # answers 503 with the provider's wait, and the client comes back after it (capped by max_wait).
+    # answers 503 with the provider's wait; the client comes back after it when max_wait allows it,
+    # and otherwise raises at once, saying when to come back (issue 23).
+    unavailable = {
+        "kind": "raw",
+        "target": "openai",
+        "status": 503,
+        "headers": {"Retry-After": "120"},
+        "body": {"error": {"code": 503, "message": "No available model provider"}},
+    }
     sleeps: list[float] = []
-    api = Client(local_api, LOCAL_API_KEY, timeout=30, max_wait=5, sleep=sleeps.append)
-    stack.provider.faults(
-        {
-            "kind": "raw",
-            "target": "openai",
-            "status": 503,
-            "headers": {"Retry-After": "120"},
-            "body": {"error": {"code": 503, "message": "No available model provider"}},
-        }
-    )
+    patient = Client(local_api, LOCAL_API_KEY, timeout=30, max_wait=300, sleep=sleeps.append)
+    stack.provider.faults(unavailable)
 
-    assert api.content("a caption").content
-    assert sleeps == [5]
+    assert patient.content("a caption").content
+    assert sleeps == [120]
     assert len(stack.provider.requests()) == 2
+
+    stack.provider.reset()
+    stack.provider.configure(api_key=stack.key, google_api_key=stack.google_key)
+    stack.provider.faults(unavailable)
+    hasty = Client(local_api, LOCAL_API_KEY, timeout=30, max_wait=5, sleep=sleeps.append)
+    with pytest.raises(ServerError) as failed:
+        hasty.content("another caption")
+
+    assert failed.value.retry_after == 120
+    assert "Try again in 2 min" in str(failed.value)
+    assert sleeps == [120]  # no second wait
+    assert len(stack.provider.requests()) == 1
+
+
+def test_usage_is_one_method_like_every_route_and_says_who_answered(api: Client, stack: Stack) -> None:
+    story = api.story("a robot learns to paint", segments=2)
+    assert story.usage is not None
+    assert story.usage.cost_usd is not None
+
+    report = api.usage()
+
+    assert report.today.requests >= 1
+    assert report.today.cost_usd >= story.usage.cost_usd
+    assert report.remaining_today_usd == pytest.approx(report.daily_budget_usd - report.today.cost_usd)
+    assert "StorySegmentsFunction" in report.today.functions
+    assert (api.emulated("text"), api.emulated("media")) == (True, True)  # the local stack's emulator

@@ -27,7 +27,7 @@ from local.aws import LOCAL_API_KEY
 from local.openapi import DOCUMENT_PATHS
 from tests.integration.conftest import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # a generated case per operation
 
 MAX_EXAMPLES = 8
 CHECKS = [

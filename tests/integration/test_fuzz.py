@@ -22,7 +22,7 @@ from local.template import Route, routes
 from tests.integration.conftest import Stack
 from tests.integration.test_hostile_input import call, sample_event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # generated requests on every route
 
 FUZZ_EXAMPLES = 40
 
@@ -35,6 +35,7 @@ PROVIDER_FAILURES = {
     "provider_rejected_credentials",
     "provider_rejected_request",
     "provider_circuit_open",
+    "model_unavailable",
     "invalid_model_output",
     "deadline_exceeded",
 }

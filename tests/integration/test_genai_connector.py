@@ -11,6 +11,7 @@ import json
 import pytest
 from google.genai import types
 
+from contentgen.catalog import models_of
 from contentgen.connectors.genai_connector import get_genai_client, google_genai
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.retry import Attempt
@@ -18,6 +19,9 @@ from contentgen.errors import ProviderUnavailableError
 from local.emulator import EmulatorControl, EmulatorServer
 
 pytestmark = pytest.mark.integration
+
+# A text model the Gemini API serves through generateContent, from the catalog.
+TEXT_ON_GEMINI = models_of("text", backend="gemini_api")[0].id
 
 SCHEMA = {
     "type": "object",
@@ -38,7 +42,7 @@ def gemini(
 def ask() -> types.GenerateContentResponse:
     def attempt(client: object, call: Attempt) -> types.GenerateContentResponse:
         return get_genai_client().models.generate_content(
-            model="gemini-2.5-flash",
+            model=TEXT_ON_GEMINI,
             contents="three ideas for a cooking short",
             config=types.GenerateContentConfig(
                 response_mime_type="application/json",
@@ -48,7 +52,7 @@ def ask() -> types.GenerateContentResponse:
         )
 
     with deadline_scope(Deadline.after(20)):
-        return google_genai.call(attempt, models=["gemini-2.5-flash"], name="generate_content")
+        return google_genai.call(attempt, models=[TEXT_ON_GEMINI], name="generate_content")
 
 
 def test_generate_content_with_a_json_schema(gemini: EmulatorControl) -> None:
@@ -56,7 +60,7 @@ def test_generate_content_with_a_json_schema(gemini: EmulatorControl) -> None:
 
     assert len(json.loads(response.text or "")["ideas"]) == 3
     (request,) = gemini.requests()
-    assert request["path"].endswith("/models/gemini-2.5-flash:generateContent")
+    assert request["path"].endswith(f"/models/{TEXT_ON_GEMINI}:generateContent")
     assert request["headers"]["x-goog-api-key"] == "it-google-key"
 
 

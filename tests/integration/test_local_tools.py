@@ -13,12 +13,11 @@ import pytest
 
 from local import send
 from local.api_gateway import LocalApiServer
-from local.aws import LOCAL_API_KEY, client
+from local.aws import LOCAL_API_KEY
 from local.emulator import EmulatorServer
-from local.event_sources import QueuePoller, start_pollers
+from local.event_sources import start_pollers
 from local.runtime import LocalRuntime
-from local.template import physical_name, queue_sources
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Owned, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -65,27 +64,17 @@ def test_send_says_in_one_line_when_the_stack_is_not_running(
     assert all("not running" in line and "make api" in line for line in lines)
 
 
-def test_a_malformed_request_message_shows_on_the_console_when_it_arrives(stack: Stack) -> None:
-    source = next(s for s in queue_sources() if s.function == "MemeSegmentsFunction")
+def test_a_malformed_request_message_shows_on_the_console_when_it_arrives(stack: Stack, owned: Owned) -> None:
     console = io.StringIO()
-    poller = QueuePoller(source, LocalRuntime(), stack.aws_url, console)
-    sqs = client("sqs", stack.aws_url)
-    sqs.set_queue_attributes(QueueUrl=poller.queue_url, Attributes={"VisibilityTimeout": "0"})
-    try:
-        sqs.send_message(QueueUrl=poller.queue_url, MessageBody="this is not json")
-        assert poller.poll_once() == 1
-    finally:
-        # Drained, not purged: PurgeQueue is allowed once a minute per queue, and the role tests purge.
-        while messages := sqs.receive_message(QueueUrl=poller.queue_url, MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
-            for message in messages:
-                sqs.delete_message(QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        sqs.set_queue_attributes(QueueUrl=poller.queue_url, Attributes={"VisibilityTimeout": "174"})
+    poller = owned.queue("MemeSegmentsFunction", visibility_timeout=0)
+    poller.console = console
+    owned.sqs.send_message(QueueUrl=poller.queue_url, MessageBody="this is not json")
+
+    assert poller.poll_once() == 1
 
     lines = console.getvalue().splitlines()
     assert any(
-        f"{physical_name(source.queue)}: malformed message" in line and "(not JSON, receive 1)" in line
+        f"{poller.queue_name}: malformed message" in line and "(not JSON, receive 1)" in line
         for line in lines
     ), lines
     assert any("1 message(s), 1 failed" in line for line in lines), lines
@@ -95,7 +84,7 @@ def _post(url: str, body: dict[str, object], method: str = "POST") -> None:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method=method, headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=5):
+    with urllib.request.urlopen(request, timeout=30):
         pass
 
 

@@ -50,6 +50,7 @@ def test_the_local_api_serves_the_document_without_a_key_and_swagger_ui(local_ap
         assert len(data) > 1000
 
 
+@pytest.mark.slow  # headless Chromium
 def test_swagger_ui_renders_the_document_in_a_browser(local_api: str, tmp_path: Path) -> None:
     dom = chromium(f"{local_api}/docs", tmp_path / "profile", "--dump-dom")
 

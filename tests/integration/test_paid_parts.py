@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,11 +22,11 @@ from contentgen.entrypoints import redelivery
 from local.emulator import EmulatorServer
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
-from local.runtime import LocalRuntime, load_handler
-from local.template import functions, queue_sources
+from local.runtime import load_handler
+from local.template import functions
 from tests.integration import test_role_permissions
-from tests.integration.conftest import Invoke, Stack, _loaded
-from tests.integration.test_event_sources import _drain, result
+from tests.integration.conftest import Invoke, Owned, Stack, _loaded
+from tests.integration.test_event_sources import result
 from tests.integration.test_role_permissions import Calls, Run, _invoke, assert_allowed
 
 pytestmark = pytest.mark.integration
@@ -62,16 +62,10 @@ def normal_then_rate_limited(stack: Stack, normal: int, limited: int) -> None:
 
 
 @pytest.fixture
-def sets_queue(stack: Stack) -> Iterator[QueuePoller]:
-    source = next(s for s in queue_sources() if s.function == SETS)
-    queue = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    timeout = queue.sqs.get_queue_attributes(QueueUrl=queue.queue_url, AttributeNames=["VisibilityTimeout"])
-    # Failed receives come back at once here rather than after the visibility timeout.
-    queue.sqs.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"VisibilityTimeout": "0"})
-    _drain(queue.sqs, queue.queue_url)
-    yield queue
-    _drain(queue.sqs, queue.queue_url)
-    queue.sqs.set_queue_attributes(QueueUrl=queue.queue_url, Attributes=timeout["Attributes"])
+def sets_queue(stack: Stack, owned: Owned) -> QueuePoller:
+    # This test's own copy of the queue; failed receives come back at once rather than after the
+    # visibility timeout.
+    return owned.queue(SETS, visibility_timeout=0)
 
 
 def test_a_handed_back_message_pays_each_set_once(

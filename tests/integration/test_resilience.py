@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from contentgen.catalog import default_chain
 from contentgen.core.breaker import reset_breakers
 from local.template import physical_name
 from tests.conftest import log_records
@@ -20,8 +21,10 @@ pytestmark = pytest.mark.integration
 STORY = "StorySegmentsFunction"
 SETS = "StorySegmentsInSetsFunction"
 THUMBNAIL = "GenerateThumbnailFunction"
-PRIMARY = "openai/gpt-4o-mini"
-FALLBACKS = "google/gemini-2.5-flash,anthropic/claude-3.5-haiku"
+PRIMARY, *_TEXT_FALLBACKS = default_chain("text")
+FALLBACKS = ",".join(_TEXT_FALLBACKS)
+FIRST_FALLBACK = _TEXT_FALLBACKS[0]
+IMAGE_PRIMARY, IMAGE_FALLBACK = default_chain("image")[:2]
 
 
 def emf(output: str) -> list[dict[str, Any]]:
@@ -54,38 +57,38 @@ def test_a_dead_primary_is_answered_by_openrouters_fallback_and_named(
     status, answer = invoke(STORY, {"prompt": "A lighthouse keeper finds a map", "segment_count": 3})
 
     assert status == 200, answer
-    assert answer["model"] == "google/gemini-2.5-flash"
+    assert answer["model"] == FIRST_FALLBACK
     (request,) = chat_requests(stack)  # OpenRouter fell back on its side: one request
     assert request["body"]["model"] == PRIMARY
-    assert request["body"]["models"] == [PRIMARY, "google/gemini-2.5-flash", "anthropic/claude-3.5-haiku"]
+    assert request["body"]["models"] == [PRIMARY, *_TEXT_FALLBACKS]
     (blob,) = [b for b in emf(capsys.readouterr().out) if "ProviderRequests" in b]
-    assert blob["model"] == "google/gemini-2.5-flash"
+    assert blob["model"] == FIRST_FALLBACK
     assert blob["ModelFallbacks"] == [1.0]
     (call,) = provider_calls(log_output)
-    assert (call["model"], call["answered_by"]) == (PRIMARY, "google/gemini-2.5-flash")
+    assert (call["model"], call["answered_by"]) == (PRIMARY, FIRST_FALLBACK)
 
 
 def test_a_dead_primary_image_model_falls_back_client_side(
     stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
-    monkeypatch.setenv("IMAGE_FALLBACK_MODELS", "gemini-2.5-flash-image")
-    stack.provider.configure(dead_models={"imagen-4.0-generate-001": 500})
+    monkeypatch.setenv("IMAGE_MODEL", IMAGE_PRIMARY)
+    monkeypatch.setenv("IMAGE_FALLBACK_MODELS", IMAGE_FALLBACK)
+    stack.provider.configure(dead_models={IMAGE_PRIMARY: 500})
 
     status, answer = invoke(THUMBNAIL, {"prompt": "A fox in a lighthouse"})
 
     assert status == 200, answer
-    assert answer["model"] == "gemini-2.5-flash-image"
+    assert answer["model"] == IMAGE_FALLBACK
     paths = [request["path"] for request in stack.provider.requests()]
     assert [path.rsplit("/", 1)[-1] for path in paths] == [
-        "imagen-4.0-generate-001:predict",
-        "imagen-4.0-generate-001:predict",
-        "imagen-4.0-generate-001:predict",
-        "gemini-2.5-flash-image:generateContent",
+        f"{IMAGE_PRIMARY}:generateContent",
+        f"{IMAGE_PRIMARY}:generateContent",
+        f"{IMAGE_PRIMARY}:generateContent",
+        f"{IMAGE_FALLBACK}:generateContent",
     ]
     calls = provider_calls(log_output)
-    assert calls[-1]["fallback_from"] == "imagen-4.0-generate-001"
+    assert calls[-1]["fallback_from"] == IMAGE_PRIMARY
     assert any(record["message"] == "model fallback" for record in log_records(log_output))
 
 

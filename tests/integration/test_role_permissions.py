@@ -75,10 +75,20 @@ import botocore.signers
 import pytest
 from botocore.exceptions import ClientError
 
+from contentgen.catalog import default_chain
 from contentgen.stores import results
 from contentgen.stores.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
-from local.iam import Use, actions, dynamodb_allows, for_moto, function_statements, unused_grants
+from local.iam import (
+    Use,
+    actions,
+    allows,
+    dynamodb_allows,
+    dynamodb_context,
+    for_moto,
+    function_statements,
+    unused_grants,
+)
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
 from local.template import (
@@ -126,6 +136,8 @@ S3_ACTIONS = {"HeadObject": "GetObject", "HeadBucket": "ListBucket", "ListObject
 # requests are checked with no leading key: a LeadingKeys-conditioned grant never allows them).
 ITEM_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
 
+READER = "role-test-reader"  # the API key the stored results were charged to
+
 
 def _tables() -> dict[str, tuple[str, str]]:
     """physical table name -> (its ARN, its partition key attribute), from the template."""
@@ -147,7 +159,8 @@ def dynamodb_denial(function: str, operation: str, params: dict[str, Any]) -> st
             continue
         arn, _ = _tables()[table]
         keys = _leading_keys(operation, request)
-        if not dynamodb_allows(function, f"dynamodb:{operation}", arn, keys):
+        context = dynamodb_context(operation, request)
+        if not dynamodb_allows(function, f"dynamodb:{operation}", arn, keys, context):
             return f"{function} is not authorized to perform: dynamodb:{operation} on {arn} (leading keys {keys})"
     return None
 
@@ -185,7 +198,7 @@ def _reset_auth(server: MotoServer, count: str) -> None:
         method="POST",
         headers={"Content-Type": "text/plain"},  # a form body would be parsed away
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
 
 
@@ -225,7 +238,11 @@ def uses_of(api_client: Any, operation: str, action: str, params: Mapping[str, A
                 else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
             )
             keys = _leading_keys(operation, request)
-            uses.append(Use.of(action, arn, {"dynamodb:LeadingKeys": keys} if keys else {}))
+            context = {
+                **dynamodb_context(operation, request),
+                **({"dynamodb:LeadingKeys": keys} if keys else {}),
+            }
+            uses.append(Use.of(action, arn, context))
         return uses
     if service == "s3":
         key = f"/{params['Key']}" if "Key" in params else ""
@@ -403,15 +420,27 @@ def granted(function: str) -> set[str]:
 
 
 def assert_allowed(function: str, calls: Calls) -> set[Use]:
-    """Every recorded call is granted by the role; returns the run's calls, as `Use`s."""
+    """Every recorded call is granted by the role as IAM would evaluate it: its action, on its
+    resource's ARN (a parameter, a bus, a key prefix, a table), under the statement's conditions
+    for the call's context keys (`dynamodb:LeadingKeys`, `dynamodb:Attributes`,
+    `dynamodb:ReturnValues`, `events:source`, `events:detail-type`), whatever moto enforced;
+    returns the run's calls, as `Use`s."""
     with role_parameters(calls.share_breaker_state):
         allowed = granted(function)
+        statements = function_statements(function)
     assert calls.actions, "the run made no AWS call: nothing was proven"
     assert not calls.stale, f"calls signed with other credentials than the role's: {calls.stale}"
     assert not calls.denied, f"{function} touches tables or items outside its role: {calls.denied}"
     assert calls.actions <= allowed, (
         f"{function} calls what its role does not grant: {calls.actions - allowed}"
     )
+    denied = sorted(
+        f"{use.action} on {use.resource} with {dict(use.context)}"
+        for use in calls.uses
+        if not use.action.startswith(PLATFORM)
+        and not allows(statements, use.action, use.resource, dict(use.context))
+    )
+    assert not denied, f"{function} makes calls IAM would deny (resource or condition): {denied}"
     return set(calls.uses)
 
 
@@ -657,6 +686,7 @@ def run_text_paths(
     return used
 
 
+@pytest.mark.slow  # every route and failure path of the function, under its role
 @pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
 def test_a_text_function_uses_every_grant_and_nothing_else(
     stack: Stack,
@@ -677,7 +707,7 @@ def test_thumbnails_use_every_grant_and_nothing_else(
     run_as, calls = as_role
     function = "GenerateThumbnailFunction"
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    monkeypatch.setenv("IMAGE_MODEL", "imagen-4.0-generate-001")
+    monkeypatch.setenv("IMAGE_MODEL", default_chain("image")[0])
     used: set[Use] = set()
 
     event = keyed(load_event("generate_thumbnail.json"))
@@ -725,6 +755,7 @@ def _status_event(job_id: str, api_key_id: str) -> dict[str, Any]:
 DURABLE_CHECKPOINTS = ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState")
 
 
+@pytest.mark.slow
 def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
     stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -827,7 +858,7 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
     followed); a thumbnail's URL is signed again (GetObject under the media bucket's thumbnails/)."""
     run_as, calls = as_role
     request_id = f"perm-{uuid.uuid4().hex[:8]}"
-    key = f"results/stories/segments#{request_id}.json"
+    key = f"results/stories/segments#{READER}#{request_id}.json"
 
     def store_large_result() -> None:
         table, bucket = physical_name("ResultsTable"), physical_name("ResultsBucket")
@@ -836,16 +867,18 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
         )
         dynamodb = client("dynamodb", stack.aws_url)
         dynamodb.put_item(
-            TableName=table, Item={"pk": {"S": f"_claim#{request_id}"}, "route": {"S": "/stories/segments"}}
+            TableName=table,
+            Item={"pk": {"S": f"_claim#{READER}#{request_id}"}, "route": {"S": "/stories/segments"}},
         )
         dynamodb.put_item(
             TableName=table,
             Item={
-                "pk": {"S": f"stories/segments#{request_id}"},
+                "pk": {"S": f"stories/segments#{READER}#{request_id}"},
                 "route": {"S": "/stories/segments"},
                 "status": {"S": "succeeded"},
                 "status_code": {"N": "200"},
                 "created_at": {"N": str(int(time.time()))},
+                "api_key_id": {"S": READER},
                 "body_s3_key": {"S": key},
             },
         )
@@ -853,6 +886,7 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
     event = load_event("get_result.json")
     event["path"] = f"/results/{request_id}"
     event["pathParameters"] = {"request_id": request_id}
+    event["requestContext"]["identity"]["apiKeyId"] = READER
     run_as("GetResultFunction", prepare=store_large_result)
 
     response = _invoke("GetResultFunction", event)
@@ -868,11 +902,12 @@ def test_the_result_reader_uses_every_grant_and_nothing_else(
         client("dynamodb", stack.aws_url).put_item(
             TableName=physical_name("ResultsTable"),
             Item={
-                "pk": {"S": f"thumbnails#{thumbnail_id}"},
+                "pk": {"S": f"thumbnails#{READER}#{thumbnail_id}"},
                 "route": {"S": "/thumbnails"},
                 "status": {"S": "succeeded"},
                 "status_code": {"N": "200"},
                 "created_at": {"N": str(int(time.time()))},
+                "api_key_id": {"S": READER},
                 "body": {"S": json.dumps({"image_url": "expired", "s3_key": "thumbnails/2026/12/01/x.png"})},
             },
         )
@@ -946,10 +981,10 @@ def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, 
             TableName=idempotency, Item={"id": {"S": "stories/segments/sets#0f1e"}}
         )
     with pytest.raises(ClientError, match="AccessDenied"):
-        mark_notified("perm-other", "/memes/segments")  # another route's result
+        mark_notified("perm-other", "/memes/segments", READER)  # another route's result
 
     get_dynamodb_client().delete_item(TableName=idempotency, Key={"id": {"S": "stories/segments#0f1e"}})
-    mark_notified("perm-own", "/stories/segments")  # its own: allowed
+    mark_notified("perm-own", "/stories/segments", READER)  # its own: allowed
     assert len(calls.denied) == 3
 
 
@@ -998,3 +1033,88 @@ def test_a_corrupted_spend_day_is_restarted_within_the_role(
     assert "spend day item corrupted; totals restarted" in messages
     assert "spend not recorded" not in messages
     assert_allowed("FreeContentFunction", calls)
+
+
+# --- Calls moto lets through and IAM would deny: resources and conditions are evaluated ----------
+
+
+def test_a_text_function_reading_the_google_keys_parameter_fails_the_role_test(
+    stack: Stack, as_role: tuple[Run, Calls]
+) -> None:
+    """Moto authorizes SSM against "*": the call goes through, and the role test must still fail
+    it, since the text role's GetParameter names only the OpenRouter key's parameter."""
+    run_as, calls = as_role
+    run_as("StorySegmentsFunction")
+    google = str(resolve({"Ref": "GoogleApiKeyParameterName"}))
+
+    # Signed with the role's credentials (run_as put them in the environment), as the
+    # Parameters and Secrets extension would sign it.
+    boto3.client("ssm", endpoint_url=stack.aws_url).get_parameter(Name=google, WithDecryption=True)
+
+    assert "ssm:GetParameter" in calls.actions, "the action alone is granted"
+    with pytest.raises(AssertionError, match="IAM would deny") as failed:
+        assert_allowed("StorySegmentsFunction", calls)
+    assert f"parameter{google}" in str(failed.value)
+
+
+def test_a_text_function_putting_another_functions_request_on_the_bus_fails_the_role_test(
+    stack: Stack, as_role: tuple[Run, Calls], moto_server: MotoServer
+) -> None:
+    """Moto drops the PutEvents conditions: the story function sending a meme request (the meme
+    function's rule) passes moto, and the role test must fail it on `events:detail-type`."""
+    run_as, calls = as_role
+    run_as("StorySegmentsFunction")
+    bus = physical_name("ContentgenEventBus")
+    forged = {"request_id": f"forged-{uuid.uuid4().hex[:6]}", "request": {"prompt": "spend their budget"}}
+
+    from contentgen.clients.aws import get_events_client
+
+    get_events_client().put_events(
+        Entries=[
+            {
+                "Source": "contentgen",
+                "DetailType": "meme_segments",
+                "Detail": json.dumps(forged),
+                "EventBusName": bus,
+            }
+        ]
+    )
+
+    try:
+        with pytest.raises(AssertionError, match="IAM would deny") as failed:
+            assert_allowed("StorySegmentsFunction", calls)
+        assert "'events:detail-type': ('meme_segments',)" in str(failed.value)
+    finally:  # the forged request is not left in the meme queue for another test
+        _reset_auth(moto_server, "inf")
+        sqs = client("sqs", stack.aws_url)
+        url = sqs.get_queue_url(QueueName=physical_name("MemeSegmentsQueue"))["QueueUrl"]
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                if forged["request_id"] in message["Body"]:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                else:
+                    sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+            if not any(forged["request_id"] in m["Body"] for m in messages):
+                break
+
+
+def test_a_generation_function_writing_a_budget_fails_the_role_test(
+    stack: Stack, as_role: tuple[Run, Calls]
+) -> None:
+    """Issue 22 finding 3: a generation role may update spend days, not the per-key budget item
+    (`dynamodb:Attributes`): the write is denied as IAM would deny it."""
+    from contentgen.clients.aws import get_dynamodb_client
+
+    run_as, calls = as_role
+    run_as("StorySegmentsFunction")
+
+    with pytest.raises(ClientError, match="not authorized to perform: dynamodb:UpdateItem"):
+        get_dynamodb_client().update_item(
+            TableName=physical_name("SpendTable"),
+            Key={"pk": {"S": "victim"}, "sk": {"S": "budget"}},
+            UpdateExpression="SET daily_budget_usd = :huge",
+            ExpressionAttributeValues={":huge": {"N": "1000000"}},
+        )
+    assert calls.denied

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from contentgen.billing import budgets
-from contentgen.entrypoints import spend
+from contentgen.catalog import default_chain, image_price_usd, video_price_usd
 from contentgen.stores import ledger as spend_ledger
 from local.aws import client
 from local.lambda_context import LocalLambdaContext
@@ -206,41 +206,139 @@ def test_the_next_day_resets_the_budget(
     assert usage_of(api_event, key)["last_30_days"]["requests"] == 2
 
 
-def test_concurrent_invocations_overshoot_the_budget_by_at_most_their_own_cost(
+def test_concurrent_invocations_reserve_so_only_one_passes_a_budget_it_crosses(
     stack: Stack,
     api_event: Callable[..., dict[str, Any]],
     fixed_clock: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Two invocations pass the check before either is charged (a barrier holds both after it):
-    both run, the day ends over budget by less than what they cost together, the next is refused."""
+    """Two invocations reach their reservation at the same time (a barrier holds both before it):
+    the first reserves its most and crosses the budget, the second is refused before its provider
+    request; the day ends over budget by less than one request's cost."""
     key = new_key()
     set_budget(stack, key, "0.0000001")
-    both_checked = threading.Barrier(2, timeout=10)
-    real_check = spend_ledger.check_budget
+    both_ready = threading.Barrier(2, timeout=10)
+    real_reserve = spend_ledger.reserve
 
-    def check_then_wait(api_key_id: str) -> budgets.KeyDay | None:
-        standing = real_check(api_key_id)
-        both_checked.wait()
-        return standing
+    def wait_then_reserve(api_key_id: str, most: Decimal, until: float) -> Any:
+        both_ready.wait()
+        return real_reserve(api_key_id, most, until)
 
-    monkeypatch.setattr(spend, "check_budget", check_then_wait)
+    monkeypatch.setattr(spend_ledger, "reserve", wait_then_reserve)
     requests = [
         ("StorySegmentsFunction", "/stories/segments", STORY),
         ("FreeContentFunction", "/content", {"prompt": "A hook"}),
     ]
     for function, *_ in requests:
         handler_for(function)
+    paid = len(stack.provider.requests())
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = list(pool.map(lambda r: call(api_event, r[0], r[1], r[2], key=key), requests))
-    monkeypatch.setattr(spend, "check_budget", real_check)
+    monkeypatch.setattr(spend_ledger, "reserve", real_reserve)
 
-    assert [status for status, _, _ in answers] == [200, 200]
-    costs = [Decimal(str(answer["usage"]["cost_usd"])) for _, answer, _ in answers]
+    assert sorted(status for status, _, _ in answers) == [200, 429]
+    assert len(stack.provider.requests()) == paid + 1, "the refused one paid no provider"
+    (cost,) = [Decimal(str(answer["usage"]["cost_usd"])) for status, answer, _ in answers if status == 200]
     spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
-    assert spent == sum(costs)
-    assert spent - Decimal("0.0000001") < sum(costs), "over by at most the in-flight invocations' cost"
+    assert spent == cost
+    assert spent - Decimal("0.0000001") < cost, "over by less than one request's cost"
     assert story(api_event, key)[0] == 429
+
+
+def concurrently(
+    api_event: Callable[..., dict[str, Any]], function: str, path: str, body: Any, key: str, count: int
+) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    """`count` requests of one key at once (threads released together by a barrier)."""
+    handler_for(function)
+    start = threading.Barrier(count, timeout=60)
+
+    def one(_: int) -> tuple[int, dict[str, Any], dict[str, Any]]:
+        start.wait()
+        return call(api_event, function, path, body, key=key)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_twenty_concurrent_videos_on_a_4_usd_budget_spend_at_most_one_video_past_it(
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 22 finding 1: 20 concurrent 8 s videos (3.20 USD each) on a 4 USD budget were 19 x 202
+    and 60.80 USD. Each start now reserves its exact cost first: the first leaves 0.80 USD, the
+    second crosses the budget, the other 18 are refused before any provider request."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    key = new_key()
+    set_budget(stack, key, "4")
+    starts = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"])
+    body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 8}
+
+    answers = concurrently(api_event, "GenerateVideoFunction", "/videos", body, key, 20)
+
+    statuses = sorted(status for status, _, _ in answers)
+    accepted = statuses.count(202)
+    assert statuses == [202] * accepted + [429] * (20 - accepted), statuses
+    spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
+    assert spent == Decimal("3.2") * accepted
+    assert spent <= Decimal("4") + Decimal("3.2"), "at most one video past the budget"
+    assert accepted == 2, "deterministic: admitted while settled + reserved < budget"
+    started = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"]) - starts
+    assert started == accepted, "no refused request reached the provider"
+    report = usage_of(api_event, key)
+    assert (report["settled_today_usd"], report["reserved_today_usd"]) == (6.4, 0), "every hold settled"
+
+
+def test_twenty_concurrent_text_requests_spend_at_most_one_request_past_the_budget(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    """Text reserves an upper bound (the prompt's bytes, the model's largest answer) and settles
+    OpenRouter's `usage.cost`: 20 concurrent stories on a budget of three stories' cost end below
+    the budget plus one story's cost (before: all 20 ran, about 6 x the budget)."""
+    probe = new_key()
+    status, answer, _ = story(api_event, probe)
+    assert status == 200, answer
+    one = Decimal(str(answer["usage"]["cost_usd"]))
+    key = new_key()
+    budget = 3 * one
+    set_budget(stack, key, format(budget, "f"))
+
+    answers = concurrently(api_event, "StorySegmentsFunction", "/stories/segments", STORY, key, 20)
+
+    statuses = [status for status, _, _ in answers]
+    assert set(statuses) <= {200, 429}, statuses
+    assert 200 in statuses
+    spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
+    assert spent == one * statuses.count(200)
+    assert spent < budget + one, f"{statuses.count(200)} stories ran: {spent} USD on a {budget} USD budget"
+    report = usage_of(api_event, key)
+    assert report["reserved_today_usd"] == 0
+    assert Decimal(str(report["settled_today_usd"])) == spent
+
+
+def test_a_warm_generation_makes_two_aws_requests_the_reservation_and_the_settle(
+    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+) -> None:
+    """Issue 26 item 2: the budget read and the charge are one conditional update (the
+    reservation) and the settle; a container's first request for a key also reads its budget."""
+    from contentgen.clients.aws import get_dynamodb_client
+
+    key = new_key()
+    seen: list[str] = []
+    dynamodb = get_dynamodb_client()
+    record = lambda **kwargs: seen.append(kwargs["model"].name)  # noqa: E731
+    dynamodb.meta.events.register("before-call.dynamodb", record)
+    try:
+        assert story(api_event, key)[0] == 200
+        first = list(seen)
+        seen.clear()
+        assert story(api_event, key)[0] == 200
+    finally:
+        dynamodb.meta.events.unregister("before-call.dynamodb", record)
+
+    assert first == ["Query", "UpdateItem", "UpdateItem"], "the key's budget read once per container"
+    assert seen == ["UpdateItem", "UpdateItem"], "warm: reserve, settle"
 
 
 def test_events_over_budget_are_stored_failed_and_not_retried(
@@ -262,7 +360,7 @@ def test_events_over_budget_are_stored_failed_and_not_retried(
         pass
 
     assert pipes.queue.errors == []
-    status, stored = result(invoke, "budget-1")
+    status, stored = result(invoke, "budget-1", api_key_id=key)  # read with the key charged
     assert (status, stored["status"], stored["status_code"]) == (200, "failed", 429)
     assert stored["error"]["code"] == "budget_exceeded"
     paid = result(invoke, "budget-2")[1]
@@ -323,21 +421,24 @@ def test_image_costs_come_from_the_price_table(
     status, answer, _ = call(api_event, "GenerateThumbnailFunction", "/thumbnails", body, key=key)
 
     assert status == 200, answer
-    assert answer["model"] == "imagen-4.0-generate-001"
+    image = default_chain("image")[0]
+    list_price = image_price_usd(image)
+    assert list_price is not None
+    assert answer["model"] == image
     assert answer["usage"] == {
-        "model": "imagen-4.0-generate-001",
+        "model": image,
         "prompt_tokens": None,
         "completion_tokens": None,
         "provider_requests": 1,
-        "cost_usd": 0.04,  # Google's list price per Imagen 4 image (contentgen.billing.prices)
+        "cost_usd": float(list_price),  # Google's list price per image (the model catalog)
     }
-    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({"imagen-4.0-generate-001": {"per_image": 0.5}}))
+    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({image: {"per_image": 0.5}}))
     from contentgen.config import get_settings
 
     get_settings.cache_clear()
     status, answer, _ = call(api_event, "GenerateThumbnailFunction", "/thumbnails", body, key=key)
     assert answer["usage"]["cost_usd"] == 0.5
-    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("0.54")
+    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == list_price + Decimal("0.5")
 
 
 def test_budget_threshold_event_is_sent_once_per_key_and_day(
@@ -349,7 +450,12 @@ def test_budget_threshold_event_is_sent_once_per_key_and_day(
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     key = new_key()
-    set_budget(stack, key, "1")  # thumbnails at 0.04: the 20th crosses 80 % (0.80)
+    # Thumbnails at 0.04 (a price set for the test): the 20th crosses 80 % (0.80).
+    monkeypatch.setenv("MEDIA_PRICES_JSON", json.dumps({default_chain("image")[0]: {"per_image": 0.04}}))
+    from contentgen.config import get_settings
+
+    get_settings.cache_clear()
+    set_budget(stack, key, "1")
     for _ in range(19):
         call(api_event, "GenerateThumbnailFunction", "/thumbnails", {"prompt": "A fox"}, key=key)
     assert pipes.notifications() == []
@@ -392,9 +498,18 @@ def test_a_video_job_costs_its_seconds_at_the_table_price_on_the_job_and_the_led
 
     assert status == 200, job
     assert job["status"] == "succeeded"
-    assert job["usage"]["cost_usd"] == 2.4  # 6 s x 0.40 USD (Veo 3, contentgen.billing.prices)
-    assert job["usage"]["model"] == "veo-3.0-generate-001"
-    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == Decimal("2.4")
+    video = default_chain("video")[0]
+    per_second = video_price_usd(video)
+    assert per_second is not None
+    assert job["usage"]["cost_usd"] == float(per_second * 6)  # 6 s x its list price (the catalog)
+    assert job["usage"]["model"] == video
+    day = ledger(stack, key, "2026-11-30")
+    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "settled once, at the start's price"
+    assert not [name for name in day if name.startswith(spend_ledger.HOLD_PREFIX)], (
+        "the reservation is released"
+    )
+    reserved = [r for r in stack.provider.requests() if r["path"].endswith(":predictLongRunning")]
+    assert len(reserved) == 1
 
 
 def test_the_local_gateway_puts_the_presented_keys_id_in_the_event(stack: Stack) -> None:

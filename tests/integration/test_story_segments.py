@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from contentgen.catalog import default_chain
 from contentgen.clients import secrets
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
@@ -44,7 +45,7 @@ def test_story_in_exactly_the_segments_asked_for(
     assert [segment["index"] for segment in answer["segments"]] == list(range(1, 8))
     assert all(segment["text"] and segment["visual_prompt"] for segment in answer["segments"])
     assert answer["title"]
-    assert answer["model"] == "openai/gpt-4o-mini"
+    assert answer["model"] == default_chain("text")[0]
     (request,) = stack.provider.requests()
     sent = request["body"]
     schema = sent["response_format"]["json_schema"]
@@ -230,19 +231,18 @@ def test_slow_provider_times_out_as_504(
     assert answer["code"] == "provider_timeout"
 
 
+@pytest.mark.slow  # runs to a 3.5 s Lambda deadline
 def test_answers_before_the_lambda_would_time_out(
     stack: Stack, story_handler: Handler, api_event: Event
 ) -> None:
     short = LocalLambdaContext(function_name="StorySegmentsFunction", timeout_seconds=3.5)
     stack.provider.faults({"kind": "latency", "ms": 6000, "count": 5})
-    started = time.perf_counter()
 
     status, answer = post(story_handler, api_event, {"prompt": "x"}, short)
 
     assert status == 504
     assert answer["code"] in ("provider_timeout", "deadline_exceeded")
-    assert time.perf_counter() - started < 3.5
-    assert short.get_remaining_time_in_millis() > 0
+    assert short.get_remaining_time_in_millis() > 0  # by the invocation's own clock, not the test's
 
 
 def test_malformed_reply_once_is_reasked_with_the_error(

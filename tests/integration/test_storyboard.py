@@ -54,6 +54,7 @@ def chromium(page: Path | str, profile: Path, *arguments: str) -> subprocess.Com
     )
 
 
+@pytest.mark.slow  # headless Chromium
 def test_the_storyboard_opens_in_a_browser(run: Run, stack: Stack, tmp_path: Path) -> None:
     board = tmp_path / "board.html"
     made = run("storyboard", "a robot learns to paint", "--segments", "6", "--output", str(board))

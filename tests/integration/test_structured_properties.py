@@ -93,6 +93,7 @@ def _expected_segments(instance: dict[str, Any], case: Case) -> list[dict[str, s
     ]
 
 
+@pytest.mark.slow  # generated replies per schema
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.function}-{case.schema_name}")
 def test_every_reply_the_schema_allows_is_accepted_with_one_request(
     stack: Stack, invoke: Invoke, case: Case

@@ -14,11 +14,18 @@ import json
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from contentgen.billing import budgets
+from contentgen.catalog import default_chain, video_price_usd
+from contentgen.config import get_settings
+from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.services import durable as durable_steps
+from contentgen.stores import ledger
+from contentgen.stores.ledger import HOLD_PREFIX, set_daily_budget
 from local.aws import client
 from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
@@ -150,7 +157,7 @@ def test_a_job_runs_to_succeeded_and_only_its_key_can_read_it(
     stack.provider.configure(video_polls=3)
 
     accepted = api.start(aspect_ratio="16:9", duration_seconds=6)
-    assert accepted["status"] == "pending"
+    assert accepted["status"] in {"pending", "running"}  # the runner may have begun it already
     assert accepted["status_url"] == f"/prod/videos/{accepted['job_id']}"
     finish(jobs)
 
@@ -375,3 +382,172 @@ def test_a_crash_in_any_step_replays_to_one_paid_start_and_one_outcome(
     assert events_for(outcome_events(), accepted["job_id"]) == [
         "JobSucceeded" if final == "succeeded" else "JobFailed"
     ]
+
+
+# -- the provider boundary (moved from the SQS chain's tests/integration/test_videos.py) ----------
+
+
+def test_one_gemini_api_key_makes_a_video_through_the_interactions_api(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's setup, one Google AI Studio key (GOOGLE_GENAI_USE_VERTEXAI=false) with the
+    template's defaults: the configured Veo (Vertex AI only) is skipped for the catalog's Gemini
+    API chain, the job starts a background interaction, completes, and the video is stored; its
+    cost is the catalog's price for the seconds asked."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=2)
+    omni = default_chain("video_gemini_api")[0]
+
+    accepted = api.start(aspect_ratio="9:16", duration_seconds=6)
+    finish(jobs)
+
+    status, job = api.status(accepted["job_id"])
+    assert status == 200
+    assert job["status"] == "succeeded", job
+    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+        assert response.read()[4:8] == b"ftyp"
+    assert job["usage"]["model"] == omni
+    assert Decimal(str(job["usage"]["cost_usd"])) == (video_price_usd(omni) or Decimal(0)) * 6
+    requests = stack.provider.requests()
+    started = [r for r in requests if r["path"] == "/v1/interactions"]
+    # google-genai 3.4.0 talks to the Gemini API's v1 by default (`_api_client.py`
+    # GOOGLE_AI_API_DEFAULT_VERSION = 'v1'): POST /v1/interactions, once (the paid start).
+    assert len(started) == 1
+    assert started[0]["headers"]["x-goog-api-key"] == stack.google_key
+    assert started[0]["body"]["model"] == omni
+    assert started[0]["body"]["background"] is True
+    assert started[0]["body"]["response_format"] == {
+        "type": "video",
+        "aspect_ratio": "9:16",
+        "duration": "6s",
+        "delivery": "inline",
+    }
+    checks = {r["path"] for r in requests if r["path"].startswith("/v1/interactions/")}
+    assert len(checks) == 1
+    assert next(iter(checks)).startswith("/v1/interactions/v1_"), "interactions.get by the job's handle"
+    assert not any("predictLongRunning" in r["path"] for r in requests), "no Veo on the Gemini API"
+
+
+def test_a_failed_interaction_fails_the_job_in_the_providers_words(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=1)
+    stack.provider.faults({"kind": "video_failed", "target": "gemini", "reason": "Video generation failed."})
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert (job["status"], job["error_code"]) == ("failed", "provider_error"), job
+    assert "Video generation failed." in job["error"]
+
+
+def test_a_duration_the_video_models_cannot_make_is_422_before_anything_is_paid(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """Veo 3.1 takes 4, 6 or 8 s (the model catalog): 5 s is refused naming the field and the
+    allowed values, before a job is written or started, or the provider is asked."""
+    status, answer = api.call("POST", "/videos", {"prompt": "a paper boat", "duration_seconds": 5})
+
+    assert status == 422, answer
+    assert answer["code"] == "invalid_request"
+    assert answer["message"].startswith("duration_seconds: ")
+    assert answer["message"].endswith("allowed: 4, 6, 8")
+    assert stack.provider.requests() == []
+    assert jobs.starts == []
+
+
+def test_an_omni_duration_veo_cannot_make_is_accepted_on_the_gemini_api(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capability check follows the backend's chain: 10 s is refused on Vertex AI (Veo: 4, 6,
+    8) and started on the Gemini API (Omni 1.2 Flash: 3 to 15)."""
+    status, answer = api.call("POST", "/videos", {"prompt": "a paper boat", "duration_seconds": 10})
+    assert status == 422, answer
+    assert answer["message"].endswith("allowed: 4, 6, 8")
+    assert stack.provider.requests() == []
+
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    get_settings.cache_clear()  # a new configuration: a new container
+    reset_genai_client()
+    stack.provider.configure(video_polls=1)
+
+    accepted = api.start(duration_seconds=10)
+    finish(jobs)
+
+    assert api.status(accepted["job_id"])[1]["status"] == "succeeded"
+    assert stack.provider.requests()[0]["body"]["response_format"]["duration"] == "10s"
+
+
+# -- money: the start's price is reserved before it is paid, settled once -------------------------
+
+
+def test_a_key_whose_budget_is_spent_ends_the_next_job_unpaid(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """The start's most is reserved on the key's day by one conditional write before the request
+    is sent: once the day's spend reaches the budget, the next job's reservation is refused, so
+    its start is never sent, nothing more is charged and the job fails budget_exceeded."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    per_second = video_price_usd(default_chain("video")[0])
+    assert per_second is not None
+    set_daily_budget(key, per_second * 6)  # exactly one 6 s video
+    stack.provider.configure(video_polls=1)
+
+    first = api.start(key_id=key, duration_seconds=6)
+    finish(jobs)
+    assert api.status(first["job_id"], key_id=key)[1]["status"] == "succeeded"
+    second = api.start(key_id=key, duration_seconds=6, prompt="A paper boat at dawn")
+    finish(jobs)
+
+    job = api.status(second["job_id"], key_id=key)[1]
+    assert (job["status"], job["error_code"]) == ("failed", "budget_exceeded"), job
+    assert paid_starts(stack) == 1, "the second start was refused before it was sent"
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "only the first job is charged"
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "no hold left behind"
+    assert events_for(outcome_events(), second["job_id"]) == ["JobFailed"]
+
+
+def test_a_paid_start_is_reserved_then_settled_once_at_its_price(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reservation is taken before the start (seen from inside the start) and settled once:
+    the day holds the start's price, no hold is left."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    per_second = video_price_usd(default_chain("video")[0])
+    assert per_second is not None
+    set_daily_budget(key, per_second * 6)  # exactly the start: the reservation fits
+    stack.provider.configure(video_polls=1)
+    held: list[list[str]] = []
+    real_reserve = ledger.reserve
+
+    def reserve_and_look(api_key_id: str, most_usd: Decimal, until: float) -> Any:
+        hold = real_reserve(api_key_id, most_usd, until)
+        held.append([name for name in spend_day(stack, key) if name.startswith(HOLD_PREFIX)])
+        return hold
+
+    monkeypatch.setattr(ledger, "reserve", reserve_and_look)
+
+    accepted = api.start(key_id=key, duration_seconds=6)
+    finish(jobs)
+
+    job = api.status(accepted["job_id"], key_id=key)[1]
+    assert job["status"] == "succeeded", job
+    assert len(held) == 1, "one reservation"
+    assert len(held[0]) == 1, "one hold, taken before the start was sent"
+    assert paid_starts(stack) == 1
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "charged once, at the start's price"
+    assert day["requests"]["N"] == "1"
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "the hold is released"
+
+
+def spend_day(stack: Stack, key: str) -> dict[str, Any]:
+    item = client("dynamodb", stack.aws_url).get_item(
+        TableName=physical_name("SpendTable"),
+        Key={"pk": {"S": key}, "sk": {"S": budgets.utc_day(budgets.clock())}},
+        ConsistentRead=True,
+    )
+    return dict(item.get("Item", {}))

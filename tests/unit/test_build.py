@@ -17,6 +17,9 @@ import pytest
 
 from local.toolchain import NEEDS_313, python313
 
+# Building both layers with pip takes minutes (151 s on a quiet machine): `make test` only.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "make"
 PEP552_UNCHECKED_HASH = 0b01  # flags word: hash-based, source not checked (PEP 552)

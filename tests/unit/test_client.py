@@ -16,6 +16,7 @@ from contentgen_client import (
     InvalidRequestError,
     JobFailedError,
     RateLimitedError,
+    RetryWait,
     ServerError,
     WaitTimeoutError,
     retry_after_seconds,
@@ -38,11 +39,12 @@ def make(
             raise answer
         return answer
 
+    sleep = options.pop("sleep", sleeps.append)
     client = Client(
         "http://api.test",
         "k",
         transport=httpx2.MockTransport(handler),
-        sleep=sleeps.append,
+        sleep=sleep,  # type: ignore[arg-type]
         **options,  # type: ignore[arg-type]
     )
     return client, seen, sleeps
@@ -80,15 +82,109 @@ def test_each_call_gets_its_own_idempotency_key() -> None:
 
 
 def test_retries_stop_and_the_error_is_typed() -> None:
-    client, seen, sleeps = make([error(429, "too_many_requests", {"Retry-After": "999"})] * 3, max_retries=2)
+    client, seen, sleeps = make([error(429, "too_many_requests", {"Retry-After": "5"})] * 3, max_retries=2)
 
     with pytest.raises(RateLimitedError) as raised:
         client.content("x")
 
     assert len(seen) == 3
-    assert sleeps == [60.0, 60.0]  # capped by max_wait
-    assert raised.value.retry_after == 999
+    assert sleeps == [5.0, 5.0]
+    assert raised.value.retry_after == 5
     assert raised.value.request_id == "req-1"
+    assert "Try again in 5 s" in str(raised.value)
+
+
+# 2026-12-06 20:53:43 UTC: a daily budget's Retry-After (to 00:00 UTC) is 11,177 s.
+EVENING = 1_796_590_423.0
+
+
+def test_a_wait_past_max_wait_is_not_waited_the_error_says_when_to_come_back() -> None:
+    budget = error(429, "budget_exceeded", {"Retry-After": "11177"})
+    client, seen, sleeps = make([budget, budget], clock=lambda: EVENING)
+
+    with pytest.raises(RateLimitedError) as raised:
+        client.story("a robot")
+
+    assert (len(seen), sleeps) == (1, [])  # at once: no retry, no sleep
+    assert raised.value.retry_after == 11177
+    assert raised.value.retry_at == EVENING + 11177
+    message = str(raised.value)
+    assert "Try again in 3 h 6 min (at 00:00:00 UTC on 2026-12-07)" in message
+    assert "longer than max_wait (30 s)" in message
+
+
+def test_max_wait_bounds_all_the_waits_of_a_call_together() -> None:
+    busy = error(503, "provider_rate_limited", {"Retry-After": "20"})
+    client, seen, sleeps = make([busy, busy, httpx2.Response(200, json=STORY)], max_wait=30)
+
+    with pytest.raises(ServerError) as raised:
+        client.story("a")
+
+    assert sleeps == [20.0]  # a second 20 s wait would make 40 s > 30 s
+    assert len(seen) == 2
+    assert "20 s of it already waited" in str(raised.value)
+
+
+def test_each_wait_is_announced_before_it_starts() -> None:
+    waits: list[RetryWait] = []
+    client, _, sleeps = make(
+        [
+            error(429, "throttled", {"Retry-After": "2"}),
+            httpx2.ConnectError("refused"),
+            httpx2.Response(200, json=STORY),
+        ],
+        on_wait=waits.append,
+    )
+
+    client.story("a")
+
+    assert [(w.attempt, w.attempts, w.seconds, w.reason) for w in waits] == [
+        (2, 4, 2.0, "429 throttled"),
+        (3, 4, 1.0, "connection failed"),
+    ]
+    assert sleeps == [2.0, 1.0]
+    assert waits[0].describe() == "POST /stories/segments: 429 throttled; retrying in 2 s (attempt 2 of 4)"
+
+
+def test_no_retries_sends_once_and_still_says_when_to_come_back() -> None:
+    client, seen, sleeps = make([error(429, "throttled", {"Retry-After": "2"})], max_retries=0)
+
+    with pytest.raises(RateLimitedError, match="retries are off"):
+        client.content("x")
+
+    assert (len(seen), sleeps) == (1, [])
+
+
+def test_usage_report_and_who_answers_on_a_local_api() -> None:
+    report = {
+        "api_key_id": "k1",
+        "day": "2026-12-06",
+        "daily_budget_usd": 10.0,
+        "remaining_today_usd": 9.5,
+        "today": {
+            "day": "2026-12-06",
+            "requests": 2,
+            "cost_usd": 0.5,
+            "functions": {"f": {"requests": 2, "cost_usd": 0.5}},
+        },
+        "last_30_days": {"day": "2026-11-07", "requests": 2, "cost_usd": 0.5},
+        "days": [],
+    }
+    client, seen, _ = make([httpx2.Response(200, json=report)])
+    usage = client.usage()
+    assert (usage.remaining_today_usd, usage.today.functions["f"].requests) == (9.5, 2)
+    assert seen[0].url.path == "/usage"
+
+    # A remote API is never asked /health for this: its answers are taken to be the providers'.
+    client, seen, _ = make([])
+    assert client.emulated("text") is False
+    assert seen == []
+
+    health = {"status": "ok", "providers": {"openrouter": "emulator", "google_genai": "google"}}
+    local = Client(
+        "http://127.0.0.1:3000", transport=httpx2.MockTransport(lambda _: httpx2.Response(200, json=health))
+    )
+    assert (local.emulated("text"), local.emulated("media")) == (True, False)
 
 
 def test_a_request_still_in_progress_is_retried_a_conflict_is_not() -> None:
@@ -179,6 +275,14 @@ def test_wait_for_video_raises_on_failure_and_on_timeout() -> None:
     client, _, _ = make([job("running")])
     with pytest.raises(WaitTimeoutError):
         client.wait_for_video("j", timeout=0.1, poll_interval=1)
+
+    now = [0.0]
+    client, seen, _ = make(
+        [job("running")] * 3, sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0]
+    )
+    with pytest.raises(WaitTimeoutError):
+        client.wait_for_video("j", timeout=5, poll_interval=2)  # the fake clock: no real waiting
+    assert len(seen) == 3
 
 
 def test_storyboard_thumbnails_run_concurrently_within_the_bound() -> None:

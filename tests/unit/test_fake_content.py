@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from contentgen.generation.structured import _json_objects
 from contentgen.models.ideas import IdeasReply
 from contentgen.models.memes import CAPTION_MAX, MemeReply
 from contentgen.models.schema import strict_json_schema
+from contentgen.models.stories import StoryReply
 from local.fake_content import reply_text
 
 PROMPTS = [f"Meme idea:\nidea number {number}" for number in range(40)]
@@ -63,3 +65,39 @@ def test_some_replies_are_fenced_or_wrapped_in_prose() -> None:
     bare = [text for text in texts if text.startswith("{")]
     assert bare
     assert all(isinstance(json.loads(text), dict) for text in bare)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_long_answers_read_like_text() -> None:
+    """What the emulator writes past a string's usual length is whole sentences (issue 23): no
+    sentence starting in lower case after a full stop, no run of words repeated, and a string
+    that runs long ends as a sentence does."""
+    story_schema = strict_json_schema(StoryReply, {"segments": 6})
+    strings = [
+        text
+        for number in range(40)
+        for schema, prompt in (
+            (MEME_SCHEMA, PROMPTS[number]),
+            (story_schema, f"Story idea:\na lighthouse {number}"),
+        )
+        for text in _strings(_instance(reply_text(schema, prompt=prompt)))
+    ]
+    long = [text for text in strings if len(text) > 150]
+    assert len(long) > 20, "some strings run long"
+    for text in strings:
+        assert not re.search(r"[.!?] [a-z]", text), text
+        words = text.split()
+        runs = [" ".join(words[i : i + 4]) for i in range(len(words) - 3)]
+        assert len(runs) == len(set(runs)), f"words repeated: {text}"
+    padded = [text for text in long if text.count(". ") >= 2]
+    assert padded
+    assert all(text.rstrip()[-1] in ".!?" for text in padded)

@@ -45,6 +45,7 @@ def imported_by(function: str) -> set[str]:
     }
 
 
+@pytest.mark.slow  # a fresh interpreter importing the handler, each
 @pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
 def test_text_handler_never_imports_google_genai(function: str) -> None:
     modules = imported_by(function)
@@ -53,6 +54,7 @@ def test_text_handler_never_imports_google_genai(function: str) -> None:
     assert "google.genai" not in modules
 
 
+@pytest.mark.slow
 def test_health_imports_no_provider_sdk() -> None:
     modules = imported_by("HealthFunction")
 

@@ -26,6 +26,7 @@ TEXT_FUNCTIONS = {
 GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
 
 
+@pytest.mark.slow  # cfn-lint over the whole template: 20-50 s
 def test_cfn_lint_reports_no_error() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "template.yaml"],
@@ -41,7 +42,8 @@ def test_globals_runtime_architecture_tracing_and_layer() -> None:
     function = load_template()["Globals"]["Function"]
 
     assert function["Runtime"] == "python3.13"
-    assert function["Architectures"] == ["arm64"]
+    assert function["Architectures"] == [{"Ref": "FunctionArchitecture"}]
+    assert load_template()["Parameters"]["FunctionArchitecture"]["Default"] == "arm64"
     assert function["Tracing"] == "Active"
     assert function["Layers"] == [
         {"Ref": "TextLayer"},
@@ -268,7 +270,12 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "VideoJobTimedOutExecutionsAlarm",
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
+        "EventsNotPublishedAlarm",
+        "ModelUnavailableAlarm",
     }
+    gone = alarms["ModelUnavailableAlarm"]
+    assert (gone["Namespace"], gone["MetricName"], gone["Threshold"]) == ("contentgen", "ModelUnavailable", 0)
+    assert gone["Dimensions"] == [{"Name": "service", "Value": "contentgen"}]
     dead_letter_queues = {name for name in resources if name.endswith("DeadLetterQueue")}
     watched = {
         metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
@@ -280,6 +287,8 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
     assert len(throttled) == 10  # CloudWatch's limit for one metric-math alarm
     assert alarms["CostPerHourAlarm"]["Period"] == 3600
     assert alarms["CostPerHourAlarm"]["MetricName"] == "CostUSD"
+    # The metric contentgen.stores.results.publish counts when PutEvents keeps failing an entry.
+    assert alarms["EventsNotPublishedAlarm"]["MetricName"] == "EventsNotPublished"
 
 
 def test_the_dashboard_body_is_valid_json() -> None:
@@ -474,9 +483,46 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
     assert {"Ref": "SpendAccountingPolicy"} in job_role
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
-        frozenset({"dynamodb:Query", "dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
+        frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
+        frozenset({"dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
         frozenset({"events:PutEvents"}): {"Fn::GetAtt": ["ContentgenEventBus", "Arn"]},
     }
+
+
+def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
+    """Issue 22 finding 3: the UpdateItem grant names the day item's attributes (IAM's
+    `dynamodb:Attributes`), so the per-key limit `daily_budget_usd` is the operators' alone."""
+    from local.iam import allows, function_statements
+
+    statements = function_statements("StorySegmentsFunction")
+    table = next(
+        resource
+        for statement in statements
+        if statement.get("Action") == "dynamodb:UpdateItem"
+        for resource in [statement["Resource"]]
+        if "spendtable" in str(resource).lower()
+    )
+
+    def update(*attributes: str, returns: str = "NONE") -> bool:
+        context = {"dynamodb:Attributes": ["pk", "sk", *attributes], "dynamodb:ReturnValues": [returns]}
+        return allows(statements, "dynamodb:UpdateItem", table, context)
+
+    assert update("committed_usd", "hold#0a1b2c")  # a reservation
+    assert update(
+        "committed_usd",
+        "hold#0a1b",
+        "cost_usd",
+        "requests",
+        "fn#f#cost_usd",
+        "expires_at",
+        "alarmed_at",
+        returns="UPDATED_NEW",
+    )  # a settle
+    assert not update("daily_budget_usd"), "the budget item's limit"
+    assert not update("committed_usd", "daily_budget_usd"), "not even beside a day's attributes"
+    assert not update("committed_usd", returns="ALL_NEW"), "no read of unlisted attributes"
+    assert not allows(statements, "dynamodb:PutItem", table, {"dynamodb:Attributes": ["pk", "sk"]})
+    assert not allows(statements, "dynamodb:UpdateItem", table, {}), "a request naming no attributes"
 
 
 def test_usage_route_needs_a_key_and_only_reads_the_spend_table() -> None:

@@ -1,6 +1,6 @@
 """Typed Python client for the contentgen API, and the `contentgen` command (`contentgen --help`)."""
 
-from contentgen_client.client import Client, retry_after_seconds
+from contentgen_client.client import Client, RetryWait, format_duration, retry_after_seconds
 from contentgen_client.errors import (
     ApiError,
     AuthenticationError,
@@ -30,7 +30,9 @@ __all__ = [
     "JobFailedError",
     "NotFoundError",
     "RateLimitedError",
+    "RetryWait",
     "ServerError",
     "WaitTimeoutError",
+    "format_duration",
     "retry_after_seconds",
 ]

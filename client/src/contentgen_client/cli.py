@@ -1,17 +1,23 @@
 """The `contentgen` command: one subcommand per API route, plus `storyboard`.
 
-Human-readable output by default, `--json` for scripts (the API's answer as it is; an error as
-`{"error": {...}}`). Exit codes:
+Human-readable output by default, `--json` for scripts (the API's answer as it is; an error, usage
+errors included, as `{"error": {...}}`). The global options (`--url`, `--api-key`, `--json`,
+`--timeout`, `--max-wait`, `--no-retry`) go before or after the subcommand. Exit codes:
 
 | code | meaning |
 | --- | --- |
 | 0 | success |
-| 1 | unexpected failure in the command itself |
-| 2 | usage error (bad option or argument; nothing was sent) |
-| 3 | the API refused the request (4xx: invalid, unauthorised, not found, conflict, rate limited) |
+| 1 | unexpected failure in the command itself (e.g. a paid file could not be written where asked: it was written elsewhere, and the command says where) |
+| 2 | usage error (bad option or argument, a missing file; nothing was sent) |
+| 3 | the API refused the request (4xx: invalid, unauthorised, not found, conflict, rate limited, over budget) |
 | 4 | the provider or service failed (5xx), or the API could not be reached |
 | 5 | the model or safety filter declined (422 `content_filtered`) |
-| 6 | a video job failed, or did not finish within `--timeout` |
+| 6 | a video job failed, did not finish within `--wait-timeout`, or is not finished (`video-status --output`) |
+
+Waits: the client retries what the API says to retry, waiting what `Retry-After` says, but never
+more than `--max-wait` seconds in all (30); a longer wait (a spent daily budget answers "come back
+at midnight") fails at once and says when to come back. Each wait is shown: a status line on a
+terminal, one line on stderr otherwise. `--no-retry` sends each request once.
 
 The API's URL and key come from `--url` / `--api-key` or `CONTENTGEN_API_URL` / `CONTENTGEN_API_KEY`.
 """
@@ -20,7 +26,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
+import tempfile
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -28,12 +39,14 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.panel import Panel
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup, TyperOption
 
-from contentgen_client.client import Client
+from contentgen_client.client import DEFAULT_MAX_WAIT, Client, RetryWait, format_duration
 from contentgen_client.errors import (
+    AuthenticationError,
     ClientError,
     ContentFilteredError,
     ContentgenError,
@@ -48,14 +61,85 @@ from contentgen_client.models import (
     StoryResponse,
     StorySetsResponse,
     Usage,
+    UsageReport,
+    VideoJobStatus,
 )
 from contentgen_client.storyboard import DEFAULT_CONCURRENCY, Frame, build_storyboard
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_CLIENT, EXIT_SERVER, EXIT_FILTERED, EXIT_JOB = range(7)
 
+# How the command waits and tells the time; a test harness replaces them (no real sleeping).
+SLEEP: Callable[[float], None] = time.sleep
+CLOCK: Callable[[], float] = time.time
+
+PLACEHOLDER = "placeholder: answered by the local provider emulator, not a model"
+GLOBAL_OPTIONS_NOTE = "Global options (--url, --api-key, --json, --timeout, --max-wait, --no-retry) go before or after the subcommand."
+
+
+def hoist_global_options(group: TyperGroup, args: list[str]) -> list[str]:
+    """`args` with the group's own options found after the subcommand moved in front of it
+    (`contentgen character pip.png --json` is `contentgen --json character pip.png`).
+
+    An option the subcommand itself defines keeps its place, values of the subcommand's options
+    are never taken for options, and nothing after `--` moves."""
+    own: dict[str, TyperOption] = {
+        name: param
+        for param in group.params
+        if isinstance(param, TyperOption)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+    position = 0
+    while position < len(args):
+        word = args[position]
+        if word == "--" or not word.startswith("-"):
+            break
+        option = own.get(word.split("=", 1)[0])
+        position += 2 if option is not None and not option.is_flag and "=" not in word else 1
+    if position >= len(args) or args[position] == "--":
+        return args
+    command = group.commands.get(args[position])
+    if command is None:
+        return args
+    theirs: dict[str, TyperOption] = {
+        name: param
+        for param in command.params
+        if isinstance(param, TyperOption)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[position + 1 :]
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        if word == "--":
+            kept += rest[index:]
+            break
+        name = word.split("=", 1)[0]
+        mine = theirs.get(name)
+        option = own.get(name) if mine is None else None
+        takes_value = "=" not in word and (
+            (option is not None and not option.is_flag)
+            or (mine is not None and not mine.is_flag and not mine.count)
+        )
+        span = rest[index : index + (2 if takes_value else 1)]
+        (moved if option is not None else kept).extend(span)
+        index += len(span)
+    return [*args[:position], *moved, args[position], *kept]
+
+
+class GlobalOptionsGroup(TyperGroup):
+    """The command group: global options are accepted after the subcommand too."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's click Context
+        return super().parse_args(ctx, hoist_global_options(self, list(args)))
+
+
 app = typer.Typer(
     name="contentgen",
-    help="Generate stories, memes, ideas, thumbnails and videos with the contentgen API.",
+    cls=GlobalOptionsGroup,
+    help="Generate stories, memes, ideas, thumbnails and videos with the contentgen API. "
+    + GLOBAL_OPTIONS_NOTE,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -65,12 +149,64 @@ err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
 
+class Waits:
+    """Shows the client's waits: a status line with a countdown on a terminal (unless a progress
+    display is live, which gets a line above it), one line on stderr otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = False
+        self._pending = threading.local()
+
+    def on_wait(self, wait: RetryWait) -> None:
+        if self.console.is_terminal and not self.live:
+            self._pending.text = wait
+            return
+        self.console.print(f"contentgen: {wait.describe()}", markup=False, soft_wrap=True)
+
+    def sleep(self, seconds: float) -> None:
+        wait: RetryWait | None = getattr(self._pending, "text", None)
+        self._pending.text = None
+        if wait is None:
+            SLEEP(seconds)
+            return
+        tail = f"{wait.reason} (attempt {wait.attempt} of {wait.attempts}, {wait.method} {wait.path}; Ctrl-C to stop)"
+        with self.console.status(escape(f"retrying in {format_duration(seconds)}: {tail}")) as status:
+            left = seconds
+            while left > 0:
+                status.update(escape(f"retrying in {format_duration(left)}: {tail}"))
+                step = min(1.0, left)
+                SLEEP(step)
+                left -= step
+        self.console.print(f"contentgen: {wait.describe()}", markup=False, soft_wrap=True)
+
+
 class Settings:
-    def __init__(self, url: str | None, api_key: str | None, as_json: bool, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        api_key: str | None,
+        as_json: bool,
+        timeout: float,
+        max_wait: float,
+        retry: bool,
+    ) -> None:
         self.url, self.api_key, self.as_json, self.timeout = url, api_key, as_json, timeout
+        self.max_wait, self.retry = max_wait, retry
+        self.waits = Waits(err)
+        self.placeholder = False
 
     def client(self) -> Client:
-        return Client(self.url, self.api_key, timeout=self.timeout)
+        return Client(
+            self.url,
+            self.api_key,
+            timeout=self.timeout,
+            max_wait=self.max_wait,
+            max_retries=3 if self.retry else 0,
+            sleep=self.waits.sleep,
+            clock=CLOCK,
+            on_wait=self.waits.on_wait,
+        )
 
 
 @app.callback()
@@ -83,16 +219,32 @@ def main_options(
         str | None, typer.Option("--api-key", envvar="CONTENTGEN_API_KEY", help="The API key (x-api-key).")
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the API's JSON answer (for scripts).")
+        bool, typer.Option("--json", help="Print the API's JSON answer (for scripts); errors too.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for one HTTP answer.")] = 60.0,
+    max_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-wait",
+            min=0,
+            help="Most seconds to spend waiting between retries, in all; a longer Retry-After fails at once.",
+        ),
+    ] = DEFAULT_MAX_WAIT,
+    no_retry: Annotated[
+        bool, typer.Option("--no-retry", help="Send each request once: no retries, no waits.")
+    ] = False,
 ) -> None:
-    ctx.obj = Settings(url, api_key, as_json, timeout)
+    ctx.obj = Settings(url, api_key, as_json, timeout, max_wait, not no_retry)
 
 
 def _settings(ctx: typer.Context) -> Settings:
     settings: Settings = ctx.obj
     return settings
+
+
+def _error_json(message: str, code: str, exit_code: int, **extra: Any) -> str:
+    detail = {"message": message, "code": code, **extra, "exit_code": exit_code}
+    return json.dumps({"error": {k: v for k, v in detail.items() if v is not None}}, indent=2)
 
 
 def _fail(settings: Settings, exc: ContentgenError) -> NoReturn:
@@ -104,54 +256,108 @@ def _fail(settings: Settings, exc: ContentgenError) -> NoReturn:
         code = EXIT_CLIENT
     else:
         code = EXIT_SERVER
+    hint = None
+    if isinstance(exc, AuthenticationError) and not settings.api_key:
+        hint = "no API key was sent: pass --api-key or set CONTENTGEN_API_KEY"
     if settings.as_json:
-        detail = {
-            "message": exc.message,
-            "code": exc.code,
-            "status_code": exc.status_code,
-            "request_id": exc.request_id,
-            "errors": exc.errors or None,
-            "partial": exc.partial,
-            "exit_code": code,
-        }
-        print(json.dumps({"error": {k: v for k, v in detail.items() if v is not None}}, indent=2))
+        retry_at = None
+        if exc.retry_at is not None:
+            retry_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exc.retry_at))
+        print(
+            _error_json(
+                exc.message,
+                exc.code or type(exc).__name__,
+                code,
+                status_code=exc.status_code,
+                request_id=exc.request_id,
+                errors=exc.errors or None,
+                partial=exc.partial,
+                retry_after=exc.retry_after,
+                retry_at=retry_at,
+                hint=hint,
+            )
+        )
     else:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         for problem in exc.errors:
-            err.print(f"  {problem.get('field')}: {problem.get('message')}")
+            err.print(f"  {problem.get('field')}: {problem.get('message')}", markup=False, soft_wrap=True)
+        if hint:
+            err.print(f"  {hint}", markup=False)
     raise typer.Exit(code)
 
 
-def _run(ctx: typer.Context, call: Callable[[Client], T]) -> T:
+def _run(ctx: typer.Context, call: Callable[[Client], T], *, kind: str | None = None) -> T:
+    """`call` with a client; an API error ends the command. `kind` ("text", "media"): note
+    whether the local emulator answered, for the human output's placeholder label."""
     settings = _settings(ctx)
     try:
         with settings.client() as client:
-            return call(client)
+            result = call(client)
+            if kind is not None and not settings.as_json:
+                settings.placeholder = client.emulated(kind)
+            return result
     except ContentgenError as exc:
         _fail(settings, exc)
 
 
-def _emit_json(value: BaseModel | dict[str, Any]) -> None:
+def _emit_json(value: BaseModel | dict[str, Any], **extra: Any) -> None:
     data = value.model_dump(mode="json", exclude_none=True) if isinstance(value, BaseModel) else value
+    data = {**data, **{k: v for k, v in extra.items() if v is not None}}
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _usage_line(usage: Usage | None) -> str:
-    if usage is None:
-        return ""
-    parts = [f"{usage.prompt_tokens or 0}+{usage.completion_tokens or 0} tokens"]
-    if usage.provider_requests is not None:
-        parts.append(f"{usage.provider_requests} provider requests")
-    if usage.cost_usd is not None:
-        parts.append(f"${usage.cost_usd:.4f}")
-    return " · " + ", ".join(parts)
+def format_usd(amount: float | None) -> str:
+    """USD for people: cents for a dollar or more, four decimals below, never a false `$0.0000`."""
+    if amount is None:
+        return "-"
+    if amount == 0:
+        return "$0"
+    if amount < 0.0001:
+        return "<$0.0001"
+    if amount < 1:
+        return f"${amount:.4f}"
+    return f"${amount:,.2f}"
+
+
+def usage_text(model: str | None, usage: Usage | None) -> str:
+    """`model · 120+340 tokens · 1 provider request · $0.0004` (what is known of it)."""
+    parts = [model or (usage.model if usage else None) or "-"]
+    if usage is not None:
+        if usage.prompt_tokens is not None or usage.completion_tokens is not None:
+            parts.append(f"{usage.prompt_tokens or 0}+{usage.completion_tokens or 0} tokens")
+        if usage.provider_requests is not None:
+            plural = "" if usage.provider_requests == 1 else "s"
+            parts.append(f"{usage.provider_requests} provider request{plural}")
+        if usage.cost_usd is not None:
+            parts.append(format_usd(usage.cost_usd))
+    return " · ".join(parts)
+
+
+def _footer(settings: Settings, model: str | None, usage: Usage | None) -> None:
+    """The model, tokens and cost, and the placeholder label when the emulator answered."""
+    out.print(f"[dim]{escape(usage_text(model, usage))}[/]", soft_wrap=True)
+    if settings.placeholder:
+        out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
+
+
+def _read_json_file(path: Path, option: str) -> str:
+    if not path.exists():
+        raise typer.BadParameter(f"no such file: {path}", param_hint=option)
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory, not a JSON file", param_hint=option)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(f"{path} is not UTF-8 text ({exc.reason})", param_hint=option) from exc
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=option) from exc
 
 
 def _load_character(value: str | None) -> dict[str, Any] | None:
     """`--character`: a JSON file or inline JSON; `/characters/analyze`'s whole answer works too."""
     if value is None:
         return None
-    text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
+    text = value if value.lstrip().startswith("{") else _read_json_file(Path(value), "--character")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -160,7 +366,55 @@ def _load_character(value: str | None) -> dict[str, Any] | None:
         data = data["character"]
     if not isinstance(data, dict):
         raise typer.BadParameter("must be a JSON object", param_hint="--character")
+    if not isinstance(data.get("visual_prompt"), str):
+        raise typer.BadParameter(
+            'needs "visual_prompt" (the output of `contentgen character`, or {"name", "visual_prompt"})',
+            param_hint="--character",
+        )
     return data
+
+
+def check_output(path: Path | None, option: str = "--output") -> None:
+    """Refuse, before anything is sent (and paid for), a file that cannot be written: a
+    directory, or a path whose directory does not exist or cannot be written."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; give a file name", param_hint=option)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise typer.BadParameter(f"directory {parent} does not exist", param_hint=option)
+    if not parent.is_dir():
+        raise typer.BadParameter(f"{parent} is not a directory", param_hint=option)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"cannot write in {parent}", param_hint=option)
+
+
+def save(data: bytes, target: Path, what: str, url: str | None = None) -> Path | None:
+    """Write paid-for bytes to `target`; when that fails, to the temporary directory, saying so
+    on stderr. None (after printing where the `url` is) when neither can be written."""
+    try:
+        target.write_bytes(data)
+        return target
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    fallback = Path(tempfile.gettempdir()) / f"contentgen-{uuid.uuid4().hex[:8]}-{target.name or what}"
+    try:
+        fallback.write_bytes(data)
+    except OSError as exc:
+        err.print(
+            f"error: could not write the {what} to {target} ({problem}) nor to {fallback} ({exc.strerror})"
+            + (f"; it can be downloaded (for a while) from {url}" if url else ""),
+            markup=False,
+            soft_wrap=True,
+        )
+        return None
+    err.print(
+        f"warning: could not write the {what} to {target} ({problem}); saved it to {fallback} instead",
+        markup=False,
+        soft_wrap=True,
+    )
+    return fallback
 
 
 def _story_table(segments: list[Any]) -> Table:
@@ -169,12 +423,13 @@ def _story_table(segments: list[Any]) -> Table:
     table.add_column("narration", ratio=3)
     table.add_column("visual prompt", ratio=2, style="dim")
     for segment in segments:
-        table.add_row(str(segment.index), segment.text, segment.visual_prompt)
+        table.add_row(str(segment.index), escape(segment.text), escape(segment.visual_prompt))
     return table
 
 
-def _show_story(story: StoryResponse) -> None:
-    out.print(Panel.fit(f"[bold]{story.title}[/]", subtitle=f"{story.model}{_usage_line(story.usage)}"))
+def _show_story(settings: Settings, story: StoryResponse) -> None:
+    out.print(f"[bold]{escape(story.title)}[/]", soft_wrap=True)
+    _footer(settings, story.model, story.usage)
     out.print(_story_table(story.segments))
 
 
@@ -189,6 +444,7 @@ LanguageOption = Annotated[
     str | None, typer.Option(help="BCP 47 tag of what viewers hear or read (e.g. es-MX).")
 ]
 StyleOption = Annotated[str | None, typer.Option(help="Tone or genre, e.g. 'cozy mystery'.")]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Save the file here.")]
 
 
 @app.command()
@@ -217,12 +473,16 @@ def story(
                 language=language,
                 character=look,
             ),
+            kind="text",
         )
     else:
         result = _run(
-            ctx, lambda c: c.story(prompt, segments=segments, style=style, language=language, character=look)
+            ctx,
+            lambda c: c.story(prompt, segments=segments, style=style, language=language, character=look),
+            kind="text",
         )
-    _emit_json(result) if _settings(ctx).as_json else _show_story(result)
+    settings = _settings(ctx)
+    _emit_json(result) if settings.as_json else _show_story(settings, result)
 
 
 @app.command()
@@ -242,12 +502,16 @@ def sets(
         lambda c: c.story_sets(
             prompt, sets=count, segments_per_set=segments, style=style, language=language, character=look
         ),
+        kind="text",
     )
-    if _settings(ctx).as_json:
+    settings = _settings(ctx)
+    if settings.as_json:
         return _emit_json(result)
     for story_set in result.sets:
-        out.print(Panel.fit(f"[bold]{story_set.index}. {story_set.title}[/]", subtitle=story_set.angle))
+        out.print(f"[bold]{story_set.index}. {escape(story_set.title)}[/]", soft_wrap=True)
+        out.print(f"[italic]{escape(story_set.angle)}[/]", soft_wrap=True)
         out.print(_story_table(story_set.segments))
+    _footer(settings, result.model, result.usage)
     return None
 
 
@@ -262,16 +526,24 @@ def meme(
     """A meme as beats: setup, escalation, punchline (POST /memes/segments)."""
     look = _load_character(character)
     result: MemeResponse = _run(
-        ctx, lambda c: c.meme(prompt, segments=segments, language=language, character=look)
+        ctx, lambda c: c.meme(prompt, segments=segments, language=language, character=look), kind="text"
     )
-    if _settings(ctx).as_json:
+    settings = _settings(ctx)
+    if settings.as_json:
         return _emit_json(result)
-    table = Table(expand=True, show_lines=True, caption=f"{result.model}{_usage_line(result.usage)}")
+    table = Table(expand=True, show_lines=True)
     for column in ("#", "beat", "text", "caption", "visual prompt"):
         table.add_column(column, style="dim" if column == "visual prompt" else None)
     for beat in result.segments:
-        table.add_row(str(beat.index), beat.beat, beat.text, f"[bold]{beat.caption}[/]", beat.visual_prompt)
+        table.add_row(
+            str(beat.index),
+            beat.beat,
+            escape(beat.text),
+            f"[bold]{escape(beat.caption)}[/]",
+            escape(beat.visual_prompt),
+        )
     out.print(table)
+    _footer(settings, result.model, result.usage)
     return None
 
 
@@ -285,12 +557,17 @@ def content(
     language: LanguageOption = None,
 ) -> None:
     """Free-form text: scripts, captions, descriptions (POST /content)."""
-    result: ContentResponse = _run(ctx, lambda c: c.content(prompt, max_tokens=max_tokens, language=language))
-    if _settings(ctx).as_json:
+    result: ContentResponse = _run(
+        ctx, lambda c: c.content(prompt, max_tokens=max_tokens, language=language), kind="text"
+    )
+    settings = _settings(ctx)
+    if settings.as_json:
         return _emit_json(result)
-    out.print(result.content)
+    print(result.content)
     note = " (truncated at max_tokens)" if result.truncated else ""
-    err.print(f"[dim]{result.model}{note}{_usage_line(result.usage)}[/]")
+    err.print(f"[dim]{escape(usage_text(result.model, result.usage))}{note}[/]", soft_wrap=True)
+    if settings.placeholder:
+        err.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
     return None
 
 
@@ -303,15 +580,19 @@ def ideas(
     language: LanguageOption = None,
 ) -> None:
     """Video ideas for a niche, this week (POST /ideas/trending)."""
-    result: IdeasResponse = _run(ctx, lambda c: c.ideas(niche, count=count, region=region, language=language))
-    if _settings(ctx).as_json:
+    result: IdeasResponse = _run(
+        ctx, lambda c: c.ideas(niche, count=count, region=region, language=language), kind="text"
+    )
+    settings = _settings(ctx)
+    if settings.as_json:
         return _emit_json(result)
-    table = Table(expand=True, show_lines=True, caption=f"{result.model}{_usage_line(result.usage)}")
+    table = Table(expand=True, show_lines=True)
     for column in ("idea", "hook", "why now", "format"):
         table.add_column(column)
     for idea in result.ideas:
-        table.add_row(f"[bold]{idea.title}[/]", idea.hook, idea.why_now, idea.format)
+        table.add_row(f"[bold]{escape(idea.title)}[/]", escape(idea.hook), escape(idea.why_now), idea.format)
     out.print(table)
+    _footer(settings, result.model, result.usage)
     return None
 
 
@@ -324,14 +605,21 @@ def character(
 ) -> None:
     """Describe the character in an image, for reuse with --character (POST /characters/analyze)."""
     if image.startswith("https://"):
-        result: CharacterResponse = _run(ctx, lambda c: c.analyze_character(image_url=image))
+        result: CharacterResponse = _run(ctx, lambda c: c.analyze_character(image_url=image), kind="text")
     else:
         path = Path(image)
         if not path.is_file():
-            raise typer.BadParameter("not an https:// URL or a readable file", param_hint="IMAGE")
-        encoded = base64.b64encode(path.read_bytes()).decode()
-        result = _run(ctx, lambda c: c.analyze_character(image_base64=encoded))
-    if _settings(ctx).as_json:
+            reason = "a directory" if path.is_dir() else "no such file"
+            raise typer.BadParameter(
+                f"{image}: {reason} (give an https:// URL or an image file)", param_hint="IMAGE"
+            )
+        try:
+            encoded = base64.b64encode(path.read_bytes()).decode()
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read {image}: {exc.strerror}", param_hint="IMAGE") from exc
+        result = _run(ctx, lambda c: c.analyze_character(image_base64=encoded), kind="text")
+    settings = _settings(ctx)
+    if settings.as_json:
         return _emit_json(result)
     sheet = result.character
     table = Table.grid(padding=(0, 2))
@@ -343,8 +631,9 @@ def character(
         ("art style", sheet.art_style),
         ("visual prompt", sheet.visual_prompt),
     ):
-        table.add_row(f"[bold]{label}[/]", value or "-")
-    out.print(Panel(table, title="character", subtitle=result.model))
+        table.add_row(f"[bold]{label}[/]", escape(value or "-"))
+    out.print(table)
+    _footer(settings, result.model, result.usage)
     return None
 
 
@@ -354,23 +643,64 @@ def thumbnail(
     prompt: str,
     aspect_ratio: Annotated[str, typer.Option("--aspect-ratio", "-r", help="16:9, 9:16 or 1:1.")] = "9:16",
     character: CharacterOption = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the image here.")] = None,
+    output: OutputOption = None,
 ) -> None:
     """A thumbnail image (POST /thumbnails); --output saves it."""
     look = _load_character(character)
+    check_output(output)
 
-    def call(client: Client) -> Any:
+    def call(client: Client) -> tuple[Any, bytes | None]:
         result = client.thumbnail(prompt, aspect_ratio=aspect_ratio, character=look)
-        if output is not None:
-            output.write_bytes(client.download(result.image_url))
-        return result
+        return result, client.download(result.image_url) if output is not None else None
 
-    result = _run(ctx, call)
-    if _settings(ctx).as_json:
-        return _emit_json(result)
-    where = f"saved to {output}" if output is not None else result.image_url
-    out.print(f"[bold]thumbnail[/] {result.aspect_ratio} {result.content_type} by {result.model}: {where}")
-    return None
+    result, data = _run(ctx, call, kind="media")
+    saved = save(data, output, "image", result.image_url) if output is not None and data is not None else None
+    settings = _settings(ctx)
+    if settings.as_json:
+        _emit_json(result, saved_to=str(saved) if saved else None)
+    else:
+        out.print(
+            f"thumbnail {result.aspect_ratio} {result.content_type} by {result.model}: "
+            f"{'saved to ' + str(saved) if saved else result.image_url}",
+            markup=False,
+            soft_wrap=True,
+        )
+        if settings.placeholder:
+            out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
+    if output is not None and saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+    return
+
+
+def _watch(settings: Settings, client: Client, job_id: str, status: str, timeout: float, poll: float) -> Any:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]video[/] {task.fields[job]}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=settings.as_json,
+        disable=settings.as_json,
+    ) as progress:
+        settings.waits.live = not settings.as_json
+        task = progress.add_task("video", total=None, job=job_id, status=status)
+        try:
+            done = client.wait_for_video(
+                job_id,
+                timeout=timeout,
+                poll_interval=poll,
+                on_status=lambda s: progress.update(
+                    task,
+                    total=1,
+                    completed=s.progress,
+                    status=f"{s.status}{f' / {s.step}' if s.step else ''} ({s.checks} checks)",
+                ),
+            )
+        finally:
+            settings.waits.live = False
+        progress.update(task, total=1, completed=1, status="succeeded")
+    return done
 
 
 @app.command()
@@ -388,60 +718,74 @@ def video(
 ) -> None:
     """Start a video job (POST /videos); --wait polls GET /videos/{id} until it is done."""
     settings = _settings(ctx)
+    check_output(output)
 
-    def call(client: Client) -> Any:
+    def call(client: Client) -> tuple[Any, bytes | None]:
         job = client.video(prompt, aspect_ratio=aspect_ratio, duration_seconds=duration)
         if not (wait or output is not None):
-            return job
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]video[/] {task.fields[job]}"),
-            BarColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=settings.as_json,
-            disable=settings.as_json,
-        ) as progress:
-            task = progress.add_task("video", total=None, job=job.job_id, status=job.status)
-            status = client.wait_for_video(
-                job.job_id,
-                timeout=timeout,
-                poll_interval=poll,
-                on_status=lambda s: progress.update(
-                    task,
-                    total=1,
-                    completed=s.progress,
-                    status=f"{s.status}{f' / {s.step}' if s.step else ''} ({s.checks} checks)",
-                ),
-            )
-            progress.update(task, total=1, completed=1, status="succeeded")
-        if output is not None and status.video_url:
-            output.write_bytes(client.download(status.video_url))
-        return status
+            return job, None
+        status = _watch(settings, client, job.job_id, job.status, timeout, poll)
+        data = client.download(status.video_url) if output is not None and status.video_url else None
+        return status, data
 
-    result = _run(ctx, call)
+    result, data = _run(ctx, call, kind="media")
+    saved = save(data, output, "video", result.video_url) if output is not None and data is not None else None
     if settings.as_json:
-        return _emit_json(result)
-    if result.status == "succeeded":
-        where = f"saved to {output}" if output is not None else result.video_url
-        out.print(f"[bold green]video ready[/] {result.job_id}: {where}")
+        _emit_json(result, saved_to=str(saved) if saved else None)
+    elif result.status == "succeeded":
+        where = f"saved to {saved}" if saved else result.video_url
+        out.print(f"video ready {result.job_id}: {where}", markup=False, soft_wrap=True)
     else:
         out.print(
-            f"[bold]video job[/] {result.job_id} {result.status}; check with: contentgen video-status {result.job_id}"
+            f"video job {result.job_id} {result.status}; check with: contentgen video-status {result.job_id}",
+            markup=False,
+            soft_wrap=True,
         )
-    return None
+    if not settings.as_json and settings.placeholder:
+        out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
+    if output is not None and saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+    return
 
 
 @app.command("video-status")
-def video_status(ctx: typer.Context, job_id: str) -> None:
-    """A video job's status (GET /videos/{job_id})."""
-    result = _run(ctx, lambda c: c.video_status(job_id))
-    if _settings(ctx).as_json:
-        return _emit_json(result)
-    detail = result.video_url or result.error or f"{result.checks} checks so far"
-    out.print(f"[bold]{result.job_id}[/] {result.status}: {detail}")
-    return None
+def video_status(
+    ctx: typer.Context,
+    job_id: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the clip here once the job has succeeded.")
+    ] = None,
+) -> None:
+    """A video job's status (GET /videos/{job_id}); --output downloads the clip when it is ready."""
+    settings = _settings(ctx)
+    check_output(output)
+
+    def call(client: Client) -> tuple[VideoJobStatus, bytes | None]:
+        status = client.video_status(job_id)
+        ready = output is not None and status.status == "succeeded" and status.video_url
+        return status, client.download(status.video_url) if ready and status.video_url else None
+
+    result, data = _run(ctx, call, kind="media")
+    saved = save(data, output, "video", result.video_url) if output is not None and data is not None else None
+    if settings.as_json:
+        _emit_json(result, saved_to=str(saved) if saved else None)
+    else:
+        detail = result.video_url or result.error or f"{result.checks} checks so far"
+        if saved is not None:
+            detail = f"saved to {saved}"
+        out.print(f"{result.job_id} {result.status}: {detail}", markup=False, soft_wrap=True)
+        if result.usage is not None and result.usage.cost_usd is not None:
+            out.print(f"[dim]{escape(usage_text(None, result.usage))}[/]", soft_wrap=True)
+        if settings.placeholder:
+            out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
+    if output is not None and data is None:
+        if not settings.as_json:
+            reason = "it failed" if result.status == "failed" else "it has not finished yet"
+            err.print(f"nothing saved: {reason}; try again later", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_JOB)
+    if output is not None and saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+    return
 
 
 @app.command()
@@ -452,9 +796,44 @@ def result(ctx: typer.Context, request_id: str) -> None:
         return _emit_json(stored)
     colour = "green" if stored.status == "succeeded" else "red"
     out.print(
-        f"[bold]{stored.request_id}[/] {stored.route}: [{colour}]{stored.status}[/] ({stored.status_code})"
+        f"[bold]{escape(stored.request_id)}[/] {escape(stored.route)}: [{colour}]{stored.status}[/] ({stored.status_code})",
+        soft_wrap=True,
     )
     out.print_json(data=stored.result if stored.result is not None else stored.error)
+    return None
+
+
+@app.command()
+def usage(ctx: typer.Context) -> None:
+    """The calling key's spend today and over 30 days, and its daily budget (GET /usage)."""
+    report: UsageReport = _run(ctx, lambda c: c.usage())
+    if _settings(ctx).as_json:
+        return _emit_json(report)
+    today, month = report.today, report.last_30_days
+    now = CLOCK()
+    to_midnight = 86400 - now % 86400
+    out.print(f"key {report.api_key_id}, {report.day} (UTC)", markup=False, soft_wrap=True)
+    out.print(
+        f"today: {format_usd(today.cost_usd)} of a {format_usd(report.daily_budget_usd)} daily budget, "
+        f"{format_usd(report.remaining_today_usd)} left (the day ends at 00:00 UTC, in "
+        f"{format_duration(to_midnight)})",
+        markup=False,
+        soft_wrap=True,
+    )
+    table = Table(expand=False)
+    for column in ("", "requests", "provider requests", "tokens in+out", "cost"):
+        table.add_column(column, justify="left" if not column else "right")
+    for label, day in (("today", today), ("last 30 days", month)):
+        table.add_row(
+            label,
+            str(day.requests),
+            str(day.provider_requests),
+            f"{day.prompt_tokens}+{day.completion_tokens}",
+            format_usd(day.cost_usd),
+        )
+    for name, spend in today.functions.items():
+        table.add_row(f"  {name}", str(spend.requests), "", "", format_usd(spend.cost_usd), style="dim")
+    out.print(table)
     return None
 
 
@@ -469,9 +848,11 @@ def health(
     report = _run(ctx, lambda c: c.health(deep=deep))
     if _settings(ctx).as_json:
         return _emit_json(report)
-    out.print(f"[bold green]{report.status}[/] version {report.version} ({report.function_version})")
+    out.print(f"[bold green]{escape(report.status)}[/] version {report.version} ({report.function_version})")
+    for name, who in (report.providers or {}).items():
+        out.print(f"  {name}: {who}", markup=False)
     for name, check in (report.checks or {}).items():
-        out.print(f"  {name}: {check.get('status') if isinstance(check, dict) else check}")
+        out.print(f"  {name}: {check.get('status') if isinstance(check, dict) else check}", markup=False)
     return None
 
 
@@ -494,6 +875,7 @@ def storyboard(
     """A story and a thumbnail per segment, as one self-contained HTML page."""
     settings = _settings(ctx)
     look = _load_character(character)
+    check_output(output)
 
     def call(client: Client) -> Any:
         with Progress(
@@ -504,35 +886,81 @@ def storyboard(
             console=err,
             disable=settings.as_json,
         ) as progress:
+            settings.waits.live = not settings.as_json
             task = progress.add_task("thumbnails", total=segments)
 
             def advance(_: Frame) -> None:
                 progress.advance(task)
 
-            return build_storyboard(
-                client,
-                prompt,
-                segments=segments,
-                aspect_ratio=aspect_ratio,
-                style=style,
-                language=language,
-                character=look,
-                concurrency=concurrency,
-                on_frame=advance,
-            )
+            try:
+                return build_storyboard(
+                    client,
+                    prompt,
+                    segments=segments,
+                    aspect_ratio=aspect_ratio,
+                    style=style,
+                    language=language,
+                    character=look,
+                    concurrency=concurrency,
+                    on_frame=advance,
+                    placeholder=client.emulated("text") or client.emulated("media"),
+                )
+            finally:
+                settings.waits.live = False
 
     board = _run(ctx, call)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(board.html(), encoding="utf-8")
+    saved = save(board.html().encode(), output, "storyboard")
     if settings.as_json:
-        return _emit_json({"output": str(output), "title": board.story.title, "segments": len(board.frames)})
-    out.print(f"[bold]{board.story.title}[/]: {len(board.frames)} segments -> {output}")
-    return None
+        _emit_json(
+            {
+                "output": str(saved) if saved else None,
+                "title": board.story.title,
+                "segments": len(board.frames),
+            }
+        )
+    else:
+        out.print(
+            f"{board.story.title}: {len(board.frames)} segments -> {saved}", markup=False, soft_wrap=True
+        )
+        if board.placeholder:
+            out.print(f"[yellow]{PLACEHOLDER} (the page says so too)[/]", soft_wrap=True)
+    if saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+    return
 
 
-def main() -> None:
-    """Console entry point (`contentgen`)."""
+def _wants_json(args: list[str]) -> bool:
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console entry point (`contentgen`): no traceback for a usage error or an unexpected
+    failure, one message (JSON with `--json`), and the exit codes of the module docstring.
+    `CONTENTGEN_DEBUG=1` shows the traceback of an unexpected failure."""
+    argv = list(sys.argv[1:] if args is None else args)
+    as_json = _wants_json(argv)
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(args=argv, prog_name="contentgen", standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error: a bad option or argument, a missing file
+        if as_json:
+            print(_error_json(exc.format_message(), "usage_error", exc.exit_code))
+        elif hasattr(exc, "show"):
+            exc.show()
+        else:
+            err.print(f"error: {exc.format_message()}", markup=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        err.print("interrupted", markup=False)
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("CONTENTGEN_DEBUG"):
+            raise
+        message = f"unexpected failure: {type(exc).__name__}: {exc}"
+        if as_json:
+            print(_error_json(message, "unexpected", EXIT_UNEXPECTED))
+        else:
+            err.print(f"error: {message} (CONTENTGEN_DEBUG=1 shows where)", markup=False, soft_wrap=True)
+        sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -5,9 +5,14 @@
   a retried request is never run (or paid for) twice.
 - 429 answers, 503 answers that say to come back (a `Retry-After`, or a code in
   `RETRYABLE_503_CODES`), a 409 for a request still in progress, and connections that fail before
-  an answer are retried (`max_retries`), waiting what `Retry-After` says (capped by `max_wait`),
-  else an exponential backoff. A 503 no retry fixes (`provider_insufficient_credits`: the
-  provider account needs credits; `configuration_error`) is raised at once.
+  an answer are retried (`max_retries`; 0 = never), waiting what `Retry-After` says, else an
+  exponential backoff (`backoff` * 2**n seconds). A call never waits longer than `max_wait`
+  seconds in all (default 30): a wait that does not fit in what is left (a daily budget's
+  `Retry-After` pointing at midnight, say) is not waited at all; the error is raised at once and
+  says when to come back (`retry_after`, `retry_at`). `on_wait` hears of each wait before it
+  starts (`RetryWait`), so a caller can show it. A 503 no retry fixes
+  (`provider_insufficient_credits`: the provider account needs credits; `configuration_error`) is
+  raised at once.
 - Errors are typed (`contentgen_client.errors`) and carry `code` and `request_id`.
 """
 
@@ -17,14 +22,19 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from ipaddress import ip_address
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import BaseModel
 
 from contentgen_client.errors import (
     ConnectionFailedError,
+    ContentgenError,
     JobFailedError,
     WaitTimeoutError,
     error_for,
@@ -40,6 +50,7 @@ from contentgen_client.models import (
     StoryResponse,
     StorySetsResponse,
     ThumbnailResponse,
+    UsageReport,
     VideoJobAccepted,
     VideoJobStatus,
 )
@@ -48,6 +59,7 @@ T = TypeVar("T", bound=BaseModel)
 CharacterInput = Character | Mapping[str, Any] | None
 
 DEFAULT_URL = "http://127.0.0.1:3000"
+DEFAULT_MAX_WAIT = 30.0
 RETRY_STATUSES = frozenset({429, 503})
 # 503 codes worth retrying without a `Retry-After`; a 503 with another code of the API (e.g.
 # `provider_insufficient_credits`) is final. A 503 without the API's error body (a gateway's) is
@@ -83,6 +95,63 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, when - (time.time() if now is None else now))
 
 
+def format_duration(seconds: float) -> str:
+    """`seconds` for people: "0.5 s", "42 s", "3 min 5 s", "3 h 6 min"."""
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+@dataclass(frozen=True)
+class RetryWait:
+    """A wait before the client sends a request again (what `on_wait` is given).
+
+    `attempt` is the attempt the wait leads to (2 = the first retry) of `attempts` at most;
+    `seconds` how long the client will wait; `reason` what the answer was (e.g. "429
+    throttled", "503 provider_rate_limited", "connection failed"); `retry_after` the server's
+    `Retry-After` in seconds, when it sent one."""
+
+    method: str
+    path: str
+    attempt: int
+    attempts: int
+    seconds: float
+    reason: str
+    retry_after: float | None
+
+    def describe(self) -> str:
+        """One line for people: what happened, how long the wait is, which attempt follows."""
+        return (
+            f"{self.method} {self.path}: {self.reason}; retrying in {format_duration(self.seconds)} "
+            f"(attempt {self.attempt} of {self.attempts})"
+        )
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` points at this machine (the local stack), by host name or IP literal."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _reason(status_code: int | None, body: Any) -> str:
+    if status_code is None:
+        return "connection failed"
+    code = body.get("code") if isinstance(body, dict) else None
+    return f"{status_code} {code}" if code else f"HTTP {status_code}"
+
+
 def _body(**fields: Any) -> dict[str, Any]:
     """The request body: fields left as None are not sent (the server's defaults apply)."""
     body: dict[str, Any] = {}
@@ -105,17 +174,25 @@ class Client:
         *,
         timeout: float = 60.0,
         max_retries: int = 3,
-        max_wait: float = 60.0,
+        max_wait: float = DEFAULT_MAX_WAIT,
         backoff: float = 0.5,
         transport: httpx2.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        on_wait: Callable[[RetryWait], None] | None = None,
     ) -> None:
+        """`max_retries`: retries per call (0: none); `max_wait`: the most seconds one call waits
+        between its attempts, in all; `sleep` and `clock` (epoch seconds) are injectable for
+        tests; `on_wait` is told of each wait before it starts."""
         self.base_url = (base_url or os.environ.get("CONTENTGEN_API_URL") or DEFAULT_URL).rstrip("/")
         self.api_key = api_key or os.environ.get("CONTENTGEN_API_KEY")
-        self.max_retries = max_retries
-        self.max_wait = max_wait
+        self.max_retries = max(0, max_retries)
+        self.max_wait = max(0.0, max_wait)
         self.backoff = backoff
         self._sleep = sleep
+        self._clock = clock
+        self._on_wait = on_wait
+        self._providers: dict[str, str] | None = None
         headers = {"Accept": "application/json", "User-Agent": "contentgen-client/0.1"}
         if self.api_key:
             headers["x-api-key"] = self.api_key
@@ -134,9 +211,18 @@ class Client:
 
     # -- transport ----------------------------------------------------------------------------------
 
-    def _wait(self, attempt: int, retry_after: float | None) -> None:
-        delay = retry_after if retry_after is not None else self.backoff * (2**attempt)
-        self._sleep(min(delay, self.max_wait))
+    def _come_back(self, error: ContentgenError, retry_after: float, why: str) -> ContentgenError:
+        """`error`, told when to come back: a wait the client will not make is not made."""
+        now = self._clock()
+        error.retry_after = retry_after
+        error.retry_at = now + retry_after
+        when = datetime.fromtimestamp(error.retry_at, UTC)
+        day = "" if when.date() == datetime.fromtimestamp(now, UTC).date() else f" on {when:%Y-%m-%d}"
+        error.message = (
+            f"{error.message.rstrip('. ')}. Try again in {format_duration(retry_after)} "
+            f"(at {when:%H:%M:%S} UTC{day}); not waiting: {why}"
+        )
+        return error
 
     def request(
         self,
@@ -153,28 +239,57 @@ class Client:
         headers: dict[str, str] = {}
         if method.upper() == "POST":
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
-        attempt = 0
+        attempt, waited = 0, 0.0
         while True:
+            error: ContentgenError
             try:
                 response = self._http.request(method, path, json=json, params=params, headers=headers)
             except httpx2.TransportError as exc:
-                if attempt < self.max_retries:
-                    self._wait(attempt, None)
-                    attempt += 1
-                    continue
-                raise ConnectionFailedError(f"cannot reach {self.base_url}: {exc}") from exc
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            try:
-                body: Any = response.json()
-            except ValueError:
-                body = response.text
-            if is_retryable(response.status_code, body, retry_after) and attempt < self.max_retries:
-                self._wait(attempt, retry_after)
-                attempt += 1
-                continue
-            if response.status_code >= 400:
-                raise error_for(response.status_code, body, retry_after)
-            return body
+                error = ConnectionFailedError(f"cannot reach {self.base_url}: {exc}")
+                status_code, body, retry_after, retryable = None, None, None, True
+                cause: Exception | None = exc
+            else:
+                status_code = response.status_code
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=self._clock())
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = response.text
+                if status_code < 400:
+                    return body
+                error = error_for(status_code, body, retry_after)
+                retryable = is_retryable(status_code, body, retry_after)
+                cause = None
+            if not retryable:
+                raise error from cause
+            if attempt >= self.max_retries:
+                if retry_after is not None:
+                    why = "retries are off" if self.max_retries == 0 else f"{attempt} retries made"
+                    error = self._come_back(error, retry_after, why)
+                raise error from cause
+            delay = retry_after if retry_after is not None else self.backoff * (2**attempt)
+            if waited + delay > self.max_wait:
+                if retry_after is not None:
+                    patience = f"{self.max_wait:g} s" + (
+                        f", {waited:g} s of it already waited" if waited else ""
+                    )
+                    error = self._come_back(error, retry_after, f"longer than max_wait ({patience})")
+                raise error from cause
+            attempt += 1
+            if self._on_wait is not None:
+                self._on_wait(
+                    RetryWait(
+                        method=method.upper(),
+                        path=path,
+                        attempt=attempt + 1,
+                        attempts=self.max_retries + 1,
+                        seconds=delay,
+                        reason=_reason(status_code, body),
+                        retry_after=retry_after,
+                    )
+                )
+            self._sleep(delay)
+            waited += delay
 
     def _post(self, path: str, model: type[T], body: dict[str, Any], idempotency_key: str | None) -> T:
         return model.model_validate(self.request("POST", path, json=body, idempotency_key=idempotency_key))
@@ -330,7 +445,7 @@ class Client:
         """Poll the job until it succeeds (its status, with `video_url`).
 
         Raises `JobFailedError` when it fails, `WaitTimeoutError` after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+        deadline = self._clock() + timeout
         while True:
             status = self.video_status(job_id)
             if on_status is not None:
@@ -339,13 +454,37 @@ class Client:
                 return status
             if status.status == "failed":
                 raise JobFailedError(f"video job {job_id} failed: {status.error or 'no reason given'}")
-            if time.monotonic() + poll_interval > deadline:
+            if self._clock() + poll_interval > deadline:
                 raise WaitTimeoutError(f"video job {job_id} still {status.status} after {timeout:.0f}s")
             self._sleep(poll_interval)
 
     def result(self, request_id: str) -> StoredResult:
         """GET /results/{request_id}: the outcome of an event-triggered generation."""
         return StoredResult.model_validate(self.request("GET", f"/results/{request_id}"))
+
+    def usage(self) -> UsageReport:
+        """GET /usage: the calling key's spend today and over 30 days, and its daily budget."""
+        return UsageReport.model_validate(self.request("GET", "/usage"))
+
+    def providers(self) -> dict[str, str]:
+        """Who answers each provider's calls (`{"openrouter": "emulator" | "openrouter",
+        "google_genai": "emulator" | "google"}`), from `/health`; asked once per client, and only
+        of an API on this machine (the local stack): a remote API is taken to use the providers."""
+        if self._providers is None:
+            found: dict[str, str] = {}
+            if is_loopback(self.base_url):
+                try:
+                    found = dict(self.health().providers or {})
+                except (ContentgenError, ValueError):  # an older API, or not this API at all
+                    found = {}
+            self._providers = found
+        return self._providers
+
+    def emulated(self, kind: str) -> bool:
+        """Whether `kind` ("text" or "media") is answered by the local provider emulator
+        (placeholders, not a model's work)."""
+        name = "openrouter" if kind == "text" else "google_genai"
+        return self.providers().get(name) == "emulator"
 
     def health(self, *, deep: bool = False) -> HealthReport:
         """GET /health (`deep=True` needs the key and checks each dependency)."""

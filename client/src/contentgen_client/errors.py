@@ -31,15 +31,19 @@ class ContentgenError(Exception):
         errors: list[dict[str, Any]] | None = None,
         partial: dict[str, Any] | None = None,
         retry_after: float | None = None,
+        retry_at: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # Seconds to wait before sending again (`Retry-After`), and when that is (epoch seconds)
+        # once the client has decided not to wait it.
+        self.retry_after = retry_after
+        self.retry_at = retry_at
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
         self.errors = errors or []
         self.partial = partial
-        self.retry_after = retry_after
 
     def __str__(self) -> str:
         parts = [self.message]

@@ -147,9 +147,41 @@ class StoredResult(Model):
     error: dict[str, Any] | None = None
 
 
+class FunctionSpend(Model):
+    """One function's requests and USD within a day (or the 30 days)."""
+
+    requests: int = 0
+    cost_usd: float = 0.0
+
+
+class DaySpend(Model):
+    """A key's spend over one UTC day (`day`, YYYY-MM-DD) or, in `last_30_days`, from that day on."""
+
+    day: str
+    requests: int = 0
+    provider_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    functions: dict[str, FunctionSpend] = Field(default_factory=dict)
+
+
+class UsageReport(Model):
+    """GET /usage: the calling key's spend today and over the last 30 days, and its budget (USD)."""
+
+    api_key_id: str
+    day: str
+    daily_budget_usd: float
+    remaining_today_usd: float
+    today: DaySpend
+    last_30_days: DaySpend
+    days: list[DaySpend] = Field(default_factory=list)
+
+
 class HealthReport(Model):
     status: str
     version: str | None = None
     function_version: str | None = None
     models: dict[str, list[str]] | None = None
+    providers: dict[str, str] | None = Field(None, description='who answers: "emulator" on the local stack')
     checks: dict[str, Any] | None = Field(None, description="deep=true only")

@@ -38,6 +38,8 @@ class Storyboard:
     story: StoryResponse
     frames: list[Frame]
     options: dict[str, Any]
+    # True when the local provider emulator drew and wrote it: the page says it is a placeholder.
+    placeholder: bool = False
 
     def html(self) -> str:
         return render_html(self)
@@ -54,10 +56,13 @@ def build_storyboard(
     character: CharacterInput = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_frame: Callable[[Frame], None] | None = None,
+    placeholder: bool | None = None,
 ) -> Storyboard:
     """The story for `prompt`, then one thumbnail per segment (bounded concurrency).
 
-    Raises the client's errors (a failing thumbnail fails the storyboard: nothing half-drawn)."""
+    `placeholder`: whether the answers are the local emulator's (None: ask the client, which
+    asks a local API's `/health`); the page then says so. Raises the client's errors (a failing
+    thumbnail fails the storyboard: nothing half-drawn)."""
     story = client.story(prompt, segments=segments, style=style, language=language, character=character)
 
     def draw(segment: Segment) -> Frame:
@@ -76,7 +81,16 @@ def build_storyboard(
         options["character"] = character.visual_prompt
     elif character is not None:
         options["character"] = character.get("visual_prompt")
-    return Storyboard(prompt=prompt, aspect_ratio=aspect_ratio, story=story, frames=frames, options=options)
+    if placeholder is None:
+        placeholder = client.emulated("text") or client.emulated("media")
+    return Storyboard(
+        prompt=prompt,
+        aspect_ratio=aspect_ratio,
+        story=story,
+        frames=frames,
+        options=options,
+        placeholder=placeholder,
+    )
 
 
 STYLE = """
@@ -108,7 +122,13 @@ footer h2 { font-size: 15px; color: var(--ink); margin: 16px 0 8px; }
 footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
 footer dt { font-weight: 600; color: var(--ink); }
 footer dd { margin: 0; white-space: pre-wrap; }
+.placeholder { margin: 16px 48px 0; padding: 12px 16px; border-radius: 10px; background: #fff3cd;
+  color: #664d03; border: 1px solid #ffe69c; font-weight: 600; }
 """
+PLACEHOLDER_NOTE = (
+    "Placeholder content: the local provider emulator wrote this story and drew these images, "
+    "not a model. Set OPENROUTER_API_KEY / GOOGLE_API_KEY for real ones."
+)
 
 # Marks each image once it has loaded (or failed), so a check in a browser can read the result.
 SCRIPT = """
@@ -144,13 +164,15 @@ def render_html(board: Storyboard) -> str:
         used["image model"] = ", ".join(models)
     rows = "".join(f"<dt>{esc(str(key))}</dt><dd>{esc(str(value))}</dd>" for key, value in used.items())
     title = esc(board.story.title)
+    note = f'<div class="placeholder" role="note">{esc(PLACEHOLDER_NOTE)}</div>' if board.placeholder else ""
+    kicker = "Storyboard · placeholder" if board.placeholder else "Storyboard"
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
         f"<title>{title} · storyboard</title><style>{STYLE}</style></head><body>"
-        f'<header><div class="kicker">Storyboard</div><h1>{title}</h1>'
+        f'<header><div class="kicker">{kicker}</div><h1>{title}</h1>'
         f'<div class="meta">{len(board.frames)} segments · {esc(board.aspect_ratio)}</div></header>'
-        f"<main>{''.join(cards)}</main>"
+        f"{note}<main>{''.join(cards)}</main>"
         f"<footer><h2>Prompts used</h2><dl>{rows}</dl></footer>"
         f"<script>{SCRIPT}</script></body></html>\n"
     )

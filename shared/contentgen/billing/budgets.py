@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -62,47 +61,25 @@ def seconds_until_midnight(timestamp: float) -> float:
     return (midnight - now).total_seconds()
 
 
-@dataclass(frozen=True)
-class KeyDay:
-    """A key's standing on one day."""
-
-    api_key_id: str
-    day: str
-    spent_usd: Decimal
-    budget_usd: Decimal
-
-
-def refuse_over_budget(standing: KeyDay, running_usd: Decimal, now: float) -> None:
-    """Raise `BudgetExceededError` (429, Retry-After until 00:00 UTC) when the standing read at
-    the start of the invocation plus its running cost `running_usd` has reached the budget."""
-    api_key_id = standing.api_key_id
-    spent = standing.spent_usd + running_usd
-    if spent >= standing.budget_usd:
-        logger.warning(
-            "budget exceeded",
-            extra={
-                "api_key_id": api_key_id,
-                "spent_usd": float(spent),
-                "budget_usd": float(standing.budget_usd),
-            },
-        )
-        metrics.add_metric(name="BudgetExceeded", unit=MetricUnit.Count, value=1)
-        raise BudgetExceededError(
-            f"API key {api_key_id} has spent its daily budget ({spent:f} of {standing.budget_usd:f} USD "
-            "today); it starts again at 00:00 UTC",
-            retry_after=seconds_until_midnight(now),
-        )
-
-
-def budget_guard(standings: list[KeyDay]) -> Callable[[Decimal], None] | None:
-    """The meter's guard: before each provider request, every charged key must still be under
-    its budget counting what this invocation has already spent."""
-    if not standings:
-        return None
-
-    def guard(running_usd: Decimal) -> None:
-        now = clock()
-        for standing in standings:
-            refuse_over_budget(standing, running_usd, now)
-
-    return guard
+def budget_refusal(
+    api_key_id: str, settled_usd: Decimal, reserved_usd: Decimal, budget_usd: Decimal, now: float
+) -> BudgetExceededError:
+    """The refusal of a key whose day has no budget left (settled plus reserved by requests in
+    flight at or over its budget): 429 with Retry-After until 00:00 UTC; logged and counted as
+    `BudgetExceeded`. The caller raises it."""
+    logger.warning(
+        "budget exceeded",
+        extra={
+            "api_key_id": api_key_id,
+            "spent_usd": float(settled_usd),
+            "reserved_usd": float(reserved_usd),
+            "budget_usd": float(budget_usd),
+        },
+    )
+    metrics.add_metric(name="BudgetExceeded", unit=MetricUnit.Count, value=1)
+    in_flight = f" and {reserved_usd:f} USD reserved by requests in flight" if reserved_usd else ""
+    return BudgetExceededError(
+        f"API key {api_key_id} has spent its daily budget ({settled_usd:f} USD spent{in_flight}, "
+        f"of {budget_usd:f} USD today); it starts again at 00:00 UTC",
+        retry_after=seconds_until_midnight(now),
+    )

@@ -6,9 +6,10 @@ policy's `record_attempt`) adds to it through `add_request`. The fan-out in
 same `Meter` object, so requests made on pool threads add to the same total (under a lock).
 Costs are summed as decimals, so a total is exactly the sum of what the providers reported.
 
-A meter may carry a `guard` (set by `contentgen.entrypoints.spend`: the key's budget, `contentgen.billing.budgets`): the call policy calls
-`before_request()` before every provider request, and the guard refuses the request (raises)
-when the invocation's running cost has used up what the key had left.
+A meter may carry a `guard` (set by `contentgen.entrypoints.spend`: the key's budget): the call
+policy calls `before_request(max_cost_usd)` before every provider request with the most that
+request can cost, and the guard reserves it against the key's day (`contentgen.stores.ledger`)
+or refuses the request (raises `BudgetExceededError`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ class Meter:
     completion_tokens: int | None = None
     cost_usd: Decimal | None = None
     model: str | None = None  # the model that answered the last successful request
-    # Called with the running cost (USD, 0 when none known) before each provider request; raises to refuse it.
-    guard: Callable[[Decimal], None] | None = field(default=None, repr=False, compare=False)
+    # Called before each provider request with the most it can cost (USD; None: no known price);
+    # reserves it against the key's budget or raises to refuse the request.
+    guard: Callable[[Decimal | None], None] | None = field(default=None, repr=False, compare=False)
+    # Called after each provider request with the cost it reported (None: none), on the thread
+    # that made it (the guard's reservation for it may be reused by a retry it did not pay for).
+    after: Callable[[float | None], None] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
@@ -55,7 +60,10 @@ class Meter:
                 self.completion_tokens = (self.completion_tokens or 0) + completion_tokens
             if cost_usd is not None:
                 self.cost_usd = (self.cost_usd or Decimal(0)) + Decimal(str(cost_usd))
-            return self.cost_usd
+            total = self.cost_usd
+        if self.after is not None:
+            self.after(cost_usd)
+        return total
 
     def as_usage(self) -> dict[str, Any]:
         """The contract's `usage`: `{"model", "prompt_tokens", "completion_tokens",
@@ -88,14 +96,14 @@ def current_meter() -> Meter | None:
     return _meter.get()
 
 
-def before_request() -> None:
-    """Before a provider request (the call policy): the open meter's guard may refuse it (raises)."""
+def before_request(max_cost_usd: Decimal | None = None) -> None:
+    """Before a provider request (the call policy): the open meter's guard reserves
+    `max_cost_usd` (USD, the most the request can cost; None: no known price) against the key's
+    budget, or refuses the request (raises)."""
     meter = _meter.get()
     if meter is None or meter.guard is None:
         return
-    with meter._lock:
-        spent = meter.cost_usd or Decimal(0)
-    meter.guard(spent)
+    meter.guard(max_cost_usd)
 
 
 def add_unconfirmed_cost(cost_usd: float) -> None:

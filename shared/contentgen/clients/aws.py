@@ -1,12 +1,23 @@
-"""boto3 clients for the AWS services the layer uses, lazily built once per container.
+"""botocore clients for the AWS services the layer uses, lazily built once per container.
 
-They honour `AWS_ENDPOINT_URL` (moto locally) through boto3 itself, with short timeouts and the
+They honour `AWS_ENDPOINT_URL` (moto locally) through botocore itself, with short timeouts and the
 standard retry mode: AWS calls are retried by botocore, provider calls by `contentgen.core.retry`.
+
+Cold start (`make bench`, docs/benchmark.md): the clients come from one botocore session, not from
+`boto3.client`: importing boto3 also imports s3transfer and, through it, multiprocessing and
+concurrent.futures, none of which a low-level client uses. The session's data loader lists only the
+services below: botocore's own loader lists every directory of its data path (about 440 services,
+two `listdir` each) to check that the one asked for exists. Both are measured in the first request.
+The loader holds only service models (no credentials) and is kept across `reset_aws_clients()`;
+`prime_service_models()` fills it before a SnapStart snapshot.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from contentgen.clients.lazy import LazySingleton
 
@@ -16,6 +27,77 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
+
+# Every AWS service the layer calls (the functions' IAM roles allow no other). The session's loader
+# lists only these, so a client of any other service fails to build (`UnknownServiceError`), and
+# `tests/unit/clients/test_layer_services.py` fails when the code asks for one: add it here first.
+# ssm: the API keys' parameters when the Parameters and Secrets extension is off
+# (`contentgen.clients.secrets`, Powertools' SSMProvider given `new_ssm_client`).
+LAYER_SERVICES = ("dynamodb", "s3", "sqs", "events", "apigateway", "ssm", "lambda")
+
+_loader_lock = threading.Lock()
+_loader: Any = None
+_session_lock = threading.Lock()
+
+
+def _data_loader() -> Any:
+    """botocore's data loader (it honours `AWS_DATA_PATH`), listing only `LAYER_SERVICES`."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            # Cold start: botocore loads on the path that uses it, not at import.
+            from botocore.loaders import create_loader
+
+            loader: Any = create_loader(os.environ.get("AWS_DATA_PATH"))
+
+            def layer_services(type_name: str = "service-2") -> list[str]:
+                return [
+                    service
+                    for service in LAYER_SERVICES
+                    if any(os.path.isdir(os.path.join(path, service)) for path in loader.search_paths)
+                ]
+
+            loader.list_available_services = layer_services
+            _loader = loader
+        return _loader
+
+
+def _build_session() -> Any:
+    # Cold start: botocore loads on the path that uses it, not at import.
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.register_component("data_loader", _data_loader())
+    return session
+
+
+_session: LazySingleton[Any] = LazySingleton(_build_session)
+
+
+def _client(service: str, config: Any) -> Any:
+    """A client of the container's session (botocore sessions are not thread-safe: one build at a time)."""
+    with _session_lock:
+        return _session.get().create_client(service, config=config)
+
+
+def prime_service_models(services: Iterable[str] = ("dynamodb",)) -> None:
+    """Read what building a client of each service needs (models, endpoint rules, partitions,
+    retry and default settings) into the loader, through a throwaway client signed with
+    placeholder credentials: nothing is sent and no credential of the function is resolved or
+    kept. For SnapStart's before-snapshot hook (`contentgen.entrypoints.coldstart`)."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.register_component("data_loader", _data_loader())
+    for service in services:
+        session.create_client(
+            service,
+            config=_config(),
+            aws_access_key_id="snapshot-placeholder",
+            aws_secret_access_key="snapshot-placeholder",  # noqa: S106 - a placeholder, never sent
+        )
 
 
 def _config() -> Any:
@@ -23,6 +105,20 @@ def _config() -> Any:
     from botocore.config import Config
 
     return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+def new_ssm_client(timeout_seconds: float) -> SSMClient:
+    """A new SSM client of the container's session: `timeout_seconds` to connect and to read, two
+    attempts. Its owner (`contentgen.clients.secrets`' provider) keeps it once per container."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=timeout_seconds,
+        read_timeout=timeout_seconds,
+        retries={"mode": "standard", "max_attempts": 2},
+    )
+    return cast("SSMClient", _client("ssm", config))
 
 
 def _s3_config() -> Any:
@@ -41,51 +137,29 @@ def _s3_config() -> Any:
 
 
 def _build_s3() -> S3Client:
-    # Cold start: boto3 loads on the path that uses it, not at import.
-    import boto3
-
-    client: S3Client = boto3.client("s3", config=_s3_config())
-    return client
+    return cast("S3Client", _client("s3", _s3_config()))
 
 
 def _build_dynamodb() -> DynamoDBClient:
-    # Cold start: boto3 loads on the path that uses it, not at import.
-    import boto3
-
-    client: DynamoDBClient = boto3.client("dynamodb", config=_config())
-    return client
+    return cast("DynamoDBClient", _client("dynamodb", _config()))
 
 
 def _build_sqs() -> SQSClient:
-    # Cold start: boto3 loads on the path that uses it, not at import.
-    import boto3
-
-    client: SQSClient = boto3.client("sqs", config=_config())
-    return client
+    return cast("SQSClient", _client("sqs", _config()))
 
 
 def _build_events() -> EventBridgeClient:
-    # Cold start: boto3 loads on the path that uses it, not at import.
-    import boto3
-
-    client: EventBridgeClient = boto3.client("events", config=_config())
-    return client
+    return cast("EventBridgeClient", _client("events", _config()))
 
 
 def _build_apigateway() -> APIGatewayClient:
-    # Cold start: boto3 loads on the path that uses it, not at import.
-    import boto3
-
-    client: APIGatewayClient = boto3.client("apigateway", config=_config())
-    return client
+    return cast("APIGatewayClient", _client("apigateway", _config()))
 
 
 def _build_lambda() -> Any:
-    # Cold start: boto3 loads on the path that uses it, not at import. Typed Any: boto3-stubs'
-    # lambda package is not among the dev pins, and only `invoke` is used (durable starts).
-    import boto3
-
-    return boto3.client("lambda", config=_config())
+    # Typed Any: boto3-stubs' lambda package is not among the dev pins, and only `invoke` is
+    # used (durable starts).
+    return _client("lambda", _config())
 
 
 _lambda: LazySingleton[Any] = LazySingleton(_build_lambda)
@@ -122,5 +196,7 @@ def get_lambda_client() -> Any:
 
 
 def reset_aws_clients() -> None:
+    """Drop the clients and their session (credentials, endpoint); the loaded service models stay."""
     for client in (_s3, _dynamodb, _sqs, _events, _apigateway, _lambda):
         client.reset()
+    _session.reset()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from contentgen.clients.aws import new_ssm_client
 from contentgen.config import get_settings
 from contentgen.errors import SecretUnavailableError
 from contentgen.observability import logger, register_secret
@@ -49,22 +50,16 @@ _provider: SSMProvider | None = None
 
 
 def _ssm_provider() -> SSMProvider:
-    """Powertools' SSM provider with short timeouts, built (with boto3) only when first needed."""
+    """Powertools' SSM provider with short timeouts, built only when first needed, on an SSM client
+    of the layer's botocore session (`contentgen.clients.aws`: its loader lists only the layer's
+    services; Powertools would otherwise build one from a boto3 session of its own)."""
     global _provider
     with _provider_lock:
         if _provider is None:
             # Cold start: this Powertools utility loads on the path that uses it, not at import.
             from aws_lambda_powertools.utilities.parameters import SSMProvider
-            from botocore.config import Config
 
-            timeout = get_settings().ssm_timeout_seconds
-            _provider = SSMProvider(
-                boto_config=Config(
-                    connect_timeout=timeout,
-                    read_timeout=timeout,
-                    retries={"mode": "standard", "max_attempts": 2},
-                )
-            )
+            _provider = SSMProvider(boto3_client=new_ssm_client(get_settings().ssm_timeout_seconds))
         return _provider
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import httpx2
 from google import genai
+from google.genai import _interactions as interactions_errors
 from google.genai import errors, types
 
 from contentgen.clients.lazy import LazySingleton
@@ -23,7 +25,12 @@ from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
-from contentgen.core.waits import retry_after_from_headers, retry_delay_from_google_error
+from contentgen.core.waits import (
+    per_day_quota,
+    retry_after_from_headers,
+    retry_delay_from_google_error,
+    seconds_until_pacific_midnight,
+)
 from contentgen.errors import ContentgenError
 
 PROVIDER = "Google GenAI"
@@ -113,6 +120,81 @@ def _unreadable(exc: Exception) -> ProviderFailure:
     return ProviderFailure(FailureKind.UNREADABLE, message=what[: _RECEIVED_CHARS * 2])
 
 
+# Google's answers for a model it does not (or no longer) serve, HTTP 404 NOT_FOUND:
+# Vertex AI "Publisher Model `projects/P/locations/L/publishers/google/models/X` was not found or
+# your project does not have access to it." (https://github.com/genkit-ai/genkit/issues/4688, read
+# 2026-12-06); Gemini API "models/X is not found for API version v1beta, or is not supported for
+# generateContent." (https://github.com/continuedev/continue/issues/9939, read 2026-12-06).
+_MODEL_GONE = re.compile(
+    r"Publisher Model `?[^`\s]*?models/(?P<vertex>[^`\s/]+?)`? was not found"
+    r"|models/(?P<gemini>[\w.\-]+) is not found for API version",
+    re.IGNORECASE,
+)
+
+
+def gone_model(status: int | None, message: str | None) -> str | None:
+    """The model a Google 404 says is not served (its bare id), or None for any other answer."""
+    if status != 404 or not message:
+        return None
+    found = _MODEL_GONE.search(message)
+    return (found.group("vertex") or found.group("gemini")) if found else None
+
+
+def _failure_for_status(
+    status: int, message: str | None, details: object, headers: object
+) -> ProviderFailure:
+    """A Google error answer (`{"error": {"code", "message", "status", "details"}}`) by status."""
+    retry_after = retry_delay_from_google_error(details)
+    if retry_after is None:
+        retry_after = retry_after_from_headers(headers)
+    if status == 429:
+        quota = per_day_quota(details)
+        if quota is not None:
+            # A per-day quota: nothing before its reset (Pacific midnight) can succeed, and it
+            # says nothing about the model's health (no retry, not counted by the breaker).
+            wait = seconds_until_pacific_midnight()
+            return ProviderFailure(
+                FailureKind.QUOTA_EXHAUSTED, status, wait, f"{message or 'quota exceeded'} ({quota})"
+            )
+        return ProviderFailure(FailureKind.RATE_LIMITED, status, retry_after, message)
+    if status in (401, 403):
+        return ProviderFailure(FailureKind.AUTH, status, message=message)
+    if status in (408, 504):
+        return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
+    if status >= 500:
+        return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
+    gone = gone_model(status, message)
+    if gone is not None:
+        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone)
+    if is_safety_block(message):
+        return ProviderFailure(FailureKind.DECLINED, status, message=message)
+    return ProviderFailure(FailureKind.REJECTED, status, message=message)
+
+
+def _interactions_failure(exc: interactions_errors.APIError) -> ProviderFailure:
+    """The Interactions API's errors (`client.interactions`, google-genai's generated client:
+    `google.genai._gaos.lib.compat_errors`, re-exported by `google.genai._interactions`): a status
+    error carries the HTTP status and Google's error body; a connection error wraps httpx's
+    exception (`__cause__`); a body not of the API's shape is a response validation error."""
+    if isinstance(exc, interactions_errors.APIConnectionError):
+        transport = transport_failure(exc.__cause__) if exc.__cause__ is not None else None
+        if transport is not None:
+            return transport
+        kind = (
+            FailureKind.TIMEOUT
+            if isinstance(exc, interactions_errors.APITimeoutError)
+            else FailureKind.DROPPED
+        )
+        return ProviderFailure(kind, message=str(exc)[: _RECEIVED_CHARS * 2])
+    if isinstance(exc, interactions_errors.APIStatusError):
+        body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+        error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+        message = str(error.get("message") or exc.message)
+        status = exc.status_code if exc.status_code is not None else exc.response.status_code
+        return _failure_for_status(status, message, error.get("details"), exc.response.headers)
+    return _unreadable(exc)
+
+
 def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     """Map google-genai and transport exceptions to failure kinds; None only for the layer's own
     errors (`ContentgenError`, raised by the adapter) and for what is not an `Exception`.
@@ -120,7 +202,8 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     Google's error body (https://cloud.google.com/apis/design/errors) is `{"error": {"code",
     "message", "status", "details"}}`: the wait is the `google.rpc.RetryInfo` `retryDelay` in
     `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
-    401/403 are the key (rotation path); a 4xx whose message is a safety filter's
+    401/403 are the key (rotation path); a 404 naming a model Google does not serve (`gone_model`)
+    is MODEL_GONE (the next model of the chain, remembered); a 4xx whose message is a safety filter's
     (`is_safety_block`, e.g. Imagen's 400 INVALID_ARGUMENT "The prompt could not be submitted ...
     Support codes: 61493863") is DECLINED (422 content_filtered); 400 INVALID_ARGUMENT /
     FAILED_PRECONDITION and other 4xx are our request. The message (`error.message`) is the
@@ -136,23 +219,11 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     if isinstance(exc, ContentgenError) or not isinstance(exc, Exception):
         return None
     if isinstance(exc, errors.APIError):
-        status = exc.code
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        retry_after = retry_delay_from_google_error(exc.details)
-        if retry_after is None:
-            retry_after = retry_after_from_headers(headers)
         message = str(exc.message) if exc.message else None
-        if status == 429:
-            return ProviderFailure(FailureKind.RATE_LIMITED, status, retry_after, message)
-        if status in (401, 403):
-            return ProviderFailure(FailureKind.AUTH, status, message=message)
-        if status in (408, 504):
-            return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
-        if status >= 500:
-            return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
-        if is_safety_block(message):
-            return ProviderFailure(FailureKind.DECLINED, status, message=message)
-        return ProviderFailure(FailureKind.REJECTED, status, message=message)
+        return _failure_for_status(exc.code, message, exc.details, headers)
+    if isinstance(exc, interactions_errors.APIError):
+        return _interactions_failure(exc)
     transport = transport_failure(exc)  # a request never sent, timed out, or dropped once sent
     if transport is not None:
         return transport

@@ -10,6 +10,8 @@ timeout is the ceiling for a single attempt. The connection pool is `contentgen.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 import httpx2
 import openai
@@ -129,7 +131,10 @@ def _error_fields(body: object) -> tuple[str | None, dict[str, object]]:
         return None, {}
     message = body.get("message")
     metadata = body.get("metadata")
-    return (str(message) if message else None), (metadata if isinstance(metadata, dict) else {})
+    fields: dict[str, object] = dict(metadata) if isinstance(metadata, dict) else {}
+    if isinstance(body.get("code"), str):  # OpenAI's own error code (`invalid_image_url`)
+        fields.setdefault("code", body["code"])
+    return (str(message) if message else None), fields
 
 
 # A 403 is a moderation flag when it carries what OpenRouter's moderation errors carry
@@ -153,6 +158,93 @@ def _forbidden(message: str | None, metadata: dict[str, object]) -> ProviderFail
     return ProviderFailure(FailureKind.REJECTED, 403, message=message)
 
 
+# How much of an upstream provider's raw error is kept (before the caller's and the log's bounds).
+_RAW_CHARS = 2000
+
+
+def upstream_error(metadata: dict[str, object]) -> tuple[str | None, str | None]:
+    """(`provider_name`, the upstream provider's own message) of OpenRouter's "Provider returned
+    error" (`error.metadata.provider_name`, `error.metadata.raw`).
+
+    `raw` is what the upstream sent: JSON text (`{"error": {"message": ...}}`, OpenAI's shape), a
+    JSON object, or plain text ("z-ai/glm is temporarily rate-limited upstream ..."). The message
+    is its `error.message` / `message` / `detail` when it has one, else the text itself.
+    Sources (read 2026-12-06): https://openrouter.ai/docs/api-reference/errors ("metadata ...
+    provider_name, raw"); public reports of the shape: diegosouzapw/OmniRoute#3044,
+    reVrost/go-openrouter#21, open-webui/computer#293, OpenRouterTeam/ai-sdk-provider#428."""
+    name = metadata.get("provider_name")
+    raw = metadata.get("raw")
+    text: str | None = None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            text = raw
+    if text is None and isinstance(raw, dict):
+        inner = raw.get("error", raw)
+        if isinstance(inner, dict):
+            found = inner.get("message") or inner.get("detail") or inner.get("msg")
+            text = str(found) if found else json.dumps(inner)[:_RAW_CHARS]
+        elif inner:
+            text = str(inner)
+    elif text is None and raw is not None:
+        text = str(raw)
+    return (str(name)[:100] if name else None), (text[:_RAW_CHARS] if text else None)
+
+
+def _raw_code(metadata: dict[str, object]) -> str | None:
+    """The upstream error's `code` inside `metadata.raw` (`invalid_image_url`), when it has one."""
+    raw = metadata.get("raw")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    inner = raw.get("error", raw) if isinstance(raw, dict) else None
+    code = inner.get("code") if isinstance(inner, dict) else None
+    return str(code) if code else None
+
+
+# The provider could not fetch a URL the request gave it (an `image_url`): OpenAI's 400s
+# "Error while downloading <url>." / "Timeout while downloading <url>." with code
+# `invalid_image_url`, "Failed to download image from <url>" (`invalid_image`), and the same
+# relayed by OpenRouter inside `metadata.raw`. Sources (read 2026-12-06): crmne/ruby_llm#135,
+# riverscuomo/cuomputer#95 (`{'message': 'Timeout while downloading 2025....jpg.', 'type':
+# 'invalid_request_error', 'param': None, 'code': 'invalid_image_url'}`), vercel/ai#8857,
+# danny-avila/LibreChat#5101, get-convex/agent#166 ("Error while downloading").
+_DOWNLOAD_CODES = frozenset({"invalid_image_url"})
+_DOWNLOAD_WORDS = re.compile(
+    r"(?:error|timeout|timed out) while downloading|failed to download|could not download"
+    r"|unable to download",
+    re.IGNORECASE,
+)
+
+
+def is_download_failure(code: object, *texts: str | None) -> bool:
+    """True when an error says the provider could not download a URL the request gave it."""
+    if isinstance(code, str) and code in _DOWNLOAD_CODES:
+        return True
+    return any(text and _DOWNLOAD_WORDS.search(text) for text in texts)
+
+
+# OpenRouter's answers for a model it does not (or no longer) serve: HTTP 400 "X is not a valid
+# model ID" (https://github.com/OpenRouterTeam/openrouter-examples/issues/74, read 2026-12-06) and
+# HTTP 404 "No endpoints found for X." (https://github.com/chatboxai/chatbox/issues/2743, read
+# 2026-12-06). "No endpoints found that ..." (no endpoint takes a parameter sent with
+# `require_parameters`, or tool use) is about the request, not the model: it stays REJECTED.
+_NOT_A_MODEL = re.compile(r"^\s*(?P<model>\S+) is not a valid model ID")
+_NO_ENDPOINTS = re.compile(r"No endpoints found for (?P<model>\S+?)\.?\s*$")
+
+
+def gone_model(status: int, message: str | None) -> str | None:
+    """The OpenRouter model id an answer says is not served, or None for any other answer."""
+    if not message:
+        return None
+    pattern = {400: _NOT_A_MODEL, 404: _NO_ENDPOINTS}.get(status)
+    found = pattern.search(message) if pattern is not None else None
+    return found.group("model") if found else None
+
+
 def failure_for_status(
     status: int,
     *,
@@ -165,7 +257,8 @@ def failure_for_status(
     401 invalid key (the key-rotation path), 402 out of credits (final, no key reset), 403 input
     flagged by moderation (`metadata.reasons`; final, no key reset) or a key over its credit limit
     (see `_forbidden`), 408 timeout, 429 rate limited, 502 model down, 503 no provider meets the
-    routing requirements; other 4xx: our request.
+    routing requirements; a 400 "X is not a valid model ID" or a 404 "No endpoints found for X."
+    is MODEL_GONE (`gone_model`: the next model of the chain, X remembered); other 4xx: our request.
 
     A 429's wait is `retry_after` (`Retry-After` / `retry-after-ms`), else the `X-RateLimit-Reset`
     of the response `headers` or of the body's `metadata.headers` (`contentgen.core.waits`). A 429
@@ -173,7 +266,30 @@ def failure_for_status(
     "we govern capacity globally", https://openrouter.ai/docs/api-reference/limits) covers the
     whole account, so a wait the deadline cannot meet is not sent to the next model; a 429 naming
     the upstream provider (`metadata.provider_name`) is that model's, and the next model is tried.
+
+    Every failure carries the upstream provider's name and own words when OpenRouter relays them
+    (`upstream_error`). A 400 saying the provider could not download a URL the request gave
+    (`is_download_failure`) is the caller's URL: `INPUT_UNREACHABLE` (422 naming `image_url`).
     """
+    upstream, upstream_message = upstream_error(metadata)
+    failure = _failure_for_status(
+        status, retry_after=retry_after, message=message, metadata=metadata, headers=headers
+    )
+    if status in (400, 422) and is_download_failure(
+        _raw_code(metadata) or metadata.get("code"), message, upstream_message
+    ):
+        failure = ProviderFailure(FailureKind.INPUT_UNREACHABLE, status, message=message)
+    return replace(failure, upstream=upstream, upstream_message=upstream_message)
+
+
+def _failure_for_status(
+    status: int,
+    *,
+    retry_after: float | None,
+    message: str | None,
+    metadata: dict[str, object],
+    headers: object = None,
+) -> ProviderFailure:
     if status == 429:
         wait = retry_after
         if wait is None:
@@ -191,6 +307,9 @@ def failure_for_status(
     if status in (408, 409) or status >= 500:
         kind = FailureKind.TIMEOUT if status in (408, 504) else FailureKind.SERVER_ERROR
         return ProviderFailure(kind, status, retry_after, message)
+    gone = gone_model(status, message)
+    if gone is not None:
+        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
 
 

@@ -21,6 +21,13 @@ provider may have started it. A caller that comes back through its queue (`wait=
 worker) makes one request per model and is handed the provider's wait instead of waiting. Each attempt's
 log line carries the provider's own message (`provider_message`) and its wait (`retry_after_s`).
 
+A model the provider no longer serves (`MODEL_GONE`: Google's 404 NOT_FOUND for a model, OpenRouter's
+"No endpoints found for X." / "X is not a valid model ID", classified by the connectors) is not
+retried: the next model of the chain is tried, at any chain length, and the container remembers
+the model for `MODEL_UNAVAILABLE_TTL_SECONDS` (no request is sent to it in that time; one warning
+names it and its catalog successor, and the `ModelUnavailable` metric counts it, watched by an
+alarm in template.yaml).
+
 A wait the deadline cannot meet is answered at once (503 with `Retry-After`); when it covers the
 whole account (`ProviderFailure.account_wide`, e.g. OpenRouter's own rate limiter) no other model
 is sent a request inside it, while one model's wait (an upstream provider's 429, a 503) still
@@ -30,13 +37,16 @@ falls back to the next model.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from contentgen.billing.meter import add_request, before_request
+from contentgen.catalog import successor
 from contentgen.config import Settings, get_settings
 from contentgen.core.breaker import ProviderCircuitOpenError, breaker_for
 from contentgen.core.deadline import Deadline, current_deadline
@@ -47,16 +57,26 @@ from contentgen.errors import (
     ContentgenError,
     ContentModeratedError,
     DeadlineExceededError,
+    InputUnreachableError,
+    ModelUnavailableError,
     ProviderAuthError,
     ProviderBusyError,
     ProviderError,
     ProviderInsufficientCreditsError,
+    ProviderQuotaExhaustedError,
     ProviderRateLimitedError,
     ProviderRequestRejectedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
-from contentgen.observability import AttemptRecord, logger, provider_span, record_attempt, redact
+from contentgen.observability import (
+    AttemptRecord,
+    count_model_unavailable,
+    logger,
+    provider_span,
+    record_attempt,
+    redact,
+)
 
 ClientT = TypeVar("ClientT")
 ClientT_co = TypeVar("ClientT_co", covariant=True)
@@ -96,6 +116,14 @@ class FailureKind(StrEnum):
     UNREADABLE = "unreadable"
     # The provider's safety filter refused the prompt, reported as an error (422 content_filtered).
     DECLINED = "declined"
+    # A quota for a long period (a day) is used up: no retry inside this invocation can succeed,
+    # and it says nothing about the model's health (503 with Retry-After until the reset).
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    # The provider could not fetch an input the caller gave by URL (422 naming the field).
+    INPUT_UNREACHABLE = "input_unreachable"
+    # The provider no longer serves the model (retired, unknown, no endpoint left): not retried,
+    # the next model of the chain is tried, and the model is remembered (`remember_model_gone`).
+    MODEL_GONE = "model_gone"
 
     @property
     def retryable(self) -> bool:
@@ -110,6 +138,9 @@ _FINAL_KINDS = frozenset(
         FailureKind.INSUFFICIENT_CREDITS,
         FailureKind.MODERATED,
         FailureKind.DECLINED,
+        FailureKind.QUOTA_EXHAUSTED,
+        FailureKind.INPUT_UNREACHABLE,
+        FailureKind.MODEL_GONE,
     }
 )
 # Failures after which a provider may have started the work it was asked for: for work that is
@@ -129,6 +160,9 @@ _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.MODERATED: ContentModeratedError,
     FailureKind.UNREADABLE: ProviderUnavailableError,
     FailureKind.DECLINED: ContentFilteredError,
+    FailureKind.QUOTA_EXHAUSTED: ProviderQuotaExhaustedError,
+    FailureKind.INPUT_UNREACHABLE: InputUnreachableError,
+    FailureKind.MODEL_GONE: ModelUnavailableError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -145,11 +179,16 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.MODERATED: "moderation flagged the input",
     FailureKind.UNREADABLE: "sent an answer that could not be read",
     FailureKind.DECLINED: "declined the prompt (safety filter)",
+    FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
+    FailureKind.INPUT_UNREACHABLE: "could not download the URL given",
+    FailureKind.MODEL_GONE: "no longer serves the model",
 }
 
 # The provider's own message is quoted to the caller, redacted (`observability.redact`, the same
 # as the logs) and clipped; never for AUTH (a 401 may echo part of the key).
 _QUOTED_CHARS = 300
+# The upstream provider's own error (OpenRouter `error.metadata.raw`), quoted after the message.
+_UPSTREAM_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -162,6 +201,12 @@ class ProviderFailure:
     `account_wide` whether the wait covers every model of the account (the provider's own rate
     limiter answered, not one model's upstream): such a wait that the deadline cannot meet ends
     the call without falling back to the next model (see `ProviderCaller.call`).
+    `upstream` names the provider behind a router and `upstream_message` its own words
+    (OpenRouter's "Provider returned error" carries them in `error.metadata.provider_name` and
+    `error.metadata.raw`): both are quoted to the caller (redacted, at most `_UPSTREAM_CHARS`) and
+    logged. `field` is the request field an `INPUT_UNREACHABLE` failure is about (`image_url`).
+    `model` (for `MODEL_GONE`) is the model the provider named, when it is not the one asked (OpenRouter
+    refuses a whole request for one unknown id in its `models` list).
     """
 
     kind: FailureKind
@@ -170,6 +215,19 @@ class ProviderFailure:
     message: str | None = None
     reasons: tuple[str, ...] = ()
     account_wide: bool = False
+    upstream: str | None = None
+    upstream_message: str | None = None
+    field: str = "image_url"
+
+    def upstream_text(self) -> str | None:
+        """`[provider] words` of the upstream provider's own error, redacted and bounded."""
+        if not self.upstream and not self.upstream_message:
+            return None
+        words = redact(self.upstream_message or "")[:_UPSTREAM_CHARS]
+        name = redact(self.upstream or "")[:60]
+        return f"[{name}] {words}".strip() if name else words
+
+    model: str | None = None
 
     def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
         """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
@@ -184,6 +242,11 @@ class ProviderFailure:
         quoted = ""
         if self.message and self.kind is not FailureKind.AUTH:
             quoted = f": {redact(self.message)[:_QUOTED_CHARS]}"
+        upstream = self.upstream_text() if self.kind is not FailureKind.AUTH else None
+        if upstream:
+            quoted = f"{quoted or ':'} (upstream {upstream})"
+        if self.kind is FailureKind.INPUT_UNREACHABLE:
+            return InputUnreachableError(self.field, f"{self.field}: {provider} {what}{status}{quoted}")
         error = _ERROR_FOR_KIND[self.kind]
         if error is ProviderUnavailableError and self.retry_after is not None:
             error = ProviderBusyError
@@ -272,6 +335,7 @@ def _answer(failure: ProviderFailure, provider: str, attempts: int) -> Exception
 
 # Failures after which the next model in the chain is worth trying (the provider, not the request).
 _FALLBACK_ERRORS = (
+    ModelUnavailableError,
     ProviderRateLimitedError,
     ProviderUnavailableError,
     ProviderTimeoutError,
@@ -287,6 +351,58 @@ _COUNTED_BY_BREAKER = frozenset(
         FailureKind.UNREADABLE,
     }
 )
+
+
+# Models a provider said it no longer serves, per container: (provider, model) -> (monotonic time
+# until which no request is sent to it, the provider's words).
+_gone_models: dict[tuple[str, str], tuple[float, str]] = {}
+_gone_lock = threading.Lock()
+
+
+def gone_model_message(provider: str, model: str) -> str | None:
+    """The provider's words when `model` was found gone by this container within the TTL, else None."""
+    with _gone_lock:
+        entry = _gone_models.get((provider, model))
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del _gone_models[(provider, model)]
+            return None
+        return entry[1]
+
+
+def remember_model_gone(provider: str, model: str, message: str, ttl_seconds: float) -> bool:
+    """Remember that `provider` no longer serves `model` for `ttl_seconds`; True when it was not
+    remembered already (the caller then logs one warning and counts `ModelUnavailable`)."""
+    with _gone_lock:
+        entry = _gone_models.get((provider, model))
+        fresh = entry is None or entry[0] <= time.monotonic()
+        _gone_models[(provider, model)] = (time.monotonic() + ttl_seconds, message)
+    return fresh
+
+
+def reset_gone_models() -> None:
+    """Forget every gone model (a new container; tests)."""
+    with _gone_lock:
+        _gone_models.clear()
+
+
+def _announce_gone(provider: str, model: str, message: str, ttl_seconds: float) -> None:
+    """Remember `model` as gone; the first time in the TTL, one warning naming the model and its
+    catalog successor, and one `ModelUnavailable` metric."""
+    if not remember_model_gone(provider, model, message, ttl_seconds):
+        return
+    logger.warning(
+        "model unavailable",
+        extra={
+            "provider": provider,
+            "model": model,
+            "successor": successor(model) or "none in the catalog",
+            "provider_message": redact(message)[:_QUOTED_CHARS],
+            "not_asked_again_for_s": ttl_seconds,
+        },
+    )
+    count_model_unavailable(model=model)
 
 
 class _MaybeStartedError(Exception):
@@ -329,8 +445,10 @@ class ProviderCaller(Generic[ClientT]):
         prompt: str | None = None,
         idempotent: bool = True,
         wait: bool = True,
+        cost_bound: Callable[[str], Decimal | None] | None = None,
     ) -> ResultT:
-        """`operation` under the policy. `idempotent=False` (an operation that starts paid work at
+        """`operation` under the policy. `cost_bound(model)`: the most one request to `model` can
+        cost (USD; None: no known price), reserved against the key's budget before each attempt. `idempotent=False` (an operation that starts paid work at
         the provider, such as a Veo start): a timeout, a connection dropped after the request was
         sent, or an answer that could not be read is final, neither retried nor sent to the next
         model, since the provider may have started (and billed) the work it never answered for
@@ -345,7 +463,14 @@ class ProviderCaller(Generic[ClientT]):
         last_error: ProviderError | None = None
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
-                if position:
+                remembered = gone_model_message(self.provider, model)
+                if remembered is not None:
+                    # Found gone by this container within the TTL: not asked again.
+                    last_error = ModelUnavailableError(
+                        f"{self.provider} no longer serves {model}: {redact(remembered)[:_QUOTED_CHARS]}"
+                    )
+                    continue
+                if position and last_error is not None:
                     if deadline.remaining() - policy.margin < policy.min_attempt:
                         break
                     logger.warning(
@@ -369,6 +494,7 @@ class ProviderCaller(Generic[ClientT]):
                         deadline=deadline,
                         idempotent=idempotent,
                         wait=wait,
+                        cost_bound=cost_bound,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
@@ -394,6 +520,7 @@ class ProviderCaller(Generic[ClientT]):
         deadline: Deadline,
         idempotent: bool = True,
         wait: bool = True,
+        cost_bound: Callable[[str], Decimal | None] | None = None,
     ) -> ResultT:
         breaker = breaker_for(self.provider, model)
         limiter = limiter_for(self.provider)
@@ -406,7 +533,8 @@ class ProviderCaller(Generic[ClientT]):
                     f"not enough time left to call {self.provider} "
                     f"after {attempt} attempt{'s' if attempt != 1 else ''}"
                 )
-            before_request()  # the key's budget (contentgen.billing.budgets) may refuse this request: 429
+            # The key's budget reserves the request's most (contentgen.stores.ledger) or refuses it: 429.
+            before_request(cost_bound(model) if cost_bound is not None else None)
             permit = breaker.admit()
             attempt += 1
             record = AttemptRecord(
@@ -434,7 +562,8 @@ class ProviderCaller(Generic[ClientT]):
                         )
                     started = time.perf_counter()
                     try:
-                        result = operation(client, Attempt(model, fallbacks, timeout, record))
+                        live = tuple(m for m in fallbacks if gone_model_message(self.provider, m) is None)
+                        result = operation(client, Attempt(model, live, timeout, record))
                         failure = None
                     except Exception as exc:
                         failure = self._classify(exc)
@@ -472,6 +601,10 @@ class ProviderCaller(Generic[ClientT]):
             record.http_status = failure.status
             if failure.message:
                 record.details["provider_message"] = failure.message
+            if failure.upstream:
+                record.details["upstream_provider"] = failure.upstream
+            if failure.upstream_message:
+                record.details["upstream_message"] = redact(failure.upstream_message)[:_UPSTREAM_CHARS]
             if failure.retry_after is not None:
                 record.details["retry_after_s"] = failure.retry_after
             meter_and_record(record)
@@ -484,6 +617,13 @@ class ProviderCaller(Generic[ClientT]):
                 refreshed_key = True
                 self._connector.reset()
                 continue
+            if failure.kind is FailureKind.MODEL_GONE:
+                gone = failure.model or model
+                ttl = get_settings().model_unavailable_ttl_seconds
+                _announce_gone(self.provider, gone, failure.message or f"{gone} is not served", ttl)
+                if gone != model and gone in fallbacks:
+                    continue  # a fallback the provider refused the request for: ask again without it
+                raise _answer(failure, self.provider, attempt)
             if not idempotent and failure.kind in _MAYBE_STARTED_KINDS:
                 error = failure.to_error(self.provider, attempts=attempt)
                 error.unconfirmed_paid_work = True

@@ -22,6 +22,7 @@ a day is taken as a day (nothing here waits that long; callers are told to come 
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 import time
@@ -132,3 +133,67 @@ def rate_limit_reset(headers: Any, *, now: Callable[[], float] = time.time) -> f
         return None
     seconds = stamp / 1000.0 if stamp >= _EPOCH_MS_FLOOR else stamp
     return _seconds(seconds - now())
+
+
+QUOTA_FAILURE_TYPE = "type.googleapis.com/google.rpc.QuotaFailure"
+
+
+def per_day_quota(body: Any) -> str | None:
+    """The `quotaId` of a per-day quota a Google 429 names, None when it names none.
+
+    A Gemini API 429 RESOURCE_EXHAUSTED carries a `google.rpc.QuotaFailure` whose `violations`
+    name the quotas exceeded (`quotaId` "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+    "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", ...). When any violation is a per-day
+    quota (`PerDay` in `quotaId`, or `per_day` / `PerDay` in `quotaMetric`), a retry within the
+    invocation (or the minutes a RetryInfo names) cannot succeed before the day's reset. Sources
+    (read 2026-12-06): googleapis/python-genai#2044 and google-gemini/gemini-cli#8437 (the bodies),
+    googleapis google/rpc/error_details.proto (QuotaFailure.Violation)."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error", body)
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if not isinstance(detail, dict) or detail.get("@type") != QUOTA_FAILURE_TYPE:
+            continue
+        violations = detail.get("violations")
+        for violation in violations if isinstance(violations, list) else []:
+            if not isinstance(violation, dict):
+                continue
+            quota_id = str(violation.get("quotaId") or "")
+            metric = str(violation.get("quotaMetric") or "")
+            if "PerDay" in quota_id or "per_day" in metric.lower() or "PerDay" in metric:
+                return quota_id or metric
+    return None
+
+
+def _us_dst(year: int) -> tuple[float, float]:
+    """UTC epoch seconds of the start and end of US daylight time in `year` (second Sunday of
+    March, 02:00 PST = 10:00 UTC; first Sunday of November, 02:00 PDT = 09:00 UTC; 15 U.S.C. 260a)."""
+    march = calendar.monthcalendar(year, 3)
+    second_sunday = [week[6] for week in march if week[6]][1]
+    november = calendar.monthcalendar(year, 11)
+    first_sunday = next(week[6] for week in november if week[6])
+    return (
+        calendar.timegm((year, 3, second_sunday, 10, 0, 0)),
+        calendar.timegm((year, 11, first_sunday, 9, 0, 0)),
+    )
+
+
+def seconds_until_pacific_midnight(now: float | None = None) -> float:
+    """Seconds from `now` (epoch seconds; default the clock) to the next midnight in US Pacific
+    time, when the Gemini API's per-day quotas reset ("Requests per day (RPD) quotas reset at
+    midnight Pacific time", https://ai.google.dev/gemini-api/docs/rate-limits, read 2026-12-06).
+    The US daylight-time rule is applied directly, so no time-zone database is needed."""
+    now = time.time() if now is None else now
+    year = time.gmtime(now).tm_year
+    dst_start, dst_end = _us_dst(year)
+    offset = -7 * 3600 if dst_start <= now < dst_end else -8 * 3600
+    local = time.gmtime(now + offset)
+    midnight_local = calendar.timegm((local.tm_year, local.tm_mon, local.tm_mday, 0, 0, 0)) + 86400
+    reset = midnight_local - offset
+    # The night the clocks change, the next local midnight is under the other offset.
+    if dst_start <= now < dst_end and not dst_start <= reset < dst_end:
+        reset += 3600
+    elif not dst_start <= now < dst_end and dst_start <= reset < dst_end:
+        reset -= 3600
+    return max(1.0, reset - now)

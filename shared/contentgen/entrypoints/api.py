@@ -13,6 +13,7 @@ Every path runs the same routes, so validation, services and error mapping exist
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -52,6 +53,11 @@ Handler = Callable[[Any, LambdaContext], Any]
 ReplayHook = Callable[[int, Any], Any]
 
 DEFAULT_API_GATEWAY_TIMEOUT = 29.0
+# A REST API's integration timeout is 29 s by default, raisable for Regional and private REST APIs
+# ("Amazon API Gateway integration timeout limit increase beyond 29 seconds", AWS What's New,
+# 2024-06-04; `API_GATEWAY_TIMEOUT_SECONDS`); a `requestTimeEpoch` older than an hour belongs to
+# a replayed sample, not a live request.
+REPLAYED_EVENT_AGE_SECONDS = 3600.0
 
 
 def _field_name(location: Any) -> str:
@@ -151,8 +157,31 @@ def _event_problem(event: Mapping[str, Any]) -> InvalidEventError | None:
     return InvalidEventError(field, reason)
 
 
-def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
-    """The Lambda's remaining time; over HTTP, no later than API Gateway's own timeout."""
+def gateway_time_left(event: Mapping[str, Any], gateway_timeout: float, *, now: float | None = None) -> float:
+    """Seconds API Gateway still waits for this request: its timeout counted from when the
+    gateway received the request (`requestContext.requestTimeEpoch`, epoch milliseconds), not
+    from when the handler started, so a cold start and the gateway's own queueing are counted.
+    The whole timeout when the event has no usable epoch (a direct invocation's synthetic event),
+    one in the future (clock skew), or one older than `REPLAYED_EVENT_AGE_SECONDS` (a recorded
+    sample replayed by `sam local invoke -e events/...`: no gateway is waiting); never negative.
+
+    Sources (read 2026-12-06): API Gateway quotas, "Integration timeout: 50 milliseconds - 29
+    seconds for all integration types" (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+    limits.html); the REST proxy event's `requestContext.requestTimeEpoch`
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html, sample event)."""
+    context = event.get("requestContext")
+    epoch = context.get("requestTimeEpoch") if isinstance(context, Mapping) else None
+    if isinstance(epoch, bool) or not isinstance(epoch, int | float) or not math.isfinite(epoch):
+        return gateway_timeout
+    elapsed = (time.time() if now is None else now) - epoch / 1000.0
+    if elapsed < 0 or elapsed > REPLAYED_EVENT_AGE_SECONDS:
+        return gateway_timeout
+    return max(0.0, gateway_timeout - elapsed)
+
+
+def _deadline_for(context: LambdaContext, event: Any, *, over_http: bool) -> Deadline:
+    """The Lambda's remaining time; over HTTP, no later than API Gateway's own timeout counted
+    from the gateway's clock (`gateway_time_left`)."""
     deadline = Deadline.from_context(context)
     if not over_http:
         return deadline
@@ -160,7 +189,8 @@ def _deadline_for(context: LambdaContext, *, over_http: bool) -> Deadline:
         gateway_timeout = get_settings().api_gateway_timeout_seconds
     except ConfigurationError:
         gateway_timeout = DEFAULT_API_GATEWAY_TIMEOUT  # the route itself answers 503 naming the variable
-    return min(deadline, Deadline.after(gateway_timeout), key=lambda candidate: candidate.expires_at)
+    left = gateway_time_left(event, gateway_timeout) if isinstance(event, Mapping) else gateway_timeout
+    return min(deadline, Deadline.after(left), key=lambda candidate: candidate.expires_at)
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:
@@ -302,7 +332,7 @@ def lambda_entrypoint(
                 return events.handle_generation_batch(app, direct_route, event, context)
             if events.is_eventbridge_event(event):
                 return events.handle_generation_event(app, direct_route, event, context)
-        with deadline_scope(_deadline_for(context, over_http=not direct)):
+        with deadline_scope(_deadline_for(context, event, over_http=not direct)):
             if direct and direct_route is None:
                 response = error_response(400, "unsupported_event", "this function is served over HTTP only")
                 return json.loads(response.body or "{}")

@@ -14,9 +14,14 @@ runtime hooks of `snapshot_restore_py` (provided by the Lambda runtime;
 https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html):
 - before the snapshot, `prime()` runs one synthetic request through `app.resolve()` that fails
   validation (no provider is called, no key is read), so routing, the request models' validators
-  and Powertools' event classes are loaded and warmed in the snapshot;
+  and Powertools' event classes are loaded and warmed in the snapshot; then it reads the DynamoDB
+  service model, endpoint rules and partitions into the AWS clients' loader
+  (`clients.aws.prime_service_models`: botocore imported, models parsed, no client kept and no
+  credential resolved), so the spend ledger's client is built in a few ms after a restore;
 - after a restore, `after_restore()` reseeds `random` (every restored copy would otherwise draw
-  the same jitter) and drops any client, connection or key that got in anyway.
+  the same jitter) and drops any client, session, connection or key that got in anyway: AWS
+  clients and the OpenAI client are built on first use after the restore, with that copy's own
+  credentials, key and connections.
 """
 
 from __future__ import annotations
@@ -72,11 +77,13 @@ class _PrimeContext:
 def prime(app: APIGatewayRestResolver | None, route: tuple[str, str] | None) -> dict[str, Any] | None:
     """Resolve one request that fails validation (an empty JSON object for the function's route,
     or an unknown path) and return the resolver's answer; nothing is sent or stored, no metric
-    from it is kept. Returns None for a function without a resolver (the SQS video worker)."""
+    from it is kept. Then read DynamoDB's service model into the AWS clients' loader (no client,
+    no credential). Returns None for a function without a resolver (the SQS video worker)."""
     if app is None:
         return None
     # Imported here, not at the top: app.py imports this module first so that garbage collection
     # is off before the SDKs load; a top-level import would load Powertools before that.
+    from contentgen.clients.aws import prime_service_models
     from contentgen.entrypoints.answers import proxy_event_for
     from contentgen.observability import metrics
 
@@ -86,6 +93,7 @@ def prime(app: APIGatewayRestResolver | None, route: tuple[str, str] | None) -> 
         cast("LambdaContext", _PrimeContext()),
     )
     metrics.clear_metrics()
+    prime_service_models(("dynamodb",))  # every generation route's spend ledger
     return answer
 
 

@@ -12,6 +12,14 @@
   and on the last receive its error is stored and announced before the record goes to the DLQ;
   one after which paid work may have started unseen (`unconfirmed_paid_work`, a video start that
   timed out) is stored and announced at once and its message deleted, never started again.
+- A record the invocation has no time left to start (less than the retry policy's margin plus one
+  minimum attempt) is handed back untouched: no provider call, nothing stored, no attempt counted
+  (`redelivery.not_reached`); the first record of a batch is always started, so a batch progresses.
+- A completion event EventBridge keeps failing (`stores.results.EventNotPublishedError`): the
+  result stays un-notified and the record is handed back a little later, not counted as an
+  attempt (`redelivery.announce_later`), so a delivery (a replay) publishes it even after a
+  failure on the last receive.
+- Log keys set for a record (`RECORD_LOG_KEYS`) are removed before the next record.
 """
 
 from __future__ import annotations
@@ -31,11 +39,18 @@ from pydantic import TypeAdapter, ValidationError
 
 from contentgen.billing.budgets import for_storage, is_over_budget
 from contentgen.config import get_settings
-from contentgen.core.deadline import Deadline, deadline_scope
+from contentgen.core.deadline import Deadline, current_deadline, deadline_scope
 from contentgen.entrypoints import coldstart
 from contentgen.entrypoints.answers import error_response, resolve_body
 from contentgen.entrypoints.envelope import UnusableEventError, check_record_batch, is_record_batch
-from contentgen.entrypoints.redelivery import attempts_so_far, hand_back_for, prior_attempts, send_back
+from contentgen.entrypoints.redelivery import (
+    announce_later,
+    attempts_so_far,
+    hand_back_for,
+    not_reached,
+    prior_attempts,
+    send_back,
+)
 from contentgen.entrypoints.request_body import (
     json_type,
     parse_json_leniently,
@@ -52,8 +67,14 @@ from contentgen.errors import (
 )
 from contentgen.models.events import GenerationMessage, RequestId
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.stores.idempotency import run_once, unconfirmed_paid_work
-from contentgen.stores.results import announce, claim_request_id, publish, store_result
+from contentgen.stores.idempotency import EVENT_SCOPE, run_once, unconfirmed_paid_work
+from contentgen.stores.results import (
+    EventNotPublishedError,
+    announce,
+    claim_request_id,
+    publish,
+    store_result,
+)
 
 Handler = Callable[[Any, LambdaContext], Any]
 
@@ -67,6 +88,11 @@ class RequestRejected(GenerationFailed):
     """The request itself is invalid (4xx), or failed in a way no retry fixes until a person acts
     (`FINAL_SERVER_ERROR_CODES`, e.g. the provider account out of credits): stored and announced
     at once; a retry cannot help."""
+
+
+class NotReached(GenerationFailed):
+    """The invocation had no time left to start the record: nothing was run or stored, and the
+    record is handed back untouched (`contentgen.entrypoints.redelivery.not_reached`)."""
 
 
 class OverBudget(Exception):
@@ -104,6 +130,18 @@ def sqs_entrypoint(record_handler: Callable[[SQSRecord], None]) -> Handler:
     return cast(Handler, handler)
 
 
+# The log keys one record sets (`_process_batch` removes them after each record).
+RECORD_LOG_KEYS = ("message_id", "request_id")
+
+
+def _time_to_start_a_record() -> bool:
+    """Whether the invocation still has time for a whole provider attempt (the retry policy's
+    margin plus its minimum attempt)."""
+    settings = get_settings()
+    remaining = current_deadline().remaining() - settings.deadline_margin_seconds
+    return remaining >= settings.min_attempt_seconds
+
+
 def _process_batch(
     event: dict[str, Any], context: LambdaContext, record_handler: Callable[[SQSRecord], None]
 ) -> dict[str, Any]:
@@ -121,7 +159,8 @@ def _process_batch(
             logger.exception("record failed unexpectedly; SQS delivers it again")
             raise
         finally:
-            logger.remove_keys(["message_id"])
+            # Per-record keys never carry into the next record's lines.
+            logger.remove_keys(list(RECORD_LOG_KEYS))
 
     with deadline_scope(Deadline.from_context(context)):
         result = process_partial_response(
@@ -150,11 +189,14 @@ def _generate(
     """
     path = route[1]
     logger.append_keys(request_id=message.request_id)
-    if _refused_on_another_route(message.request_id, path):
+    # The key charged owns the request_id: its claims, results and idempotency records are its own.
+    owner = message.api_key_id or get_settings().pipeline_api_key_id
+    if _refused_on_another_route(message.request_id, path, owner):
         return
     try:
         outcome, executed = run_once(
             owner=path,
+            scope=f"{EVENT_SCOPE}:{owner}",
             route=f"{route[0]} {route[1]}",
             key=message.request_id,
             request=message.body(),
@@ -190,7 +232,9 @@ def _generate(
     # Stored on every delivery (an identical rewrite for a duplicate), so a delivery after a
     # failed store completes it; the completion event goes out once.
     body = for_storage(status, outcome["body"])  # a budget refusal without the key's id and spend
-    announce(store_result(request_id=message.request_id, route=path, status_code=status, body=body))
+    announce(
+        store_result(request_id=message.request_id, route=path, status_code=status, body=body, owner=owner)
+    )
     logger.info("request stored", extra={"status": status, "replayed": not executed})
     if is_over_budget(status, outcome["body"]):
         raise OverBudget(body.get("message", ""))
@@ -200,10 +244,10 @@ def _generate(
         raise RequestRejected(f"{path} answered {status}: {outcome['body'].get('message', '')}")
 
 
-def _refused_on_another_route(request_id: str, path: str) -> bool:
-    """True when `request_id` belongs to another route: announced as failed (409), nothing run."""
+def _refused_on_another_route(request_id: str, path: str, owner: str) -> bool:
+    """True when `owner`'s `request_id` belongs to another route: announced as failed (409), nothing run."""
     try:
-        claim_request_id(request_id=request_id, route=path)
+        claim_request_id(request_id=request_id, route=path, owner=owner)
     except ConflictError as exc:
         _announce_refusal(request_id, path, exc)
         return True
@@ -225,6 +269,7 @@ class RefusedMessage:
     request_id: str
     field: str
     reason: str
+    api_key_id: str | None = None  # the key charged (who may read the stored refusal), when valid
 
 
 _REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)
@@ -244,17 +289,26 @@ def read_message(data: Any) -> GenerationMessage | RefusedMessage:
     bounds = value_problem(data)  # NaN, a 101-digit number, 33 levels: the request is refused
     if bounds is not None:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
-        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1])
+        return RefusedMessage(request_id, _request_field(bounds[0]), bounds[1], _named_key(data))
     request = data.get("request")
     if request is not None and not isinstance(request, dict):
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))
-        return RefusedMessage(request_id, "request", f"must be a JSON object, not {json_type(request)}")
+        return RefusedMessage(
+            request_id, "request", f"must be a JSON object, not {json_type(request)}", _named_key(data)
+        )
     try:
         return GenerationMessage.model_validate(data)
     except ValidationError as exc:
         request_id = _REQUEST_ID.validate_python(data.get("request_id"))  # unreadable: raises
         problem = exc.errors()[0]
-        return RefusedMessage(request_id, ".".join(str(part) for part in problem["loc"]), problem["msg"])
+        field = ".".join(str(part) for part in problem["loc"])
+        return RefusedMessage(request_id, field, problem["msg"], _named_key(data))
+
+
+def _named_key(data: dict[str, Any]) -> str | None:
+    """The message's `api_key_id` when it is a valid one (a string of 1-128 characters)."""
+    key = data.get("api_key_id")
+    return key if isinstance(key, str) and 1 <= len(key) <= 128 else None
 
 
 def _request_field(path: str) -> str:
@@ -288,14 +342,20 @@ def read_message_text(text: Any) -> GenerationMessage | RefusedMessage:
 def store_refusal(message: RefusedMessage, route: tuple[str, str]) -> None:
     """Store and announce a refused message's 422 under its request_id (GenerationFailed)."""
     logger.append_keys(request_id=message.request_id)
-    if _refused_on_another_route(message.request_id, route[1]):
+    owner = message.api_key_id or get_settings().pipeline_api_key_id
+    if _refused_on_another_route(message.request_id, route[1], owner):
         return
     error = [{"field": message.field, "message": message.reason}]
     text = f"invalid request: {message.field}: {message.reason}"
     body = json.loads(error_response(422, "invalid_request", text, errors=error).body or "{}")
     try:
         stored = store_result(
-            request_id=message.request_id, route=route[1], status_code=422, body=body, keep_existing=True
+            request_id=message.request_id,
+            route=route[1],
+            status_code=422,
+            body=body,
+            owner=owner,
+            keep_existing=True,
         )
     except ConflictError:  # a result is already stored under the id: left as it is
         _announce_refusal(message.request_id, route[1], InvalidRequestError(message.field, message.reason))
@@ -315,12 +375,64 @@ def _log_malformed(record: SQSRecord, reason: str) -> None:
     logger.warning("malformed message", extra={"message_id": record.message_id, "reason": reason})
 
 
+def _hand_back_unreached(record: SQSRecord) -> None:
+    """A record the invocation has no time left to start: handed back untouched, nothing run or
+    stored, no attempt counted (`redelivery.not_reached`); raises `NotReached` (the record is then
+    reported in `batchItemFailures`) when the copy cannot be sent."""
+    later = not_reached(record)
+    metrics.add_metric(name="RecordsNotReached", unit=MetricUnit.Count, value=1)
+    if later is not None:
+        try:
+            send_back(record, later)
+        except Exception:  # SQS refused the copy: the original comes back after its visibility timeout
+            logger.warning("record not reached; its copy could not be sent", exc_info=True)
+        else:
+            logger.info(
+                "record not reached before the deadline; handed back", extra={"attempts": later.attempts}
+            )
+            return
+    raise NotReached("no time left in this invocation to start the record")
+
+
+def _announce_later(record: SQSRecord, exc: EventNotPublishedError) -> None:
+    """Hand back a record whose stored outcome's event was not published, not counted as an
+    attempt (`redelivery.announce_later`); when no copy can be sent, the record fails
+    (`GenerationFailed`) and SQS delivers it again."""
+    later = announce_later(record)
+    if later is not None:
+        try:
+            send_back(record, later)
+        except Exception:
+            logger.warning("completion event not published; its copy could not be sent", exc_info=True)
+        else:
+            logger.warning(
+                "completion event not published; record handed back",
+                extra={"reason": exc.message, "delay_s": later.delay_seconds},
+            )
+            return
+    raise GenerationFailed(exc.message)
+
+
 def handle_generation_batch(
     app: APIGatewayRestResolver, route: tuple[str, str], event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
     max_receives = get_settings().max_receive_count
+    started = 0  # records of this batch begun: the first is always begun, so a batch progresses
 
     def record_handler(record: SQSRecord) -> None:
+        nonlocal started
+        if started and not _time_to_start_a_record():
+            _hand_back_unreached(record)
+            return
+        started += 1
+        try:
+            _handle_record(record)
+        except EventNotPublishedError as exc:
+            # The outcome is stored but its event not published (the result stays un-notified):
+            # a copy is sent for a later delivery (a replay, no provider call) to publish it.
+            _announce_later(record, exc)
+
+    def _handle_record(record: SQSRecord) -> None:
         try:
             if record.raw_event.get("eventSource") != "aws:sqs":
                 raise InvalidRequestError("eventSource", "must be aws:sqs")

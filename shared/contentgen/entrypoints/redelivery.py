@@ -33,8 +33,12 @@ MAX_MESSAGE_ATTRIBUTES = 10
 # Answers whose request may simply be run later: the breaker was open (nothing was called), or
 # the provider said when to come back: a 429, or a 5xx naming a wait (`ProviderBusyError`, e.g.
 # OpenRouter's 503 "No available model provider" with `Retry-After`).
-_NOT_TRIED = frozenset({"provider_circuit_open"})
-_COME_BACK_LATER = frozenset({"provider_circuit_open", "provider_rate_limited", "provider_unavailable"})
+# A used-up per-day quota (`provider_quota_exhausted`) is not a try of the request either: the
+# provider refused it before doing any work, and only its reset can help.
+_NOT_TRIED = frozenset({"provider_circuit_open", "provider_quota_exhausted"})
+_COME_BACK_LATER = frozenset(
+    {"provider_circuit_open", "provider_rate_limited", "provider_unavailable", "provider_quota_exhausted"}
+)
 
 
 def _message_attributes(record: SQSRecord) -> dict[str, dict[str, Any]]:
@@ -88,6 +92,33 @@ def hand_back_for(record: SQSRecord, outcome: dict[str, Any]) -> HandBack | None
     attempts = attempts_so_far(record) - (1 if code in _NOT_TRIED else 0)
     delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(float(retry_after))))
     return HandBack(delay_seconds=delay, attempts=attempts)
+
+
+def not_reached(record: SQSRecord) -> HandBack | None:
+    """The hand-back of a record the invocation had no time left to start: sent again at once,
+    carrying the attempts made before this delivery (this one made none), so a batch that needs
+    more time than the function has spends no attempt of its later records (Powertools #1242:
+    "if the function just times out, everything is put back"). None when the copy could not
+    carry its attempts (`MAX_MESSAGE_ATTRIBUTES`): the record then fails untouched, and SQS
+    delivers it again after the visibility timeout."""
+    if len(_carried_attributes(record)) >= MAX_MESSAGE_ATTRIBUTES:
+        return None
+    return HandBack(delay_seconds=0, attempts=max(0, attempts_so_far(record) - 1))
+
+
+# A completion event EventBridge kept failing is announced again this much later (seconds).
+UNPUBLISHED_RETRY_SECONDS = 2
+
+
+def announce_later(record: SQSRecord) -> HandBack | None:
+    """The hand-back of a record whose outcome is stored but whose completion event EventBridge
+    kept failing: sent again after `UNPUBLISHED_RETRY_SECONDS`, this delivery not counted (its
+    provider work is done and stored; the copy replays it and publishes the event). Without it a
+    failed publish on the last receive would leave the result un-notified in the DLQ. None when
+    the copy could not carry its attempts."""
+    if len(_carried_attributes(record)) >= MAX_MESSAGE_ATTRIBUTES:
+        return None
+    return HandBack(delay_seconds=UNPUBLISHED_RETRY_SECONDS, attempts=max(0, attempts_so_far(record) - 1))
 
 
 def queue_url_from_arn(arn: str) -> str:

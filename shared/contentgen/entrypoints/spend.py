@@ -1,5 +1,6 @@
-"""Spend control around the handlers: who pays for an invocation, and the middleware that checks
-each charged key's budget before any provider is paid, meters the route and charges it once.
+"""Spend control around the handlers: who pays for an invocation, and the middleware that
+reserves each provider request's most against every charged key's budget before it is paid,
+meters the route and settles each key once (the holds released, the actual cost charged).
 
 The rules are `contentgen.billing.budgets`, the ledger `contentgen.stores.ledger` (its module
 docstring describes the table, the overshoot bound and the fail-open behaviour).
@@ -16,13 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
-from contentgen.billing.budgets import budget_guard
 from contentgen.billing.meter import Meter, metered
 from contentgen.config import get_settings
 from contentgen.entrypoints.answers import is_rest_proxy_event
 from contentgen.errors import ContentgenError, ForbiddenError
 from contentgen.observability import logger
-from contentgen.stores.ledger import charge, check_budget
+from contentgen.stores.ledger import Reservations, settle
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -157,14 +157,17 @@ def _paid_internal_error(meter: Meter) -> ContentgenError:
 def spend_middleware(
     app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]
 ) -> Response[Any]:
-    """Around every generation route (POST): budget check, usage meter, one charge, `usage`."""
+    """Around every generation route (POST): a usage meter whose guard reserves each provider
+    request's most on every charged key before it is paid (429 `budget_exceeded` when a key has no
+    budget left), then one settle per key whatever the outcome, and `usage` on a success."""
     event = app.current_event
     if event.http_method != "POST":
         return next_middleware(app)
     keys = charged_keys(event)
-    standings = [check_budget(api_key_id) for api_key_id in keys]
+    reservations = Reservations(keys)
     with metered() as meter:
-        meter.guard = budget_guard([standing for standing in standings if standing is not None])
+        meter.guard = reservations
+        meter.after = reservations.after
         try:
             response = next_middleware(app)
         except ContentgenError as exc:
@@ -176,9 +179,11 @@ def spend_middleware(
                 raise
             raise _paid_internal_error(meter) from exc
         finally:
-            if meter.provider_requests or meter.cost_usd is not None:
-                for api_key_id, standing in zip(keys, standings, strict=True):
-                    charge(api_key_id, _function_name(app), meter, standing)
+            paid = bool(meter.provider_requests or meter.cost_usd is not None)
+            for api_key_id in keys:
+                holds = reservations.of(api_key_id)
+                if paid or holds:
+                    settle(api_key_id, _function_name(app), meter if paid else None, holds)
     if 200 <= response.status_code < 300:
         return _with_usage(response, meter.as_usage())
     return response

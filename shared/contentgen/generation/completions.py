@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
+from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, text_cost_bound
+from contentgen.catalog import accepted_parameters
 from contentgen.connectors.openai_connector import OpenRouterBodyError, malformed_reply, openrouter
 from contentgen.core.retry import Attempt
 from contentgen.errors import ContentFilteredError
@@ -27,6 +31,29 @@ class ChatResult:
     cost_usd: float | None
 
 
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def billed_cost(usage: Mapping[str, Any]) -> float | None:
+    """What one OpenRouter request cost in USD, from its `usage` extras; None when it says nothing.
+
+    `usage.cost` is what OpenRouter charged the account. With a provider key of our own (BYOK,
+    `usage.is_byok`), that is only OpenRouter's fee: the provider billed our key
+    `usage.cost_details.upstream_inference_cost` as well, so the request cost both. OpenRouter
+    documents the upstream figure as applying to BYOK requests only, so it is added unless the
+    reply says `is_byok: false`. Source (read 2026-12-06):
+    https://openrouter.ai/docs/use-cases/usage-accounting ("cost: The total amount charged to your
+    account; cost_details.upstream_inference_cost: The actual cost charged by the upstream AI
+    provider. Note: The upstream_inference_cost field only applies to BYOK requests.")."""
+    cost = _number(usage.get("cost"))
+    details = usage.get("cost_details")
+    upstream = _number(details.get("upstream_inference_cost")) if isinstance(details, Mapping) else None
+    if upstream is None or usage.get("is_byok") is False:
+        return cost
+    return (cost or 0.0) + upstream
+
+
 def _prompt_text(messages: list[ChatCompletionMessageParam]) -> str:
     """The messages as one text for the log line (images are named, never inlined)."""
     parts: list[str] = []
@@ -40,6 +67,31 @@ def _prompt_text(messages: list[ChatCompletionMessageParam]) -> str:
             ]
             parts.append(f"{message['role']}: {' '.join(texts)}")
     return "\n".join(parts)
+
+
+def _cost_bound(
+    messages: list[ChatCompletionMessageParam],
+    models: Sequence[str],
+    response_format: dict[str, Any] | None,
+    max_tokens: int | None,
+) -> Any:
+    """`cost_bound(model)` for the call policy: the most a request sent to `model` can cost, over
+    every model OpenRouter may answer with (the `models` list it is given). The prompt is bounded
+    by the UTF-8 bytes of the messages and the schema as sent (JSON), images by their count."""
+    sent = json.dumps(messages, default=str).encode()
+    schema = json.dumps(response_format).encode() if response_format is not None else b""
+    images = sent.count(b'"image_url"')
+    prompt_bytes = len(sent) + len(schema) + MESSAGE_OVERHEAD_TOKENS * len(messages)
+
+    def bound(model: str) -> Decimal:
+        position = list(models).index(model) if model in models else 0
+        answering = [model, *models[position + 1 :]][:OPENROUTER_MAX_MODELS]
+        return max(
+            text_cost_bound(name, prompt_bytes=prompt_bytes, images=images, max_tokens=max_tokens)
+            for name in answering
+        )
+
+    return bound
 
 
 # Native finish reasons that mean a safety filter stopped the model, whatever OpenRouter's
@@ -135,6 +187,9 @@ def complete_chat(
     the reply's `model` names the model that answered (and that was billed). A structured request
     (`response_format`) also sends `provider: {"require_parameters": true}`, so OpenRouter routes
     only to endpoints that honour the schema (https://openrouter.ai/docs/features/provider-routing).
+    `max_tokens` and `temperature` are sent only when every model of the request's chain takes
+    them (`contentgen.catalog.accepted_parameters`): a default model without `temperature` (the
+    catalog's `parameters`) gets none, so `require_parameters` never turns it into "No endpoints".
 
     What a 200 can still carry (`_check_reply`): a failure reported in the body raises
     `OpenRouterBodyError`, classified by the call policy like an HTTP status (retried, counted by
@@ -144,19 +199,19 @@ def complete_chat(
     request. A 200 that is not a chat completion (not JSON, broken JSON) is a provider server error
     (`OpenRouterMalformedReply`, classified by the connector): retried, then 502 quoting it.
     """
-    options: dict[str, Any] = {}
-    if response_format is not None:
-        options["response_format"] = response_format
-    if max_tokens is not None:
-        options["max_tokens"] = max_tokens
-    if temperature is not None:
-        options["temperature"] = temperature
+    wanted: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
 
     def attempt(client: OpenAI, call: Attempt) -> ChatResult:
         # OpenRouter usage accounting adds `usage.cost` (credits, USD) to the reply.
         extra_body: dict[str, Any] = {"usage": {"include": True}}
+        chain = [call.model, *call.fallbacks][:OPENROUTER_MAX_MODELS]
         if call.fallbacks:
-            extra_body["models"] = [call.model, *call.fallbacks][:OPENROUTER_MAX_MODELS]
+            extra_body["models"] = chain
+        # Only what every model that may serve this request accepts (the model catalog): a sampling
+        # parameter one of them does not take is left out rather than refused upstream.
+        options: dict[str, Any] = accepted_parameters(chain, wanted)
+        if response_format is not None:
+            options["response_format"] = response_format
         if response_format is not None:
             extra_body["provider"] = {"require_parameters": True}
         completion: ChatCompletion = client.chat.completions.create(
@@ -170,7 +225,7 @@ def complete_chat(
             # A 200 that is not JSON comes back from the SDK as its text (a proxy's HTML page).
             raise malformed_reply(completion)
         usage = getattr(completion, "usage", None)
-        cost = (usage.model_extra or {}).get("cost") if usage is not None else None
+        cost = billed_cost(usage.model_extra or {}) if usage is not None else None
         choices = getattr(completion, "choices", None) or []
         choice = choices[0] if choices else None
         result = ChatResult(
@@ -179,7 +234,7 @@ def complete_chat(
             finish_reason=str(choice.finish_reason) if choice is not None and choice.finish_reason else None,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
-            cost_usd=float(cost) if isinstance(cost, int | float) else None,
+            cost_usd=cost,
         )
         call.report(
             answered_by=result.model,
@@ -193,4 +248,10 @@ def complete_chat(
         _check_reply(completion, result.model)
         return result
 
-    return openrouter.call(attempt, models=models, name="chat.completions", prompt=_prompt_text(messages))
+    return openrouter.call(
+        attempt,
+        models=models,
+        name="chat.completions",
+        prompt=_prompt_text(messages),
+        cost_bound=_cost_bound(messages, models, response_format, max_tokens),
+    )

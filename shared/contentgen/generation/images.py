@@ -1,16 +1,21 @@
-"""One image from Google GenAI, under the call policy: Imagen (`generate_images`, Vertex AI) or a
-Gemini image model (`generate_content` with IMAGE output, either backend)."""
+"""One image from Google GenAI, under the call policy, through the API surface the model catalog
+names for the model (`ModelEntry.surface`): `generate_content` with IMAGE output and the image
+config (`imageConfig.aspectRatio`, `imageConfig.imageSize`: the Gemini image models, either
+backend), or Imagen's `predict` (`generate_images`, Vertex AI; the retired Imagen line). Only the
+parameters the model's catalog entry accepts are sent."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from google import genai
 from google.genai import types
 
 from contentgen.billing.prices import image_cost
+from contentgen.catalog import accepted_parameters, find_model
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ContentFilteredError, ModelOutputError
@@ -64,12 +69,23 @@ def _imagen(
 def _gemini(
     client: genai.Client, prompt: str, aspect_ratio: str, model: str, timeout: float
 ) -> GeneratedImage:
+    entry = find_model(model)
+    image_config = accepted_parameters(
+        model,
+        {
+            "image_config.aspect_ratio": aspect_ratio,
+            "image_config.image_size": entry.image.default_size if entry and entry.image else None,
+        },
+    )
     response = client.models.generate_content(
         model=model,
         contents=prompt,
         config=types.GenerateContentConfig(
             response_modalities=["IMAGE"],
-            image_config=types.ImageConfig(aspect_ratio=aspect_ratio),
+            image_config=types.ImageConfig(
+                aspect_ratio=image_config.get("image_config.aspect_ratio"),
+                image_size=image_config.get("image_config.image_size"),
+            ),
             http_options=types.HttpOptions(timeout=int(timeout * 1000)),
         ),
     )
@@ -157,7 +173,8 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
     safety filter's error (`classify_genai_error`, DECLINED)."""
 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
-        generate = _imagen if call.model.startswith("imagen") else _gemini
+        entry = find_model(call.model)
+        generate = _imagen if entry is not None and entry.surface == "predict" else _gemini
         image = generate(client, prompt, aspect_ratio, call.model, call.timeout)
         # Google reports no cost for images: it comes from the price table (contentgen.billing.prices).
         call.report(
@@ -168,4 +185,9 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
         )
         return image
 
-    return google_genai.call(attempt, models=models, name="image", prompt=prompt)
+    # Reserved against the key's budget before the request: exactly what one image costs.
+    def bound(model: str) -> Decimal | None:
+        cost = image_cost(model)
+        return Decimal(str(cost)) if cost is not None else None
+
+    return google_genai.call(attempt, models=models, name="image", prompt=prompt, cost_bound=bound)

@@ -1,20 +1,45 @@
-"""Veo through google-genai on Vertex AI: start an operation, check it once, read the result.
+"""Video through google-genai: start a job, check it once, read the result. The API surface is the
+model catalog's (`contentgen.catalog`, `ModelEntry.surface`), never guessed from the id:
 
-The SDK has no wait; an operation is rebuilt from its name in each check, so checks can happen in
-other invocations (the video worker). `generate_videos` exists only in Vertex AI mode.
+- `predict_long_running` (Veo 3.1 on Vertex AI): `models.generate_videos` starts a long-running
+  operation (`:predictLongRunning`), `operations.get` checks it (`:fetchPredictOperation`).
+  `generate_videos` exists only in Vertex AI mode in google-genai 3.x.
+- `interactions` (Gemini Omni on the Gemini Developer API, one API key): `interactions.create`
+  with `background=True` (`POST /{api_version}/interactions`; google-genai 3.4.0 sends `v1`, its
+  `GOOGLE_AI_API_DEFAULT_VERSION`; the answer's `id` is the job's handle) and `interactions.get`
+  (`GET /{api_version}/interactions/{id}`) until `status` is `completed` (the video is
+  the last `model_output` step's `video` content, base64 `data` or a `uri`), or `failed` /
+  `cancelled` / `incomplete` / `budget_exceeded`. Sources: google-genai 3.4.0
+  `google/genai/_gaos/interactions.py` (`Interactions.create`: `POST /{api_version}/interactions`;
+  `get`: `GET /{api_version}/interactions/{interactionsId}`), `_gaos/google_genai.py`
+  (`GeminiNextGenInteractions`: the parent client's httpx client, base URL, key and
+  `retry_options`; `_add_output_properties_if_interaction` fills `output_video`),
+  `_gaos/types/interactions/videoresponseformat.py` (`response_format` `{"type": "video",
+  "aspect_ratio", "duration", "resolution", "delivery"}`), `interaction.py` (statuses); the wire
+  flow as verified against the live API in https://github.com/TanStack/ai/issues/871 (2026-07-01,
+  read 2026-12-06) and https://github.com/diegosouzapw/OmniRoute/issues/8748 (read 2026-12-06).
+
+Neither SDK waits here: a job is rebuilt from its handle in each check, so checks can happen in
+other invocations (the video worker). Only the parameters the model's catalog entry accepts are
+sent (`contentgen.catalog.accepted_parameters`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
 
 from google import genai
 from google.genai import types
 
 from contentgen.billing.prices import video_cost
+from contentgen.catalog import accepted_parameters, find_model
 from contentgen.connectors.genai_connector import google_genai, is_safety_block
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ModelOutputError
@@ -46,10 +71,65 @@ class StartedVideo:
     cost_usd: float | None = None  # seconds x the model's price per second (contentgen.billing.prices)
 
 
+def uses_interactions(model: str) -> bool:
+    """Whether `model` is served through the Interactions API (the catalog's surface)."""
+    entry = find_model(model)
+    return entry is not None and entry.surface == "interactions"
+
+
+def _backend_check(client: genai.Client, model: str) -> None:
+    """A model the configured backend cannot serve is a 503 naming the switch, before any request."""
+    interactions = uses_interactions(model)
+    if interactions and client.vertexai:
+        raise ConfigurationError(
+            f"service misconfigured: VIDEO_MODEL {model} is served by the Gemini Developer API's "
+            "Interactions API: set GOOGLE_GENAI_USE_VERTEXAI=false"
+        )
+    if not interactions and not client.vertexai:
+        raise ConfigurationError(
+            f"service misconfigured: VIDEO_MODEL {model} needs GOOGLE_GENAI_USE_VERTEXAI=true "
+            "(google-genai offers generate_videos on Vertex AI only; the Gemini Developer API "
+            "serves video through the Interactions API models of the catalog)"
+        )
+
+
+# The video interaction's output format (`VideoResponseFormatParam`): only the fields the model's
+# catalog entry accepts are sent. `duration` is a string: google.protobuf.Duration's JSON form,
+# whole seconds with an `s` suffix ("8s", https://protobuf.dev/programming-guides/json/).
+def _response_format(model: str, aspect_ratio: str, duration_seconds: int) -> dict[str, Any]:
+    wanted = {
+        "response_format.aspect_ratio": aspect_ratio,
+        "response_format.duration": f"{duration_seconds}s",
+        "response_format.delivery": "inline",
+    }
+    sent = accepted_parameters(model, wanted)
+    return {"type": "video", **{name.split(".", 1)[1]: value for name, value in sent.items()}}
+
+
+def _start_interaction(
+    client: genai.Client, call: Attempt, prompt: str, aspect_ratio: str, duration_seconds: int
+) -> str:
+    """Start a background video interaction; its `id` is the job's handle."""
+    interaction = client.interactions.create(
+        model=cast(Any, call.model),
+        input=prompt,
+        response_format=cast(Any, _response_format(call.model, aspect_ratio, duration_seconds)),
+        background=True,
+        store=True,  # a background interaction is read back by id (the check)
+        timeout=call.timeout,
+    )
+    identifier = getattr(interaction, "id", None)
+    if not identifier:
+        raise ModelOutputError(f"{call.model} did not return an interaction id")
+    return str(identifier)
+
+
 def start_video(
     prompt: str, *, aspect_ratio: str, duration_seconds: int, models: Sequence[str]
 ) -> StartedVideo:
-    """Start a Veo operation with the first model that accepts it.
+    """Start a video job with the first model that accepts it: a Veo operation (Vertex AI) or a
+    background interaction (Gemini API), by the model's catalog surface. `operation_name` is the
+    operation's name or the interaction's id; `check_video` takes it with the same `model`.
 
     Starting is paid and not idempotent, so it runs under the call policy with `idempotent=False`:
     a timeout, a connection dropped after the request was sent, or an answer that could not be
@@ -58,19 +138,24 @@ def start_video(
     still holds the operation's whole `name` (a body cut short after it), the operation is kept."""
 
     def attempt(client: genai.Client, call: Attempt) -> StartedVideo:
-        if not client.vertexai:
-            raise ConfigurationError(
-                "service misconfigured: video generation needs GOOGLE_GENAI_USE_VERTEXAI=true "
-                "(google-genai offers generate_videos on Vertex AI only)"
-            )
+        _backend_check(client, call.model)
+        if uses_interactions(call.model):
+            handle = _start_interaction(client, call, prompt, aspect_ratio, duration_seconds)
+            cost = video_cost(call.model, duration_seconds)
+            call.report(answered_by=call.model, cost_usd=cost, operation_name=handle)
+            return StartedVideo(handle, call.model, cost)
+        config = accepted_parameters(
+            call.model,
+            {"aspectRatio": aspect_ratio, "durationSeconds": duration_seconds, "sampleCount": 1},
+        )
         try:
             operation = client.models.generate_videos(
                 model=call.model,
                 source=types.GenerateVideosSource(prompt=prompt),
                 config=types.GenerateVideosConfig(
-                    aspect_ratio=aspect_ratio,
-                    duration_seconds=duration_seconds,
-                    number_of_videos=1,
+                    aspect_ratio=config.get("aspectRatio"),
+                    duration_seconds=config.get("durationSeconds"),
+                    number_of_videos=config.get("sampleCount"),
                     http_options=_timeout(call.timeout),
                 ),
             )
@@ -91,7 +176,14 @@ def start_video(
         return StartedVideo(operation.name, call.model, cost)
 
     # A start that timed out may have started (and billed) the operation: not retried.
-    return google_genai.call(attempt, models=models, name="generate_videos", prompt=prompt, idempotent=False)
+    # Reserved against the key's budget before the start: exactly what the start will cost.
+    def bound(model: str) -> Decimal | None:
+        cost = video_cost(model, duration_seconds)
+        return Decimal(str(cost)) if cost is not None else None
+
+    return google_genai.call(
+        attempt, models=models, name="generate_videos", prompt=prompt, idempotent=False, cost_bound=bound
+    )
 
 
 def _download(video: types.Video, model: str) -> VideoCheck:
@@ -115,13 +207,70 @@ def _download(video: types.Video, model: str) -> VideoCheck:
     return VideoCheck(done=True, data=data, mime_type=video.mime_type or "video/mp4")
 
 
+# Interaction statuses that end it without a video (google-genai 3.4.0
+# `_gaos/types/interactions/interaction.py` `InteractionStatus`).
+_INTERACTION_ENDED = frozenset({"failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
+
+
+def _interaction_error(interaction: Any) -> str:
+    """The provider's words for an interaction that ended without a video."""
+    words = [
+        str(e.message) for e in getattr(interaction, "errors", None) or [] if getattr(e, "message", None)
+    ]
+    for step in getattr(interaction, "steps", None) or []:
+        error = getattr(step, "error", None)
+        message = getattr(error, "message", None) if error is not None else None
+        if message:
+            words.append(str(message))
+    return "; ".join(words) or f"the interaction ended {getattr(interaction, 'status', 'without a video')}"
+
+
+def _check_interaction(interaction_id: str, model: str) -> VideoCheck:
+    """One `interactions.get` of a background video interaction, read as a `VideoCheck`."""
+
+    def attempt(client: genai.Client, call: Attempt) -> Any:
+        interaction = client.interactions.get(interaction_id, timeout=call.timeout)
+        call.report(answered_by=call.model, done=str(getattr(interaction, "status", "")))
+        return interaction
+
+    interaction = google_genai.call(attempt, models=[model], name="interactions.get", wait=False)
+    status = str(getattr(interaction, "status", ""))
+    if status in _INTERACTION_ENDED:
+        message = _interaction_error(interaction)
+        if is_safety_block(message):
+            return VideoCheck(done=True, filtered=[message])
+        return VideoCheck(done=True, error=message)
+    if status != "completed":
+        return VideoCheck(done=False)  # queued, in_progress, requires_continuation
+    video = getattr(interaction, "output_video", None)
+    data = getattr(video, "data", None) if video is not None else None
+    mime_type = str(getattr(video, "mime_type", None) or "video/mp4")
+    if data:
+        try:
+            return VideoCheck(done=True, data=base64.b64decode(data, validate=True), mime_type=mime_type)
+        except (binascii.Error, ValueError):
+            return VideoCheck(done=True, error=f"{model} returned video data that is not base64")
+    uri = getattr(video, "uri", None) if video is not None else None
+    if uri:
+        return _download(types.Video(uri=str(uri), mime_type=mime_type), model)
+    text = str(getattr(interaction, "output_text", None) or "").strip()
+    reason = f"{model} finished without a video" + (f": {text[:500]}" if text else " and gave no reason")
+    return VideoCheck(done=True, filtered=[reason])
+
+
 def check_video(operation_name: str, *, model: str) -> VideoCheck:
-    """Check the operation (started with `model`) once, without waiting, and read its outcome.
-    A failed check raises its `ProviderError` (with the provider's wait) after one request.
+    """Check the job (started with `model`: an operation or an interaction, by the model's catalog
+    surface) once, without waiting, and read its outcome. A failed check raises its
+    `ProviderError` (with the provider's wait) after one request; a check that finds the model
+    gone raises `ModelUnavailableError` (a distinct type: the job ends at once, in the provider's
+    words; it is never worth checking again).
 
     A safety decline (`filtered`, the job's `content_filtered`) is `raiMediaFilteredReasons` /
     `raiMediaFilteredCount`, an operation error in a safety filter's words (`is_safety_block`),
     or a finished operation with no video at all; any other operation error is `error`."""
+
+    if uses_interactions(model):
+        return _check_interaction(operation_name, model)
 
     def attempt(client: genai.Client, call: Attempt) -> types.GenerateVideosOperation:
         operation = client.operations.get(

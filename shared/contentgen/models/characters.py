@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
-import socket
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from contentgen.models.common import CharacterRef, ReplyModel, RequestModel, ResponseModel
+from contentgen.models.public_url import HostError, is_public, parse_host, refused_name
 from contentgen.models.schema import NON_BLANK, SoftMaxLength
 from contentgen.models.usage import Usage, usage_field
 
@@ -41,9 +40,10 @@ def check_image_url(url: str) -> str:
     (CONTRACT: https only): `https://`, a host that parses (RFC 3986 §3.2 via
     `urllib.parse.urlsplit`: brackets closed, a port of 1-65535), no `user:password@`, no
     whitespace or control characters, text that can be written as UTF-8, and not a name or
-    literal address of this or a private network (`localhost`, loopback, private, link-local,
-    reserved, unspecified or multicast addresses, including IPv4 written as one number or in hex,
-    which fetchers read as `inet_aton` does, and IPv4-mapped IPv6)."""
+    literal address of this or a private network, with the host read as the fetcher's WHATWG
+    parser reads it (`contentgen.models.public_url`: full-width digits, percent-encoded hosts,
+    decimal / octal / hex IPv4, trailing dots, IPv6 embedding IPv4, cloud metadata names). Names
+    are resolved later, before the provider is asked (`contentgen.connectors.fetch_guard`)."""
     if any(ord(char) < 0x21 or 0x7F <= ord(char) < 0xA0 for char in url):
         raise ValueError("must not contain whitespace or control characters")
     try:
@@ -60,31 +60,26 @@ def check_image_url(url: str) -> str:
         raise ValueError("must not carry a user name or password")
     if port == 0:
         raise ValueError("must name a port of 1-65535")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise ValueError("must name a host")
-    if host == "localhost" or host.endswith(".localhost"):
-        raise ValueError("must not name this host (localhost)")
-    address = _literal_address(host)
-    if address is not None and (not address.is_global or address.is_multicast):
+    try:
+        host = parse_host(_raw_host(parts.netloc))
+    except HostError as exc:
+        raise ValueError(str(exc)) from None
+    if isinstance(host, str):
+        if not host:
+            raise ValueError("must name a host")
+        reason = refused_name(host)
+        if reason is not None:
+            raise ValueError(reason)
+    elif not is_public(host):
         raise ValueError("must not name a loopback, private, link-local, reserved or multicast address")
     return url
 
 
-def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The IP address `host` spells, in any form a fetcher accepts; None for a name."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if not all(char in "0123456789abcdefx." for char in host.lower()):
-            return None
-        try:  # 2130706433, 0x7f.1, 127.1: legacy IPv4 forms (inet_aton(3)) fetchers still read
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+def _raw_host(netloc: str) -> str:
+    """The host of an authority (no user info, checked before) as written, port removed."""
+    if netloc.startswith("["):
+        return netloc[: netloc.find("]") + 1] if "]" in netloc else netloc
+    return netloc.rsplit(":", 1)[0] if ":" in netloc else netloc
 
 
 class CharacterAnalysisRequest(RequestModel):

@@ -35,7 +35,15 @@ JobStatus = Literal["pending", "running", "succeeded", "failed"]
 class VideoRequest(RequestModel):
     prompt: Prompt
     aspect_ratio: VideoAspectRatio = Field("9:16", description="16:9 or 9:16; vertical by default.")
-    duration_seconds: int = Field(8, ge=4, le=8, description="Length of the clip, 4 to 8 seconds.")
+    duration_seconds: int = Field(
+        8,
+        ge=3,
+        le=15,
+        description="Length of the clip in whole seconds. The configured video model and its "
+        "fallbacks decide what is allowed (the model catalog; `x-allowed-values` lists each "
+        "backend's default chain), checked before anything is paid: 422 naming `duration_seconds` "
+        "and the allowed values otherwise.",
+    )
 
 
 class VideoJobAccepted(ResponseModel):
@@ -59,9 +67,10 @@ class VideoJobStatus(ResponseModel):
         None,
         description="Stable machine code of the failure: content_filtered (the provider's filter "
         "withheld the video; `error` quotes its reasons), provider_error (the provider's words in "
-        "`error`: e.g. the model or operation is gone), deadline_exceeded, unconfirmed_paid_work "
-        "(the start may have begun unseen and be billed; it was not retried), or the provider's "
-        "refusal code (invalid_request, provider_rejected_request, ...).",
+        "`error`), model_unavailable (the provider no longer serves the job's model; `error` quotes "
+        "it), deadline_exceeded, unconfirmed_paid_work (the start may have begun unseen and be "
+        "billed; it was not retried), or the provider's refusal code (invalid_request, "
+        "provider_rejected_request, ...).",
     )
     created_at: int
     updated_at: int

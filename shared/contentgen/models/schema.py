@@ -56,6 +56,9 @@ class SoftTrim:
     original_chars: int
 
 
+_UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
+
+
 def trim_at_word(text: str, limit: int) -> str:
     """`text` in at most `limit` characters, cut at the last whitespace before the limit.
 
@@ -65,7 +68,8 @@ def trim_at_word(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     head = text[: limit + 1]
-    cut = max((space.start() for space in re.finditer(r"\s", head)), default=-1)
+    last_space = _UP_TO_LAST_SPACE.match(head)  # one C-level scan, not a Python step per space (warm path)
+    cut = last_space.end() - 1 if last_space else -1
     kept = head[:cut].rstrip() if cut > 0 else ""
     return kept or text[:limit].rstrip()
 

@@ -48,7 +48,13 @@ class UsageReport(ResponseModel):
     api_key_id: str = Field(description="The API key's id (API Gateway's, never the key itself).")
     day: str = Field(description="Today, UTC, YYYY-MM-DD.")
     daily_budget_usd: float = Field(description="The key's own budget, else the default.")
-    remaining_today_usd: float = Field(description="Budget left today (0 when spent).")
+    settled_today_usd: float = Field(description="USD charged today for finished requests.")
+    reserved_today_usd: float = Field(
+        description="USD held today by requests in flight (each its most; released or settled when it ends)."
+    )
+    remaining_today_usd: float = Field(
+        description="Budget left today after settled and reserved (0 when spent)."
+    )
     today: DaySpend
     last_30_days: DaySpend = Field(description="Totals over the 30 days ending today; `day` is the first.")
     days: list[DaySpend] = Field(description="Each day with spend in those 30 days, oldest first.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
 import sys
 import threading
@@ -75,9 +76,35 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         return redact(super().format(record))
 
 
+class SampledLogger(Logger):
+    """Powertools' Logger whose per-invocation sampling draw calls `setLevel` only when the level changes.
+
+    Powertools re-draws DEBUG sampling on every warm invocation (`refresh_sample_rate_calculation`,
+    from `inject_lambda_context`) by `setLevel(initial)` and, when drawn, `setLevel(DEBUG)`; each
+    `logging.Logger.setLevel` clears the level cache of every logger in the process
+    (`logging.Manager._clear_cache`): 10 µs of CPU per invocation with the function's 95 loggers,
+    2 to 4 µs here, and milliseconds in a process holding many more loggers (docs/benchmark.md,
+    warm). Same draw, same resulting level.
+    """
+
+    def refresh_sample_rate_calculation(self) -> None:
+        initial: int | str = self.initial_log_level
+        # Powertools keeps a name ("WARNING") or a number; the logger's level is a number.
+        level = logging.getLevelName(initial.upper()) if isinstance(initial, str) else initial
+        if self.sampling_rate:
+            try:
+                if random.random() <= float(self.sampling_rate):
+                    level = logging.DEBUG
+            except ValueError:
+                super().refresh_sample_rate_calculation()  # Powertools raises its own error
+                return
+        if self._logger.level != level:
+            self._logger.setLevel(level)
+
+
 # DEBUG is sampled: POWERTOOLS_LOGGER_SAMPLE_RATE (set in template.yaml) turns on DEBUG for that
 # share of invocations; Powertools re-draws it per invocation in `inject_lambda_context`.
-logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
+logger = SampledLogger(service=SERVICE, logger_formatter=RedactingFormatter())
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
@@ -260,6 +287,14 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
     name = {"OPEN": "BreakerOpened", "HALF_OPEN": "BreakerHalfOpened", "CLOSED": "BreakerClosed"}[to_state]
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    write_metrics(blob)
+
+
+def count_model_unavailable(*, model: str) -> None:
+    """A model the provider no longer serves, found by this container (`ModelUnavailable`, by
+    model and rolled up by service for the alarm; once per model per container and TTL)."""
+    blob = _call_metrics(model, _function_name())
+    blob.add_metric(name="ModelUnavailable", unit=MetricUnit.Count, value=1)
     write_metrics(blob)
 
 

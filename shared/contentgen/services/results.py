@@ -12,12 +12,14 @@ from contentgen.stores.results import get_result
 THUMBNAILS_ROUTE = "/thumbnails"
 
 
-def read_result(request_id: RequestId) -> dict[str, Any]:
-    """The stored outcome of `request_id` (`StoredResult`'s fields). A thumbnail's `image_url` is
-    signed again, so it works for `expires_in` seconds from this read, however old the result.
+def read_result(request_id: RequestId, api_key_id: str) -> dict[str, Any]:
+    """The stored outcome of `request_id` (`StoredResult`'s fields), when it was charged to the
+    calling key `api_key_id`. A thumbnail's `image_url` is signed again, so it works for
+    `expires_in` seconds from this read, however old the result.
 
-    Raises NotFoundError (404) when the id is unknown or its request has not finished."""
-    found = get_result(request_id)
+    Raises NotFoundError (404) when the id is unknown, its request has not finished, or it belongs
+    to another key (the same answer: ids are guessable, e.g. `order-42`)."""
+    found = get_result(request_id, api_key_id)
     if found is None:
         raise NotFoundError(f"no result for request {request_id}")
     if found["route"] == THUMBNAILS_ROUTE and found["status"] == "succeeded":

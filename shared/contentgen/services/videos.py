@@ -13,12 +13,18 @@ Inside (`functions/video_job`, `run_video_job` under `contentgen.entrypoints.dur
    died mid-request) ends the job `unconfirmed_paid_work`, charged the dearest model's price for
    the seconds asked (the upper bound: Google may bill it); a refusal (invalid request, model
    gone, filtered prompt) ends it at once with the provider's words, nothing charged;
-3. `charge`: the owner's ledger is charged what the start cost (at most once);
+   Before the request is sent, the start's most (its price for the seconds asked) is reserved on
+   the payer's budget (`contentgen.stores.ledger.Reservations`, one conditional write; a key
+   without budget left ends the job `budget_exceeded`, unpaid). The models tried are those of
+   the chain the catalog says can make the request (`capable_video_models`; none: 422 at
+   `POST /videos`, before any job exists);
+3. `charge`: the reservation is settled once: released, and what the start cost charged;
 4. `video-ready`: `wait_for_condition` on the operation, backing off from
    `VIDEO_POLL_DELAY_SECONDS` by 1.5x to `VIDEO_POLL_MAX_DELAY_SECONDS`, until done or the
    deadline; 429/5xx/timeouts/open breaker are counted and polled again (SDK-GAP-2); a permanent
-   error (404/400: operation or model gone, request invalid) ends the job at once with the
-   provider's words (`provider_error`); a filtered video is `content_filtered`;
+   error (404/400: operation gone, request invalid) ends the job at once with the provider's
+   words (`provider_error`); a model the provider no longer serves (`ModelUnavailableError`)
+   ends it at once `model_unavailable`; a filtered video is `content_filtered`;
 5. `store`: the video bytes go to S3 under a key fixed per job (`videos/<day>/<job_id>.mp4`):
    bytes never enter a checkpoint (256 KB per step); only the key does. The download happens
    inside the same step as the upload (a replay downloads again: idempotent);
@@ -40,14 +46,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from contentgen.billing.budgets import BudgetExceededError
 from contentgen.billing.meter import Meter, metered
 from contentgen.billing.prices import video_cost
+from contentgen.catalog import video_violations
 from contentgen.config import get_settings
 from contentgen.errors import (
     CircuitOpenError,
     ContentgenError,
     DeadlineExceededError,
+    InvalidRequestError,
+    ModelUnavailableError,
     ProviderRateLimitedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
@@ -60,7 +68,7 @@ from contentgen.observability import logger
 from contentgen.prompts.media import video_prompt
 from contentgen.services.jobs import owned_job, start_job
 from contentgen.stores.jobs import check_configured, update_job
-from contentgen.stores.ledger import charge, check_budget
+from contentgen.stores.ledger import Hold, Reservations, settle
 from contentgen.stores.media import media_exists, presigned_get_url, put_media
 
 if TYPE_CHECKING:
@@ -88,6 +96,8 @@ def start_video_job(
     repeat answers the same job (its current status). `base_path` goes before
     `/videos/{job_id}` in `status_url` (`/prod` behind the stage)."""
     check_configured()
+    # A request no model of the chain can make is a 422 now, before a job exists or is paid for.
+    capable_video_models(request, get_settings().video_models)
     job, _ = start_job(
         KIND,
         function=get_settings().video_job_function,
@@ -130,6 +140,24 @@ def _usage(model: str | None, cost: float | None, requests: int = 1) -> dict[str
     }
 
 
+def capable_video_models(request: VideoRequest, models: Sequence[str]) -> list[str]:
+    """The models of the chain that can make the request's duration and aspect ratio (the model
+    catalog; a model it does not describe is kept), in order; `InvalidRequestError` (422) naming
+    the field and the primary model's allowed values when none can, before anything is paid."""
+    problems = {
+        model: video_violations(
+            model, duration_seconds=request.duration_seconds, aspect_ratio=request.aspect_ratio
+        )
+        for model in models
+    }
+    capable = [model for model in models if not problems[model]]
+    if not capable:
+        first = problems[models[0]][0]
+        allowed = ", ".join(str(value) for value in first.allowed)
+        raise InvalidRequestError(first.field, f"{models[0]} cannot make {first.value}; allowed: {allowed}")
+    return capable
+
+
 def _upper_bound_cost(seconds: int, models: Sequence[str]) -> float | None:
     """The dearest of `models` for `seconds` of video (None when the table prices none)."""
     costs = [cost for model in models if (cost := video_cost(model, seconds)) is not None]
@@ -142,25 +170,28 @@ def video_key(job_id: str, created_at: float) -> str:
     return f"videos/{day}/{job_id}.mp4"
 
 
-def _charge(owner: str | None, usage: dict[str, Any]) -> None:
-    """Charge `owner` (else the pipeline key) what the start cost, on the ledger, with its day's
-    standing (so the budget alarm event goes out when this charge crosses its share). The start
-    is paid already: a key found over its budget is charged all the same."""
-    key = owner or get_settings().pipeline_api_key_id
-    meter = Meter()
-    meter.add(
-        model=usage.get("model"),
-        ok=True,
-        prompt_tokens=None,
-        completion_tokens=None,
-        cost_usd=usage.get("cost_usd"),
-    )
-    try:
-        standing = check_budget(key)
-    except BudgetExceededError:
-        standing = None
+def _payer(owner: str | None) -> str:
+    """Who pays for the job: its owner, else (a job no key started) the pipeline key."""
+    return owner or get_settings().pipeline_api_key_id
+
+
+def _settle(owner: str | None, usage: dict[str, Any] | None, holds: Sequence[Hold]) -> None:
+    """Settle the job's start on the ledger once (`contentgen.stores.ledger.settle`): release the
+    reservation taken before the start (`holds`; none when the start ran in an earlier invocation
+    that died: its holds lapse by themselves) and add what the start cost (`usage`; None: nothing
+    was paid). The start is paid already: a key now over its budget is charged all the same."""
+    meter: Meter | None = None
+    if usage is not None:
+        meter = Meter()
+        meter.add(
+            model=usage.get("model"),
+            ok=True,
+            prompt_tokens=None,
+            completion_tokens=None,
+            cost_usd=usage.get("cost_usd"),
+        )
     # Per function on the ledger as the other functions are: Lambda's name for this one.
-    charge(key, os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction", meter, standing)
+    settle(_payer(owner), os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction", meter, holds)
 
 
 def run_video_job(run: JobRun) -> JobResult:
@@ -181,13 +212,23 @@ def run_video_job(run: JobRun) -> JobResult:
     context = run.context
     deadline = deadline_step(context, settings.video_job_deadline_seconds)
 
+    # The reservation taken before the paid start (as every route's, `contentgen.stores.ledger`):
+    # the start's most (its price for the seconds asked) is held on the payer's budget by one
+    # conditional write before the request is sent (429 `budget_exceeded` ends the job unpaid),
+    # and settled once in `charge`. Kept in this invocation only: a start replayed in a later one
+    # has no holds to release (they lapse at their deadline).
+    reservations = Reservations((_payer(run.owner),))
+
     def start() -> dict[str, Any]:
-        with metered():
+        models = capable_video_models(request, settings.video_models)
+        with metered() as meter:
+            meter.guard = reservations
+            meter.after = reservations.after
             started = start_video(
                 video_prompt(request.prompt, aspect_ratio=request.aspect_ratio),
                 aspect_ratio=request.aspect_ratio,
                 duration_seconds=request.duration_seconds,
-                models=settings.video_models,
+                models=models,
             )
         return {"operation": started.operation_name, "model": started.model, "cost_usd": started.cost_usd}
 
@@ -195,25 +236,30 @@ def run_video_job(run: JobRun) -> JobResult:
     if not paid.ok:
         if paid.unconfirmed:
             usage = _usage(None, _upper_bound_cost(request.duration_seconds, settings.video_models))
-            once_step(context, "charge", lambda: _charge(run.owner, usage))
+            once_step(context, "charge", lambda: _settle(run.owner, usage, reservations.holds))
             raise JobFailure(
                 "unconfirmed_paid_work",
                 f"{paid.message}. The video may have started at the provider (and be billed); it was "
                 "not retried, to avoid paying twice",
                 usage=usage,
             )
+        once_step(context, "charge", lambda: _settle(run.owner, None, reservations.holds))
         raise JobFailure(
             paid.code or "provider_error", paid.message or "the start was refused", usage=_usage(None, None)
         )
     started = paid.value
     usage = _usage(started["model"], started["cost_usd"])
-    once_step(context, "charge", lambda: _charge(run.owner, usage))
+    once_step(context, "charge", lambda: _settle(run.owner, usage, reservations.holds))
     run.progress("generating", 0.1)
 
     def probe(state: dict[str, Any]) -> dict[str, Any]:
         # Counted before the request: a check that fails (429, 404) is a check made too.
         update_job(run.job_id, status="running", step="generating", checks=int(state["checks"]))
-        outcome = check_video(state["operation"], model=state["model"])
+        try:
+            outcome = check_video(state["operation"], model=state["model"])
+        except ModelUnavailableError as exc:
+            # The provider no longer serves the job's model: no later check can succeed.
+            return {**state, "done": True, "model_unavailable": exc.message}
         if not outcome.done:
             return {**state, "done": False}
         if outcome.error is not None:
@@ -250,6 +296,8 @@ def run_video_job(run: JobRun) -> JobResult:
             f"deadline passed: the video was not ready {settings.video_job_deadline_seconds} s after the start{detail}",
             usage=usage,
         )
+    if waited.state.get("model_unavailable"):
+        raise JobFailure(ModelUnavailableError.code, str(waited.state["model_unavailable"]), usage=usage)
     if waited.permanent:
         raise JobFailure("provider_error", f"provider error: {waited.error}", usage=usage)
     if waited.state.get("error"):

@@ -4,8 +4,9 @@ that tell the caller (GenerationCompleted / GenerationFailed on the contentgen b
 A result larger than fits in a DynamoDB item goes to S3, with a pointer in the item.
 
 Items (partition key `pk`, `contentgen.stores.record_keys`): a result is kept under
-`<route>#<request_id>` (`stories/segments#req-1`), which only the function serving that route may
-write; the claim that binds a request_id to its route under `_claim#<request_id>`. Results that go
+`<route>#<api key>#<request_id>` (`stories/segments#k1#req-1`; the key charged, `owned`: each
+API key's request_ids are its own), which only the function serving that route may write; the
+claim that binds a request_id to its route under `_claim#<api key>#<request_id>`. Results that go
 to S3 lie under `results/<route>#`, again only the owner's to write. `get_result` reads the
 request_id's item under every route at once (the claims, which every event-fed role may write,
 are not trusted for reading).
@@ -14,13 +15,18 @@ are not trusted for reading).
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contentgen.clients.aws import get_dynamodb_client, get_events_client, get_s3_client
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError, ConflictError, ContentgenError
+from contentgen.observability import logger, metrics
 from contentgen.stores.record_keys import RESULT_ROUTES, claim_key, record_key, result_object_key
 
 # DynamoDB items are at most 400 KB; keep room for the other attributes.
@@ -34,6 +40,15 @@ def _required(value: str | None, variable: str) -> str:
     return value
 
 
+class EventNotPublishedError(ContentgenError):
+    """EventBridge answered `PutEvents` with the entry failed (`FailedEntryCount` > 0, the entry's
+    `ErrorCode` / `ErrorMessage`) on every try: the completion event was not published. The result
+    stays un-notified, so the next delivery of its message publishes it."""
+
+    status_code = 503
+    code = "event_not_published"
+
+
 class ResultsUnavailableError(ContentgenError):
     """The results table kept part of a read unprocessed (throttling): 503 with `Retry-After`."""
 
@@ -45,12 +60,22 @@ class ResultsUnavailableError(ContentgenError):
 class StoredResult:
     summary: dict[str, Any]  # what the completion event carries
     notified: bool  # whether that event was already published (by an earlier delivery)
+    owner: str = ""  # the API key charged, under whose ids the result is kept
+
+
+def owned(owner: str, request_id: str) -> str:
+    """`request_id` in the key space of the API key `owner` (`<owner>#<request_id>`: a request_id
+    holds no `#`, so no two owners' ids meet): each key's request_ids are its own, for claims,
+    results and their S3 objects."""
+    return f"{owner}#{request_id}"
 
 
 def store_result(
-    *, request_id: str, route: str, status_code: int, body: Any, keep_existing: bool = False
+    *, request_id: str, route: str, status_code: int, body: Any, owner: str, keep_existing: bool = False
 ) -> StoredResult:
-    """Store (or store again, identically) the outcome of `route` (its path) under `request_id`.
+    """Store (or store again, identically) the outcome of `route` (its path) under `request_id`,
+    readable only with the API key `owner` (the key charged: the message's `api_key_id`, else the
+    pipeline key); the first owner stays (`get_result` answers no other key).
 
     Writing is idempotent, so a redelivered message completes a store that failed before;
     `notified` survives rewrites, so the completion event is published once. With
@@ -73,10 +98,11 @@ def store_result(
         ":false": {"BOOL": False},
         ":body": {"S": payload},
         ":request_id": {"S": request_id},
+        ":owner": {"S": owner},
     }
     body_attribute = "body"
     if len(payload.encode()) > MAX_INLINE_BYTES:
-        key = result_object_key(route, request_id)
+        key = result_object_key(route, owned(owner, request_id))
         bucket = _required(settings.results_bucket, "RESULTS_BUCKET")
         get_s3_client().put_object(
             Bucket=bucket, Key=key, Body=payload.encode(), ContentType="application/json"
@@ -88,9 +114,10 @@ def store_result(
     try:
         stored = get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
-            Key={"pk": {"S": record_key(route, request_id)}},
+            Key={"pk": {"S": record_key(route, owned(owner, request_id))}},
             UpdateExpression=(
                 "SET request_id = :request_id, #route = :route, #status = :status, status_code = :code, "
+                "api_key_id = if_not_exists(api_key_id, :owner), "
                 "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
                 f"notified = if_not_exists(notified, :false), {body_attribute} = :body"
             ),
@@ -111,11 +138,11 @@ def store_result(
     summary: dict[str, Any] = {"request_id": request_id, "route": route, "status": values[":status"]["S"]}
     if not succeeded:
         summary["error"] = body.get("message") if isinstance(body, dict) else str(body)
-    return StoredResult(summary, bool(stored["Attributes"].get("notified", {}).get("BOOL")))
+    return StoredResult(summary, bool(stored["Attributes"].get("notified", {}).get("BOOL")), owner)
 
 
-def claim_request_id(*, request_id: str, route: str) -> None:
-    """Bind `request_id` to `route` before anything is generated for it.
+def claim_request_id(*, request_id: str, route: str, owner: str) -> None:
+    """Bind `request_id` of the API key `owner` (`owned`) to `route` before anything is generated for it.
 
     The first route to claim an id keeps it: a claim (or a stored result) for another route makes
     this raise `ConflictError`, so the same request_id sent to two routes is refused instead of
@@ -131,7 +158,7 @@ def claim_request_id(*, request_id: str, route: str) -> None:
     try:
         get_dynamodb_client().update_item(
             TableName=_required(settings.results_table, "RESULTS_TABLE"),
-            Key={"pk": {"S": claim_key(request_id)}},
+            Key={"pk": {"S": claim_key(owned(owner, request_id))}},
             # Refreshed at every delivery, a day past the result stored after it: the claim never
             # expires before its result, so an id cannot be reused while a result is readable.
             UpdateExpression="SET #route = if_not_exists(#route, :route), expires_at = :expires",
@@ -150,20 +177,22 @@ def claim_request_id(*, request_id: str, route: str) -> None:
         ) from None
 
 
-def mark_notified(request_id: str, route: str) -> None:
-    """Remember that the completion event of `route`'s result for `request_id` was published."""
+def mark_notified(request_id: str, route: str, owner: str) -> None:
+    """Remember that the completion event of `route`'s result for `owner`'s `request_id` was published."""
     get_dynamodb_client().update_item(
         TableName=_required(get_settings().results_table, "RESULTS_TABLE"),
-        Key={"pk": {"S": record_key(route, request_id)}},
+        Key={"pk": {"S": record_key(route, owned(owner, request_id))}},
         UpdateExpression="SET notified = :true",
         ExpressionAttributeValues={":true": {"BOOL": True}},
     )
 
 
-def get_result(request_id: str) -> dict[str, Any] | None:
+def get_result(request_id: str, api_key_id: str) -> dict[str, Any] | None:
     """The stored outcome of `request_id` (`request_id`, `route`, `status`, `status_code`,
-    `created_at` in epoch seconds, and `result` or `error`), or None when the id is unknown or its
-    request has not finished.
+    `created_at` in epoch seconds, and `result` or `error`), or None when the id is unknown, its
+    request has not finished, or it was charged to another API key than `api_key_id` (exactly as
+    unknown: request ids are often guessable; a result stored before owners were kept has none and
+    is read by no key).
 
     One `BatchGetItem` reads the id's item under each of `RESULT_ROUTES` (items only their own
     route's function may write). Raises ConflictError (409) when more than one route holds a
@@ -172,7 +201,11 @@ def get_result(request_id: str) -> dict[str, Any] | None:
     table = _required(settings.results_table, "RESULTS_TABLE")
     dynamodb = get_dynamodb_client()
     wanted: dict[str, Any] = {
-        table: {"Keys": [{"pk": {"S": record_key(route, request_id)}} for route in RESULT_ROUTES]}
+        table: {
+            "Keys": [
+                {"pk": {"S": record_key(route, owned(api_key_id, request_id))}} for route in RESULT_ROUTES
+            ]
+        }
     }
     items: list[dict[str, Any]] = []
     for _ in range(5):  # UnprocessedKeys: the rest of a throttled batch, asked again
@@ -188,7 +221,11 @@ def get_result(request_id: str) -> dict[str, Any] | None:
     now = int(time.time())
     # Expired items may outlive their TTL by up to about two days (DynamoDB deletes them later).
     finished = [
-        item for item in items if "status" in item and int(item.get("expires_at", {}).get("N", now + 1)) > now
+        item
+        for item in items
+        if "status" in item
+        and int(item.get("expires_at", {}).get("N", now + 1)) > now
+        and item.get("api_key_id", {}).get("S") == api_key_id
     ]
     if not finished:  # unknown, expired, or claimed and not finished yet
         return None
@@ -223,24 +260,61 @@ def get_result(request_id: str) -> dict[str, Any] | None:
 
 
 def announce(stored: StoredResult) -> None:
-    """Publish the completion event unless an earlier delivery already did, then remember it."""
+    """Publish the completion event unless an earlier delivery already did, then remember it.
+    Raises `EventNotPublishedError` (the result left un-notified) when EventBridge kept failing
+    the entry."""
     if stored.notified:
         return
     publish(stored.summary)
-    mark_notified(stored.summary["request_id"], stored.summary["route"])
+    mark_notified(stored.summary["request_id"], stored.summary["route"], stored.owner)
 
 
-def publish(summary: dict[str, Any]) -> None:
-    """GenerationCompleted or GenerationFailed on the contentgen bus."""
+# PutEvents tries per event, and the pause before a try again (full jitter, doubling).
+PUT_EVENTS_ATTEMPTS = 3
+PUT_EVENTS_BASE_DELAY = 0.05
+
+
+def publish(summary: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep) -> None:
+    """GenerationCompleted or GenerationFailed on the contentgen bus.
+
+    `PutEvents` can answer HTTP 200 and still fail an entry: "the response contains
+    FailedEntryCount ... and Entries with ErrorCode and ErrorMessage for each failed entry"; the
+    caller must send failed entries again (EventBridge API Reference, PutEvents, "Response
+    Elements"; "Handling failures when using PutEvents", read 2026-12-06). A failed entry is sent
+    again up to `PUT_EVENTS_ATTEMPTS` tries; still failing, the `EventsNotPublished` metric is
+    counted (alarmed in template.yaml) and `EventNotPublishedError` raised."""
     bus = _required(get_settings().event_bus_name, "EVENT_BUS_NAME")
     detail_type = "GenerationCompleted" if summary["status"] == "succeeded" else "GenerationFailed"
-    get_events_client().put_events(
-        Entries=[
-            {
-                "Source": EVENT_SOURCE,
-                "DetailType": detail_type,
-                "Detail": json.dumps(summary),
-                "EventBusName": bus,
-            }
-        ]
+    entries: list[Any] = [
+        {
+            "Source": EVENT_SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(summary),
+            "EventBusName": bus,
+        }
+    ]
+    failures: list[Any] = []
+    for attempt in range(PUT_EVENTS_ATTEMPTS):
+        if attempt:
+            sleep(random.uniform(0, PUT_EVENTS_BASE_DELAY * 2**attempt))
+        answer = get_events_client().put_events(Entries=entries)
+        if not answer.get("FailedEntryCount"):
+            return
+        results = answer.get("Entries") or []
+        # Each result sits at its entry's index; the failed ones carry an ErrorCode.
+        failures = [result for result in results if isinstance(result, dict) and result.get("ErrorCode")]
+        entries = [
+            entry for entry, result in zip(entries, results, strict=False) if result.get("ErrorCode")
+        ] or entries
+    first = failures[0] if failures else {}
+    reason = f"{first.get('ErrorCode', 'unknown')}: {first.get('ErrorMessage', '')}".strip()
+    metrics.add_metric(name="EventsNotPublished", unit=MetricUnit.Count, value=1)
+    logger.error(
+        "completion event not published",
+        extra={"request_id": summary.get("request_id"), "detail_type": detail_type, "reason": reason},
+    )
+    raise EventNotPublishedError(
+        f"the {detail_type} event for request_id {summary.get('request_id')!r} was not published "
+        f"after {PUT_EVENTS_ATTEMPTS} tries ({reason})",
+        retry_after=1,
     )

@@ -4,40 +4,48 @@ from __future__ import annotations
 
 import pytest
 
-from contentgen.billing.prices import DEFAULT_PRICES, image_cost, video_cost
+from contentgen.billing.prices import default_prices, image_cost, video_cost
+from contentgen.catalog import default_chain, image_price_usd, video_price_usd
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError
 
+IMAGE = default_chain("image")[0]
+VIDEO = default_chain("video")[0]
+RETIRED_IMAGE = "imagen-4.0-generate-001"  # shut down 2026-08-17: still priced for old records
 
-def test_defaults_are_googles_list_prices() -> None:
-    assert image_cost("imagen-4.0-generate-001") == 0.04
-    assert image_cost("imagen-4.0-fast-generate-001") == 0.02
-    assert image_cost("gemini-2.5-flash-image") == 0.039
-    assert video_cost("veo-3.0-generate-001", 8) == 3.2
-    assert video_cost("veo-3.0-fast-generate-001", 4) == 0.6
+
+def test_defaults_are_the_catalogs_list_prices() -> None:
+    per_image, per_second = image_price_usd(IMAGE), video_price_usd(VIDEO)
+    assert per_image is not None
+    assert per_second is not None
+    assert image_cost(IMAGE) == float(per_image)
+    assert image_cost(IMAGE, 3) == float(per_image * 3)
+    assert video_cost(VIDEO, 8) == float(per_second * 8)
+    assert image_cost(RETIRED_IMAGE) == 0.04, "a retired model keeps the price it was billed at"
 
 
 def test_a_resource_name_is_priced_by_its_model_id() -> None:
-    assert image_cost("publishers/google/models/imagen-4.0-generate-001") == 0.04
+    assert image_cost(f"publishers/google/models/{IMAGE}") == image_cost(IMAGE)
+    assert image_cost(f"models/{IMAGE}") == image_cost(IMAGE)
 
 
 def test_unknown_models_and_wrong_units_have_no_cost() -> None:
     assert image_cost("imagen-9-unreleased") is None
-    assert video_cost("imagen-4.0-generate-001", 8) is None, "an image model has no per-second price"
-    assert image_cost("veo-3.0-generate-001") is None
+    assert video_cost(IMAGE, 8) is None, "an image model has no per-second price"
+    assert image_cost(VIDEO) is None
 
 
 def test_the_environment_overrides_and_adds_prices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "MEDIA_PRICES_JSON",
-        '{"imagen-4.0-generate-001": {"per_image": "0.05"}, "my-veo": {"per_second": 0.1}}',
+        f'{{"{IMAGE}": {{"per_image": "0.05"}}, "my-veo": {{"per_second": 0.1}}}}',
     )
     get_settings.cache_clear()
 
-    assert image_cost("imagen-4.0-generate-001") == 0.05
+    assert image_cost(IMAGE) == 0.05
     assert video_cost("my-veo", 7) == 0.7
-    assert image_cost("gemini-2.5-flash-image") == 0.039, "other defaults stay"
-    assert DEFAULT_PRICES["imagen-4.0-generate-001"].per_image is not None
+    assert video_cost(VIDEO, 2) == float(video_price_usd(VIDEO) or 0) * 2, "other defaults stay"
+    assert default_prices()[IMAGE].per_image is not None
 
 
 @pytest.mark.parametrize(
@@ -61,7 +69,7 @@ def test_a_malformed_override_names_the_variable(monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
 
     with pytest.raises(ConfigurationError, match="MEDIA_PRICES_JSON"):
-        image_cost("imagen-4.0-generate-001")
+        image_cost(IMAGE)
 
 
 @pytest.mark.parametrize("value", ["{bad", '{"m": {"per_image": -1}}', '{"m": {"per_image": "1e400"}}'])

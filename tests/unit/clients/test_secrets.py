@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,6 @@ from moto import mock_aws
 from contentgen.clients import secrets
 from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.errors import SecretUnavailableError
-from local.aws import free_port
 from local.params_extension import ParametersExtension
 
 PARAM = "/contentgen/openrouter-api-key"
@@ -105,11 +105,20 @@ def test_through_the_extension_a_missing_parameter_is_503_naming_it_and_not_cach
 
 @pytest.mark.parametrize("failure", ["refused", "wrong token", "500"])
 def test_through_the_extension_any_failure_is_503_naming_the_parameter(
-    ssm: Any, extension: ParametersExtension, monkeypatch: pytest.MonkeyPatch, failure: str
+    ssm: Any,
+    extension: ParametersExtension,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    failure: str,
 ) -> None:
     ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
+    # Bound for the whole test and never listening: a connection to it is refused (a port probed
+    # free and let go could be taken by another process meanwhile).
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    request.addfinalizer(closed.close)
     if failure == "refused":
-        monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(free_port()))
+        monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(closed.getsockname()[1]))
     elif failure == "wrong token":
         extension.session_token = "another-session"  # not the token this function sends
     else:

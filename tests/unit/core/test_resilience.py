@@ -220,14 +220,17 @@ def test_concurrency_never_exceeds_the_bound() -> None:
     active = 0
     peak = 0
     lock = threading.Lock()
+    full = threading.Event()  # the first three hold their slots until all three are in
 
     def work() -> None:
         nonlocal active, peak
-        with limiter.slot(5):
+        with limiter.slot(60):
             with lock:
                 active += 1
                 peak = max(peak, active)
-            time.sleep(0.02)
+                if active == 3:
+                    full.set()
+            full.wait(timeout=60)
             with lock:
                 active -= 1
 

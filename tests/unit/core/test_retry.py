@@ -9,13 +9,18 @@ import pytest
 from google.genai import errors as genai_errors
 
 from contentgen.connectors.genai_connector import classify_genai_error
-from contentgen.connectors.openai_connector import OpenRouterBodyError, classify_openai_error
+from contentgen.connectors.openai_connector import (
+    OpenRouterBodyError,
+    classify_openai_error,
+    failure_for_status,
+)
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.retry import Attempt, FailureKind, ProviderCaller, ProviderFailure
 from contentgen.errors import (
     ContentFilteredError,
     ContentModeratedError,
     DeadlineExceededError,
+    ModelUnavailableError,
     ProviderAuthError,
     ProviderInsufficientCreditsError,
     ProviderRateLimitedError,
@@ -742,3 +747,122 @@ def test_the_providers_message_quoted_to_the_caller_is_redacted() -> None:
 
     assert "sk-or-v1-0123" not in error.message
     assert "bad model" in error.message
+
+
+# -- "model gone" -------------------------------------------------------------------------------
+
+GONE = ProviderFailure(FailureKind.MODEL_GONE, 404, message="models/old is not found for API version v1beta")
+
+
+def test_a_gone_model_is_not_retried_the_next_model_answers_and_it_is_not_asked_again(
+    caller: Callable[[], ProviderCaller[object]], sleeps: list[float]
+) -> None:
+    asked: list[str] = []
+
+    def operation(client: object, attempt: Attempt) -> str:
+        asked.append(attempt.model)
+        if attempt.model == "old":
+            raise Failing(GONE)
+        return attempt.model
+
+    with deadline_scope(Deadline.after(28)):
+        first = caller().call(operation, models=["old", "new"], name="op")
+        second = caller().call(operation, models=["old", "new"], name="op")
+
+    assert (first, second) == ("new", "new")
+    assert asked == ["old", "new", "new"], "asked once, not retried, remembered"
+    assert sleeps == []
+
+
+def test_a_gone_model_at_any_chain_length_and_all_gone_is_model_unavailable(
+    caller: Callable[[], ProviderCaller[object]],
+) -> None:
+    asked: list[str] = []
+
+    def operation(client: object, attempt: Attempt) -> str:
+        asked.append(attempt.model)
+        raise Failing(GONE)
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(ModelUnavailableError) as raised:
+        caller().call(operation, models=["a", "b", "c", "d"], name="op")
+    with deadline_scope(Deadline.after(28)), pytest.raises(ModelUnavailableError):
+        caller().call(operation, models=["a", "b", "c", "d"], name="op")
+
+    assert asked == ["a", "b", "c", "d"]
+    assert raised.value.status_code == 502
+    assert "is not found for API version" in raised.value.message
+
+
+def test_a_gone_fallback_named_by_the_provider_is_dropped_and_the_model_asked_again(
+    caller: Callable[[], ProviderCaller[object]],
+) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    def operation(client: object, attempt: Attempt) -> str:
+        seen.append((attempt.model, attempt.fallbacks))
+        if "x/gone" in attempt.fallbacks:
+            raise Failing(
+                ProviderFailure(
+                    FailureKind.MODEL_GONE, 400, message="x/gone is not a valid model ID", model="x/gone"
+                )
+            )
+        return "ok"
+
+    with deadline_scope(Deadline.after(28)):
+        assert caller().call(operation, models=["x/a", "x/gone", "x/b"], name="op") == "ok"
+
+    assert seen == [("x/a", ("x/gone", "x/b")), ("x/a", ("x/b",))]
+
+
+@pytest.mark.parametrize(
+    ("message", "model"),
+    [
+        (
+            "Publisher Model `projects/p/locations/us-central1/publishers/google/models/veo-x` was not "
+            "found or your project does not have access to it.",
+            "veo-x",
+        ),
+        (
+            "models/img-y is not found for API version v1beta, or is not supported for generateContent.",
+            "img-y",
+        ),
+    ],
+)
+def test_googles_model_not_found_is_model_gone(message: str, model: str) -> None:
+    failure = classify_genai_error(
+        _google_error(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
+    )
+
+    assert failure is not None
+    assert (failure.kind, failure.model) == (FailureKind.MODEL_GONE, model)
+
+
+def test_a_google_404_for_something_else_is_not_model_gone() -> None:
+    body = {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}
+
+    failure = classify_genai_error(_google_error(404, body))
+
+    assert failure is not None
+    assert failure.kind is FailureKind.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "kind", "model"),
+    [
+        (400, "acme/old is not a valid model ID", FailureKind.MODEL_GONE, "acme/old"),
+        (404, "No endpoints found for acme/old.", FailureKind.MODEL_GONE, "acme/old"),
+        (
+            404,
+            "No endpoints found that can handle the requested parameters. To learn more about provider "
+            "routing, visit: https://openrouter.ai/docs/provider-routing",
+            FailureKind.REJECTED,
+            None,
+        ),
+    ],
+)
+def test_openrouters_model_gone_answers(
+    status: int, message: str, kind: FailureKind, model: str | None
+) -> None:
+    failure = failure_for_status(status, retry_after=None, message=message, metadata={})
+
+    assert (failure.kind, failure.model) == (kind, model)

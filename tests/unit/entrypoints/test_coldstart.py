@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import snapshot_restore_py
 
-from contentgen.clients import secrets
+from contentgen.clients import aws, secrets
 from contentgen.connectors import openai_connector
 from contentgen.entrypoints import coldstart
 from local.runtime import load_handler
@@ -69,6 +69,9 @@ def test_under_snapstart_the_hooks_prime_the_resolver_without_a_key_or_a_client(
     assert "prompt" in answer["body"]
     assert openai_connector._client._instance is None  # no client, no connection in the snapshot
     assert secrets._provider is None  # no key read
+    assert aws._dynamodb._instance is None  # no AWS client, no session holding credentials
+    assert aws._session._instance is None
+    assert aws._loader is not None  # ... but the models its first request needs were read
     assert [func for func, _, _ in after] == [coldstart.after_restore]
 
 
@@ -90,10 +93,14 @@ def test_after_restore_reseeds_random_and_drops_clients(monkeypatch: pytest.Monk
     snapshot_draw = random.random()
     random.seed(1234)  # every restored copy starts from the snapshot's state
 
+    aws.get_dynamodb_client()
+
     coldstart.after_restore()
 
     assert random.random() != snapshot_draw
     assert openai_connector._client._instance is None
+    assert aws._dynamodb._instance is None
+    assert aws._session._instance is None  # a restored copy resolves its own credentials
 
 
 def test_coldstart_turns_the_collector_off_when_imported() -> None:

@@ -160,6 +160,7 @@ def test_canonical_json_is_the_same_whatever_the_wire_form() -> None:
     assert canonical_json(one) == canonical_json(other) == '{"a":"é","b":[1,2]}'
 
 
+@pytest.mark.slow  # 300 generated bodies
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_any_bytes_are_parsed_or_refused_with_a_4xx(data: bytes) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from contentgen.entrypoints import spend
 from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUnavailableError
 from contentgen.models.stories import StorySegmentsRequest
+from contentgen.stores import ledger
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import log_records
 
@@ -44,6 +46,7 @@ def handler_charging(cost: float, *, then: Exception | None = None) -> Callable[
 
     @app.post("/stories/segments")
     def route(request: StorySegmentsRequest) -> Any:
+        before_request(Decimal(str(cost)))  # what the call policy does: reserve the request's most
         add_request(model="m", ok=True, prompt_tokens=3, completion_tokens=4, cost_usd=cost)
         if then is not None:
             raise then
@@ -158,7 +161,7 @@ def test_the_budget_is_checked_before_each_provider_request_of_an_invocation(
     @app.post("/stories/segments")
     def route(request: StorySegmentsRequest) -> Any:
         for _ in range(10):
-            before_request()  # what the call policy does before every provider request
+            before_request(Decimal("0.3"))  # what the call policy does before every provider request
             add_request(model="m", ok=True, prompt_tokens=1, completion_tokens=1, cost_usd=0.3)
         return {"title": request.prompt}
 
@@ -185,8 +188,7 @@ def test_an_event_is_charged_to_the_named_key_and_the_pipeline_key(
         item = aws.get_item(TableName="spend", Key={"pk": {"S": key}, "sk": {"S": "2026-11-30"}})["Item"]
         assert item["cost_usd"] == {"N": "0.25"}, key
 
-    budget = {"pk": {"S": "pipeline"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0"}}
-    aws.put_item(TableName="spend", Item=budget)
+    ledger.set_daily_budget("pipeline", Decimal(0))  # mid-day: the day item's copy changes too
     refused = spend.charged_to("fresh-2", lambda: handler(direct, lambda_context))()
     assert refused["code"] == "budget_exceeded", "a made-up key does not escape the pipeline budget"
 
@@ -335,7 +337,7 @@ def test_a_paid_failure_of_an_event_is_stored_with_its_usage(
 
     assert handler(eventbridge("paid-refusal"), lambda_context)["status"] == "failed"
 
-    stored = get_result("paid-refusal")
+    stored = get_result("paid-refusal", "pipeline")
     assert stored is not None
     assert (stored["status_code"], stored["error"]["code"]) == (422, "content_filtered")
     assert stored["error"]["usage"]["cost_usd"] == 0.25
@@ -359,7 +361,7 @@ def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
 
     assert handler(eventbridge("over-1", "victim-key"), lambda_context)["status"] == "failed"
 
-    stored = get_result("over-1")
+    stored = get_result("over-1", "victim-key")
     assert stored is not None
     assert (stored["status_code"], stored["error"]["code"]) == (429, "budget_exceeded")
     assert stored["error"]["message"] == budgets.STORED_BUDGET_MESSAGE
@@ -369,3 +371,151 @@ def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
     own = json.loads(handler(http_event(api_event, "victim-key"), lambda_context)["body"])
     for kept in ("victim-key", "0.375"):
         assert kept in own["message"], "the holder's own answer keeps them"
+
+
+# --- reservations: held before the provider is paid, settled or released after -----------------
+
+
+def day_item(aws: Any, key: str) -> dict[str, Any]:
+    found = aws.get_item(
+        TableName="spend", Key={"pk": {"S": key}, "sk": {"S": "2026-11-30"}}, ConsistentRead=True
+    )
+    return dict(found.get("Item", {}))
+
+
+def holds_of(item: dict[str, Any]) -> list[str]:
+    return sorted(name for name in item if name.startswith("hold#"))
+
+
+def test_a_reservation_is_held_while_the_request_runs_and_settled_to_its_cost(
+    aws: Any, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext
+) -> None:
+    seen: dict[str, Any] = {}
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        before_request(Decimal("0.5"))  # the request's most
+        seen["during"] = day_item(aws, "r1")
+        add_request(model="m", ok=True, prompt_tokens=1, completion_tokens=1, cost_usd=0.125)
+        return {"title": request.prompt}
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    assert handler(http_event(api_event, "r1"), lambda_context)["statusCode"] == 200
+
+    during = seen["during"]
+    (hold,) = holds_of(during)
+    assert during["committed_usd"] == {"N": "0.5"}
+    assert during[hold]["M"]["usd"] == {"N": "0.5"}
+    after = day_item(aws, "r1")
+    assert holds_of(after) == [], "settled: the hold is gone"
+    assert (Decimal(after["committed_usd"]["N"]), Decimal(after["cost_usd"]["N"])) == (
+        Decimal("0.125"),
+        Decimal("0.125"),
+    )
+    report = ledger.usage_report("r1")
+    assert (report["settled_today_usd"], report["reserved_today_usd"]) == (0.125, 0)
+
+
+@pytest.mark.parametrize("failure", [ProviderUnavailableError("provider down"), RuntimeError("a bug")])
+def test_a_request_that_fails_unpaid_releases_its_reservation(
+    aws: Any, api_event: Callable[..., dict[str, Any]], lambda_context: LocalLambdaContext, failure: Exception
+) -> None:
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        before_request(Decimal("3.2"))
+        raise failure
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    assert handler(http_event(api_event, "r2"), lambda_context)["statusCode"] in (500, 502)
+
+    item = day_item(aws, "r2")
+    assert holds_of(item) == [], "released"
+    assert Decimal(item["committed_usd"]["N"]) == 0
+    assert "requests" not in item, "nothing paid, nothing charged"
+
+
+def test_a_leaked_reservation_refuses_only_until_it_expires(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    log_output: io.StringIO,
+) -> None:
+    """A Lambda killed mid-request never settles: its hold stays. While it may still be running
+    (its deadline plus the margin) the key is refused; after that the refused reservation reaps it."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "4")
+    now = [NOON]
+    monkeypatch.setattr(budgets, "clock", lambda: now[0])
+    ledger.forget_budgets()
+    leaked = ledger.reserve("r3", Decimal("4"), until=NOON + 30)  # the invocation that died
+    assert leaked is not None
+    handler = handler_charging(0.5)
+
+    refused = handler(http_event(api_event, "r3"), lambda_context)
+    assert refused["statusCode"] == 429, "the hold may still be a running request"
+    assert ledger.usage_report("r3")["reserved_today_usd"] == 4
+
+    now[0] = NOON + 31
+    assert handler(http_event(api_event, "r3"), lambda_context)["statusCode"] == 200
+    item = day_item(aws, "r3")
+    assert holds_of(item) == []
+    assert Decimal(item["committed_usd"]["N"]) == Decimal("0.5")
+    released = [
+        line for line in log_records(log_output) if line["message"] == "expired spend reservations released"
+    ]
+    assert released
+    assert released[0]["holds"] == [leaked.hold_id]
+    ledger.settle("r3", "late", None, [leaked])  # the dead invocation's settle, were it to come
+    assert Decimal(day_item(aws, "r3")["committed_usd"]["N"]) == Decimal("0.5"), "not released twice"
+
+
+def test_a_refusal_of_the_second_key_releases_the_first_keys_hold(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, lambda_context: LocalLambdaContext
+) -> None:
+    ledger.set_daily_budget("pipeline", Decimal(0))
+    handler = handler_charging(0.25)
+
+    refused = spend.charged_to("fresh-3", lambda: handler({"prompt": "from a queue"}, lambda_context))()
+
+    assert refused["code"] == "budget_exceeded"
+    item = day_item(aws, "fresh-3")
+    assert holds_of(item) == []
+    assert Decimal(item["committed_usd"]["N"]) == 0
+
+
+def test_a_retry_runs_under_the_reservation_its_unpaid_attempt_left(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """Three attempts of one 3.20 USD video start (two failed unpaid) hold 3.20 USD, not 9.60:
+    on a 4 USD budget the third attempt is not refused by the first two's holds."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "4")
+    reserved: list[int] = []
+    app = create_app()
+
+    @app.post("/stories/segments")
+    def route(request: StorySegmentsRequest) -> Any:
+        for attempt in range(3):
+            before_request(Decimal("3.2"))
+            reserved.append(len(holds_of(day_item(aws, "r4"))))
+            paid = attempt == 2
+            add_request(
+                model="veo",
+                ok=paid,
+                prompt_tokens=None,
+                completion_tokens=None,
+                cost_usd=3.2 if paid else None,
+            )
+        return {"title": request.prompt}
+
+    handler: Callable[[Any, Any], Any] = lambda_entrypoint(app, direct_route=("POST", "/stories/segments"))
+    assert handler(http_event(api_event, "r4"), lambda_context)["statusCode"] == 200
+
+    assert reserved == [1, 1, 1], "one hold for the three attempts"
+    item = day_item(aws, "r4")
+    assert Decimal(item["committed_usd"]["N"]) == Decimal(item["cost_usd"]["N"]) == Decimal("3.2")

@@ -42,6 +42,7 @@ def test_a_reply_over_character_refs_limits_is_trimmed_at_a_word_and_accepted_as
     CharacterRef.model_validate(Character.model_validate(reply.model_dump()).model_dump())
 
 
+@pytest.mark.slow  # 40 generated replies
 @settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(instance=from_schema(strict_json_schema(CharacterReply)))
 def test_every_reply_the_schema_allows_becomes_an_accepted_character(instance: dict[str, Any]) -> None:

@@ -171,3 +171,34 @@ def test_every_emf_line_parses_after_concurrent_fan_out(
     assert len(blobs) == threads * per_thread + threads * (per_thread // 5)
     assert sum(1 for blob in blobs if "ProviderRequests" in blob) == threads * per_thread
     assert {blob["model"] for blob in blobs} == {f"m{worker}" for worker in range(threads)}
+
+
+def test_the_sampling_redraw_sets_the_level_only_when_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same draw and level as Powertools' own `refresh_sample_rate_calculation`; no `setLevel`
+    (which clears every logger's cache) when the drawn level is the one already set."""
+    import logging
+    import random
+
+    from aws_lambda_powertools import Logger
+
+    from contentgen.observability import SampledLogger
+
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    ours = SampledLogger(service="sampling-ours", sampling_rate=0.5)
+    theirs = Logger(service="sampling-theirs", sampling_rate=0.5)
+    levels = set()
+    for seed in range(30):
+        random.seed(seed)
+        ours.refresh_sample_rate_calculation()
+        random.seed(seed)
+        theirs.refresh_sample_rate_calculation()
+        assert ours._logger.level == theirs._logger.level
+        levels.add(ours._logger.level)
+    assert levels == {logging.DEBUG, logging.WARNING}  # both draws happened
+
+    set_levels: list[int] = []
+    monkeypatch.setattr(ours._logger, "setLevel", set_levels.append)
+    ours._logger.level = logging.WARNING
+    monkeypatch.setattr(random, "random", lambda: 0.9)  # not sampled: WARNING stays
+    ours.refresh_sample_rate_calculation()
+    assert set_levels == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from contentgen.billing import budgets
+from contentgen.billing.meter import before_request
 from contentgen.clients.aws import get_dynamodb_client
 from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.entrypoints.events import GenerationFailed
@@ -131,14 +133,22 @@ def test_a_budget_refusal_under_an_idempotency_key_keeps_retry_after_until_midni
     monkeypatch.setenv("SPEND_TABLE", "spend")
     monkeypatch.setenv("DAILY_BUDGET_USD", "0")
     monkeypatch.setattr(budgets, "clock", lambda: NOON)
-    route = Route(created)
+
+    started: list[str] = []
+
+    def start_video() -> Response[str]:
+        before_request(Decimal("3.2"))  # the call policy reserves before the paid start: refused
+        started.append("paid")
+        return created()
+
+    route = Route(start_video)
 
     for _ in range(2):  # a refusal is not remembered: the repeat is refused again, with the header
         answer = post(route, api_event, lambda_context, api_key_id="k-over")
         assert answer["statusCode"] == 429
         assert json.loads(answer["body"])["code"] == "budget_exceeded"
         assert answer["multiValueHeaders"]["Retry-After"] == [str(12 * 3600)]
-    assert route.runs == 0
+    assert started == [], "refused before anything was paid"
 
 
 # --- a table that cannot be used ----------------------------------------------------------------
@@ -261,7 +271,7 @@ def test_a_queued_message_meeting_an_unavailable_store_is_retried_not_stored(
     answer = route.handler(event, lambda_context)
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}, "SQS delivers it again"
-    assert get_result(request_id) is None, "no failure stored"
+    assert get_result(request_id, "pipeline") is None, "no failure stored"
     assert route.runs == 0
     not_run = next(line for line in log_records(log_output) if line["message"] == "request not run")
     assert not_run["code"] == "idempotency_unavailable"
@@ -277,5 +287,5 @@ def test_an_eventbridge_event_meeting_an_unavailable_store_is_retried_not_stored
     with pytest.raises(GenerationFailed):  # Lambda's async retries, then the on-failure destination
         route.handler(event, lambda_context)
 
-    assert get_result(event["detail"]["request_id"]) is None
+    assert get_result(event["detail"]["request_id"], "pipeline") is None
     assert route.runs == 0

@@ -112,6 +112,7 @@ def remove_parts(dynamodb: Any, item_id: str, names: list[str]) -> None:
         )
 
 
+@pytest.mark.slow  # 40 generated stories
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunks=st.integers(2, 5), data=st.data())
 def test_a_chunked_story_resumes_from_its_kept_prefix_into_one_continuous_story(

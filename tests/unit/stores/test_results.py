@@ -21,6 +21,8 @@ from contentgen.stores.results import (
 )
 from local.aws import create_table_as_declared
 
+OWNER = "key-a"  # the API key charged for the stored requests
+
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -36,8 +38,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def _store(*, request_id: str, route: str, status_code: int, body: Any) -> StoredResult:
     """As the event path does: claim the request_id for the route, then store its outcome."""
-    claim_request_id(request_id=request_id, route=route)
-    return store_result(request_id=request_id, route=route, status_code=status_code, body=body)
+    claim_request_id(request_id=request_id, route=route, owner=OWNER)
+    return store_result(owner=OWNER, request_id=request_id, route=route, status_code=status_code, body=body)
 
 
 def test_a_small_result_is_kept_in_the_item(aws: Any) -> None:
@@ -45,12 +47,12 @@ def test_a_small_result_is_kept_in_the_item(aws: Any) -> None:
 
     assert stored.summary == {"request_id": "r1", "route": "/content", "status": "succeeded"}
     assert stored.notified is False
-    assert get_result("r1") == {
+    assert get_result("r1", OWNER) == {
         "request_id": "r1",
         "route": "/content",
         "status": "succeeded",
         "status_code": 200,
-        "created_at": get_result("r1")["created_at"],  # type: ignore[index]
+        "created_at": get_result("r1", OWNER)["created_at"],  # type: ignore[index]
         "result": {"content": "hi"},
     }
 
@@ -60,14 +62,18 @@ def test_a_result_too_large_for_dynamodb_goes_to_s3_with_a_pointer(aws: Any) -> 
 
     _store(request_id="big", route="/stories/segments/chunked", status_code=200, body=body)
 
-    key = {"pk": {"S": "stories/segments/chunked#big"}}
+    key = {"pk": {"S": f"stories/segments/chunked#{OWNER}#big"}}
     item = aws["dynamodb"].get_item(TableName="results", Key=key)["Item"]
     assert "body" not in item
-    assert item["body_s3_key"]["S"] == "results/stories/segments/chunked#big.json"  # the owner's prefix
-    stored = aws["s3"].get_object(Bucket="results-bucket", Key="results/stories/segments/chunked#big.json")
+    assert (
+        item["body_s3_key"]["S"] == f"results/stories/segments/chunked#{OWNER}#big.json"
+    )  # the owner's prefix
+    stored = aws["s3"].get_object(
+        Bucket="results-bucket", Key=f"results/stories/segments/chunked#{OWNER}#big.json"
+    )
     assert stored["ContentType"] == "application/json"
     assert json.loads(stored["Body"].read()) == body
-    found = get_result("big")
+    found = get_result("big", OWNER)
     assert found is not None
     assert found["result"] == body
 
@@ -79,19 +85,21 @@ def test_an_error_is_stored_as_failed_with_its_message(aws: Any) -> None:
 
     assert stored.summary["status"] == "failed"
     assert stored.summary["error"] == error["message"]
-    found = get_result("bad")
+    found = get_result("bad", OWNER)
     assert found is not None
     assert found["error"] == error
-    assert get_result("missing") is None
+    assert get_result("missing", OWNER) is None
 
 
 def test_storing_again_keeps_the_notified_mark(aws: Any) -> None:
     from contentgen.stores.results import mark_notified
 
     _store(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
-    mark_notified("r2", "/content")
+    mark_notified("r2", "/content", OWNER)
 
-    again = store_result(request_id="r2", route="/content", status_code=200, body={"content": "hi"})
+    again = store_result(
+        owner=OWNER, request_id="r2", route="/content", status_code=200, body={"content": "hi"}
+    )
 
     assert again.notified is True
 
@@ -102,22 +110,22 @@ def test_items_are_keyed_by_their_owning_route(aws: Any) -> None:
 
     keys = {item["pk"]["S"] for item in aws["dynamodb"].scan(TableName="results")["Items"]}
 
-    assert keys == {"memes/segments#r3", "_claim#r3"}
-    assert get_result("r3")["route"] == "/memes/segments"  # type: ignore[index]
+    assert keys == {f"memes/segments#{OWNER}#r3", f"_claim#{OWNER}#r3"}, "each under the key charged"
+    assert get_result("r3", OWNER)["route"] == "/memes/segments"  # type: ignore[index]
 
 
 def test_a_request_id_claimed_by_one_route_is_refused_on_another(aws: Any) -> None:
-    claim_request_id(request_id="r4", route="/content")
-    claim_request_id(request_id="r4", route="/content")  # the same route again: a redelivery
+    claim_request_id(request_id="r4", route="/content", owner=OWNER)
+    claim_request_id(request_id="r4", route="/content", owner=OWNER)  # the same route again: a redelivery
 
     with pytest.raises(ConflictError, match="another route"):
-        claim_request_id(request_id="r4", route="/memes/segments")
+        claim_request_id(request_id="r4", route="/memes/segments", owner=OWNER)
 
 
 def test_a_claimed_request_that_has_not_finished_is_not_found(aws: Any) -> None:
-    claim_request_id(request_id="r5", route="/content")
+    claim_request_id(request_id="r5", route="/content", owner=OWNER)
 
-    assert get_result("r5") is None
+    assert get_result("r5", OWNER) is None
 
 
 def test_a_forged_claim_cannot_redirect_a_result(aws: Any) -> None:
@@ -125,16 +133,20 @@ def test_a_forged_claim_cannot_redirect_a_result(aws: Any) -> None:
     follows one: a claim rewritten to another route, with a result forged there, is a 409, not
     the forger's answer."""
     _store(request_id="r6", route="/memes/segments", status_code=200, body={"segments": ["real"]})
-    assert get_result("r6")["result"] == {"segments": ["real"]}  # type: ignore[index]
-    aws["dynamodb"].put_item(TableName="results", Item={"pk": {"S": "_claim#r6"}, "route": {"S": "/content"}})
+    assert get_result("r6", OWNER)["result"] == {"segments": ["real"]}  # type: ignore[index]
+    aws["dynamodb"].put_item(
+        TableName="results", Item={"pk": {"S": f"_claim#{OWNER}#r6"}, "route": {"S": "/content"}}
+    )
 
-    assert get_result("r6")["route"] == "/memes/segments"  # type: ignore[index]
+    assert get_result("r6", OWNER)["route"] == "/memes/segments"  # type: ignore[index]
 
     _store(request_id="r6-forged", route="/content", status_code=200, body={"content": "forged"})
-    forged = aws["dynamodb"].get_item(TableName="results", Key={"pk": {"S": "content#r6-forged"}})["Item"]
-    aws["dynamodb"].put_item(TableName="results", Item={**forged, "pk": {"S": "content#r6"}})
+    forged = aws["dynamodb"].get_item(TableName="results", Key={"pk": {"S": f"content#{OWNER}#r6-forged"}})[
+        "Item"
+    ]
+    aws["dynamodb"].put_item(TableName="results", Item={**forged, "pk": {"S": f"content#{OWNER}#r6"}})
     with pytest.raises(ConflictError, match="several routes"):
-        get_result("r6")
+        get_result("r6", OWNER)
 
 
 def test_unprocessed_keys_are_asked_again(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,7 +166,7 @@ def test_unprocessed_keys_are_asked_again(aws: Any, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(client, "batch_get_item", throttled_once)
 
-    assert get_result("r7")["route"] == "/ideas/trending"  # type: ignore[index]
+    assert get_result("r7", OWNER)["route"] == "/ideas/trending"  # type: ignore[index]
     assert len(calls) == 2
 
 
@@ -163,9 +175,9 @@ def test_a_large_result_whose_object_is_gone_is_not_found(aws: Any) -> None:
     _store(
         request_id="gone", route="/content", status_code=200, body={"content": "x" * (MAX_INLINE_BYTES + 1)}
     )
-    aws["s3"].delete_object(Bucket="results-bucket", Key="results/content#gone.json")
+    aws["s3"].delete_object(Bucket="results-bucket", Key=f"results/content#{OWNER}#gone.json")
 
-    assert get_result("gone") is None
+    assert get_result("gone", OWNER) is None
 
 
 def test_an_expired_result_is_not_served(aws: Any) -> None:
@@ -173,12 +185,12 @@ def test_an_expired_result_is_not_served(aws: Any) -> None:
     _store(request_id="old", route="/content", status_code=200, body={"content": "hi"})
     aws["dynamodb"].update_item(
         TableName="results",
-        Key={"pk": {"S": "content#old"}},
+        Key={"pk": {"S": f"content#{OWNER}#old"}},
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": "1"}},
     )
 
-    assert get_result("old") is None
+    assert get_result("old", OWNER) is None
 
 
 def test_a_claim_never_expires_before_its_result(aws: Any) -> None:
@@ -190,4 +202,18 @@ def test_a_claim_never_expires_before_its_result(aws: Any) -> None:
     items = {
         i["pk"]["S"]: int(i["expires_at"]["N"]) for i in aws["dynamodb"].scan(TableName="results")["Items"]
     }
-    assert items["_claim#r8"] > items["content#r8"]
+    assert items[f"_claim#{OWNER}#r8"] > items[f"content#{OWNER}#r8"]
+
+
+def test_each_api_key_has_its_own_request_ids(aws: Any) -> None:
+    """Issue 22 finding 2: request ids are guessable (`order-42`); another key's same id is another
+    request, and another key reading it finds nothing, exactly as for an id never used."""
+    _store(request_id="order-42", route="/content", status_code=200, body={"content": "A's"})
+    claim_request_id(request_id="order-42", route="/memes/segments", owner="key-b")  # no conflict: B's own id
+    store_result(
+        owner="key-b", request_id="order-42", route="/memes/segments", status_code=200, body={"segments": []}
+    )
+
+    assert get_result("order-42", OWNER)["result"] == {"content": "A's"}  # type: ignore[index]
+    assert get_result("order-42", "key-b")["result"] == {"segments": []}  # type: ignore[index]
+    assert get_result("order-42", "key-c") is None
