@@ -47,6 +47,8 @@ class RunnerStarter:
     runner: DurableFunctionTestRunner = field(init=False)
     starts: list[Started] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The runner answers an execution's result once: later waits read it from here.
+    results: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.runner = DurableFunctionTestRunner(handler=self.handler, skip_time=True)
@@ -63,10 +65,14 @@ class RunnerStarter:
         return arn
 
     def wait_all(self, timeout: int = EXECUTION_TIMEOUT) -> list[Any]:
-        """Wait for every started execution to end; their test results."""
+        """Wait for every started execution to end; their test results (a test may wait again
+        after starting more: executions already waited for are not waited for twice)."""
         with self.lock:
             arns = [started.arn for started in self.starts]
-        return [self.runner.wait_for_result(arn, timeout=timeout) for arn in arns]
+        for arn in arns:
+            if arn not in self.results:
+                self.results[arn] = self.runner.wait_for_result(arn, timeout=timeout)
+        return [self.results[arn] for arn in arns]
 
     def close(self) -> None:
         self.runner.close()  # type: ignore[no-untyped-call]  # testing SDK 1.4.0 leaves close() unannotated
