@@ -299,7 +299,9 @@ def test_twenty_concurrent_videos_on_a_4_usd_budget_spend_at_most_one_video_past
     started = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"]) - starts
     assert started == accepted, "no refused job reached the provider"
     report = usage_of(api_event, key)
-    assert (report["settled_today_usd"], report["reserved_today_usd"]) == (float(spent), 0), "every hold settled"
+    assert (report["settled_today_usd"], report["reserved_today_usd"]) == (float(spent), 0), (
+        "every hold settled"
+    )
 
 
 def test_twenty_concurrent_text_requests_spend_at_most_one_request_past_the_budget(
