@@ -343,7 +343,6 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
             "Fn::GetAtt": ["JobsTable", "Arn"]
         },
         frozenset({"lambda:InvokeFunction"}): {"Fn::Sub": f"{job_arn}:live"},
-        frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
         frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
     }
     job = _role_statements("VideoJobFunctionRole")
