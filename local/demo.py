@@ -299,8 +299,8 @@ def spend_of_this_run(base: str, out: TextIO) -> bool:
 
 
 def video_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
-    """POST /videos, then follow GET /videos/{job_id} (its `status_url`) while the worker moves the
-    job along."""
+    """POST /videos, then follow GET /videos/{job_id} (its `status_url`) while the durable execution
+    (the testing SDK's runner on the local stack, `local.durable`) moves the job along."""
     body = {"prompt": "A paper boat sailing down a rainy street at dusk", "aspect_ratio": "9:16"}
     status, accepted, elapsed = http(base, "POST", "/videos", body)
     print(
@@ -316,10 +316,12 @@ def video_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
     while job["status"] not in ("succeeded", "failed") and time.perf_counter() - started < 60:
         time.sleep(0.25)
         _, job, _ = http(base, "GET", accepted["status_url"], None)
-        if job["status"] != seen:
-            seen = job["status"]
+        now_seen = f"{job['status']} / {job.get('step')}"
+        if now_seen != seen:
+            seen = now_seen
             print(
-                f"    after {time.perf_counter() - started:4.1f} s: {seen} (checks: {job['checks']})",
+                f"    after {time.perf_counter() - started:4.1f} s: {seen} "
+                f"(progress {job.get('progress', 0):.0%}, checks: {job['checks']})",
                 file=out,
             )
     ok = job["status"] == "succeeded"

@@ -21,6 +21,7 @@ from typing import TextIO
 from local.api_gateway import STAGE, LocalApiServer
 from local.api_keys import api_key_id
 from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
+from local.durable import LocalDurableService
 from local.emulator import EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
 from local.params_extension import ParametersExtension
@@ -58,7 +59,8 @@ class LocalStack:
     params_extension: ParametersExtension | None = None
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
     pollers: list[Poller] = field(default_factory=list)
-    # Local pace: check a video job every second rather than every 15; a budget for local use.
+    durable: LocalDurableService | None = None
+    # Local pace: check a video job after a second (then backing off) rather than after 15; a budget for local use.
     overrides: dict[str, str] = field(
         default_factory=lambda: {
             "VIDEO_POLL_DELAY_SECONDS": "1",
@@ -102,6 +104,8 @@ class LocalStack:
         environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         environment.update(self.overrides)
         os.environ.update(environment)
+        # Durable functions (the video job) run in the testing SDK's runner (local.durable).
+        self.durable = LocalDurableService().start_runners()
 
         self.api = LocalApiServer(
             self.runtime,
@@ -114,6 +118,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self.durable is not None:
+            self.durable.stop()
         for poller in self.pollers:
             poller.stop.set()
         for poller in self.pollers:

@@ -77,6 +77,8 @@ class FunctionSpec:
     timeout: float
     memory: int
     environment: dict[str, str]
+    # A Lambda durable function (DurableConfig): run by the testing SDK's runner (local.durable).
+    durable: bool = False
 
 
 def physical_name(logical_id: str) -> str:
@@ -227,6 +229,7 @@ def functions() -> dict[str, FunctionSpec]:
             timeout=float(properties.get("Timeout", defaults.get("Timeout", 3))),
             memory=int(properties.get("MemorySize", defaults.get("MemorySize", 128))),
             environment={key: str(resolve(value)) for key, value in environment.items()},
+            durable="DurableConfig" in properties,
         )
     return specs
 

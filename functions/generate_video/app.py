@@ -1,4 +1,9 @@
-"""POST /videos starts a video job (202); GET /videos/{job_id} reports it."""
+"""POST /videos starts a durable video job (202); GET /videos/{job_id} reports it to the key that paid.
+
+Requests that arrive by SQS or EventBridge (`request_id` + request) come through the same route
+(`contentgen.entrypoints.events`): this function is their dispatcher, starting the execution by
+name (an event source mapping would start one execution per delivery: it does not dedupe).
+"""
 
 import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collection off while the function loads
 
@@ -9,9 +14,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from contentgen.entrypoints.api import create_app, lambda_entrypoint
+from contentgen.entrypoints.api import create_app, idempotency_key_of, lambda_entrypoint
+from contentgen.entrypoints.spend import api_key_id_of, charged_key
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.services.videos import start_video_job, video_job_status
+from contentgen.stores.idempotency import EVENT_SCOPE, http_scope
 
 app = create_app()
 
@@ -28,10 +35,24 @@ def base_path() -> str:
     return ""
 
 
+def _start_key() -> tuple[str, str | None]:
+    """(scope, key) naming this start: the `Idempotency-Key` within the caller's API key over
+    HTTP; the message's `request_id` (or the direct invocation's request id, the same on Lambda's
+    retries of an asynchronous invocation) for events and direct invocations."""
+    event = app.current_event
+    context = event.raw_event.get("requestContext") or {}
+    if context.get("stage") == "direct":
+        return EVENT_SCOPE, str(context.get("requestId") or "") or None
+    return http_scope(api_key_id_of(event)), idempotency_key_of(event.raw_event)
+
+
 @app.post("/videos", status_code=202, response_description="The job was started")
 def start(request: Annotated[VideoRequest, Body(embed=False)]) -> Response[VideoJobAccepted]:
     """202 with the job and, in `Location` and `status_url`, where to follow it."""
-    accepted = start_video_job(request, base_path=base_path())
+    scope, key = _start_key()
+    accepted = start_video_job(
+        request, owner=charged_key(app.current_event), scope=scope, key=key, base_path=base_path()
+    )
     return Response(
         status_code=202,
         content_type=content_types.APPLICATION_JSON,
@@ -42,7 +63,8 @@ def start(request: Annotated[VideoRequest, Body(embed=False)]) -> Response[Video
 
 @app.get("/videos/<job_id>")
 def status(job_id: str) -> VideoJobStatus:
-    return video_job_status(job_id)
+    """The job, for the API key that paid for it; 404 for any other key, as for an unknown id."""
+    return video_job_status(job_id, api_key_id_of(app.current_event))
 
 
 lambda_handler = lambda_entrypoint(app, direct_route=("POST", "/videos"))

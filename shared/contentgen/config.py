@@ -164,16 +164,22 @@ class Settings(BaseModel):
     api_gateway_timeout_seconds: PositiveSeconds = Field(29.0, alias="API_GATEWAY_TIMEOUT_SECONDS")
     """API Gateway stops waiting after this, whatever the function's own timeout: HTTP requests are
     answered within it so that no paid result is produced for a caller who has gone."""
-    video_jobs_table: str | None = Field(None, alias="VIDEO_JOBS_TABLE")
-    """DynamoDB table of video jobs (set by the template)."""
-    video_job_queue_url: str | None = Field(None, alias="VIDEO_JOB_QUEUE_URL")
-    """SQS queue of video job checks (set by the template)."""
-    video_poll_delay_seconds: int = Field(15, ge=0, le=900, alias="VIDEO_POLL_DELAY_SECONDS")
-    """Delay between two checks of a Veo operation (1 on the local stack)."""
+    jobs_table: str | None = Field(None, alias="JOBS_TABLE")
+    """DynamoDB table of durable jobs (videos, shorts), keyed by job id = execution name (set by the
+    template)."""
+    video_job_function: str | None = Field(None, alias="VIDEO_JOB_FUNCTION")
+    """The durable video job function to start, QUALIFIED (`name:live`, an alias or version, as
+    durable invocations require; set by the template)."""
+    video_poll_delay_seconds: int = Field(15, ge=1, le=900, alias="VIDEO_POLL_DELAY_SECONDS")
+    """First delay between two checks of a Veo operation (1 on the local stack); later checks back
+    off by 1.5x up to `VIDEO_POLL_MAX_DELAY_SECONDS`."""
+    video_poll_max_delay_seconds: int = Field(120, ge=1, le=3600, alias="VIDEO_POLL_MAX_DELAY_SECONDS")
+    """Longest delay between two checks of a Veo operation (each check is an invocation)."""
     video_job_deadline_seconds: int = Field(1200, ge=0, le=86400, alias="VIDEO_JOB_DEADLINE_SECONDS")
     """A job not done this long after its start fails with `deadline_exceeded`."""
-    video_job_retention_days: int = Field(7, ge=1, le=365, alias="VIDEO_JOB_RETENTION_DAYS")
-    """Video job records expire (DynamoDB TTL) after this."""
+    job_retention_days: int = Field(14, ge=1, le=90, alias="JOB_RETENTION_DAYS")
+    """Job records expire (DynamoDB TTL) after this; matches the durable functions'
+    `RetentionPeriodInDays` (1-90), so a job id is not reused while its execution name is kept."""
     results_table: str | None = Field(None, alias="RESULTS_TABLE")
     """DynamoDB table of event-triggered results and `request_id` claims (set by the template)."""
     results_bucket: str | None = Field(None, alias="RESULTS_BUCKET")
@@ -298,8 +304,8 @@ class Settings(BaseModel):
         "google_cloud_project",
         "google_cloud_location",
         "media_bucket",
-        "video_jobs_table",
-        "video_job_queue_url",
+        "jobs_table",
+        "video_job_function",
         "results_table",
         "results_bucket",
         "idempotency_table",

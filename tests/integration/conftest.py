@@ -181,12 +181,6 @@ class Owned:
         self._create_queue(source.queue, attributes)
         return QueuePoller(source, LocalRuntime(), self.aws_url, queue_name=self.name(source.queue))
 
-    def video_queue(self) -> QueuePoller:
-        """The video worker's queue, owned: the start function sends its checks here too."""
-        poller = self.queue("VideoWorkerFunction")
-        self.monkeypatch.setenv("VIDEO_JOB_QUEUE_URL", poller.queue_url)
-        return poller
-
     def bus(self, feeds: QueuePoller | None = None) -> str:
         """An event bus of this test's own, the functions' EVENT_BUS_NAME until the test ends; with
         `feeds`, the template's rule for that poller's function puts events into its queue."""
@@ -297,22 +291,20 @@ def assert_refused(invoke: Invoke, stack: Stack, function: str, body: Any, field
 
 
 @pytest.fixture
-def local_api(stack: Stack, owned: Owned, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The local API Gateway over `stack`, with the video worker polling this test's own job
-    queue; yields its URL. For tests that go through the API over HTTP as its callers do (client,
-    CLI, contract). At the end the worker's loop is stopped and waited for: no thread of this test
-    delivers anything during the next."""
-    from local.api_gateway import LocalApiServer
+def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The local API Gateway over `stack`, with durable functions (the video job) run by the
+    testing SDK's runner as on the local stack (`local.durable`, waits skipped); yields its URL.
 
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    For tests that go through the API over HTTP as its callers do (client, CLI, contract)."""
+    from local.api_gateway import LocalApiServer
+    from local.durable import LocalDurableService
+
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     server = LocalApiServer(LocalRuntime()).start()
-    poller = owned.video_queue()
-    poller.start()
+    durable = LocalDurableService(skip_time=True).start_runners()
     yield server.url
-    poller.close(timeout=120)  # one long poll and one batch in flight, on a loaded machine
-    assert poller.thread is not None
-    assert not poller.thread.is_alive(), "the video worker's loop did not stop"
+    durable.stop()
     server.shutdown()
     server.server_close()
 

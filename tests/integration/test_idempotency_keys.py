@@ -17,6 +17,7 @@ import pytest
 
 from contentgen.catalog import default_chain, video_price_usd
 from contentgen.config import get_settings
+from contentgen.stores.jobs import get_job
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, Stack
@@ -129,51 +130,57 @@ def slow_video_start(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_timed_out_video_start_is_answered_again_not_started_twice(
     stack: Stack, api_event: Callable[..., dict[str, Any]]
 ) -> None:
+    """The start runs in the durable job: a timed-out start ends the job unconfirmed_paid_work,
+    charged the upper bound once; a repeat with the key answers the same job, never a second start."""
+    from tests.durable_jobs import running
+
     tenant, key = new_key(), f"video-{uuid.uuid4().hex[:8]}"
 
-    first = post(api_event, "/videos", VIDEO, idempotency_key=key, api_key_id=tenant)
-    again = post(api_event, "/videos", VIDEO, idempotency_key=key, api_key_id=tenant)
+    with running(handler_for("VideoJobFunction")) as jobs:
+        first = post(api_event, "/videos", VIDEO, idempotency_key=key, api_key_id=tenant)
+        jobs.wait_all()
+        again = post(api_event, "/videos", VIDEO, idempotency_key=key, api_key_id=tenant)
+        assert len(jobs.starts) == 1, "the repeat started nothing"
 
     status, answer, _ = first
-    assert status == 504, answer
-    assert answer["code"] == "provider_timeout"
-    assert answer["unconfirmed_paid_work"] is True
-    assert "may have started" in answer["message"]
-    assert "new Idempotency-Key" in answer["message"]
-    assert answer["usage"]["cost_usd"] == float(_PER_SECOND * 6), (
-        "6 s at its price: the upper bound is charged"
-    )
-    assert again[0] == 504
-    assert again[1] == answer, "the repeat is the first answer"
+    assert status == 202, answer
+    assert again[0] == 202
+    assert again[1]["job_id"] == answer["job_id"], "the repeat is the same job"
     assert again[2]["Idempotency-Key"] == [key]
+    job = get_job(answer["job_id"])
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "unconfirmed_paid_work")
+    assert "may have started" in (job.error or "")
+    assert job.cost_usd == float(_PER_SECOND * 6), "6 s at its price: the upper bound is charged"
     assert provider_calls(stack, ":predictLongRunning") == 1, "the video was not started twice"
     assert Decimal(ledger(stack, tenant, "2026-11-30")["cost_usd"]["N"]) == _PER_SECOND * 6, "charged once"
 
-    fresh = post(api_event, "/videos", VIDEO, idempotency_key=f"{key}-new", api_key_id=tenant)
-    assert fresh[0] == 202, "a new key starts a new video"
-    assert provider_calls(stack, ":predictLongRunning") == 2
-
 
 @pytest.mark.usefixtures("slow_video_start")
-def test_a_queued_video_start_that_timed_out_is_stored_at_once_and_not_started_again(
+def test_a_queued_video_start_that_timed_out_is_one_job_whatever_the_deliveries(
     stack: Stack, invoke: Invoke
 ) -> None:
-    """Stored as failed on its first receive and its message deleted (not walked through every
-    receive to the DLQ); a duplicate delivery replays it without a second start."""
+    """Two deliveries of the message (SQS is at-least-once): one job, one start, failed
+    unconfirmed_paid_work at once (its message deleted, never walked to the DLQ)."""
+    from tests.durable_jobs import running
+
     request_id = f"video-{uuid.uuid4().hex[:8]}"
     event = load_event("story_segments_sqs.json")
     event["Records"][0]["body"] = json.dumps({"request_id": request_id, "request": VIDEO})
     handler = handler_for("GenerateVideoFunction")
 
-    for _ in range(2):  # the first delivery, then a duplicate (SQS delivers at least once)
-        batch = handler(event, LocalLambdaContext(function_name="GenerateVideoFunction", timeout_seconds=29))
-        assert batch["batchItemFailures"] == [], "done: deleted, never retried into the DLQ"
-        status, stored = result(invoke, request_id)
-        assert status == 200, stored
-        assert stored["status"] == "failed"
-        assert stored["error"]["code"] == "provider_timeout"
-        assert stored["error"]["unconfirmed_paid_work"] is True
+    with running(handler_for("VideoJobFunction")) as jobs:
+        for _ in range(2):  # the first delivery, then a duplicate
+            batch = handler(
+                event, LocalLambdaContext(function_name="GenerateVideoFunction", timeout_seconds=29)
+            )
+            assert batch["batchItemFailures"] == [], "done: deleted, never retried into the DLQ"
+        jobs.wait_all()
+        assert len(jobs.starts) == 1
 
+    job = get_job(jobs.starts[0].name)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "unconfirmed_paid_work")
     assert provider_calls(stack, ":predictLongRunning") == 1
 
 

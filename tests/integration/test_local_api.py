@@ -26,8 +26,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def api(stack: Stack) -> Iterator[LocalApiServer]:
+    from local.durable import LocalDurableService
+
     server = LocalApiServer(LocalRuntime(), aws_url=stack.aws_url).start()
+    durable = LocalDurableService(skip_time=True).start_runners()  # POST /videos starts its job here
     yield server
+    durable.stop()
     server.shutdown()
 
 

@@ -8,20 +8,21 @@ once in the provider's words. Also: each request carries only the parameters its
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from contentgen.catalog import default_chain, find_model, successor
 from contentgen.config import get_settings
-from local.event_sources import QueuePoller
-from local.runtime import LocalRuntime
-from local.template import queue_sources
+from contentgen.generation import videos as video_generation
+from contentgen.services import videos as video_service
 from tests.conftest import log_records
+from tests.durable_jobs import RunnerStarter, running
+from tests.integration import test_video_jobs as video_jobs
 from tests.integration.conftest import Invoke, Stack
 from tests.integration.test_resilience import emf
-from tests.integration.test_videos import START, drain, job_status, run_worker
+from tests.integration.test_video_jobs import Api, finish
 
 pytestmark = pytest.mark.integration
 
@@ -43,13 +44,18 @@ def asked(stack: Stack, model: str) -> int:
 
 
 @pytest.fixture
-def videos(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[QueuePoller]:
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
-    source = next(s for s in queue_sources() if s.function == "VideoWorkerFunction")
-    poller = QueuePoller(source, LocalRuntime(), stack.aws_url)
-    drain(poller)
-    yield poller
-    drain(poller)
+def video_api(stack: Stack, api_event: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Api:
+    """The API function called as API Gateway would (`test_video_jobs.Api`)."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
+    return Api(api_event)
+
+
+@pytest.fixture
+def video_runs(video_api: Api) -> Iterator[RunnerStarter]:
+    """The durable video job run by the testing SDK's runner for each start."""
+    with running(video_jobs.handler(video_jobs.JOB)) as starter:
+        yield starter
 
 
 @pytest.mark.parametrize("vertex", ["true", "false"], ids=["vertex-ai", "gemini-api"])
@@ -108,8 +114,8 @@ def test_every_model_of_the_chain_gone_is_502_model_unavailable_quoting_google(
 )
 def test_a_retired_primary_video_model_starts_on_the_fallback_and_is_asked_once(
     stack: Stack,
-    invoke: Invoke,
-    videos: QueuePoller,
+    video_api: Api,
+    video_runs: RunnerStarter,
     monkeypatch: pytest.MonkeyPatch,
     vertex: str,
     primary: str,
@@ -120,34 +126,43 @@ def test_a_retired_primary_video_model_starts_on_the_fallback_and_is_asked_once(
     monkeypatch.setenv("VIDEO_FALLBACK_MODELS", fallback)
     stack.provider.configure(retired=[primary], video_polls=1)
 
-    jobs = []
-    for n in (1, 2):
-        status, accepted = invoke(START, {"prompt": f"A paper boat, take {n}", "duration_seconds": 6})
-        assert status == 202, accepted
-        jobs.append(accepted["job_id"])
+    accepted = []
+    for n in (1, 2):  # one after the other, as two requests of one container
+        accepted.append(video_api.start(prompt=f"A paper boat, take {n}", duration_seconds=6))
+        finish(video_runs)
 
     assert asked(stack, primary) == 1, "the retired model is asked once per container"
-    assert asked(stack, fallback) == 2
-    for job_id in jobs:
-        assert run_worker(videos, invoke, job_id)[-1] == "succeeded"
-        assert job_status(invoke, job_id)[1]["usage"]["model"] == fallback
-    assert videos.errors == []
+    assert asked(stack, fallback) >= 2
+    for job in accepted:
+        status = video_api.status(job["job_id"])[1]
+        assert status["status"] == "succeeded", status
+        assert status["usage"]["model"] == fallback
 
 
 def test_a_check_that_finds_the_model_gone_fails_the_job_at_once_in_googles_words(
-    stack: Stack, invoke: Invoke, videos: QueuePoller, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, video_api: Api, video_runs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     stack.provider.configure(video_polls=3)
-    status, accepted = invoke(START, {"prompt": "A paper boat", "duration_seconds": 6})
-    assert status == 202, accepted
-    stack.provider.configure(retired=[VEO])  # retired while the job runs
+    real_check = video_generation.check_video
+    retired: list[bool] = []
 
-    assert run_worker(videos, invoke, accepted["job_id"]) == ["failed"]
-    job = job_status(invoke, accepted["job_id"])[1]
-    assert job["error_code"] == "model_unavailable"
+    def retire_then_check(operation_name: str, *, model: str) -> Any:
+        if not retired:  # retired while the job runs: after the start, before its first check
+            stack.provider.configure(retired=[VEO], video_polls=3)
+            retired.append(True)
+        return real_check(operation_name, model=model)
+
+    monkeypatch.setattr(video_service, "check_video", retire_then_check)
+
+    accepted = video_api.start(prompt="A paper boat", duration_seconds=6)
+    finish(video_runs)
+
+    job = video_api.status(accepted["job_id"])[1]
+    assert (job["status"], job["error_code"]) == ("failed", "model_unavailable"), job
     assert "Publisher Model" in job["error"]
     assert VEO in job["error"]
+    assert job["usage"]["cost_usd"] is not None, "the start was paid: it stays charged"
     checks = [r for r in stack.provider.requests() if r["path"].endswith(":fetchPredictOperation")]
     assert len(checks) == 1, "not checked again"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import secrets as random_tokens
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -22,12 +21,9 @@ from typing import Any
 import pytest
 
 from contentgen.catalog import default_chain, find_model, today
-from contentgen.clients.aws import get_sqs_client
-from contentgen.stores.jobs import VideoJob, create_job, get_job
-from local.event_sources import QueuePoller
 from local.params_extension import ParametersExtension
-from tests.conftest import load_event, log_records
-from tests.integration.conftest import Invoke, Owned, Stack
+from tests.conftest import log_records
+from tests.integration.conftest import Invoke, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -771,17 +767,7 @@ CASES["200-json-not-of-the-apis-shape-is-502"] = Case(
     THUMBNAIL, [raw("gemini", 200, {"candidates": [{"content": 5}]}, count=3)],
     502, "provider_unavailable", 3, quotes=("could not be read",), env=GEMINI_IMAGE,
 )  # fmt: skip
-# The Veo start is paid and not idempotent: an unreadable answer may stand for a started (billed)
-# operation, so it is final: one request, no retry, no fallback model, and answered like a start
-# that timed out (504, unconfirmed_paid_work: kept under its key, charged the upper bound).
-CASES["veo-start-unreadable-answer-is-504-unconfirmed-and-never-started-again"] = Case(
-    VIDEO, [raw("gemini", 200, '{"name": "projects/p/locations/us-central1/publishers/google/models/veo-3', headers=JSON_TYPE, count=5)],
-    504, "provider_timeout", 1, quotes=("could not be read", "may have started"), env=VEO_WITH_FALLBACK,
-)  # fmt: skip
-CASES["veo-start-cut-after-its-operation-name-keeps-the-operation"] = Case(
-    VIDEO, [raw("gemini", 200, '{"name": "' + VEO_OPERATION + '", "metadata": {"@type": "type.goo', headers=JSON_TYPE)],
-    202, None, 1, env=VEO_WITH_FALLBACK,
-)  # fmt: skip
+# The Veo start's answer shapes run inside the durable video job: see the Veo section below.
 # F3. A safety filter reported as an error: Imagen 400 INVALID_ARGUMENT with the filter's words and
 # support code (google-marketing-solutions/adios#62; the 2024 "Error Code" form:
 # epam/ai-dial-adapter-vertexai#48); the codes are the Responsible AI guides' "Safety filter code
@@ -810,13 +796,6 @@ CASES["imagen-400-invalid-rai-level-stays-a-rejected-request"] = Case(
     THUMBNAIL,
     [raw("gemini", 400, google_error(400, "FAILED_PRECONDITION", "Image generation failed with the following error: Invalid rai level from the request"))],
     502, "provider_rejected_request", 1, quotes=("Invalid rai level",), env=IMAGEN,
-)  # fmt: skip
-# Veo Responsible AI guide: "Veo could not generate videos because the input image violates Vertex
-# AI's usage guidelines. If you think this was an error, send feedback. Support codes: 15236754".
-CASES["veo-start-400-safety-filter-is-422"] = Case(
-    VIDEO,
-    [raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", "Veo could not generate videos because the input image violates Vertex AI's usage guidelines. If you think this was an error, send feedback. Support codes: 15236754"), count=3)],
-    422, "content_filtered", 1, quotes=("15236754", "usage guidelines"), env=VEO_WITH_FALLBACK,
 )  # fmt: skip
 # F4. No image and no reason. Imagen / Veo RAI guides: "If fewer images than requested are returned,
 # then some generated output is being blocked": a decline after one request.
@@ -1026,76 +1005,86 @@ def test_a_key_in_the_providers_message_is_redacted_for_the_caller(
     assert key not in log_output.getvalue()
 
 
-# -- Veo: the video worker ------------------------------------------------------------------------
+# -- Veo: the durable video job's checks -------------------------------------------------------
+# Each case runs a whole job: POST /videos, the durable execution on the testing SDK's runner
+# (tests/durable_jobs.py); the first Google request (the start) passes, the faults hit the checks.
+
+PASS_START = {"kind": "latency", "ms": 0, "target": "gemini"}
+
+
+@dataclass
+class VideoJobs:
+    stack: Stack
+    invoke: Invoke
+    delays: list[int] = field(default_factory=list)
+
+    def run(self, *faults: dict[str, Any], video_polls: int = 1, start: dict[str, Any] = PASS_START) -> Any:
+        """Start a job with `faults` queued after `start` (the start's own answer: by default it
+        passes); the finished job's row."""
+        from contentgen.stores.jobs import get_job
+        from local.runtime import load_handler
+        from local.template import functions
+        from tests.durable_jobs import running
+
+        self.stack.provider.configure(video_polls=video_polls)
+        self.stack.provider.faults(start, *faults)
+        with running(load_handler(functions()["VideoJobFunction"])) as jobs:
+            status, accepted = self.invoke(VIDEO, {"prompt": "a paper boat", "duration_seconds": 6})
+            assert status == 202, accepted
+            jobs.wait_all()
+        starts = [r for r in self.stack.provider.requests() if r["path"].endswith(":predictLongRunning")]
+        assert len(starts) == 1, "one paid start"
+        job = get_job(accepted["job_id"])
+        assert job is not None
+        return job
+
+    def checks(self) -> int:
+        return len([r for r in self.stack.provider.requests() if ":fetchPredictOperation" in r["path"]])
 
 
 @pytest.fixture
-def worker(stack: Stack, owned: Owned, monkeypatch: pytest.MonkeyPatch) -> QueuePoller:
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+def video_jobs(stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> VideoJobs:
+    from aws_durable_execution_sdk_python.waits import WaitForConditionDecision
+
+    from contentgen.services import durable
+
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    return owned.video_queue()
+    jobs = VideoJobs(stack, invoke)
+
+    class Recorded(WaitForConditionDecision):
+        @classmethod
+        def continue_waiting(cls, delay: Any) -> WaitForConditionDecision:
+            jobs.delays.append(delay.to_seconds())
+            return WaitForConditionDecision.continue_waiting(delay)
+
+    monkeypatch.setattr(durable, "WaitForConditionDecision", Recorded)
+    return jobs
 
 
-def _job(stack: Stack) -> tuple[str, str]:
-    """A started job whose operation the emulator knows (started over the wire with the SDK)."""
-    from contentgen.generation.videos import start_video
-
-    started = start_video("a paper boat", aspect_ratio="9:16", duration_seconds=6, models=[VIDEO_MODEL])
-    now = int(time.time())
-    job_id = random_tokens.token_urlsafe(16)
-    create_job(VideoJob(job_id, "pending", started.operation_name, started.model, {}, now, now, now + 600))
-    return job_id, started.operation_name
-
-
-def _check(worker: QueuePoller, job_id: str) -> dict[str, Any]:
-    event = load_event("video_worker.json")
-    event["Records"][0]["body"] = json.dumps({"job_id": job_id})
-    result, _ = worker.runtime.invoke("VideoWorkerFunction", event)
-    return dict(result)
-
-
-def test_veo_filtered_video_fails_the_job_with_content_filtered_and_the_reason(
-    stack: Stack, worker: QueuePoller
-) -> None:
-    job_id, name = _job(stack)
+def test_veo_filtered_video_fails_the_job_with_content_filtered_and_the_reason(video_jobs: VideoJobs) -> None:
     # Veo on Vertex AI: a finished operation whose video the filter withheld carries
     # `raiMediaFilteredCount` and `raiMediaFilteredReasons`
     # (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/veo-video-generation).
     reason = "Unable to generate videos because the prompt violates Vertex AI's usage guidelines. Support codes: 90789179"
-    stack.provider.faults(
-        raw(
-            "gemini",
-            200,
-            {
-                "name": name,
-                "done": True,
-                "response": {
-                    "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
-                    "raiMediaFilteredCount": 1,
-                    "raiMediaFilteredReasons": [reason],
-                },
-            },
-        )
-    )
+    answer = {
+        "done": True,
+        "response": {
+            "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
+            "raiMediaFilteredCount": 1,
+            "raiMediaFilteredReasons": [reason],
+        },
+    }
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}
+    job = video_jobs.run(raw("gemini", 200, answer))
 
-    job = get_job(job_id)
-    assert job is not None
     assert (job.status, job.error_code) == ("failed", "content_filtered")
     assert reason in (job.error or "")
 
 
-def test_a_rate_limited_video_check_is_rescheduled_after_the_providers_wait(
-    stack: Stack, worker: QueuePoller
-) -> None:
-    job_id, _ = _job(stack)
-    sent: list[dict[str, Any]] = []
-    get_sqs_client().meta.events.register(
-        "provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(dict(params))
-    )
+def test_a_rate_limited_video_check_waits_the_providers_wait(video_jobs: VideoJobs) -> None:
     # Vertex AI 429 RESOURCE_EXHAUSTED with RetryInfo (https://cloud.google.com/apis/design/errors).
-    stack.provider.faults(
+    job = video_jobs.run(
         raw(
             "gemini",
             429,
@@ -1105,52 +1094,19 @@ def test_a_rate_limited_video_check_is_rescheduled_after_the_providers_wait(
                 "Quota exceeded for aiplatform.googleapis.com",
                 [retry_info("240s")],
             ),
-            count=5,
         )
     )
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}, "not failed into the DLQ"
-
-    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
-    assert len(checks) == 1, "no attempt inside the provider's window"
-    (message,) = sent
-    assert json.loads(message["MessageBody"]) == {"job_id": job_id}
-    assert message["DelaySeconds"] >= 240
-    job = get_job(job_id)
-    assert job is not None
-    assert job.status == "pending"
-
-
-def test_an_open_breaker_reschedules_the_check_with_the_cooldown(
-    stack: Stack, worker: QueuePoller, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BREAKER_MIN_CALLS", "1")
-    monkeypatch.setenv("BREAKER_COOLDOWN_SECONDS", "300")
-    monkeypatch.setenv("PROVIDER_MAX_ATTEMPTS", "1")
-    job_id, _ = _job(stack)
-    sent: list[dict[str, Any]] = []
-    get_sqs_client().meta.events.register(
-        "provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(dict(params))
-    )
-    stack.provider.faults(
-        raw("gemini", 503, google_error(503, "UNAVAILABLE", "The service is currently unavailable."), count=5)
-    )
-
-    first = _check(worker, job_id)  # a 503: the breaker opens; checked again after the poll delay
-    second = _check(worker, job_id)  # breaker open: no request, re-scheduled after the cooldown
-
-    assert first == {"batchItemFailures": []}, "no receive spent"
-    assert second == {"batchItemFailures": []}
-    assert len([r for r in stack.provider.requests() if ":fetchPredictOperation" in r["path"]]) == 1
-    after_503, after_open = sent
-    assert after_503["DelaySeconds"] == 0, "the poll delay (0 here): no wait was named"
-    assert 240 <= after_open["DelaySeconds"] <= 300
+    assert job.status == "succeeded", job.error
+    assert video_jobs.delays[0] >= 240, "the next check is not sooner than the provider's wait"
+    # One request per check (no attempt inside the provider's window), and one more by the store
+    # step, which reads the finished operation's bytes again rather than checkpoint them.
+    assert video_jobs.checks() == 3
 
 
 def test_veo_operation_error_from_the_safety_filter_fails_the_job_with_content_filtered(
-    stack: Stack, worker: QueuePoller
+    video_jobs: VideoJobs,
 ) -> None:
-    job_id, name = _job(stack)
     # A prompt Veo's safety filter stopped ends the operation with a google.rpc.Status (code 3) whose
     # message carries the support code (Veo Responsible AI guide, "Safety filter code categories":
     # 29310472 is a prompt code; https://cloud.google.com/vertex-ai/generative-ai/docs/video/responsible-ai-and-usage-guidelines).
@@ -1159,116 +1115,64 @@ def test_veo_operation_error_from_the_safety_filter_fails_the_job_with_content_f
         "Responsible AI practices. Try rephrasing the prompt. If you think this was an error, send "
         "feedback. Support codes: 29310472"
     )
-    stack.provider.faults(
-        raw("gemini", 200, {"name": name, "done": True, "error": {"code": 3, "message": message}})
-    )
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}
+    job = video_jobs.run(raw("gemini", 200, {"done": True, "error": {"code": 3, "message": message}}))
 
-    job = get_job(job_id)
-    assert job is not None
     assert (job.status, job.error_code) == ("failed", "content_filtered")
     assert message in (job.error or ""), "Google's words, support code included"
 
 
-def test_veo_operation_error_that_is_not_a_filter_stays_a_provider_error(
-    stack: Stack, worker: QueuePoller
-) -> None:
-    job_id, name = _job(stack)
-    stack.provider.faults(
-        raw(
-            "gemini",
-            200,
-            {"name": name, "done": True, "error": {"code": 13, "message": "Internal error encountered."}},
-        )
+def test_veo_operation_error_that_is_not_a_filter_stays_a_provider_error(video_jobs: VideoJobs) -> None:
+    job = video_jobs.run(
+        raw("gemini", 200, {"done": True, "error": {"code": 13, "message": "Internal error encountered."}})
     )
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}
-
-    job = get_job(job_id)
-    assert job is not None
     assert (job.status, job.error_code) == ("failed", "provider_error")
+    assert "Internal error encountered." in (job.error or "")
 
 
-def test_veo_done_with_no_video_and_no_reason_is_content_filtered(stack: Stack, worker: QueuePoller) -> None:
-    job_id, name = _job(stack)
+def test_veo_done_with_no_video_and_no_reason_is_content_filtered(video_jobs: VideoJobs) -> None:
     # googleapis/python-genai#1560: done, a response, no videos. Veo RAI guide: "If fewer videos than
     # requested are returned, then some generated output is being blocked".
-    stack.provider.faults(
-        raw(
-            "gemini",
-            200,
-            {
-                "name": name,
-                "done": True,
-                "response": {
-                    "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
-                },
-            },
-        )
-    )
+    answer = {
+        "done": True,
+        "response": {"@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"},
+    }
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}
+    job = video_jobs.run(raw("gemini", 200, answer))
 
-    job = get_job(job_id)
-    assert job is not None
     assert (job.status, job.error_code) == ("failed", "content_filtered")
     assert "no video" in (job.error or "")
-    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
-    assert len(checks) == 1, "after one request"
+    assert video_jobs.checks() == 1, "after one request"
 
 
 @pytest.mark.parametrize(
     "answer",
     [
         # Retry-After on a 503 (RFC 9110 §10.2.3: "how long the service is expected to be unavailable").
-        raw("gemini", 503, google_error(503, "UNAVAILABLE", "The service is currently unavailable."), headers={"Retry-After": "200"}, count=5),
+        raw("gemini", 503, google_error(503, "UNAVAILABLE", "The service is currently unavailable."), headers={"Retry-After": "200"}),
         # RetryInfo in a 503's details (https://cloud.google.com/apis/design/errors#error_details).
-        raw("gemini", 503, google_error(503, "UNAVAILABLE", "Try again later.", [retry_info("200s")]), count=5),
+        raw("gemini", 503, google_error(503, "UNAVAILABLE", "Try again later.", [retry_info("200s")])),
     ],
     ids=["retry-after-header", "retry-info"],
 )  # fmt: skip
-def test_a_5xx_video_check_naming_a_wait_is_rescheduled_after_it_without_spending_a_receive(
-    stack: Stack, worker: QueuePoller, answer: dict[str, Any]
+def test_a_5xx_video_check_naming_a_wait_is_checked_again_after_it(
+    video_jobs: VideoJobs, answer: dict[str, Any]
 ) -> None:
-    job_id, _ = _job(stack)
-    sent: list[dict[str, Any]] = []
-    get_sqs_client().meta.events.register(
-        "provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(dict(params))
-    )
-    stack.provider.faults(answer)
+    job = video_jobs.run(answer)
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}, "not failed towards the DLQ"
-
-    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
-    assert len(checks) == 1, "no attempt inside the provider's window"
-    (message,) = sent
-    assert json.loads(message["MessageBody"]) == {"job_id": job_id}
-    assert 200 <= message["DelaySeconds"] <= 900
-    job = get_job(job_id)
-    assert job is not None
-    assert job.status == "pending"
+    assert job.status == "succeeded", job.error
+    assert video_jobs.delays[0] >= 200
+    assert video_jobs.checks() == 3  # two checks, and the store's read of the finished operation
 
 
-def test_an_unreadable_video_check_is_checked_again_later_like_a_server_error(
-    stack: Stack, worker: QueuePoller
-) -> None:
-    job_id, _ = _job(stack)
-    stack.provider.faults(
+def test_an_unreadable_video_check_is_checked_again_later_like_a_server_error(video_jobs: VideoJobs) -> None:
+    job = video_jobs.run(
         raw("gemini", 200, "<html><body>Bad Gateway</body></html>", headers={"Content-Type": "text/html"})
     )
 
-    assert _check(worker, job_id) == {"batchItemFailures": []}, "no receive spent"
-
-    checks = [request for request in stack.provider.requests() if ":fetchPredictOperation" in request["path"]]
-    assert len(checks) == 1, "checked again later through the queue, not in this invocation"
-    job = get_job(job_id)
-    assert job is not None
-    assert job.status == "pending"
-    assert _check(worker, job_id) == {"batchItemFailures": []}  # the re-scheduled check
-    job = get_job(job_id)
-    assert job is not None
-    assert job.status == "running"
+    assert job.status == "succeeded", job.error
+    assert video_jobs.checks() == 3  # two checks, and the store's read of the finished operation
 
 
 def test_a_thinking_image_models_final_image_is_stored_not_its_thought_images(
@@ -1323,3 +1227,70 @@ def test_a_wait_that_is_not_a_number_is_no_wait_not_a_crash(
 
     assert code in (502, 503), answer
     assert answer["code"] in ("provider_rate_limited", "provider_unavailable")
+
+
+# -- Veo: the start's answers, inside the job (paid, not idempotent: never retried) -------------
+
+
+@pytest.fixture
+def veo_with_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in VEO_WITH_FALLBACK.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_veo_start_unreadable_answer_ends_the_job_unconfirmed_and_is_never_sent_again(
+    video_jobs: VideoJobs, veo_with_fallback: None
+) -> None:
+    """An unreadable answer may stand for a started (billed) operation: final, one request, no
+    retry, no fallback model; the job fails unconfirmed_paid_work, charged the upper bound."""
+    unreadable = raw(
+        "gemini",
+        200,
+        '{"name": "projects/p/locations/us-central1/publishers/google/models/veo-3',
+        headers=JSON_TYPE,
+    )
+
+    job = video_jobs.run(start=unreadable)
+
+    assert (job.status, job.error_code) == ("failed", "unconfirmed_paid_work")
+    assert "could not be read" in (job.error or "")
+    assert "may have started" in (job.error or "")
+    assert job.cost_usd is not None
+
+
+def test_veo_start_cut_after_its_operation_name_keeps_the_operation(
+    video_jobs: VideoJobs, veo_with_fallback: None
+) -> None:
+    cut = raw(
+        "gemini", 200, '{"name": "' + VEO_OPERATION + '", "metadata": {"@type": "type.goo', headers=JSON_TYPE
+    )
+
+    ended = {
+        "name": VEO_OPERATION,
+        "done": True,
+        "error": {"code": 13, "message": "Internal error encountered."},
+    }
+
+    job = video_jobs.run(raw("gemini", 200, ended), start=cut)
+
+    checks = [r for r in video_jobs.stack.provider.requests() if ":fetchPredictOperation" in r["path"]]
+    assert [check["body"]["operationName"] for check in checks] == [VEO_OPERATION], "kept and followed"
+    assert (job.status, job.error_code) == ("failed", "provider_error")
+    assert "Internal error encountered." in (job.error or "")
+
+
+def test_veo_start_400_safety_filter_ends_the_job_content_filtered(
+    video_jobs: VideoJobs, veo_with_fallback: None
+) -> None:
+    # Veo Responsible AI guide: "Veo could not generate videos because the input image violates Vertex
+    # AI's usage guidelines. If you think this was an error, send feedback. Support codes: 15236754".
+    words = (
+        "Veo could not generate videos because the input image violates Vertex AI's usage guidelines. "
+        "If you think this was an error, send feedback. Support codes: 15236754"
+    )
+
+    job = video_jobs.run(start=raw("gemini", 400, google_error(400, "INVALID_ARGUMENT", words)))
+
+    assert (job.status, job.error_code) == ("failed", "content_filtered")
+    assert "15236754" in (job.error or "")
+    assert "usage guidelines" in (job.error or "")

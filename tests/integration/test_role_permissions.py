@@ -205,10 +205,10 @@ def _reset_auth(server: MotoServer, count: str) -> None:
 def moto_policy(function: str) -> dict[str, Any]:
     """The role's policy as moto evaluates it (apigateway:GET named as moto names its actions)."""
     document = for_moto(function_statements(function))
+    # moto names Lambda's Invoke by its operation ("lambda:Invoke"), IAM by "lambda:InvokeFunction".
+    moto_names = {"apigateway:GET": "apigateway:Get*", "lambda:InvokeFunction": "lambda:Invoke"}
     for statement in document["Statement"]:
-        statement["Action"] = [
-            "apigateway:Get*" if action == "apigateway:GET" else action for action in statement["Action"]
-        ]
+        statement["Action"] = [moto_names.get(action, action) for action in statement["Action"]]
     return document
 
 
@@ -270,6 +270,10 @@ def uses_of(api_client: Any, operation: str, action: str, params: Mapping[str, A
         return [
             Use.of(action, f"arn:aws:apigateway:{REGION}::{_api_gateway_path(api_client, operation, params)}")
         ]
+    if service == "lambda" and "FunctionName" in params:
+        name = str(params["FunctionName"])
+        arn = name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        return [Use.of(action, arn)]
     return [Use.of(action, "*")]
 
 
@@ -299,6 +303,8 @@ class Calls:
             action = f"apigateway:{method}"
         elif service == "s3":  # S3 operations without an IAM action of their own
             action = f"s3:{S3_ACTIONS.get(operation, operation)}"
+        elif service == "lambda" and operation == "Invoke":  # the API's Invoke is IAM's InvokeFunction
+            action = "lambda:InvokeFunction"
         else:
             action = f"{service}:{operation}"
         self.actions.add(action)
@@ -735,103 +741,114 @@ def test_thumbnails_use_every_grant_and_nothing_else(
     assert_every_grant_used(function, used)
 
 
-def _job_item(job_id: str, *, deadline_at: int) -> dict[str, Any]:
-    """A video job as `contentgen.stores.jobs.create_job` writes it, still running."""
-    now = int(time.time())
-    return {
-        "job_id": {"S": job_id},
-        "status": {"S": "running"},
-        "operation_name": {"S": "projects/p/locations/l/publishers/google/models/veo/operations/perm"},
-        "model": {"S": os.environ["VIDEO_MODEL"]},
-        "request": {"S": json.dumps({"prompt": "x", "aspect_ratio": "9:16", "duration_seconds": 8})},
-        "created_at": {"N": str(deadline_at - 600)},
-        "updated_at": {"N": str(now)},
-        "deadline_at": {"N": str(deadline_at)},
-        "checks": {"N": "3"},
-    }
-
-
-def _status_event(job_id: str) -> dict[str, Any]:
+def _status_event(job_id: str, api_key_id: str) -> dict[str, Any]:
     event = load_event("generate_video_status.json")
     event["path"] = f"/videos/{job_id}"
     event["pathParameters"] = {"job_id": job_id}
+    event["requestContext"]["identity"]["apiKeyId"] = api_key_id
     return event
 
 
+# The durable SDK's two APIs: the testing runner keeps checkpoints in memory, so no run calls
+# them here; their grant (this function's executions only) is proven on the template
+# (tests/unit/test_permissions.py::test_the_durable_video_job_checkpoints_only_its_own_executions).
+DURABLE_CHECKPOINTS = ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState")
+
+
 @pytest.mark.slow
-def test_a_video_job_started_and_advanced_by_its_worker_uses_every_grant_and_nothing_else(
+def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
     stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The starter (API function) claims the job and invokes the durable function by name; the
+    durable function (its own role) runs the job: start, charge, checks, store, outcome event."""
+    from botocore.exceptions import ClientError
+
+    from contentgen.services import jobs as job_service
+    from tests.durable_jobs import RunnerStarter
+
     run_as, calls = as_role
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    stack.provider.configure(video_polls=2)  # not done at the first check: checked again
+    stack.provider.configure(video_polls=2)
     starter: set[Use] = set()
-    worker: set[Use] = set()
+    job_uses: set[Use] = set()
+    runner = RunnerStarter(load_handler(functions()["VideoJobFunction"]))
+    pending: list[tuple[str, str, str]] = []
 
-    # A keyed start and its replay: the job (PutItem), its first check (SendMessage).
-    post = keyed(load_event("generate_video.json"))
-    run_as("GenerateVideoFunction")
-    accepted, again = _invoke("GenerateVideoFunction", post), _invoke("GenerateVideoFunction", post)
-    assert accepted["statusCode"] == again["statusCode"] == 202, accepted["body"]
-    assert json.loads(again["body"]) == json.loads(accepted["body"])
-    assert {"dynamodb:PutItem", "sqs:SendMessage"} <= calls.actions
-    starter |= assert_allowed("GenerateVideoFunction", calls)
-    job_id = json.loads(accepted["body"])["job_id"]
+    def invoke_then_hold(function: str, name: str, payload: str) -> str:
+        """Lambda's named Invoke as the starter's role makes it (moto authorizes it, then has no
+        durable function to run: ResourceNotFound); the execution is run below, under the job's role."""
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            job_service._lambda_starter(function, name, payload)
+        pending.append((function, name, payload))
+        return ""
 
-    # The worker: not done yet (UpdateItem, the next check SendMessage); then done, through a
-    # shared breaker whose cooldown is over (probe PutItem, close UpdateItem), stored in S3.
-    worker_event = load_event("video_worker.json")
-    worker_event["Records"][0]["body"] = json.dumps({"job_id": job_id})
-    run_as("VideoWorkerFunction")
-    assert _invoke("VideoWorkerFunction", worker_event) == {"batchItemFailures": []}
-    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage"} <= calls.actions
-    worker |= assert_allowed("VideoWorkerFunction", calls)
-    run_as("VideoWorkerFunction", share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
-    assert _invoke("VideoWorkerFunction", worker_event) == {"batchItemFailures": []}
-    assert {"s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= calls.actions
-    worker |= assert_allowed("VideoWorkerFunction", calls)
+    monkeypatch.setattr(job_service, "_starter", invoke_then_hold)
+    try:
+        # Two keyed starts with the same key: one claim (PutItem), one Invoke; a GET of the job.
+        key = with_api_key(keyed(load_event("generate_video.json")))
+        owner = key["requestContext"]["identity"]["apiKeyId"]
+        run_as("GenerateVideoFunction")
+        accepted, again = _invoke("GenerateVideoFunction", key), _invoke("GenerateVideoFunction", key)
+        assert accepted["statusCode"] == again["statusCode"] == 202, accepted["body"]
+        assert json.loads(again["body"]) == json.loads(accepted["body"])
+        assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "lambda:InvokeFunction"} <= calls.actions
+        starter |= assert_allowed("GenerateVideoFunction", calls)
+        job_id = json.loads(accepted["body"])["job_id"]
+        assert len(pending) == 1
 
-    # Its status: read (GetItem) and the video's URL presigned (GetObject under videos/).
-    run_as("GenerateVideoFunction")
-    answer = _invoke("GenerateVideoFunction", _status_event(job_id))
-    assert answer["statusCode"] == 200, answer["body"]
-    assert json.loads(answer["body"])["status"] == "succeeded"
-    assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
-    starter |= assert_allowed("GenerateVideoFunction", calls)
+        # The execution, as the job's role: crossing the key's budget alarm, then (a second job)
+        # through a shared breaker whose cooldown is over.
+        crossing_budget_alarm(monkeypatch)
+        run_as("VideoJobFunction")
+        arn = runner(*pending.pop())
+        assert runner.runner.wait_for_result(arn, timeout=300).status.name == "SUCCEEDED"
+        assert {
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "s3:PutObject",
+            "events:PutEvents",
+        } <= calls.actions
+        job_uses |= assert_allowed("VideoJobFunction", calls)
 
-    # A job whose checks stopped long after its deadline is marked failed (UpdateItem).
-    abandoned = f"perm-abandoned-{uuid.uuid4().hex[:8]}"
-    item = _job_item(abandoned, deadline_at=int(time.time()) - 4000)
-    jobs = physical_name("VideoJobsTable")
-    run_as(
-        "GenerateVideoFunction",
-        prepare=lambda: client("dynamodb", stack.aws_url).put_item(TableName=jobs, Item=item),
-    )
-    answer = _invoke("GenerateVideoFunction", _status_event(abandoned))
-    assert json.loads(answer["body"])["error_code"] == "deadline_exceeded", answer["body"]
-    assert "dynamodb:UpdateItem" in calls.actions
-    starter |= assert_allowed("GenerateVideoFunction", calls)
+        run_as("GenerateVideoFunction")
+        second = _invoke("GenerateVideoFunction", with_api_key(load_event("generate_video.json")))
+        assert second["statusCode"] == 202, second["body"]
+        starter |= assert_allowed("GenerateVideoFunction", calls)
+        run_as("VideoJobFunction", share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
+        arn = runner(*pending.pop())
+        assert runner.runner.wait_for_result(arn, timeout=300).status.name == "SUCCEEDED"
+        job_uses |= assert_allowed("VideoJobFunction", calls)
 
-    # A keyed start that fails: its record deleted (DeleteItem).
-    fail_provider(stack, "gemini")
-    run_as("GenerateVideoFunction")
-    failed = _invoke("GenerateVideoFunction", keyed(load_event("generate_video.json")))
-    stack.provider.faults()
-    assert failed["statusCode"] >= 500, failed["body"]
-    assert "dynamodb:DeleteItem" in calls.actions
-    starter |= assert_allowed("GenerateVideoFunction", calls)
+        # A keyed start Lambda refuses: 503, the idempotency record released (DeleteItem).
+        def refused(function: str, name: str, payload: str) -> str:
+            raise ConnectionError("Lambda could not be reached")
 
-    # A start through a shared breaker whose cooldown is over, crossing the key's budget alarm.
-    crossing_budget_alarm(monkeypatch)
-    run_as("GenerateVideoFunction", share_breaker_state=True, prepare=breaker_rows(stack, time.time() - 3600))
-    answer = _invoke("GenerateVideoFunction", with_api_key(load_event("generate_video.json")))
-    assert answer["statusCode"] == 202, answer["body"]
-    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
-    starter |= assert_allowed("GenerateVideoFunction", calls)
+        monkeypatch.setattr(job_service, "_starter", refused)
+        run_as("GenerateVideoFunction")
+        failed = _invoke("GenerateVideoFunction", with_api_key(keyed(load_event("generate_video.json"))))
+        assert failed["statusCode"] == 503, failed["body"]
+        assert "dynamodb:DeleteItem" in calls.actions
+        starter |= assert_allowed("GenerateVideoFunction", calls)
+
+        # Its status: read (GetItem) and the video's URL presigned (GetObject under videos/).
+        run_as("GenerateVideoFunction")
+        answer = _invoke("GenerateVideoFunction", _status_event(job_id, owner))
+        assert answer["statusCode"] == 200, answer["body"]
+        assert json.loads(answer["body"])["status"] == "succeeded"
+        assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
+        starter |= assert_allowed("GenerateVideoFunction", calls)
+    finally:
+        runner.close()
 
     assert_every_grant_used("GenerateVideoFunction", starter)
-    assert_every_grant_used("VideoWorkerFunction", worker)
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants(
+            "VideoJobFunction", job_uses, leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS)
+        )
+    assert not unused, "VideoJobFunction's role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
+    )
 
 
 def test_the_result_reader_uses_every_grant_and_nothing_else(
@@ -937,7 +954,7 @@ def test_every_function_with_grants_is_covered() -> None:
         *TEXT_FUNCTIONS,
         "GenerateThumbnailFunction",
         "GenerateVideoFunction",
-        "VideoWorkerFunction",
+        "VideoJobFunction",
         "GetResultFunction",
         "HealthFunction",
         "UsageFunction",
@@ -973,7 +990,7 @@ def test_another_functions_records_are_denied(stack: Stack, as_role: tuple[Run, 
 
 def test_a_table_the_role_does_not_name_is_denied(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """DynamoDB resources are checked per table: UpdateItem granted on the spend, results and
-    idempotency tables does not pass on the video jobs table."""
+    idempotency tables does not pass on the jobs table."""
     from contentgen.clients.aws import get_dynamodb_client
 
     run_as, calls = as_role
@@ -981,7 +998,7 @@ def test_a_table_the_role_does_not_name_is_denied(stack: Stack, as_role: tuple[R
 
     with pytest.raises(ClientError, match="AccessDenied"):
         get_dynamodb_client().update_item(
-            TableName=physical_name("VideoJobsTable"),
+            TableName=physical_name("JobsTable"),
             Key={"job_id": {"S": "perm-job"}},
             UpdateExpression="SET #s = :s",
             ExpressionAttributeNames={"#s": "status"},

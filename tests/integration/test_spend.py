@@ -7,6 +7,7 @@ The ledger's clock (`contentgen.billing.budgets.clock`) is injected where a test
 from __future__ import annotations
 
 import json
+import math
 import threading
 import uuid
 from collections.abc import Callable
@@ -19,14 +20,14 @@ import pytest
 from contentgen.billing import budgets
 from contentgen.catalog import default_chain, image_price_usd, video_price_usd
 from contentgen.stores import ledger as spend_ledger
+from contentgen.stores.jobs import get_job
 from local.aws import client
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
 from local.template import functions, physical_name
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke, Owned, Stack, _loaded
+from tests.integration.conftest import Invoke, Stack, _loaded
 from tests.integration.test_event_sources import Pipes, pipes, result  # noqa: F401 (fixture)
-from tests.integration.test_videos import job_status, run_worker
 
 pytestmark = pytest.mark.integration
 
@@ -268,27 +269,39 @@ def test_twenty_concurrent_videos_on_a_4_usd_budget_spend_at_most_one_video_past
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 22 finding 1: 20 concurrent 8 s videos (3.20 USD each) on a 4 USD budget were 19 x 202
-    and 60.80 USD. Each start now reserves its exact cost first: the first leaves 0.80 USD, the
-    second crosses the budget, the other 18 are refused before any provider request."""
+    and 60.80 USD. Each start is a durable job (202 at once) whose paid step reserves the start's
+    exact cost before the request is sent: the first leaves 0.80 USD, the second crosses the
+    budget, the other 18 jobs fail budget_exceeded before any provider request."""
+    from tests.durable_jobs import running
+
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     key = new_key()
     set_budget(stack, key, "4")
     starts = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"])
     body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 8}
 
-    answers = concurrently(api_event, "GenerateVideoFunction", "/videos", body, key, 20)
+    with running(handler_for("VideoJobFunction")) as jobs:
+        answers = concurrently(api_event, "GenerateVideoFunction", "/videos", body, key, 20)
+        jobs.wait_all()
 
-    statuses = sorted(status for status, _, _ in answers)
-    accepted = statuses.count(202)
-    assert statuses == [202] * accepted + [429] * (20 - accepted), statuses
+    assert sorted(status for status, _, _ in answers) == [202] * 20
+    finished = [get_job(answer["job_id"]) for _, answer, _ in answers]
+    outcomes = sorted((job.status, job.error_code) for job in finished if job is not None)
+    accepted = outcomes.count(("succeeded", None))
+    assert outcomes == [("failed", "budget_exceeded")] * (20 - accepted) + [("succeeded", None)] * accepted
+    one = (video_price_usd(default_chain("video")[0]) or Decimal(0)) * 8  # 8 s at its catalog price
     spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
-    assert spent == Decimal("3.2") * accepted
-    assert spent <= Decimal("4") + Decimal("3.2"), "at most one video past the budget"
-    assert accepted == 2, "deterministic: admitted while settled + reserved < budget"
+    assert spent == one * accepted
+    assert spent <= Decimal("4") + one, "at most one video past the budget"
+    # Deterministic: admitted while settled + reserved < budget, so the one that crosses it passes.
+    assert accepted == math.ceil(Decimal("4") / one)
     started = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"]) - starts
-    assert started == accepted, "no refused request reached the provider"
+    assert started == accepted, "no refused job reached the provider"
     report = usage_of(api_event, key)
-    assert (report["settled_today_usd"], report["reserved_today_usd"]) == (6.4, 0), "every hold settled"
+    assert (report["settled_today_usd"], report["reserved_today_usd"]) == (float(spent), 0), (
+        "every hold settled"
+    )
 
 
 def test_twenty_concurrent_text_requests_spend_at_most_one_request_past_the_budget(
@@ -475,32 +488,42 @@ def test_budget_threshold_event_is_sent_once_per_key_and_day(
     }
 
 
-def test_a_video_costs_its_seconds_at_the_table_price_on_the_answer_and_the_job(
+def test_a_video_job_costs_its_seconds_at_the_table_price_on_the_job_and_the_ledger(
     stack: Stack,
-    owned: Owned,
-    invoke: Invoke,
     api_event: Callable[..., dict[str, Any]],
     fixed_clock: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "0")
+    """The durable job charges the key that started it once its (paid) start is made."""
+    from tests.durable_jobs import running
+
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
-    worker = owned.video_queue()
     key = new_key()
     body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 6}
 
-    status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
+    with running(handler_for("VideoJobFunction")) as jobs:
+        status, accepted, _ = call(api_event, "GenerateVideoFunction", "/videos", body, key=key)
+        assert status == 202, accepted
+        jobs.wait_all()
+    status, job, _ = call(
+        api_event, "GenerateVideoFunction", f"/videos/{accepted['job_id']}", None, key=key, method="GET"
+    )
 
-    assert status == 202, accepted
+    assert status == 200, job
+    assert job["status"] == "succeeded"
     video = default_chain("video")[0]
     per_second = video_price_usd(video)
     assert per_second is not None
-    assert accepted["usage"]["cost_usd"] == float(per_second * 6)  # 6 s x its list price (the catalog)
-    assert accepted["usage"]["model"] == video
-    assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"], "charged at the start"
-    assert run_worker(worker, invoke, accepted["job_id"])[-1] == "succeeded"
-    assert job_status(invoke, accepted["job_id"])[1]["usage"] == accepted["usage"]
-    assert Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"]) == per_second * 6
+    assert job["usage"]["cost_usd"] == float(per_second * 6)  # 6 s x its list price (the catalog)
+    assert job["usage"]["model"] == video
+    day = ledger(stack, key, "2026-11-30")
+    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "settled once, at the start's price"
+    assert not [name for name in day if name.startswith(spend_ledger.HOLD_PREFIX)], (
+        "the reservation is released"
+    )
+    reserved = [r for r in stack.provider.requests() if r["path"].endswith(":predictLongRunning")]
+    assert len(reserved) == 1
 
 
 def test_the_local_gateway_puts_the_presented_keys_id_in_the_event(stack: Stack) -> None:

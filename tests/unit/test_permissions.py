@@ -32,7 +32,16 @@ from local.iam import (
     translated,
     unused_grants,
 )
-from local.template import functions, parameters, physical_name, queue_sources, resolve, routes
+from local.template import (
+    ACCOUNT,
+    REGION,
+    functions,
+    parameters,
+    physical_name,
+    queue_sources,
+    resolve,
+    routes,
+)
 
 QUEUE_FED = sorted({source.function for source in queue_sources()})
 
@@ -45,7 +54,12 @@ GENERATION = sorted(
 
 
 def test_sam_attaches_only_logging_and_tracing_policies() -> None:
-    for function in functions():
+    """(A function with its own `Role`, the durable video job, gets none: SAM's durable variant
+    would grant the checkpoint APIs on "*".)"""
+    for function, spec in functions().items():
+        if spec.durable:
+            assert managed_policy_names(function) == [], function
+            continue
         assert sorted(managed_policy_names(function)) == [
             "AWSXrayWriteOnlyAccess",
             "service-role/AWSLambdaBasicExecutionRole",
@@ -226,7 +240,7 @@ def test_a_role_without_its_tag_reaches_no_record() -> None:
 
 
 @pytest.mark.parametrize(
-    "function", ["StorySegmentsFunction", "GenerateThumbnailFunction", "VideoWorkerFunction"]
+    "function", ["StorySegmentsFunction", "GenerateThumbnailFunction", "VideoJobFunction"]
 )
 def test_the_breaker_state_is_granted_only_where_it_is_shared(function: str) -> None:
     """BreakerStatePolicy is under `Fn::If` ShareBreakerState: the default deployment's role holds
@@ -266,3 +280,33 @@ def test_an_unused_grant_is_told_apart_by_its_condition() -> None:
     (put_events,) = [grant for grant in unused if grant.action == "events:PutEvents"]
     assert put_events.resource == bus
     assert "BudgetThresholdReached" in put_events.condition
+
+
+def test_the_durable_video_job_checkpoints_only_its_own_executions() -> None:
+    """The two APIs the durable SDK calls, on this function's execution ARNs
+    (function:NAME:QUALIFIER/durable-execution/...), not on "*" (SAM's managed policy) nor on
+    another function; the starter may invoke the job's alias and nothing else of Lambda's."""
+    statements = function_statements("VideoJobFunction")
+    own = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical_name('VideoJobFunction')}"
+    execution = f"{own}:7/durable-execution/video-0123/4f2c"
+    for action in ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"):
+        assert statements_allow(statements, action, execution, [])
+        assert not statements_allow(statements, action, f"{own}-other:7/durable-execution/x/y", [])
+        assert not statements_allow(
+            statements,
+            action,
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other:1/durable-execution/x/y",
+            [],
+        )
+    assert not any(
+        s.get("Resource") == "*" and any(a.startswith("lambda:") for a in actions(s)) for s in statements
+    )
+    assert not statements_allow(statements, "lambda:InvokeFunction", f"{own}:live", [])
+    assert managed_policy_names("VideoJobFunction") == []  # not AWSLambdaBasicDurableExecutionRolePolicy
+
+    starter = function_statements("GenerateVideoFunction")
+    assert statements_allow(starter, "lambda:InvokeFunction", f"{own}:live", [])
+    assert not statements_allow(starter, "lambda:InvokeFunction", own, [])  # $LATEST: not for durable starts
+    assert not statements_allow(
+        starter, "lambda:CheckpointDurableExecution", f"{own}:7/durable-execution/x/y", []
+    )

@@ -58,7 +58,7 @@ def test_globals_runtime_architecture_tracing_and_layer() -> None:
 
 MEDIA_FUNCTIONS = {
     "GenerateVideoFunction",
-    "VideoWorkerFunction",
+    "VideoJobFunction",
     "GenerateThumbnailFunction",
     "HealthFunction",
 }
@@ -239,10 +239,14 @@ def test_every_provider_calling_function_may_share_breaker_state() -> None:
         )
     ]
     callers = [name for name in callers if name != "HealthFunction"]
-    assert len(callers) == 10
+    assert len(callers) == 8
     for name in callers:
         assert SHARED_BREAKER_POLICY in resources[name]["Properties"]["Policies"]
         assert {"Ref": "BreakerStatePolicy"} not in resources[name]["Properties"]["Policies"]
+    # The durable video job calls Google from its own role (not SAM's): the same policies there.
+    job_role = resources["VideoJobFunctionRole"]["Properties"]["ManagedPolicyArns"]
+    assert {"Ref": "GoogleKeyReadPolicy"} in job_role
+    assert SHARED_BREAKER_POLICY in job_role
     # Neither the table nor the policy exists unless the state is shared.
     assert resources["BreakerStateTable"]["Condition"] == "ShareBreakerState"
     assert resources["BreakerStatePolicy"]["Condition"] == "ShareBreakerState"
@@ -262,6 +266,8 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "ProviderErrorRateAlarm",
         "ApiErrorRateAlarm",
         "ThrottlesAlarm",
+        "VideoJobFailedExecutionsAlarm",
+        "VideoJobTimedOutExecutionsAlarm",
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
         "EventsNotPublishedAlarm",
@@ -329,40 +335,79 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
     assert thumbnail[0]["Resource"] == {"Fn::Sub": "${MediaBucket.Arn}/thumbnails/*"}
 
     start = {frozenset(_actions(s)): s["Resource"] for s in _inline_statements("GenerateVideoFunction")}
+    job_arn = (
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-video-job"
+    )
     assert start == {
-        frozenset({"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}): {
-            "Fn::GetAtt": ["VideoJobsTable", "Arn"]
+        frozenset({"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}): {
+            "Fn::GetAtt": ["JobsTable", "Arn"]
         },
-        frozenset({"sqs:SendMessage"}): {"Fn::GetAtt": ["VideoJobQueue", "Arn"]},
+        frozenset({"lambda:InvokeFunction"}): {"Fn::Sub": f"{job_arn}:live"},
         frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
     }
-    worker = {frozenset(_actions(s)): s for s in _inline_statements("VideoWorkerFunction")}
-    assert worker[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})]["Resource"] == {
-        "Fn::GetAtt": ["VideoJobsTable", "Arn"]
+    job = _role_statements("VideoJobFunctionRole")
+    by_actions = {frozenset(_actions(s)): s for s in job}
+    assert by_actions[frozenset({"lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"})][
+        "Resource"
+    ] == {"Fn::Sub": f"{job_arn}:*"}
+    assert by_actions[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})]["Resource"] == {
+        "Fn::GetAtt": ["JobsTable", "Arn"]
     }
-    assert not any(
-        a.startswith("s3:List") for s in _inline_statements("VideoWorkerFunction") for a in _actions(s)
-    )
-    for function in ("GenerateThumbnailFunction", "GenerateVideoFunction", "VideoWorkerFunction"):
-        variables = load_template()["Resources"][function]["Properties"]["Environment"]["Variables"]
-        assert variables["GOOGLE_API_KEY_PARAM"] == {"Ref": "GoogleApiKeyParameterName"}
+    assert by_actions[frozenset({"s3:PutObject", "s3:GetObject"})]["Resource"] == {
+        "Fn::Sub": "${MediaBucket.Arn}/videos/*"
+    }
+    assert not any(a.startswith("s3:List") for s in job for a in _actions(s))
+    resources = load_template()["Resources"]
+    for function in ("GenerateThumbnailFunction", "GenerateVideoFunction", "VideoJobFunction"):
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
         assert variables["MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
         assert "OPENROUTER_API_KEY_PARAM" not in variables
+    for function in ("GenerateThumbnailFunction", "VideoJobFunction"):
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert variables["GOOGLE_API_KEY_PARAM"] == {"Ref": "GoogleApiKeyParameterName"}
 
 
-def test_the_worker_is_fed_by_the_job_queue_with_partial_failures_and_a_dead_letter_queue() -> None:
+def _role_statements(role: str) -> list[dict[str, Any]]:
+    policies = load_template()["Resources"][role]["Properties"]["Policies"]
+    return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
+
+
+def test_the_video_job_is_a_durable_function_with_its_own_role_and_no_check_queue() -> None:
+    """Lambda durable functions (DurableConfig, set only when a function is created): the job's
+    whole life is bounded by ExecutionTimeout (above its deadline), kept RetentionPeriodInDays
+    (as long as the job rows); no SQS check chain and no worker remain."""
     resources = load_template()["Resources"]
-    worker = resources["VideoWorkerFunction"]["Properties"]
-    assert "Events" not in worker  # an explicit mapping: no AWSLambdaSQSQueueExecutionRole
-    mapping = resources["VideoWorkerQueueMapping"]["Properties"]
-    assert mapping["FunctionName"] == {"Ref": "VideoWorkerFunction"}
-    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["VideoJobQueue", "Arn"]}
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    queue = resources["VideoJobQueue"]["Properties"]
-    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["VideoJobDeadLetterQueue", "Arn"]}
-    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
-    table = resources["VideoJobsTable"]["Properties"]
+    job = resources["VideoJobFunction"]["Properties"]
+    parameters_ = load_template()["Parameters"]
+    assert job["DurableConfig"] == {
+        "ExecutionTimeout": {"Ref": "VideoJobExecutionTimeoutSeconds"},
+        "RetentionPeriodInDays": {"Ref": "JobRetentionDays"},
+    }
+    assert (
+        parameters_["VideoJobExecutionTimeoutSeconds"]["Default"]
+        >= parameters_["VideoJobDeadlineSeconds"]["Default"] + 900
+    )
+    assert 1 <= parameters_["JobRetentionDays"]["Default"] <= 90
+    assert job["Role"] == {"Fn::GetAtt": ["VideoJobFunctionRole", "Arn"]}
+    assert job["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-video-job"}
+    assert job["Environment"]["Variables"]["JOB_RETENTION_DAYS"] == {"Ref": "JobRetentionDays"}
+    assert "Events" not in job  # started by name (the API function), never by an event source
+    assert not [name for name in resources if "VideoWorker" in name or "VideoJobQueue" in name]
+    assert not [
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["FunctionName"] == {"Ref": "VideoJobFunction"}
+    ]
+    table = resources["JobsTable"]["Properties"]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    for alarm, metric in (
+        ("VideoJobFailedExecutionsAlarm", "DurableExecutionFailed"),
+        ("VideoJobTimedOutExecutionsAlarm", "DurableExecutionTimedOut"),
+    ):
+        properties = resources[alarm]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", metric)
+        assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "VideoJobFunction"}}]
 
 
 def test_media_bucket_is_private_encrypted_and_tls_only() -> None:
@@ -429,7 +474,12 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         attached = {"Ref": "SpendAccountingPolicy"} in resource["Properties"].get("Policies", [])
-        assert attached is (logical_id in GENERATION_FUNCTIONS), logical_id
+        # POST /videos pays nothing itself (it checks the budget: Query, inline); the durable job
+        # it starts is charged, from its own role.
+        charged = logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction"}
+        assert attached is charged, logical_id
+    job_role = resources["VideoJobFunctionRole"]["Properties"]["ManagedPolicyArns"]
+    assert {"Ref": "SpendAccountingPolicy"} in job_role
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
         frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},

@@ -742,7 +742,12 @@ def _watch(settings: Settings, client: Client, job_id: str, status: str, timeout
                 job_id,
                 timeout=timeout,
                 poll_interval=poll,
-                on_status=lambda s: progress.update(task, status=f"{s.status} ({s.checks} checks)"),
+                on_status=lambda s: progress.update(
+                    task,
+                    total=1,
+                    completed=s.progress,
+                    status=f"{s.status}{f' / {s.step}' if s.step else ''} ({s.checks} checks)",
+                ),
             )
         finally:
             settings.waits.live = False

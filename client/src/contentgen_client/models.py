@@ -123,8 +123,11 @@ class VideoJobAccepted(Answer):
 class VideoJobStatus(Answer):
     job_id: str
     status: JobStatus
+    step: str | None = None  # queued, started, generating, storing, done, failed
+    progress: float = 0.0  # 0..1
     video_url: str | None = None
     error: str | None = None
+    error_code: str | None = None
     created_at: int
     updated_at: int
     checks: int = 0

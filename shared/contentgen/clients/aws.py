@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # `tests/unit/clients/test_layer_services.py` fails when the code asks for one: add it here first.
 # ssm: the API keys' parameters when the Parameters and Secrets extension is off
 # (`contentgen.clients.secrets`, Powertools' SSMProvider given `new_ssm_client`).
-LAYER_SERVICES = ("dynamodb", "s3", "sqs", "events", "apigateway", "ssm")
+LAYER_SERVICES = ("dynamodb", "s3", "sqs", "events", "apigateway", "ssm", "lambda")
 
 _loader_lock = threading.Lock()
 _loader: Any = None
@@ -156,6 +156,13 @@ def _build_apigateway() -> APIGatewayClient:
     return cast("APIGatewayClient", _client("apigateway", _config()))
 
 
+def _build_lambda() -> Any:
+    # Typed Any: boto3-stubs' lambda package is not among the dev pins, and only `invoke` is
+    # used (durable starts).
+    return _client("lambda", _config())
+
+
+_lambda: LazySingleton[Any] = LazySingleton(_build_lambda)
 _s3: LazySingleton[S3Client] = LazySingleton(_build_s3)
 _apigateway: LazySingleton[APIGatewayClient] = LazySingleton(_build_apigateway)
 _events: LazySingleton[EventBridgeClient] = LazySingleton(_build_events)
@@ -183,8 +190,13 @@ def get_apigateway_client() -> APIGatewayClient:
     return _apigateway.get()
 
 
+def get_lambda_client() -> Any:
+    """The Lambda client: `invoke` with `DurableExecutionName` starts durable executions."""
+    return _lambda.get()
+
+
 def reset_aws_clients() -> None:
     """Drop the clients and their session (credentials, endpoint); the loaded service models stay."""
-    for client in (_s3, _dynamodb, _sqs, _events, _apigateway):
+    for client in (_s3, _dynamodb, _sqs, _events, _apigateway, _lambda):
         client.reset()
     _session.reset()

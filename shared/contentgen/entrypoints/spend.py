@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
-from contentgen.billing import budgets
 from contentgen.billing.meter import Meter, metered
 from contentgen.config import get_settings
-from contentgen.core.deadline import current_deadline
 from contentgen.entrypoints.answers import is_rest_proxy_event
 from contentgen.errors import ContentgenError, ForbiddenError
 from contentgen.observability import logger
-from contentgen.stores import ledger
-from contentgen.stores.ledger import HOLD_MARGIN_SECONDS, Hold, settle
+from contentgen.stores.ledger import Reservations, settle
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -157,62 +152,6 @@ def _paid_internal_error(meter: Meter) -> ContentgenError:
     failure = ContentgenError("internal error")
     failure.usage = meter.as_usage()
     return failure
-
-
-# A hold never outlives this (Lambda's longest timeout) plus the margin, whatever the deadline says.
-_LONGEST_INVOCATION_SECONDS = 900.0
-
-
-# The reservation the current provider request runs under (USD), on its own thread's context.
-_claim: ContextVar[Decimal | None] = ContextVar("contentgen_reservation_claim", default=None)
-
-
-@dataclass
-class Reservations:
-    """The meter's guard for one invocation: before each provider request with a price, reserve
-    its most on every charged key (`contentgen.stores.ledger.reserve`, one conditional write per
-    key); remember the holds (across fan-out threads) for the settle. A request that reported no
-    cost (a failed attempt) hands its reservation back to the invocation, so its retry (or the
-    next model) runs under it without reserving again; a paid request's reservation is used up."""
-
-    keys: tuple[str, ...]
-    holds: list[Hold] = field(default_factory=list)
-    unused: Decimal = Decimal(0)  # reserved by requests that reported no cost, for the next
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __call__(self, most_usd: Decimal | None) -> None:
-        if most_usd is None or most_usd <= 0:
-            _claim.set(None)
-            return  # no known price: nothing is charged for it either
-        with self._lock:
-            if self.unused >= most_usd:
-                self.unused -= most_usd
-                _claim.set(most_usd)
-                return
-        remaining = min(max(current_deadline().remaining(), 0.0), _LONGEST_INVOCATION_SECONDS)
-        until = budgets.clock() + remaining + HOLD_MARGIN_SECONDS
-        taken: list[Hold] = []
-        try:
-            for api_key_id in self.keys:
-                hold = ledger.reserve(api_key_id, most_usd, until)
-                if hold is not None:
-                    taken.append(hold)
-        finally:
-            with self._lock:
-                self.holds.extend(taken)  # a refusal of the second key leaves the first's hold to release
-        _claim.set(most_usd)
-
-    def after(self, cost_usd: float | None) -> None:
-        """After a provider request: one that reported no cost leaves its reservation unused."""
-        claimed = _claim.get()
-        _claim.set(None)
-        if claimed is not None and not cost_usd:
-            with self._lock:
-                self.unused += claimed
-
-    def of(self, api_key_id: str) -> list[Hold]:
-        with self._lock:
-            return [hold for hold in self.holds if hold.api_key_id == api_key_id]
 
 
 def spend_middleware(

@@ -56,14 +56,21 @@ class VideoJobAccepted(ResponseModel):
 class VideoJobStatus(ResponseModel):
     job_id: str
     status: JobStatus
+    step: str | None = Field(
+        None,
+        description="Where the job is: queued, started, generating, storing, done or failed.",
+    )
+    progress: float = Field(0.0, ge=0, le=1, description="0 to 1; 1 once succeeded.")
     video_url: str | None = Field(None, description="Presigned GET URL, once succeeded.")
     error: str | None = Field(None, description="Why the job failed, once failed.")
     error_code: str | None = Field(
         None,
         description="Stable machine code of the failure: content_filtered (the provider's filter "
-        "withheld the video; `error` quotes its reasons), provider_error, model_unavailable (the "
-        "provider no longer serves the job's model; `error` quotes it), deadline_exceeded, "
-        "start_unconfirmed (the start's outcome was never recorded: it may have been billed).",
+        "withheld the video; `error` quotes its reasons), provider_error (the provider's words in "
+        "`error`), model_unavailable (the provider no longer serves the job's model; `error` quotes "
+        "it), deadline_exceeded, unconfirmed_paid_work (the start may have begun unseen and be "
+        "billed; it was not retried), or the provider's refusal code (invalid_request, "
+        "provider_rejected_request, ...).",
     )
     created_at: int
     updated_at: int
@@ -73,12 +80,3 @@ class VideoJobStatus(ResponseModel):
         description="What starting the video cost and was charged (seconds x the model's price), on "
         "every status: a failed or filtered job stays charged (Google documents no refund).",
     )
-
-
-class VideoCheckMessage(RequestModel):
-    """The job queue's message: which job to check; the first one also names the operation the
-    start began (and its model), for a job whose own write of it failed."""
-
-    job_id: str = Field(min_length=1, max_length=64)
-    operation_name: str | None = Field(None, min_length=1, max_length=512)
-    model: str | None = Field(None, min_length=1, max_length=128)

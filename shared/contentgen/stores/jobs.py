@@ -1,205 +1,324 @@
-"""Video jobs: one DynamoDB item per job, moved along by the worker; one SQS message per check.
+"""Durable jobs owned by an API key: one DynamoDB item per job (`JOBS_TABLE`), generic over kinds.
 
-A job's status moves pending → running → succeeded | failed. Every write that changes status is
-conditional on the job not being finished yet, so a duplicate or late message cannot undo it.
+A job is a long piece of paid work run as a Lambda durable execution (a video, a short). Its item
+is the job's public record and its claim:
 
-A job is written before its (paid) start is sent, without an operation (`operation_name` None);
-`record_operation` adds the operation once the provider started it, so a start whose record
-fails to write is still a job someone can find (`contentgen.services.videos`).
+- `job_id` (the key) is also the durable EXECUTION NAME: `<kind>-<40 hex>` (at most 64 characters
+  of `[A-Za-z0-9_-]`, the name's documented form), derived from (kind, scope, caller's key) when the
+  caller gave an `Idempotency-Key` or `request_id`, random otherwise (`job_id_for`).
+- `claim_job` writes it with `attribute_not_exists(job_id)`: the one writer that wins starts the
+  execution; every repeat finds the claimed job (same request: the same job; another request under
+  the same key: `ConflictError`). The testing runner ignores execution names (TESTING-GAP-1), and on
+  AWS `DurableExecutionName` dedupes only within its retention: the claim is ours, always.
+- `owner` is the API key id that pays; `read_owned_job` answers None for another key exactly as for
+  an unknown id, so a caller cannot tell the two apart.
+- status moves pending -> running -> succeeded | failed; `step`, `progress` (0..1), `usage` /
+  `cost_usd`, `outputs` (small values only: S3 keys, ids; never bytes: a step's checkpoint is
+  limited to 256 KB) move along; `finish_job` makes it terminal once (conditional on not being
+  terminal), and `mark_notified` records that its outcome event went out (one event per job).
+
+Every update is conditional on the job existing and not being finished, so a replayed step or a
+late writer cannot undo an outcome. Items expire (`expires_at`, DynamoDB TTL) after
+`JOB_RETENTION_DAYS`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from contentgen.clients.aws import get_dynamodb_client, get_sqs_client
+from contentgen.clients.aws import get_dynamodb_client
 from contentgen.config import get_settings
-from contentgen.errors import ConfigurationError, ContentgenError
+from contentgen.errors import ConfigurationError, ConflictError, ContentgenError
 
 TERMINAL = ("succeeded", "failed")
+STATUSES = ("pending", "running", *TERMINAL)
+# A durable execution name: 1-64 characters of [A-Za-z0-9_-] (Lambda Invoke, DurableExecutionName).
+_JOB_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
 class JobStoreUnavailableError(ContentgenError):
-    """The job table could not be written before a start was sent (throttling, an outage, a denied
-    permission): nothing was started. A 503 with `Retry-After`; an event's record is retried."""
+    """The job table could not be written before a start: nothing was started. 503, Retry-After."""
 
     status_code = 503
     code = "job_store_unavailable"
 
 
 @dataclass
-class VideoJob:
+class Job:
+    """One job's record. `request` is the canonical request the execution was started with;
+    `outputs` small JSON values (S3 keys, ids); `usage` the `Usage` dict of what it was charged."""
+
     job_id: str
+    kind: str
+    owner: str | None
     status: str
-    operation_name: str | None  # None until the provider's start is recorded
-    model: str
     request: dict[str, Any]
+    request_hash: str
     created_at: int
     updated_at: int
-    deadline_at: int
-    checks: int = 0
-    s3_key: str | None = None
-    error: str | None = None
-    error_code: str | None = None  # stable machine code of `error` (e.g. content_filtered)
-    # What starting the job used and cost (`usage` of POST /videos: Veo bills seconds x price).
+    step: str | None = None
+    progress: float = 0.0
     usage: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    error_code: str | None = None
+    execution_arn: str | None = None
+    notified: bool = False
+    checks: int = 0
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
 
+    @property
+    def cost_usd(self) -> float | None:
+        cost = (self.usage or {}).get("cost_usd")
+        return float(cost) if isinstance(cost, int | float) else None
+
 
 def _table() -> str:
-    table = get_settings().video_jobs_table
+    table = get_settings().jobs_table
     if table is None:
-        raise ConfigurationError("service misconfigured: environment variable VIDEO_JOBS_TABLE is not set")
+        raise ConfigurationError("service misconfigured: environment variable JOBS_TABLE is not set")
     return table
 
 
-def _queue() -> str:
-    queue = get_settings().video_job_queue_url
-    if queue is None:
-        raise ConfigurationError("service misconfigured: environment variable VIDEO_JOB_QUEUE_URL is not set")
-    return queue
-
-
 def check_configured() -> None:
-    """Raise `ConfigurationError` (503) unless the job table and the job queue are both named."""
+    """Raise `ConfigurationError` (503) unless the job table is named."""
     _table()
-    _queue()
 
 
-def create_job(job: VideoJob) -> None:
+def canonical(request: dict[str, Any]) -> str:
+    """The request as the execution's payload sees it: sorted keys, no whitespace."""
+    return json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(request).encode()).hexdigest()
+
+
+def job_id_for(kind: str, *, scope: str, key: str | None) -> str:
+    """The job's id and execution name: `<kind>-` + 40 hex of sha256(kind, scope, key) when the
+    caller named the request (`Idempotency-Key` scoped to its API key, or an event's
+    `request_id`), else `<kind>-` + 40 random hex. `kind` is 1-16 of [a-z0-9]."""
+    if not (1 <= len(kind) <= 16 and kind.isascii() and kind.isalnum() and kind.islower()):
+        raise ValueError(f"job kind must be 1-16 lowercase letters/digits, got {kind!r}")
+    if key is None:
+        return f"{kind}-{secrets.token_hex(20)}"
+    digest = hashlib.sha256(f"{kind}\n{scope}\n{key}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{kind}-{digest[:40]}"
+
+
+def is_job_id(value: str) -> bool:
+    """Whether `value` could be a job id (anything else is answered as unknown without a read)."""
+    return 3 <= len(value) <= 64 and set(value) <= _JOB_ID_CHARS
+
+
+def claim_job(job: Job) -> tuple[Job, bool]:
+    """Write `job` (pending) unless its id exists; (the job on the table, claimed by this call).
+
+    A job already claimed with the same request is returned with False (start nothing new, or
+    re-send the same start: durable execution names make that safe); with another request it is a
+    `ConflictError` (409). A table that cannot be written is `JobStoreUnavailableError` (503)."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    from botocore.exceptions import BotoCoreError, ClientError
+
     settings = get_settings()
-    expires_at = job.created_at + settings.video_job_retention_days * 86400
     item: dict[str, Any] = {
         "job_id": {"S": job.job_id},
+        "kind": {"S": job.kind},
         "status": {"S": job.status},
-        "model": {"S": job.model},
-        "request": {"S": json.dumps(job.request)},
+        "request": {"S": canonical(job.request)},
+        "request_hash": {"S": job.request_hash},
         "created_at": {"N": str(job.created_at)},
         "updated_at": {"N": str(job.updated_at)},
-        "deadline_at": {"N": str(job.deadline_at)},
+        "progress": {"N": "0"},
         "checks": {"N": "0"},
-        "expires_at": {"N": str(expires_at)},
+        "expires_at": {"N": str(job.created_at + settings.job_retention_days * 86400)},
     }
-    if job.operation_name is not None:
-        item["operation_name"] = {"S": job.operation_name}
-    if job.usage is not None:
-        item["usage"] = {"S": json.dumps(job.usage)}
-    get_dynamodb_client().put_item(
-        TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(job_id)"
-    )
+    if job.owner is not None:
+        item["owner"] = {"S": job.owner}
+    if job.step is not None:
+        item["step"] = {"S": job.step}
+    try:
+        get_dynamodb_client().put_item(
+            TableName=_table(),
+            Item=item,
+            # An expired item TTL has not deleted yet counts as gone.
+            ConditionExpression="attribute_not_exists(job_id) OR expires_at < :now",
+            ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+        )
+        return job, True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise JobStoreUnavailableError(
+                "the job could not be recorded, so nothing was started; try again shortly", retry_after=5
+            ) from None
+    except BotoCoreError:
+        raise JobStoreUnavailableError(
+            "the job could not be recorded, so nothing was started; try again shortly", retry_after=5
+        ) from None
+    existing = get_job(job.job_id)
+    if existing is None:  # expired between the two calls
+        raise JobStoreUnavailableError("the job is being replaced; try again shortly", retry_after=1)
+    if existing.request_hash != job.request_hash or existing.owner != job.owner:
+        raise ConflictError("this Idempotency-Key (or request_id) was already used for a different request")
+    return existing, False
 
 
-def get_job(job_id: str) -> VideoJob | None:
-    item = get_dynamodb_client().get_item(
-        TableName=_table(), Key={"job_id": {"S": job_id}}, ConsistentRead=True
+def get_job(job_id: str) -> Job | None:
+    """The job (consistent read), None when unknown or expired."""
+    found = (
+        get_dynamodb_client()
+        .get_item(TableName=_table(), Key={"job_id": {"S": job_id}}, ConsistentRead=True)
+        .get("Item")
     )
-    found = item.get("Item")
     if not found:
         return None
-    return VideoJob(
+    expires = found.get("expires_at", {}).get("N")
+    if expires is not None and int(expires) < time.time():
+        return None  # TTL deletes lazily (up to days later): expired is gone
+    return Job(
         job_id=found["job_id"]["S"],
+        kind=found["kind"]["S"],
+        owner=found.get("owner", {}).get("S"),
         status=found["status"]["S"],
-        operation_name=found.get("operation_name", {}).get("S"),
-        model=found["model"]["S"],
         request=json.loads(found["request"]["S"]),
+        request_hash=found["request_hash"]["S"],
         created_at=int(found["created_at"]["N"]),
         updated_at=int(found["updated_at"]["N"]),
-        deadline_at=int(found["deadline_at"]["N"]),
-        checks=int(found.get("checks", {"N": "0"})["N"]),
-        s3_key=found.get("s3_key", {}).get("S"),
+        step=found.get("step", {}).get("S"),
+        progress=float(found.get("progress", {"N": "0"})["N"]),
+        usage=json.loads(found["usage"]["S"]) if "usage" in found else None,
+        outputs=json.loads(found["outputs"]["S"]) if "outputs" in found else {},
         error=found.get("error", {}).get("S"),
         error_code=found.get("error_code", {}).get("S"),
-        usage=json.loads(found["usage"]["S"]) if "usage" in found else None,
+        execution_arn=found.get("execution_arn", {}).get("S"),
+        notified=bool(found.get("notified", {}).get("BOOL", False)),
+        checks=int(found.get("checks", {"N": "0"})["N"]),
     )
+
+
+def read_owned_job(job_id: str, owner: str | None, *, kind: str | None = None) -> Job | None:
+    """The job when `owner` (the calling API key id) paid for it (and it is of `kind`); None for an
+    unknown id, another key's job, or a malformed id: the caller cannot tell which."""
+    if owner is None or not is_job_id(job_id):
+        return None
+    job = get_job(job_id)
+    if job is None or job.owner != owner or (kind is not None and job.kind != kind):
+        return None
+    return job
 
 
 def update_job(
     job_id: str,
     *,
-    status: str,
-    s3_key: str | None = None,
-    error: str | None = None,
-    error_code: str | None = None,
+    status: str | None = None,
+    step: str | None = None,
+    progress: float | None = None,
     usage: dict[str, Any] | None = None,
+    outputs: dict[str, Any] | None = None,
+    execution_arn: str | None = None,
+    checks: int | None = None,
 ) -> bool:
-    """Record a check (and a new status, and for a failure its reason and machine code, and what
-    the job was charged when given); False when the job had already finished."""
-
-    names = {"#status": "status"}
-    values: dict[str, Any] = {
-        ":status": {"S": status},
-        ":now": {"N": str(int(time.time()))},
-        ":one": {"N": "1"},
-        ":succeeded": {"S": "succeeded"},
-        ":failed": {"S": "failed"},
-    }
-    assignments = ["#status = :status", "updated_at = :now", "checks = checks + :one"]
-    if s3_key is not None:
-        assignments.append("s3_key = :s3_key")
-        values[":s3_key"] = {"S": s3_key}
-    if error is not None:
-        names["#error"] = "error"
-        assignments.append("#error = :error")
-        values[":error"] = {"S": error}
-    if error_code is not None:
-        assignments.append("error_code = :error_code")
-        values[":error_code"] = {"S": error_code}
-    return _update_unfinished(job_id, assignments, names, values, usage=usage)
-
-
-def record_operation(job_id: str, *, operation_name: str, model: str, usage: dict[str, Any] | None) -> bool:
-    """Add the started operation (and the model that started it, and what the start cost) to a job
-    written without one. False when the job is gone, finished, or already has its operation (a
-    repeated write: nothing changes)."""
-
-    names = {"#status": "status"}
-    values: dict[str, Any] = {
-        ":operation": {"S": operation_name},
-        ":model": {"S": model},
-        ":now": {"N": str(int(time.time()))},
-        ":succeeded": {"S": "succeeded"},
-        ":failed": {"S": "failed"},
-    }
-    assignments = ["operation_name = :operation", "model = :model", "updated_at = :now"]
-    return _update_unfinished(
-        job_id, assignments, names, values, usage=usage, also="attribute_not_exists(operation_name)"
-    )
-
-
-def _update_unfinished(
-    job_id: str,
-    assignments: list[str],
-    names: dict[str, str],
-    values: dict[str, Any],
-    *,
-    usage: dict[str, Any] | None,
-    also: str | None = None,
-) -> bool:
-    """SET `assignments` (plus `usage` when given) on a job that exists and has not finished (and
-    meets `also`); False when the condition fails. `values` holds `:succeeded` and `:failed`."""
-    # Cold start: botocore loads on the path that uses it, not at import.
-    from botocore.exceptions import ClientError
-
+    """Move an unfinished job along (only the fields given; `outputs` merged key by key).
+    False when the job is unknown or already finished (nothing changes)."""
+    if status is not None and status in TERMINAL:
+        raise ValueError("a job is finished with finish_job")
+    assignments: list[str] = ["updated_at = :now"]
+    names: dict[str, str] = {"#status": "status"}
+    values: dict[str, Any] = {":now": {"N": str(int(time.time()))}}
+    if status is not None:
+        assignments.append("#status = :status")
+        values[":status"] = {"S": status}
+    if step is not None:
+        names["#step"] = "step"
+        assignments.append("#step = :step")
+        values[":step"] = {"S": step}
+    if progress is not None:
+        assignments.append("progress = :progress")
+        values[":progress"] = {"N": str(round(min(1.0, max(0.0, progress)), 4))}
     if usage is not None:
         names["#usage"] = "usage"
         assignments.append("#usage = :usage")
         values[":usage"] = {"S": json.dumps(usage)}
-    condition = "attribute_exists(job_id) AND NOT #status IN (:succeeded, :failed)"
+    if execution_arn is not None:
+        assignments.append("execution_arn = :arn")
+        values[":arn"] = {"S": execution_arn}
+    if checks is not None:
+        assignments.append("checks = :checks")
+        values[":checks"] = {"N": str(checks)}
+    if outputs:
+        current = get_job(job_id)
+        if current is None:
+            return False
+        names["#outputs"] = "outputs"
+        assignments.append("#outputs = :outputs")
+        values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
+    return _update_unfinished(job_id, assignments, names, values)
+
+
+def finish_job(
+    job_id: str,
+    *,
+    status: str,
+    error: str | None = None,
+    error_code: str | None = None,
+    usage: dict[str, Any] | None = None,
+    outputs: dict[str, Any] | None = None,
+) -> bool:
+    """Make the job `succeeded` or `failed` (with the provider's words in `error` and a stable
+    `error_code`); True for the one call that finished it, False when it was already finished."""
+    if status not in TERMINAL:
+        raise ValueError(f"finish_job takes succeeded or failed, got {status!r}")
+    assignments = ["#status = :status", "updated_at = :now", "#step = :step"]
+    names = {"#status": "status", "#step": "step"}
+    values: dict[str, Any] = {
+        ":status": {"S": status},
+        ":now": {"N": str(int(time.time()))},
+        ":step": {"S": "done" if status == "succeeded" else "failed"},
+    }
+    if status == "succeeded":
+        assignments.append("progress = :one")
+        values[":one"] = {"N": "1"}
+    if error is not None:
+        names["#error"] = "error"
+        assignments.append("#error = :error")
+        values[":error"] = {"S": error[:2000]}
+    if error_code is not None:
+        assignments.append("error_code = :code")
+        values[":code"] = {"S": error_code}
+    if usage is not None:
+        names["#usage"] = "usage"
+        assignments.append("#usage = :usage")
+        values[":usage"] = {"S": json.dumps(usage)}
+    if outputs:
+        current = get_job(job_id)
+        if current is None:
+            return False
+        names["#outputs"] = "outputs"
+        assignments.append("#outputs = :outputs")
+        values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
+    return _update_unfinished(job_id, assignments, names, values)
+
+
+def mark_notified(job_id: str) -> bool:
+    """Record that the finished job's outcome event was published; False when it already was."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    from botocore.exceptions import ClientError
+
     try:
         get_dynamodb_client().update_item(
             TableName=_table(),
             Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET " + ", ".join(assignments),
-            ConditionExpression=f"{condition} AND {also}" if also else condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            UpdateExpression="SET notified = :true",
+            ConditionExpression="attribute_exists(job_id) AND (attribute_not_exists(notified) OR notified = :false)",
+            ExpressionAttributeValues={":true": {"BOOL": True}, ":false": {"BOOL": False}},
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -208,35 +327,24 @@ def _update_unfinished(
     return True
 
 
-def discard_job(job_id: str) -> None:
-    """Delete a job whose start was never made or definitely failed (no operation recorded)."""
+def _update_unfinished(
+    job_id: str, assignments: list[str], names: dict[str, str], values: dict[str, Any]
+) -> bool:
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
+    values = {**values, ":succeeded": {"S": "succeeded"}, ":failed": {"S": "failed"}}
     try:
-        get_dynamodb_client().delete_item(
+        get_dynamodb_client().update_item(
             TableName=_table(),
             Key={"job_id": {"S": job_id}},
-            ConditionExpression="attribute_not_exists(operation_name)",
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression="attribute_exists(job_id) AND NOT #status IN (:succeeded, :failed)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-
-
-def schedule_check(
-    job_id: str, *, delay_seconds: int, operation_name: str | None = None, model: str | None = None
-) -> None:
-    """Ask the worker to check the job again after `delay_seconds` (SQS allows up to 900). The
-    first check carries the started operation (and its model), so the worker can record it on a
-    job whose own write of it failed."""
-    body: dict[str, Any] = {"job_id": job_id}
-    if operation_name is not None:
-        body["operation_name"] = operation_name
-    if model is not None:
-        body["model"] = model
-    get_sqs_client().send_message(
-        QueueUrl=_queue(),
-        MessageBody=json.dumps(body),
-        DelaySeconds=max(0, min(900, delay_seconds)),
-    )
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -58,10 +58,12 @@ with the amounts (`spend not recorded`, for reconciliation) and counted (`SpendL
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, cast
@@ -73,6 +75,7 @@ from contentgen.billing.budgets import budget_refusal, utc_day
 from contentgen.billing.meter import Meter
 from contentgen.clients.aws import get_dynamodb_client, get_events_client
 from contentgen.config import get_settings
+from contentgen.core.deadline import current_deadline
 from contentgen.errors import ConfigurationError
 from contentgen.observability import logger, metrics
 
@@ -627,3 +630,59 @@ def usage_report(api_key_id: str) -> dict[str, Any]:
         "last_30_days": _day_totals(days, first),
         "days": [_day_totals([item], str(item["sk"]["S"])) for item in days],
     }
+
+
+# A hold never outlives this (Lambda's longest timeout) plus the margin, whatever the deadline says.
+_LONGEST_INVOCATION_SECONDS = 900.0
+
+
+# The reservation the current provider request runs under (USD), on its own thread's context.
+_claim: ContextVar[Decimal | None] = ContextVar("contentgen_reservation_claim", default=None)
+
+
+@dataclass
+class Reservations:
+    """The meter's guard for one invocation: before each provider request with a price, reserve
+    its most on every charged key (`contentgen.stores.ledger.reserve`, one conditional write per
+    key); remember the holds (across fan-out threads) for the settle. A request that reported no
+    cost (a failed attempt) hands its reservation back to the invocation, so its retry (or the
+    next model) runs under it without reserving again; a paid request's reservation is used up."""
+
+    keys: tuple[str, ...]
+    holds: list[Hold] = field(default_factory=list)
+    unused: Decimal = Decimal(0)  # reserved by requests that reported no cost, for the next
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, most_usd: Decimal | None) -> None:
+        if most_usd is None or most_usd <= 0:
+            _claim.set(None)
+            return  # no known price: nothing is charged for it either
+        with self._lock:
+            if self.unused >= most_usd:
+                self.unused -= most_usd
+                _claim.set(most_usd)
+                return
+        remaining = min(max(current_deadline().remaining(), 0.0), _LONGEST_INVOCATION_SECONDS)
+        until = budgets.clock() + remaining + HOLD_MARGIN_SECONDS
+        taken: list[Hold] = []
+        try:
+            for api_key_id in self.keys:
+                hold = reserve(api_key_id, most_usd, until)
+                if hold is not None:
+                    taken.append(hold)
+        finally:
+            with self._lock:
+                self.holds.extend(taken)  # a refusal of the second key leaves the first's hold to release
+        _claim.set(most_usd)
+
+    def after(self, cost_usd: float | None) -> None:
+        """After a provider request: one that reported no cost leaves its reservation unused."""
+        claimed = _claim.get()
+        _claim.set(None)
+        if claimed is not None and not cost_usd:
+            with self._lock:
+                self.unused += claimed
+
+    def of(self, api_key_id: str) -> list[Hold]:
+        with self._lock:
+            return [hold for hold in self.holds if hold.api_key_id == api_key_id]

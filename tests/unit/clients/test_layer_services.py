@@ -119,6 +119,6 @@ def test_every_client_the_layer_offers_builds_with_the_restricted_loader(fake_aw
 
 def test_a_service_not_listed_cannot_be_built(fake_aws: None) -> None:
     """The guard is real: the loader refuses a service outside `LAYER_SERVICES`."""
-    assert "lambda" not in LAYER_SERVICES
+    assert "sns" not in LAYER_SERVICES
     with pytest.raises(UnknownServiceError):
-        aws._client("lambda", aws._config())
+        aws._client("sns", aws._config())

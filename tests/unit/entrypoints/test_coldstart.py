@@ -75,11 +75,13 @@ def test_under_snapstart_the_hooks_prime_the_resolver_without_a_key_or_a_client(
     assert [func for func, _, _ in after] == [coldstart.after_restore]
 
 
-def test_the_sqs_worker_registers_hooks_that_prime_nothing(
+def test_the_durable_job_ends_its_init_and_its_hooks_prime_nothing(
     hooks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
-    load_handler(functions()["VideoWorkerFunction"])
+    load_handler(functions()["VideoJobFunction"])
+
+    assert gc.isenabled(), "the collector coldstart turned off is back on"
 
     assert run(hooks[0]) == [None]
 

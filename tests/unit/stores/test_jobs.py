@@ -1,4 +1,5 @@
-"""The job store's writes are conditional: a finished job cannot be changed again."""
+"""The durable job store: one claim per job id, reads scoped to the owner, writes that cannot undo
+an outcome, one notification per job."""
 
 from __future__ import annotations
 
@@ -10,14 +11,26 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from contentgen.stores.jobs import VideoJob, create_job, discard_job, get_job, record_operation, update_job
+from contentgen.errors import ConflictError
+from contentgen.stores.jobs import (
+    Job,
+    claim_job,
+    finish_job,
+    get_job,
+    is_job_id,
+    job_id_for,
+    mark_notified,
+    read_owned_job,
+    request_hash,
+    update_job,
+)
 
-TABLE = "video-jobs"
+TABLE = "jobs"
 
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("VIDEO_JOBS_TABLE", TABLE)
+    monkeypatch.setenv("JOBS_TABLE", TABLE)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
@@ -29,92 +42,80 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield dynamodb
 
 
-def job(job_id: str = "job-0123456789abcdef") -> VideoJob:
+def job(request: dict[str, Any] | None = None, *, owner: str = "key-a", key: str | None = "order-42") -> Job:
+    request = request or {"prompt": "a kite"}
     now = int(time.time())
-    return VideoJob(job_id, "pending", "ops/op-1", "veo", {"prompt": "x"}, now, now, now + 60)
+    return Job(
+        job_id=job_id_for("video", scope=f"api-key:{owner}", key=key),
+        kind="video",
+        owner=owner,
+        status="pending",
+        request=request,
+        request_hash=request_hash(request),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def test_job_ids_are_execution_names_derived_from_the_callers_key() -> None:
+    first = job_id_for("video", scope="api-key:a", key="order-42")
+
+    assert first == job_id_for("video", scope="api-key:a", key="order-42")
+    assert first != job_id_for("video", scope="api-key:b", key="order-42")
+    assert first != job_id_for("short", scope="api-key:a", key="order-42")
+    assert job_id_for("video", scope="x", key=None) != job_id_for("video", scope="x", key=None)
+    assert len(first) <= 64
+    assert is_job_id(first)
+    with pytest.raises(ValueError, match="kind"):
+        job_id_for("Video!", scope="x", key=None)
+
+
+def test_a_job_is_claimed_once_and_a_repeat_gets_the_claimed_job(table: Any) -> None:
+    claimed, won = claim_job(job())
+    again, won_again = claim_job(job())
+
+    assert won is True
+    assert won_again is False
+    assert again.job_id == claimed.job_id
+    with pytest.raises(ConflictError):
+        claim_job(job({"prompt": "another request"}))
+
+
+def test_reads_are_scoped_to_the_key_that_paid(table: Any) -> None:
+    claimed, _ = claim_job(job())
+
+    assert read_owned_job(claimed.job_id, "key-a") is not None
+    assert read_owned_job(claimed.job_id, "key-b") is None
+    assert read_owned_job(claimed.job_id, None) is None
+    assert read_owned_job(claimed.job_id, "key-a", kind="short") is None
+    assert read_owned_job("../etc/passwd", "key-a") is None
 
 
 def test_a_job_moves_on_and_then_stays_finished(table: Any) -> None:
-    create_job(job())
+    claimed, _ = claim_job(job())
+    job_id = claimed.job_id
 
-    assert update_job("job-0123456789abcdef", status="running") is True
-    assert update_job("job-0123456789abcdef", status="succeeded", s3_key="videos/a.mp4") is True
-    assert update_job("job-0123456789abcdef", status="failed", error="late message") is False
+    assert update_job(job_id, status="running", step="generating", progress=0.5, checks=2) is True
+    assert update_job(job_id, outputs={"operation": "ops/1"}) is True
+    assert finish_job(job_id, status="succeeded", outputs={"s3_key": "videos/x.mp4"}) is True
+    assert finish_job(job_id, status="failed", error="late") is False
+    assert update_job(job_id, status="running") is False
 
-    stored = get_job("job-0123456789abcdef")
-    assert stored is not None
-    assert (stored.status, stored.s3_key, stored.error, stored.checks) == (
-        "succeeded",
-        "videos/a.mp4",
-        None,
-        2,
-    )
-
-
-def test_the_same_job_cannot_be_created_twice(table: Any) -> None:
-    from botocore.exceptions import ClientError
-
-    create_job(job())
-    with pytest.raises(ClientError):
-        create_job(job())
+    found = get_job(job_id)
+    assert found is not None
+    assert (found.status, found.step, found.progress) == ("succeeded", "done", 1.0)
+    assert found.outputs == {"operation": "ops/1", "s3_key": "videos/x.mp4"}
+    assert found.error is None
+    assert found.checks == 2
 
 
-def test_an_unknown_job_is_none_and_cannot_be_updated(table: Any) -> None:
-    assert get_job("nope") is None
-    assert update_job("nope", status="running") is False
+def test_the_outcome_is_notified_once(table: Any) -> None:
+    claimed, _ = claim_job(job())
+    finish_job(claimed.job_id, status="failed", error="provider error: gone", error_code="provider_error")
 
-
-def test_records_expire(table: Any) -> None:
-    create_job(job())
-
-    item = table.get_item(TableName=TABLE, Key={"job_id": {"S": "job-0123456789abcdef"}})["Item"]
-    assert int(item["expires_at"]["N"]) >= int(time.time()) + 7 * 86400 - 5
-
-
-def unstarted(job_id: str = "job-0123456789abcdef") -> VideoJob:
-    """A job written before its start was sent: no operation yet."""
-    now = int(time.time())
-    return VideoJob(job_id, "pending", None, "veo", {"prompt": "x"}, now, now, now + 60)
-
-
-def test_a_job_written_before_its_start_gets_its_operation_once(table: Any) -> None:
-    create_job(unstarted())
-    written = get_job("job-0123456789abcdef")
-    assert written is not None
-    assert written.operation_name is None
-
-    usage = {"model": "veo-3", "provider_requests": 1, "cost_usd": 2.4}
-    assert record_operation("job-0123456789abcdef", operation_name="ops/op-1", model="veo-3", usage=usage)
-    assert not record_operation("job-0123456789abcdef", operation_name="ops/op-2", model="veo-3", usage=None)
-
-    stored = get_job("job-0123456789abcdef")
-    assert stored is not None
-    assert (stored.operation_name, stored.model, stored.usage, stored.status) == (
-        "ops/op-1",
-        "veo-3",
-        usage,
-        "pending",
-    )
-
-
-def test_an_operation_is_not_recorded_on_a_finished_or_missing_job(table: Any) -> None:
-    create_job(unstarted())
-    update_job("job-0123456789abcdef", status="failed", error="start unrecorded", usage={"cost_usd": 3.2})
-
-    assert not record_operation("job-0123456789abcdef", operation_name="ops/op-1", model="veo", usage=None)
-    assert not record_operation("nope", operation_name="ops/op-1", model="veo", usage=None)
-    stored = get_job("job-0123456789abcdef")
-    assert stored is not None
-    assert stored.operation_name is None
-    assert stored.usage == {"cost_usd": 3.2}
-
-
-def test_only_a_job_without_an_operation_is_discarded(table: Any) -> None:
-    create_job(unstarted("job-unstarted-0123456"))
-    create_job(job("job-started-012345678"))
-
-    discard_job("job-unstarted-0123456")
-    discard_job("job-started-012345678")
-
-    assert get_job("job-unstarted-0123456") is None
-    assert get_job("job-started-012345678") is not None
+    assert mark_notified(claimed.job_id) is True
+    assert mark_notified(claimed.job_id) is False
+    found = get_job(claimed.job_id)
+    assert found is not None
+    assert found.notified is True
+    assert (found.error, found.error_code) == ("provider error: gone", "provider_error")

@@ -1,0 +1,87 @@
+"""Durable functions on the local stack: the testing SDK's runner in place of Lambda's durable service.
+
+moto has no durable-execution APIs (moto 5.2: nothing in moto/awslambda), so the local stack runs
+each durable function (template functions with `DurableConfig`) in an
+`aws-durable-execution-sdk-python-testing` `DurableFunctionTestRunner` in this process, as the SDK
+intends for local runs: in-memory checkpoint store, the handler replayed per invocation. Starts
+come through `contentgen.services.jobs.set_execution_starter`, the seam where the layer would
+call Lambda's `Invoke(DurableExecutionName=...)`; this starter does what Lambda documents for a
+name (durable-execution-idempotency.html): the same name with the same payload returns the
+existing execution, another payload is refused (`DurableExecutionAlreadyStartedException`), so
+the local stack behaves as AWS even though the runner itself ignores names (TESTING-GAP-1).
+
+`skip_time=False` by default: waits take their real (local: 1 s and up) time, so `make demo` and
+`contentgen video --wait` show a job's progress as it happens.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+
+from local.runtime import load_handler
+from local.template import FunctionSpec, functions, physical_name
+
+
+class DurableExecutionAlreadyStarted(Exception):
+    """Lambda's answer (409) to a known execution name with another payload."""
+
+
+@dataclass
+class LocalDurableService:
+    """One runner per durable function of the template; `start` is the layer's execution starter."""
+
+    skip_time: bool = False
+    runners: dict[str, DurableFunctionTestRunner] = field(default_factory=dict)
+    executions: dict[tuple[str, str], tuple[str, str]] = field(
+        default_factory=dict
+    )  # (fn, name) -> (payload, arn)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start_runners(self) -> LocalDurableService:
+        for spec in durable_functions():
+            handler = load_handler(spec, instance=1000)  # its own "container" of the module
+            self.runners[physical_name(spec.logical_id)] = DurableFunctionTestRunner(
+                handler=handler, skip_time=self.skip_time
+            )
+        from contentgen.services.jobs import set_execution_starter
+
+        set_execution_starter(self.start)
+        return self
+
+    def start(self, function: str, name: str, payload: str) -> str:
+        """Start (or find) the execution `name` of `function` (a name, `name:qualifier` or an ARN)."""
+        function_name = function.rsplit(":function:", 1)[-1].split(":")[0]
+        runner = self.runners.get(function_name)
+        if runner is None:
+            raise LookupError(f"no durable function {function_name} on the local stack")
+        with self.lock:
+            known = self.executions.get((function_name, name))
+            if known is not None:
+                if known[0] != payload:
+                    raise DurableExecutionAlreadyStarted(f"execution {name} exists with another payload")
+                return known[1]
+            arn = runner.run_async(input=payload, function_name=function_name, execution_name=name)
+            self.executions[(function_name, name)] = (payload, arn)
+            return arn
+
+    def result(self, function: str, name: str, timeout: int = 600) -> Any:
+        """Wait for the execution `name` of `function` to end; the runner's test result."""
+        runner = self.runners[function]
+        with self.lock:
+            _, arn = self.executions[(function, name)]
+        return runner.wait_for_result(arn, timeout=timeout)
+
+    def stop(self) -> None:
+        from contentgen.services.jobs import set_execution_starter
+
+        set_execution_starter(None)
+        for runner in self.runners.values():
+            runner.close()  # type: ignore[no-untyped-call]  # testing SDK 1.4.0 leaves close() unannotated
+
+
+def durable_functions() -> list[FunctionSpec]:
+    return [spec for spec in functions().values() if spec.durable]

@@ -1,0 +1,140 @@
+"""Durable jobs under the testing SDK's in-process runner, started the way Lambda starts them.
+
+`RunnerStarter` is a `contentgen.services.jobs.set_execution_starter` target: each start
+(function, execution name, payload) becomes `DurableFunctionTestRunner.run_async` of the
+function's handler, with `skip_time=True` (durable waits and step-retry timers fire on the next
+scheduler turn). It records every start it is given, and does NOT dedupe names (the runner does
+not: TESTING-GAP-1), so a test that counts starts proves our own claim dedupes.
+
+`crash_after(step_names)` makes the first run of each named step (or wait_for_condition check)
+raise `RetryableSerDesError` AFTER its work was done, before its result is checkpointed: the
+invocation ends unfinished and the runner invokes the handler again, as Lambda would after a
+crash (tests/unit/durable_sdk shows the SDK's side of it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python.exceptions import RetryableSerDesError
+from aws_durable_execution_sdk_python.lambda_service import InvocationStatus
+from aws_durable_execution_sdk_python_testing.executor import Executor
+from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+
+from contentgen.services.jobs import set_execution_starter
+
+EXECUTION_TIMEOUT = 300  # seconds one execution may take under the runner: a bound, not a speed check
+
+
+@dataclass
+class Started:
+    function: str
+    name: str
+    payload: str
+    arn: str
+
+
+@dataclass
+class RunnerStarter:
+    """Runs each started execution on one in-process runner; `starts` is what it was asked."""
+
+    handler: Callable[..., Any]
+    runner: DurableFunctionTestRunner = field(init=False)
+    starts: list[Started] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # The runner answers an execution's result once: later waits read it from here.
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.runner = DurableFunctionTestRunner(handler=self.handler, skip_time=True)
+
+    def __call__(self, function: str, name: str, payload: str) -> str:
+        arn = self.runner.run_async(
+            input=payload,
+            execution_timeout=EXECUTION_TIMEOUT,
+            function_name=function.split(":")[0],
+            execution_name=name,
+        )
+        with self.lock:
+            self.starts.append(Started(function, name, payload, arn))
+        return arn
+
+    def wait_all(self, timeout: int = EXECUTION_TIMEOUT) -> list[Any]:
+        """Wait for every started execution to end; their test results (a test may wait again
+        after starting more: executions already waited for are not waited for twice)."""
+        with self.lock:
+            arns = [started.arn for started in self.starts]
+        for arn in arns:
+            if arn not in self.results:
+                self.results[arn] = self.runner.wait_for_result(arn, timeout=timeout)
+        return [self.results[arn] for arn in arns]
+
+    def close(self) -> None:
+        self.runner.close()  # type: ignore[no-untyped-call]  # testing SDK 1.4.0 leaves close() unannotated
+
+
+@contextmanager
+def running(handler: Callable[..., Any]) -> Iterator[RunnerStarter]:
+    """Start executions of `handler` on an in-process runner for the block's duration."""
+    starter = RunnerStarter(handler)
+    set_execution_starter(starter)
+    try:
+        yield starter
+    finally:
+        set_execution_starter(None)
+        starter.close()
+
+
+def succeeded(result: Any) -> bool:
+    return bool(result.status is InvocationStatus.SUCCEEDED)
+
+
+@contextmanager
+def crash_after(names: set[str]) -> Iterator[set[str]]:
+    """The first run of each step / wait_for_condition check named in `names` crashes after its
+    work (see the module docstring); yields the names that did crash."""
+    crashed: set[str] = set()
+    lock = threading.Lock()
+    original_step = DurableContext.step
+    original_wait = DurableContext.wait_for_condition
+
+    def once(name: str | None) -> bool:
+        with lock:
+            if name in names and name not in crashed:
+                crashed.add(name)
+                return True
+            return False
+
+    def step(self: DurableContext, func: Any, name: str | None = None, config: Any = None) -> Any:
+        def crashing(context: Any) -> Any:
+            result = func(context)
+            if once(name):
+                raise RetryableSerDesError(f"simulated crash after step {name}'s work")
+            return result
+
+        return original_step(self, crashing, name=name, config=config)
+
+    def wait_for_condition(self: DurableContext, check: Any, config: Any, name: str | None = None) -> Any:
+        def crashing(state: Any, context: Any) -> Any:
+            result = check(state, context)
+            if once(name):
+                raise RetryableSerDesError(f"simulated crash after a check of {name}")
+            return result
+
+        return original_wait(self, crashing, config, name=name)
+
+    DurableContext.step = step  # type: ignore[method-assign]
+    DurableContext.wait_for_condition = wait_for_condition  # type: ignore[method-assign]
+    saved_backoff = Executor.RETRY_BACKOFF_SECONDS
+    Executor.RETRY_BACKOFF_SECONDS = 0  # TESTING-GAP-2: 5 real seconds per crash otherwise
+    try:
+        yield crashed
+    finally:
+        DurableContext.step = original_step  # type: ignore[method-assign]
+        DurableContext.wait_for_condition = original_wait  # type: ignore[method-assign]
+        Executor.RETRY_BACKOFF_SECONDS = saved_backoff

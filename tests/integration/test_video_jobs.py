@@ -1,0 +1,553 @@
+"""The video job as a durable execution, over the wire: POST /videos (the API function) starts an
+execution, the testing SDK's in-process runner runs the durable video job function (real
+google-genai against the provider emulator, real boto3 against moto), GET /videos/{job_id} reads
+the job for the key that paid.
+
+Every case ends in exactly ONE paid start (the emulator's `:predictLongRunning` requests), ONE
+final job state and ONE outcome event on the bus (a rule forwards `JobSucceeded` / `JobFailed`
+to a test queue). `RunnerStarter.starts` counts the executions started.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from contentgen.billing import budgets
+from contentgen.catalog import default_chain, video_price_usd
+from contentgen.config import get_settings
+from contentgen.connectors.genai_connector import reset_genai_client
+from contentgen.services import durable as durable_steps
+from contentgen.stores import ledger
+from contentgen.stores.ledger import HOLD_PREFIX, set_daily_budget
+from local.aws import client
+from local.event_sources import sqs_event
+from local.lambda_context import LocalLambdaContext
+from local.runtime import load_handler
+from local.template import functions, physical_name
+from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+API = "GenerateVideoFunction"
+JOB = "VideoJobFunction"
+KEY_A = "key-a-video"
+KEY_B = "key-b-video"
+STARTS = ":predictLongRunning"
+
+_handlers: dict[str, Callable[..., Any]] = {}
+
+
+def handler(function: str) -> Callable[..., Any]:
+    if function not in _handlers:
+        _handlers[function] = load_handler(functions()[function])
+    return _handlers[function]
+
+
+class Api:
+    """Calls the API function as API Gateway would, with an API key id of our choosing."""
+
+    def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
+        self.api_event = api_event
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key_id: str | None = KEY_A,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        event = self.api_event(method, "/videos/{job_id}" if method == "GET" else "/videos", body)
+        event["path"] = path
+        event["requestContext"]["path"] = f"/prod{path}"
+        if method == "GET":
+            event["pathParameters"] = {"job_id": path.rsplit("/", 1)[1]}
+        event["requestContext"]["identity"]["apiKeyId"] = key_id
+        event["headers"] = {**(event.get("headers") or {}), **(headers or {})}
+        event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+        response = handler(API)(event, LocalLambdaContext(function_name=API, timeout_seconds=29))
+        return response["statusCode"], json.loads(response["body"])
+
+    def start(
+        self, *, key_id: str = KEY_A, idempotency_key: str | None = None, **body: Any
+    ) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        status, answer = self.call(
+            "POST",
+            "/videos",
+            {"prompt": "A paper boat on a rainy street", **body},
+            key_id=key_id,
+            headers=headers,
+        )
+        assert status == 202, answer
+        return answer
+
+    def status(self, job_id: str, *, key_id: str | None = KEY_A) -> tuple[int, dict[str, Any]]:
+        return self.call("GET", f"/videos/{job_id}", key_id=key_id)
+
+
+@pytest.fixture
+def api(stack: Stack, api_event: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Api:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("VIDEO_POLL_DELAY_SECONDS", "1")
+    return Api(api_event)
+
+
+@pytest.fixture
+def jobs(api: Api) -> Iterator[RunnerStarter]:
+    with running(handler(JOB)) as starter:
+        yield starter
+
+
+@pytest.fixture
+def outcome_events(stack: Stack) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The JobSucceeded / JobFailed events published during the test (a rule to a test queue)."""
+    sqs = client("sqs", stack.aws_url)
+    events = client("events", stack.aws_url)
+    bus = physical_name("ContentgenEventBus")
+    name = f"test-job-events-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["contentgen"], "detail-type": ["JobSucceeded", "JobFailed"]}
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "test", "Arn": arn}])
+    seen: list[dict[str, Any]] = []
+
+    def read() -> list[dict[str, Any]]:
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                seen.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return seen
+
+    yield read
+    events.remove_targets(Rule=name, EventBusName=bus, Ids=["test"])
+    events.delete_rule(Name=name, EventBusName=bus)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def paid_starts(stack: Stack) -> int:
+    return sum(1 for request in stack.provider.requests() if request["path"].endswith(STARTS))
+
+
+def events_for(events: list[dict[str, Any]], job_id: str) -> list[str]:
+    return [event["detail-type"] for event in events if event["detail"]["job_id"] == job_id]
+
+
+def finish(jobs: RunnerStarter) -> None:
+    results = jobs.wait_all()
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+
+
+# -- the job's life ---------------------------------------------------------------------------
+
+
+def test_a_job_runs_to_succeeded_and_only_its_key_can_read_it(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    stack.provider.configure(video_polls=3)
+
+    accepted = api.start(aspect_ratio="16:9", duration_seconds=6)
+    assert accepted["status"] in {"pending", "running"}  # the runner may have begun it already
+    assert accepted["status_url"] == f"/prod/videos/{accepted['job_id']}"
+    finish(jobs)
+
+    status, job = api.status(accepted["job_id"])
+    assert status == 200, job
+    assert (job["status"], job["step"], job["progress"]) == ("succeeded", "done", 1.0)
+    assert job["checks"] == 3
+    assert job["usage"]["cost_usd"] is not None
+    assert job["usage"]["model"]
+    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+        assert response.read()[4:8] == b"ftyp"
+    started = [r for r in stack.provider.requests() if r["path"].endswith(STARTS)]
+    assert len(started) == 1
+    assert started[0]["body"]["parameters"]["aspectRatio"] == "16:9"
+    assert len(jobs.starts) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
+    # Another key, and no key, get the same 404 as an unknown id.
+    unknown = api.status("video-" + "0" * 40)
+    assert unknown[0] == 404
+    for other in (KEY_B, None):
+        status, answer = api.status(accepted["job_id"], key_id=other)
+        assert status == 404
+        assert answer["message"] == unknown[1]["message"].replace("0" * 40, accepted["job_id"][6:])
+
+
+def test_a_duplicate_start_request_starts_one_execution_and_pays_once(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """The same Idempotency-Key twice (and the same key from another API key: its own job)."""
+    stack.provider.configure(video_polls=1)
+    key = f"order-{uuid.uuid4().hex[:8]}"
+
+    first = api.start(idempotency_key=key)
+    second = api.start(idempotency_key=key)
+    other = api.start(idempotency_key=key, key_id=KEY_B)
+    finish(jobs)
+
+    assert first["job_id"] == second["job_id"] != other["job_id"]
+    assert len(jobs.starts) == 2  # executions started: one per (API key, Idempotency-Key)
+    assert paid_starts(stack) == 2
+    assert events_for(outcome_events(), first["job_id"]) == ["JobSucceeded"]
+    assert api.status(first["job_id"])[1]["status"] == "succeeded"
+    assert api.status(other["job_id"], key_id=KEY_A)[0] == 404
+
+
+def test_the_same_start_delivered_twice_on_sqs_makes_one_execution(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """SQS is at-least-once: the request message delivered twice (two receives, two invocations of
+    the dispatcher) starts one named execution: one paid start, one outcome."""
+    stack.provider.configure(video_polls=1)
+    request_id = f"vid-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"request_id": request_id, "api_key_id": KEY_A, "request": {"prompt": "A kite"}})
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('StorySegmentsQueue')}"
+    for delivery in range(2):
+        message = {"MessageId": f"m-{delivery}", "ReceiptHandle": f"r-{delivery}", "Body": body}
+        answer = handler(API)(sqs_event([message], queue_arn), LocalLambdaContext(function_name=API))
+        assert answer == {"batchItemFailures": []}
+    finish(jobs)
+
+    assert len(jobs.starts) == 1
+    assert paid_starts(stack) == 1
+    (job_id,) = {start.name for start in jobs.starts}
+    assert events_for(outcome_events(), job_id) == ["JobSucceeded"]
+    assert api.status(job_id)[1]["status"] == "succeeded"
+
+
+# -- failures: each ends the job at once, with the provider's words ---------------------------
+
+
+def test_429_and_5xx_during_checks_are_polled_again(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    stack.provider.configure(video_polls=2)
+    stack.provider.faults(
+        {"kind": "latency", "ms": 0, "target": "gemini"},  # the start passes
+        {"kind": "rate_limit", "count": 2, "retry_after": 1, "target": "gemini"},
+        {"kind": "server_error", "status": 503, "target": "gemini"},
+        {"kind": "server_error", "status": 500, "target": "gemini"},
+    )
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == "succeeded", job
+    assert job["checks"] >= 6  # 4 failed checks, then 2 to done
+    assert paid_starts(stack) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
+
+
+def test_a_permanent_404_on_a_check_ends_the_job_at_once(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """The old chain kept such a job pending ~50 min until the DLQ (issue 22 item 9)."""
+    stack.provider.configure(video_polls=50)
+    gone = "Requested entity was not found."
+    stack.provider.faults(
+        {"kind": "latency", "ms": 0, "target": "gemini"},
+        {
+            "kind": "raw",
+            "status": 404,
+            "target": "gemini",
+            "body": {"error": {"code": 404, "message": gone, "status": "NOT_FOUND"}},
+        },
+    )
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert (job["status"], job["error_code"]) == ("failed", "provider_error"), job
+    assert gone in job["error"]
+    assert job["checks"] == 1
+    assert paid_starts(stack) == 1
+    assert job["usage"]["cost_usd"] is not None  # the start was paid: it stays charged
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
+
+
+def test_a_deadline_passed_fails_the_job(
+    stack: Stack,
+    api: Api,
+    jobs: RunnerStarter,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SDK-GAP-4: the runner's skipped waits do not move the clock: the checks' clock is moved."""
+    stack.provider.configure(video_polls=50)
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(durable_steps, "now", lambda: clock["now"])
+    real_check = durable_steps.poll
+
+    def poll_with_time_passing(*args: Any, **kwargs: Any) -> Any:
+        clock["now"] += 10_000  # past any deadline once the wait begins
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(durable_steps, "poll", poll_with_time_passing)
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert (job["status"], job["error_code"]) == ("failed", "deadline_exceeded"), job
+    assert paid_starts(stack) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
+
+
+def test_a_start_whose_connection_dropped_after_sending_is_final(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    stack.provider.faults({"kind": "drop", "target": "gemini"})
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert (job["status"], job["error_code"]) == ("failed", "unconfirmed_paid_work"), job
+    assert "not retried" in job["error"]
+    assert job["usage"]["cost_usd"] is not None  # charged the upper bound: Google may bill it
+    assert paid_starts(stack) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
+
+
+def test_a_refused_start_ends_the_job_with_the_providers_words(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    reason = "The model veo-x has been shut down."
+    stack.provider.faults(
+        {
+            "kind": "raw",
+            "status": 404,
+            "target": "gemini",
+            "body": {"error": {"code": 404, "message": reason, "status": "NOT_FOUND"}},
+        }
+    )
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == "failed", job
+    assert reason in job["error"]
+    assert paid_starts(stack) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
+
+
+@pytest.mark.parametrize(
+    ("step", "final"),
+    [
+        ("begin", "succeeded"),
+        ("deadline", "succeeded"),
+        ("start", "failed"),  # died while the paid request was in flight: not sent again
+        ("charge", "succeeded"),
+        ("progress-generating", "succeeded"),
+        ("video-ready", "succeeded"),
+        ("progress-storing", "succeeded"),
+        ("store", "succeeded"),
+        ("finish", "succeeded"),
+    ],
+)
+def test_a_crash_in_any_step_replays_to_one_paid_start_and_one_outcome(
+    stack: Stack,
+    api: Api,
+    jobs: RunnerStarter,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+    step: str,
+    final: str,
+) -> None:
+    stack.provider.configure(video_polls=2)
+
+    with crash_after({step}) as crashed:
+        accepted = api.start()
+        finish(jobs)
+
+    assert crashed == {step}
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == final, job
+    if final == "failed":
+        assert job["error_code"] == "unconfirmed_paid_work"
+    assert paid_starts(stack) == 1
+    assert len(jobs.starts) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == [
+        "JobSucceeded" if final == "succeeded" else "JobFailed"
+    ]
+
+
+# -- the provider boundary (moved from the SQS chain's tests/integration/test_videos.py) ----------
+
+
+def test_one_gemini_api_key_makes_a_video_through_the_interactions_api(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's setup, one Google AI Studio key (GOOGLE_GENAI_USE_VERTEXAI=false) with the
+    template's defaults: the configured Veo (Vertex AI only) is skipped for the catalog's Gemini
+    API chain, the job starts a background interaction, completes, and the video is stored; its
+    cost is the catalog's price for the seconds asked."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=2)
+    omni = default_chain("video_gemini_api")[0]
+
+    accepted = api.start(aspect_ratio="9:16", duration_seconds=6)
+    finish(jobs)
+
+    status, job = api.status(accepted["job_id"])
+    assert status == 200
+    assert job["status"] == "succeeded", job
+    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+        assert response.read()[4:8] == b"ftyp"
+    assert job["usage"]["model"] == omni
+    assert Decimal(str(job["usage"]["cost_usd"])) == (video_price_usd(omni) or Decimal(0)) * 6
+    requests = stack.provider.requests()
+    started = [r for r in requests if r["path"] == "/v1/interactions"]
+    # google-genai 3.4.0 talks to the Gemini API's v1 by default (`_api_client.py`
+    # GOOGLE_AI_API_DEFAULT_VERSION = 'v1'): POST /v1/interactions, once (the paid start).
+    assert len(started) == 1
+    assert started[0]["headers"]["x-goog-api-key"] == stack.google_key
+    assert started[0]["body"]["model"] == omni
+    assert started[0]["body"]["background"] is True
+    assert started[0]["body"]["response_format"] == {
+        "type": "video",
+        "aspect_ratio": "9:16",
+        "duration": "6s",
+        "delivery": "inline",
+    }
+    checks = {r["path"] for r in requests if r["path"].startswith("/v1/interactions/")}
+    assert len(checks) == 1
+    assert next(iter(checks)).startswith("/v1/interactions/v1_"), "interactions.get by the job's handle"
+    assert not any("predictLongRunning" in r["path"] for r in requests), "no Veo on the Gemini API"
+
+
+def test_a_failed_interaction_fails_the_job_in_the_providers_words(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(video_polls=1)
+    stack.provider.faults({"kind": "video_failed", "target": "gemini", "reason": "Video generation failed."})
+
+    accepted = api.start()
+    finish(jobs)
+
+    job = api.status(accepted["job_id"])[1]
+    assert (job["status"], job["error_code"]) == ("failed", "provider_error"), job
+    assert "Video generation failed." in job["error"]
+
+
+def test_a_duration_the_video_models_cannot_make_is_422_before_anything_is_paid(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """Veo 3.1 takes 4, 6 or 8 s (the model catalog): 5 s is refused naming the field and the
+    allowed values, before a job is written or started, or the provider is asked."""
+    status, answer = api.call("POST", "/videos", {"prompt": "a paper boat", "duration_seconds": 5})
+
+    assert status == 422, answer
+    assert answer["code"] == "invalid_request"
+    assert answer["message"].startswith("duration_seconds: ")
+    assert answer["message"].endswith("allowed: 4, 6, 8")
+    assert stack.provider.requests() == []
+    assert jobs.starts == []
+
+
+def test_an_omni_duration_veo_cannot_make_is_accepted_on_the_gemini_api(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capability check follows the backend's chain: 10 s is refused on Vertex AI (Veo: 4, 6,
+    8) and started on the Gemini API (Omni 1.2 Flash: 3 to 15)."""
+    status, answer = api.call("POST", "/videos", {"prompt": "a paper boat", "duration_seconds": 10})
+    assert status == 422, answer
+    assert answer["message"].endswith("allowed: 4, 6, 8")
+    assert stack.provider.requests() == []
+
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    get_settings.cache_clear()  # a new configuration: a new container
+    reset_genai_client()
+    stack.provider.configure(video_polls=1)
+
+    accepted = api.start(duration_seconds=10)
+    finish(jobs)
+
+    assert api.status(accepted["job_id"])[1]["status"] == "succeeded"
+    assert stack.provider.requests()[0]["body"]["response_format"]["duration"] == "10s"
+
+
+# -- money: the start's price is reserved before it is paid, settled once -------------------------
+
+
+def test_a_key_whose_budget_is_spent_ends_the_next_job_unpaid(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """The start's most is reserved on the key's day by one conditional write before the request
+    is sent: once the day's spend reaches the budget, the next job's reservation is refused, so
+    its start is never sent, nothing more is charged and the job fails budget_exceeded."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    per_second = video_price_usd(default_chain("video")[0])
+    assert per_second is not None
+    set_daily_budget(key, per_second * 6)  # exactly one 6 s video
+    stack.provider.configure(video_polls=1)
+
+    first = api.start(key_id=key, duration_seconds=6)
+    finish(jobs)
+    assert api.status(first["job_id"], key_id=key)[1]["status"] == "succeeded"
+    second = api.start(key_id=key, duration_seconds=6, prompt="A paper boat at dawn")
+    finish(jobs)
+
+    job = api.status(second["job_id"], key_id=key)[1]
+    assert (job["status"], job["error_code"]) == ("failed", "budget_exceeded"), job
+    assert paid_starts(stack) == 1, "the second start was refused before it was sent"
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "only the first job is charged"
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "no hold left behind"
+    assert events_for(outcome_events(), second["job_id"]) == ["JobFailed"]
+
+
+def test_a_paid_start_is_reserved_then_settled_once_at_its_price(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reservation is taken before the start (seen from inside the start) and settled once:
+    the day holds the start's price, no hold is left."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    per_second = video_price_usd(default_chain("video")[0])
+    assert per_second is not None
+    set_daily_budget(key, per_second * 6)  # exactly the start: the reservation fits
+    stack.provider.configure(video_polls=1)
+    held: list[list[str]] = []
+    real_reserve = ledger.reserve
+
+    def reserve_and_look(api_key_id: str, most_usd: Decimal, until: float) -> Any:
+        hold = real_reserve(api_key_id, most_usd, until)
+        held.append([name for name in spend_day(stack, key) if name.startswith(HOLD_PREFIX)])
+        return hold
+
+    monkeypatch.setattr(ledger, "reserve", reserve_and_look)
+
+    accepted = api.start(key_id=key, duration_seconds=6)
+    finish(jobs)
+
+    job = api.status(accepted["job_id"], key_id=key)[1]
+    assert job["status"] == "succeeded", job
+    assert len(held) == 1, "one reservation"
+    assert len(held[0]) == 1, "one hold, taken before the start was sent"
+    assert paid_starts(stack) == 1
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "charged once, at the start's price"
+    assert day["requests"]["N"] == "1"
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "the hold is released"
+
+
+def spend_day(stack: Stack, key: str) -> dict[str, Any]:
+    item = client("dynamodb", stack.aws_url).get_item(
+        TableName=physical_name("SpendTable"),
+        Key={"pk": {"S": key}, "sk": {"S": budgets.utc_day(budgets.clock())}},
+        ConsistentRead=True,
+    )
+    return dict(item.get("Item", {}))
