@@ -253,13 +253,8 @@ def update_job(
     if checks is not None:
         assignments.append("checks = :checks")
         values[":checks"] = {"N": str(checks)}
-    if outputs:
-        current = get_job(job_id)
-        if current is None:
-            return False
-        names["#outputs"] = "outputs"
-        assignments.append("#outputs = :outputs")
-        values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
+    if outputs and not _merge_outputs(job_id, outputs, assignments, names, values):
+        return False
     return _update_unfinished(job_id, assignments, names, values)
 
 
@@ -297,14 +292,26 @@ def finish_job(
         names["#usage"] = "usage"
         assignments.append("#usage = :usage")
         values[":usage"] = {"S": json.dumps(usage)}
-    if outputs:
-        current = get_job(job_id)
-        if current is None:
-            return False
-        names["#outputs"] = "outputs"
-        assignments.append("#outputs = :outputs")
-        values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
+    if outputs and not _merge_outputs(job_id, outputs, assignments, names, values):
+        return False
     return _update_unfinished(job_id, assignments, names, values)
+
+
+def _merge_outputs(
+    job_id: str,
+    outputs: dict[str, Any],
+    assignments: list[str],
+    names: dict[str, str],
+    values: dict[str, Any],
+) -> bool:
+    """Add `outputs` merged into the job's current outputs to an update; False for an unknown job."""
+    current = get_job(job_id)
+    if current is None:
+        return False
+    names["#outputs"] = "outputs"
+    assignments.append("#outputs = :outputs")
+    values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
+    return True
 
 
 def mark_notified(job_id: str) -> bool:
