@@ -190,10 +190,13 @@ def test_captions_are_burned_in_the_safe_middle_band(made: Made) -> None:
     assert max(ys) < height * 0.8  # not in the bottom fifth
     assert min(ys) > height * 0.35  # below faces and the title's middle
     assert max(xs) < width * 0.88  # clear of the right edge's buttons
-    # Between two cues' times the frames agree again outside encoder noise: after the last cue.
-    end = made.short.duration_s - 0.05
-    assert len(caption_pixels(gray_frame(made.tools, made.short.path, end, width, height),
-                              gray_frame(made.tools, made.bare.path, end, width, height), width)) < 200  # fmt: skip
+    # After the last cue (in the closing breath) the caption band agrees again. Only the band is
+    # compared: the final frames' sharp bar edges differ by encoder noise at the top rows
+    # (183 pixels here, 818 on CI's machine at row 0), which says nothing about captions.
+    after = made.short.segment_starts_s[-1] + NARRATIONS[-1][1] + BREATH / 2
+    late = caption_pixels(gray_frame(made.tools, made.short.path, after, width, height),
+                          gray_frame(made.tools, made.bare.path, after, width, height), width)  # fmt: skip
+    assert len([y for _, y in late if height * 0.35 < y < height * 0.8]) < 200
 
 
 def test_title_card_shows_the_title(made: Made) -> None:
