@@ -6,6 +6,7 @@ replay Google's documented/public bodies verbatim.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -15,10 +16,12 @@ from contentgen.connectors.genai_connector import PROVIDER as GOOGLE
 from contentgen.core.retry import remember_model_gone
 from contentgen.generation import videos as video_generation
 from contentgen.services import videos as video_service
+from tests.conftest import log_records
 from tests.durable_jobs import RunnerStarter
 from tests.integration.conftest import Invoke, Stack
 from tests.integration.test_model_gone import asked, video_api, video_runs  # noqa: F401 (fixtures)
 from tests.integration.test_provider_conformance import raw
+from tests.integration.test_resilience import emf
 from tests.integration.test_video_jobs import Api, finish
 
 pytestmark = pytest.mark.integration
@@ -92,3 +95,34 @@ def test_a_running_job_is_checked_with_google_even_when_its_model_was_found_gone
     job = video_api.status(accepted["job_id"])[1]
     checks = [r for r in stack.provider.requests() if r["path"].endswith(":fetchPredictOperation")]
     assert (job["status"], len(checks)) == ("succeeded", 2), job
+
+
+def test_a_retired_primary_text_model_served_by_openrouters_own_fallback_is_still_reported(
+    stack: Stack,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    log_output: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 21 item 5: a model that no longer exists "logs one warning naming the model and its
+    catalog successor, and counts a `ModelUnavailable` metric watched by an alarm". The text chain
+    is sent to OpenRouter as `models` (primary first), and OpenRouter walks past a model with no
+    endpoint itself (the emulator does the same: "An OpenRouter `models` chain is served by its
+    first live model"), answering 200 with `model` = the fallback. Nothing is logged or counted:
+    when the default text model is retired, every request silently runs on the fallback
+    (google/gemini-3.8-flash: 7.5x the input price of the default, per the catalog) and the alarm
+    never fires."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    text, *fallbacks = default_chain("text")
+    monkeypatch.setenv("TEXT_FALLBACK_MODELS", ",".join(fallbacks))  # the template's default chain
+    stack.provider.configure(retired=[text])
+
+    status, answer = invoke("StorySegmentsFunction", {"prompt": "A lighthouse keeper", "segment_count": 2})
+
+    sent = [(r["body"].get("model"), r["body"].get("models")) for r in stack.provider.requests()]
+    assert status == 200, (answer, sent)
+    assert stack.provider.requests()[-1]["body"]["model"] == text
+    warnings = [r for r in log_records(log_output) if r["message"] == "model unavailable"]
+    counted = [blob for blob in emf(capsys.readouterr().out) if "ModelUnavailable" in blob]
+    assert [w["model"] for w in warnings] == [text], "no warning for the retired primary"
+    assert [blob["model"] for blob in counted] == [text], "no ModelUnavailable count"
