@@ -126,3 +126,21 @@ def test_a_retired_primary_text_model_served_by_openrouters_own_fallback_is_stil
     counted = [blob for blob in emf(capsys.readouterr().out) if "ModelUnavailable" in blob]
     assert [w["model"] for w in warnings] == [text], "no warning for the retired primary"
     assert [blob["model"] for blob in counted] == [text], "no ModelUnavailable count"
+
+
+def test_a_retired_model_configured_with_googles_models_prefix_is_asked_once_per_container(
+    stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google's own docs and `models.list` name models `models/X`, and the catalog accepts that form
+    (docs/models.md: `find_model` "accepts `models/X` and `publishers/google/models/X`"). Google's
+    404 names the bare id, so the container remembers `X` while the chain asks `models/X`: the retired
+    model is asked again on every request (Done-when: "the retired model asked once per container")."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    monkeypatch.setenv("IMAGE_MODEL", f"models/{IMAGE}")
+    monkeypatch.setenv("IMAGE_FALLBACK_MODELS", IMAGE_FALLBACK)
+    stack.provider.configure(retired=[IMAGE])
+
+    answers = [invoke(THUMBNAIL, {"prompt": f"A fox in a lighthouse, take {n}"}) for n in (1, 2)]
+
+    assert [status for status, _ in answers] == [200, 200], answers
+    assert asked(stack, IMAGE) == 1, [r["path"] for r in stack.provider.requests()]
