@@ -53,7 +53,9 @@ Control endpoints (JSON):
   "2026-12-06"}` sets the date the catalog is judged on (default: the real date);
   `{"strict_parameters": false}` stops refusing, as OpenRouter does with `require_parameters`, a
   parameter that none of the chain's models takes (on by default); `{"retired": ["model-id"]}`
-  answers those models as shut down (the provider's real 404) whatever the catalog says.
+  answers those models as shut down (the provider's real 404) whatever the catalog says;
+  `{"gone_wording": "no_longer_available"}` answers them on the Gemini API in that one of Google's
+  documented/reported wordings (`contentgen.connectors.model_gone.WORDINGS`, sources there).
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -152,6 +154,9 @@ class EmulatorState:
     today: date | None = None
     strict_parameters: bool = True
     retired: frozenset[str] = frozenset()
+    # Which of Google's "model gone" wordings a retired model is answered in on the Gemini API
+    # (`contentgen.connectors.model_gone.WORDING_NAMES`; None: "models/X is not found ...").
+    gone_wording: str | None = None
 
     def reset(self) -> None:
         with self.lock:
@@ -168,6 +173,7 @@ class EmulatorState:
             self.today = None
             self.strict_parameters = True
             self.retired = frozenset()
+            self.gone_wording = None
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -440,6 +446,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.strict_parameters = bool(body["strict_parameters"])
                 if "retired" in body:
                     state.retired = frozenset(str(model) for model in body["retired"] or [])
+                if "gone_wording" in body:
+                    state.gone_wording = str(body["gone_wording"]) if body["gone_wording"] else None
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -581,11 +589,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if refusal is None:
                 return False, {**body, "model": live[0], "models": live}
         elif target == "gemini" and path.endswith("/interactions"):
-            refusal = interactions_refusal(body, state.today, state.retired, path.strip("/").split("/", 1)[0])
+            refusal = interactions_refusal(
+                body, state.today, state.retired, path.strip("/").split("/", 1)[0], state.gone_wording
+            )
             if refusal is None:
                 return False, body
         elif target == "gemini" and "/models/" in path and "/operations/" not in path:
-            refusal = google_refusal(path, body, state.today, state.retired)
+            refusal = google_refusal(path, body, state.today, state.retired, state.gone_wording)
             if refusal is None:
                 return False, body
         else:

@@ -21,6 +21,7 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
+from contentgen.connectors.model_gone import gone_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
@@ -227,24 +228,6 @@ def is_download_failure(code: object, *texts: str | None) -> bool:
     return any(text and _DOWNLOAD_WORDS.search(text) for text in texts)
 
 
-# OpenRouter's answers for a model it does not (or no longer) serve: HTTP 400 "X is not a valid
-# model ID" (https://github.com/OpenRouterTeam/openrouter-examples/issues/74, read 2026-12-06) and
-# HTTP 404 "No endpoints found for X." (https://github.com/chatboxai/chatbox/issues/2743, read
-# 2026-12-06). "No endpoints found that ..." (no endpoint takes a parameter sent with
-# `require_parameters`, or tool use) is about the request, not the model: it stays REJECTED.
-_NOT_A_MODEL = re.compile(r"^\s*(?P<model>\S+) is not a valid model ID")
-_NO_ENDPOINTS = re.compile(r"No endpoints found for (?P<model>\S+?)\.?\s*$")
-
-
-def gone_model(status: int, message: str | None) -> str | None:
-    """The OpenRouter model id an answer says is not served, or None for any other answer."""
-    if not message:
-        return None
-    pattern = {400: _NOT_A_MODEL, 404: _NO_ENDPOINTS}.get(status)
-    found = pattern.search(message) if pattern is not None else None
-    return found.group("model") if found else None
-
-
 def failure_for_status(
     status: int,
     *,
@@ -258,7 +241,7 @@ def failure_for_status(
     flagged by moderation (`metadata.reasons`; final, no key reset) or a key over its credit limit
     (see `_forbidden`), 408 timeout, 429 rate limited, 502 model down, 503 no provider meets the
     routing requirements; a 400 "X is not a valid model ID" or a 404 "No endpoints found for X."
-    is MODEL_GONE (`gone_model`: the next model of the chain, X remembered); other 4xx: our request.
+    is MODEL_GONE (`contentgen.connectors.model_gone`: the next model of the chain, X remembered); other 4xx: our request.
 
     A 429's wait is `retry_after` (`Retry-After` / `retry-after-ms`), else the `X-RateLimit-Reset`
     of the response `headers` or of the body's `metadata.headers` (`contentgen.core.waits`). A 429
@@ -307,9 +290,9 @@ def _failure_for_status(
     if status in (408, 409) or status >= 500:
         kind = FailureKind.TIMEOUT if status in (408, 504) else FailureKind.SERVER_ERROR
         return ProviderFailure(kind, status, retry_after, message)
-    gone = gone_model(status, message)
+    gone = gone_model("openrouter", status, message)
     if gone is not None:
-        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone)
+        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
 
 

@@ -199,7 +199,7 @@ def _download(video: types.Video, model: str) -> VideoCheck:
             file=video, config=types.DownloadFileConfig(http_options=_timeout(call.timeout))
         )
 
-    data = google_genai.call(attempt, models=[model], name="files.download", wait=False)
+    data = google_genai.call(attempt, models=[model], name="files.download", wait=False, new_work=False)
     if data is None:
         return VideoCheck(
             done=True, error=f"the video was written to {video.uri}, which contentgen does not read"
@@ -233,7 +233,9 @@ def _check_interaction(interaction_id: str, model: str) -> VideoCheck:
         call.report(answered_by=call.model, done=str(getattr(interaction, "status", "")))
         return interaction
 
-    interaction = google_genai.call(attempt, models=[model], name="interactions.get", wait=False)
+    interaction = google_genai.call(
+        attempt, models=[model], name="interactions.get", wait=False, new_work=False
+    )
     status = str(getattr(interaction, "status", ""))
     if status in _INTERACTION_ENDED:
         message = _interaction_error(interaction)
@@ -281,7 +283,7 @@ def check_video(operation_name: str, *, model: str) -> VideoCheck:
         return operation
 
     # One request, no wait: the worker checks again later through its queue (services.videos).
-    operation = google_genai.call(attempt, models=[model], name="operations.get", wait=False)
+    operation = google_genai.call(attempt, models=[model], name="operations.get", wait=False, new_work=False)
     if not operation.done:
         return VideoCheck(done=False)
     if operation.error:
