@@ -81,7 +81,9 @@ from local.emulator_catalog import (
     default_image_model,
     google_refusal,
     interactions_refusal,
+    openrouter_endpoints,
     openrouter_refusal,
+    openrouter_unknown_model,
 )
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import mp4, png
@@ -394,6 +396,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if path.endswith("/key") and not path.startswith("/_emulator"):
             self._provider("openai", {}, self._key_info)
             return
+        if path.startswith("/api/v1/models/") and path.endswith("/endpoints"):
+            model = path.removeprefix("/api/v1/models/").removesuffix("/endpoints")
+            self._provider("openai", {"model": model}, self._model_endpoints)
+            return
         if "/models/" in path and ":" not in path and not path.startswith("/_emulator"):
             self._provider("gemini", {}, self._model_info)
             return
@@ -582,7 +588,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         narrowed to its live models (`local.emulator_catalog`)."""
         state = self.server.state
         path = urlparse(self.path).path
-        if target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
+        if target == "openai" and path.endswith("/endpoints") and isinstance(body, dict):
+            refusal = openrouter_unknown_model(str(body.get("model", "")))
+            if refusal is None:
+                return False, body
+        elif target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
             refusal, live = openrouter_refusal(
                 body, day=state.today, strict_parameters=state.strict_parameters, retired=state.retired
             )
@@ -620,6 +630,19 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _key_info(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> dict[str, Any]:
         """OpenRouter's `GET /api/v1/key`: what the presented key is allowed."""
         return {"data": {"label": "emulator", "usage": 0, "limit": None, "is_free_tier": False}}
+
+    def _model_endpoints(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        """OpenRouter's `GET /api/v1/models/{author}/{slug}/endpoints` (free metadata,
+        https://openrouter.ai/docs/api/api-reference/endpoints/list-endpoints, read 2026-12-07):
+        `{"data": {"id", "name", "endpoints": [{"provider_name", "supported_parameters", ...}]}}`;
+        a model the catalog says is retired (or `retired` by config) has no endpoint left. The 404
+        for an id OpenRouter does not know is answered by `_catalog_refusal`."""
+        model = str(body.get("model", ""))
+        state = self.server.state
+        endpoints = openrouter_endpoints(model, state.today, state.retired)
+        return {"data": {"id": model, "name": model, "endpoints": endpoints}}
 
     def _model_info(
         self, body: dict[str, Any], number: int, *, mode: str, content: str = ""

@@ -242,3 +242,32 @@ def openrouter_refusal(
             },
         ), []
     return None, live
+
+
+def openrouter_unknown_model(model: str) -> Refusal | None:
+    """OpenRouter's 404 for the endpoints of a model id it does not know (the list-endpoints
+    operation documents a 404 answer, https://openrouter.ai/docs/api/api-reference/endpoints/list-endpoints,
+    read 2026-12-07; its message was not found in a public source: OpenRouter's error shape
+    `{"error": {"message", "code"}}` is answered); None for a catalog OpenRouter model."""
+    entry = find_model(model)
+    if entry is not None and entry.provider == "openrouter":
+        return None
+    return Refusal(404, {"error": {"message": f"Model {model} not found", "code": 404}})
+
+
+def openrouter_endpoints(
+    model: str, day: date | None = None, retired: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The endpoints OpenRouter lists for `model` on `day`: one (taking the catalog's parameters)
+    while the catalog serves it, none once it is shut down or `retired`."""
+    entry = find_model(model)
+    if entry is None or not _served(entry, day or today(), retired):
+        return []
+    return [
+        {
+            "name": f"Emulator | {model}",
+            "provider_name": "Emulator",
+            "status": 0,
+            "supported_parameters": list(entry.parameters),
+        }
+    ]

@@ -28,6 +28,7 @@ from contentgen.core.breaker import reset_breakers
 from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
 from contentgen.core.retry import reset_gone_models
+from contentgen.generation.completions import reset_walked_past
 from contentgen.observability import logger
 from contentgen.services.health import reset_health_cache
 from contentgen.stores.access import reset_key_cache
@@ -91,6 +92,7 @@ def reset_container() -> None:
     reset_breakers()
     reset_limiters()
     reset_gone_models()
+    reset_walked_past()
     reset_key_cache()
     reset_health_cache()
     reset_idempotency()  # its DynamoDB client too: a new endpoint or credentials per test

@@ -390,6 +390,13 @@ def reset_gone_models() -> None:
         _gone_models.clear()
 
 
+def announce_model_gone(provider: str, model: str, message: str) -> None:
+    """Remember `model` as gone for the configured TTL (`MODEL_UNAVAILABLE_TTL_SECONDS`); the first
+    time, one warning naming it and its catalog successor and one `ModelUnavailable` metric (e.g.
+    a primary that OpenRouter's own `models` fallback walked past, `generation.completions`)."""
+    _announce_gone(provider, model, message, get_settings().model_unavailable_ttl_seconds)
+
+
 def _announce_gone(provider: str, model: str, message: str, ttl_seconds: float) -> None:
     """Remember `model` as gone; the first time in the TTL, one warning naming the model and its
     catalog successor, and one `ModelUnavailable` metric."""
