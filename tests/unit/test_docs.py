@@ -123,3 +123,24 @@ def test_the_checker_finds_what_it_should() -> None:
     assert slug("`GET /usage` and budgets") == "get-usage-and-budgets"
     assert relative_links(ROOT / "README.md"), "the README links to nothing"
     assert "docs/architecture.md" in relative_links(ROOT / "README.md")
+
+
+def test_the_configuration_reference_names_no_pydantic_sentinel() -> None:
+    """configuration.md (`make docs`) shows each model setting's real default (the catalog's
+    default chain) or "required", never pydantic's `PydanticUndefined` sentinel."""
+    rows = [
+        line.split("|")[1].strip()
+        for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+        if "PydanticUndefined" in line
+    ]
+
+    assert rows == []
+
+
+def test_deploy_doc_does_not_say_videos_fail_on_the_developer_api() -> None:
+    """deploy.md does not tell a team with one Gemini API key that videos answer 503 or that
+    Imagen/Veo need Vertex AI: Imagen is shut down and videos run on Gemini Omni there."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+
+    assert "videos then answer\n503" not in text.replace("answer 503", "answer\n503")
+    assert "Imagen and Veo need Vertex AI" not in text

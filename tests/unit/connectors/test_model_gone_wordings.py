@@ -1,4 +1,4 @@
-"""probe21: Google's own words for a retired model, as public reports quote them, are "model gone".
+"""Google's own words for a retired model, as public reports quote them, are "model gone".
 
 The connector only knows two phrasings ("models/X is not found for API version ..." and Vertex's
 "Publisher Model ... was not found"). When Google retires a Gemini API model it answers a third

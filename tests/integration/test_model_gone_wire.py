@@ -1,6 +1,5 @@
-"""probe21: issue 21's "model gone" handling over the wire, against answers as Google really sends them.
-
-Each test is a finding: see the docstrings. The real SDKs talk to the emulator; `raw` faults
+"""Issue 21's "model gone" handling over the wire, against answers as Google and OpenRouter really
+send them (Google's retirement wordings, a running job's checks, OpenRouter's own fallback, `models/X`). The real SDKs talk to the emulator; `raw` faults
 replay Google's documented/public bodies verbatim.
 """
 
@@ -13,6 +12,7 @@ import pytest
 
 from contentgen.catalog import default_chain
 from contentgen.connectors.genai_connector import PROVIDER as GOOGLE
+from contentgen.connectors.model_gone import WORDINGS
 from contentgen.core.retry import remember_model_gone
 from contentgen.generation import videos as video_generation
 from contentgen.services import videos as video_service
@@ -146,3 +146,24 @@ def test_a_retired_model_configured_with_googles_models_prefix_is_asked_once_per
 
     assert [status for status, _ in answers] == [200, 200], answers
     assert asked(stack, IMAGE) == 1, [r["path"] for r in stack.provider.requests()]
+
+
+@pytest.mark.parametrize(
+    "wording",
+    [w.name for w in WORDINGS if w.provider == "google" and w.name != "vertex_publisher_model_not_found"],
+)
+def test_every_google_wording_the_emulator_answers_moves_a_thumbnail_to_the_fallback(
+    stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, wording: str
+) -> None:
+    """Each of Google's documented/reported "model gone" wordings (`connectors.model_gone.WORDINGS`),
+    answered by the emulator for a retired primary on the Gemini API: 200 from the fallback, the
+    primary asked once."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    monkeypatch.setenv("IMAGE_FALLBACK_MODELS", IMAGE_FALLBACK)
+    stack.provider.configure(retired=[IMAGE], gone_wording=wording)
+
+    answers = [invoke(THUMBNAIL, {"prompt": f"A fox in a lighthouse, take {n}"}) for n in (1, 2)]
+
+    assert [status for status, _ in answers] == [200, 200], answers
+    assert answers[0][1]["model"] == IMAGE_FALLBACK
+    assert asked(stack, IMAGE) == 1
