@@ -83,6 +83,8 @@ BUDGET_SK = "budget"
 EVENT_SOURCE = "contentgen"
 HISTORY_DAYS = 30
 HOLD_PREFIX = "hold#"
+# A settle made once under an id (a durable job's start): `settled#<id>` = when, on the charge day.
+SETTLED_PREFIX = "settled#"
 # A hold outlives its invocation's deadline by this much before a refused reservation may reap it.
 HOLD_MARGIN_SECONDS = 60
 # How long a container uses a key's budget as it read it before reading the budget item again.
@@ -229,25 +231,45 @@ def reserve(api_key_id: str, most_usd: Decimal, until: float) -> Hold | None:
     until `until` (epoch seconds). Raises `BudgetExceededError` (429, Retry-After until 00:00 UTC)
     when the key's day has no budget left (settled + reserved >= budget). None when there is no
     ledger or it could not be read or written (fail open, logged and counted)."""
+    taken = _reserve(api_key_id, most_usd, until, uuid.uuid4().hex[:16], once=False)
+    return taken[0] if taken is not None else None
+
+
+def reserve_once(api_key_id: str, hold_id: str, most_usd: Decimal, until: float) -> tuple[Hold, bool] | None:
+    """`reserve` under a hold id the caller chose (a durable job's start: derived from the job),
+    at most once per key and day: (the hold, whether this call made it). A hold of that id already
+    on the key's day (a duplicate start in flight) is answered as it is, `made` False, nothing
+    reserved again (the reservation's condition includes `attribute_not_exists(hold#<id>)`).
+    Refusal and fail-open as `reserve`."""
+    return _reserve(api_key_id, most_usd, until, hold_id, once=True)
+
+
+def _reserve(
+    api_key_id: str, most_usd: Decimal, until: float, hold_id: str, *, once: bool
+) -> tuple[Hold, bool] | None:
     table = _table()
     if table is None:
         return None
     now = budgets.clock()
     day = utc_day(now)
     most = most_usd.quantize(_RESERVATION_STEP, rounding=ROUND_CEILING).normalize()
-    hold = Hold(api_key_id, day, uuid.uuid4().hex[:16], most)
+    hold = Hold(api_key_id, day, hold_id, most)
     try:
         known = _budgets.get(api_key_id)
         fresh = known is None or time.monotonic() - known[1] > BUDGET_REFRESH_SECONDS
         read = _read_day(table, api_key_id, day) if fresh else None
         budget = read.budget if read is not None else known[0] if known is not None else Decimal(0)
         for _ in range(3):
+            if once and (held := _held(read, hold, now)) is not None:
+                return held, False
             if read is not None and not _admits(table, api_key_id, day, read, now):
                 break
-            if budget > 0 and _try_reserve(table, hold, budget, until):
-                return hold
+            if budget > 0 and _try_reserve(table, hold, budget, until, once=once):
+                return hold, True
             read = _read_day(table, api_key_id, day)  # refused: the day may hold expired holds
             budget = read.budget
+        if once and (held := _held(read, hold, now)) is not None:
+            return held, False
     except Exception:
         logger.exception("spend ledger not readable; budget not checked", extra={"api_key_id": api_key_id})
         metrics.add_metric(name="SpendLedgerErrors", unit=MetricUnit.Count, value=1)
@@ -257,9 +279,17 @@ def reserve(api_key_id: str, most_usd: Decimal, until: float) -> Hold | None:
     raise budget_refusal(api_key_id, settled, reserved, budget, now)
 
 
-def _try_reserve(table: str, hold: Hold, budget: Decimal, until: float) -> bool:
+def _held(read: _Day | None, hold: Hold, now: float) -> Hold | None:
+    """The live hold of `hold`'s id on the day as read (its amount as held), else None (an expired
+    one is reaped by `_admits` and reserved again)."""
+    found = read.live(now).get(hold.hold_id) if read is not None else None
+    return Hold(hold.api_key_id, hold.day, hold.hold_id, found) if found is not None else None
+
+
+def _try_reserve(table: str, hold: Hold, budget: Decimal, until: float, *, once: bool = False) -> bool:
     """The one conditional write: hold `hold.amount` while the day has budget left (a day with
-    nothing on it yet starts at 0; one that settled without reserving is seeded by `_admits`)."""
+    nothing on it yet starts at 0; one that settled without reserving is seeded by `_admits`);
+    `once`: and while no hold of its id is there."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -269,10 +299,9 @@ def _try_reserve(table: str, hold: Hold, budget: Decimal, until: float) -> bool:
             TableName=table,
             Key={"pk": {"S": hold.api_key_id}, "sk": {"S": hold.day}},
             UpdateExpression="SET committed_usd = if_not_exists(committed_usd, :zero) + :most, #hold = :hold",
-            ConditionExpression=(
-                "(attribute_not_exists(committed_usd) AND attribute_not_exists(cost_usd)) "
-                "OR committed_usd < :budget"
-            ),
+            ConditionExpression=("attribute_not_exists(#hold) AND (" if once else "(")
+            + "(attribute_not_exists(committed_usd) AND attribute_not_exists(cost_usd)) "
+            "OR committed_usd < :budget)",
             ExpressionAttributeNames={"#hold": HOLD_PREFIX + hold.hold_id},
             ExpressionAttributeValues={
                 ":zero": {"N": "0"},
@@ -362,11 +391,17 @@ def set_daily_budget(api_key_id: str, usd: Decimal) -> None:
 # --- settle --------------------------------------------------------------------------------------
 
 
-def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[Hold]) -> None:
+def settle(
+    api_key_id: str, function: str, meter: Meter | None, holds: Iterable[Hold], *, once: str | None = None
+) -> None:
     """End an invocation for one key: ONE UpdateItem per day held on (one in the common case)
     releases its holds and adds its usage (`meter`, None: nothing was paid) to the day it first
     reserved on, whatever the outcome; then, at most once per key and day, announce
-    `BudgetThresholdReached` when the day crossed the alarm share."""
+    `BudgetThresholdReached` when the day crossed the alarm share.
+
+    `once`: a settle id (a durable job's start, whose settle a replay may run again): the write
+    also sets `settled#<once>` on the day, conditional on its absence, so a repeat changes nothing
+    (not even a hold reaped meanwhile is charged twice)."""
     table = _table()
     if table is None:
         return
@@ -392,7 +427,7 @@ def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[
         elif day == charge_day and not by_day.get(day):
             continue
         try:
-            stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}))
+            stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}), once)
         except Exception:
             logger.exception(
                 "spend not recorded",
@@ -405,11 +440,17 @@ def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[
 
 
 def _settle_day(
-    table: str, api_key_id: str, day: str, adds: dict[str, str], held: dict[str, Decimal]
+    table: str,
+    api_key_id: str,
+    day: str,
+    adds: dict[str, str],
+    held: dict[str, Decimal],
+    once: str | None = None,
 ) -> dict[str, Any]:
     """Release `held` and add `adds` on one day: conditional on the holds still being there; a
     hold reaped meanwhile (expired) is no longer released; a total that is not a number (an
-    operator's edit) restarts from this charge, logged and counted."""
+    operator's edit) restarts from this charge, logged and counted. With `once`, a day already
+    settled under that id is left as it is (answered `{}`)."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -417,12 +458,15 @@ def _settle_day(
     touch_committed = True
     for _ in range(4):
         try:
-            return _settle_write(table, api_key_id, day, adds, held, reset, touch_committed)
+            return _settle_write(table, api_key_id, day, adds, held, reset, touch_committed, once)
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
                 items = _query(table, api_key_id, day)
                 item = next((found for found in items if found["sk"]["S"] == day), {})
+                if once is not None and SETTLED_PREFIX + once in item:
+                    logger.info("spend already settled", extra={"api_key_id": api_key_id, "settle_id": once})
+                    return {}
                 present = _holds(item)  # a hold reaped meanwhile (expired) is not released again
                 held = {hold_id: amount for hold_id, amount in held.items() if hold_id in present}
                 touch_committed = "committed_usd" in item
@@ -449,6 +493,7 @@ def _settle_write(
     held: dict[str, Decimal],
     reset: set[str],
     touch_committed: bool,
+    once: str | None = None,
 ) -> dict[str, Any]:
     """One atomic UpdateItem: ADD `adds` (attribute -> decimal string; those in `reset` are SET,
     only while they are still not numbers), REMOVE the holds in `held` and move `committed_usd`
@@ -472,12 +517,18 @@ def _settle_write(
         sets.append("committed_usd = committed_usd + :delta")
         conditions.append("attribute_exists(committed_usd)")
     conditions += [f"attribute_exists({alias})" for alias in hold_names]
+    if once is not None:
+        hold_names["#once"] = SETTLED_PREFIX + once
+        values[":settled_at"] = {"N": str(int(budgets.clock()))}
+        sets.append("#once = :settled_at")
+        conditions.append("attribute_not_exists(#once)")
     if reset:
         values[":number"] = {"S": "N"}
         conditions += [f"NOT attribute_type({a}, :number)" for a, name in names.items() if name in reset]
     expression = f"SET {', '.join(sets)}"
-    if hold_names:
-        expression += f" REMOVE {', '.join(hold_names)}"
+    released = [alias for alias in hold_names if alias != "#once"]
+    if released:
+        expression += f" REMOVE {', '.join(released)}"
     if added:
         expression += f" ADD {', '.join(added)}"
     arguments: dict[str, Any] = {
