@@ -9,6 +9,8 @@ ids in messages dodges no budget), else `PIPELINE_API_KEY_ID`), sort key `sk`:
 
 - `sk` = a UTC day `YYYY-MM-DD`, the day item:
   - `hold#<id>`: one per reservation in flight, `{"usd": N, "until": epoch s}`;
+  - `settled#<id>`: when a settle made once under that id (a durable job's start, whose `charge`
+    step a replay may run again: `settle(once=...)`) was written; a repeat changes nothing;
   - `committed_usd` = `cost_usd` + the holds' `usd` (settled plus reserved, kept in step by every
     write), the one number a reservation's condition reads;
   - the settled totals: `requests`, `provider_requests`, `prompt_tokens`, `completion_tokens`,
@@ -38,6 +40,10 @@ error, exception): ONE UpdateItem removes the invocation's holds, adds the actua
 totals and moves `committed_usd` by cost - held, in the same write, under `attribute_exists` of
 each hold. A request that failed unpaid thus releases its reservation; a paid failure is charged
 what it cost.
+
+Durable jobs reserve before their execution starts (`reserve_once`, `contentgen.services.jobs`):
+the hold id is derived from the job and the write is also conditional on `attribute_not_exists`
+of that hold, so duplicate starts hold once; the job settles it with `settle(once=<hold id>)`.
 
 Leaks (a Lambda killed mid-request never settles): each hold carries `until` = the invocation's
 deadline + `HOLD_MARGIN_SECONDS`. A refused reservation re-reads the day and the budget (one
