@@ -568,11 +568,18 @@ def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict
 
 def _maybe_alarm(table: str, api_key_id: str, day: str, item: dict[str, Any], now: float) -> None:
     """After a charge (`item`: the day's updated attributes), announce the threshold when the
-    day's settled spend crossed it against the budget this container knows for the key."""
+    day's settled spend crossed it against the key's budget (as this container knows it; read
+    once when it never reserved for the key: a durable job settling a hold its starter made)."""
     threshold = Decimal(str(get_settings().budget_alarm_threshold))
+    if threshold <= 0 or not item or _number(item, "alarmed_at") > 0:
+        return  # off, settled already (a repeat of a settle made once), or announced today
     budget = budget_of(api_key_id)
-    if threshold <= 0 or budget is None or _number(item, "alarmed_at") > 0:
-        return
+    if budget is None:
+        try:
+            budget = _read_day(table, api_key_id, day).budget
+        except Exception:
+            logger.exception("budget not readable; alarm not checked", extra={"api_key_id": api_key_id})
+            return
     spent = _settled(item)
     if spent >= budget * threshold:
         _announce_threshold(table, api_key_id, day, budget, spent, threshold, now)
