@@ -699,6 +699,65 @@ def test_a_request_on_the_queue_over_budget_is_stored_429_and_starts_nothing(
     assert spend_day(stack, poor) == {} or "cost_usd" not in spend_day(stack, poor)
 
 
+def test_concurrent_duplicate_starts_hold_once_and_send_one_payload(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below the idempotency layer (which serialises repeats of a key): 8 concurrent starts of the
+    same job (the same scope and key, as SQS delivering one message to two invocations at once)
+    make ONE hold, and every start that reaches the starter sends the same byte-identical
+    payload, which Lambda (here: a name-deduplicating starter, as `local.durable`) runs once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from contentgen.models.media import VideoRequest
+    from contentgen.services.jobs import set_execution_starter
+    from contentgen.services.videos import start_video_job
+    from contentgen.stores.idempotency import http_scope
+    from contentgen.stores.ledger import reserve_once as real_reserve_once
+
+    key = new_key()
+    stack.provider.configure(video_polls=1)
+    made: list[bool] = []
+
+    def reserve_once_and_count(api_key_id: str, hold_id: str, most_usd: Decimal, until: float) -> Any:
+        taken = real_reserve_once(api_key_id, hold_id, most_usd, until)
+        if taken is not None:
+            made.append(taken[1])
+        return taken
+
+    monkeypatch.setattr("contentgen.services.jobs.reserve_once", reserve_once_and_count)
+    sent: dict[str, set[str]] = {}
+    lock = threading.Lock()
+
+    def deduplicating(function: str, name: str, payload: str) -> str:
+        with lock:
+            first = name not in sent
+            sent.setdefault(name, set()).add(payload)
+        return jobs(function, name, payload) if first else f"arn:known:{name}"
+
+    set_execution_starter(deduplicating)
+    request = VideoRequest.model_validate({"prompt": "A kite over a beach", "duration_seconds": 6})
+    barrier = threading.Barrier(8, timeout=60)
+
+    def start(_: int) -> str:
+        barrier.wait()
+        return start_video_job(request, owner=key, scope=http_scope(key), key="same-order").job_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(start, range(8)))
+    finish(jobs)
+
+    (job_id,) = ids
+    assert made.count(True) == 1, made
+    assert [len(payloads) for payloads in sent.values()] == [1], "one byte-identical payload"
+    assert len(jobs.starts) == 1
+    assert paid_starts(stack) == 1
+    assert api.status(job_id, key_id=key)[1]["status"] == "succeeded"
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == price_of(6), "charged once"
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "no hold left behind"
+
+
 def spend_day(stack: Stack, key: str) -> dict[str, Any]:
     item = client("dynamodb", stack.aws_url).get_item(
         TableName=physical_name("SpendTable"),
