@@ -736,7 +736,7 @@ def main() -> int:
                 "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                 "GOOGLE_VERTEX_BASE_URL": emulator_url,
                 "GOOGLE_GEMINI_BASE_URL": emulator_url,
-                "VIDEO_POLL_DELAY_SECONDS": "0",
+                "VIDEO_POLL_DELAY_SECONDS": "1",  # its minimum; the durable runner skips the waits
                 # Measurements, not spend control: 6 video starts alone are 19.20 USD at list price,
                 # past the template's default daily budget (10 USD) of the pipeline key.
                 "DAILY_BUDGET_USD": "1000000",
