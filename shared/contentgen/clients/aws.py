@@ -115,10 +115,20 @@ def prime_service_models(services: Iterable[str] = ("dynamodb",)) -> None:
 
 
 def _config() -> Any:
+    """Short timeouts, the standard retry mode, and no client-side parameter validation: the
+    layer builds every request's parameters itself, the service validates them again (a malformed
+    one is still refused, as the service's `ValidationException`), and botocore's walk of every
+    parameter against the model was most of the code's own CPU time per warm request (two
+    DynamoDB requests per generation; `make bench`, docs/benchmark.md)."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.config import Config
 
-    return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+    return Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"mode": "standard", "max_attempts": 3},
+        parameter_validation=False,
+    )
 
 
 def new_ssm_client(timeout_seconds: float) -> SSMClient:
