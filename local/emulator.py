@@ -945,7 +945,7 @@ class EmulatorControl:
         request = urllib.request.Request(
             f"{self.url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
     def faults(self, *faults: dict[str, Any]) -> None:
@@ -958,18 +958,18 @@ class EmulatorControl:
         self._post("/_emulator/reset", {})
 
     def stats(self) -> dict[str, int]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=5) as response:
+        with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=60) as response:
             result: dict[str, int] = json.loads(response.read())
             return result
 
-    def wait_idle(self, timeout: float = 15.0) -> None:
+    def wait_idle(self, timeout: float = 60.0) -> None:
         """Wait until no request is being answered (a slow one may outlive its caller's timeout)."""
         deadline = time.monotonic() + timeout
         while self.stats()["in_flight"] and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def requests(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:
+        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=60) as response:
             result: list[dict[str, Any]] = json.loads(response.read())["requests"]
             return result
 

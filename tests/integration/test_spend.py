@@ -219,7 +219,7 @@ def test_concurrent_invocations_reserve_so_only_one_passes_a_budget_it_crosses(
     request; the day ends over budget by less than one request's cost."""
     key = new_key()
     set_budget(stack, key, "0.0000001")
-    both_ready = threading.Barrier(2, timeout=10)
+    both_ready = threading.Barrier(2, timeout=120)  # a generous bound on a condition
     real_reserve = spend_ledger.reserve
 
     def wait_then_reserve(api_key_id: str, most: Decimal, until: float) -> Any:
