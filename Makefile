@@ -19,7 +19,7 @@ VENV_STALE   := $(if $(wildcard $(VENV)),$(if $(filter 1,$(VENV_USABLE)),,rebuil
 ifeq ($(filter 1,$(VENV_USABLE)),)
 ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),install)),)
 ifneq ($(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null),1)
-$(error contentgen needs Python $(NEEDED)+, but $(PYTHON) is $(or $(PY_VERSION),not found); run make PYTHON=python3.12 (or any $(NEEDED)+))
+$(error contentgen needs Python $(NEEDED)+, but $(PYTHON) is $(or $(PY_VERSION),not found); run make PYTHON=python3.13 (or any $(NEEDED)+))
 endif
 endif
 endif

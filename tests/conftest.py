@@ -94,7 +94,7 @@ _SCRUBBED = (
 
 
 def skip_unless_ci(reason: str) -> NoReturn:
-    """Skip a test whose tool (Python 3.12, Chromium) this machine lacks; under CI (`CI` set, as
+    """Skip a test whose tool (Python 3.13, Chromium) this machine lacks; under CI (`CI` set, as
     `.ci/run` and every CI service set it) fail instead: CI must run every test."""
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
         pytest.fail(f"CI is missing a tool the suite needs: {reason}", pytrace=False)
