@@ -11,8 +11,9 @@ per million output tokens). A request to such a model can cost several times
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,11 @@ def completion(model: str) -> dict[str, Any]:
         "created": 1764500000,
         "model": model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "A long essay."}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "A long essay."},
+                "finish_reason": "stop",
+            }
         ],
         "usage": {
             "prompt_tokens": 20,
@@ -53,7 +58,9 @@ def test_an_unpriced_catalog_model_keeps_spend_within_one_request_past_the_budge
     model: str,
 ) -> None:
     monkeypatch.setenv("TEXT_MODEL", model)
-    stack.provider.faults({"kind": "raw", "target": "openai", "status": 200, "body": completion(model), "count": 10})
+    stack.provider.faults(
+        {"kind": "raw", "target": "openai", "status": 200, "body": completion(model), "count": 10}
+    )
     key = new_key()
     budget = Decimal("0.5")
     set_budget(stack, key, str(budget))

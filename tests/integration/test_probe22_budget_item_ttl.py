@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 def test_a_generation_role_cannot_expire_a_keys_budget_item(stack: Stack, as_role: tuple[Run, Calls]) -> None:  # noqa: F811
     from contentgen.clients.aws import get_dynamodb_client
 
-    run_as, calls = as_role
+    run_as, _calls = as_role
     run_as("StorySegmentsFunction")
 
     with pytest.raises(ClientError, match="not authorized to perform: dynamodb:UpdateItem"):

@@ -11,7 +11,8 @@ retries on 202-then-failed keeps creating jobs.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -28,5 +28,5 @@ from contentgen.models.characters import check_image_url
     ],
 )
 def test_non_public_addresses_in_other_spellings_are_refused(url: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must not|non-public|not a valid"):
         check_image_url(url)
