@@ -142,6 +142,45 @@ def test_an_image_the_provider_could_not_download_is_422_naming_image_url(
     assert len(stack.provider.requests()) == 1, "the caller's URL is not retried"
 
 
+# What the provider fetched is not an image (an HTML page, a login redirect): the caller's URL too.
+# Each upstream body as the provider sends it, relayed by OpenRouter in `metadata.raw`
+# (musistudio/claude-code-router#845): Gemini (AmberSahdev/Open-Interface#64), OpenAI
+# (STranslate/STranslate#277), Anthropic (anthropics/claude-code#8646).
+NOT_AN_IMAGE = {
+    "Google": {"error": {"code": 400, "message": "Provided image is not valid", "status": "INVALID_ARGUMENT"}},
+    "OpenAI": {
+        "error": {
+            "message": "You uploaded an unsupported image. Please make sure your image has of one the "
+            "following formats: ['png', 'jpeg', 'gif', 'webp'].",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_image_format",
+        }
+    },
+    "Anthropic": {"type": "error", "error": {"type": "invalid_request_error", "message": "Could not process image"}},
+}
+
+
+@pytest.mark.parametrize("provider_name", sorted(NOT_AN_IMAGE))
+def test_an_image_url_that_is_not_an_image_is_422_naming_image_url(
+    stack: Stack, invoke: Invoke, provider_name: str
+) -> None:
+    body = {
+        "error": {
+            "message": "Provider returned error",
+            "code": 400,
+            "metadata": {"raw": json.dumps(NOT_AN_IMAGE[provider_name]), "provider_name": provider_name},
+        }
+    }
+    stack.provider.faults({"kind": "raw", "target": "openai", "status": 400, "body": body})
+
+    status, answer = invoke(CHARACTER, {"image_url": "https://images.example.com/not-an-image.html"})
+
+    assert status == 422, answer
+    assert [error["field"] for error in answer.get("errors", [])] == ["image_url"], answer
+    assert len(stack.provider.requests()) == 1, "the caller's URL is not retried"
+
+
 # -- 6. API Gateway's 29 s counted from requestTimeEpoch -------------------------------------------
 
 
