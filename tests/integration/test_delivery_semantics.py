@@ -147,7 +147,9 @@ def test_an_image_the_provider_could_not_download_is_422_naming_image_url(
 # (musistudio/claude-code-router#845): Gemini (AmberSahdev/Open-Interface#64), OpenAI
 # (STranslate/STranslate#277), Anthropic (anthropics/claude-code#8646).
 NOT_AN_IMAGE = {
-    "Google": {"error": {"code": 400, "message": "Provided image is not valid", "status": "INVALID_ARGUMENT"}},
+    "Google": {
+        "error": {"code": 400, "message": "Provided image is not valid", "status": "INVALID_ARGUMENT"}
+    },
     "OpenAI": {
         "error": {
             "message": "You uploaded an unsupported image. Please make sure your image has of one the "
@@ -157,7 +159,10 @@ NOT_AN_IMAGE = {
             "code": "invalid_image_format",
         }
     },
-    "Anthropic": {"type": "error", "error": {"type": "invalid_request_error", "message": "Could not process image"}},
+    "Anthropic": {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "Could not process image"},
+    },
 }
 
 
