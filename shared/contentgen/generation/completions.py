@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.chat import ChatCompletion
 
-from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, text_cost_bound
+from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, has_text_price, priced_chain, text_cost_bound
 from contentgen.catalog import accepted_parameters
 from contentgen.connectors.openai_connector import OpenRouterBodyError, malformed_reply, openrouter
 from contentgen.core.retry import Attempt
@@ -200,6 +200,8 @@ def complete_chat(
     (`OpenRouterMalformedReply`, classified by the connector): retried, then 502 quoting it.
     """
     wanted: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+    # A model without a catalog price is never asked: no reservation bounds what it costs.
+    models = priced_chain(models, has_text_price, "TEXT_MODEL / VISION_MODEL and their fallbacks")
 
     def attempt(client: OpenAI, call: Attempt) -> ChatResult:
         # OpenRouter usage accounting adds `usage.cost` (credits, USD) to the reply.
