@@ -382,9 +382,9 @@ def test_a_failed_put_events_entry_is_retried_then_left_unnotified_for_the_next_
     stack: Stack, pipes: Pipes, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """PutEvents answers 200 with the entry failed on all three tries of the first delivery: the
-    result is stored un-notified, the metric counted, and the message handed back (not counted
-    as an attempt); its delivery replays the stored result (no provider call) and publishes the
-    event once."""
+    result is stored un-notified, the metric counted, and the message handed back (an attempt,
+    so the attempt budget bounds the hand-backs); its delivery replays the stored result (no
+    provider call) and publishes the event once."""
     events = get_events_client()
     hook, left = failing_put_events(3)  # every try of the first delivery fails
     events.meta.events.register("before-call.eventbridge.PutEvents", hook)
@@ -408,6 +408,61 @@ def test_a_failed_put_events_entry_is_retried_then_left_unnotified_for_the_next_
     assert notes == [rid]
     assert len(stack.provider.requests()) == 1, "the redelivery replays; nothing is generated twice"
     assert pipes.dead_letters() == []
+
+
+def always_failing_put_events(code: str) -> Any:
+    """A `before-call` hook failing every PutEvents entry with `code` (HTTP 200, FailedEntryCount 1)."""
+
+    def before_call(params: Any, model: Any, **_: Any) -> Any:
+        if model.name != "PutEvents":
+            return None
+        return (
+            _Http200(),
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": code, "ErrorMessage": f"{code} (forced)"}],
+                "ResponseMetadata": {"HTTPStatusCode": 200},
+            },
+        )
+
+    return before_call
+
+
+# NotAuthorizedForSourceException: "non-retryable"; InternalFailure: "retryable" but failing for good
+# here (EventBridge API Reference, PutEventsResultEntry, ErrorCode).
+@pytest.mark.parametrize("code", ["NotAuthorizedForSourceException", "InternalFailure"])
+def test_a_completion_event_eventbridge_keeps_failing_ends_in_the_dlq_within_the_attempt_budget(
+    stack: Stack, pipes: Pipes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: str
+) -> None:
+    """A non-retryable entry error is not handed back: the message fails on each delivery and
+    SQS dead-letters it after MAX_RECEIVE_COUNT receives. A retryable one is handed back, each
+    hand-back an attempt: the copy that carries the last attempt fails, and SQS dead-letters
+    that copy after its own MAX_RECEIVE_COUNT receives (a copy is a new message: its receive
+    count starts again), so at most 2 x MAX_RECEIVE_COUNT - 1 deliveries. Either way the result
+    is stored (generated once) and nothing loops."""
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+    events = get_events_client()
+    hook = always_failing_put_events(code)
+    events.meta.events.register("before-call.eventbridge.PutEvents", hook)
+    rid = f"req-unpublished-{uuid.uuid4().hex[:8]}"
+    deliveries = 0
+    dead: list[dict[str, Any]] = []
+    try:
+        pipes.send(rid, {"prompt": "A robot", "segment_count": 1})
+        for _ in range(60):  # copies are delayed by UNPUBLISHED_RETRY_SECONDS; condition, not time
+            if pipes.queue.poll_once(wait_seconds=1):
+                deliveries += 1
+            dead += pipes.dead_letters()
+            if deliveries > 6 or dead:
+                break
+    finally:
+        events.meta.events.unregister("before-call.eventbridge.PutEvents", hook)
+
+    bound = 3 if code == "NotAuthorizedForSourceException" else 2 * 3 - 1
+    assert deliveries <= bound, f"delivered {deliveries} times (never dead-lettered)"
+    assert [message["request_id"] for message in dead] == [rid]
+    assert len(stack.provider.requests()) == 1, "replays publish; nothing is generated twice"
+    assert '"EventsDeadLettered"' in capsys.readouterr().out
 
 
 # -- 14. image_url SSRF: read as the fetcher reads it, resolved, every answer public -----------------
