@@ -11,6 +11,7 @@ import io
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 
 from contentgen.catalog import default_chain
 from contentgen.clients.aws import get_events_client
+from contentgen.config import get_settings
 from contentgen.core.waits import seconds_until_pacific_midnight
 from contentgen.stores.results import get_result
 from local.event_sources import QueuePoller
@@ -184,6 +186,123 @@ def test_an_image_url_that_is_not_an_image_is_422_naming_image_url(
     assert status == 422, answer
     assert [error["field"] for error in answer.get("errors", [])] == ["image_url"], answer
     assert len(stack.provider.requests()) == 1, "the caller's URL is not retried"
+
+
+# -- 2b. an answer trickled a byte at a time: the WHOLE attempt is bounded, not each read ----------
+# httpx's read timeout bounds each socket read ("read: maximum duration to wait for a chunk of data
+# to be received", https://www.python-httpx.org/advanced/timeouts/): a server that sends its status
+# line and headers at once, then one space a second for 8 s, then a valid answer, is never cut by
+# it. Both SDKs send through `connectors.http.PhasedTransport`, which bounds every request by the
+# attempt's timeout and the invocation's deadline. Without it: 200 after 11.2 s on a 4 s deadline.
+TRICKLE_SECONDS = 8
+COMPLETION = {
+    "id": "gen-trickle",
+    "object": "chat.completion",
+    "created": 1764500000,
+    "model": "openai/gpt-6-luna",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "Three hooks."}, "finish_reason": "stop"}
+    ],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13, "cost": 0.00001},
+}
+
+
+def _serve_trickled(conn: socket.socket, answered: list[bool]) -> None:
+    try:
+        conn.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            ),
+            0,
+        )
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        body = json.dumps(COMPLETION).encode()
+        padding = TRICKLE_SECONDS
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {padding + len(body)}\r\n\r\n".encode()
+        )
+        for _ in range(padding):
+            conn.sendall(b" ")
+            time.sleep(1)
+        conn.sendall(body)
+        answered.append(True)
+    except OSError:
+        answered.append(False)  # the client closed the connection mid-trickle
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[tuple[str, list[bool]]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+    answered: list[bool] = []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=_serve_trickled, args=(conn, answered), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}", answered
+    stop.set()
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("function", "body", "base_url"),
+    [
+        ("FreeContentFunction", {"prompt": "Three hooks"}, "OPENROUTER_BASE_URL"),  # openai SDK
+        ("GenerateThumbnailFunction", {"prompt": "A fox"}, "GOOGLE_GEMINI_BASE_URL"),  # google-genai
+    ],
+)
+def test_an_answer_trickled_past_the_attempts_timeout_is_cut_for_both_sdks(
+    stack: Stack,
+    invoke: Invoke,
+    trickler: tuple[str, list[bool]],
+    monkeypatch: pytest.MonkeyPatch,
+    function: str,
+    body: dict[str, Any],
+    base_url: str,
+) -> None:
+    url, answered = trickler
+    monkeypatch.setenv(base_url, f"{url}/api/v1" if base_url == "OPENROUTER_BASE_URL" else url)
+    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("PROVIDER_MAX_ATTEMPTS", "1")
+    get_settings.cache_clear()
+
+    status, answer = invoke(function, body, timeout_seconds=4)
+
+    # Cut: the client closed the connection mid-trickle (the server could not finish its
+    # answer), and the caller got a timeout, not an answer read to its end after 8 s.
+    assert status == 504, (status, answer)
+    for _ in range(200):  # the server thread notices the closed connection at its next write
+        if answered:
+            break
+        time.sleep(0.1)
+    assert answered, "the trickling server never finished"
+    assert not any(answered), "the trickled answer was read to its end: only each read was bounded"
 
 
 # -- 6. API Gateway's 29 s counted from requestTimeEpoch -------------------------------------------
