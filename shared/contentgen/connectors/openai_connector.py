@@ -213,19 +213,34 @@ def _raw_code(metadata: dict[str, object]) -> str | None:
 # riverscuomo/cuomputer#95 (`{'message': 'Timeout while downloading 2025....jpg.', 'type':
 # 'invalid_request_error', 'param': None, 'code': 'invalid_image_url'}`), vercel/ai#8857,
 # danny-avila/LibreChat#5101, get-convex/agent#166 ("Error while downloading").
-_DOWNLOAD_CODES = frozenset({"invalid_image_url"})
-_DOWNLOAD_WORDS = re.compile(
+#
+# The provider downloaded the URL and what it got is not an image it can read (an HTML page, a
+# login redirect, a 404 page, an unsupported format): the same fault, the caller's URL. Each
+# wording as the providers send it (read 2026-12-07):
+# - Gemini 400 INVALID_ARGUMENT "Provided image is not valid" (AmberSahdev/Open-Interface#64),
+#   relayed by OpenRouter as "Provider returned error" with it in `metadata.raw`
+#   (musistudio/claude-code-router#845);
+# - OpenAI 400 "You uploaded an unsupported image. Please make sure your image is below 20 MB in
+#   size and is of one the following formats: ['png', 'jpeg', 'gif', 'webp']." with code
+#   `invalid_image_format` (STranslate/STranslate#277, CosmosShadow/gptpdf#6);
+# - Anthropic 400 invalid_request_error "Could not process image" (anthropics/claude-code#8646).
+_INPUT_CODES = frozenset({"invalid_image_url", "invalid_image", "invalid_image_format"})
+_INPUT_WORDS = re.compile(
     r"(?:error|timeout|timed out) while downloading|failed to download|could not download"
-    r"|unable to download",
+    r"|unable to download"
+    r"|provided image is not valid|uploaded an unsupported image|could not process image",
     re.IGNORECASE,
 )
 
 
-def is_download_failure(code: object, *texts: str | None) -> bool:
-    """True when an error says the provider could not download a URL the request gave it."""
-    if isinstance(code, str) and code in _DOWNLOAD_CODES:
+def is_input_url_failure(code: object, *texts: str | None) -> bool:
+    """True when an error says a URL the request gave the provider could not be used: not
+    downloaded (`invalid_image_url`, "Error while downloading ...") or not an image it can read
+    ("Provided image is not valid", "You uploaded an unsupported image", "Could not process
+    image"). Matched on the error's `code` and on each of `texts` (message, upstream message)."""
+    if isinstance(code, str) and code in _INPUT_CODES:
         return True
-    return any(text and _DOWNLOAD_WORDS.search(text) for text in texts)
+    return any(text and _INPUT_WORDS.search(text) for text in texts)
 
 
 def failure_for_status(
@@ -252,13 +267,14 @@ def failure_for_status(
 
     Every failure carries the upstream provider's name and own words when OpenRouter relays them
     (`upstream_error`). A 400 saying the provider could not download a URL the request gave
-    (`is_download_failure`) is the caller's URL: `INPUT_UNREACHABLE` (422 naming `image_url`).
+    or that what it fetched is not an image it can read (`is_input_url_failure`) is the caller's
+    URL: `INPUT_UNREACHABLE` (422 naming `image_url`).
     """
     upstream, upstream_message = upstream_error(metadata)
     failure = _failure_for_status(
         status, retry_after=retry_after, message=message, metadata=metadata, headers=headers
     )
-    if status in (400, 422) and is_download_failure(
+    if status in (400, 422) and is_input_url_failure(
         _raw_code(metadata) or metadata.get("code"), message, upstream_message
     ):
         failure = ProviderFailure(FailureKind.INPUT_UNREACHABLE, status, message=message)

@@ -180,7 +180,7 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.UNREADABLE: "sent an answer that could not be read",
     FailureKind.DECLINED: "declined the prompt (safety filter)",
     FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
-    FailureKind.INPUT_UNREACHABLE: "could not download the URL given",
+    FailureKind.INPUT_UNREACHABLE: "could not use the URL given (not downloadable, or not an image)",
     FailureKind.MODEL_GONE: "no longer serves the model",
 }
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, text_cost_bound
+from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, has_text_price, priced_chain, text_cost_bound
 from contentgen.catalog import accepted_parameters, bare_model_id, status
 from contentgen.config import get_settings
 from contentgen.connectors.openai_connector import PROVIDER, OpenRouterBodyError, malformed_reply, openrouter
@@ -205,6 +205,8 @@ def complete_chat(
     (`OpenRouterMalformedReply`, classified by the connector): retried, then 502 quoting it.
     """
     wanted: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+    # A model without a catalog price is never asked: no reservation bounds what it costs.
+    models = priced_chain(models, has_text_price, "TEXT_MODEL / VISION_MODEL and their fallbacks")
 
     def attempt(client: OpenAI, call: Attempt) -> ChatResult:
         # OpenRouter usage accounting adds `usage.cost` (credits, USD) to the reply.

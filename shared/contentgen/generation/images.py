@@ -14,7 +14,7 @@ from decimal import Decimal
 from google import genai
 from google.genai import types
 
-from contentgen.billing.prices import image_cost
+from contentgen.billing.prices import has_image_price, image_cost, image_cost_bound, priced_chain
 from contentgen.catalog import accepted_parameters, find_model
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
@@ -171,6 +171,7 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
     `content_filtered`, the provider's words, after that one request) when the model declines:
     Imagen's `raiFilteredReason` or no image at all, a Gemini decline (`_raise_declined`), or a
     safety filter's error (`classify_genai_error`, DECLINED)."""
+    models = priced_chain(models, has_image_price, "IMAGE_MODEL / IMAGE_FALLBACK_MODELS")
 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         entry = find_model(call.model)
@@ -187,7 +188,6 @@ def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> 
 
     # Reserved against the key's budget before the request: exactly what one image costs.
     def bound(model: str) -> Decimal | None:
-        cost = image_cost(model)
-        return Decimal(str(cost)) if cost is not None else None
+        return image_cost_bound(model)
 
     return google_genai.call(attempt, models=models, name="image", prompt=prompt, cost_bound=bound)
