@@ -663,3 +663,28 @@ def test_a_text_model_without_a_price_keeps_spend_within_one_request_past_the_bu
     assert all(model in body["message"] and "TEXT_MODEL" in body["message"] for _, body, _ in answers), (
         answers
     )
+
+
+def test_a_key_with_no_budget_left_gets_429_from_post_videos(
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+) -> None:
+    """A key whose day is spent gets 429 from POST /videos before any job exists (docs/api.md:
+    "429 `budget_exceeded` ... no provider was called"), not a 202 and a job failing later."""
+    key = new_key()
+    set_budget(stack, key, "0")
+    text_status, _, _ = call(api_event, "FreeContentFunction", "/content", {"prompt": "hi"}, key=key)
+    assert text_status == 429, "text routes refuse a spent key"
+
+    from tests.durable_jobs import running
+    from tests.integration.test_spend import handler_for
+
+    with running(handler_for("VideoJobFunction")) as jobs:
+        status, answer, headers = call(
+            api_event, "GenerateVideoFunction", "/videos", {"prompt": "a paper boat"}, key=key
+        )
+        jobs.wait_all()
+
+    assert (status, answer.get("code")) == (429, "budget_exceeded"), (status, answer)
+    assert "Retry-After" in headers
