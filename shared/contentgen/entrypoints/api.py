@@ -17,12 +17,14 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contentgen.config import get_settings
@@ -99,9 +101,87 @@ def _answer_code(response: Mapping[str, Any]) -> str | None:
     return f"{body['code']}:{first['field']}" if isinstance(first.get("field"), str) else str(body["code"])
 
 
+# What a resolver is resolving, per invocation: Powertools keeps the current event and Lambda
+# context on its `BaseRouter` CLASS (`BaseRouter.current_event = ...` in `resolve()`), i.e. one per
+# process for every resolver in it. That is one invocation at a time in a Lambda execution
+# environment, but two invocations resolving at once in one process (the local stack's containers,
+# the integration tests' threads) would route and validate each other's events. The routing dict
+# (`context`: the matched route, its path arguments, the parsed request) is per resolver instance,
+# so one resolver called on two threads would mix those too. These variables hold all three for
+# the invocation that set them; the fan-out threads (`contentgen.core.parallel`) run in a copy of
+# the invocation's context, so they see its values.
+_current_event: ContextVar[APIGatewayProxyEvent | None] = ContextVar("contentgen_current_event", default=None)
+_lambda_context: ContextVar[LambdaContext | None] = ContextVar("contentgen_lambda_context", default=None)
+_routing: ContextVar[dict[str, Any] | None] = ContextVar("contentgen_routing_context", default=None)
+
+
+class InvocationResolver(APIGatewayRestResolver):
+    """`APIGatewayRestResolver` whose `current_event`, `lambda_context` and routing `context` belong
+    to the invocation being resolved (context variables set by `resolve`), not to the process or
+    the resolver instance: resolvers resolving at once on several threads of one process never see
+    each other's request. Outside `resolve`, `context` is the resolver's own dict (what Powertools
+    lets callers append before resolution) and `current_event` raises `LookupError`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._idle_context: dict[str, Any] = {}
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def current_event(self) -> APIGatewayProxyEvent:
+        """The REST proxy event of the invocation this thread (or its fan-out copy) is resolving."""
+        event = _current_event.get()
+        if event is None:
+            raise LookupError("no event is being resolved")
+        return event
+
+    @current_event.setter
+    def current_event(self, value: APIGatewayProxyEvent) -> None:
+        _current_event.set(value)
+
+    @property
+    def lambda_context(self) -> LambdaContext:
+        """The Lambda context of the invocation being resolved."""
+        context = _lambda_context.get()
+        if context is None:
+            raise LookupError("no event is being resolved")
+        return context
+
+    @lambda_context.setter
+    def lambda_context(self, value: LambdaContext) -> None:
+        _lambda_context.set(value)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The routing context of the invocation being resolved (Powertools' `append_context`)."""
+        routing = _routing.get()
+        return self._idle_context if routing is None else routing
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        if _routing.get() is None:
+            self._idle_context = value
+        else:
+            _routing.set(value)
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Powertools' `resolve` with this invocation's event, context and routing dict."""
+        tokens = (
+            _current_event.set(cast(APIGatewayProxyEvent, self._to_proxy_event(dict(event)))),
+            _lambda_context.set(context),
+            _routing.set(dict(self._idle_context)),
+        )
+        try:
+            return super().resolve(event, context)
+        finally:
+            _routing.reset(tokens[2])
+            _lambda_context.reset(tokens[1])
+            _current_event.reset(tokens[0])
+
+
 def create_app() -> APIGatewayRestResolver:
-    """A resolver with validation on and every exception mapped to a JSON error response."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    """A resolver (`InvocationResolver`: its request state is per invocation) with validation on
+    and every exception mapped to a JSON error response."""
+    app = InvocationResolver(enable_validation=True)
     # Generation routes: budget check before any provider request, spend charged, `usage` answered.
     app.use(middlewares=[spend_middleware])
 

@@ -60,9 +60,9 @@ class Invocation:
     api_key_id: str | None
 
 
-# Set by the function's handler from its own event and context. Powertools keeps the resolver's
-# current event and context on the class (one per process, which is one invocation at a time in
-# Lambda); this copy stays right when several functions share a process (tests, the local stack).
+# Set by the function's handler from its own event and context, before the resolver runs (also
+# for what an event-triggered invocation does outside it). The resolver's own current event and
+# context are per invocation too (`contentgen.entrypoints.api.InvocationResolver`).
 _invocation: ContextVar[Invocation | None] = ContextVar("contentgen_invocation", default=None)
 
 
