@@ -103,8 +103,10 @@ def _answer_code(response: Mapping[str, Any]) -> str | None:
 
 # What a resolver is resolving, per invocation: Powertools keeps the current event and Lambda
 # context on its `BaseRouter` CLASS (`BaseRouter.current_event = ...` in `resolve()`), i.e. one per
-# process for every resolver in it. That is one invocation at a time in a Lambda execution
-# environment, but two invocations resolving at once in one process (the local stack's containers,
+# process for every resolver in it. That is one invocation at a time in Lambda (on demand; and on
+# Managed Instances, whose Python runtime runs "each concurrent request in a separate process",
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-python-runtime.html, read
+# 2026-12-07), but two invocations resolving at once in one process (the local stack's containers,
 # the integration tests' threads) would route and validate each other's events. The routing dict
 # (`context`: the matched route, its path arguments, the parsed request) is per resolver instance,
 # so one resolver called on two threads would mix those too. These variables hold all three for
