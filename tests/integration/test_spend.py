@@ -79,7 +79,7 @@ def usage_of(api_event: Callable[..., dict[str, Any]], key: str | None, **query:
 def set_budget(stack: Stack, key: str, usd: str) -> None:
     client("dynamodb", stack.aws_url).put_item(
         TableName=physical_name("SpendTable"),
-        Item={"pk": {"S": key}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": usd}},
+        Item={"pk": {"S": f"budget#{key}"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": usd}},
     )
 
 
