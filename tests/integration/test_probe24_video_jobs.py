@@ -1,0 +1,135 @@
+"""probe24: the durable video job attacked where such jobs fail for others.
+
+Each test states what should hold (issue 24: "each ends in exactly one paid start, one final job
+state and one outcome event") and drives the real API function + durable video job (testing SDK's
+runner, google-genai against the emulator, boto3 against moto), as tests/integration/test_video_jobs.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aws_durable_execution_sdk_python.lambda_service import InvocationStatus
+from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+
+from contentgen.services import jobs as jobs_service
+from contentgen.services.jobs import set_execution_starter
+from tests.durable_jobs import RunnerStarter
+from tests.integration.conftest import Stack
+from tests.integration.test_video_jobs import (  # noqa: F401 - fixtures
+    JOB,
+    Api,
+    api,
+    events_for,
+    handler,
+    jobs,
+    outcome_events,
+    paid_starts,
+)
+
+pytestmark = pytest.mark.integration
+
+
+class _FlakyEvents:
+    """EventBridge answering PutEvents with a failed entry (ThrottlingException, as PutEvents
+    reports per-entry failures with HTTP 200) for the first `failures` calls, then recovering."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self.real = real
+        self.failures = failures
+        self.calls = 0
+
+    def put_events(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            return {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}],
+            }
+        return dict(self.real.put_events(**kwargs))
+
+
+def test_the_outcome_event_is_published_once_eventbridge_recovers_after_the_finish_retries(
+    stack: Stack,
+    api: Api,
+    jobs: RunnerStarter,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PutEvents failing for about a minute (the finish step's whole retry budget: 6 attempts,
+    2 s doubling) makes the `finish` step fail: the row is already terminal but `notified` stays
+    false and the execution ends FAILED. Nothing ever publishes the event later: the job's one
+    outcome event is lost for good, though EventBridge works again the next second.
+
+    Should: exactly one JobSucceeded once EventBridge accepts entries again (an outbox / a
+    re-announce on the next read or a sweeper), as the issue requires for every case."""
+    stack.provider.configure(video_polls=1)
+    real_client = jobs_service.get_events_client
+    flaky = _FlakyEvents(real_client(), failures=6)
+    monkeypatch.setattr(jobs_service, "get_events_client", lambda: flaky)
+
+    accepted = api.start()
+    jobs.wait_all()
+    # EventBridge is healthy again; give the system every chance (a read, some time).
+    time.sleep(2)
+    status, job = api.status(accepted["job_id"])
+
+    assert status == 200
+    assert job["status"] == "succeeded"
+    assert paid_starts(stack) == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
+
+
+@pytest.fixture
+def short_lived_executions(api: Api) -> Iterator[DurableFunctionTestRunner]:
+    """Executions under a real-time runner with a 4 s ExecutionTimeout: what Lambda does to an
+    execution that outlives DurableConfig.ExecutionTimeout (TIMED_OUT, no more invocations)."""
+    runner = DurableFunctionTestRunner(handler=handler(JOB), skip_time=False)
+    arns: list[str] = []
+
+    def start(function: str, name: str, payload: str) -> str:
+        arn = runner.run_async(
+            input=payload, execution_timeout=4, function_name=function.split(":")[0], execution_name=name
+        )
+        arns.append(arn)
+        return arn
+
+    set_execution_starter(start)
+    runner.arns = arns  # type: ignore[attr-defined]
+    try:
+        yield runner
+    finally:
+        set_execution_starter(None)
+        runner.close()  # type: ignore[no-untyped-call]
+
+
+def test_an_execution_that_times_out_leaves_a_final_job_state_and_one_outcome_event(
+    stack: Stack,
+    api: Api,
+    short_lived_executions: DurableFunctionTestRunner,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """The template lets a deployer set VideoJobDeadlineSeconds up to 86400 while
+    VideoJobExecutionTimeoutSeconds stays 2100 (no Rules assertion ties them; only a Description
+    asks for +900 s). Lambda then ends the execution TIMED_OUT before the job's own deadline: no
+    `finish` step runs. The row says `running` for JOB_RETENTION_DAYS (14), GET /videos and
+    `contentgen video --wait` keep reporting progress, the key stays charged, and no JobFailed is
+    ever published (the alarm fires; nothing moves the job).
+
+    Should: a TIMED_OUT (or FAILED) execution still ends its job `failed` with one JobFailed
+    (e.g. the job's deadline derived from the execution's own timeout, or a reconciler on the
+    DurableExecutionTimedOut signal) - "one final job state and one outcome event"."""
+    stack.provider.configure(video_polls=1000)  # the operation never finishes in time
+
+    accepted = api.start()
+    (arn,) = short_lived_executions.arns  # type: ignore[attr-defined]
+    result = short_lived_executions.wait_for_result(arn, timeout=60)
+    assert result.status is not InvocationStatus.SUCCEEDED  # Lambda's backstop ended it
+    time.sleep(1)
+
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == "failed", job
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
