@@ -133,3 +133,45 @@ def test_an_execution_that_times_out_leaves_a_final_job_state_and_one_outcome_ev
     job = api.status(accepted["job_id"])[1]
     assert job["status"] == "failed", job
     assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
+
+
+def test_a_failure_between_publishing_and_recording_it_does_not_publish_the_outcome_twice(
+    stack: Stack,
+    api: Api,
+    jobs: RunnerStarter,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`announce_job` publishes, THEN sets `notified` (a separate DynamoDB write). When that write
+    fails once (throttled past botocore's retries, or the invocation dies right there: a timeout,
+    an OOM), the `finish` step is retried (AT_LEAST_ONCE), finds `notified` still false and
+    publishes again: two JobSucceeded for one job. The crash-after-each-step test never crashes
+    inside `finish` between its two writes.
+
+    Should: one outcome event per job (issue 24). EventBridge assigns its own event ids, so
+    consumers cannot dedupe a re-publish: the publish must be claimed before it is sent, or the
+    docs must say at-least-once and give a dedupe key."""
+    from botocore.exceptions import ClientError
+
+    stack.provider.configure(video_polls=1)
+    real_mark = jobs_service.mark_notified
+    failed = {"n": 0}
+
+    def mark_notified_throttled_once(job_id: str) -> bool:
+        if failed["n"] == 0:
+            failed["n"] += 1
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}},
+                "UpdateItem",
+            )
+        return real_mark(job_id)
+
+    monkeypatch.setattr(jobs_service, "mark_notified", mark_notified_throttled_once)
+
+    accepted = api.start()
+    jobs.wait_all()
+    time.sleep(1)
+
+    assert api.status(accepted["job_id"])[1]["status"] == "succeeded"
+    assert failed["n"] == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
