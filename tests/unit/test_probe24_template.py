@@ -51,3 +51,20 @@ def test_video_requests_that_arrive_by_sqs_or_eventbridge_have_a_way_in() -> Non
     events = resources["GenerateVideoFunction"]["Properties"].get("Events", {})
     sqs_or_bus_events = [e for e in events.values() if e["Type"] in {"SQS", "EventBridgeRule", "CloudWatchEvent"}]
     assert mappings or sqs_or_bus_events, "GenerateVideoFunction has no SQS/EventBridge entry point"
+
+
+def test_the_durable_video_job_sends_terminally_failed_executions_somewhere() -> None:
+    """AWS, durable-best-practices.html (Error handling): "configure a dead-letter queue (DLQ) on
+    your durable function to capture events from permanently failed executions. When a durable
+    execution reaches a terminal state (FAILED, STOPPED, or TIMED_OUT) after an asynchronous
+    invocation ..." - POST /videos starts executions asynchronously, and such an execution never
+    runs the `finish` step (its row stays running, no JobFailed: see
+    tests/integration/test_probe24_video_jobs.py). VideoJobFunction has no DeadLetterQueue and no
+    EventInvokeConfig OnFailure destination (GenerateVideoFunction has one), so the only trace is
+    an alarm count: nothing names the job, nothing can finish it.
+
+    Should: an OnFailure destination / DLQ on the durable function (and something that fails the
+    job row from it)."""
+    properties = load_template()["Resources"]["VideoJobFunction"]["Properties"]
+    on_failure = (properties.get("EventInvokeConfig") or {}).get("DestinationConfig", {}).get("OnFailure")
+    assert on_failure or properties.get("DeadLetterQueue"), "no DLQ / OnFailure destination on VideoJobFunction"
