@@ -175,3 +175,59 @@ def test_a_failure_between_publishing_and_recording_it_does_not_publish_the_outc
     assert api.status(accepted["job_id"])[1]["status"] == "succeeded"
     assert failed["n"] == 1
     assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
+
+
+def test_an_invocation_that_dies_before_the_charge_is_written_still_charges_the_paid_video(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`charge` is AT_MOST_ONCE_PER_RETRY with no retries (`once_step`): its START is checkpointed
+    before the ledger write, so an invocation that dies before the write (Lambda timeout while
+    DynamoDB is slow, OOM, a throttled checkpoint) is never charged on replay: the video is made,
+    stored and delivered, the job's own `usage` says 0.6 USD, and the payer's ledger holds 0 -
+    a paid Veo start the budget never sees. The team's crash test crashes only AFTER each step's
+    work. The ledger write could be made idempotent per job (a conditional update keyed by the
+    job id) and retried instead.
+
+    Should: the day's spend holds the start's price exactly once."""
+    import uuid
+    from decimal import Decimal
+
+    from aws_durable_execution_sdk_python import DurableContext
+    from aws_durable_execution_sdk_python.exceptions import RetryableSerDesError
+    from aws_durable_execution_sdk_python_testing.executor import Executor
+
+    from contentgen.catalog import default_chain, video_price_usd
+    from contentgen.stores.ledger import set_daily_budget
+    from tests.integration.test_video_jobs import spend_day
+
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    per_second = video_price_usd(default_chain("video")[0])
+    assert per_second is not None
+    set_daily_budget(key, per_second * 100)
+    stack.provider.configure(video_polls=1)
+
+    original_step = DurableContext.step
+    crashed: list[str] = []
+
+    def step(self: DurableContext, func: Any, name: str | None = None, config: Any = None) -> Any:
+        def crashing_before(context: Any) -> Any:
+            if name == "charge" and not crashed:
+                crashed.append(name)
+                raise RetryableSerDesError("simulated invocation death before the charge was written")
+            return func(context)
+
+        return original_step(self, crashing_before, name=name, config=config)
+
+    monkeypatch.setattr(DurableContext, "step", step)
+    monkeypatch.setattr(Executor, "RETRY_BACKOFF_SECONDS", 0)
+
+    accepted = api.start(key_id=key, duration_seconds=6)
+    jobs.wait_all()
+
+    job = api.status(accepted["job_id"], key_id=key)[1]
+    assert crashed == ["charge"]
+    assert job["status"] == "succeeded", job
+    assert job["usage"]["cost_usd"] == pytest.approx(float(per_second * 6))
+    assert paid_starts(stack) == 1
+    day = spend_day(stack, key)
+    assert Decimal(day.get("cost_usd", {}).get("N", "0")) == per_second * 6, "the paid video is charged"
