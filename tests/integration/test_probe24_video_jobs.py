@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures of test_video_jobs are imported by name and used as parameters
 """probe24: the durable video job attacked where such jobs fail for others.
 
 Each test states what should hold (issue 24: "each ends in exactly one paid start, one final job
@@ -161,7 +162,12 @@ def test_a_failure_between_publishing_and_recording_it_does_not_publish_the_outc
         if failed["n"] == 0:
             failed["n"] += 1
             raise ClientError(
-                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}},
+                {
+                    "Error": {
+                        "Code": "ProvisionedThroughputExceededException",
+                        "Message": "Rate of requests exceeds",
+                    }
+                },
                 "UpdateItem",
             )
         return real_mark(job_id)

@@ -26,7 +26,8 @@ def test_the_job_deadline_cannot_be_set_past_the_executions_timeout() -> None:
     template = load_template()
     rules = template.get("Rules") or {}
     assert any(
-        _mentions(rule, "VideoJobDeadlineSeconds", "VideoJobExecutionTimeoutSeconds") for rule in rules.values()
+        _mentions(rule, "VideoJobDeadlineSeconds", "VideoJobExecutionTimeoutSeconds")
+        for rule in rules.values()
     ), "no Rules assertion ties the job's deadline to DurableConfig.ExecutionTimeout"
 
 
@@ -49,7 +50,9 @@ def test_video_requests_that_arrive_by_sqs_or_eventbridge_have_a_way_in() -> Non
         and r["Properties"].get("FunctionName") == {"Ref": "GenerateVideoFunction"}
     ]
     events = resources["GenerateVideoFunction"]["Properties"].get("Events", {})
-    sqs_or_bus_events = [e for e in events.values() if e["Type"] in {"SQS", "EventBridgeRule", "CloudWatchEvent"}]
+    sqs_or_bus_events = [
+        e for e in events.values() if e["Type"] in {"SQS", "EventBridgeRule", "CloudWatchEvent"}
+    ]
     assert mappings or sqs_or_bus_events, "GenerateVideoFunction has no SQS/EventBridge entry point"
 
 
@@ -67,4 +70,6 @@ def test_the_durable_video_job_sends_terminally_failed_executions_somewhere() ->
     job row from it)."""
     properties = load_template()["Resources"]["VideoJobFunction"]["Properties"]
     on_failure = (properties.get("EventInvokeConfig") or {}).get("DestinationConfig", {}).get("OnFailure")
-    assert on_failure or properties.get("DeadLetterQueue"), "no DLQ / OnFailure destination on VideoJobFunction"
+    assert on_failure or properties.get("DeadLetterQueue"), (
+        "no DLQ / OnFailure destination on VideoJobFunction"
+    )
