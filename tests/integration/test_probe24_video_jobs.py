@@ -68,7 +68,7 @@ def test_the_outcome_event_is_published_once_eventbridge_recovers_after_the_fini
     Should: exactly one JobSucceeded once EventBridge accepts entries again (an outbox / a
     re-announce on the next read or a sweeper), as the issue requires for every case."""
     stack.provider.configure(video_polls=1)
-    real_client = jobs_service.get_events_client
+    real_client = jobs_service.get_events_client  # type: ignore[attr-defined]
     flaky = _FlakyEvents(real_client(), failures=6)
     monkeypatch.setattr(jobs_service, "get_events_client", lambda: flaky)
 
@@ -155,7 +155,7 @@ def test_a_failure_between_publishing_and_recording_it_does_not_publish_the_outc
     from botocore.exceptions import ClientError
 
     stack.provider.configure(video_polls=1)
-    real_mark = jobs_service.mark_notified
+    real_mark = jobs_service.mark_notified  # type: ignore[attr-defined]
     failed = {"n": 0}
 
     def mark_notified_throttled_once(job_id: str) -> bool:
