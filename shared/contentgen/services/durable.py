@@ -11,6 +11,7 @@ tests/unit/durable_sdk/test_sdk_behaviour.py:
   times by default; SDK-GAP-3: only plain JSON values are returned, never pydantic models).
 - `store_step`: AT_LEAST_ONCE with an explicit bounded retry (idempotent writes: S3 with a fixed
   key, conditional DynamoDB updates).
+- `charge_step`: a ledger charge keyed by `<job id>#<step>` (idempotent) as a `store_step`.
 - `deadline_step`: the SDK has no replay-safe clock (SDK-GAP-4): the deadline is taken once, in a
   step; checks compare `now()` against it (live only: their decisions are checkpointed).
 - `poll`: `wait_for_condition` with exponential backoff up to the deadline. A check that raises
@@ -34,7 +35,6 @@ from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
 
 from contentgen.errors import ContentgenError
-from contentgen.observability import logger
 from contentgen.stores.jobs import update_job
 
 T = TypeVar("T")
@@ -52,6 +52,24 @@ STORE = StepConfig(
             max_attempts=6,
             initial_delay=Duration.from_seconds(2),
             max_delay=Duration.from_seconds(60),
+            backoff_rate=2.0,
+            jitter_strategy=JitterStrategy.HALF,
+        )
+    ),
+    step_semantics=StepSemantics.AT_LEAST_ONCE_PER_RETRY,
+)
+
+# Publishing a job's outcome event: EventBridge may refuse entries for a while (throttling, an
+# outage); the event must still go out once it recovers. 30 attempts, 5 s doubling to 5 min
+# (about 2 hours in all, each wait suspended, no compute billed); past that (or past the
+# execution's timeout) the execution ends FAILED and its dead-letter queue's reaper publishes it
+# (contentgen.services.jobs.reap_failed_execution).
+ANNOUNCE = StepConfig(
+    retry_strategy=create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=30,
+            initial_delay=Duration.from_seconds(5),
+            max_delay=Duration.from_minutes(5),
             backoff_rate=2.0,
             jitter_strategy=JitterStrategy.HALF,
         )
@@ -164,13 +182,13 @@ def paid_step(context: DurableContext, name: str, call: Callable[[], dict[str, A
     )
 
 
-def once_step(context: DurableContext, name: str, call: Callable[[], None]) -> None:
-    """Run a non-idempotent bookkeeping write (a ledger charge) at most once: an invocation that
-    died inside it does not run it again (logged; under- rather than double-counting)."""
-    try:
-        context.step(lambda _: call(), name=name, config=AT_MOST_ONCE)
-    except StepError as exc:
-        logger.warning("step not repeated", extra={"step": name, "reason": exc.message})
+def charge_step(context: DurableContext, job_id: str, name: str, call: Callable[[str], None]) -> None:
+    """Run a ledger charge exactly once: `call(charge_id)` with `charge_id` = `<job_id>#<name>`,
+    which the ledger write records atomically and refuses to count twice
+    (`contentgen.stores.ledger.settle(charge_id=...)`), as a retried AT_LEAST_ONCE step: an
+    invocation that died before (or after) the write runs it again on replay, and a failed write
+    is retried (at least once + idempotent = exactly once)."""
+    context.step(lambda _: call(f"{job_id}#{name}"), name=name, config=STORE)
 
 
 def store_step(context: DurableContext, name: str, call: Callable[[], T]) -> T:

@@ -18,7 +18,9 @@ Inside (`functions/video_job`, `run_video_job` under `contentgen.entrypoints.dur
    without budget left ends the job `budget_exceeded`, unpaid). The models tried are those of
    the chain the catalog says can make the request (`capable_video_models`; none: 422 at
    `POST /videos`, before any job exists);
-3. `charge`: the reservation is settled once: released, and what the start cost charged;
+3. `charge`: the reservation is settled once: released, and what the start cost charged
+   (`charge_step`: keyed by `<job id>#charge` on the ledger, retried: an invocation that died
+   before the write charges on replay, one that died after it does not charge twice);
 4. `video-ready`: `wait_for_condition` on the operation, backing off from
    `VIDEO_POLL_DELAY_SECONDS` by 1.5x to `VIDEO_POLL_MAX_DELAY_SECONDS`, until done or the
    deadline; 429/5xx/timeouts/open breaker are counted and polled again (SDK-GAP-2); a permanent
@@ -175,11 +177,12 @@ def _payer(owner: str | None) -> str:
     return owner or get_settings().pipeline_api_key_id
 
 
-def _settle(owner: str | None, usage: dict[str, Any] | None, holds: Sequence[Hold]) -> None:
+def _settle(owner: str | None, usage: dict[str, Any] | None, holds: Sequence[Hold], charge_id: str) -> None:
     """Settle the job's start on the ledger once (`contentgen.stores.ledger.settle`): release the
     reservation taken before the start (`holds`; none when the start ran in an earlier invocation
     that died: its holds lapse by themselves) and add what the start cost (`usage`; None: nothing
-    was paid). The start is paid already: a key now over its budget is charged all the same."""
+    was paid). The start is paid already: a key now over its budget is charged all the same.
+    `charge_id` makes it idempotent (a replayed or retried `charge` step adds nothing twice)."""
     meter: Meter | None = None
     if usage is not None:
         meter = Meter()
@@ -191,7 +194,8 @@ def _settle(owner: str | None, usage: dict[str, Any] | None, holds: Sequence[Hol
             cost_usd=usage.get("cost_usd"),
         )
     # Per function on the ledger as the other functions are: Lambda's name for this one.
-    settle(_payer(owner), os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction", meter, holds)
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction"
+    settle(_payer(owner), function, meter, holds, charge_id=charge_id)
 
 
 def run_video_job(run: JobRun) -> JobResult:
@@ -200,8 +204,8 @@ def run_video_job(run: JobRun) -> JobResult:
     from contentgen.services.durable import (
         JobFailure,
         JobResult,
+        charge_step,
         deadline_step,
-        once_step,
         paid_step,
         poll,
         store_step,
@@ -236,20 +240,29 @@ def run_video_job(run: JobRun) -> JobResult:
     if not paid.ok:
         if paid.unconfirmed:
             usage = _usage(None, _upper_bound_cost(request.duration_seconds, settings.video_models))
-            once_step(context, "charge", lambda: _settle(run.owner, usage, reservations.holds))
+            charge_step(
+                context,
+                run.job_id,
+                "charge",
+                lambda charge: _settle(run.owner, usage, reservations.holds, charge),
+            )
             raise JobFailure(
                 "unconfirmed_paid_work",
                 f"{paid.message}. The video may have started at the provider (and be billed); it was "
                 "not retried, to avoid paying twice",
                 usage=usage,
             )
-        once_step(context, "charge", lambda: _settle(run.owner, None, reservations.holds))
+        charge_step(
+            context, run.job_id, "charge", lambda charge: _settle(run.owner, None, reservations.holds, charge)
+        )
         raise JobFailure(
             paid.code or "provider_error", paid.message or "the start was refused", usage=_usage(None, None)
         )
     started = paid.value
     usage = _usage(started["model"], started["cost_usd"])
-    once_step(context, "charge", lambda: _settle(run.owner, usage, reservations.holds))
+    charge_step(
+        context, run.job_id, "charge", lambda charge: _settle(run.owner, usage, reservations.holds, charge)
+    )
     run.progress("generating", 0.1)
 
     def probe(state: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ is the job's public record and its claim:
 - status moves pending -> running -> succeeded | failed; `step`, `progress` (0..1), `usage` /
   `cost_usd`, `outputs` (small values only: S3 keys, ids; never bytes: a step's checkpoint is
   limited to 256 KB) move along; `finish_job` makes it terminal once (conditional on not being
-  terminal), and `mark_notified` records that its outcome event went out (one event per job).
+  terminal); `claim_notify` claims the publishing of its outcome event (a lease, so a caller that
+  died holding it does not block it for good) and `mark_notified` records that it went out.
 
 Every update is conditional on the job existing and not being finished, so a replayed step or a
 late writer cannot undo an outcome. Items expire (`expires_at`, DynamoDB TTL) after
@@ -312,6 +313,53 @@ def _merge_outputs(
     assignments.append("#outputs = :outputs")
     values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
     return True
+
+
+def claim_notify(job_id: str, lease_seconds: int) -> bool:
+    """Claim the publishing of the finished job's outcome event for `lease_seconds`: True for the
+    one caller that may publish now. Conditional on the job being finished, not yet `notified`,
+    and no other claim alive (`notify_until` in the future); a claim whose holder died (an
+    invocation that ended between the claim and its publish) lapses after the lease."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    from botocore.exceptions import ClientError
+
+    now = int(time.time())
+    try:
+        get_dynamodb_client().update_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET notify_until = :until",
+            ConditionExpression=(
+                "attribute_exists(job_id) AND #status IN (:succeeded, :failed)"
+                " AND (attribute_not_exists(notified) OR notified = :false)"
+                " AND (attribute_not_exists(notify_until) OR notify_until <= :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(now + lease_seconds)},
+                ":now": {"N": str(now)},
+                ":false": {"BOOL": False},
+                ":succeeded": {"S": "succeeded"},
+                ":failed": {"S": "failed"},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_notify(job_id: str) -> None:
+    """Give a claim back at once (its publish failed, nothing went out): the next caller may
+    publish without waiting for the lease."""
+    get_dynamodb_client().update_item(
+        TableName=_table(),
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET notify_until = :zero",
+        ConditionExpression="attribute_exists(job_id)",
+        ExpressionAttributeValues={":zero": {"N": "0"}},
+    )
 
 
 def mark_notified(job_id: str) -> bool:

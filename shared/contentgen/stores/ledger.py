@@ -362,11 +362,24 @@ def set_daily_budget(api_key_id: str, usd: Decimal) -> None:
 # --- settle --------------------------------------------------------------------------------------
 
 
-def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[Hold]) -> None:
+def settle(
+    api_key_id: str,
+    function: str,
+    meter: Meter | None,
+    holds: Iterable[Hold],
+    *,
+    charge_id: str | None = None,
+) -> None:
     """End an invocation for one key: ONE UpdateItem per day held on (one in the common case)
     releases its holds and adds its usage (`meter`, None: nothing was paid) to the day it first
     reserved on, whatever the outcome; then, at most once per key and day, announce
-    `BudgetThresholdReached` when the day crossed the alarm share."""
+    `BudgetThresholdReached` when the day crossed the alarm share.
+
+    `charge_id` (a durable job's `<job id>#<step>`) makes the charge idempotent and retryable: the
+    same write SETs the marker attribute `charged#<charge_id>` on the day item, conditional on its
+    absence, so a repeat (a replayed or retried step) adds nothing; and a failed write RAISES
+    (the caller's step retries) instead of being logged and skipped. Without it, a failed write is
+    logged and counted (`SpendLedgerErrors`): a request's answer does not wait on its ledger."""
     table = _table()
     if table is None:
         return
@@ -392,24 +405,37 @@ def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[
         elif day == charge_day and not by_day.get(day):
             continue
         try:
-            stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}))
+            stored = _settle_day(
+                table, api_key_id, day, adds, by_day.get(day, {}), charge_id if day == charge_day else None
+            )
         except Exception:
+            if charge_id is not None:
+                raise  # the durable step retries it; the marker keeps it from counting twice
             logger.exception(
                 "spend not recorded",
                 extra={"api_key_id": api_key_id, "day": day, "function": function, **(usage or {})},
             )
             metrics.add_metric(name="SpendLedgerErrors", unit=MetricUnit.Count, value=1)
             continue
-        if adds:
+        if adds and stored is not None:
             _maybe_alarm(table, api_key_id, day, stored.get("Attributes", {}), now)
 
 
+CHARGED_PREFIX = "charged#"
+
+
 def _settle_day(
-    table: str, api_key_id: str, day: str, adds: dict[str, str], held: dict[str, Decimal]
-) -> dict[str, Any]:
+    table: str,
+    api_key_id: str,
+    day: str,
+    adds: dict[str, str],
+    held: dict[str, Decimal],
+    charge_id: str | None = None,
+) -> dict[str, Any] | None:
     """Release `held` and add `adds` on one day: conditional on the holds still being there; a
     hold reaped meanwhile (expired) is no longer released; a total that is not a number (an
-    operator's edit) restarts from this charge, logged and counted."""
+    operator's edit) restarts from this charge, logged and counted. With `charge_id`: None when
+    that charge is on the day already (nothing written again)."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -417,12 +443,15 @@ def _settle_day(
     touch_committed = True
     for _ in range(4):
         try:
-            return _settle_write(table, api_key_id, day, adds, held, reset, touch_committed)
+            return _settle_write(table, api_key_id, day, adds, held, reset, touch_committed, charge_id)
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
                 items = _query(table, api_key_id, day)
                 item = next((found for found in items if found["sk"]["S"] == day), {})
+                if charge_id is not None and CHARGED_PREFIX + charge_id in item:
+                    logger.info("charge already recorded", extra={"charge_id": charge_id, "day": day})
+                    return None
                 present = _holds(item)  # a hold reaped meanwhile (expired) is not released again
                 held = {hold_id: amount for hold_id, amount in held.items() if hold_id in present}
                 touch_committed = "committed_usd" in item
@@ -449,10 +478,11 @@ def _settle_write(
     held: dict[str, Decimal],
     reset: set[str],
     touch_committed: bool,
+    charge_id: str | None = None,
 ) -> dict[str, Any]:
     """One atomic UpdateItem: ADD `adds` (attribute -> decimal string; those in `reset` are SET,
     only while they are still not numbers), REMOVE the holds in `held` and move `committed_usd`
-    by cost - held."""
+    by cost - held; with `charge_id`, SET its marker, conditional on its absence."""
     names = {f"#a{index}": name for index, name in enumerate(adds)}
     values: dict[str, Any] = {f":v{index}": {"N": value} for index, value in enumerate(adds.values())}
     values[":expires"] = {"N": str(_expires(day))}
@@ -472,6 +502,11 @@ def _settle_write(
         sets.append("committed_usd = committed_usd + :delta")
         conditions.append("attribute_exists(committed_usd)")
     conditions += [f"attribute_exists({alias})" for alias in hold_names]
+    if charge_id is not None:
+        names["#charged"] = CHARGED_PREFIX + charge_id
+        values[":charged"] = {"N": str(int(budgets.clock()))}
+        sets.append("#charged = :charged")
+        conditions.append("attribute_not_exists(#charged)")
     if reset:
         values[":number"] = {"S": "N"}
         conditions += [f"NOT attribute_type({a}, :number)" for a, name in names.items() if name in reset]
