@@ -580,3 +580,41 @@ def test_the_open_health_route_has_its_own_method_throttle() -> None:
     assert health["HttpMethod"] == "GET"
     assert health["ThrottlingRateLimit"] == {"Ref": "HealthThrottleRateLimit"}
     assert health["ThrottlingBurstLimit"] == {"Ref": "HealthThrottleBurstLimit"}
+
+
+def test_the_durable_job_knows_its_execution_timeout_so_its_deadline_stays_within_it() -> None:
+    """VideoJobDeadlineSeconds may be set past VideoJobExecutionTimeoutSeconds - 900 (CloudFormation
+    Rules cannot compare numbers: intrinsic-function-reference-rules.html); the job bounds its own
+    deadline by the timeout it is given (`contentgen.services.durable.job_budget_seconds`), and the
+    starter keeps job rows past the execution's name (`contentgen.stores.jobs.expires_at`)."""
+    resources = load_template()["Resources"]
+    for name in ("VideoJobFunction", "GenerateVideoFunction"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["JOB_EXECUTION_TIMEOUT_SECONDS"] == {"Ref": "VideoJobExecutionTimeoutSeconds"}, name
+    durable = resources["VideoJobFunction"]["Properties"]["DurableConfig"]
+    assert durable["ExecutionTimeout"] == {"Ref": "VideoJobExecutionTimeoutSeconds"}
+
+
+def test_terminally_failed_durable_executions_go_to_a_queue_the_reaper_consumes() -> None:
+    """AWS, durable-best-practices.html (Error handling): "configure a dead-letter queue (DLQ) on
+    your durable function to capture events from permanently failed executions" (FAILED, STOPPED,
+    TIMED_OUT after an asynchronous invocation). VideoJobFunction's DLQ is consumed by
+    JobReaperFunction (partial batch failures), which ends the job failed with one JobFailed; the
+    function's role may send there, the reaper's only read it."""
+    resources = load_template()["Resources"]
+    dlq = resources["VideoJobFunction"]["Properties"]["DeadLetterQueue"]
+    assert dlq == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]}}
+    (mapping,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]}
+    ]
+    assert mapping["FunctionName"] == {"Ref": "JobReaperFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    statements = resources["VideoJobFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]},
+    } in statements

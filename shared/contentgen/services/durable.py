@@ -34,6 +34,7 @@ from aws_durable_execution_sdk_python.retries import RetryPresets, RetryStrategy
 from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
 
+from contentgen.config import get_settings
 from contentgen.errors import ContentgenError
 from contentgen.stores.jobs import update_job
 
@@ -196,8 +197,25 @@ def store_step(context: DurableContext, name: str, call: Callable[[], T]) -> T:
     return context.step(lambda _: call(), name=name, config=STORE)
 
 
+# Time an execution keeps after its job's deadline: the last check, the store, the finish.
+FINISH_MARGIN_SECONDS = 900
+
+
+def job_budget_seconds(seconds: int) -> int:
+    """The job's own time budget: `seconds` (its configured deadline), but never more than the
+    execution's `ExecutionTimeout` (`JOB_EXECUTION_TIMEOUT_SECONDS`) minus `FINISH_MARGIN_SECONDS`
+    (at least 60 s), so a job always fails itself (`deadline_exceeded`, one `JobFailed`) before
+    Lambda would end its execution TIMED_OUT. CloudFormation's Rules cannot compare two numbers
+    (their functions are Fn::And/Contains/EachMemberEquals/EachMemberIn/Equals/If/Not/Or/RefAll/
+    ValueOf/ValueOfAll: intrinsic-function-reference-rules.html, read 2026-12-07), so the bound is
+    enforced here; a TIMED_OUT execution is still finished by the dead-letter reaper."""
+    timeout = get_settings().job_execution_timeout_seconds
+    return max(1, min(seconds, max(60, timeout - FINISH_MARGIN_SECONDS)))
+
+
 def deadline_step(context: DurableContext, seconds: float, name: str = "deadline") -> float:
-    """The job's deadline (epoch seconds), taken once and replayed (SDK-GAP-4)."""
+    """The job's deadline (epoch seconds), `seconds` from now, taken once and replayed (SDK-GAP-4).
+    Pass `job_budget_seconds(...)`."""
     return context.step(lambda _: now() + seconds, name=name, config=STORE)
 
 

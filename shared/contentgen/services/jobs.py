@@ -31,7 +31,7 @@ from typing import Any
 
 from contentgen.clients.aws import get_events_client, get_lambda_client
 from contentgen.config import get_settings
-from contentgen.errors import ConfigurationError, NotFoundError
+from contentgen.errors import ConfigurationError, ConflictError, NotFoundError
 from contentgen.observability import logger
 from contentgen.stores.jobs import (
     Job,
@@ -39,6 +39,7 @@ from contentgen.stores.jobs import (
     canonical,
     claim_job,
     claim_notify,
+    finish_job,
     get_job,
     job_id_for,
     mark_notified,
@@ -77,11 +78,18 @@ def _lambda_starter(function: str, name: str, payload: str) -> str:
             FunctionName=function, InvocationType="Event", DurableExecutionName=name, Payload=payload
         )
     except ClientError as exc:
-        # Same name, other payload (cannot happen with `start_payload`): it is started already.
+        # Same name, other payload: an execution Lambda still retains under this name ran ANOTHER
+        # request (a record that expired before the name: durable-execution-idempotency.html).
+        # Nothing was started for this one.
         if exc.response.get("Error", {}).get("Code") == "DurableExecutionAlreadyStartedException":
-            return ""
+            raise ExecutionNameTakenError(name) from None
         raise
     return str(answer.get("DurableExecutionArn") or "")
+
+
+class ExecutionNameTakenError(Exception):
+    """Lambda still holds the execution name for another request (DurableExecutionAlreadyStarted-
+    Exception): the start did not happen."""
 
 
 _starter_lock = threading.Lock()
@@ -138,6 +146,20 @@ def start_job(
         with _starter_lock:
             starter = _starter
         arn = starter(function, job.job_id, payload)
+    except ExecutionNameTakenError:
+        # Never a 202 for a job no execution will run: the record ends failed (nothing was paid,
+        # no event: nothing was accepted) and the caller is told to use another key.
+        finish_job(
+            job.job_id,
+            status="failed",
+            error="this Idempotency-Key (or request_id) was used for another request within Lambda's "
+            "retention of its execution name; use a new key",
+            error_code="idempotency_key_reused",
+        )
+        logger.warning("job not started: execution name retained", extra={"job_id": job.job_id})
+        raise ConflictError(
+            "this Idempotency-Key (or request_id) was already used for a different request"
+        ) from None
     except Exception as exc:
         logger.warning(
             "job not started", extra={"job_id": job.job_id, "reason": f"{type(exc).__name__}: {exc}"}
@@ -258,3 +280,36 @@ def announce_job(job_id: str) -> bool:
 
 class JobEventNotPublishedError(Exception):
     """PutEvents answered 200 with a failed entry: the event was not published (retried)."""
+
+
+def reap_failed_execution(payload: dict[str, Any]) -> str:
+    """Finish the job of a durable execution that ended FAILED / TIMED_OUT / STOPPED: what its
+    function's dead-letter queue holds (AWS, durable-best-practices.html, Error handling: "configure
+    a dead-letter queue (DLQ) on your durable function to capture events from permanently failed
+    executions"; the message body is the execution's start payload, `start_payload`).
+
+    A job still pending or running ends `failed` (`execution_failed`, the usage it recorded kept:
+    what was charged stays charged; reservations lapse at their own deadline); a finished job
+    whose outcome event never went out (EventBridge refused it past the execution's retries) gets
+    it now. Either way the outcome is published once (`announce_job`). Returns what was done:
+    `failed`, `announced`, `nothing` (already finished and announced) or `unknown`. Raises when
+    the table or the bus refuses (the queue redelivers)."""
+    job_id = str(payload.get("job_id") or "")
+    job = get_job(job_id) if job_id else None
+    if job is None:
+        logger.warning("reaper: unknown job", extra={"job_id": job_id})
+        return "unknown"
+    done = "nothing"
+    if not job.finished:
+        finish_job(
+            job_id,
+            status="failed",
+            error="the job's execution ended before the job did (it failed, timed out or was stopped)",
+            error_code="execution_failed",
+            usage=job.usage,
+        )
+        done = "failed"
+    if announce_job(job_id):
+        done = "failed" if done == "failed" else "announced"
+    logger.info("reaper: job settled", extra={"job_id": job_id, "done": done})
+    return done

@@ -206,6 +206,7 @@ def run_video_job(run: JobRun) -> JobResult:
         JobResult,
         charge_step,
         deadline_step,
+        job_budget_seconds,
         paid_step,
         poll,
         store_step,
@@ -214,7 +215,8 @@ def run_video_job(run: JobRun) -> JobResult:
     settings = get_settings()
     request = VideoRequest.model_validate(run.request)
     context = run.context
-    deadline = deadline_step(context, settings.video_job_deadline_seconds)
+    budget = job_budget_seconds(settings.video_job_deadline_seconds)  # within the execution's timeout
+    deadline = deadline_step(context, budget)
 
     # The reservation taken before the paid start (as every route's, `contentgen.stores.ledger`):
     # the start's most (its price for the seconds asked) is held on the payer's budget by one
@@ -306,7 +308,7 @@ def run_video_job(run: JobRun) -> JobResult:
         detail = f" (last check: {waited.state['last_error']})" if waited.state.get("last_error") else ""
         raise JobFailure(
             "deadline_exceeded",
-            f"deadline passed: the video was not ready {settings.video_job_deadline_seconds} s after the start{detail}",
+            f"deadline passed: the video was not ready {budget} s after the start{detail}",
             usage=usage,
         )
     if waited.state.get("model_unavailable"):
@@ -320,7 +322,7 @@ def run_video_job(run: JobRun) -> JobResult:
     run.progress("storing", 0.9)
 
     def store() -> dict[str, Any]:
-        key = video_key(run.job_id, deadline - settings.video_job_deadline_seconds)
+        key = video_key(run.job_id, deadline - budget)
         if not media_exists(key):
             outcome = check_video(started["operation"], model=started["model"])
             if outcome.data is None:

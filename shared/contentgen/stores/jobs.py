@@ -19,8 +19,9 @@ is the job's public record and its claim:
   died holding it does not block it for good) and `mark_notified` records that it went out.
 
 Every update is conditional on the job existing and not being finished, so a replayed step or a
-late writer cannot undo an outcome. Items expire (`expires_at`, DynamoDB TTL) after
-`JOB_RETENTION_DAYS`.
+late writer cannot undo an outcome. Items expire (`expires_at`, DynamoDB TTL) once Lambda can no
+longer hold the execution's name: the execution's timeout + `JOB_RETENTION_DAYS` + a day after it
+started (`expires_at`).
 """
 
 from __future__ import annotations
@@ -120,6 +121,19 @@ def is_job_id(value: str) -> bool:
     return 3 <= len(value) <= 64 and set(value) <= _JOB_ID_CHARS
 
 
+def expires_at(started_at: float) -> int:
+    """When a job whose execution started at `started_at` may be forgotten: after the execution
+    can have closed (`JOB_EXECUTION_TIMEOUT_SECONDS`, its ExecutionTimeout) and Lambda has let go
+    of its name (`JOB_RETENTION_DAYS`, its RetentionPeriodInDays counted from the close: "The
+    number of days to retain execution history after a durable execution completes", botocore's
+    Lambda model, DurableConfig), plus a day. Until then a repeat of its key finds the record,
+    never a name Lambda still holds."""
+    settings = get_settings()
+    return (
+        int(started_at) + settings.job_execution_timeout_seconds + (settings.job_retention_days + 1) * 86400
+    )
+
+
 def claim_job(job: Job) -> tuple[Job, bool]:
     """Write `job` (pending) unless its id exists; (the job on the table, claimed by this call).
 
@@ -129,7 +143,6 @@ def claim_job(job: Job) -> tuple[Job, bool]:
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import BotoCoreError, ClientError
 
-    settings = get_settings()
     item: dict[str, Any] = {
         "job_id": {"S": job.job_id},
         "kind": {"S": job.kind},
@@ -140,7 +153,7 @@ def claim_job(job: Job) -> tuple[Job, bool]:
         "updated_at": {"N": str(job.updated_at)},
         "progress": {"N": "0"},
         "checks": {"N": "0"},
-        "expires_at": {"N": str(job.created_at + settings.job_retention_days * 86400)},
+        "expires_at": {"N": str(expires_at(job.created_at))},
     }
     if job.owner is not None:
         item["owner"] = {"S": job.owner}
@@ -249,8 +262,10 @@ def update_job(
         assignments.append("#usage = :usage")
         values[":usage"] = {"S": json.dumps(usage)}
     if execution_arn is not None:
-        assignments.append("execution_arn = :arn")
+        # Started now (perhaps long after the claim): the record outlives the execution's name.
+        assignments += ["execution_arn = :arn", "expires_at = :expires"]
         values[":arn"] = {"S": execution_arn}
+        values[":expires"] = {"N": str(expires_at(time.time()))}
     if checks is not None:
         assignments.append("checks = :checks")
         values[":checks"] = {"N": str(checks)}
