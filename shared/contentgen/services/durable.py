@@ -264,8 +264,11 @@ def poll(
     `transient` are counted (`transient_errors`, `last_error`) and polled again (checked first);
     errors in `permanent` end the poll with `permanent` and `error` (the provider's words); any
     other error fails the wait (`WaitForConditionError`, SDK-GAP-2). Every poll is
-    an invocation and history events: keep `first_delay` and `max_delay` sensible (limit:
-    25,000 operations per execution; one wait is one operation)."""
+    an invocation and history events: keep `first_delay` and `max_delay` sensible (AWS Lambda's
+    durable-monitoring page, metric DurableExecutionOperations: "cumulative number of operations
+    performed within a durable execution (max: 3,000)", and DurableExecutionStorageWrittenBytes max
+    100 MB, read 2026-12-07 (docs.amazonaws.cn/lambda/latest/dg/durable-monitoring.html); the
+    25,000 of the Rust SDK's LIMITS doc is not Lambda's quota). One wait is one operation.)"""
 
     def check(state: State, _: WaitForConditionCheckContext) -> State:
         checked = {**state, "checks": int(state.get("checks", 0)) + 1}
