@@ -219,7 +219,7 @@ def test_the_same_start_delivered_twice_on_sqs_makes_one_execution(
     stack.provider.configure(video_polls=1)
     request_id = f"vid-{uuid.uuid4().hex[:8]}"
     body = json.dumps({"request_id": request_id, "api_key_id": KEY_A, "request": {"prompt": "A kite"}})
-    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('StorySegmentsQueue')}"
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('GenerateVideoQueue')}"
     for delivery in range(2):
         message = {"MessageId": f"m-{delivery}", "ReceiptHandle": f"r-{delivery}", "Body": body}
         answer = handler(API)(sqs_event([message], queue_arn), LocalLambdaContext(function_name=API))

@@ -343,6 +343,9 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
             "Fn::GetAtt": ["JobsTable", "Arn"]
         },
         frozenset({"lambda:InvokeFunction"}): {"Fn::Sub": f"{job_arn}:live"},
+        frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"}): {
+            "Fn::GetAtt": ["GenerateVideoQueue", "Arn"]
+        },
         frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
     }
     job = _role_statements("VideoJobFunctionRole")
@@ -618,3 +621,24 @@ def test_terminally_failed_durable_executions_go_to_a_queue_the_reaper_consumes(
         "Action": "sqs:SendMessage",
         "Resource": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]},
     } in statements
+
+
+def test_video_requests_that_arrive_by_sqs_or_eventbridge_have_the_same_way_in_as_every_route() -> None:
+    """functions/generate_video/app.py is the dispatcher of requests that arrive by SQS or
+    EventBridge (issue 24: "the queue path for requests that arrive by SQS/EventBridge starts
+    executions too"): its own queue (with a dead-letter queue), an explicit mapping with partial
+    batch failures, and a bus rule for detail-type `generate_video` into that queue."""
+    resources = load_template()["Resources"]
+    (mapping,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"].get("FunctionName") == {"Ref": "GenerateVideoFunction"}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["GenerateVideoQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    rule = resources["GenerateVideoBusRule"]["Properties"]
+    assert rule["EventPattern"] == {"detail-type": ["generate_video"]}
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["GenerateVideoQueue", "Arn"]}
+    redrive = resources["GenerateVideoQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["GenerateVideoDeadLetterQueue", "Arn"]}
