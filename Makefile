@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install check test lint typecheck pytest demo api bench bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
+.PHONY: install check test lint typecheck pytest demo api bench bench-baseline bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -131,6 +131,16 @@ sam-invoke:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+
+# Another commit's artifact (default main) for `make bench` to measure as "before", interleaved
+# with this checkout's: its text layer for this machine's platform and its functions, in build/baseline.
+BASELINE_REF ?= main
+bench-baseline:
+	rm -rf build/baseline && mkdir -p build/baseline/src
+	git archive $(BASELINE_REF) | tar -x -C build/baseline/src
+	$(MAKE) --no-print-directory -C build/baseline/src/shared build-TextLayer ARTIFACTS_DIR=$(CURDIR)/build/baseline/TextLayer LAYER_PLATFORM=$(HOST_PLATFORM)
+	mv build/baseline/src/functions build/baseline/functions && rm -rf build/baseline/src
+	echo "$(BASELINE_REF) at $$(git rev-parse --short $(BASELINE_REF))" > build/baseline/COMMIT
 
 # Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
 bench-assembly: $(STAMP)

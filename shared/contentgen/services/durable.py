@@ -11,7 +11,6 @@ tests/unit/durable_sdk/test_sdk_behaviour.py:
   times by default; SDK-GAP-3: only plain JSON values are returned, never pydantic models).
 - `store_step`: AT_LEAST_ONCE with an explicit bounded retry (idempotent writes: S3 with a fixed
   key, conditional DynamoDB updates).
-- `charge_step`: a ledger charge keyed by `<job id>#<step>` (idempotent) as a `store_step`.
 - `deadline_step`: the SDK has no replay-safe clock (SDK-GAP-4): the deadline is taken once, in a
   step; checks compare `now()` against it (live only: their decisions are checkpointed).
 - `poll`: `wait_for_condition` with exponential backoff up to the deadline. A check that raises
@@ -100,13 +99,16 @@ class JobFailure(Exception):
 @dataclass(frozen=True)
 class JobRun:
     """What a job body gets (`contentgen.entrypoints.durable.durable_job`): the durable `context`
-    and the job's start (from the execution's payload)."""
+    and the job's start (from the execution's payload: ids, owner, request, reservation)."""
 
     context: DurableContext
     job_id: str
     kind: str
     owner: str | None
     request: dict[str, Any]
+    # What the starter reserved on the payers' budgets (`contentgen.services.jobs.reserve_start`):
+    # the paid steps run under it (`job_reservations`) and settle it (`settle_job`).
+    reservation: dict[str, Any] | None = None
 
     def progress(self, step: str, progress: float, name: str | None = None) -> None:
         """Record `step` and `progress` (0..1) on the job row, as a checkpointed step."""
@@ -181,15 +183,6 @@ def paid_step(context: DurableContext, name: str, call: Callable[[], dict[str, A
     return Paid(
         code=str(answer["code"]), message=str(answer["message"]), unconfirmed=bool(answer["unconfirmed"])
     )
-
-
-def charge_step(context: DurableContext, job_id: str, name: str, call: Callable[[str], None]) -> None:
-    """Run a ledger charge exactly once: `call(charge_id)` with `charge_id` = `<job_id>#<name>`,
-    which the ledger write records atomically and refuses to count twice
-    (`contentgen.stores.ledger.settle(charge_id=...)`), as a retried AT_LEAST_ONCE step: an
-    invocation that died before (or after) the write runs it again on replay, and a failed write
-    is retried (at least once + idempotent = exactly once)."""
-    context.step(lambda _: call(f"{job_id}#{name}"), name=name, config=STORE)
 
 
 def store_step(context: DurableContext, name: str, call: Callable[[], T]) -> T:
