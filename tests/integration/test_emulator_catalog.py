@@ -20,7 +20,8 @@ from local.emulator import EmulatorControl, EmulatorServer
 
 pytestmark = pytest.mark.integration
 
-TEXT, TEXT_FALLBACK = default_chain("text")[:2]
+# The last fallback: the Gemini 3 one takes no temperature (catalog source gemini-3-sampling).
+TEXT, TEXT_FALLBACK = default_chain("text")[0], default_chain("text")[-1]
 IMAGE = default_chain("image")[0]
 VIDEO = default_chain("video")[0]
 RETIRED_IMAGE = "gemini-2.5-flash-image"  # shut down 2026-10-02
