@@ -42,7 +42,7 @@ Control endpoints (JSON):
   latency for every request; the only OpenAI / Google key accepted (default: any non-empty key).
   `"dead_models": {"model-id": 503}`: that model always fails with that status; a chat request's
   `models` list is walked past dead models as OpenRouter does, and the answer names the model
-  that served it. `"rate_limit_per_second": 4, "rate_limit_burst": 2`: an account rate limit
+  that served it (its endpoint list, metadata, is still answered). `"rate_limit_per_second": 4, "rate_limit_burst": 2`: an account rate limit
   (token bucket) answered with 429 and the wait in `Retry-After` / `retry-after-ms`.
 - Cheap checks: OpenRouter's `GET /api/v1/key` and google-genai's `models.get`.
 - The model catalog (`contentgen.catalog`): a model the provider no longer serves (shut down by
@@ -523,7 +523,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         refused, body = self._catalog_refusal(target, body)
         if refused:
             return
-        if isinstance(body, dict) and state.dead_models:
+        # A dead model fails inference only: its endpoint list is metadata, which OpenRouter still
+        # answers for a model whose providers are down (each endpoint carries its `status` and
+        # `uptime_last_30m`: https://openrouter.ai/docs/api/api-reference/endpoints/list-all-endpoints-for-a-model,
+        # ListEndpointsResponse, read 2026-12-07).
+        metadata = target == "openai" and urlparse(self.path).path.endswith("/endpoints")
+        if isinstance(body, dict) and state.dead_models and not metadata:
             served = self._serving_model(target, body)
             if served is None:
                 status = state.dead_models.get(self._asked_model(target, body), 503)

@@ -113,6 +113,9 @@ class Case:
     key_reads: int | None = None  # reads of the provider's key (SSM through the extension)
     retry_after: str | None = None  # the Retry-After header the caller must get
     wait: float | None = None  # the provider's wait (s) the first attempt's log line must name
+    # OpenRouter answered with a fallback: one free `GET /models/{primary}/endpoints` (is the primary
+    # gone?), not counted in `requests` (the paid ones).
+    lookups: int = 0
 
 
 IN_BODY_502 = {
@@ -226,6 +229,7 @@ CASES: dict[str, Case] = {
         None,
         4,
         env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+        lookups=1,
     ),
     # 2. Declines. OpenAI structured outputs, "Refusals"
     # (https://platform.openai.com/docs/guides/structured-outputs#refusals): content null, refusal set.
@@ -499,6 +503,7 @@ CASES: dict[str, Case] = {
         None,
         2,
         env={"TEXT_FALLBACK_MODELS": TEXT_FALLBACKS},
+        lookups=1,
     ),
     # OpenRouter 503 "no available model provider meets your routing requirements" with a
     # Retry-After the deadline cannot meet: 503 (not 502) with that Retry-After, one request.
@@ -888,14 +893,17 @@ def test_provider_answer_shape(
         assert answer["status"] == "pending"
     target = "openai" if case.function in (CONTENT, STORY) else "gemini"
     sent = [request for request in stack.provider.requests() if request["target"] == target]
-    assert len(sent) == case.requests, [request["path"] for request in sent]
+    lookups = [request["path"] for request in sent if request["path"].endswith("/endpoints")]
+    assert lookups == [f"/api/v1/models/{TEXT_MODEL}/endpoints"] * case.lookups, "at most one, of the primary"
+    paid = [request for request in sent if not request["path"].endswith("/endpoints")]
+    assert len(paid) == case.requests, [request["path"] for request in sent]
     if case.key_reads is not None:
         reads = len(params_extension.requests) - reads_before
         assert reads == case.key_reads, "the key is re-read only on 401"
     if case.retry_after is not None:
         (header,) = response["multiValueHeaders"]["Retry-After"]
         assert abs(int(header) - int(case.retry_after)) <= 2, header  # an HTTP-date has 1 s resolution
-    calls = provider_calls(log_output)
+    calls = [call for call in provider_calls(log_output) if call["operation"] != "models.endpoints"]
     assert len(calls) == case.requests, "one log line per provider request"
     if case.status >= 400:
         assert calls[-1]["outcome"] != "ok"

@@ -59,14 +59,26 @@ def test_a_dead_primary_is_answered_by_openrouters_fallback_and_named(
 
     assert status == 200, answer
     assert answer["model"] == FIRST_FALLBACK
-    (request,) = chat_requests(stack)  # OpenRouter fell back on its side: one request
+    # OpenRouter fell back on its side: one paid request, then one free look at the primary's
+    # endpoints (is it gone or only down?). Down, its endpoints are still listed: nothing announced.
+    request, lookup = chat_requests(stack)
+    assert request["path"] == "/api/v1/chat/completions"
     assert request["body"]["model"] == PRIMARY
     assert request["body"]["models"] == [PRIMARY, *_TEXT_FALLBACKS]
-    (blob,) = [b for b in emf(capsys.readouterr().out) if "ProviderRequests" in b]
+    assert lookup["path"] == f"/api/v1/models/{PRIMARY}/endpoints"
+    blob, looked = [b for b in emf(capsys.readouterr().out) if "ProviderRequests" in b]
     assert blob["model"] == FIRST_FALLBACK
     assert blob["ModelFallbacks"] == [1.0]
-    (call,) = provider_calls(log_output)
+    assert (looked["model"], "ProviderErrors" in looked, "CostUSD" in looked) == (PRIMARY, False, False)
+    call, looked_up = provider_calls(log_output)
     assert (call["model"], call["answered_by"]) == (PRIMARY, FIRST_FALLBACK)
+    assert (looked_up["operation"], looked_up["outcome"]) == ("models.endpoints", "ok")
+    assert not [r for r in log_records(log_output) if r["message"] == "model unavailable"]
+
+    # Within the TTL this container does not look again: the next answer costs one request.
+    status, answer = invoke(STORY, {"prompt": "A lighthouse keeper finds a map", "segment_count": 3})
+    assert status == 200, answer
+    assert [r["path"] for r in chat_requests(stack)[2:]] == ["/api/v1/chat/completions"]
 
 
 def test_a_dead_primary_image_model_falls_back_client_side(
