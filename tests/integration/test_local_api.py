@@ -218,13 +218,20 @@ def test_post_videos_points_at_its_status_behind_the_stage_or_not(
     assert job["job_id"] == accepted["job_id"]
 
 
+def _chat_requests(stack: Stack) -> list[dict[str, Any]]:
+    """The chat requests the emulator has received (each is recorded as it arrives, before any hold)."""
+    return [r for r in stack.provider.requests() if r["path"].endswith("/chat/completions")]
+
+
 @pytest.mark.slow
 def test_one_functions_invocations_run_at_once_so_the_in_flight_409_shows(
     api: LocalApiServer, stack: Stack
 ) -> None:
     # The first request holds the provider for 10 s: time enough, on a loaded machine, for the
-    # second (a new container's cold start) to meet its in-flight record.
-    stack.provider.faults({"kind": "latency", "ms": 10_000})
+    # second (a new container's cold start) to meet its in-flight record. The hold is for the chat
+    # request only: a video job an earlier test left running must not take it (nor count as it).
+    chats_before = len(_chat_requests(stack))
+    stack.provider.faults({"kind": "latency", "ms": 10_000, "target": "openai"})
     body = {"prompt": "A slow story", "segment_count": 1}
     key = f"inflight-{uuid.uuid4().hex}"
     first: list[Any] = []
@@ -235,7 +242,7 @@ def test_one_functions_invocations_run_at_once_so_the_in_flight_409_shows(
     )
     thread.start()
     deadline = time.monotonic() + 60
-    while not stack.provider.stats()["in_flight"]:  # until the first request is at the provider
+    while len(_chat_requests(stack)) == chats_before:  # until the first request is at the provider
         assert time.monotonic() < deadline, "the first request never reached the provider"
         time.sleep(0.02)
 
