@@ -31,6 +31,11 @@ def api(stack: Stack) -> Iterator[LocalApiServer]:
     server = LocalApiServer(LocalRuntime(), aws_url=stack.aws_url).start()
     durable = LocalDurableService(skip_time=True).start_runners()  # POST /videos starts its job here
     yield server
+    # The jobs this test started end inside it: one still running would read the next test's
+    # environment and provider (its settings cached without the next stack's tables, or its
+    # request taking that test's faults).
+    for function, name in list(durable.executions):
+        durable.result(function, name)
     durable.stop()
     server.shutdown()
 
