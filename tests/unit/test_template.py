@@ -23,7 +23,7 @@ TEXT_FUNCTIONS = {
     "TrendingIdeasFunction",
     "AnalyzeCharacterFunction",
 }
-GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
+GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction", "ShortsFunction"}
 
 
 @pytest.mark.slow  # cfn-lint over the whole template: 20-50 s
@@ -62,6 +62,8 @@ MEDIA_FUNCTIONS = {
     "GenerateThumbnailFunction",
     "HealthFunction",
 }
+# The short pipeline also assembles with ffmpeg (FfmpegLayer).
+FFMPEG_FUNCTIONS = {"ShortJobFunction"}
 
 
 @pytest.mark.parametrize("logical_id", ["TextLayer", "MediaLayer"])
@@ -78,6 +80,9 @@ def test_layers_are_built_by_the_makefile_for_python313_arm64(logical_id: str) -
 def test_only_the_functions_that_import_google_genai_get_the_media_layer() -> None:
     for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
         layers = resource["Properties"].get("Layers", [])
+        if logical_id in FFMPEG_FUNCTIONS:
+            assert layers == [{"Ref": "MediaLayer"}, {"Ref": "FfmpegLayer"}], logical_id
+            continue
         assert (layers == [{"Ref": "MediaLayer"}]) == (logical_id in MEDIA_FUNCTIONS), logical_id
     for logical_id in TEXT_FUNCTIONS | {"GetResultFunction"}:
         code = (ROOT / str(functions()[logical_id].code_dir) / "app.py").read_text()

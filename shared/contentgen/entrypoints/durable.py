@@ -37,6 +37,8 @@ from contentgen.services.jobs import announce_job
 from contentgen.stores.jobs import finish_job, get_job, update_job
 
 JobBody = Callable[[JobRun], JobResult]
+# After the outcome is recorded and announced: (context, the start event, the finish step's result).
+AfterFinish = Callable[[DurableContext, dict[str, Any], dict[str, Any]], None]
 
 
 def _begin(job_id: str) -> bool:
@@ -67,8 +69,11 @@ def _finish(job_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def durable_job(kind: str) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
-    """Make `body` the durable handler of `kind` jobs (see the module docstring)."""
+def durable_job(
+    kind: str, *, after: AfterFinish | None = None
+) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
+    """Make `body` the durable handler of `kind` jobs (see the module docstring). `after` runs
+    once the outcome is recorded and announced (steps/waits of its own: e.g. a webhook)."""
 
     def decorate(body: JobBody) -> Callable[[Any, Any], Any]:
         @functools.wraps(body)
@@ -103,7 +108,15 @@ def durable_job(kind: str) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
                     "error": f"the job failed unexpectedly ({type(exc).__name__})",
                     "error_code": "internal_error",
                 }
-            return store_step(context, "finish", lambda: _finish(job_id, outcome))
+            finished = store_step(context, "finish", lambda: _finish(job_id, outcome))
+            if after is not None:
+                try:
+                    after(context, event, finished)
+                except UnrecoverableError:
+                    raise
+                except Exception:
+                    logger.exception("after-finish hook failed")  # the job's outcome stands
+            return finished
 
         wrapped = durable_execution(handler)
         coldstart.init_done()  # end of init: collector back on (functions import coldstart first)

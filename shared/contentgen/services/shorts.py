@@ -1,0 +1,200 @@
+"""Shorts (issue 25): one prompt to a narrated, captioned MP4, as ONE durable execution per short.
+
+From the outside (`POST /shorts`, its queue and bus entries, direct invocation): `start_short`
+checks the voice against the catalog, estimates the short's cost from the catalog and refuses
+it when the key's budget cannot cover the estimate (429 `budget_exceeded` naming the estimate),
+then starts the durable job once (`contentgen.services.jobs.start_job`, kind `short`).
+`short_status` reads it for the key that paid (others: 404).
+
+Inside (`run_short`, under `contentgen.entrypoints.durable.durable_job("short")`), every paid
+call is a `paid_step` (checkpointed, at most once: a crash or a redeploy resumes after it and
+never pays it again); bytes go to S3 under `shorts/<short_id>/`, checkpoints hold keys only:
+
+1. `story`: the structured story, as `/stories/segments` (`generate_story_segments`).
+2. per segment, `ctx.map` with `SHORT_PARALLEL_SEGMENTS` at a time: `image-<n>` (its
+   visual_prompt, the character sheet carried in every prompt; with a character and a model that
+   takes reference images (catalog), segment 1's image is made first and given to the others as
+   the reference), then `narration-<n>` (the catalog's TTS chain: default model, then its
+   fallback; when it still fails and `silent_fallback` allows, the segment goes silent: that
+   step fails, not the short). Each finished segment is recorded on the job row (progress).
+3. `assemble`: captions by syllable share of each narration's speech span (the catalog's
+   transcription model has no price, so no word timings are bought), SRT + WebVTT, ffmpeg
+   (`contentgen.assembly`: H.264 + AAC, 1080 px short side, burned-in and soft captions, the
+   title drawn over the first segment) -> S3 (fixed keys: a replay finds them stored).
+4. `charge`: what the steps cost, on the key's ledger (once).
+5. the outcome: job row + `JobSucceeded`/`JobFailed` on the bus (the decorator), then with a
+   `callback_url` a Standard Webhooks POST retried with backoff as durable waits.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from contentgen.billing.budgets import BudgetExceededError, seconds_until_midnight
+from contentgen.catalog import default_chain, find_model, image_price_usd, today
+from contentgen.config import get_settings
+from contentgen.errors import InvalidRequestError
+from contentgen.models.shorts import ShortAccepted, ShortParts, ShortRequest, ShortStatus, ShortUsage
+from contentgen.services.jobs import owned_job, start_job
+from contentgen.stores.jobs import check_configured
+from contentgen.stores.ledger import check_budget
+from contentgen.stores.media import presigned_get_url
+
+KIND = "short"
+DEADLINE_SECONDS = 3600  # a short not made in an hour fails (deadline_exceeded)
+BREATH_S = 0.12  # pause after each narration: keeps the short within 5 % of its narration
+TITLE_S = 1.5  # the title is drawn over the first segment for this long (no silent card)
+WORDS_PER_SEGMENT = 18  # DOMAIN.md: 8-25 words a segment, ~150 words a minute
+AUDIO_TOKENS_PER_SECOND = 32
+STORY_TOKENS = (1500, 120)  # estimate: prompt tokens, completion tokens per segment
+
+
+def allowed_voices() -> list[str]:
+    """The prebuilt voices of the catalog's default speech model."""
+    entry = find_model(default_chain("speech")[0])
+    return list(entry.speech.voices) if entry is not None and entry.speech is not None else []
+
+
+def voice_of(request: ShortRequest) -> str:
+    """The request's voice, or the catalog's default; `InvalidRequestError` (422) naming the field
+    and the allowed voices for one the catalog's speech model does not have."""
+    entry = find_model(default_chain("speech")[0])
+    default = entry.speech.default_voice if entry is not None and entry.speech is not None else "Kore"
+    if request.voice is None:
+        return default
+    voices = allowed_voices()
+    if request.voice not in voices:
+        raise InvalidRequestError("voice", f"must be one of the catalog's voices: {', '.join(voices)}")
+    return request.voice
+
+
+def estimate(request: ShortRequest) -> dict[str, float]:
+    """The short's cost before anything is paid, by kind (USD), from the catalog's prices:
+    the story at `STORY_TOKENS`, one image per segment at the image model's price, each narration
+    at ~`WORDS_PER_SEGMENT` words (150 a minute) as audio tokens; no clips (stills)."""
+    settings = get_settings()
+    day = today()
+    n = request.segment_count
+    text = Decimal(0)
+    entry = find_model(settings.text_models[0])
+    price = entry.price_on(day) if entry is not None else None
+    if price is not None:
+        prompt, per_segment = STORY_TOKENS
+        text = (Decimal(prompt) * (price.input_per_million_tokens or 0)) / 1_000_000
+        text += (Decimal(per_segment * n) * (price.output_per_million_tokens or 0)) / 1_000_000
+    image = (image_price_usd(settings.image_models[0]) or Decimal(0)) * n
+    voice = Decimal(0)
+    speech = find_model(default_chain("speech")[0])
+    speech_price = speech.price_on(day) if speech is not None else None
+    if speech_price is not None:
+        seconds = WORDS_PER_SEGMENT * 60 / 150
+        tokens = Decimal(seconds * AUDIO_TOKENS_PER_SECOND * n)
+        voice = tokens * (speech_price.audio_output_per_million_tokens or 0) / 1_000_000
+    parts = {"text": float(text), "image": float(image), "voice": float(voice), "video": 0.0}
+    parts["total"] = round(sum(parts.values()), 6)
+    return parts
+
+
+def start_short(
+    request: ShortRequest, *, owner: str | None, scope: str, key: str | None, base_path: str = ""
+) -> ShortAccepted:
+    """Validate the voice, check the estimate against the owner's budget, start the job once."""
+    check_configured()
+    voice_of(request)
+    cost = estimate(request)
+    payer = owner or get_settings().pipeline_api_key_id
+    standing = check_budget(payer)  # 429 when the day's budget is spent; None: ledger unreadable
+    if standing is not None and standing.spent_usd + Decimal(str(cost["total"])) > standing.budget_usd:
+        from contentgen.billing import budgets
+
+        raise BudgetExceededError(
+            f"this short is estimated at {cost['total']:.4f} USD (text {cost['text']:.4f}, images "
+            f"{cost['image']:.4f}, voice {cost['voice']:.4f}); API key {payer} has "
+            f"{max(standing.budget_usd - standing.spent_usd, Decimal(0)):f} USD of its daily budget left",
+            retry_after=seconds_until_midnight(budgets.clock()),
+        )
+    job, _ = start_job(
+        KIND,
+        function=get_settings().short_job_function,
+        request=request.model_dump(mode="json"),
+        owner=owner,
+        scope=scope,
+        key=key,
+    )
+    return ShortAccepted(
+        short_id=job.job_id,
+        status=job.status,
+        status_url=f"{base_path}/shorts/{job.job_id}",
+        estimate_usd=cost["total"],
+    )
+
+
+def media_prefix(job_id: str) -> str:
+    """Where a short's files live in the media bucket."""
+    return f"shorts/{job_id}"
+
+
+def _presign(key: object) -> str | None:
+    return presigned_get_url(str(key)) if key else None
+
+
+def short_status(short_id: str, owner: str | None) -> ShortStatus:
+    """The short for the key that paid; `NotFoundError` (404) otherwise, as for an unknown id."""
+    job = owned_job(short_id, owner, kind=KIND)
+    outputs = job.outputs or {}
+    total = int(outputs.get("segments_total") or 0)
+    segments = [outputs.get(f"segment_{n}") for n in range(1, total + 1)]
+    done = sum(1 for segment in segments if isinstance(segment, dict))
+    usage = _usage_of(outputs, job.usage)
+    story = outputs.get("story")
+    captions = None
+    if outputs.get("srt_key"):
+        captions = {"srt": str(_presign(outputs["srt_key"])), "vtt": str(_presign(outputs["vtt_key"]))}
+    succeeded = job.status == "succeeded"
+    return ShortStatus(
+        short_id=job.job_id,
+        status=job.status,
+        step=job.step,
+        progress=1.0 if succeeded else job.progress,
+        segments_done=done,
+        segments_total=total,
+        usage=usage,
+        parts=ShortParts(
+            story=story if isinstance(story, dict) else None,
+            images=[_presign(s.get("image_key")) if isinstance(s, dict) else None for s in segments],
+            audio=[_presign(s.get("audio_key")) if isinstance(s, dict) else None for s in segments],
+            captions=captions,
+        ),
+        video_url=_presign(outputs.get("video_key")) if succeeded else None,
+        captions_url=_presign(outputs.get("vtt_key")) if succeeded else None,
+        duration_s=outputs.get("duration_s") if succeeded else None,
+        error=job.error if job.status == "failed" else None,
+        error_code=job.error_code if job.status == "failed" else None,
+    )
+
+
+def _usage_of(outputs: dict[str, Any], final: dict[str, Any] | None) -> ShortUsage:
+    """Cost so far by kind: the story's, and each finished segment's image and narration."""
+    if final and isinstance(final.get("by_kind"), dict):
+        return ShortUsage.model_validate(final["by_kind"])
+    kinds: dict[str, float] = {}
+    requests = 0
+    story = outputs.get("story_usage")
+    if isinstance(story, dict):
+        kinds["text"] = float(story.get("cost_usd") or 0)
+        requests += int(story.get("provider_requests") or 0)
+    for name, value in outputs.items():
+        if name.startswith("segment_") and isinstance(value, dict):
+            kinds["image"] = kinds.get("image", 0.0) + float(value.get("image_cost_usd") or 0)
+            kinds["voice"] = kinds.get("voice", 0.0) + float(value.get("audio_cost_usd") or 0)
+            requests += int(value.get("provider_requests") or 0)
+    total = sum(kinds.values()) if kinds else None
+    return ShortUsage(
+        text=kinds.get("text"),
+        image=kinds.get("image"),
+        voice=kinds.get("voice"),
+        video=0.0 if kinds else None,
+        cost_usd=round(total, 6) if total is not None else None,
+        provider_requests=requests,
+    )
