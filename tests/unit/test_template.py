@@ -23,7 +23,11 @@ TEXT_FUNCTIONS = {
     "TrendingIdeasFunction",
     "AnalyzeCharacterFunction",
 }
-GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction", "ShortsFunction"}
+GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {
+    "GenerateThumbnailFunction",
+    "GenerateVideoFunction",
+    "ShortsFunction",
+}
 
 
 @pytest.mark.slow  # cfn-lint over the whole template: 20-50 s
