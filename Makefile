@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install check test lint typecheck pytest demo api bench bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
+.PHONY: install check test lint typecheck pytest demo api bench bench-short bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -131,6 +131,11 @@ sam-invoke:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+	PYTHONPATH=shared $(BIN)/python -m local.bench_short
+
+# A 6-segment 9:16 short end to end on the local stack: assembly vs its length, memory, /tmp, Lambda vs provider cost.
+bench-short: $(STAMP)
+	PYTHONPATH=shared $(BIN)/python -m local.bench_short
 
 # Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
 bench-assembly: $(STAMP)

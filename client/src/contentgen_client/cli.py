@@ -807,6 +807,80 @@ def video(
     return
 
 
+@app.command()
+def short(
+    ctx: typer.Context,
+    prompt: str,
+    segments: Annotated[int | None, typer.Option("--segments", "-n", min=3, max=10, help="3 to 10.")] = None,
+    aspect_ratio: Annotated[str, typer.Option("--aspect-ratio", "-r", help="9:16, 16:9 or 1:1.")] = "9:16",
+    voice: Annotated[str | None, typer.Option(help="A catalog voice (e.g. Kore).")] = None,
+    style: Annotated[str | None, typer.Option(help="Tone or genre.")] = None,
+    language: Annotated[str | None, typer.Option(help="BCP 47 tag, e.g. en, es-MX.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the short, with a progress bar of its steps.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the MP4 here (implies --wait).")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--wait-timeout", help="Seconds to wait for the short.")] = 1800.0,
+    poll: Annotated[float, typer.Option(help="Seconds between status checks.")] = 2.0,
+) -> None:
+    """Make a narrated, captioned short (POST /shorts); --wait follows GET /shorts/{id} step by step."""
+    settings = _settings(ctx)
+
+    def call(client: Client) -> Any:
+        accepted = client.short(
+            prompt,
+            segment_count=segments,
+            aspect_ratio=aspect_ratio,
+            voice=voice,
+            style=style,
+            language=language,
+        )
+        if not (wait or output is not None):
+            return accepted
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]short[/] {task.fields[short]}"),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=settings.as_json,
+            disable=settings.as_json,
+        ) as progress:
+            task = progress.add_task("short", total=1, short=accepted.short_id, status=accepted.status)
+
+            def show(s: Any) -> None:
+                segments_note = f" {s.segments_done}/{s.segments_total} segments" if s.segments_total else ""
+                progress.update(
+                    task,
+                    completed=s.progress,
+                    status=f"{s.step or s.status}{segments_note} ({s.usage.cost_usd or 0:.4f} USD)",
+                )
+
+            status = client.wait_for_short(
+                accepted.short_id, timeout=timeout, poll_interval=poll, on_status=show
+            )
+            progress.update(task, completed=1, status="succeeded")
+        if output is not None and status.video_url:
+            output.write_bytes(client.download(status.video_url))
+        return status
+
+    result = _run(ctx, call)
+    if settings.as_json:
+        return _emit_json(result)
+    if result.status == "succeeded":
+        where = f"saved to {output}" if output is not None else result.video_url
+        out.print(
+            f"[bold green]short ready[/] {result.short_id} ({result.duration_s} s, "
+            f"{result.usage.cost_usd} USD): {where}"
+        )
+    else:
+        out.print(f"[bold]short[/] {result.short_id} {result.status}; follow it at {result.status_url}")
+    return None
+
+
 @app.command("video-status")
 def video_status(
     ctx: typer.Context,
