@@ -589,3 +589,38 @@ def test_the_open_health_route_has_its_own_method_throttle() -> None:
     assert health["HttpMethod"] == "GET"
     assert health["ThrottlingRateLimit"] == {"Ref": "HealthThrottleRateLimit"}
     assert health["ThrottlingBurstLimit"] == {"Ref": "HealthThrottleBurstLimit"}
+
+
+def test_the_short_pipeline_role_grants_only_what_the_pipeline_uses() -> None:
+    """ShortJobFunction: its own role (not SAM's durable managed policy with "*"), checkpoints on its
+    own executions, the job table, its S3 prefix, its outcome events, the webhook secret; the API
+    function may only start it (its alias) and read jobs. Nothing on "*" but X-Ray."""
+    resources = load_template()["Resources"]
+    job = resources["ShortJobFunction"]["Properties"]
+    assert job["Role"] == {"Fn::GetAtt": ["ShortJobFunctionRole", "Arn"]}
+    assert job["DurableConfig"]["RetentionPeriodInDays"] == {"Ref": "JobRetentionDays"}
+    assert (job["MemorySize"], job["EphemeralStorage"]["Size"]) == (2048, 1024)
+    statements = resources["ShortJobFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_actions = {frozenset(_actions(s)): s["Resource"] for s in statements}
+    assert by_actions[
+        frozenset({"lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"})
+    ] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-short-job:*"
+    }
+    assert by_actions[frozenset({"s3:PutObject", "s3:GetObject"})] == {
+        "Fn::Sub": "${MediaBucket.Arn}/shorts/*"
+    }
+    assert by_actions[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})] == {
+        "Fn::GetAtt": ["JobsTable", "Arn"]
+    }
+    assert [s["Resource"] for s in statements if s["Resource"] == "*"] == ["*"]  # X-Ray only
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} == set(
+        next(_actions(s) for s in statements if s["Resource"] == "*")
+    )
+    starter = _inline_statements("ShortsFunction")
+    invoke = [s for s in starter if "lambda:InvokeFunction" in _actions(s)]
+    assert [s["Resource"] for s in invoke] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-short-job:live"
+        }
+    ]
