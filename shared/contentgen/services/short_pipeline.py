@@ -368,9 +368,13 @@ def run_short(run: JobRun) -> JobResult:
             config=MapConfig(max_concurrency=settings.short_parallel_segments),
         )
         errors = batch.get_errors()
-        if errors:
-            raise JobFailure("provider_error", f"a segment failed: {errors[0]}")
         done += list(batch.get_results())
+        if errors:
+            # What was paid (the story, the finished segments) is charged before the short fails.
+            paid = _by_kind(story_usage, done)
+            once_step(context, "charge", lambda: _charge(run.owner, paid, None))
+            reason = getattr(errors[0], "message", None) or "no reason given"
+            raise JobFailure("provider_error", f"a segment failed: {reason}", usage={"by_kind": paid})
     done.sort(key=lambda segment: int(segment["index"]))
     by_kind = _by_kind(story_usage, done)
     if all(segment["silent"] for segment in done):
