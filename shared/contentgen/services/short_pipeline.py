@@ -49,6 +49,10 @@ from contentgen.stores.media import get_media, media_exists, put_media
 if TYPE_CHECKING:
     from aws_durable_execution_sdk_python import DurableContext
 
+# ffmpeg's time budget: the function's Timeout (600 s, template.yaml) less a minute for the
+# downloads and uploads around it (the assembly's own default, 20 s + 4 x the short, is too tight
+# for a 60 s short on a busy core).
+ASSEMBLY_TIMEOUT_S = 540.0
 AUDIO_TOKENS_PER_SECOND = 32  # Gemini audio tokens (contentgen.services.shorts)
 WEBHOOK_FIRST_DELAY = 5
 WEBHOOK_MAX_DELAY = 3600
@@ -270,6 +274,7 @@ def _assemble(
                 title_overlay=True,
             ),
             workdir / "out",
+            timeout_s=ASSEMBLY_TIMEOUT_S,
         )
         put_media(keys["srt_key"], made.srt_path.read_bytes(), "application/x-subrip")
         put_media(keys["vtt_key"], made.vtt_path.read_bytes(), "text/vtt")
