@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aws_durable_execution_sdk_python import StepError
 from aws_durable_execution_sdk_python.concurrency.models import BatchResult
 from aws_durable_execution_sdk_python.config import MapConfig
 
@@ -390,10 +391,10 @@ def run_short(run: JobRun) -> JobResult:
     run.progress("assembling", 0.8)
     try:
         assembled = store_step(context, "assemble", lambda: _assemble_once(run, request, title, done))
-    except Exception as exc:
+    except StepError as exc:  # failed after its retries; the SDK's own invocation errors propagate
         once_step(context, "charge", lambda: _charge(run.owner, by_kind, None))
         raise JobFailure(
-            "assembly_failed", f"the short could not be assembled: {exc}", usage={"by_kind": by_kind}
+            "assembly_failed", f"the short could not be assembled: {exc.message}", usage={"by_kind": by_kind}
         ) from None
     once_step(context, "charge", lambda: _charge(run.owner, by_kind, story_usage.get("model")))
     return JobResult(
