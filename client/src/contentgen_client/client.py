@@ -501,7 +501,7 @@ class Client:
         """Poll the short until it succeeds (its status, with `video_url`).
 
         Raises `JobFailedError` when it fails, `WaitTimeoutError` after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+        deadline = self._clock() + timeout
         while True:
             status = self.get_short(short_id)
             if on_status is not None:
@@ -510,7 +510,7 @@ class Client:
                 return status
             if status.status == "failed":
                 raise JobFailedError(f"short {short_id} failed: {status.error or 'no reason given'}")
-            if time.monotonic() + poll_interval > deadline:
+            if self._clock() + poll_interval > deadline:
                 raise WaitTimeoutError(f"short {short_id} still {status.status} after {timeout:.0f}s")
             self._sleep(poll_interval)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from google import genai
 from google.genai import types
 
-from contentgen.catalog import find_model, today
+from contentgen.billing.prices import speech_cost, speech_cost_bound
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
 from contentgen.errors import ContentFilteredError, ModelOutputError
@@ -67,17 +67,6 @@ def pcm_to_wav(pcm: bytes, rate: int) -> bytes:
         out.setframerate(rate)
         out.writeframes(pcm[: len(pcm) - len(pcm) % 2])
     return buffer.getvalue()
-
-
-def speech_cost(model: str, prompt_tokens: int | None, audio_tokens: int | None) -> float | None:
-    """USD for a TTS answer from its token counts at the catalog's price of today (None: unpriced)."""
-    entry = find_model(model)
-    price = entry.price_on(today()) if entry is not None else None
-    if price is None or price.audio_output_per_million_tokens is None:
-        return None
-    text_rate = price.input_per_million_tokens or 0
-    cost = (prompt_tokens or 0) * text_rate + (audio_tokens or 0) * price.audio_output_per_million_tokens
-    return float(cost / 1_000_000)
 
 
 def _speak(client: genai.Client, text: str, voice: str, language: str | None, call: Attempt) -> Narration:
@@ -130,4 +119,10 @@ def synthesize(text: str, *, voice: str, language: str | None, models: Sequence[
     def attempt(client: genai.Client, call: Attempt) -> Narration:
         return _speak(client, text, voice, language, call)
 
-    return google_genai.call(attempt, models=models, name="speech", prompt=text)
+    return google_genai.call(
+        attempt,
+        models=models,
+        name="speech",
+        prompt=text,
+        cost_bound=lambda model: speech_cost_bound(model, text),
+    )

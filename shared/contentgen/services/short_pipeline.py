@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -20,11 +21,12 @@ from aws_durable_execution_sdk_python.config import MapConfig
 
 from contentgen.assembly import SegmentInput, ShortSpec, assemble_short, build_cues, speech_bounds, wav_info
 from contentgen.billing.meter import Meter, metered
+from contentgen.billing.prices import AUDIO_TOKENS_PER_SECOND, speech_cost
 from contentgen.catalog import default_chain, image_price_usd
 from contentgen.config import get_settings
 from contentgen.errors import ContentgenError
 from contentgen.generation.images import accepts_references, generate_image
-from contentgen.generation.speech import speech_cost, synthesize
+from contentgen.generation.speech import synthesize
 from contentgen.models.shorts import ShortRequest
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.observability import logger
@@ -44,7 +46,7 @@ from contentgen.services.shorts import BREATH_S, DEADLINE_SECONDS, TITLE_S, medi
 from contentgen.services.stories import generate_story_segments
 from contentgen.services.webhooks import attempt_delivery, event_body
 from contentgen.stores.jobs import get_job, update_job
-from contentgen.stores.ledger import charge
+from contentgen.stores.ledger import Reservations, settle
 from contentgen.stores.media import get_media, media_exists, put_media
 
 if TYPE_CHECKING:
@@ -54,14 +56,21 @@ if TYPE_CHECKING:
 # downloads and uploads around it (the assembly's own default, 20 s + 4 x the short, is too tight
 # for a 60 s short on a busy core).
 ASSEMBLY_TIMEOUT_S = 540.0
-AUDIO_TOKENS_PER_SECOND = 32  # Gemini audio tokens (contentgen.services.shorts)
 WEBHOOK_FIRST_DELAY = 5
 WEBHOOK_MAX_DELAY = 3600
 WEBHOOK_WINDOW_SECONDS = 24 * 3600
 
 
-def _story(run: JobRun, request: ShortRequest) -> dict[str, Any]:
+def _guarded(meter: Meter, reservations: Reservations) -> None:
+    """Each priced provider request of a paid step reserves its most on the payer's budget
+    first (`contentgen.stores.ledger`: 429 `budget_exceeded` refuses it unpaid)."""
+    meter.guard = reservations
+    meter.after = reservations.after
+
+
+def _story(run: JobRun, request: ShortRequest, reservations: Reservations) -> dict[str, Any]:
     with metered() as meter:
+        _guarded(meter, reservations)
         story = generate_story_segments(
             StorySegmentsRequest(
                 prompt=request.prompt,
@@ -83,13 +92,18 @@ def _story(run: JobRun, request: ShortRequest) -> dict[str, Any]:
 
 
 def _image(
-    run: JobRun, request: ShortRequest, segment: dict[str, Any], reference: str | None
+    run: JobRun,
+    request: ShortRequest,
+    segment: dict[str, Any],
+    reference: str | None,
+    reservations: Reservations,
 ) -> dict[str, Any]:
     settings = get_settings()
     references: list[tuple[bytes, str]] = []
     if reference:
         references = [(get_media(reference), "image/png")]
     with metered() as meter:
+        _guarded(meter, reservations)
         image = generate_image(
             str(segment["visual_prompt"]),
             aspect_ratio=request.aspect_ratio,
@@ -107,8 +121,11 @@ def _image(
     }
 
 
-def _narration(run: JobRun, request: ShortRequest, segment: dict[str, Any]) -> dict[str, Any]:
+def _narration(
+    run: JobRun, request: ShortRequest, segment: dict[str, Any], reservations: Reservations
+) -> dict[str, Any]:
     with metered() as meter:
+        _guarded(meter, reservations)
         narration = synthesize(
             str(segment["text"]),
             voice=voice_of(request),
@@ -201,15 +218,16 @@ def _segment(
     request: ShortRequest,
     segment: dict[str, Any],
     reference: str | None,
+    reservations: Reservations,
 ) -> dict[str, Any]:
     """One segment's paid parts (image, then narration), each checkpointed at most once."""
 
     n = int(segment["index"])
-    image = paid_step(context, f"image-{n}", lambda: _image(run, request, segment, reference))
+    image = paid_step(context, f"image-{n}", lambda: _image(run, request, segment, reference, reservations))
     image = _recovered(context, f"image-{n}", image, lambda: _stored_image(run.job_id, n))
     if not image.ok:
         raise JobFailure(image.code or "provider_error", f"segment {n} image: {image.message}")
-    narration = paid_step(context, f"narration-{n}", lambda: _narration(run, request, segment))
+    narration = paid_step(context, f"narration-{n}", lambda: _narration(run, request, segment, reservations))
     narration = _recovered(context, f"narration-{n}", narration, lambda: _stored_audio(run.job_id, n))
     audio: dict[str, Any] | None = narration.value if narration.ok else None
     if audio is None and not (request.silent_fallback and not narration.unconfirmed):
@@ -316,20 +334,33 @@ def _by_kind(story_usage: dict[str, Any], segments: list[dict[str, Any]]) -> dic
     requests = int(story_usage.get("provider_requests") or 0) + sum(
         int(s["provider_requests"]) for s in segments
     )
+    # The total is the sum of the parts as shown (each rounded to a millionth of a dollar).
+    text, image, voice = round(text, 6), round(image, 6), round(voice, 6)
     return {
-        "text": round(text, 6),
-        "image": round(image, 6),
-        "voice": round(voice, 6),
+        "text": text,
+        "image": image,
+        "voice": voice,
         "video": 0.0,
         "cost_usd": round(text + image + voice, 6),
         "provider_requests": requests,
     }
 
 
-def _charge(owner: str | None, by_kind: dict[str, Any], model: str | None) -> None:
+def _payer(owner: str | None) -> str:
+    """Who pays for the short: its owner, else (a short no key started) the pipeline key."""
+    return owner or get_settings().pipeline_api_key_id
+
+
+def _charge(
+    owner: str | None, reservations: Reservations, by_kind: dict[str, Any], model: str | None
+) -> None:
+    """Settle the short on the ledger once: release the holds its paid requests took in this
+    invocation (an earlier invocation's lapse by themselves) and charge what the steps cost."""
     meter = Meter()
     meter.add(model=model, ok=True, prompt_tokens=None, completion_tokens=None, cost_usd=by_kind["cost_usd"])
-    charge(owner or get_settings().pipeline_api_key_id, "short_job", meter, None)
+    # Per function on the ledger as the other functions are: Lambda's name for this one.
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "ShortJobFunction"
+    settle(_payer(owner), function, meter, reservations.holds)
 
 
 def run_short(run: JobRun) -> JobResult:
@@ -338,8 +369,9 @@ def run_short(run: JobRun) -> JobResult:
     request = ShortRequest.model_validate(run.request)
     context = run.context
     deadline_step(context, DEADLINE_SECONDS)
+    reservations = Reservations((_payer(run.owner),))
     run.progress("story", 0.02)
-    story = paid_step(context, "story", lambda: _story(run, request))
+    story = paid_step(context, "story", lambda: _story(run, request, reservations))
     story = _recovered(context, "story", story, lambda: _stored_story(run.job_id))
     if not story.ok:
         raise JobFailure(story.code or "provider_error", f"story: {story.message}")
@@ -357,14 +389,14 @@ def run_short(run: JobRun) -> JobResult:
     rest = segments
     if request.character is not None and accepts_references(settings.image_models[0]):
         first = context.run_in_child_context(
-            lambda child: _segment(child, run, request, segments[0], None), name="segment-1"
+            lambda child: _segment(child, run, request, segments[0], None, reservations), name="segment-1"
         )
         done.append(first)
         reference = first["image_key"]
         rest = segments[1:]
 
     def branch(child: DurableContext, segment: dict[str, Any], _index: int, _all: Any) -> dict[str, Any]:
-        return _segment(child, run, request, segment, reference)
+        return _segment(child, run, request, segment, reference, reservations)
 
     if rest:
         batch: BatchResult[dict[str, Any]] = context.map(
@@ -378,13 +410,13 @@ def run_short(run: JobRun) -> JobResult:
         if errors:
             # What was paid (the story, the finished segments) is charged before the short fails.
             paid = _by_kind(story_usage, done)
-            once_step(context, "charge", lambda: _charge(run.owner, paid, None))
+            once_step(context, "charge", lambda: _charge(run.owner, reservations, paid, None))
             reason = getattr(errors[0], "message", None) or "no reason given"
             raise JobFailure("provider_error", f"a segment failed: {reason}", usage={"by_kind": paid})
     done.sort(key=lambda segment: int(segment["index"]))
     by_kind = _by_kind(story_usage, done)
     if all(segment["silent"] for segment in done):
-        once_step(context, "charge", lambda: _charge(run.owner, by_kind, None))
+        once_step(context, "charge", lambda: _charge(run.owner, reservations, by_kind, None))
         raise JobFailure(
             "provider_error", "no narration could be made for any segment", usage={"by_kind": by_kind}
         )
@@ -392,11 +424,11 @@ def run_short(run: JobRun) -> JobResult:
     try:
         assembled = store_step(context, "assemble", lambda: _assemble_once(run, request, title, done))
     except StepError as exc:  # failed after its retries; the SDK's own invocation errors propagate
-        once_step(context, "charge", lambda: _charge(run.owner, by_kind, None))
+        once_step(context, "charge", lambda: _charge(run.owner, reservations, by_kind, None))
         raise JobFailure(
             "assembly_failed", f"the short could not be assembled: {exc.message}", usage={"by_kind": by_kind}
         ) from None
-    once_step(context, "charge", lambda: _charge(run.owner, by_kind, story_usage.get("model")))
+    once_step(context, "charge", lambda: _charge(run.owner, reservations, by_kind, story_usage.get("model")))
     return JobResult(
         outputs={**assembled, "segments_total": len(done), **{f"segment_{s['index']}": s for s in done}},
         usage={

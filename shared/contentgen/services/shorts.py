@@ -31,14 +31,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from contentgen.billing.budgets import BudgetExceededError, seconds_until_midnight
+from contentgen.billing.prices import AUDIO_TOKENS_PER_SECOND
 from contentgen.catalog import default_chain, find_model, image_price_usd, today
 from contentgen.config import get_settings
+from contentgen.connectors.fetch_guard import check_fetchable
 from contentgen.errors import InvalidRequestError
 from contentgen.models.shorts import ShortAccepted, ShortParts, ShortRequest, ShortStatus, ShortUsage
 from contentgen.services.jobs import owned_job, start_job
 from contentgen.stores.jobs import check_configured
-from contentgen.stores.ledger import check_budget
 from contentgen.stores.media import presigned_get_url
 
 KIND = "short"
@@ -46,7 +46,6 @@ DEADLINE_SECONDS = 3600  # a short not made in an hour fails (deadline_exceeded)
 BREATH_S = 0.12  # pause after each narration: keeps the short within 5 % of its narration
 TITLE_S = 1.5  # the title is drawn over the first segment for this long (no silent card)
 WORDS_PER_SEGMENT = 18  # DOMAIN.md: 8-25 words a segment, ~150 words a minute
-AUDIO_TOKENS_PER_SECOND = 32
 STORY_TOKENS = (1500, 120)  # estimate: prompt tokens, completion tokens per segment
 
 
@@ -99,21 +98,14 @@ def estimate(request: ShortRequest) -> dict[str, float]:
 def start_short(
     request: ShortRequest, *, owner: str | None, scope: str, key: str | None, base_path: str = ""
 ) -> ShortAccepted:
-    """Validate the voice, check the estimate against the owner's budget, start the job once."""
+    """Validate the voice, estimate the short from the catalog, start the job once."""
     check_configured()
     voice_of(request)
+    if request.callback_url is not None:
+        # Its host must resolve to public addresses only (422 naming callback_url); checked
+        # again before each delivery (contentgen.services.webhooks).
+        check_fetchable(request.callback_url, field="callback_url")
     cost = estimate(request)
-    payer = owner or get_settings().pipeline_api_key_id
-    standing = check_budget(payer)  # 429 when the day's budget is spent; None: ledger unreadable
-    if standing is not None and standing.spent_usd + Decimal(str(cost["total"])) > standing.budget_usd:
-        from contentgen.billing import budgets
-
-        raise BudgetExceededError(
-            f"this short is estimated at {cost['total']:.4f} USD (text {cost['text']:.4f}, images "
-            f"{cost['image']:.4f}, voice {cost['voice']:.4f}); API key {payer} has "
-            f"{max(standing.budget_usd - standing.spent_usd, Decimal(0)):f} USD of its daily budget left",
-            retry_after=seconds_until_midnight(budgets.clock()),
-        )
     job, _ = start_job(
         KIND,
         function=get_settings().short_job_function,

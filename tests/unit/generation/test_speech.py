@@ -7,8 +7,9 @@ import wave
 
 import pytest
 
+from contentgen.billing.prices import speech_cost
 from contentgen.catalog import default_chain
-from contentgen.generation.speech import pcm_rate, pcm_to_wav, speech_cost
+from contentgen.generation.speech import pcm_rate, pcm_to_wav
 from local.fake_media import SPEECH_RATE, speech_pcm
 
 
