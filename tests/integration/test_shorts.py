@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.request
+import uuid
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,9 +31,10 @@ from contentgen.assembly import (
 )
 from contentgen.services import webhooks
 from contentgen.services.webhooks import PostResult, verify
+from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
-from local.template import functions
+from local.template import functions, physical_name
 from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
 from tests.integration.conftest import Stack
 from tests.integration.test_assembly import ffmpeg_says, gray_frame
@@ -196,6 +198,7 @@ def test_a_short_is_made_end_to_end_checked_as_a_player_would(
         ShortSpec(segments=tuple(inputs), title=story["title"][:80], breath_s=0.12, title_overlay=True),
         tmp_path / "bare",
         burn_captions=False,
+        timeout_s=600,  # a bound for a loaded machine, not a speed check (make bench-short)
     )
     first = inputs[0].cues[0]
     at = (first.start_s + first.end_s) / 2
@@ -242,9 +245,91 @@ def test_a_voice_the_catalog_does_not_have_is_refused_naming_the_allowed_ones(st
     assert stack.provider.requests() == []
 
 
-def test_a_private_callback_url_is_refused(stack: Stack, api: Api) -> None:
-    status, answer = api.call(
-        "POST", "/shorts", {"prompt": "x", "callback_url": "https://169.254.169.254/hook"}
-    )
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/hook",  # a non-public literal
+        "http://hooks.example.com/hook",  # not https
+        "https://169.254.169.254.nip.io/hook",  # a public-looking name resolving to the metadata address
+        "https://hooks.localtest.me/hook",  # resolves to 127.0.0.1
+        "https://nowhere.invalid/hook",  # does not resolve
+    ],
+)
+def test_a_callback_url_that_is_not_public_is_refused_before_anything_starts(
+    stack: Stack, api: Api, jobs: RunnerStarter, url: str
+) -> None:
+    status, answer = api.call("POST", "/shorts", {"prompt": "x", "callback_url": url})
     assert status == 422, answer
     assert "callback_url" in json.dumps(answer)
+    assert jobs.starts == []
+    assert stack.provider.requests() == []
+
+
+# -- entry points: like every function, direct invocation, its queue and the bus ------------------
+
+
+def _one_short_made(stack: Stack, jobs: RunnerStarter) -> str:
+    """Wait for the executions; exactly one was started, it succeeded and paid once per part."""
+    results = jobs.wait_all()
+    assert len(jobs.starts) == 1, jobs.starts
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+    (short_id,) = {start.name for start in jobs.starts}
+    return short_id
+
+
+def test_a_direct_invocation_answers_the_202_body_and_starts_one_short(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """`aws lambda invoke` with the request body itself as the event: the 202's body comes back."""
+    context = LocalLambdaContext(function_name=API, timeout_seconds=29)
+    answer = handler(API)({"prompt": "A fox learns to sail", "segment_count": 3}, context)
+    assert answer["status"] == "pending", answer
+    assert answer["short_id"].startswith("short-")
+    assert answer["status_url"].endswith(f"/shorts/{answer['short_id']}")
+    assert _one_short_made(stack, jobs) == answer["short_id"]
+
+
+def test_the_same_request_delivered_twice_on_its_queue_makes_one_short(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """SQS is at-least-once: two deliveries of one message (two invocations of the dispatcher)
+    start ONE named execution, paid once; the short belongs to the key the message names."""
+    request_id = f"short-{uuid.uuid4().hex[:8]}"
+    body = json.dumps(
+        {"request_id": request_id, "api_key_id": KEY_A, "request": {"prompt": "A kite", "segment_count": 3}}
+    )
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('ShortsQueue')}"
+    for delivery in range(2):
+        message = {"MessageId": f"m-{delivery}", "ReceiptHandle": f"r-{delivery}", "Body": body}
+        answer = handler(API)(sqs_event([message], queue_arn), LocalLambdaContext(function_name=API))
+        assert answer == {"batchItemFailures": []}
+    short_id = _one_short_made(stack, jobs)
+    status, short = api.call("GET", f"/shorts/{short_id}")
+    assert (status, short["status"]) == (200, "succeeded"), short
+
+
+def test_a_request_on_the_bus_starts_one_short(stack: Stack, api: Api, jobs: RunnerStarter) -> None:
+    """An EventBridge event (detail-type `shorts`, the request in `detail`) delivered twice, as a
+    rule targeting the function directly would: one execution."""
+    request_id = f"short-{uuid.uuid4().hex[:8]}"
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "shorts",
+        "source": "creator.pipeline",
+        "account": "123456789012",
+        "time": "2026-12-07T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "request_id": request_id,
+            "api_key_id": KEY_A,
+            "request": {"prompt": "A kite", "segment_count": 3},
+        },
+    }
+    for _ in range(2):
+        handler(API)(event, LocalLambdaContext(function_name=API))
+    short_id = _one_short_made(stack, jobs)
+    status, short = api.call("GET", f"/shorts/{short_id}")
+    assert (status, short["status"]) == (200, "succeeded"), short

@@ -152,7 +152,7 @@ def _table(logical_id: str) -> str:
 
 
 def test_every_function_that_keeps_records_is_tagged_with_the_route_its_code_owns() -> None:
-    assert len(RECORD_KEEPERS) == 9
+    assert len(RECORD_KEEPERS) == 10
     for function in RECORD_KEEPERS:
         route = _own_route(function)
         assert principal_tags(function)[ROUTE_TAG] == owner_prefix(route), function

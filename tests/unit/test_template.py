@@ -175,7 +175,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     }
 
 
-@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
+@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS | {"ShortsFunction"}))
 def test_text_functions_are_fed_by_their_own_queue_and_a_bus_rule(function: str) -> None:
     resources = load_template()["Resources"]
     properties = resources[function]["Properties"]
@@ -277,6 +277,9 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "ThrottlesAlarm",
         "VideoJobFailedExecutionsAlarm",
         "VideoJobTimedOutExecutionsAlarm",
+        "ShortJobErrorsAlarm",
+        "ShortJobFailedExecutionsAlarm",
+        "ShortJobTimedOutExecutionsAlarm",
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
         "EventsNotPublishedAlarm",
