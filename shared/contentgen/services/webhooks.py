@@ -11,8 +11,13 @@
   stops the retries; others are retried with exponential backoff and jitter (the caller:
   `contentgen.services.shorts` waits between attempts as durable waits, never sleeping), honouring
   `Retry-After`; request timeout 15 s (the spec recommends 15-30 s);
-- SSRF: the URL is checked before every attempt with the same check as `image_url`
-  (`contentgen.models.characters.check_image_url`: https, public host or literal).
+- SSRF: never sent to a non-public address. `POST /shorts` refuses (422 naming `callback_url`)
+  a URL that is not https, names a non-public host or literal
+  (`contentgen.models.characters.check_image_url`), or whose host resolves to a non-public
+  address (`contentgen.connectors.fetch_guard.check_fetchable`, the one URL guard); each attempt
+  checks both again, since DNS may answer otherwise by then: a host now resolving to a
+  non-public address ends the deliveries (final, nothing sent); one that does not resolve is
+  retried like an unreachable receiver. Redirects are never followed.
 
 The HTTP poster is injectable (`set_webhook_poster`): tests deliver to a recording receiver.
 """
@@ -30,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from contentgen.clients.secrets import WEBHOOK_SECRET, read_api_key
+from contentgen.connectors.fetch_guard import check_fetchable
+from contentgen.errors import InvalidRequestError
 from contentgen.models.characters import check_image_url
 
 TIMEOUT_SECONDS = 15.0
@@ -121,8 +128,20 @@ def attempt_delivery(url: str, msg_id: str, body: str, now: float) -> dict[str, 
     410 Gone, or the URL is refused as non-public), `status`, `error`, `retry_after`."""
     try:
         check_image_url(url)
+        check_fetchable(url, field="callback_url")
     except ValueError as exc:
         return {"delivered": False, "final": True, "status": None, "error": f"callback_url refused: {exc}"}
+    except InvalidRequestError as exc:
+        # DNS answered a non-public address (rebinding, or a record changed since the request):
+        # never sent. A name that does not resolve now is retried as an unreachable receiver.
+        unresolved = "does not resolve" in exc.message
+        return {
+            "delivered": False,
+            "final": not unresolved,
+            "status": None,
+            "error": f"callback_url {'not reachable' if unresolved else 'refused'}: {exc.message}",
+            "retry_after": None,
+        }
     timestamp = int(now)
     data = body.encode()
     headers = {

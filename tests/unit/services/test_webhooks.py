@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from contentgen.connectors import fetch_guard
 from contentgen.services import webhooks
 from contentgen.services.webhooks import PostResult, attempt_delivery, sign, signing_key, verify
 
@@ -87,3 +88,41 @@ def test_a_non_public_url_is_never_posted_to(posted: list[object], url: str) -> 
     assert (outcome["delivered"], outcome["final"]) == (False, True)
     assert outcome["error"].startswith("callback_url refused")
     assert posted == []
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1.nip.io/hook", "https://hooks.localtest.me/hook"])
+def test_a_name_that_resolves_to_a_non_public_address_is_never_posted_to(
+    posted: list[object], url: str
+) -> None:
+    """The name is public in spelling; its DNS answer is not (fetch_guard): refused, final."""
+    outcome = attempt_delivery(url, "msg_a", "{}", 1000.0)
+    assert (outcome["delivered"], outcome["final"]) == (False, True)
+    assert outcome["error"].startswith("callback_url refused")
+    assert "non-public" in outcome["error"]
+    assert posted == []
+
+
+def test_dns_that_changes_after_the_request_is_checked_again_at_send_time(
+    posted: list[tuple[str, bytes, dict[str, str]]],
+) -> None:
+    """Accepted while public, the host then resolves to the metadata address (rebinding): the
+    attempt is refused and nothing is sent; a host that stops resolving is retried."""
+    answers = {"hooks.example.com": ["93.184.215.14"]}
+
+    def resolver(name: str) -> list[str]:
+        if name not in answers:
+            raise OSError(f"{name} does not resolve")
+        return answers[name]
+
+    fetch_guard.set_resolver(resolver)
+    first = attempt_delivery("https://hooks.example.com/x", "msg_a", "{}", 1000.0)
+    assert first["status"] == 503
+    assert len(posted) == 1
+    answers["hooks.example.com"] = ["169.254.169.254"]
+    rebound = attempt_delivery("https://hooks.example.com/x", "msg_a", "{}", 1060.0)
+    assert (rebound["delivered"], rebound["final"], rebound["status"]) == (False, True, None)
+    assert "169.254.169.254" in rebound["error"]
+    del answers["hooks.example.com"]
+    gone = attempt_delivery("https://hooks.example.com/x", "msg_a", "{}", 1120.0)
+    assert (gone["delivered"], gone["final"]) == (False, False)  # retried later
+    assert len(posted) == 1  # only the attempt made while the host was public
