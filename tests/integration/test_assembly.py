@@ -274,3 +274,14 @@ def test_ffmpeg_failure_is_an_assembly_error_and_leaves_nothing(tmp_path: Path) 
     with pytest.raises(AssemblyError, match="ffmpeg exited"):
         assemble_short(ShortSpec((SegmentInput(broken, silent_s=1.0),), "t"), out, toolchain=tools)
     assert sorted(p.name for p in out.iterdir()) == ["short.srt", "short.vtt"]
+
+
+def test_a_time_budget_given_by_the_caller_stops_ffmpeg_and_leaves_no_mp4(tmp_path: Path) -> None:
+    tools = Toolchain.locate()
+    still = draw(tools, tmp_path / "still.png", "testsrc2=s=1024x1792", "-frames:v", "1")
+    out = tmp_path / "out"
+    with pytest.raises(AssemblyError, match="ffmpeg took longer than 0 s"):
+        assemble_short(
+            ShortSpec((SegmentInput(still, silent_s=5.0),), "t"), out, toolchain=tools, timeout_s=0.01
+        )
+    assert not (out / "short.mp4").exists()
