@@ -63,9 +63,11 @@ def _tmp_sampler(stop: threading.Event, peak: list[int]) -> None:
     while not stop.is_set():
         total = 0
         for folder in root.glob("short-*"):
-            for path in folder.rglob("*"):
-                with contextlib.suppress(OSError):
-                    total += path.stat().st_size if path.is_file() else 0
+            # The assembly removes its folders while they are walked: a vanished one counts 0.
+            for where, _, files in os.walk(folder):
+                for name in files:
+                    with contextlib.suppress(OSError):
+                        total += os.stat(os.path.join(where, name)).st_size
         peak[0] = max(peak[0], total)
         time.sleep(0.05)
 
