@@ -3,8 +3,9 @@
 N requests of ONE API key are released at once (a barrier) against moto and the provider
 emulator, in this process, as API Gateway would invoke the functions: `POST /stories/segments`
 (text: OpenRouter's `usage.cost`, reserved beforehand as an upper bound) and `POST /videos`
-(8 s of Veo 3 at 0.40 USD per second: 3.20 USD, reserved exactly). The budget is set so a few
-requests fit. Printed per case: the budget, what was spent (the ledger's settled `cost_usd`),
+(8 s at the chain's dearest per-second price, held at the API before the durable job starts; the
+jobs run in the testing SDK's runner, `local.durable`, and each one's cost is read from its job
+row). The budget is set so a few requests fit. Printed per case: the budget, what was spent (the ledger's settled `cost_usd`),
 how many ran, the largest single request, what is still reserved, and the verdict: spend <=
 budget + one request's cost.
 """
@@ -94,7 +95,7 @@ def run_case(kind: str, concurrency: int, budget: Decimal) -> Case:
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         answers = list(pool.map(one, range(concurrency)))
-    costs = [Decimal(str(answer["usage"]["cost_usd"])) for status, answer in answers if status in (200, 202)]
+    costs = [_cost(status, answer) for status, answer in answers if status in (200, 202)]
     report = ledger.usage_report(key)
     return Case(
         kind=kind,
@@ -115,6 +116,27 @@ def run_case(kind: str, concurrency: int, budget: Decimal) -> Case:
             )
         ),
     )
+
+
+def _cost(status: int, answer: dict[str, Any]) -> Decimal:
+    """What one admitted request cost: its `usage` (200), or its video job's, once finished (202)."""
+    if status == 200:
+        return Decimal(str(answer["usage"]["cost_usd"]))
+    from contentgen.stores.jobs import get_job
+
+    assert _durable is not None, "video jobs need the local durable service"
+    _durable.result(_durable_name(), answer["job_id"])
+    job = get_job(answer["job_id"])
+    return Decimal(str(job.cost_usd or 0)) if job is not None else Decimal(0)
+
+
+_durable: Any = None  # the local durable service (video jobs), while the bench runs
+
+
+def _durable_name() -> str:
+    from local.template import physical_name
+
+    return physical_name("VideoJobFunction")
 
 
 def spend_vs_budget(concurrencies: tuple[int, ...] = (20, 100)) -> list[Case]:
@@ -174,8 +196,15 @@ def main() -> int:
             sys.path.insert(0, SHARED)
             from local.bench import quiet
 
-            with quiet():
-                cases = spend_vs_budget()
+            global _durable
+            from local.durable import LocalDurableService
+
+            _durable = LocalDurableService(skip_time=True).start_runners()
+            try:
+                with quiet():
+                    cases = spend_vs_budget()
+            finally:
+                _durable.stop()
     finally:
         extension.shutdown()
         moto.stop()

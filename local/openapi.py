@@ -74,7 +74,13 @@ ERRORS: dict[int, tuple[str, str, str]] = {
         "invalid_request",
         "invalid request: segment_count: Input should be less than or equal to 50",
     ),
-    429: ("API Gateway: over the key's rate or daily quota.", "too_many_requests", "Too Many Requests"),
+    429: (
+        "API Gateway: over the key's rate or daily quota; or the key's daily spend budget cannot hold "
+        "the request (`budget_exceeded`, Retry-After until 00:00 UTC; nothing was paid; for "
+        "`POST /videos` the message names the video's estimate and no job was started).",
+        "too_many_requests",
+        "Too Many Requests",
+    ),
     502: (
         "The provider kept failing, rejected the request or key, or its output failed validation twice.",
         "provider_error",

@@ -269,9 +269,11 @@ def test_twenty_concurrent_videos_on_a_4_usd_budget_spend_at_most_one_video_past
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 22 finding 1: 20 concurrent 8 s videos (3.20 USD each) on a 4 USD budget were 19 x 202
-    and 60.80 USD. Each start is a durable job (202 at once) whose paid step reserves the start's
-    exact cost before the request is sent: the first leaves 0.80 USD, the second crosses the
-    budget, the other 18 jobs fail budget_exceeded before any provider request."""
+    and 60.80 USD. Each POST /videos holds the video's most (its seconds x the dearest price of
+    the chain) on the key's day by one conditional write before the job is claimed or started:
+    requests are admitted while settled + reserved < budget (the last one admitted crosses it),
+    the others are answered 429 budget_exceeded naming the estimate, with no job, no execution
+    and no provider request."""
     from tests.durable_jobs import running
 
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
@@ -280,24 +282,34 @@ def test_twenty_concurrent_videos_on_a_4_usd_budget_spend_at_most_one_video_past
     set_budget(stack, key, "4")
     starts = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"])
     body = {"prompt": "A paper boat on a rainy street", "duration_seconds": 8}
+    from contentgen.config import get_settings
+
+    get_settings.cache_clear()
+    # The estimate: 8 s at the dearest price of the chain the settings serve (the catalog's prices).
+    one = max(price for model in get_settings().video_models if (price := video_price_usd(model))) * 8
 
     with running(handler_for("VideoJobFunction")) as jobs:
         answers = concurrently(api_event, "GenerateVideoFunction", "/videos", body, key, 20)
         jobs.wait_all()
 
-    assert sorted(status for status, _, _ in answers) == [202] * 20
-    finished = [get_job(answer["job_id"]) for _, answer, _ in answers]
-    outcomes = sorted((job.status, job.error_code) for job in finished if job is not None)
-    accepted = outcomes.count(("succeeded", None))
-    assert outcomes == [("failed", "budget_exceeded")] * (20 - accepted) + [("succeeded", None)] * accepted
-    one = (video_price_usd(default_chain("video")[0]) or Decimal(0)) * 8  # 8 s at its catalog price
+    statuses = sorted(status for status, _, _ in answers)
+    accepted = statuses.count(202)
+    # Deterministic: admitted while settled + reserved < budget, so the one that crosses it passes.
+    assert accepted == math.ceil(Decimal("4") / one)
+    assert statuses == [202] * accepted + [429] * (20 - accepted)
+    for status, answer, headers in answers:
+        if status == 429:
+            assert answer["code"] == "budget_exceeded"
+            assert f"up to {one.normalize():f} USD" in answer["message"], answer["message"]
+            assert int(headers["Retry-After"]) > 0
+    assert len(jobs.starts) == accepted, "no execution started for a refused request"
+    finished = [get_job(answer["job_id"]) for status, answer, _ in answers if status == 202]
+    assert [job.status if job else None for job in finished] == ["succeeded"] * accepted
     spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
     assert spent == one * accepted
     assert spent <= Decimal("4") + one, "at most one video past the budget"
-    # Deterministic: admitted while settled + reserved < budget, so the one that crosses it passes.
-    assert accepted == math.ceil(Decimal("4") / one)
     started = sum(1 for r in stack.provider.requests() if "predictLongRunning" in r["path"]) - starts
-    assert started == accepted, "no refused job reached the provider"
+    assert started == accepted, "no refused request reached the provider"
     report = usage_of(api_event, key)
     assert (report["settled_today_usd"], report["reserved_today_usd"]) == (float(spent), 0), (
         "every hold settled"

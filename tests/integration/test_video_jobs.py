@@ -480,68 +480,282 @@ def test_an_omni_duration_veo_cannot_make_is_accepted_on_the_gemini_api(
     assert stack.provider.requests()[0]["body"]["response_format"]["duration"] == "10s"
 
 
-# -- money: the start's price is reserved before it is paid, settled once -------------------------
+# -- money: the job's most is reserved at the API, before anything starts; settled once ----------
 
 
-def test_a_key_whose_budget_is_spent_ends_the_next_job_unpaid(
+def new_key() -> str:
+    return f"key-{uuid.uuid4().hex[:12]}"
+
+
+def price_of(seconds: int) -> Decimal:
+    """`seconds` of video at the dearest price of the default chain (the catalog): the estimate."""
+    prices = [video_price_usd(model) for model in get_settings().video_models]
+    return max(price for price in prices if price is not None) * seconds
+
+
+def test_an_over_budget_start_is_429_naming_the_estimate_and_starts_nothing(
     stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    """The start's most is reserved on the key's day by one conditional write before the request
-    is sent: once the day's spend reaches the budget, the next job's reservation is refused, so
-    its start is never sent, nothing more is charged and the job fails budget_exceeded."""
-    key = f"key-{uuid.uuid4().hex[:12]}"
-    per_second = video_price_usd(default_chain("video")[0])
-    assert per_second is not None
-    set_daily_budget(key, per_second * 6)  # exactly one 6 s video
+    """Issue 22 finding 1 at the API: the video's most (its seconds x the dearest model's price) is
+    held on the key's day by one conditional write BEFORE the job is claimed or started. A key
+    whose day has nothing left gets 429 budget_exceeded naming the estimate: no job row, no
+    execution, no provider request. The same Idempotency-Key once the budget frees starts it."""
+    key = new_key()
+    set_daily_budget(key, price_of(6))  # exactly one 6 s video
     stack.provider.configure(video_polls=1)
 
     first = api.start(key_id=key, duration_seconds=6)
     finish(jobs)
     assert api.status(first["job_id"], key_id=key)[1]["status"] == "succeeded"
-    second = api.start(key_id=key, duration_seconds=6, prompt="A paper boat at dawn")
-    finish(jobs)
+    retry_key = f"order-{uuid.uuid4().hex[:8]}"
+    body = {"prompt": "A paper boat at dawn", "duration_seconds": 6}
+    headers = {"Idempotency-Key": retry_key}
 
-    job = api.status(second["job_id"], key_id=key)[1]
-    assert (job["status"], job["error_code"]) == ("failed", "budget_exceeded"), job
-    assert paid_starts(stack) == 1, "the second start was refused before it was sent"
+    status, refused = api.call("POST", "/videos", body, key_id=key, headers=headers)
+
+    assert (status, refused["code"]) == (429, "budget_exceeded"), refused
+    assert f"up to {price_of(6).normalize():f} USD" in refused["message"], refused["message"]
+    assert "6 s x" in refused["message"]
+    assert key in refused["message"]
+    assert len(jobs.starts) == 1, "no execution started for the refused request"
+    assert paid_starts(stack) == 1, "no provider request for it"
     day = spend_day(stack, key)
-    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "only the first job is charged"
+    assert Decimal(day["cost_usd"]["N"]) == price_of(6), "only the first job is charged"
     assert not [name for name in day if name.startswith(HOLD_PREFIX)], "no hold left behind"
-    assert events_for(outcome_events(), second["job_id"]) == ["JobFailed"]
+    assert events_for(outcome_events(), first["job_id"]) == ["JobSucceeded"]
+    assert len(outcome_events()) == 1, "no job, so no outcome event, for the refusal"
+
+    # The budget frees: the same Idempotency-Key starts the job (the refusal was not remembered).
+    set_daily_budget(key, price_of(6) * 2)
+    status, accepted = api.call("POST", "/videos", body, key_id=key, headers=headers)
+    assert status == 202, accepted
+    finish(jobs)
+    assert api.status(accepted["job_id"], key_id=key)[1]["status"] == "succeeded"
+    assert (len(jobs.starts), paid_starts(stack)) == (2, 2)
+    assert Decimal(spend_day(stack, key)["cost_usd"]["N"]) == price_of(6) * 2
 
 
-def test_a_paid_start_is_reserved_then_settled_once_at_its_price(
+def test_the_hold_travels_in_the_start_is_shown_while_the_job_runs_and_settled_once(
     stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The reservation is taken before the start (seen from inside the start) and settled once:
-    the day holds the start's price, no hold is left."""
-    key = f"key-{uuid.uuid4().hex[:12]}"
-    per_second = video_price_usd(default_chain("video")[0])
-    assert per_second is not None
-    set_daily_budget(key, per_second * 6)  # exactly the start: the reservation fits
+    """The starter holds the estimate and puts the hold in the start payload; the job's paid start
+    runs under it (the ledger's `reserve` is never called in the job: no second reservation);
+    `GET /usage`'s figures show it reserved while the job runs and settled after, no hold left."""
+    from contentgen.generation.videos import start_video as real_start
+
+    key = new_key()
+    set_daily_budget(key, price_of(6))  # exactly the estimate: the hold fits
     stack.provider.configure(video_polls=1)
-    held: list[list[str]] = []
+    in_job_reservations: list[Decimal] = []
     real_reserve = ledger.reserve
 
-    def reserve_and_look(api_key_id: str, most_usd: Decimal, until: float) -> Any:
-        hold = real_reserve(api_key_id, most_usd, until)
-        held.append([name for name in spend_day(stack, key) if name.startswith(HOLD_PREFIX)])
-        return hold
+    def reserve_in_job(api_key_id: str, most_usd: Decimal, until: float) -> Any:
+        in_job_reservations.append(most_usd)
+        return real_reserve(api_key_id, most_usd, until)
 
-    monkeypatch.setattr(ledger, "reserve", reserve_and_look)
+    monkeypatch.setattr(ledger, "reserve", reserve_in_job)
+    during: list[dict[str, Any]] = []
+
+    def start_and_look(*args: Any, **kwargs: Any) -> Any:
+        during.append(ledger.usage_report(key))  # as GET /usage answers, while the job runs
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr("contentgen.services.videos.start_video", start_and_look)
 
     accepted = api.start(key_id=key, duration_seconds=6)
     finish(jobs)
 
     job = api.status(accepted["job_id"], key_id=key)[1]
     assert job["status"] == "succeeded", job
-    assert len(held) == 1, "one reservation"
-    assert len(held[0]) == 1, "one hold, taken before the start was sent"
+    (started,) = jobs.starts
+    reservation = json.loads(started.payload)["reservation"]
+    assert Decimal(reservation["usd"]) == price_of(6)
+    assert [hold["api_key_id"] for hold in reservation["holds"]] == [key]
+    assert in_job_reservations == [], "the job ran under the starter's hold, reserving nothing"
+    (while_running,) = during
+    assert (while_running["reserved_today_usd"], while_running["settled_today_usd"]) == (
+        float(price_of(6)),
+        0,
+    )
+    after = ledger.usage_report(key)
+    assert (after["reserved_today_usd"], after["settled_today_usd"]) == (0, float(price_of(6)))
     assert paid_starts(stack) == 1
     day = spend_day(stack, key)
-    assert Decimal(day["cost_usd"]["N"]) == per_second * 6, "charged once, at the start's price"
+    assert Decimal(day["cost_usd"]["N"]) == price_of(6), "charged once, at the start's price"
     assert day["requests"]["N"] == "1"
     assert not [name for name in day if name.startswith(HOLD_PREFIX)], "the hold is released"
+    assert Decimal(day["committed_usd"]["N"]) == price_of(6)
+
+
+def test_a_job_that_fails_unpaid_releases_its_hold_and_the_budget_is_usable_again(
+    stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """The start is refused by the provider (nothing paid): the job settles its hold with no
+    charge, so the key's budget (one video) starts the next video."""
+    key = new_key()
+    set_daily_budget(key, price_of(6))
+    stack.provider.configure(video_polls=1)
+    reason = "The model veo-x has been shut down."
+    stack.provider.faults(
+        {
+            "kind": "raw",
+            "status": 404,
+            "target": "gemini",
+            "body": {"error": {"code": 404, "message": reason, "status": "NOT_FOUND"}},
+        }
+    )
+
+    refused = api.start(key_id=key, duration_seconds=6)
+    finish(jobs)
+    job = api.status(refused["job_id"], key_id=key)[1]
+    assert job["status"] == "failed", job
+    assert reason in job["error"]
+    day = spend_day(stack, key)
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "the hold is released"
+    assert Decimal(day.get("cost_usd", {"N": "0"})["N"]) == 0, "nothing charged"
+    assert Decimal(day["committed_usd"]["N"]) == 0
+
+    again = api.start(key_id=key, duration_seconds=6, prompt="A paper boat at dawn")
+    finish(jobs)
+    assert api.status(again["job_id"], key_id=key)[1]["status"] == "succeeded"
+    assert Decimal(spend_day(stack, key)["cost_usd"]["N"]) == price_of(6)
+
+
+def test_a_replayed_charge_step_settles_once(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invocation dies after the ledger's settle, before the step's checkpoint: the replay
+    runs `charge` again (at least once), and the ledger's `settled#<hold id>` marker makes the
+    second settle change nothing: charged once, the hold released once."""
+    key = new_key()
+    stack.provider.configure(video_polls=1)
+
+    with crash_after({"charge"}) as crashed:
+        accepted = api.start(key_id=key, duration_seconds=6)
+        finish(jobs)
+
+    assert crashed == {"charge"}
+    assert api.status(accepted["job_id"], key_id=key)[1]["status"] == "succeeded"
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == price_of(6), "charged once"
+    assert day["requests"]["N"] == "1"
+    assert Decimal(day["committed_usd"]["N"]) == price_of(6)
+    assert [name for name in day if name.startswith(ledger.SETTLED_PREFIX)] == [
+        ledger.SETTLED_PREFIX + json.loads(jobs.starts[0].payload)["reservation"]["id"]
+    ]
+
+
+def test_a_request_on_the_queue_over_budget_is_stored_429_and_starts_nothing(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue entry of generate_video: the message's key has no budget left: its outcome is
+    stored as the 429 (as the text functions' are), GenerationFailed is published, the record is
+    done (not retried), and no execution or provider request is made. Duplicate deliveries of an
+    admitted request hold the estimate once, on the message's key and the pipeline key."""
+    from contentgen.stores.ledger import reserve_once as real_reserve_once
+    from contentgen.stores.results import get_result
+
+    poor, rich, pipeline = new_key(), new_key(), new_key()
+    monkeypatch.setenv("PIPELINE_API_KEY_ID", pipeline)
+    get_settings.cache_clear()
+    set_daily_budget(poor, Decimal(0))
+    stack.provider.configure(video_polls=1)
+    made: list[tuple[str, bool]] = []
+
+    def reserve_once_and_count(api_key_id: str, hold_id: str, most_usd: Decimal, until: float) -> Any:
+        taken = real_reserve_once(api_key_id, hold_id, most_usd, until)
+        if taken is not None:
+            made.append((api_key_id, taken[1]))
+        return taken
+
+    monkeypatch.setattr("contentgen.services.jobs.reserve_once", reserve_once_and_count)
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('StorySegmentsQueue')}"
+    refused_id, admitted_id = f"vid-{uuid.uuid4().hex[:8]}", f"vid-{uuid.uuid4().hex[:8]}"
+
+    def deliver(request_id: str, key: str, delivery: int) -> dict[str, Any]:
+        body = json.dumps({"request_id": request_id, "api_key_id": key, "request": {"prompt": "A kite"}})
+        message = {"MessageId": f"m-{request_id}-{delivery}", "ReceiptHandle": f"r-{delivery}", "Body": body}
+        answer: dict[str, Any] = handler(API)(
+            sqs_event([message], queue_arn), LocalLambdaContext(function_name=API)
+        )
+        return answer
+
+    assert deliver(refused_id, poor, 0) == {"batchItemFailures": []}, "done: not retried into the DLQ"
+    for delivery in range(2):
+        assert deliver(admitted_id, rich, delivery) == {"batchItemFailures": []}
+    finish(jobs)
+
+    stored = get_result(refused_id, poor)
+    assert stored is not None
+    assert (stored["status"], stored["status_code"]) == ("failed", 429), stored
+    assert stored["error"]["code"] == "budget_exceeded"
+    assert len(jobs.starts) == 1, "one execution: the admitted request's, once"
+    assert paid_starts(stack) == 1
+    assert sorted(made) == sorted([(rich, True), (pipeline, True)]), "held once per payer"
+    for payer in (rich, pipeline):
+        day = spend_day(stack, payer)
+        assert day["requests"]["N"] == "1", payer
+        assert not [name for name in day if name.startswith(HOLD_PREFIX)], payer
+    assert spend_day(stack, poor) == {} or "cost_usd" not in spend_day(stack, poor)
+
+
+def test_concurrent_duplicate_starts_hold_once_and_send_one_payload(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below the idempotency layer (which serialises repeats of a key): 8 concurrent starts of the
+    same job (the same scope and key, as SQS delivering one message to two invocations at once)
+    make ONE hold, and every start that reaches the starter sends the same byte-identical
+    payload, which Lambda (here: a name-deduplicating starter, as `local.durable`) runs once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from contentgen.models.media import VideoRequest
+    from contentgen.services.jobs import set_execution_starter
+    from contentgen.services.videos import start_video_job
+    from contentgen.stores.idempotency import http_scope
+    from contentgen.stores.ledger import reserve_once as real_reserve_once
+
+    key = new_key()
+    stack.provider.configure(video_polls=1)
+    made: list[bool] = []
+
+    def reserve_once_and_count(api_key_id: str, hold_id: str, most_usd: Decimal, until: float) -> Any:
+        taken = real_reserve_once(api_key_id, hold_id, most_usd, until)
+        if taken is not None:
+            made.append(taken[1])
+        return taken
+
+    monkeypatch.setattr("contentgen.services.jobs.reserve_once", reserve_once_and_count)
+    sent: dict[str, set[str]] = {}
+    lock = threading.Lock()
+
+    def deduplicating(function: str, name: str, payload: str) -> str:
+        with lock:
+            first = name not in sent
+            sent.setdefault(name, set()).add(payload)
+        return jobs(function, name, payload) if first else f"arn:known:{name}"
+
+    set_execution_starter(deduplicating)
+    request = VideoRequest.model_validate({"prompt": "A kite over a beach", "duration_seconds": 6})
+    barrier = threading.Barrier(8, timeout=60)
+
+    def start(_: int) -> str:
+        barrier.wait()
+        return start_video_job(request, owner=key, scope=http_scope(key), key="same-order").job_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(start, range(8)))
+    finish(jobs)
+
+    (job_id,) = ids
+    assert made.count(True) == 1, made
+    assert [len(payloads) for payloads in sent.values()] == [1], "one byte-identical payload"
+    assert len(jobs.starts) == 1
+    assert paid_starts(stack) == 1
+    assert api.status(job_id, key_id=key)[1]["status"] == "succeeded"
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == price_of(6), "charged once"
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "no hold left behind"
 
 
 def spend_day(stack: Stack, key: str) -> dict[str, Any]:

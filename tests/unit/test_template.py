@@ -158,10 +158,11 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     assert properties["Environment"]["Variables"]["OPENROUTER_API_KEY_PARAM"] == {
         "Ref": "OpenRouterApiKeyParameterName"
     }
-    assert properties["Policies"][:5] == [
+    assert properties["Policies"][:6] == [
         {"Ref": "OpenRouterKeyReadPolicy"},
         SHARED_BREAKER_POLICY,
         {"Ref": "SpendAccountingPolicy"},
+        {"Ref": "BudgetAlarmPolicy"},
         {"Ref": "IdempotencyRecordsPolicy"},
         {"Ref": "EventGenerationPolicy"},
     ]
@@ -485,19 +486,24 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        attached = {"Ref": "SpendAccountingPolicy"} in resource["Properties"].get("Policies", [])
-        # POST /videos pays nothing itself (it checks the budget: Query, inline); the durable job
-        # it starts is charged, from its own role.
-        charged = logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction"}
-        assert attached is charged, logical_id
+        policies = resource["Properties"].get("Policies", [])
+        ledger = {"Ref": "SpendAccountingPolicy"} in policies
+        alarm = {"Ref": "BudgetAlarmPolicy"} in policies
+        # POST /videos reserves a job's most before starting it (the ledger) but charges nothing:
+        # the durable job it starts settles and is charged, from its own role (and may alarm).
+        assert ledger is (logical_id in GENERATION_FUNCTIONS), logical_id
+        assert alarm is (logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction"}), logical_id
     job_role = resources["VideoJobFunctionRole"]["Properties"]["ManagedPolicyArns"]
     assert {"Ref": "SpendAccountingPolicy"} in job_role
+    assert {"Ref": "BudgetAlarmPolicy"} in job_role
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
         frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
         frozenset({"dynamodb:UpdateItem"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
-        frozenset({"events:PutEvents"}): {"Fn::GetAtt": ["ContentgenEventBus", "Arn"]},
     }
+    (alarm_statement,) = resources["BudgetAlarmPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert alarm_statement["Action"] == "events:PutEvents"
+    assert alarm_statement["Resource"] == {"Fn::GetAtt": ["ContentgenEventBus", "Arn"]}
 
 
 def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
@@ -519,6 +525,7 @@ def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
         return allows(statements, "dynamodb:UpdateItem", table, context)
 
     assert update("committed_usd", "hold#0a1b2c")  # a reservation
+    assert update("committed_usd", "hold#0a1b2c", "settled#0a1b2c", "cost_usd")  # a job's settle, once
     assert update(
         "committed_usd",
         "hold#0a1b",
@@ -557,7 +564,7 @@ def test_results_bucket_is_tls_only_like_the_media_bucket() -> None:
 
 
 def test_bus_publishing_is_limited_to_the_projects_own_events() -> None:
-    (alarm,) = [s for s in _statements({"Ref": "SpendAccountingPolicy"}) if s["Action"] == "events:PutEvents"]
+    (alarm,) = [s for s in _statements({"Ref": "BudgetAlarmPolicy"}) if s["Action"] == "events:PutEvents"]
     assert alarm["Condition"]["StringEquals"] == {"events:source": "contentgen"}
     assert alarm["Condition"]["ForAllValues:StringEquals"] == {
         "events:detail-type": ["BudgetThresholdReached"]

@@ -5,7 +5,7 @@
     lambda_handler = run_video                            # functions/<name>/app.py
 
 The execution's input is `contentgen.services.jobs.start_payload` (job id = execution name, kind,
-owner, request). Around the body the decorator runs, as checkpointed steps:
+owner, request, and the reservation its starter made on the payers' budgets). Around the body the decorator runs, as checkpointed steps:
 
 1. `begin`: the job row becomes `running` (step `started`) unless it is finished already (a job
    the starter gave up on, or a second execution under a name the testing runner did not dedupe:
@@ -86,7 +86,12 @@ def durable_job(
                 logger.info("job not run: already finished or unknown")
                 return {"job_id": job_id, "status": "skipped"}
             run = JobRun(
-                context=context, job_id=job_id, kind=kind, owner=event.get("owner"), request=event["request"]
+                context=context,
+                job_id=job_id,
+                kind=kind,
+                owner=event.get("owner"),
+                request=event["request"],
+                reservation=event.get("reservation"),
             )
             outcome: dict[str, Any]
             try:

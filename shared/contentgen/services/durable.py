@@ -81,13 +81,16 @@ class JobFailure(Exception):
 @dataclass(frozen=True)
 class JobRun:
     """What a job body gets (`contentgen.entrypoints.durable.durable_job`): the durable `context`
-    and the job's start (from the execution's payload)."""
+    and the job's start (from the execution's payload: ids, owner, request, reservation)."""
 
     context: DurableContext
     job_id: str
     kind: str
     owner: str | None
     request: dict[str, Any]
+    # What the starter reserved on the payers' budgets (`contentgen.services.jobs.reserve_start`):
+    # the paid steps run under it (`job_reservations`) and settle it (`settle_job`).
+    reservation: dict[str, Any] | None = None
 
     def progress(self, step: str, progress: float, name: str | None = None) -> None:
         """Record `step` and `progress` (0..1) on the job row, as a checkpointed step."""

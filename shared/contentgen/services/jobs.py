@@ -4,12 +4,26 @@ This module does NOT import the durable SDK (the API/dispatcher functions that s
 light); the inside of an execution is `contentgen.services.durable` (steps, waits) and
 `contentgen.entrypoints.durable` (the handler decorator).
 
-- `start_job(kind, function=..., request=..., owner=..., scope=..., key=...)`: claims the job row
+- `start_job(kind, function=..., request=..., owner=..., scope=..., key=..., estimate=..., payers=...)`:
+  reserves the job's most (`estimate`) on every payer's budget, claims the job row
   (`contentgen.stores.jobs.claim_job`; the job id is the execution name) and starts the durable
   execution with `Invoke(FunctionName=<qualified>, InvocationType="Event",
   DurableExecutionName=job_id, Payload=<canonical start>)`. A repeat (same key) finds the claimed
   job and starts nothing new; a claimed job whose start never reached Lambda is started again with
   the SAME name and byte-identical payload, which Lambda answers with the existing execution.
+
+Budgets (`estimate`, `contentgen.stores.ledger`): BEFORE anything is claimed or started, the
+job's most is held on each payer's day by the ledger's one conditional write (`reserve_once`)
+under a hold id derived from the job (`hold_id_for`: the job id and its request), so duplicate
+starts (the same Idempotency-Key / request_id, SQS delivering twice, concurrent repeats) hold it
+once. A payer without budget left: 429 `budget_exceeded` naming the estimate, and nothing is
+claimed, started or paid (holds made for the other payers released); a repeat after the budget
+frees starts the job. The hold travels in the start payload (`reservation`, also kept on the job
+row, so a re-sent start is byte-identical); inside the execution `job_reservations` makes the
+paid step run under it (no second reservation) and `settle_job` settles it once per payer:
+released, what was paid charged, under the ledger's `settled#<hold id>` marker so a replayed
+settle changes nothing. An execution that dies before settling leaves the hold to lapse at its
+`until` (the job's deadline + `HOLD_MARGIN_SECONDS`), as every invocation's hold does.
 - `owned_job(job_id, owner, kind=...)`: the job for the key that paid, else `NotFoundError` (404)
   exactly as for an unknown id.
 - `announce_job(job_id)`: publishes `JobSucceeded` / `JobFailed` on the bus once per job (the
@@ -21,12 +35,18 @@ functions in the testing SDK's runner instead of Lambda; by default it is Lambda
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from contentgen.billing import budgets
+from contentgen.billing.budgets import BudgetExceededError
+from contentgen.billing.meter import Meter
 from contentgen.clients.aws import get_events_client, get_lambda_client
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError, NotFoundError
@@ -41,8 +61,10 @@ from contentgen.stores.jobs import (
     mark_notified,
     read_owned_job,
     request_hash,
+    started_job,
     update_job,
 )
+from contentgen.stores.ledger import HOLD_MARGIN_SECONDS, Hold, Reservations, reserve_once, settle
 
 EVENT_SOURCE = "contentgen"
 
@@ -58,9 +80,123 @@ class JobNotStartedError(JobStoreUnavailableError):
 
 
 def start_payload(job: Job) -> dict[str, Any]:
-    """The execution's input: everything it needs, deterministic for a job (no clock, no random),
-    so a re-sent start is byte-identical (Lambda dedupes a name only with the same payload)."""
-    return {"job_id": job.job_id, "kind": job.kind, "owner": job.owner, "request": job.request}
+    """The execution's input: everything it needs, deterministic for a job (no clock, no random:
+    the reservation is the one recorded on the job row), so a re-sent start is byte-identical
+    (Lambda dedupes a name only with the same payload)."""
+    payload = {"job_id": job.job_id, "kind": job.kind, "owner": job.owner, "request": job.request}
+    if job.reservation is not None:
+        payload["reservation"] = job.reservation
+    return payload
+
+
+@dataclass(frozen=True)
+class JobEstimate:
+    """The most a job can cost, reserved before its execution starts.
+
+    `usd`: the upper bound in USD (catalog prices, e.g. a video's seconds x the per-second price
+    of the dearest model that can make it); `basis`: what it is made of, for the refusal's message
+    (`8 s x 0.40 USD/s of <the dearest video model>`); `hold_seconds`: how long the hold stays if the
+    job never settles it (its deadline; `HOLD_MARGIN_SECONDS` is added)."""
+
+    usd: Decimal
+    basis: str
+    hold_seconds: float
+
+
+def hold_id_for(job_id: str, request_hash: str) -> str:
+    """The hold id of a job's start (16 hex): the same for every repeat of the same start."""
+    return hashlib.sha256(f"{job_id}\n{request_hash}".encode()).hexdigest()[:16]
+
+
+def _payers(owner: str | None, payers: Sequence[str] | None) -> list[str]:
+    """Who pays: `payers` as given (deduplicated, in order), else the owner, else the pipeline key."""
+    chosen = [key for key in (payers or ()) if key] or [owner or get_settings().pipeline_api_key_id]
+    return list(dict.fromkeys(chosen))
+
+
+def _release(holds: Sequence[Hold]) -> None:
+    """Hand holds back (nothing charged): a start that did not go ahead."""
+    for hold in holds:
+        settle(hold.api_key_id, "job-start", None, [hold])
+
+
+def reserve_start(
+    kind: str, job: Job, payers: Sequence[str], estimate: JobEstimate
+) -> tuple[dict[str, Any], list[Hold]]:
+    """Hold `estimate.usd` on each payer's day (`contentgen.stores.ledger.reserve_once`, under
+    `hold_id_for(job)`): (the reservation for the payload and the job row, the holds this call
+    made). A hold already there (a duplicate start in flight) is used as it is. Raises
+    `BudgetExceededError` (429, Retry-After) naming the estimate when a payer has no budget left,
+    after releasing what this call held. A ledger that cannot be used holds nothing (fail open)."""
+    hold_id = hold_id_for(job.job_id, job.request_hash)
+    until = budgets.clock() + estimate.hold_seconds + HOLD_MARGIN_SECONDS
+    held: list[Hold] = []
+    made: list[Hold] = []
+    try:
+        for api_key_id in payers:
+            taken = reserve_once(api_key_id, hold_id, estimate.usd, until)
+            if taken is not None:
+                held.append(taken[0])
+                if taken[1]:
+                    made.append(taken[0])
+    except BudgetExceededError as exc:
+        _release(made)
+        raise BudgetExceededError(
+            f"the {kind} job was not started: it may cost up to {estimate.usd:f} USD ({estimate.basis}), "
+            f"held on the daily budget before it starts, and {exc.message}",
+            retry_after=exc.retry_after,
+        ) from None
+    reservation = {
+        "id": hold_id,
+        "usd": format(estimate.usd, "f"),
+        "payers": list(payers),
+        "holds": [
+            {"api_key_id": hold.api_key_id, "day": hold.day, "usd": format(hold.amount, "f")} for hold in held
+        ],
+    }
+    logger.info(
+        "job reserved", extra={"job_id": job.job_id, "estimate_usd": float(estimate.usd), "holds": len(held)}
+    )
+    return reservation, made
+
+
+def job_payers(reservation: dict[str, Any] | None, owner: str | None) -> list[str]:
+    """Who a running job charges: the payers its start reserved on, else its owner (else the
+    pipeline key)."""
+    return _payers(owner, (reservation or {}).get("payers"))
+
+
+def job_reservations(reservation: dict[str, Any] | None, owner: str | None) -> Reservations:
+    """The meter guard for a job's paid step (`meter.guard = r; meter.after = r.after`): under the
+    start's reservation (from the payload) its requests run on the holds already made, without a
+    second reservation while a request's most fits in the estimate (one that does not, a price
+    raised since the start, reserves as usual); without one (a start given no estimate), every
+    priced request reserves on the payers as any invocation's does."""
+    payers = tuple(job_payers(reservation, owner))
+    if reservation is None:
+        return Reservations(payers)
+    holds = [
+        Hold(str(hold["api_key_id"]), str(hold["day"]), str(reservation["id"]), Decimal(str(hold["usd"])))
+        for hold in reservation.get("holds", [])
+    ]
+    return Reservations(payers, holds=holds, unused=Decimal(str(reservation["usd"])))
+
+
+def settle_job(
+    job_id: str,
+    reservation: dict[str, Any] | None,
+    owner: str | None,
+    reservations: Reservations,
+    meter: Meter | None,
+    function: str,
+) -> None:
+    """Settle a job's paid step on every payer, at most once whoever calls it how often (a
+    replayed step): its holds released and `meter`'s cost charged (None: nothing was paid, the
+    holds are only released), under the ledger's `settled#<id>` marker (`settle(once=...)`).
+    `function`: the ledger's per-function name. Ledger failures are logged, not raised (fail open)."""
+    once = str(reservation["id"]) if reservation is not None else job_id
+    for api_key_id in job_payers(reservation, owner):
+        settle(api_key_id, function, meter, reservations.of(api_key_id), once=once)
 
 
 def _lambda_starter(function: str, name: str, payload: str) -> str:
@@ -100,6 +236,8 @@ def start_job(
     scope: str,
     key: str | None,
     step: str = "queued",
+    estimate: JobEstimate | None = None,
+    payers: Sequence[str] | None = None,
 ) -> tuple[Job, bool]:
     """Start the durable job for `request` once; (the job, whether this call started it).
 
@@ -107,10 +245,17 @@ def start_job(
     qualified (`name:live`). `owner` the API key id that pays and may read it. `scope`/`key`: the
     caller's idempotency key and its scope (`contentgen.stores.idempotency.http_scope` for an
     `Idempotency-Key`, `event` for a `request_id`); `key=None` gives a fresh job every time.
+    `estimate`: the job's most, reserved on every key of `payers` (default: the owner, else the
+    pipeline key; an event's request: `contentgen.entrypoints.spend.charged_keys`) before the job
+    is claimed or started (module docstring); None reserves nothing here (the job's paid steps
+    then reserve for themselves). The job's body uses `job_reservations` / `settle_job`.
 
-    Raises `ConfigurationError` (503) when `function` or the table is not set, `ConflictError`
-    (409) for a key reused with another request, `JobStoreUnavailableError` / `JobNotStartedError`
-    (503, Retry-After) when nothing could be recorded or started."""
+    Raises `BudgetExceededError` (429, Retry-After until 00:00 UTC, the estimate in its message)
+    when a payer has no budget left: nothing claimed, started or paid. `ConfigurationError` (503)
+    when `function` or the table is not set, `ConflictError` (409) for a key reused with another
+    request, `JobStoreUnavailableError` / `JobNotStartedError` (503, Retry-After) when nothing
+    could be recorded or started (a job not started keeps its hold: the repeat starts it under
+    it; never repeated, it lapses at its deadline)."""
     if not function:
         raise ConfigurationError(f"service misconfigured: no durable function is set for {kind} jobs")
     now = int(time.time())
@@ -125,7 +270,24 @@ def start_job(
         updated_at=now,
         step=step,
     )
-    job, claimed = claim_job(job)
+    made: list[Hold] = []
+    if estimate is not None:
+        if key is not None:  # a repeat of a start that went through: the job, nothing reserved
+            done = started_job(job)
+            if done is not None:
+                logger.info("job already started", extra={"job_id": job.job_id, "status": done.status})
+                return done, False
+        job.reservation, made = reserve_start(kind, job, _payers(owner, payers), estimate)
+    try:
+        job, claimed = claim_job(job)
+    except Exception:
+        _release(made)
+        raise
+    if made and not claimed:
+        mine = {(hold.api_key_id, hold.day, hold.hold_id) for hold in made}
+        recorded = _recorded_holds(job.reservation)
+        if job.finished or job.execution_arn is not None or not mine <= recorded:
+            _release(made)  # the claimed job runs (or ran) under its own reservation
     if not claimed and (job.finished or job.execution_arn is not None):
         logger.info("job already started", extra={"job_id": job.job_id, "status": job.status})
         return job, False
@@ -149,6 +311,16 @@ def start_job(
         logger.warning("job start not recorded", extra={"job_id": job.job_id, "reason": str(exc)})
     logger.info("job started", extra={"job_id": job.job_id, "kind": kind, "claimed": claimed})
     return get_job(job.job_id) or job, claimed
+
+
+def _recorded_holds(reservation: dict[str, Any] | None) -> set[tuple[str, str, str]]:
+    """(api key id, day, hold id) of each hold a reservation records."""
+    if reservation is None:
+        return set()
+    return {
+        (str(hold["api_key_id"]), str(hold["day"]), str(reservation["id"]))
+        for hold in reservation.get("holds", [])
+    }
 
 
 def owned_job(job_id: str, owner: str | None, *, kind: str | None = None) -> Job:

@@ -1,9 +1,12 @@
 """Videos as durable jobs: `POST /videos` starts one execution, the execution does the rest.
 
 Outside (the API function; requests arriving by SQS/EventBridge come through the same route):
-`start_video_job` claims the job (`contentgen.services.jobs.start_job`: id = execution name, one
-per `Idempotency-Key` per API key, or per event `request_id`) and starts the durable video job
-function; `video_job_status` reads it for the key that paid only (another key: 404 as unknown).
+`start_video_job` reserves the video's most on the payers' budgets (`video_estimate`: the seconds
+asked x the per-second price of the dearest model of the chain that can make it; no budget left:
+429 `budget_exceeded` naming it, nothing started), claims the job
+(`contentgen.services.jobs.start_job`: id = execution name, one per `Idempotency-Key` per API
+key, or per event `request_id`) and starts the durable video job function with the hold in its
+payload; `video_job_status` reads it for the key that paid only (another key: 404 as unknown).
 
 Inside (`functions/video_job`, `run_video_job` under `contentgen.entrypoints.durable.durable_job`):
 
@@ -13,12 +16,11 @@ Inside (`functions/video_job`, `run_video_job` under `contentgen.entrypoints.dur
    died mid-request) ends the job `unconfirmed_paid_work`, charged the dearest model's price for
    the seconds asked (the upper bound: Google may bill it); a refusal (invalid request, model
    gone, filtered prompt) ends it at once with the provider's words, nothing charged;
-   Before the request is sent, the start's most (its price for the seconds asked) is reserved on
-   the payer's budget (`contentgen.stores.ledger.Reservations`, one conditional write; a key
-   without budget left ends the job `budget_exceeded`, unpaid). The models tried are those of
-   the chain the catalog says can make the request (`capable_video_models`; none: 422 at
-   `POST /videos`, before any job exists);
-3. `charge`: the reservation is settled once: released, and what the start cost charged;
+   The start runs under the hold its starter made (`contentgen.services.jobs.job_reservations`:
+   no second reservation). The models tried are those of the chain the catalog says can make
+   the request (`capable_video_models`; none: 422 at `POST /videos`, before any job exists);
+3. `charge`: the hold is settled once per payer (`settle_job`: released, what the start cost
+   charged; a replayed step changes nothing);
 4. `video-ready`: `wait_for_condition` on the operation, backing off from
    `VIDEO_POLL_DELAY_SECONDS` by 1.5x to `VIDEO_POLL_MAX_DELAY_SECONDS`, until done or the
    deadline; 429/5xx/timeouts/open breaker are counted and polled again (SDK-GAP-2); a permanent
@@ -44,6 +46,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from contentgen.billing.meter import Meter, metered
@@ -66,9 +69,15 @@ from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoReque
 from contentgen.models.usage import Usage
 from contentgen.observability import logger
 from contentgen.prompts.media import video_prompt
-from contentgen.services.jobs import owned_job, start_job
+from contentgen.services.jobs import (
+    JobEstimate,
+    job_reservations,
+    owned_job,
+    settle_job,
+    start_job,
+)
 from contentgen.stores.jobs import check_configured, update_job
-from contentgen.stores.ledger import Hold, Reservations, settle
+from contentgen.stores.ledger import Reservations
 from contentgen.stores.media import media_exists, presigned_get_url, put_media
 
 if TYPE_CHECKING:
@@ -88,23 +97,34 @@ TRANSIENT = (
 
 
 def start_video_job(
-    request: VideoRequest, *, owner: str | None, scope: str, key: str | None, base_path: str = ""
+    request: VideoRequest,
+    *,
+    owner: str | None,
+    scope: str,
+    key: str | None,
+    base_path: str = "",
+    payers: Sequence[str] | None = None,
 ) -> VideoJobAccepted:
-    """Start (once) the durable video job for `request`, paid by `owner`; the 202's body.
+    """Start (once) the durable video job for `request`, owned by `owner`; the 202's body.
 
     `scope`/`key`: the caller's idempotency key (see `contentgen.services.jobs.start_job`). A
     repeat answers the same job (its current status). `base_path` goes before
-    `/videos/{job_id}` in `status_url` (`/prod` behind the stage)."""
+    `/videos/{job_id}` in `status_url` (`/prod` behind the stage). `payers`: the keys charged
+    (default: `owner`); the video's most (`video_estimate`) is held on each before the job starts:
+    `BudgetExceededError` (429) naming it when one has no budget left, nothing started."""
     check_configured()
+    settings = get_settings()
     # A request no model of the chain can make is a 422 now, before a job exists or is paid for.
-    capable_video_models(request, get_settings().video_models)
+    models = capable_video_models(request, settings.video_models)
     job, _ = start_job(
         KIND,
-        function=get_settings().video_job_function,
+        function=settings.video_job_function,
         request=request.model_dump(mode="json"),
         owner=owner,
         scope=scope,
         key=key,
+        estimate=video_estimate(request.duration_seconds, models, settings.video_job_deadline_seconds),
+        payers=payers,
     )
     return VideoJobAccepted(
         job_id=job.job_id, status=job.status, status_url=f"{base_path}/videos/{job.job_id}"
@@ -164,22 +184,35 @@ def _upper_bound_cost(seconds: int, models: Sequence[str]) -> float | None:
     return max(costs, default=None)
 
 
+def video_estimate(seconds: int, models: Sequence[str], hold_seconds: float) -> JobEstimate | None:
+    """The most a video job can cost: `seconds` x the per-second price (the price table,
+    `contentgen.billing.prices`) of the dearest of `models` (those that can make the request),
+    held for `hold_seconds` (the job's deadline) if never settled; None when no model is priced."""
+    priced = [
+        (Decimal(str(cost)), model) for model in models if (cost := video_cost(model, seconds)) is not None
+    ]
+    if not priced:
+        return None
+    usd, model = max(priced, key=lambda entry: entry[0])
+    per_second = usd / seconds
+    return JobEstimate(
+        usd=usd,
+        basis=f"{seconds} s x {per_second.normalize():f} USD/s of {model}, the dearest model that can make it",
+        hold_seconds=hold_seconds,
+    )
+
+
 def video_key(job_id: str, created_at: float) -> str:
     """Fixed per job, so a replayed store finds the video already stored."""
     day = datetime.fromtimestamp(created_at, UTC).strftime("%Y/%m/%d")
     return f"videos/{day}/{job_id}.mp4"
 
 
-def _payer(owner: str | None) -> str:
-    """Who pays for the job: its owner, else (a job no key started) the pipeline key."""
-    return owner or get_settings().pipeline_api_key_id
-
-
-def _settle(owner: str | None, usage: dict[str, Any] | None, holds: Sequence[Hold]) -> None:
-    """Settle the job's start on the ledger once (`contentgen.stores.ledger.settle`): release the
-    reservation taken before the start (`holds`; none when the start ran in an earlier invocation
-    that died: its holds lapse by themselves) and add what the start cost (`usage`; None: nothing
-    was paid). The start is paid already: a key now over its budget is charged all the same."""
+def _settle(run: JobRun, reservations: Reservations, usage: dict[str, Any] | None) -> None:
+    """Settle the job's start on every payer once (`contentgen.services.jobs.settle_job`): release
+    the hold its starter made (and any this invocation added) and charge what the start cost
+    (`usage`; None: nothing was paid). The start is paid already: a key now over its budget is
+    charged all the same."""
     meter: Meter | None = None
     if usage is not None:
         meter = Meter()
@@ -191,7 +224,8 @@ def _settle(owner: str | None, usage: dict[str, Any] | None, holds: Sequence[Hol
             cost_usd=usage.get("cost_usd"),
         )
     # Per function on the ledger as the other functions are: Lambda's name for this one.
-    settle(_payer(owner), os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction", meter, holds)
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "VideoJobFunction"
+    settle_job(run.job_id, run.reservation, run.owner, reservations, meter, function)
 
 
 def run_video_job(run: JobRun) -> JobResult:
@@ -201,7 +235,6 @@ def run_video_job(run: JobRun) -> JobResult:
         JobFailure,
         JobResult,
         deadline_step,
-        once_step,
         paid_step,
         poll,
         store_step,
@@ -212,12 +245,11 @@ def run_video_job(run: JobRun) -> JobResult:
     context = run.context
     deadline = deadline_step(context, settings.video_job_deadline_seconds)
 
-    # The reservation taken before the paid start (as every route's, `contentgen.stores.ledger`):
-    # the start's most (its price for the seconds asked) is held on the payer's budget by one
-    # conditional write before the request is sent (429 `budget_exceeded` ends the job unpaid),
-    # and settled once in `charge`. Kept in this invocation only: a start replayed in a later one
-    # has no holds to release (they lapse at their deadline).
-    reservations = Reservations((_payer(run.owner),))
+    # The hold the starter made before the execution started (the payload's reservation): the
+    # paid start runs under it without reserving again, and `charge` settles it once (idempotent
+    # on the ledger, so the step may run again on a replay). A start given no estimate (an
+    # unpriced chain) reserves for itself (429 `budget_exceeded` ends the job unpaid).
+    reservations = job_reservations(run.reservation, run.owner)
 
     def start() -> dict[str, Any]:
         models = capable_video_models(request, settings.video_models)
@@ -236,20 +268,20 @@ def run_video_job(run: JobRun) -> JobResult:
     if not paid.ok:
         if paid.unconfirmed:
             usage = _usage(None, _upper_bound_cost(request.duration_seconds, settings.video_models))
-            once_step(context, "charge", lambda: _settle(run.owner, usage, reservations.holds))
+            store_step(context, "charge", lambda: _settle(run, reservations, usage))
             raise JobFailure(
                 "unconfirmed_paid_work",
                 f"{paid.message}. The video may have started at the provider (and be billed); it was "
                 "not retried, to avoid paying twice",
                 usage=usage,
             )
-        once_step(context, "charge", lambda: _settle(run.owner, None, reservations.holds))
+        store_step(context, "charge", lambda: _settle(run, reservations, None))
         raise JobFailure(
             paid.code or "provider_error", paid.message or "the start was refused", usage=_usage(None, None)
         )
     started = paid.value
     usage = _usage(started["model"], started["cost_usd"])
-    once_step(context, "charge", lambda: _settle(run.owner, usage, reservations.holds))
+    store_step(context, "charge", lambda: _settle(run, reservations, usage))
     run.progress("generating", 0.1)
 
     def probe(state: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,9 @@ class Job:
     execution_arn: str | None = None
     notified: bool = False
     checks: int = 0
+    # What the starter reserved on the payers' budgets before the execution started (the start
+    # payload's `reservation`, `contentgen.services.jobs.reserve_start`); None: nothing was.
+    reservation: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -145,6 +148,8 @@ def claim_job(job: Job) -> tuple[Job, bool]:
         item["owner"] = {"S": job.owner}
     if job.step is not None:
         item["step"] = {"S": job.step}
+    if job.reservation is not None:
+        item["reservation"] = {"S": canonical(job.reservation)}
     try:
         get_dynamodb_client().put_item(
             TableName=_table(),
@@ -166,9 +171,24 @@ def claim_job(job: Job) -> tuple[Job, bool]:
     existing = get_job(job.job_id)
     if existing is None:  # expired between the two calls
         raise JobStoreUnavailableError("the job is being replaced; try again shortly", retry_after=1)
+    _check_same(existing, job)
+    return existing, False
+
+
+def _check_same(existing: Job, job: Job) -> None:
     if existing.request_hash != job.request_hash or existing.owner != job.owner:
         raise ConflictError("this Idempotency-Key (or request_id) was already used for a different request")
-    return existing, False
+
+
+def started_job(job: Job) -> Job | None:
+    """The job already under `job.job_id` when its execution was started (or it is finished):
+    a repeat of a start that went through; `ConflictError` (409) when it holds another request.
+    None when there is none, or it is claimed but not started (the repeat starts it)."""
+    existing = get_job(job.job_id)
+    if existing is None or not (existing.finished or existing.execution_arn is not None):
+        return None
+    _check_same(existing, job)
+    return existing
 
 
 def get_job(job_id: str) -> Job | None:
@@ -201,6 +221,7 @@ def get_job(job_id: str) -> Job | None:
         execution_arn=found.get("execution_arn", {}).get("S"),
         notified=bool(found.get("notified", {}).get("BOOL", False)),
         checks=int(found.get("checks", {"N": "0"})["N"]),
+        reservation=json.loads(found["reservation"]["S"]) if "reservation" in found else None,
     )
 
 

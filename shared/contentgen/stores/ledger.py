@@ -9,6 +9,8 @@ ids in messages dodges no budget), else `PIPELINE_API_KEY_ID`), sort key `sk`:
 
 - `sk` = a UTC day `YYYY-MM-DD`, the day item:
   - `hold#<id>`: one per reservation in flight, `{"usd": N, "until": epoch s}`;
+  - `settled#<id>`: when a settle made once under that id (a durable job's start, whose `charge`
+    step a replay may run again: `settle(once=...)`) was written; a repeat changes nothing;
   - `committed_usd` = `cost_usd` + the holds' `usd` (settled plus reserved, kept in step by every
     write), the one number a reservation's condition reads;
   - the settled totals: `requests`, `provider_requests`, `prompt_tokens`, `completion_tokens`,
@@ -38,6 +40,10 @@ error, exception): ONE UpdateItem removes the invocation's holds, adds the actua
 totals and moves `committed_usd` by cost - held, in the same write, under `attribute_exists` of
 each hold. A request that failed unpaid thus releases its reservation; a paid failure is charged
 what it cost.
+
+Durable jobs reserve before their execution starts (`reserve_once`, `contentgen.services.jobs`):
+the hold id is derived from the job and the write is also conditional on `attribute_not_exists`
+of that hold, so duplicate starts hold once; the job settles it with `settle(once=<hold id>)`.
 
 Leaks (a Lambda killed mid-request never settles): each hold carries `until` = the invocation's
 deadline + `HOLD_MARGIN_SECONDS`. A refused reservation re-reads the day and the budget (one
@@ -83,6 +89,8 @@ BUDGET_SK = "budget"
 EVENT_SOURCE = "contentgen"
 HISTORY_DAYS = 30
 HOLD_PREFIX = "hold#"
+# A settle made once under an id (a durable job's start): `settled#<id>` = when, on the charge day.
+SETTLED_PREFIX = "settled#"
 # A hold outlives its invocation's deadline by this much before a refused reservation may reap it.
 HOLD_MARGIN_SECONDS = 60
 # How long a container uses a key's budget as it read it before reading the budget item again.
@@ -229,25 +237,45 @@ def reserve(api_key_id: str, most_usd: Decimal, until: float) -> Hold | None:
     until `until` (epoch seconds). Raises `BudgetExceededError` (429, Retry-After until 00:00 UTC)
     when the key's day has no budget left (settled + reserved >= budget). None when there is no
     ledger or it could not be read or written (fail open, logged and counted)."""
+    taken = _reserve(api_key_id, most_usd, until, uuid.uuid4().hex[:16], once=False)
+    return taken[0] if taken is not None else None
+
+
+def reserve_once(api_key_id: str, hold_id: str, most_usd: Decimal, until: float) -> tuple[Hold, bool] | None:
+    """`reserve` under a hold id the caller chose (a durable job's start: derived from the job),
+    at most once per key and day: (the hold, whether this call made it). A hold of that id already
+    on the key's day (a duplicate start in flight) is answered as it is, `made` False, nothing
+    reserved again (the reservation's condition includes `attribute_not_exists(hold#<id>)`).
+    Refusal and fail-open as `reserve`."""
+    return _reserve(api_key_id, most_usd, until, hold_id, once=True)
+
+
+def _reserve(
+    api_key_id: str, most_usd: Decimal, until: float, hold_id: str, *, once: bool
+) -> tuple[Hold, bool] | None:
     table = _table()
     if table is None:
         return None
     now = budgets.clock()
     day = utc_day(now)
     most = most_usd.quantize(_RESERVATION_STEP, rounding=ROUND_CEILING).normalize()
-    hold = Hold(api_key_id, day, uuid.uuid4().hex[:16], most)
+    hold = Hold(api_key_id, day, hold_id, most)
     try:
         known = _budgets.get(api_key_id)
         fresh = known is None or time.monotonic() - known[1] > BUDGET_REFRESH_SECONDS
         read = _read_day(table, api_key_id, day) if fresh else None
         budget = read.budget if read is not None else known[0] if known is not None else Decimal(0)
         for _ in range(3):
+            if once and (held := _held(read, hold, now)) is not None:
+                return held, False
             if read is not None and not _admits(table, api_key_id, day, read, now):
                 break
-            if budget > 0 and _try_reserve(table, hold, budget, until):
-                return hold
+            if budget > 0 and _try_reserve(table, hold, budget, until, once=once):
+                return hold, True
             read = _read_day(table, api_key_id, day)  # refused: the day may hold expired holds
             budget = read.budget
+        if once and (held := _held(read, hold, now)) is not None:
+            return held, False
     except Exception:
         logger.exception("spend ledger not readable; budget not checked", extra={"api_key_id": api_key_id})
         metrics.add_metric(name="SpendLedgerErrors", unit=MetricUnit.Count, value=1)
@@ -257,9 +285,17 @@ def reserve(api_key_id: str, most_usd: Decimal, until: float) -> Hold | None:
     raise budget_refusal(api_key_id, settled, reserved, budget, now)
 
 
-def _try_reserve(table: str, hold: Hold, budget: Decimal, until: float) -> bool:
+def _held(read: _Day | None, hold: Hold, now: float) -> Hold | None:
+    """The live hold of `hold`'s id on the day as read (its amount as held), else None (an expired
+    one is reaped by `_admits` and reserved again)."""
+    found = read.live(now).get(hold.hold_id) if read is not None else None
+    return Hold(hold.api_key_id, hold.day, hold.hold_id, found) if found is not None else None
+
+
+def _try_reserve(table: str, hold: Hold, budget: Decimal, until: float, *, once: bool = False) -> bool:
     """The one conditional write: hold `hold.amount` while the day has budget left (a day with
-    nothing on it yet starts at 0; one that settled without reserving is seeded by `_admits`)."""
+    nothing on it yet starts at 0; one that settled without reserving is seeded by `_admits`);
+    `once`: and while no hold of its id is there."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -269,10 +305,9 @@ def _try_reserve(table: str, hold: Hold, budget: Decimal, until: float) -> bool:
             TableName=table,
             Key={"pk": {"S": hold.api_key_id}, "sk": {"S": hold.day}},
             UpdateExpression="SET committed_usd = if_not_exists(committed_usd, :zero) + :most, #hold = :hold",
-            ConditionExpression=(
-                "(attribute_not_exists(committed_usd) AND attribute_not_exists(cost_usd)) "
-                "OR committed_usd < :budget"
-            ),
+            ConditionExpression=("attribute_not_exists(#hold) AND (" if once else "(")
+            + "(attribute_not_exists(committed_usd) AND attribute_not_exists(cost_usd)) "
+            "OR committed_usd < :budget)",
             ExpressionAttributeNames={"#hold": HOLD_PREFIX + hold.hold_id},
             ExpressionAttributeValues={
                 ":zero": {"N": "0"},
@@ -362,11 +397,17 @@ def set_daily_budget(api_key_id: str, usd: Decimal) -> None:
 # --- settle --------------------------------------------------------------------------------------
 
 
-def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[Hold]) -> None:
+def settle(
+    api_key_id: str, function: str, meter: Meter | None, holds: Iterable[Hold], *, once: str | None = None
+) -> None:
     """End an invocation for one key: ONE UpdateItem per day held on (one in the common case)
     releases its holds and adds its usage (`meter`, None: nothing was paid) to the day it first
     reserved on, whatever the outcome; then, at most once per key and day, announce
-    `BudgetThresholdReached` when the day crossed the alarm share."""
+    `BudgetThresholdReached` when the day crossed the alarm share.
+
+    `once`: a settle id (a durable job's start, whose settle a replay may run again): the write
+    also sets `settled#<once>` on the day, conditional on its absence, so a repeat changes nothing
+    (not even a hold reaped meanwhile is charged twice)."""
     table = _table()
     if table is None:
         return
@@ -392,7 +433,7 @@ def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[
         elif day == charge_day and not by_day.get(day):
             continue
         try:
-            stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}))
+            stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}), once)
         except Exception:
             logger.exception(
                 "spend not recorded",
@@ -405,11 +446,17 @@ def settle(api_key_id: str, function: str, meter: Meter | None, holds: Iterable[
 
 
 def _settle_day(
-    table: str, api_key_id: str, day: str, adds: dict[str, str], held: dict[str, Decimal]
+    table: str,
+    api_key_id: str,
+    day: str,
+    adds: dict[str, str],
+    held: dict[str, Decimal],
+    once: str | None = None,
 ) -> dict[str, Any]:
     """Release `held` and add `adds` on one day: conditional on the holds still being there; a
     hold reaped meanwhile (expired) is no longer released; a total that is not a number (an
-    operator's edit) restarts from this charge, logged and counted."""
+    operator's edit) restarts from this charge, logged and counted. With `once`, a day already
+    settled under that id is left as it is (answered `{}`)."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -417,12 +464,15 @@ def _settle_day(
     touch_committed = True
     for _ in range(4):
         try:
-            return _settle_write(table, api_key_id, day, adds, held, reset, touch_committed)
+            return _settle_write(table, api_key_id, day, adds, held, reset, touch_committed, once)
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
                 items = _query(table, api_key_id, day)
                 item = next((found for found in items if found["sk"]["S"] == day), {})
+                if once is not None and SETTLED_PREFIX + once in item:
+                    logger.info("spend already settled", extra={"api_key_id": api_key_id, "settle_id": once})
+                    return {}
                 present = _holds(item)  # a hold reaped meanwhile (expired) is not released again
                 held = {hold_id: amount for hold_id, amount in held.items() if hold_id in present}
                 touch_committed = "committed_usd" in item
@@ -449,6 +499,7 @@ def _settle_write(
     held: dict[str, Decimal],
     reset: set[str],
     touch_committed: bool,
+    once: str | None = None,
 ) -> dict[str, Any]:
     """One atomic UpdateItem: ADD `adds` (attribute -> decimal string; those in `reset` are SET,
     only while they are still not numbers), REMOVE the holds in `held` and move `committed_usd`
@@ -472,12 +523,18 @@ def _settle_write(
         sets.append("committed_usd = committed_usd + :delta")
         conditions.append("attribute_exists(committed_usd)")
     conditions += [f"attribute_exists({alias})" for alias in hold_names]
+    if once is not None:
+        hold_names["#once"] = SETTLED_PREFIX + once
+        values[":settled_at"] = {"N": str(int(budgets.clock()))}
+        sets.append("#once = :settled_at")
+        conditions.append("attribute_not_exists(#once)")
     if reset:
         values[":number"] = {"S": "N"}
         conditions += [f"NOT attribute_type({a}, :number)" for a, name in names.items() if name in reset]
     expression = f"SET {', '.join(sets)}"
-    if hold_names:
-        expression += f" REMOVE {', '.join(hold_names)}"
+    released = [alias for alias in hold_names if alias != "#once"]
+    if released:
+        expression += f" REMOVE {', '.join(released)}"
     if added:
         expression += f" ADD {', '.join(added)}"
     arguments: dict[str, Any] = {
@@ -511,11 +568,18 @@ def _corrupted(exc: Exception, table: str, api_key_id: str, day: str, adds: dict
 
 def _maybe_alarm(table: str, api_key_id: str, day: str, item: dict[str, Any], now: float) -> None:
     """After a charge (`item`: the day's updated attributes), announce the threshold when the
-    day's settled spend crossed it against the budget this container knows for the key."""
+    day's settled spend crossed it against the key's budget (as this container knows it; read
+    once when it never reserved for the key: a durable job settling a hold its starter made)."""
     threshold = Decimal(str(get_settings().budget_alarm_threshold))
+    if threshold <= 0 or not item or _number(item, "alarmed_at") > 0:
+        return  # off, settled already (a repeat of a settle made once), or announced today
     budget = budget_of(api_key_id)
-    if threshold <= 0 or budget is None or _number(item, "alarmed_at") > 0:
-        return
+    if budget is None:
+        try:
+            budget = _read_day(table, api_key_id, day).budget
+        except Exception:
+            logger.exception("budget not readable; alarm not checked", extra={"api_key_id": api_key_id})
+            return
     spent = _settled(item)
     if spent >= budget * threshold:
         _announce_threshold(table, api_key_id, day, budget, spent, threshold, now)

@@ -14,7 +14,8 @@ import pytest
 from moto import mock_aws
 
 from contentgen.billing import budgets
-from contentgen.billing.meter import add_request, before_request
+from contentgen.billing.budgets import BudgetExceededError
+from contentgen.billing.meter import Meter, add_request, before_request
 from contentgen.entrypoints import spend
 from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUnavailableError
@@ -519,3 +520,61 @@ def test_a_retry_runs_under_the_reservation_its_unpaid_attempt_left(
     assert reserved == [1, 1, 1], "one hold for the three attempts"
     item = day_item(aws, "r4")
     assert Decimal(item["committed_usd"]["N"]) == Decimal(item["cost_usd"]["N"]) == Decimal("3.2")
+
+
+# --- a durable job's start: held once under its own id, settled once whoever replays it ----------
+
+
+def test_a_hold_under_a_given_id_is_made_once_and_its_settle_counts_once(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reserve_once`: a repeat finds the hold and reserves nothing more; `settle(once=...)`: a
+    replayed settle changes nothing, even after the hold was reaped meanwhile."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "10")
+    now = [NOON]
+    monkeypatch.setattr(budgets, "clock", lambda: now[0])
+    ledger.forget_budgets()
+
+    first = ledger.reserve_once("j1", "0123456789abcdef", Decimal("3.2"), until=NOON + 600)
+    again = ledger.reserve_once("j1", "0123456789abcdef", Decimal("3.2"), until=NOON + 600)
+
+    assert first is not None
+    assert again is not None
+    assert (first[1], again[1]) == (True, False)
+    assert first[0] == again[0]
+    item = day_item(aws, "j1")
+    assert holds_of(item) == ["hold#0123456789abcdef"]
+    assert Decimal(item["committed_usd"]["N"]) == Decimal("3.2"), "held once"
+
+    meter = Meter()
+    meter.add(model="veo", ok=True, prompt_tokens=None, completion_tokens=None, cost_usd=1.2)
+    for _ in range(2):  # the step replayed after the write
+        ledger.settle("j1", "job", meter, [first[0]], once="0123456789abcdef")
+    item = day_item(aws, "j1")
+    assert holds_of(item) == []
+    assert (Decimal(item["committed_usd"]["N"]), Decimal(item["cost_usd"]["N"])) == (
+        Decimal("1.2"),
+        Decimal("1.2"),
+    )
+    assert item["requests"] == {"N": "1"}
+    assert "settled#0123456789abcdef" in item
+
+
+def test_a_hold_under_a_given_id_is_refused_past_the_budget_and_an_expired_one_is_made_again(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAILY_BUDGET_USD", "4")
+    now = [NOON]
+    monkeypatch.setattr(budgets, "clock", lambda: now[0])
+    ledger.forget_budgets()
+    assert ledger.reserve("j2", Decimal("4"), until=NOON + 30) is not None  # the day is full
+
+    with pytest.raises(BudgetExceededError):
+        ledger.reserve_once("j2", "feedfacefeedface", Decimal("1"), until=NOON + 600)
+    assert "hold#feedfacefeedface" not in holds_of(day_item(aws, "j2")), "refused: nothing held"
+
+    now[0] = NOON + 31  # the first hold lapsed: reaped, and the start's hold is made
+    taken = ledger.reserve_once("j2", "feedfacefeedface", Decimal("1"), until=NOON + 600)
+    assert taken is not None
+    assert taken[1] is True
+    assert holds_of(day_item(aws, "j2")) == ["hold#feedfacefeedface"]
