@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from contentgen.entrypoints.api import create_app, idempotency_key_of, lambda_entrypoint
-from contentgen.entrypoints.spend import api_key_id_of, charged_key
+from contentgen.entrypoints.spend import api_key_id_of, charged_keys
 from contentgen.models.shorts import ShortAccepted, ShortRequest, ShortStatus
 from contentgen.services.shorts import short_status, start_short
 from contentgen.stores.idempotency import EVENT_SCOPE, http_scope
@@ -45,10 +45,13 @@ def _start_key() -> tuple[str, str | None]:
 
 @app.post("/shorts", status_code=202, response_description="The short was started")
 def start(request: Annotated[ShortRequest, Body(embed=False)]) -> Response[ShortAccepted]:
-    """202 with the short's id and, in `Location` and `status_url`, where to follow it."""
+    """202 with the short's id and, in `Location` and `status_url`, where to follow it; 429
+    `budget_exceeded` (nothing started) when the short's most does not fit in a payer's budget."""
     scope, key = _start_key()
+    # Who pays: the caller's key; for a queued/bus request the key it names and the pipeline key.
+    payers = charged_keys(app.current_event)
     accepted = start_short(
-        request, owner=charged_key(app.current_event), scope=scope, key=key, base_path=base_path()
+        request, owner=payers[0], payers=payers, scope=scope, key=key, base_path=base_path()
     )
     return Response(
         status_code=202,

@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 import wave
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,11 @@ from contentgen.assembly import (
     probe,
     speech_bounds,
 )
+from contentgen.billing import budgets
 from contentgen.services import webhooks
 from contentgen.services.webhooks import PostResult, verify
+from contentgen.stores.ledger import HOLD_PREFIX, set_daily_budget
+from local.aws import client
 from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
@@ -132,10 +136,12 @@ def wav_seconds(data: bytes) -> float:
 def test_a_short_is_made_end_to_end_checked_as_a_player_would(
     stack: Stack, api: Api, jobs: RunnerStarter, hooks: list[Any], tmp_path: Path
 ) -> None:
+    key = f"key-{uuid.uuid4().hex[:12]}"  # a spend day of its own
     status, accepted = api.call(
         "POST",
         "/shorts",
         {"prompt": "A lighthouse keeper finds a letter", "segment_count": 3, "callback_url": HOOK},
+        key_id=key,
     )
     assert status == 202, accepted
     assert accepted["status_url"] == f"/prod/shorts/{accepted['short_id']}"
@@ -143,7 +149,7 @@ def test_a_short_is_made_end_to_end_checked_as_a_player_would(
     results = jobs.wait_all()
     assert all(succeeded(result) for result in results), [r.error for r in results]
 
-    status, short = api.call("GET", f"/shorts/{accepted['short_id']}")
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
     assert status == 200, short
     assert (short["status"], short["step"], short["segments_done"], short["segments_total"]) == (
         "succeeded",
@@ -160,6 +166,17 @@ def test_a_short_is_made_end_to_end_checked_as_a_player_would(
     assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
     # Only the key that paid can read it.
     assert api.call("GET", f"/shorts/{accepted['short_id']}", key_id=KEY_B)[0] == 404
+    # Money: the estimate was held before anything was paid (it travelled in the start) and the
+    # short settled once, at what its steps cost: the day holds the charge and no hold.
+    (started,) = jobs.starts
+    reservation = json.loads(started.payload)["reservation"]
+    assert Decimal(reservation["usd"]) == Decimal(str(accepted["estimate_usd"])) > 0
+    assert [hold["api_key_id"] for hold in reservation["holds"]] == [key]
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == pytest.approx(
+        Decimal(str(short["usage"]["cost_usd"])), abs=Decimal("1e-6")
+    )
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "the hold is released"
 
     video = tmp_path / "short.mp4"
     video.write_bytes(fetch(short["video_url"]))
@@ -235,6 +252,33 @@ def test_a_crash_after_a_paid_step_resumes_and_pays_nothing_twice(
     status, short = api.call("GET", f"/shorts/{accepted['short_id']}")
     assert short["status"] == "succeeded", short
     assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+
+
+def spend_day(stack: Stack, key: str) -> dict[str, Any]:
+    item = client("dynamodb", stack.aws_url).get_item(
+        TableName=physical_name("SpendTable"),
+        Key={"pk": {"S": key}, "sk": {"S": budgets.utc_day(budgets.clock())}},
+        ConsistentRead=True,
+    )
+    return dict(item.get("Item", {}))
+
+
+def test_a_short_over_budget_is_429_naming_the_estimate_and_starts_nothing(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """The short's most (catalog prices: the story's bound, the dearest image model per segment,
+    each narration's bound) is held before anything starts: a key whose budget cannot hold it gets
+    429 budget_exceeded naming the estimate; no job, no provider request, no hold left."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    set_daily_budget(key, Decimal("0.05"))
+    status, refused = api.call("POST", "/shorts", {"prompt": "A kite", "segment_count": 3}, key_id=key)
+    assert (status, refused["code"]) == (429, "budget_exceeded"), refused
+    assert "may cost up to" in refused["message"]
+    assert "3 images x" in refused["message"]
+    assert "3 narrations x" in refused["message"]
+    assert jobs.starts == []
+    assert stack.provider.requests() == []
+    assert not [name for name in spend_day(stack, key) if name.startswith(HOLD_PREFIX)]
 
 
 def test_a_voice_the_catalog_does_not_have_is_refused_naming_the_allowed_ones(stack: Stack, api: Api) -> None:

@@ -492,10 +492,14 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
         # POST /videos reserves a job's most before starting it (the ledger) but charges nothing:
         # the durable job it starts settles and is charged, from its own role (and may alarm).
         assert ledger is (logical_id in GENERATION_FUNCTIONS), logical_id
-        assert alarm is (logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction"}), logical_id
-    job_role = resources["VideoJobFunctionRole"]["Properties"]["ManagedPolicyArns"]
-    assert {"Ref": "SpendAccountingPolicy"} in job_role
-    assert {"Ref": "BudgetAlarmPolicy"} in job_role
+        # So does POST /shorts (the short pipeline's role is charged).
+        assert alarm is (logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction", "ShortsFunction"}), (
+            logical_id
+        )
+    for role in ("VideoJobFunctionRole", "ShortJobFunctionRole"):
+        job_role = resources[role]["Properties"]["ManagedPolicyArns"]
+        assert {"Ref": "SpendAccountingPolicy"} in job_role
+        assert {"Ref": "BudgetAlarmPolicy"} in job_role
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
         frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},

@@ -133,6 +133,11 @@ def speech_cost(model: str, prompt_tokens: int | None, audio_tokens: int | None)
 def speech_cost_bound(model: str, text: str) -> Decimal | None:
     """The most one narration of `text` by `model` is reserved at (USD; None: unpriced): see
     `SLOWEST_WORDS_PER_MINUTE`."""
-    seconds = len(text.split()) * 60 / SLOWEST_WORDS_PER_MINUTE + 10
-    cost = speech_cost(model, len(text.encode()), round(seconds * AUDIO_TOKENS_PER_SECOND))
+    return speech_words_bound(model, words=len(text.split()), text_bytes=len(text.encode()))
+
+
+def speech_words_bound(model: str, *, words: int, text_bytes: int) -> Decimal | None:
+    """`speech_cost_bound` for a text not written yet: `words` words in `text_bytes` UTF-8 bytes."""
+    seconds = words * 60 / SLOWEST_WORDS_PER_MINUTE + 10
+    cost = speech_cost(model, text_bytes, round(seconds * AUDIO_TOKENS_PER_SECOND))
     return Decimal(str(cost)) if cost is not None else None

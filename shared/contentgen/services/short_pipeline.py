@@ -37,16 +37,16 @@ from contentgen.services.durable import (
     Paid,
     deadline_step,
     now,
-    once_step,
     paid_step,
     poll,
     store_step,
 )
-from contentgen.services.shorts import BREATH_S, DEADLINE_SECONDS, TITLE_S, media_prefix, voice_of
+from contentgen.services.jobs import job_reservations, settle_job
+from contentgen.services.shorts import BREATH_S, DEADLINE_SECONDS, TITLE_S, estimate, media_prefix, voice_of
 from contentgen.services.stories import generate_story_segments
 from contentgen.services.webhooks import attempt_delivery, event_body
 from contentgen.stores.jobs import get_job, update_job
-from contentgen.stores.ledger import Reservations, settle
+from contentgen.stores.ledger import Reservations
 from contentgen.stores.media import get_media, media_exists, put_media
 
 if TYPE_CHECKING:
@@ -346,21 +346,27 @@ def _by_kind(story_usage: dict[str, Any], segments: list[dict[str, Any]]) -> dic
     }
 
 
-def _payer(owner: str | None) -> str:
-    """Who pays for the short: its owner, else (a short no key started) the pipeline key."""
-    return owner or get_settings().pipeline_api_key_id
+def _unconfirmed_story(request: ShortRequest) -> dict[str, Any]:
+    """A story request that may have been paid unseen: charged its bound (the upper bound)."""
+    text = float(estimate(request)["text"])
+    return {"text": text, "image": 0.0, "voice": 0.0, "video": 0.0, "cost_usd": text, "provider_requests": 1}
 
 
 def _charge(
-    owner: str | None, reservations: Reservations, by_kind: dict[str, Any], model: str | None
+    run: JobRun, reservations: Reservations, by_kind: dict[str, Any] | None, model: str | None
 ) -> None:
-    """Settle the short on the ledger once: release the holds its paid requests took in this
-    invocation (an earlier invocation's lapse by themselves) and charge what the steps cost."""
-    meter = Meter()
-    meter.add(model=model, ok=True, prompt_tokens=None, completion_tokens=None, cost_usd=by_kind["cost_usd"])
+    """Settle the short once per payer (`settle_job`, idempotent on the ledger): the hold its
+    starter made (and any a request beyond it added) released, what the steps cost charged
+    (`by_kind`; None: nothing was paid)."""
+    meter: Meter | None = None
+    if by_kind is not None:
+        meter = Meter()
+        meter.add(
+            model=model, ok=True, prompt_tokens=None, completion_tokens=None, cost_usd=by_kind["cost_usd"]
+        )
     # Per function on the ledger as the other functions are: Lambda's name for this one.
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "ShortJobFunction"
-    settle(_payer(owner), function, meter, reservations.holds)
+    settle_job(run.job_id, run.reservation, run.owner, reservations, meter, function)
 
 
 def run_short(run: JobRun) -> JobResult:
@@ -369,12 +375,21 @@ def run_short(run: JobRun) -> JobResult:
     request = ShortRequest.model_validate(run.request)
     context = run.context
     deadline_step(context, DEADLINE_SECONDS)
-    reservations = Reservations((_payer(run.owner),))
+    # The hold its starter made (the payload's reservation): the paid steps' priced requests run
+    # under it without reserving again while it lasts; `charge` settles it once.
+    reservations = job_reservations(run.reservation, run.owner)
     run.progress("story", 0.02)
     story = paid_step(context, "story", lambda: _story(run, request, reservations))
     story = _recovered(context, "story", story, lambda: _stored_story(run.job_id))
     if not story.ok:
-        raise JobFailure(story.code or "provider_error", f"story: {story.message}")
+        # Nothing confirmed paid: the hold is released (an unconfirmed story is charged its bound).
+        unconfirmed = _unconfirmed_story(request) if story.unconfirmed else None
+        store_step(context, "charge", lambda: _charge(run, reservations, unconfirmed, None))
+        raise JobFailure(
+            story.code or "provider_error",
+            f"story: {story.message}",
+            usage={"by_kind": unconfirmed} if unconfirmed is not None else None,
+        )
     title, segments, story_usage = story.value["title"], story.value["segments"], story.value["usage"]
     store_step(
         context,
@@ -410,13 +425,13 @@ def run_short(run: JobRun) -> JobResult:
         if errors:
             # What was paid (the story, the finished segments) is charged before the short fails.
             paid = _by_kind(story_usage, done)
-            once_step(context, "charge", lambda: _charge(run.owner, reservations, paid, None))
+            store_step(context, "charge", lambda: _charge(run, reservations, paid, None))
             reason = getattr(errors[0], "message", None) or "no reason given"
             raise JobFailure("provider_error", f"a segment failed: {reason}", usage={"by_kind": paid})
     done.sort(key=lambda segment: int(segment["index"]))
     by_kind = _by_kind(story_usage, done)
     if all(segment["silent"] for segment in done):
-        once_step(context, "charge", lambda: _charge(run.owner, reservations, by_kind, None))
+        store_step(context, "charge", lambda: _charge(run, reservations, by_kind, None))
         raise JobFailure(
             "provider_error", "no narration could be made for any segment", usage={"by_kind": by_kind}
         )
@@ -424,11 +439,11 @@ def run_short(run: JobRun) -> JobResult:
     try:
         assembled = store_step(context, "assemble", lambda: _assemble_once(run, request, title, done))
     except StepError as exc:  # failed after its retries; the SDK's own invocation errors propagate
-        once_step(context, "charge", lambda: _charge(run.owner, reservations, by_kind, None))
+        store_step(context, "charge", lambda: _charge(run, reservations, by_kind, None))
         raise JobFailure(
             "assembly_failed", f"the short could not be assembled: {exc.message}", usage={"by_kind": by_kind}
         ) from None
-    once_step(context, "charge", lambda: _charge(run.owner, reservations, by_kind, story_usage.get("model")))
+    store_step(context, "charge", lambda: _charge(run, reservations, by_kind, story_usage.get("model")))
     return JobResult(
         outputs={**assembled, "segments_total": len(done), **{f"segment_{s['index']}": s for s in done}},
         usage={

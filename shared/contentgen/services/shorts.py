@@ -1,9 +1,10 @@
 """Shorts (issue 25): one prompt to a narrated, captioned MP4, as ONE durable execution per short.
 
 From the outside (`POST /shorts`, its queue and bus entries, direct invocation): `start_short`
-checks the voice against the catalog, estimates the short's cost from the catalog and refuses
-it when the key's budget cannot cover the estimate (429 `budget_exceeded` naming the estimate),
-then starts the durable job once (`contentgen.services.jobs.start_job`, kind `short`).
+checks the voice and `callback_url`, estimates the most the short can cost from the catalog and
+RESERVES it on the payers' budgets before anything is paid (`contentgen.services.jobs.start_job`
+with an `estimate`: 429 `budget_exceeded` naming the estimate, nothing started), then starts the
+durable job once (kind `short`) with the hold in its payload.
 `short_status` reads it for the key that paid (others: 404).
 
 Inside (`run_short`, under `contentgen.entrypoints.durable.durable_job("short")`), every paid
@@ -21,23 +22,25 @@ never pays it again); bytes go to S3 under `shorts/<short_id>/`, checkpoints hol
    transcription model has no price, so no word timings are bought), SRT + WebVTT, ffmpeg
    (`contentgen.assembly`: H.264 + AAC, 1080 px short side, burned-in and soft captions, the
    title drawn over the first segment) -> S3 (fixed keys: a replay finds them stored).
-4. `charge`: what the steps cost, on the key's ledger (once).
+4. `charge`: the hold settled once per payer (`contentgen.services.jobs.settle_job`): released,
+   and what each step really cost charged (also when the short fails: what was paid until then).
 5. the outcome: job row + `JobSucceeded`/`JobFailed` on the bus (the decorator), then with a
    `callback_url` a Standard Webhooks POST retried with backoff as durable waits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from contentgen.billing.prices import AUDIO_TOKENS_PER_SECOND
-from contentgen.catalog import default_chain, find_model, image_price_usd, today
+from contentgen.billing.prices import image_cost, speech_words_bound, text_cost_bound
+from contentgen.catalog import default_chain, find_model
 from contentgen.config import get_settings
 from contentgen.connectors.fetch_guard import check_fetchable
 from contentgen.errors import InvalidRequestError
 from contentgen.models.shorts import ShortAccepted, ShortParts, ShortRequest, ShortStatus, ShortUsage
-from contentgen.services.jobs import owned_job, start_job
+from contentgen.services.jobs import JobEstimate, owned_job, start_job
 from contentgen.stores.jobs import check_configured
 from contentgen.stores.media import presigned_get_url
 
@@ -45,8 +48,6 @@ KIND = "short"
 DEADLINE_SECONDS = 3600  # a short not made in an hour fails (deadline_exceeded)
 BREATH_S = 0.12  # pause after each narration: keeps the short within 5 % of its narration
 TITLE_S = 1.5  # the title is drawn over the first segment for this long (no silent card)
-WORDS_PER_SEGMENT = 18  # DOMAIN.md: 8-25 words a segment, ~150 words a minute
-STORY_TOKENS = (1500, 120)  # estimate: prompt tokens, completion tokens per segment
 
 
 def allowed_voices() -> list[str]:
@@ -68,44 +69,83 @@ def voice_of(request: ShortRequest) -> str:
     return request.voice
 
 
-def estimate(request: ShortRequest) -> dict[str, float]:
-    """The short's cost before anything is paid, by kind (USD), from the catalog's prices:
-    the story at `STORY_TOKENS`, one image per segment at the image model's price, each narration
-    at ~`WORDS_PER_SEGMENT` words (150 a minute) as audio tokens; no clips (stills)."""
+# The story's prompt beyond the user's (instructions, schema) in bytes, for its bound.
+STORY_PROMPT_BYTES = 6000
+# The most words a segment's narration has (DOMAIN.md: 8 to 25) and bytes per word (UTF-8, with
+# the space), for the narrations' bound before the story exists.
+MAX_WORDS_PER_SEGMENT = 25
+BYTES_PER_WORD = 12
+
+
+def estimate(request: ShortRequest) -> dict[str, Any]:
+    """The most the short can cost before anything is paid, by kind (USD), from the catalog's
+    prices (`contentgen.billing.prices`): the story's request bound (`text_cost_bound`: its prompt
+    and the model's largest answer), one image per segment at the dearest image model of the
+    chain (a fallback may answer), and each narration's reservation bound
+    (`speech_words_bound`, `MAX_WORDS_PER_SEGMENT` words) at the dearest speech model; no clips
+    (stills). `basis` says what it is made of, for a refusal's message."""
     settings = get_settings()
-    day = today()
     n = request.segment_count
-    text = Decimal(0)
-    entry = find_model(settings.text_models[0])
-    price = entry.price_on(day) if entry is not None else None
-    if price is not None:
-        prompt, per_segment = STORY_TOKENS
-        text = (Decimal(prompt) * (price.input_per_million_tokens or 0)) / 1_000_000
-        text += (Decimal(per_segment * n) * (price.output_per_million_tokens or 0)) / 1_000_000
-    image = (image_price_usd(settings.image_models[0]) or Decimal(0)) * n
-    voice = Decimal(0)
-    speech = find_model(default_chain("speech")[0])
-    speech_price = speech.price_on(day) if speech is not None else None
-    if speech_price is not None:
-        seconds = WORDS_PER_SEGMENT * 60 / 150
-        tokens = Decimal(seconds * AUDIO_TOKENS_PER_SECOND * n)
-        voice = tokens * (speech_price.audio_output_per_million_tokens or 0) / 1_000_000
-    parts = {"text": float(text), "image": float(image), "voice": float(voice), "video": 0.0}
-    parts["total"] = round(sum(parts.values()), 6)
-    return parts
+    text_model = settings.text_models[0]
+    text = text_cost_bound(
+        text_model, prompt_bytes=len(request.prompt.encode()) + STORY_PROMPT_BYTES, images=0, max_tokens=None
+    )
+    images = [
+        (Decimal(str(cost)), model)
+        for model in settings.image_models
+        if (cost := image_cost(model)) is not None
+    ]
+    image_each, image_model = max(images, default=(Decimal(0), settings.image_models[0]))
+    voices = [
+        (bound, model)
+        for model in default_chain("speech")
+        if (
+            bound := speech_words_bound(
+                model, words=MAX_WORDS_PER_SEGMENT, text_bytes=MAX_WORDS_PER_SEGMENT * BYTES_PER_WORD
+            )
+        )
+        is not None
+    ]
+    voice_each, voice_model = max(voices, default=(Decimal(0), default_chain("speech")[0]))
+    parts = {"text": text, "image": image_each * n, "voice": voice_each * n, "video": Decimal(0)}
+    total = sum(parts.values(), Decimal(0))
+    return {
+        **{kind: float(value) for kind, value in parts.items()},
+        "total": float(total),
+        "total_usd": total,
+        "basis": (
+            f"story up to {text:.4f} USD ({text_model}), {n} images x {image_each:f} USD ({image_model}), "
+            f"{n} narrations x up to {voice_each:.4f} USD ({voice_model})"
+        ),
+    }
+
+
+def short_estimate(request: ShortRequest) -> JobEstimate:
+    """What `start_job` holds on the payers' budgets before the short starts (`estimate`), for
+    as long as the short may run (`DEADLINE_SECONDS`) if it never settles."""
+    cost = estimate(request)
+    return JobEstimate(usd=cost["total_usd"], basis=cost["basis"], hold_seconds=DEADLINE_SECONDS)
 
 
 def start_short(
-    request: ShortRequest, *, owner: str | None, scope: str, key: str | None, base_path: str = ""
+    request: ShortRequest,
+    *,
+    owner: str | None,
+    scope: str,
+    key: str | None,
+    base_path: str = "",
+    payers: Sequence[str] | None = None,
 ) -> ShortAccepted:
-    """Validate the voice, estimate the short from the catalog, start the job once."""
+    """Validate the voice and `callback_url`, hold the short's most (`short_estimate`) on each
+    payer's budget (`payers`, default the owner) and start the job once (`start_job`): a payer
+    without budget left is 429 `budget_exceeded` naming the estimate, nothing started or paid."""
     check_configured()
     voice_of(request)
     if request.callback_url is not None:
         # Its host must resolve to public addresses only (422 naming callback_url); checked
         # again before each delivery (contentgen.services.webhooks).
         check_fetchable(request.callback_url, field="callback_url")
-    cost = estimate(request)
+    most = short_estimate(request)
     job, _ = start_job(
         KIND,
         function=get_settings().short_job_function,
@@ -113,12 +153,14 @@ def start_short(
         owner=owner,
         scope=scope,
         key=key,
+        estimate=most,
+        payers=payers,
     )
     return ShortAccepted(
         short_id=job.job_id,
         status=job.status,
         status_url=f"{base_path}/shorts/{job.job_id}",
-        estimate_usd=cost["total"],
+        estimate_usd=float(most.usd),
     )
 
 
