@@ -270,7 +270,8 @@ def test_a_short_over_budget_is_429_naming_the_estimate_and_starts_nothing(
     each narration's bound) is held before anything starts: a key whose budget cannot hold it gets
     429 budget_exceeded naming the estimate; no job, no provider request, no hold left."""
     key = f"key-{uuid.uuid4().hex[:12]}"
-    set_daily_budget(key, Decimal("0.05"))
+    # The ledger admits a key while its day has budget left; this one has none today.
+    set_daily_budget(key, Decimal(0))
     status, refused = api.call("POST", "/shorts", {"prompt": "A kite", "segment_count": 3}, key_id=key)
     assert (status, refused["code"]) == (429, "budget_exceeded"), refused
     assert "may cost up to" in refused["message"]
