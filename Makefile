@@ -19,12 +19,12 @@ VENV_STALE   := $(if $(wildcard $(VENV)),$(if $(filter 1,$(VENV_USABLE)),,rebuil
 ifeq ($(filter 1,$(VENV_USABLE)),)
 ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),install)),)
 ifneq ($(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null),1)
-$(error contentgen needs Python $(NEEDED)+, but $(PYTHON) is $(or $(PY_VERSION),not found); run make PYTHON=python3.12 (or any $(NEEDED)+))
+$(error contentgen needs Python $(NEEDED)+, but $(PYTHON) is $(or $(PY_VERSION),not found); run make PYTHON=python3.13 (or any $(NEEDED)+))
 endif
 endif
 endif
 
-.PHONY: install check test lint typecheck pytest demo api bench bench-short bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
+.PHONY: install check test test-random lint typecheck pytest demo api bench bench-short bench-baseline bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -49,9 +49,23 @@ test: lint typecheck browser pytest
 check: lint typecheck
 	$(BIN)/python -m pytest tests/unit -m "not slow"
 
+# The property tests (Hypothesis) with a fresh random search instead of the fixed examples every
+# other run tries (docs/testing.md).
+test-random: $(STAMP)
+	HYPOTHESIS_PROFILE=random $(BIN)/python -m pytest -m property tests/unit
+
 # Headless Chromium from Debian's packages, for the storyboard's browser test (CI: root, Debian 12).
+# Two runs at once take turns (flock; apt waits for dpkg's lock too). Not root or no apt: a note,
+# and the browser tests are skipped naming what is missing (under CI they fail: tests/conftest.py).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		flock /tmp/contentgen-browser.lock sh -c 'command -v chromium >/dev/null 2>&1 || { \
+			apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; }'; \
+	else \
+		echo "make browser: no chromium on PATH and no root apt-get to install it: the browser tests will be skipped (CI fails them)"; \
+	fi
 
 # The OpenAPI document, generated from the functions' resolvers and models.
 openapi: $(STAMP)
@@ -136,6 +150,16 @@ bench: $(STAMP) build-host
 # A 6-segment 9:16 short end to end on the local stack: assembly vs its length, memory, /tmp, Lambda vs provider cost.
 bench-short: $(STAMP)
 	PYTHONPATH=shared $(BIN)/python -m local.bench_short
+
+# Another commit's artifact (default main) for `make bench` to measure as "before", interleaved
+# with this checkout's: its text layer for this machine's platform and its functions, in build/baseline.
+BASELINE_REF ?= main
+bench-baseline:
+	rm -rf build/baseline && mkdir -p build/baseline/src
+	git archive $(BASELINE_REF) | tar -x -C build/baseline/src
+	$(MAKE) --no-print-directory -C build/baseline/src/shared build-TextLayer ARTIFACTS_DIR=$(CURDIR)/build/baseline/TextLayer LAYER_PLATFORM=$(HOST_PLATFORM)
+	mv build/baseline/src/functions build/baseline/functions && rm -rf build/baseline/src
+	echo "$(BASELINE_REF) at $$(git rev-parse --short $(BASELINE_REF))" > build/baseline/COMMIT
 
 # Assembly of a 6-segment 9:16 short on one core: wall/CPU vs its length, peak memory, /tmp.
 bench-assembly: $(STAMP)

@@ -457,6 +457,9 @@ def storm(emulator_url: str) -> dict[str, dict[str, float]]:
 
 
 HOST_LAYER = ROOT / "build" / "host" / "TextLayer"
+# `make bench-baseline` (BASELINE_REF, default main): that commit's text layer (host platform) and
+# functions, measured as a third variant interleaved with this checkout's artifact and the floor.
+BASELINE = ROOT / "build" / "baseline"
 
 # moto answers at once; AWS does not. Every AWS request (DynamoDB, and SSM behind the parameters
 # extension) is answered after this many ms by default (`--aws-latency-ms`): AWS publishes
@@ -520,9 +523,16 @@ def layer_sizes() -> list[tuple[str, float, float]]:
 
 
 def artifact_cold_starts(
-    python: str, environment: dict[str, str], runs: int, workdir: Path, profile: Path | None = None
+    python: str,
+    environment: dict[str, str],
+    runs: int,
+    workdir: Path,
+    profile: Path | None = None,
+    baseline: Path | None = None,
 ) -> dict[str, list[dict[str, float]]]:
-    """story_segments from the read-only built text layer vs the floor, interleaved, fresh processes."""
+    """story_segments from the read-only built text layer vs the floor, interleaved, fresh processes;
+    with `baseline` (a directory holding another commit's `TextLayer` and `functions`), that
+    artifact too, in the same rounds ("before")."""
     layer = read_only_copy(HOST_LAYER, workdir)
     runtime = runtime_site(python)
     spec = functions()["StorySegmentsFunction"]
@@ -545,6 +555,17 @@ def artifact_cold_starts(
             python, "floor", request_file, workdir, "-", (str(layer), str(runtime)), artifact_env
         ),
     }
+    if baseline is not None:
+        before_layer = read_only_copy(baseline / "TextLayer", workdir / "baseline")
+        variants["before"] = ColdVariant(
+            python,
+            "handler",
+            EVENT,
+            baseline / spec.code_dir.relative_to(ROOT),
+            spec.handler,
+            (str(before_layer), str(runtime)),
+            artifact_env,
+        )
     for variant in variants.values():  # the OS file cache warm, as for the checkout figures
         cold_start(variant, workdir)
     if profile is not None:
@@ -561,6 +582,12 @@ def artifact_cold_starts(
         for name, variant in variants.items():
             results[name].append(cold_start(variant, workdir))
     return results
+
+
+def before_label() -> str:
+    """What `build/baseline` was built from (its COMMIT file, written by `make bench-baseline`)."""
+    commit = BASELINE / "COMMIT"
+    return commit.read_text().strip() if commit.exists() else "build/baseline"
 
 
 def median_of(runs: list[dict[str, float]], key: str) -> float:
@@ -583,8 +610,18 @@ PHASE_ORDER = [
 def print_artifact(
     python: str, artifact: dict[str, list[dict[str, float]]], cold_runs: int, aws_latency_ms: float
 ) -> list[Goal]:
-    """The artifact figures: cold start against the floor (phase by phase), layer sizes; their goals."""
+    """The artifact figures: cold start against the floor (phase by phase), layer sizes; their goals.
+    With a baseline ("before", `make bench-baseline`), its columns first and its ratios after ours."""
     built, floor = artifact["artifact"], artifact["floor"]
+    before = artifact.get("before")
+    columns = (
+        [("before", before), ("artifact", built), ("floor", floor)]
+        if before
+        else [
+            ("artifact", built),
+            ("floor", floor),
+        ]
+    )
     version = subprocess.run(
         [python, "-c", "import platform; print(platform.python_version(), platform.machine())"],
         capture_output=True,
@@ -601,19 +638,22 @@ def print_artifact(
         "boto3/botocore beside it as the runtime provides them;\n  floor = a process that imports only openai "
         "(from the same layer, with bytecode) and makes the equivalent call"
     )
-    print(f"{'':58}{'artifact':>10}{'floor':>10}{'art. CPU':>10}{'floor CPU':>10}")
+    if before:
+        print(f"  before = {before_label()}, measured in the same rounds")
+    print(
+        f"{'':58}"
+        + "".join(f"{name:>10}" for name, _ in columns)
+        + "".join(f"{name + ' CPU':>14}" for name, _ in columns)
+    )
     phase_names = sorted(
         {key.split(":", 1)[1] for run in built + floor for key in run if key.startswith("phase:")},
         key=lambda name: PHASE_ORDER.index(name) if name in PHASE_ORDER else len(PHASE_ORDER),
     )
 
     def row(label: str, wall_key: str, cpu_key: str | None) -> None:
-        cpu = (
-            f"{median_of(built, cpu_key):>10.1f}{median_of(floor, cpu_key):>10.1f}"
-            if cpu_key is not None
-            else ""
-        )
-        print(f"{label:58}{median_of(built, wall_key):>10.1f}{median_of(floor, wall_key):>10.1f}{cpu}")
+        wall = "".join(f"{median_of(runs, wall_key):>10.1f}" for _, runs in columns)
+        cpu = "".join(f"{median_of(runs, cpu_key):>14.1f}" for _, runs in columns) if cpu_key else ""
+        print(f"{label:58}{wall}{cpu}")
 
     row("import (ms)", "import_ms", "import_cpu_ms")
     for name in phase_names:
@@ -634,6 +674,13 @@ def print_artifact(
     ]
     print(f"artifact import + first request / floor, wall: {artifact_ratio:.2f}  {goals[0].mark()}")
     print(f"  the same in CPU time (steadier on a loaded machine): {cpu_ratio:.2f}  {goals[1].mark()}")
+    if before:
+        print(
+            f"  before: {median_of(before, 'total_ms') / median_of(floor, 'total_ms'):.2f} wall, "
+            f"{median_of(before, 'cpu_ms') / median_of(floor, 'cpu_ms'):.2f} CPU; after - before, "
+            f"whole process CPU: {median_of(built, 'cpu_ms') - median_of(before, 'cpu_ms'):+.1f} ms, "
+            f"first request CPU: {median_of(built, 'request_cpu_ms') - median_of(before, 'request_cpu_ms'):+.1f} ms"
+        )
     print("\nlayer sizes (MB)                    zipped   unzipped")
     for name, zipped, unzipped in layer_sizes():
         goal = ""
@@ -713,6 +760,11 @@ def main() -> int:
         type=Path,
         help="also write a cProfile of the artifact's first request (one untimed run) here",
     )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="leave out build/baseline (another commit's artifact, `make bench-baseline`) even when it is built",
+    )
     args = parser.parse_args()
 
     python = python313()
@@ -736,7 +788,7 @@ def main() -> int:
                 "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                 "GOOGLE_VERTEX_BASE_URL": emulator_url,
                 "GOOGLE_GEMINI_BASE_URL": emulator_url,
-                "VIDEO_POLL_DELAY_SECONDS": "0",
+                "VIDEO_POLL_DELAY_SECONDS": "1",  # its minimum; the durable runner skips the waits
                 # Measurements, not spend control: 6 video starts alone are 19.20 USD at list price,
                 # past the template's default daily budget (10 USD) of the pipeline key.
                 "DAILY_BUDGET_USD": "1000000",
@@ -753,7 +805,12 @@ def main() -> int:
                         warm(emulator_url, args.warm_iterations), args.warm_iterations, args.aws_latency_ms
                     )
                 )
-            artifact = artifact_cold_starts(python, environment, args.cold_runs, Path(scratch), args.profile)
+            baseline = (
+                BASELINE if (BASELINE / "TextLayer" / "python").exists() and not args.no_baseline else None
+            )
+            artifact = artifact_cold_starts(
+                python, environment, args.cold_runs, Path(scratch), args.profile, baseline
+            )
             if args.artifact_only:
                 return report(print_artifact(python, artifact, args.cold_runs, args.aws_latency_ms))
             story = functions()["StorySegmentsFunction"]

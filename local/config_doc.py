@@ -98,7 +98,14 @@ def _bounds(field: FieldInfo) -> str:
 
 
 def _default(field: FieldInfo) -> str:
-    value = field.get_default()
+    if field.is_required():
+        return "required"
+    # A default computed by a factory (the model settings: the catalog's default chain) is shown
+    # as the value it gives, never as pydantic's `PydanticUndefined` sentinel.
+    computed = field.default_factory is not None
+    value = field.get_default(call_default_factory=True, validated_data={})
+    if computed and isinstance(value, str) and value:
+        return f"`{value}` (model catalog default)"
     if value is None:
         return "unset"
     if value == "":

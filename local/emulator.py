@@ -53,7 +53,9 @@ Control endpoints (JSON):
   "2026-12-06"}` sets the date the catalog is judged on (default: the real date);
   `{"strict_parameters": false}` stops refusing, as OpenRouter does with `require_parameters`, a
   parameter that none of the chain's models takes (on by default); `{"retired": ["model-id"]}`
-  answers those models as shut down (the provider's real 404) whatever the catalog says.
+  answers those models as shut down (the provider's real 404) whatever the catalog says;
+  `{"gone_wording": "no_longer_available"}` answers them on the Gemini API in that one of Google's
+  documented/reported wordings (`contentgen.connectors.model_gone.WORDINGS`, sources there).
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -79,7 +81,9 @@ from local.emulator_catalog import (
     default_image_model,
     google_refusal,
     interactions_refusal,
+    openrouter_endpoints,
     openrouter_refusal,
+    openrouter_unknown_model,
 )
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
 from local.fake_media import SPEECH_RATE, mp4, png, speech_pcm
@@ -152,6 +156,9 @@ class EmulatorState:
     today: date | None = None
     strict_parameters: bool = True
     retired: frozenset[str] = frozenset()
+    # Which of Google's "model gone" wordings a retired model is answered in on the Gemini API
+    # (`contentgen.connectors.model_gone.WORDING_NAMES`; None: "models/X is not found ...").
+    gone_wording: str | None = None
 
     def reset(self) -> None:
         with self.lock:
@@ -168,6 +175,7 @@ class EmulatorState:
             self.today = None
             self.strict_parameters = True
             self.retired = frozenset()
+            self.gone_wording = None
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -388,6 +396,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if path.endswith("/key") and not path.startswith("/_emulator"):
             self._provider("openai", {}, self._key_info)
             return
+        if path.startswith("/api/v1/models/") and path.endswith("/endpoints"):
+            model = path.removeprefix("/api/v1/models/").removesuffix("/endpoints")
+            self._provider("openai", {"model": model}, self._model_endpoints)
+            return
         if "/models/" in path and ":" not in path and not path.startswith("/_emulator"):
             self._provider("gemini", {}, self._model_info)
             return
@@ -440,6 +452,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.strict_parameters = bool(body["strict_parameters"])
                 if "retired" in body:
                     state.retired = frozenset(str(model) for model in body["retired"] or [])
+                if "gone_wording" in body:
+                    state.gone_wording = str(body["gone_wording"]) if body["gone_wording"] else None
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -574,18 +588,24 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         narrowed to its live models (`local.emulator_catalog`)."""
         state = self.server.state
         path = urlparse(self.path).path
-        if target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
+        if target == "openai" and path.endswith("/endpoints") and isinstance(body, dict):
+            refusal = openrouter_unknown_model(str(body.get("model", "")))
+            if refusal is None:
+                return False, body
+        elif target == "openai" and path.endswith("/chat/completions") and isinstance(body, dict):
             refusal, live = openrouter_refusal(
                 body, day=state.today, strict_parameters=state.strict_parameters, retired=state.retired
             )
             if refusal is None:
                 return False, {**body, "model": live[0], "models": live}
         elif target == "gemini" and path.endswith("/interactions"):
-            refusal = interactions_refusal(body, state.today, state.retired, path.strip("/").split("/", 1)[0])
+            refusal = interactions_refusal(
+                body, state.today, state.retired, path.strip("/").split("/", 1)[0], state.gone_wording
+            )
             if refusal is None:
                 return False, body
         elif target == "gemini" and "/models/" in path and "/operations/" not in path:
-            refusal = google_refusal(path, body, state.today, state.retired)
+            refusal = google_refusal(path, body, state.today, state.retired, state.gone_wording)
             if refusal is None:
                 return False, body
         else:
@@ -610,6 +630,19 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _key_info(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> dict[str, Any]:
         """OpenRouter's `GET /api/v1/key`: what the presented key is allowed."""
         return {"data": {"label": "emulator", "usage": 0, "limit": None, "is_free_tier": False}}
+
+    def _model_endpoints(
+        self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
+    ) -> dict[str, Any]:
+        """OpenRouter's `GET /api/v1/models/{author}/{slug}/endpoints` (free metadata,
+        https://openrouter.ai/docs/api/api-reference/endpoints/list-endpoints, read 2026-12-07):
+        `{"data": {"id", "name", "endpoints": [{"provider_name", "supported_parameters", ...}]}}`;
+        a model the catalog says is retired (or `retired` by config) has no endpoint left. The 404
+        for an id OpenRouter does not know is answered by `_catalog_refusal`."""
+        model = str(body.get("model", ""))
+        state = self.server.state
+        endpoints = openrouter_endpoints(model, state.today, state.retired)
+        return {"data": {"id": model, "name": model, "endpoints": endpoints}}
 
     def _model_info(
         self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
@@ -959,7 +992,7 @@ class EmulatorControl:
         request = urllib.request.Request(
             f"{self.url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
     def faults(self, *faults: dict[str, Any]) -> None:
@@ -972,18 +1005,18 @@ class EmulatorControl:
         self._post("/_emulator/reset", {})
 
     def stats(self) -> dict[str, int]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=5) as response:
+        with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=60) as response:
             result: dict[str, int] = json.loads(response.read())
             return result
 
-    def wait_idle(self, timeout: float = 15.0) -> None:
+    def wait_idle(self, timeout: float = 60.0) -> None:
         """Wait until no request is being answered (a slow one may outlive its caller's timeout)."""
         deadline = time.monotonic() + timeout
         while self.stats()["in_flight"] and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def requests(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=5) as response:
+        with urllib.request.urlopen(f"{self.url}/_emulator/requests", timeout=60) as response:
             result: list[dict[str, Any]] = json.loads(response.read())["requests"]
             return result
 

@@ -38,6 +38,13 @@ serves, or for a capability the model lacks: the providers' own error bodies, wi
   a public source on 2026-12-06; the Gemini API's documented 404 for a model it does not serve is
   answered instead (same API, same google.rpc.Status error model, https://ai.google.dev/api/rest).
 
+- Google's other wordings for a model it retired (`contentgen.connectors.model_gone.WORDINGS`, each
+  with its public source and date: "This model models/X is no longer available. Please update your
+  code to use a newer model ...", "... is no longer available to new users. ..."): the config
+  `gone_wording` (a name of `WORDING_NAMES`) makes the Gemini API answer a known but retired model
+  in that wording (HTTP 404 NOT_FOUND, the wording's own example message); an unknown id keeps the
+  "is not found for API version" answer.
+
 The catalog decides what is served on `today` (the emulator's config `today`, default the real
 date); `retired` (config) adds model ids answered as shut down whatever the catalog says (a test's
 "the primary was just retired"). OpenRouter's parameter check (`strict_parameters`) is on by
@@ -59,6 +66,7 @@ if SHARED not in sys.path:
 
 from contentgen.catalog import default_chain, find_model, today
 from contentgen.catalog.schema import ModelEntry
+from contentgen.connectors.model_gone import wording as gone_wording_named
 
 VERTEX_MODEL_VERSIONS = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
 OPENROUTER_ROUTING = "https://openrouter.ai/docs/provider-routing"
@@ -105,7 +113,12 @@ def _served(entry: ModelEntry | None, day: date, retired: frozenset[str] = froze
     return entry is not None and entry.id not in retired and entry.lifecycle.status_on(day) != "shut_down"
 
 
-def _gemini_not_found(model: str, method: str, version: str = "v1beta") -> Refusal:
+def _gemini_not_found(
+    model: str, method: str, version: str = "v1beta", *, known: bool = False, wording: str | None = None
+) -> Refusal:
+    if known and wording is not None and wording != "gemini_not_found":
+        message = gone_wording_named(wording).example(model)
+        return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
     message = (
         f"models/{model} is not found for API version {version}, or is not supported for {method}. "
         "Call ListModels to see the list of available models and their supported methods."
@@ -114,7 +127,11 @@ def _gemini_not_found(model: str, method: str, version: str = "v1beta") -> Refus
 
 
 def interactions_refusal(
-    body: Any, day: date | None = None, retired: frozenset[str] = frozenset(), version: str = "v1"
+    body: Any,
+    day: date | None = None,
+    retired: frozenset[str] = frozenset(),
+    version: str = "v1",
+    wording: str | None = None,
 ) -> Refusal | None:
     """The Gemini API's answer to `POST /{version}/interactions` for a model it does not serve there
     (404, see the module docstring); None when the request may proceed."""
@@ -128,11 +145,17 @@ def interactions_refusal(
         and entry.surface == "interactions"
     ):
         return None
-    return _gemini_not_found(model.rsplit("/", 1)[-1], "createInteraction", version)
+    return _gemini_not_found(
+        model.rsplit("/", 1)[-1], "createInteraction", version, known=entry is not None, wording=wording
+    )
 
 
 def google_refusal(
-    path: str, body: Any, day: date | None = None, retired: frozenset[str] = frozenset()
+    path: str,
+    body: Any,
+    day: date | None = None,
+    retired: frozenset[str] = frozenset(),
+    wording: str | None = None,
 ) -> Refusal | None:
     """The Gemini API's or Vertex AI's answer to a request for a model it does not serve with this
     method (404), or for a capability the model lacks (400); None when the request may proceed."""
@@ -156,7 +179,9 @@ def google_refusal(
                 f"Please ensure you are using a valid model version. For more information, see: {VERTEX_MODEL_VERSIONS}"
             )
             return Refusal(404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}})
-        return _gemini_not_found(model, method or "get", path.strip("/").split("/", 1)[0])
+        return _gemini_not_found(
+            model, method or "get", path.strip("/").split("/", 1)[0], known=entry is not None, wording=wording
+        )
     if (
         entry is not None
         and entry.video is not None
@@ -217,3 +242,32 @@ def openrouter_refusal(
             },
         ), []
     return None, live
+
+
+def openrouter_unknown_model(model: str) -> Refusal | None:
+    """OpenRouter's 404 for the endpoints of a model id it does not know (the list-endpoints
+    operation documents a 404 answer, https://openrouter.ai/docs/api/api-reference/endpoints/list-endpoints,
+    read 2026-12-07; its message was not found in a public source: OpenRouter's error shape
+    `{"error": {"message", "code"}}` is answered); None for a catalog OpenRouter model."""
+    entry = find_model(model)
+    if entry is not None and entry.provider == "openrouter":
+        return None
+    return Refusal(404, {"error": {"message": f"Model {model} not found", "code": 404}})
+
+
+def openrouter_endpoints(
+    model: str, day: date | None = None, retired: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The endpoints OpenRouter lists for `model` on `day`: one (taking the catalog's parameters)
+    while the catalog serves it, none once it is shut down or `retired`."""
+    entry = find_model(model)
+    if entry is None or not _served(entry, day or today(), retired):
+        return []
+    return [
+        {
+            "name": f"Emulator | {model}",
+            "provider_name": "Emulator",
+            "status": 0,
+            "supported_parameters": list(entry.parameters),
+        }
+    ]

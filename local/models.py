@@ -11,7 +11,8 @@ real network, so it runs only here, never in tests or CI (the tests check `compa
 `compare_gemini` on canned lists).
 
 The guard (`guard`, also run by `make test` in tests/unit/test_model_catalog.py) reads every model
-named by template.yaml (Parameters defaults, literal function environment values), the layer's
+named by template.yaml (Parameters defaults, literal function environment values), the
+`parameter_overrides` of every samconfig*.toml beside it (what `sam deploy` really deploys), the layer's
 settings defaults (`contentgen.config.Settings`), the local stack (env.json) and the catalog's own
 recommended chains, and fails when one is unknown to the catalog, shut down, or announced to shut
 down within 60 days of the given day.
@@ -22,7 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
+import tomllib
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -101,6 +104,38 @@ def _env_json_models(env_json: Path) -> Iterator[tuple[str, str]]:
                     yield f"{env_json.name} {scope}.{name}", model
 
 
+def _overrides(value: object) -> list[str]:
+    """`parameter_overrides` as SAM CLI config files hold it: one string `Key=Value Key="v w"`, or a
+    list of such strings (AWS SAM CLI docs, "AWS SAM CLI configuration file", read 2026-12-07)."""
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            found.extend(shlex.split(item))
+    return found
+
+
+def _samconfig_models(directory: Path) -> Iterator[tuple[str, str]]:
+    """The model parameters `sam deploy` passes from a config file: `sam deploy --guided` saves every
+    parameter it asked about as `parameter_overrides` in samconfig.toml, and every later deploy (of
+    any `--config-env`, any `--config-file samconfig*.toml`) passes them again, whatever
+    template.yaml's defaults now say."""
+    for config in sorted(directory.glob("samconfig*.toml")):
+        document = tomllib.loads(config.read_text())
+        for env, commands in document.items():
+            if not isinstance(commands, dict):
+                continue
+            for command, section in commands.items():
+                parameters = (section or {}).get("parameters") if isinstance(section, dict) else None
+                if not isinstance(parameters, dict):
+                    continue
+                for override in _overrides(parameters.get("parameter_overrides")):
+                    name, _, value = override.partition("=")
+                    if _is_model_setting(name):
+                        for model in _split(value):
+                            yield f"{config.name} [{env}.{command}.parameters] {name}", model
+
+
 def _catalog_defaults() -> Iterator[tuple[str, str]]:
     for use, chain in load_catalog().defaults.items():
         for model in (chain.model, *chain.fallbacks):
@@ -108,10 +143,12 @@ def _catalog_defaults() -> Iterator[tuple[str, str]]:
 
 
 def configured_models(template: Path = TEMPLATE, env_json: Path = ENV_JSON) -> list[tuple[str, str]]:
-    """Every `(where, model)` the template, the settings defaults, env.json and the catalog's own
-    recommended chains configure."""
+    """Every `(where, model)` the template, the SAM CLI config files beside it (samconfig*.toml
+    `parameter_overrides`), the settings defaults, env.json and the catalog's own recommended
+    chains configure."""
     return [
         *_template_models(template),
+        *_samconfig_models(template.parent),
         *_settings_models(),
         *_env_json_models(env_json),
         *_catalog_defaults(),

@@ -203,8 +203,9 @@ class LocalStack:
             '"request": {"prompt": "a robot learns to paint", "segment_count": 3}}\'',
             f"  events  {aws} events put-events --entries "
             f'\'[{{"EventBusName": "{bus}", "Source": "me", "DetailType": "story_segments", '
-            '"Detail": "{\\"request_id\\": \\"try-2\\", \\"prompt\\": \\"a robot learns to paint\\", \\"segment_count\\": 3}"}]\'',
-            f"  result  curl -s {self.api.url}/results/try-1 -H 'x-api-key: {LOCAL_API_KEY}'",
+            '"Detail": "{\\"request_id\\": \\"try-2\\", \\"api_key_id\\": \\"' + str(key_id) + '\\", '
+            '\\"prompt\\": \\"a robot learns to paint\\", \\"segment_count\\": 3}"}]\'',
+            f"  result  curl -s {self.api.url}/results/try-1 -H 'x-api-key: {LOCAL_API_KEY}'   (try-2 alike)",
             "  or in one step: .venv/bin/python -m local.send story_segments "
             '\'{"prompt": "a robot learns to paint", "segment_count": 3}\' --via sqs   (or --via events)',
         ]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from contentgen.clients.aws import reset_aws_clients
 from contentgen.clients.secrets import reset_ssm_provider
@@ -28,6 +29,7 @@ from contentgen.core.breaker import reset_breakers
 from contentgen.core.limiter import reset_limiters
 from contentgen.core.parallel import reset_pool
 from contentgen.core.retry import reset_gone_models
+from contentgen.generation.completions import reset_walked_past
 from contentgen.observability import logger
 from contentgen.services.health import reset_health_cache
 from contentgen.stores.access import reset_key_cache
@@ -37,6 +39,24 @@ from local.lambda_context import LocalLambdaContext
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
+
+# Property tests (Hypothesis): every run of `make test`, `make check` and CI tries the SAME examples
+# ("ci": derandomized, seeded from each test, no example database), so a rare counterexample cannot
+# fail one run and pass the next. `make test-random` (HYPOTHESIS_PROFILE=random) searches afresh with
+# more examples and keeps what fails in .hypothesis/ for the next run. docs/testing.md.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("random", derandomize=False, max_examples=500, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A property search takes seconds: every Hypothesis test is `slow` (the marker's definition),
+    so none can be left in `make check` by forgetting the mark, and `property` (`make test-random`)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.property)
+
 
 # Variables a developer's shell might carry that would change what the code under test does.
 _SCRUBBED = (
@@ -74,7 +94,7 @@ _SCRUBBED = (
 
 
 def skip_unless_ci(reason: str) -> NoReturn:
-    """Skip a test whose tool (Python 3.12, Chromium) this machine lacks; under CI (`CI` set, as
+    """Skip a test whose tool (Python 3.13, Chromium) this machine lacks; under CI (`CI` set, as
     `.ci/run` and every CI service set it) fail instead: CI must run every test."""
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
         pytest.fail(f"CI is missing a tool the suite needs: {reason}", pytrace=False)
@@ -91,6 +111,7 @@ def reset_container() -> None:
     reset_breakers()
     reset_limiters()
     reset_gone_models()
+    reset_walked_past()
     reset_key_cache()
     reset_health_cache()
     reset_idempotency()  # its DynamoDB client too: a new endpoint or credentials per test

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contentgen.catalog import default_chain, find_model
+from contentgen.catalog import bare_model_id, default_chain, find_model
 from contentgen.errors import ConfigurationError
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -300,10 +300,14 @@ class Settings(BaseModel):
     @classmethod
     def _model_ids(cls, value: str) -> str:
         # Model ids go into request bodies (OpenRouter) and URL paths (Google `models/{id}:...`).
-        for model in (part.strip() for part in value.split(",")):
+        # Google's resource names (`models/X`, `publishers/google/models/X`) are normalised here, once,
+        # to the catalog's id (`bare_model_id`): the id Google's 404s name, the key of the
+        # container's "model gone" memory, of breakers and of prices.
+        models = [part.strip() for part in value.split(",")]
+        for model in models:
             if model and not MODEL_ID.fullmatch(model):
                 raise ValueError(f"{model[:80]!r} is not a model id (letters, digits and ._:/@+- only)")
-        return value
+        return ",".join(bare_model_id(model) for model in models if model)
 
     @field_validator(
         "openrouter_api_key_param",

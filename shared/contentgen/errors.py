@@ -214,7 +214,8 @@ class CircuitOpenError(ProviderError):
 
 class InputUnreachableError(ContentgenError):
     """The provider could not fetch an input the caller named by URL (OpenAI / OpenRouter 400
-    "Error while downloading ...", "Timeout while downloading ...", code `invalid_image_url`):
+    "Error while downloading ...", code `invalid_image_url`; or what it fetched is not an image:
+    "Provided image is not valid", "You uploaded an unsupported image"):
     422 naming the field (`image_url`), in the provider's words. The caller's URL, not the
     provider, is what failed, so it is neither retried nor counted by the circuit breaker."""
 

@@ -15,6 +15,7 @@ import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,3 +286,28 @@ def test_a_time_budget_given_by_the_caller_stops_ffmpeg_and_leaves_no_mp4(tmp_pa
             ShortSpec((SegmentInput(still, silent_s=5.0),), "t"), out, toolchain=tools, timeout_s=0.01
         )
     assert not (out / "short.mp4").exists()
+
+
+def test_without_a_time_budget_from_the_caller_ffmpeg_runs_unbounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No guess from the short's length: on a loaded 2-core machine ffmpeg took 53.7 s of wall time
+    for 11.7 s of CPU (2026-12-07, load 14), past the old 20 s + 4 x length. The timeout ffmpeg is
+    given is recorded (a stall long enough to outlast any guess would cost this suite a minute)."""
+    tools = Toolchain.locate()
+    still = draw(tools, tmp_path / "still.png", "testsrc2=s=1024x1792", "-frames:v", "1")
+    given: list[object] = []
+    real_run = subprocess.run
+
+    def recording_run(*args: Any, **kwargs: Any) -> Any:
+        given.append(kwargs.get("timeout"))
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)  # the module render.py calls it through
+    short = assemble_short(
+        ShortSpec((SegmentInput(still, silent_s=1.0),), "t"), tmp_path / "out", toolchain=tools
+    )
+
+    assert short.path.is_file()
+    assert given
+    assert all(timeout is None for timeout in given), given

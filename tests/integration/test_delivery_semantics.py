@@ -11,6 +11,7 @@ import io
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 
 from contentgen.catalog import default_chain
 from contentgen.clients.aws import get_events_client
+from contentgen.config import get_settings
 from contentgen.core.waits import seconds_until_pacific_midnight
 from contentgen.stores.results import get_result
 from local.event_sources import QueuePoller
@@ -140,6 +142,167 @@ def test_an_image_the_provider_could_not_download_is_422_naming_image_url(
     assert [error["field"] for error in answer["errors"]] == ["image_url"]
     assert words.split(" http")[0].rstrip(".") in answer["message"]
     assert len(stack.provider.requests()) == 1, "the caller's URL is not retried"
+
+
+# What the provider fetched is not an image (an HTML page, a login redirect): the caller's URL too.
+# Each upstream body as the provider sends it, relayed by OpenRouter in `metadata.raw`
+# (musistudio/claude-code-router#845): Gemini (AmberSahdev/Open-Interface#64), OpenAI
+# (STranslate/STranslate#277), Anthropic (anthropics/claude-code#8646).
+NOT_AN_IMAGE = {
+    "Google": {
+        "error": {"code": 400, "message": "Provided image is not valid", "status": "INVALID_ARGUMENT"}
+    },
+    "OpenAI": {
+        "error": {
+            "message": "You uploaded an unsupported image. Please make sure your image has of one the "
+            "following formats: ['png', 'jpeg', 'gif', 'webp'].",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_image_format",
+        }
+    },
+    "Anthropic": {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "Could not process image"},
+    },
+}
+
+
+@pytest.mark.parametrize("provider_name", sorted(NOT_AN_IMAGE))
+def test_an_image_url_that_is_not_an_image_is_422_naming_image_url(
+    stack: Stack, invoke: Invoke, provider_name: str
+) -> None:
+    body = {
+        "error": {
+            "message": "Provider returned error",
+            "code": 400,
+            "metadata": {"raw": json.dumps(NOT_AN_IMAGE[provider_name]), "provider_name": provider_name},
+        }
+    }
+    stack.provider.faults({"kind": "raw", "target": "openai", "status": 400, "body": body})
+
+    status, answer = invoke(CHARACTER, {"image_url": "https://images.example.com/not-an-image.html"})
+
+    assert status == 422, answer
+    assert [error["field"] for error in answer.get("errors", [])] == ["image_url"], answer
+    assert len(stack.provider.requests()) == 1, "the caller's URL is not retried"
+
+
+# -- 2b. an answer trickled a byte at a time: the WHOLE attempt is bounded, not each read ----------
+# httpx's read timeout bounds each socket read ("read: maximum duration to wait for a chunk of data
+# to be received", https://www.python-httpx.org/advanced/timeouts/): a server that sends its status
+# line and headers at once, then one space a second for 8 s, then a valid answer, is never cut by
+# it. Both SDKs send through `connectors.http.PhasedTransport`, which bounds every request by the
+# attempt's timeout and the invocation's deadline. Without it: 200 after 11.2 s on a 4 s deadline.
+TRICKLE_SECONDS = 8
+COMPLETION = {
+    "id": "gen-trickle",
+    "object": "chat.completion",
+    "created": 1764500000,
+    "model": "openai/gpt-6-luna",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "Three hooks."}, "finish_reason": "stop"}
+    ],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13, "cost": 0.00001},
+}
+
+
+def _serve_trickled(conn: socket.socket, answered: list[bool]) -> None:
+    try:
+        conn.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            ),
+            0,
+        )
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        body = json.dumps(COMPLETION).encode()
+        padding = TRICKLE_SECONDS
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {padding + len(body)}\r\n\r\n".encode()
+        )
+        for _ in range(padding):
+            conn.sendall(b" ")
+            time.sleep(1)
+        conn.sendall(body)
+        answered.append(True)
+    except OSError:
+        answered.append(False)  # the client closed the connection mid-trickle
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[tuple[str, list[bool]]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+    answered: list[bool] = []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=_serve_trickled, args=(conn, answered), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}", answered
+    stop.set()
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("function", "body", "base_url"),
+    [
+        ("FreeContentFunction", {"prompt": "Three hooks"}, "OPENROUTER_BASE_URL"),  # openai SDK
+        ("GenerateThumbnailFunction", {"prompt": "A fox"}, "GOOGLE_GEMINI_BASE_URL"),  # google-genai
+    ],
+)
+def test_an_answer_trickled_past_the_attempts_timeout_is_cut_for_both_sdks(
+    stack: Stack,
+    invoke: Invoke,
+    trickler: tuple[str, list[bool]],
+    monkeypatch: pytest.MonkeyPatch,
+    function: str,
+    body: dict[str, Any],
+    base_url: str,
+) -> None:
+    url, answered = trickler
+    monkeypatch.setenv(base_url, f"{url}/api/v1" if base_url == "OPENROUTER_BASE_URL" else url)
+    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("PROVIDER_MAX_ATTEMPTS", "1")
+    get_settings.cache_clear()
+
+    status, answer = invoke(function, body, timeout_seconds=4)
+
+    # Cut: the client closed the connection mid-trickle (the server could not finish its
+    # answer), and the caller got a timeout, not an answer read to its end after 8 s.
+    assert status == 504, (status, answer)
+    for _ in range(200):  # the server thread notices the closed connection at its next write
+        if answered:
+            break
+        time.sleep(0.1)
+    assert answered, "the trickling server never finished"
+    assert not any(answered), "the trickled answer was read to its end: only each read was bounded"
 
 
 # -- 6. API Gateway's 29 s counted from requestTimeEpoch -------------------------------------------
@@ -338,9 +501,9 @@ def test_a_failed_put_events_entry_is_retried_then_left_unnotified_for_the_next_
     stack: Stack, pipes: Pipes, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """PutEvents answers 200 with the entry failed on all three tries of the first delivery: the
-    result is stored un-notified, the metric counted, and the message handed back (not counted
-    as an attempt); its delivery replays the stored result (no provider call) and publishes the
-    event once."""
+    result is stored un-notified, the metric counted, and the message handed back (an attempt,
+    so the attempt budget bounds the hand-backs); its delivery replays the stored result (no
+    provider call) and publishes the event once."""
     events = get_events_client()
     hook, left = failing_put_events(3)  # every try of the first delivery fails
     events.meta.events.register("before-call.eventbridge.PutEvents", hook)
@@ -364,6 +527,61 @@ def test_a_failed_put_events_entry_is_retried_then_left_unnotified_for_the_next_
     assert notes == [rid]
     assert len(stack.provider.requests()) == 1, "the redelivery replays; nothing is generated twice"
     assert pipes.dead_letters() == []
+
+
+def always_failing_put_events(code: str) -> Any:
+    """A `before-call` hook failing every PutEvents entry with `code` (HTTP 200, FailedEntryCount 1)."""
+
+    def before_call(params: Any, model: Any, **_: Any) -> Any:
+        if model.name != "PutEvents":
+            return None
+        return (
+            _Http200(),
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": code, "ErrorMessage": f"{code} (forced)"}],
+                "ResponseMetadata": {"HTTPStatusCode": 200},
+            },
+        )
+
+    return before_call
+
+
+# NotAuthorizedForSourceException: "non-retryable"; InternalFailure: "retryable" but failing for good
+# here (EventBridge API Reference, PutEventsResultEntry, ErrorCode).
+@pytest.mark.parametrize("code", ["NotAuthorizedForSourceException", "InternalFailure"])
+def test_a_completion_event_eventbridge_keeps_failing_ends_in_the_dlq_within_the_attempt_budget(
+    stack: Stack, pipes: Pipes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: str
+) -> None:
+    """A non-retryable entry error is not handed back: the message fails on each delivery and
+    SQS dead-letters it after MAX_RECEIVE_COUNT receives. A retryable one is handed back, each
+    hand-back an attempt: the copy that carries the last attempt fails, and SQS dead-letters
+    that copy after its own MAX_RECEIVE_COUNT receives (a copy is a new message: its receive
+    count starts again), so at most 2 x MAX_RECEIVE_COUNT - 1 deliveries. Either way the result
+    is stored (generated once) and nothing loops."""
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+    events = get_events_client()
+    hook = always_failing_put_events(code)
+    events.meta.events.register("before-call.eventbridge.PutEvents", hook)
+    rid = f"req-unpublished-{uuid.uuid4().hex[:8]}"
+    deliveries = 0
+    dead: list[dict[str, Any]] = []
+    try:
+        pipes.send(rid, {"prompt": "A robot", "segment_count": 1})
+        for _ in range(60):  # copies are delayed by UNPUBLISHED_RETRY_SECONDS; condition, not time
+            if pipes.queue.poll_once(wait_seconds=1):
+                deliveries += 1
+            dead += pipes.dead_letters()
+            if deliveries > 6 or dead:
+                break
+    finally:
+        events.meta.events.unregister("before-call.eventbridge.PutEvents", hook)
+
+    bound = 3 if code == "NotAuthorizedForSourceException" else 2 * 3 - 1
+    assert deliveries <= bound, f"delivered {deliveries} times (never dead-lettered)"
+    assert [message["request_id"] for message in dead] == [rid]
+    assert len(stack.provider.requests()) == 1, "replays publish; nothing is generated twice"
+    assert '"EventsDeadLettered"' in capsys.readouterr().out
 
 
 # -- 14. image_url SSRF: read as the fetcher reads it, resolved, every answer public -----------------

@@ -34,7 +34,7 @@ def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, 
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **headers}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

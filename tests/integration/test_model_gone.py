@@ -167,11 +167,12 @@ def test_a_check_that_finds_the_model_gone_fails_the_job_at_once_in_googles_word
     assert len(checks) == 1, "not checked again"
 
 
-def test_an_id_openrouter_does_not_know_is_dropped_from_the_chain_and_asked_once(
+def test_an_id_the_catalog_does_not_know_is_never_sent(
     stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """OpenRouter refuses a whole request whose `models` list names an id it does not know (400 "X
-    is not a valid model ID"): the id is remembered and the request sent again without it."""
+    """An id the catalog does not list has no price, so no reservation bounds it
+    (`contentgen.billing.prices.priced_chain`, docs/spend.md): it is left out of the chain before
+    OpenRouter could refuse the whole request for it (400 "X is not a valid model ID")."""
     unknown = "acme/withdrawn-model-1"
     assert find_model(unknown) is None
     monkeypatch.setenv("TEXT_FALLBACK_MODELS", unknown)
@@ -181,7 +182,7 @@ def test_an_id_openrouter_does_not_know_is_dropped_from_the_chain_and_asked_once
 
     assert [status for status, _ in answers] == [200, 200], answers
     chains = [r["body"].get("models") for r in stack.provider.requests()]
-    assert chains == [[TEXT, unknown], None, None], "asked once with the unknown id, then without it"
+    assert chains == [None, None], "the unknown id is never sent"
 
 
 def test_each_chat_request_carries_only_what_its_models_accept(

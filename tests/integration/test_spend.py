@@ -219,7 +219,7 @@ def test_concurrent_invocations_reserve_so_only_one_passes_a_budget_it_crosses(
     request; the day ends over budget by less than one request's cost."""
     key = new_key()
     set_budget(stack, key, "0.0000001")
-    both_ready = threading.Barrier(2, timeout=10)
+    both_ready = threading.Barrier(2, timeout=120)  # a generous bound on a condition
     real_reserve = spend_ledger.reserve
 
     def wait_then_reserve(api_key_id: str, most: Decimal, until: float) -> Any:
@@ -607,3 +607,84 @@ def test_a_chunked_story_stops_within_one_request_past_a_tiny_budget(
     assert (body["partial"]["completed_chunks"], body["partial"]["chunks"]) == (0, 4)
     spent = Decimal(ledger(stack, key, "2026-11-30")["cost_usd"]["N"])
     assert spent == Decimal(str(body["usage"]["cost_usd"])), "the paid request is charged"
+
+
+# -- a model without a price is never asked --------------------------------------------------------
+# `openai/gpt-4o` is in the catalog without a price; `anthropic/claude-opus-4.1` is not in it (75 USD
+# per million output tokens on OpenRouter). With a flat 0.10 USD reservation, 10 concurrent
+# requests of 0.40 USD each spent 2.00 USD on a 0.50 USD budget.
+LONG_ANSWER_USD = 0.40
+
+
+def _long_completion(model: str) -> dict[str, Any]:
+    return {
+        "id": "gen-unpriced",
+        "object": "chat.completion",
+        "created": 1764500000,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "An essay."}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": 20,
+            "completion_tokens": 40000,
+            "total_tokens": 40020,
+            "cost": LONG_ANSWER_USD,
+        },
+    }
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o", "anthropic/claude-opus-4.1"])
+def test_a_text_model_without_a_price_keeps_spend_within_one_request_past_the_budget(
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+    model: str,
+) -> None:
+    monkeypatch.setenv("TEXT_MODEL", model)
+    stack.provider.faults(
+        {"kind": "raw", "target": "openai", "status": 200, "body": _long_completion(model), "count": 10}
+    )
+    key = new_key()
+    budget = Decimal("0.5")
+    set_budget(stack, key, str(budget))
+
+    answers = concurrently(api_event, "FreeContentFunction", "/content", {"prompt": "write"}, key, 10)
+
+    statuses = [status for status, _, _ in answers]
+    spent = Decimal(ledger(stack, key, "2026-11-30").get("cost_usd", {"N": "0"})["N"])
+    assert spent <= budget + Decimal(str(LONG_ANSWER_USD)), (
+        f"{spent} USD spent on {budget}: {sorted(statuses)}"
+    )
+    # Never asked: no reservation could bound it. The answer names the setting and the model.
+    assert stack.provider.requests() == []
+    assert set(statuses) == {503}, statuses
+    assert all(model in body["message"] and "TEXT_MODEL" in body["message"] for _, body, _ in answers), (
+        answers
+    )
+
+
+def test_a_key_with_no_budget_left_gets_429_from_post_videos(
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+) -> None:
+    """A key whose day is spent gets 429 from POST /videos before any job exists (docs/api.md:
+    "429 `budget_exceeded` ... no provider was called"), not a 202 and a job failing later."""
+    key = new_key()
+    set_budget(stack, key, "0")
+    text_status, _, _ = call(api_event, "FreeContentFunction", "/content", {"prompt": "hi"}, key=key)
+    assert text_status == 429, "text routes refuse a spent key"
+
+    from tests.durable_jobs import running
+    from tests.integration.test_spend import handler_for
+
+    with running(handler_for("VideoJobFunction")) as jobs:
+        status, answer, headers = call(
+            api_event, "GenerateVideoFunction", "/videos", {"prompt": "a paper boat"}, key=key
+        )
+        jobs.wait_all()
+
+    assert (status, answer.get("code")) == (429, "budget_exceeded"), (status, answer)
+    assert "Retry-After" in headers

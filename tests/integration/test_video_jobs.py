@@ -167,7 +167,7 @@ def test_a_job_runs_to_succeeded_and_only_its_key_can_read_it(
     assert job["checks"] == 3
     assert job["usage"]["cost_usd"] is not None
     assert job["usage"]["model"]
-    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+    with urllib.request.urlopen(job["video_url"], timeout=60) as response:
         assert response.read()[4:8] == b"ftyp"
     started = [r for r in stack.provider.requests() if r["path"].endswith(STARTS)]
     assert len(started) == 1
@@ -404,7 +404,7 @@ def test_one_gemini_api_key_makes_a_video_through_the_interactions_api(
     status, job = api.status(accepted["job_id"])
     assert status == 200
     assert job["status"] == "succeeded", job
-    with urllib.request.urlopen(job["video_url"], timeout=5) as response:
+    with urllib.request.urlopen(job["video_url"], timeout=60) as response:
         assert response.read()[4:8] == b"ftyp"
     assert job["usage"]["model"] == omni
     assert Decimal(str(job["usage"]["cost_usd"])) == (video_price_usd(omni) or Decimal(0)) * 6

@@ -20,7 +20,7 @@ from contentgen.errors import ConfigurationError
 ANY_TEXT = st.text(min_size=0, max_size=60) | st.sampled_from(
     ["contentgen", "https://x.example/app", "a\r\nX-Injected: 1", " padded ", "é", "http://h:0/", "x\x00y"]
 )
-RUNS = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+RUNS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def accepted(variable: str, value: str) -> Settings | None:

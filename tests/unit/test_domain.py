@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from pydantic import ValidationError
@@ -142,13 +141,15 @@ def test_fan_out_keeps_order_bounds_concurrency_and_carries_the_deadline(
     running = 0
     peak = 0
     lock = threading.Lock()
+    together = threading.Barrier(3, timeout=120)  # a generous bound on a condition, not a pause
 
     def task(number: int) -> tuple[int, float]:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.2)  # long enough for every worker of the pool to be running at once
+        if number < 3:  # the first three wait for each other: all three workers run at once
+            together.wait()
         with lock:
             running -= 1
         if number == 4:

@@ -7,6 +7,7 @@ a copy of the package in which the bottom layer imports the top one.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -51,11 +52,12 @@ def _scratch_copy(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    lines = ["[tool.importlinter]", f"root_packages = {config['root_packages']!r}"]
+    # JSON strings, lists and booleans are TOML too.
+    lines = ["[tool.importlinter]", f"root_packages = {json.dumps(config['root_packages'])}"]
     for contract in config["contracts"]:
         lines.append("[[tool.importlinter.contracts]]")
-        lines += [f"{key} = {value!r}" for key, value in contract.items()]
-    (tmp_path / "pyproject.toml").write_text("\n".join(lines).replace("'", '"') + "\n")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in contract.items()]
+    (tmp_path / "pyproject.toml").write_text("\n".join(lines) + "\n")
     return tmp_path / "pyproject.toml"
 
 
@@ -86,6 +88,20 @@ def _scratch_copy(tmp_path: Path) -> Path:
             "from contentgen.services import results",
             "contentgen.stores.results -> contentgen.services.results",
         ),
+        # assembly sits beside generation: it may not reach up to the API adapter...
+        (
+            "layers",
+            "assembly/mp4.py",
+            "import contentgen.entrypoints.api",
+            "contentgen.assembly.mp4 -> contentgen.entrypoints.api",
+        ),
+        # ...and the bottom layers may not reach up into it.
+        (
+            "layers",
+            "models/common.py",
+            "import contentgen.assembly.captions",
+            "contentgen.models.common -> contentgen.assembly.captions",
+        ),
         # Upward in no layer, but a cycle inside one folder: api imports events on its direct path.
         ("acyclic", "entrypoints/events.py", "import contentgen.entrypoints.api", ".events -> .api"),
     ],
@@ -102,3 +118,17 @@ def test_an_import_against_the_order_breaks_a_contract(
     assert result.returncode != 0, result.stdout
     assert "0 kept, 1 broken" in result.stdout, result.stdout
     assert named in result.stdout, result.stdout
+
+
+def test_a_folder_left_out_of_the_order_breaks_the_layers_contract(tmp_path: Path) -> None:
+    """The layers contract is exhaustive: a new folder must be given its place, or its imports
+    in and out would go unchecked."""
+    config = _scratch_copy(tmp_path)
+    stray = tmp_path / "shared" / "contentgen" / "stray"
+    stray.mkdir()
+    (stray / "__init__.py").write_text('"""A folder nobody placed."""\n')
+
+    result = _lint_imports(tmp_path, tmp_path / "shared", config, "layers")
+
+    assert result.returncode != 0, result.stdout
+    assert "contentgen.stray" in result.stdout + result.stderr, result.stdout + result.stderr

@@ -14,6 +14,7 @@ import pytest
 
 from contentgen.catalog import (
     SHUTDOWN_HORIZON_DAYS,
+    accepted_parameters,
     default_chain,
     find_model,
     get_model,
@@ -244,3 +245,38 @@ def test_no_model_id_outside_the_catalog_and_the_template_parameters() -> None:
             if _ids_in(re.sub(r"https?://\S+", "", line)):  # a URL's words are not a model id
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == [], "model ids outside the catalog:\n" + "\n".join(offenders)
+
+
+def test_the_gemini_3_text_fallback_is_not_sent_temperature() -> None:
+    """Google's Gemini 3 guidance: no temperature/top_p/top_k (catalog source `gemini-3-sampling`)."""
+    fallbacks = default_chain("text")[1:]
+    gemini = next(m for m in fallbacks if m.startswith("google/gemini-3"))
+    entry = find_model(gemini)
+    assert entry is not None
+
+    sent = accepted_parameters(fallbacks, {"temperature": 0.9, "max_tokens": 800})
+
+    assert "temperature" not in sent, (gemini, entry.parameters, entry.parameters_source)
+
+
+def test_the_guard_fails_on_a_samconfig_that_deploys_a_retired_model(tmp_path: Path) -> None:
+    """`sam deploy --guided` saves parameter_overrides in samconfig.toml; the guard reads them."""
+    template = tmp_path / "template.yaml"
+    shutil.copy(TEMPLATE, template)
+    shutil.copy(ROOT / "env.json", tmp_path / "env.json")
+    samconfig = (
+        (ROOT / "samconfig.toml")
+        .read_text()
+        .replace(
+            "resolve_s3 = true\n",
+            "resolve_s3 = true\n"
+            f'parameter_overrides = "ImageModel=\\"{RETIRED}\\" ImageFallbackModels=\\"gemini-2.5-flash-image\\""\n',
+            1,
+        )
+    )
+    assert RETIRED in samconfig
+    (tmp_path / "samconfig.toml").write_text(samconfig)
+
+    problems = [str(p) for p in guard(DAY, template=template, env_json=tmp_path / "env.json")]
+
+    assert any(RETIRED in p and "samconfig" in p for p in problems), problems

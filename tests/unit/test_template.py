@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -638,3 +639,39 @@ def test_the_short_pipeline_role_grants_only_what_the_pipeline_uses() -> None:
             "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-short-job:live"
         }
     ]
+
+
+# docs/benchmark.md is a dated log of measurements, some taken under earlier interpreters (each
+# says which); tests/unit/test_local_stack.py names a too-old Python on purpose. A version older than
+# the development minimum (dicts "ordered since Python 3.7") is history, not a runtime claim.
+PYTHON_MENTION = re.compile(r"(?<![\w-])(?:python ?|docs\.python\.org/)3\.(\d+)", re.IGNORECASE)
+HISTORY = {"docs/benchmark.md", "tests/unit/test_local_stack.py"}
+
+
+def test_every_python_version_the_repo_names_is_the_runtime_or_the_development_minimum() -> None:
+    runtime = load_template()["Globals"]["Function"]["Runtime"]
+    needed = re.search(r"^NEEDED\s*:=\s*3\.(\d+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    git = shutil.which("git")
+    assert runtime.startswith("python3.")
+    assert needed is not None
+    assert git is not None
+    allowed = {runtime.removeprefix("python3."), needed.group(1)}
+    tracked = subprocess.run(
+        [git, "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    wrong = []
+    for name in tracked:
+        path = ROOT / name
+        if not name or name in HISTORY or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # a binary file
+        for number, line in enumerate(text.splitlines(), start=1):
+            wrong += [
+                f"{name}:{number}: {line.strip()}"
+                for m in PYTHON_MENTION.finditer(line)
+                if m[1] not in allowed and int(m[1]) >= int(needed.group(1))
+            ]
+    assert wrong == [], f"the runtime is {runtime}; these name another Python"

@@ -23,6 +23,7 @@ with `&`, `<`, `>` escaped).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -240,24 +241,43 @@ def _prefix_within(text: str, width: int) -> int:
 
 
 def _timed_tokens(words: Sequence[TimedWord], duration_s: float, max_line_chars: int) -> list[_Token]:
-    tokens: list[_Token] = []
-    previous_start = 0.0
+    """Tokens of the timed words, their starts never decreasing in the order they are shown.
+
+    Words are ordered by start; a start before the previous word's is moved up to it. A word
+    that becomes several tokens (several parts, or a part wider than a line) shares its span
+    among them by width, and that span ends where the next word starts when the model's
+    timings overlap (a long word timed 0-3 s and the next at 0.25 s); a word timed at the same
+    moment as the one before starts with that one's last piece. Otherwise a later piece would
+    start after the next word, and a cue could start before the one it follows ends, or be
+    dropped with its words.
+    """
     ordered = sorted(
         (w for w in words if w.word.strip()), key=lambda w: (_finite(w.start_s), _finite(w.end_s))
     )
+    starts: list[float] = []
     for word in ordered:
-        start = min(max(_finite(word.start_s), previous_start), duration_s)
+        previous = starts[-1] if starts else 0.0
+        starts.append(min(max(_finite(word.start_s), previous), duration_s))
+    tokens: list[_Token] = []
+    for index, (word, start) in enumerate(zip(ordered, starts, strict=True)):
         end = min(max(_finite(word.end_s), start), duration_s)
-        previous_start = start
-        for wordpart in word.word.split():
-            pieces = _pieces(wordpart, max_line_chars)
-            total = sum(text_width(p) for p in pieces) or 1
-            done = 0
-            for index, piece in enumerate(pieces):
-                piece_start = start + (end - start) * done / total
-                done += text_width(piece)
-                piece_end = start + (end - start) * done / total
-                tokens.append(_Token(piece, glue=index > 0, start=piece_start, end=piece_end))
+        if index + 1 < len(starts) and starts[index + 1] > start:
+            end = min(end, starts[index + 1])
+        pieces = [
+            (piece, index > 0)
+            for part in word.word.split()
+            for index, piece in enumerate(_pieces(part, max_line_chars))
+        ]
+        total = sum(text_width(piece) for piece, _ in pieces) or 1
+        done = 0
+        for piece, glue in pieces:
+            piece_start = start + (end - start) * done / total
+            done += text_width(piece)
+            piece_end = start + (end - start) * done / total
+            tokens.append(_Token(piece, glue=glue, start=piece_start, end=piece_end))
+    for before, token in itertools.pairwise(tokens):  # a word timed at the same moment as the
+        token.start = max(token.start, before.start)  # one before follows its spread pieces
+        token.end = max(token.end, token.start)
     return tokens
 
 
@@ -358,7 +378,7 @@ def _time_cues(
     for index, (tokens, lines) in enumerate(groups):
         start = min(tokens[0].start, duration_s)
         next_start = min(groups[index + 1][0][0].start, duration_s) if index + 1 < len(groups) else duration_s
-        spoken_end = max(tokens[-1].end, start)
+        spoken_end = max(max(token.end for token in tokens), start)
         end = min(next_start, max(spoken_end + HOLD_S, start + MIN_SHOW_S))
         if next_start - end < BRIDGE_S:
             end = next_start

@@ -18,12 +18,14 @@ a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cache
 
 from contentgen.catalog import find_model, media_price_table, today
 from contentgen.config import MediaPrice, get_settings, parse_prices
 from contentgen.errors import ConfigurationError
+from contentgen.observability import logger
 
 PRICES_SOURCE = "contentgen/catalog/models.json (each price cites its source and the date read)"
 
@@ -67,6 +69,24 @@ def image_cost(model: str, images: int = 1) -> float | None:
     return float(price.per_image * images)
 
 
+def image_cost_bound(model: str, images: int = 1) -> Decimal:
+    """The most `images` images from `model` cost (USD), for a reservation: exactly its price;
+    `UnpricedModelError` without one (chains are `priced_chain` first)."""
+    cost = image_cost(model, images)
+    if cost is None:
+        raise UnpricedModelError(f"service misconfigured: image model {model} has no price")
+    return Decimal(str(cost))
+
+
+def video_cost_bound(model: str, seconds: int) -> Decimal:
+    """The most `seconds` seconds of video from `model` cost (USD), for a reservation: exactly its
+    price; `UnpricedModelError` without one (chains are `priced_chain` first)."""
+    cost = video_cost(model, seconds)
+    if cost is None:
+        raise UnpricedModelError(f"service misconfigured: video model {model} has no price")
+    return Decimal(str(cost))
+
+
 def video_cost(model: str, seconds: int) -> float | None:
     """USD for `seconds` seconds of video from `model`; None when the table has no per-second price."""
     price = price_table().get(_bare(model))
@@ -83,25 +103,69 @@ def video_cost(model: str, seconds: int) -> float | None:
 # without `max_tokens` the bound assumes this many output tokens (over the 16,384 of the small OpenAI
 # models' published limit, openai.com model pages read 2026-12-06).
 LARGEST_ANSWER_TOKENS = 32_768
-# A text model the catalog does not price reserves this much per request: more than one answer of
-# 16,384 tokens at 6 USD per million output tokens costs (0.098 USD), so a budget still holds.
-UNPRICED_TEXT_BOUND_USD = Decimal("0.10")
 # Tokens per message beyond its text (role, separators) and per image input: generous over
 # OpenAI's published accounting (3-4 per message; a high-detail 2048x2048 image 1,105 tokens).
 MESSAGE_OVERHEAD_TOKENS = 8
 IMAGE_INPUT_TOKENS = 2_000
 
 
-def text_cost_bound(model: str, *, prompt_bytes: int, images: int, max_tokens: int | None) -> Decimal:
-    """The most one chat completion from `model` can cost (USD): every UTF-8 byte of the prompt as a
-    token (a byte-level BPE token covers at least one byte), each image at `IMAGE_INPUT_TOKENS`,
-    and `max_tokens` (else the model's largest answer) at the output price. A model without a
-    price bounds at `UNPRICED_TEXT_BOUND_USD`."""
+class UnpricedModelError(ConfigurationError):
+    """No model of a configured chain has a known price, so a daily budget cannot reserve what a
+    request costs (503 `configuration_error`, naming the models and the fix)."""
+
+
+def _token_prices(model: str) -> tuple[Decimal, Decimal] | None:
     entry = find_model(model)
     price = entry.price_on(today()) if entry is not None else None
     if price is None or price.input_per_million_tokens is None or price.output_per_million_tokens is None:
-        return UNPRICED_TEXT_BOUND_USD
-    per_input, per_output = price.input_per_million_tokens, price.output_per_million_tokens
+        return None
+    return price.input_per_million_tokens, price.output_per_million_tokens
+
+
+def has_text_price(model: str) -> bool:
+    """Whether the catalog prices `model`'s input and output tokens today."""
+    return _token_prices(model) is not None
+
+
+def has_image_price(model: str) -> bool:
+    """Whether the price table (catalog + MEDIA_PRICES_JSON) has a per-image price for `model`."""
+    return image_cost(model) is not None
+
+
+def has_video_price(model: str) -> bool:
+    """Whether the price table (catalog + MEDIA_PRICES_JSON) has a per-second price for `model`."""
+    return video_cost(model, 1) is not None
+
+
+def priced_chain(models: Sequence[str], priced: Callable[[str], bool], setting: str) -> tuple[str, ...]:
+    """`models` without those that have no price: a request to one could cost anything, so no
+    reservation bounds it and a budget would not hold (docs/spend.md). Each one left out is
+    logged; a chain left empty raises `UnpricedModelError` naming `setting` (e.g. TEXT_MODEL)."""
+    kept = tuple(model for model in models if priced(model))
+    left_out = [model for model in models if model not in kept]
+    if left_out:
+        logger.warning(
+            "model without a price not used: a budget cannot reserve its cost",
+            extra={"models": left_out, "setting": setting},
+        )
+    if not kept:
+        raise UnpricedModelError(
+            f"service misconfigured: {setting}: no model of {', '.join(models)} has a price "
+            "(contentgen/catalog/models.json, or MEDIA_PRICES_JSON for images and videos), so a "
+            "daily budget cannot reserve what a request costs; configure a priced model"
+        )
+    return kept
+
+
+def text_cost_bound(model: str, *, prompt_bytes: int, images: int, max_tokens: int | None) -> Decimal:
+    """The most one chat completion from `model` can cost (USD): every UTF-8 byte of the prompt as a
+    token (a byte-level BPE token covers at least one byte), each image at `IMAGE_INPUT_TOKENS`,
+    and `max_tokens` (else the model's largest answer, `LARGEST_ANSWER_TOKENS`) at the output price.
+    A model without a price has no bound: `UnpricedModelError` (chains are `priced_chain` first)."""
+    prices = _token_prices(model)
+    if prices is None:
+        raise UnpricedModelError(f"service misconfigured: model {model} has no price in the model catalog")
+    per_input, per_output = prices
     output = max_tokens if max_tokens is not None else LARGEST_ANSWER_TOKENS
     prompt = prompt_bytes + images * IMAGE_INPUT_TOKENS
     return (per_input * prompt + per_output * output) / Decimal(1_000_000)

@@ -7,13 +7,15 @@ Cold start (`make bench`, docs/benchmark.md): the clients come from one botocore
 `boto3.client`: importing boto3 also imports s3transfer and, through it, multiprocessing and
 concurrent.futures, none of which a low-level client uses. The session's data loader lists only the
 services below: botocore's own loader lists every directory of its data path (about 440 services,
-two `listdir` each) to check that the one asked for exists. Both are measured in the first request.
+two `listdir` each) to check that the one asked for exists; and it reads botocore's JSON into plain
+dicts, not one `OrderedDict` per object. All are measured in the first request.
 The loader holds only service models (no credentials) and is kept across `reset_aws_clients()`;
 `prime_service_models()` fills it before a SnapStart snapshot.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable
@@ -47,9 +49,21 @@ def _data_loader() -> Any:
     with _loader_lock:
         if _loader is None:
             # Cold start: botocore loads on the path that uses it, not at import.
-            from botocore.loaders import create_loader
+            from botocore.loaders import JSONFileLoader, create_loader
+
+            class PlainJSONFileLoader(JSONFileLoader):
+                """botocore's JSON files parsed into plain dicts (ordered since Python 3.7): its
+                own loader builds an `OrderedDict` per JSON object, which made DynamoDB's service
+                model cost 44 to 52 ms of CPU to read, plain dicts 23 to 35 (Python 3.13)."""
+
+                def _load_file(self, full_path: str, open_method: Any) -> Any:
+                    if not os.path.isfile(full_path):
+                        return None
+                    with open_method(full_path, "rb") as file:
+                        return json.loads(file.read().decode("utf-8"))
 
             loader: Any = create_loader(os.environ.get("AWS_DATA_PATH"))
+            loader.file_loader = PlainJSONFileLoader()
 
             def layer_services(type_name: str = "service-2") -> list[str]:
                 return [
@@ -101,10 +115,20 @@ def prime_service_models(services: Iterable[str] = ("dynamodb",)) -> None:
 
 
 def _config() -> Any:
+    """Short timeouts, the standard retry mode, and no client-side parameter validation: the
+    layer builds every request's parameters itself, the service validates them again (a malformed
+    one is still refused, as the service's `ValidationException`), and botocore's walk of every
+    parameter against the model was most of the code's own CPU time per warm request (two
+    DynamoDB requests per generation; `make bench`, docs/benchmark.md)."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.config import Config
 
-    return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+    return Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"mode": "standard", "max_attempts": 3},
+        parameter_validation=False,
+    )
 
 
 def new_ssm_client(timeout_seconds: float) -> SSMClient:

@@ -23,6 +23,7 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
+from contentgen.connectors.model_gone import gone_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import (
@@ -120,26 +121,6 @@ def _unreadable(exc: Exception) -> ProviderFailure:
     return ProviderFailure(FailureKind.UNREADABLE, message=what[: _RECEIVED_CHARS * 2])
 
 
-# Google's answers for a model it does not (or no longer) serve, HTTP 404 NOT_FOUND:
-# Vertex AI "Publisher Model `projects/P/locations/L/publishers/google/models/X` was not found or
-# your project does not have access to it." (https://github.com/genkit-ai/genkit/issues/4688, read
-# 2026-12-06); Gemini API "models/X is not found for API version v1beta, or is not supported for
-# generateContent." (https://github.com/continuedev/continue/issues/9939, read 2026-12-06).
-_MODEL_GONE = re.compile(
-    r"Publisher Model `?[^`\s]*?models/(?P<vertex>[^`\s/]+?)`? was not found"
-    r"|models/(?P<gemini>[\w.\-]+) is not found for API version",
-    re.IGNORECASE,
-)
-
-
-def gone_model(status: int | None, message: str | None) -> str | None:
-    """The model a Google 404 says is not served (its bare id), or None for any other answer."""
-    if status != 404 or not message:
-        return None
-    found = _MODEL_GONE.search(message)
-    return (found.group("vertex") or found.group("gemini")) if found else None
-
-
 def _failure_for_status(
     status: int, message: str | None, details: object, headers: object
 ) -> ProviderFailure:
@@ -163,9 +144,9 @@ def _failure_for_status(
         return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
     if status >= 500:
         return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
-    gone = gone_model(status, message)
+    gone = gone_model("google", status, message)
     if gone is not None:
-        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone)
+        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)
     if is_safety_block(message):
         return ProviderFailure(FailureKind.DECLINED, status, message=message)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
@@ -202,7 +183,8 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     Google's error body (https://cloud.google.com/apis/design/errors) is `{"error": {"code",
     "message", "status", "details"}}`: the wait is the `google.rpc.RetryInfo` `retryDelay` in
     `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
-    401/403 are the key (rotation path); a 404 naming a model Google does not serve (`gone_model`)
+    401/403 are the key (rotation path); a 404 in one of Google's wordings for a model it does not serve
+    (`contentgen.connectors.model_gone`, every documented or reported wording)
     is MODEL_GONE (the next model of the chain, remembered); a 4xx whose message is a safety filter's
     (`is_safety_block`, e.g. Imagen's 400 INVALID_ARGUMENT "The prompt could not be submitted ...
     Support codes: 61493863") is DECLINED (422 content_filtered); 400 INVALID_ARGUMENT /

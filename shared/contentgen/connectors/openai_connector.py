@@ -21,6 +21,7 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
+from contentgen.connectors.model_gone import gone_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
@@ -212,37 +213,34 @@ def _raw_code(metadata: dict[str, object]) -> str | None:
 # riverscuomo/cuomputer#95 (`{'message': 'Timeout while downloading 2025....jpg.', 'type':
 # 'invalid_request_error', 'param': None, 'code': 'invalid_image_url'}`), vercel/ai#8857,
 # danny-avila/LibreChat#5101, get-convex/agent#166 ("Error while downloading").
-_DOWNLOAD_CODES = frozenset({"invalid_image_url"})
-_DOWNLOAD_WORDS = re.compile(
+#
+# The provider downloaded the URL and what it got is not an image it can read (an HTML page, a
+# login redirect, a 404 page, an unsupported format): the same fault, the caller's URL. Each
+# wording as the providers send it (read 2026-12-07):
+# - Gemini 400 INVALID_ARGUMENT "Provided image is not valid" (AmberSahdev/Open-Interface#64),
+#   relayed by OpenRouter as "Provider returned error" with it in `metadata.raw`
+#   (musistudio/claude-code-router#845);
+# - OpenAI 400 "You uploaded an unsupported image. Please make sure your image is below 20 MB in
+#   size and is of one the following formats: ['png', 'jpeg', 'gif', 'webp']." with code
+#   `invalid_image_format` (STranslate/STranslate#277, CosmosShadow/gptpdf#6);
+# - Anthropic 400 invalid_request_error "Could not process image" (anthropics/claude-code#8646).
+_INPUT_CODES = frozenset({"invalid_image_url", "invalid_image", "invalid_image_format"})
+_INPUT_WORDS = re.compile(
     r"(?:error|timeout|timed out) while downloading|failed to download|could not download"
-    r"|unable to download",
+    r"|unable to download"
+    r"|provided image is not valid|uploaded an unsupported image|could not process image",
     re.IGNORECASE,
 )
 
 
-def is_download_failure(code: object, *texts: str | None) -> bool:
-    """True when an error says the provider could not download a URL the request gave it."""
-    if isinstance(code, str) and code in _DOWNLOAD_CODES:
+def is_input_url_failure(code: object, *texts: str | None) -> bool:
+    """True when an error says a URL the request gave the provider could not be used: not
+    downloaded (`invalid_image_url`, "Error while downloading ...") or not an image it can read
+    ("Provided image is not valid", "You uploaded an unsupported image", "Could not process
+    image"). Matched on the error's `code` and on each of `texts` (message, upstream message)."""
+    if isinstance(code, str) and code in _INPUT_CODES:
         return True
-    return any(text and _DOWNLOAD_WORDS.search(text) for text in texts)
-
-
-# OpenRouter's answers for a model it does not (or no longer) serve: HTTP 400 "X is not a valid
-# model ID" (https://github.com/OpenRouterTeam/openrouter-examples/issues/74, read 2026-12-06) and
-# HTTP 404 "No endpoints found for X." (https://github.com/chatboxai/chatbox/issues/2743, read
-# 2026-12-06). "No endpoints found that ..." (no endpoint takes a parameter sent with
-# `require_parameters`, or tool use) is about the request, not the model: it stays REJECTED.
-_NOT_A_MODEL = re.compile(r"^\s*(?P<model>\S+) is not a valid model ID")
-_NO_ENDPOINTS = re.compile(r"No endpoints found for (?P<model>\S+?)\.?\s*$")
-
-
-def gone_model(status: int, message: str | None) -> str | None:
-    """The OpenRouter model id an answer says is not served, or None for any other answer."""
-    if not message:
-        return None
-    pattern = {400: _NOT_A_MODEL, 404: _NO_ENDPOINTS}.get(status)
-    found = pattern.search(message) if pattern is not None else None
-    return found.group("model") if found else None
+    return any(text and _INPUT_WORDS.search(text) for text in texts)
 
 
 def failure_for_status(
@@ -258,7 +256,7 @@ def failure_for_status(
     flagged by moderation (`metadata.reasons`; final, no key reset) or a key over its credit limit
     (see `_forbidden`), 408 timeout, 429 rate limited, 502 model down, 503 no provider meets the
     routing requirements; a 400 "X is not a valid model ID" or a 404 "No endpoints found for X."
-    is MODEL_GONE (`gone_model`: the next model of the chain, X remembered); other 4xx: our request.
+    is MODEL_GONE (`contentgen.connectors.model_gone`: the next model of the chain, X remembered); other 4xx: our request.
 
     A 429's wait is `retry_after` (`Retry-After` / `retry-after-ms`), else the `X-RateLimit-Reset`
     of the response `headers` or of the body's `metadata.headers` (`contentgen.core.waits`). A 429
@@ -269,13 +267,14 @@ def failure_for_status(
 
     Every failure carries the upstream provider's name and own words when OpenRouter relays them
     (`upstream_error`). A 400 saying the provider could not download a URL the request gave
-    (`is_download_failure`) is the caller's URL: `INPUT_UNREACHABLE` (422 naming `image_url`).
+    or that what it fetched is not an image it can read (`is_input_url_failure`) is the caller's
+    URL: `INPUT_UNREACHABLE` (422 naming `image_url`).
     """
     upstream, upstream_message = upstream_error(metadata)
     failure = _failure_for_status(
         status, retry_after=retry_after, message=message, metadata=metadata, headers=headers
     )
-    if status in (400, 422) and is_download_failure(
+    if status in (400, 422) and is_input_url_failure(
         _raw_code(metadata) or metadata.get("code"), message, upstream_message
     ):
         failure = ProviderFailure(FailureKind.INPUT_UNREACHABLE, status, message=message)
@@ -307,9 +306,9 @@ def _failure_for_status(
     if status in (408, 409) or status >= 500:
         kind = FailureKind.TIMEOUT if status in (408, 504) else FailureKind.SERVER_ERROR
         return ProviderFailure(kind, status, retry_after, message)
-    gone = gone_model(status, message)
+    gone = gone_model("openrouter", status, message)
     if gone is not None:
-        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone)
+        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
 
 

@@ -385,6 +385,15 @@ _lock = threading.Lock()
 _store: CircuitStore | None = None
 _breakers: dict[str, CircuitBreaker] = {}
 
+WALL_CLOCK: Callable[[], float] = time.time
+"""The clock of the breakers `breaker_for` builds: seconds since the epoch (the shared store's
+`opened_at` is wall time). Read at every call, so a test passes a cooldown by moving it, not by
+sleeping."""
+
+
+def _wall_clock() -> float:
+    return WALL_CLOCK()
+
 
 def _build_store(settings: Settings) -> CircuitStore:
     if settings.breaker_table:
@@ -393,7 +402,7 @@ def _build_store(settings: Settings) -> CircuitStore:
             cooldown=settings.breaker_cooldown_seconds,
             cache_seconds=settings.breaker_cache_seconds,
         )
-    return LocalCircuitStore(lease_seconds=settings.breaker_cooldown_seconds)
+    return LocalCircuitStore(lease_seconds=settings.breaker_cooldown_seconds, clock=_wall_clock)
 
 
 def breaker_for(provider: str, model: str) -> CircuitBreaker:
@@ -411,12 +420,15 @@ def breaker_for(provider: str, model: str) -> CircuitBreaker:
         provider_breaker = _breakers.get(provider_name)
         if provider_breaker is None:
             provider_breaker = _breakers[provider_name] = CircuitBreaker(
-                provider, PROVIDER_SCOPE, _store, settings
+                provider, PROVIDER_SCOPE, _store, settings, clock=_wall_clock
             )
         if model == PROVIDER_SCOPE:
             return provider_breaker
         return _breakers.setdefault(
-            name, CircuitBreaker(provider, model, _store, settings, provider_breaker=provider_breaker)
+            name,
+            CircuitBreaker(
+                provider, model, _store, settings, clock=_wall_clock, provider_breaker=provider_breaker
+            ),
         )
 
 

@@ -46,7 +46,7 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from contentgen.billing.meter import add_request, before_request
-from contentgen.catalog import successor
+from contentgen.catalog import bare_model_id, successor
 from contentgen.config import Settings, get_settings
 from contentgen.core.breaker import ProviderCircuitOpenError, breaker_for
 from contentgen.core.deadline import Deadline, current_deadline
@@ -180,7 +180,7 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.UNREADABLE: "sent an answer that could not be read",
     FailureKind.DECLINED: "declined the prompt (safety filter)",
     FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
-    FailureKind.INPUT_UNREACHABLE: "could not download the URL given",
+    FailureKind.INPUT_UNREACHABLE: "could not use the URL given (not downloadable, or not an image)",
     FailureKind.MODEL_GONE: "no longer serves the model",
 }
 
@@ -360,13 +360,15 @@ _gone_lock = threading.Lock()
 
 
 def gone_model_message(provider: str, model: str) -> str | None:
-    """The provider's words when `model` was found gone by this container within the TTL, else None."""
+    """The provider's words when `model` (any of Google's resource-name forms: the catalog's id is
+    the key) was found gone by this container within the TTL, else None."""
+    key = (provider, bare_model_id(model))
     with _gone_lock:
-        entry = _gone_models.get((provider, model))
+        entry = _gone_models.get(key)
         if entry is None:
             return None
         if entry[0] <= time.monotonic():
-            del _gone_models[(provider, model)]
+            del _gone_models[key]
             return None
         return entry[1]
 
@@ -374,10 +376,11 @@ def gone_model_message(provider: str, model: str) -> str | None:
 def remember_model_gone(provider: str, model: str, message: str, ttl_seconds: float) -> bool:
     """Remember that `provider` no longer serves `model` for `ttl_seconds`; True when it was not
     remembered already (the caller then logs one warning and counts `ModelUnavailable`)."""
+    key = (provider, bare_model_id(model))
     with _gone_lock:
-        entry = _gone_models.get((provider, model))
+        entry = _gone_models.get(key)
         fresh = entry is None or entry[0] <= time.monotonic()
-        _gone_models[(provider, model)] = (time.monotonic() + ttl_seconds, message)
+        _gone_models[key] = (time.monotonic() + ttl_seconds, message)
     return fresh
 
 
@@ -385,6 +388,13 @@ def reset_gone_models() -> None:
     """Forget every gone model (a new container; tests)."""
     with _gone_lock:
         _gone_models.clear()
+
+
+def announce_model_gone(provider: str, model: str, message: str) -> None:
+    """Remember `model` as gone for the configured TTL (`MODEL_UNAVAILABLE_TTL_SECONDS`); the first
+    time, one warning naming it and its catalog successor and one `ModelUnavailable` metric (e.g.
+    a primary that OpenRouter's own `models` fallback walked past, `generation.completions`)."""
+    _announce_gone(provider, model, message, get_settings().model_unavailable_ttl_seconds)
 
 
 def _announce_gone(provider: str, model: str, message: str, ttl_seconds: float) -> None:
@@ -446,6 +456,7 @@ class ProviderCaller(Generic[ClientT]):
         idempotent: bool = True,
         wait: bool = True,
         cost_bound: Callable[[str], Decimal | None] | None = None,
+        new_work: bool = True,
     ) -> ResultT:
         """`operation` under the policy. `cost_bound(model)`: the most one request to `model` can
         cost (USD; None: no known price), reserved against the key's budget before each attempt. `idempotent=False` (an operation that starts paid work at
@@ -455,7 +466,12 @@ class ProviderCaller(Generic[ClientT]):
         readably; the error raised is flagged `unconfirmed_paid_work`. `wait=False` (a caller that
         reschedules through its queue, such as the video worker): one attempt per model and no
         wait in this invocation, neither a backoff nor the limiter's pacing; the error carries the
-        provider's wait (`retry_after`) for the caller to come back after it."""
+        provider's wait (`retry_after`) for the caller to come back after it. `new_work=False` (a
+        status check or download of an operation the provider is already running, and paid for):
+        the container's "model gone" memory is not consulted, since it was learnt from a *start*
+        (Vertex AI's 404 "Publisher Model ... was not found or your project does not have access to
+        it" also means a region or access problem) and says nothing about work already accepted;
+        the provider is asked, and only its own answer can fail the job."""
         if not models:
             raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
@@ -463,7 +479,7 @@ class ProviderCaller(Generic[ClientT]):
         last_error: ProviderError | None = None
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
-                remembered = gone_model_message(self.provider, model)
+                remembered = gone_model_message(self.provider, model) if new_work else None
                 if remembered is not None:
                     # Found gone by this container within the TTL: not asked again.
                     last_error = ModelUnavailableError(

@@ -5,7 +5,7 @@ off: importing the SDKs allocates hundreds of thousands of long-lived objects, a
 collection triggered meanwhile walks them for nothing. `init_done()`, called by the handler
 builders (`api.lambda_entrypoint`, `events.sqs_entrypoint`) at the end of app.py, moves what
 init built into the permanent generation (`gc.freeze()`, so later collections skip it) and turns
-the collector back on (https://docs.python.org/3.12/library/gc.html#gc.freeze). `make bench`
+the collector back on (https://docs.python.org/3.13/library/gc.html#gc.freeze). `make bench`
 measures the difference.
 
 With SnapStart (template parameter `EnableSnapStart`; Lambda sets

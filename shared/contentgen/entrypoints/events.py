@@ -394,23 +394,32 @@ def _hand_back_unreached(record: SQSRecord) -> None:
     raise NotReached("no time left in this invocation to start the record")
 
 
-def _announce_later(record: SQSRecord, exc: EventNotPublishedError) -> None:
-    """Hand back a record whose stored outcome's event was not published, not counted as an
-    attempt (`redelivery.announce_later`); when no copy can be sent, the record fails
-    (`GenerationFailed`) and SQS delivers it again."""
-    later = announce_later(record)
-    if later is not None:
-        try:
-            send_back(record, later)
-        except Exception:
-            logger.warning("completion event not published; its copy could not be sent", exc_info=True)
-        else:
-            logger.warning(
-                "completion event not published; record handed back",
-                extra={"reason": exc.message, "delay_s": later.delay_seconds},
-            )
-            return
-    raise GenerationFailed(exc.message)
+def _announce_later(record: SQSRecord, exc: EventNotPublishedError, max_receives: int) -> None:
+    """Hand back a record whose stored outcome's event was not published, counted as an attempt
+    (`redelivery.announce_later`). The record fails instead (`GenerationFailed`: SQS delivers it
+    again, and after `maxReceiveCount` receives moves it to the dead-letter queue) when the entry
+    error is one no try fixes (`exc.permanent`, e.g. NotAuthorizedForSourceException), when the
+    attempts are spent, or when no copy can be sent. The result stays stored and un-notified; the
+    `EventsNotPublished` metric (alarmed) and `EventsDeadLettered` when it is the last attempt."""
+    later = None if exc.permanent else announce_later(record)
+    if later is None or later.attempts >= max_receives:
+        attempts = attempts_so_far(record)
+        if attempts >= max_receives:
+            metrics.add_metric(name="EventsDeadLettered", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "completion event not published; the record fails (dead-letter queue after its last attempt)",
+            extra={"reason": exc.message, "permanent": exc.permanent, "attempts": attempts},
+        )
+        raise GenerationFailed(exc.message)
+    try:
+        send_back(record, later)
+    except Exception:
+        logger.warning("completion event not published; its copy could not be sent", exc_info=True)
+        raise GenerationFailed(exc.message) from None
+    logger.warning(
+        "completion event not published; record handed back",
+        extra={"reason": exc.message, "delay_s": later.delay_seconds, "attempts": later.attempts},
+    )
 
 
 def handle_generation_batch(
@@ -430,7 +439,7 @@ def handle_generation_batch(
         except EventNotPublishedError as exc:
             # The outcome is stored but its event not published (the result stays un-notified):
             # a copy is sent for a later delivery (a replay, no provider call) to publish it.
-            _announce_later(record, exc)
+            _announce_later(record, exc, max_receives)
 
     def _handle_record(record: SQSRecord) -> None:
         try:

@@ -112,13 +112,14 @@ UNPUBLISHED_RETRY_SECONDS = 2
 
 def announce_later(record: SQSRecord) -> HandBack | None:
     """The hand-back of a record whose outcome is stored but whose completion event EventBridge
-    kept failing: sent again after `UNPUBLISHED_RETRY_SECONDS`, this delivery not counted (its
-    provider work is done and stored; the copy replays it and publishes the event). Without it a
-    failed publish on the last receive would leave the result un-notified in the DLQ. None when
-    the copy could not carry its attempts."""
+    kept failing (a transient entry error): sent again after `UNPUBLISHED_RETRY_SECONDS`; the
+    copy replays the stored outcome (no provider call) and publishes the event. This delivery
+    COUNTS as an attempt, so the attempt budget (`MAX_RECEIVE_COUNT`) bounds the hand-backs: a
+    publish that keeps failing ends in the dead-letter queue with its result stored, never a
+    message sent again forever. None when the copy could not carry its attempts."""
     if len(_carried_attributes(record)) >= MAX_MESSAGE_ATTRIBUTES:
         return None
-    return HandBack(delay_seconds=UNPUBLISHED_RETRY_SECONDS, attempts=max(0, attempts_so_far(record) - 1))
+    return HandBack(delay_seconds=UNPUBLISHED_RETRY_SECONDS, attempts=attempts_so_far(record))
 
 
 def queue_url_from_arn(arn: str) -> str:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import openai
 from openai.types.chat import ChatCompletion
 
-from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, text_cost_bound
-from contentgen.catalog import accepted_parameters
-from contentgen.connectors.openai_connector import OpenRouterBodyError, malformed_reply, openrouter
-from contentgen.core.retry import Attempt
-from contentgen.errors import ContentFilteredError
+from contentgen.billing.prices import MESSAGE_OVERHEAD_TOKENS, has_text_price, priced_chain, text_cost_bound
+from contentgen.catalog import accepted_parameters, bare_model_id, status
+from contentgen.config import get_settings
+from contentgen.connectors.openai_connector import PROVIDER, OpenRouterBodyError, malformed_reply, openrouter
+from contentgen.core.retry import Attempt, announce_model_gone, gone_model_message
+from contentgen.errors import ContentFilteredError, ContentgenError
+from contentgen.observability import logger
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -200,6 +205,8 @@ def complete_chat(
     (`OpenRouterMalformedReply`, classified by the connector): retried, then 502 quoting it.
     """
     wanted: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+    # A model without a catalog price is never asked: no reservation bounds what it costs.
+    models = priced_chain(models, has_text_price, "TEXT_MODEL / VISION_MODEL and their fallbacks")
 
     def attempt(client: OpenAI, call: Attempt) -> ChatResult:
         # OpenRouter usage accounting adds `usage.cost` (credits, USD) to the reply.
@@ -248,10 +255,83 @@ def complete_chat(
         _check_reply(completion, result.model)
         return result
 
-    return openrouter.call(
+    result = openrouter.call(
         attempt,
         models=models,
         name="chat.completions",
         prompt=_prompt_text(messages),
         cost_bound=_cost_bound(messages, models, response_format, max_tokens),
     )
+    _report_walked_past(models, result.model)
+    return result
+
+
+# Primaries already looked up after OpenRouter answered with another model: model -> monotonic
+# time until which it is not looked up again (the "model gone" TTL).
+_looked_up: dict[str, float] = {}
+_looked_up_lock = threading.Lock()
+
+
+def _report_walked_past(models: Sequence[str], answered_by: str) -> None:
+    """OpenRouter walks its `models` list itself (https://openrouter.ai/docs/guides/routing/model-fallbacks,
+    read 2026-12-07: "If the first model returns an error, OpenRouter will automatically try the
+    next model ... priced using the model that was ultimately used, which will be returned in the
+    `model` attribute of the response body"). So a retired primary never fails here: every request
+    silently runs (and is billed) on the fallback. When the answer's `model` is not the first asked,
+    whether the first is gone is decided without a paid call: the catalog (shut down on today), else
+    OpenRouter's free endpoint list of that model (`GET /api/v1/models/{author}/{slug}/endpoints`,
+    https://openrouter.ai/docs/api/api-reference/endpoints/list-endpoints, read 2026-12-07: 404 for
+    a model it does not know; no endpoint left: no provider serves it), looked up once per TTL per
+    container. A gone primary is announced like any other (`announce_model_gone`: one warning
+    naming its successor, one `ModelUnavailable` metric) and is not asked again in the TTL; a
+    primary that is only down, rate limited or refused this request is left alone."""
+    first = models[0] if models else None
+    if first is None or bare_model_id(answered_by) == bare_model_id(first):
+        return
+    if gone_model_message(PROVIDER, first) is not None:
+        return
+    if status(first) == "shut_down":
+        announce_model_gone(
+            PROVIDER, first, f"{first} is shut down (model catalog); OpenRouter answered with {answered_by}"
+        )
+        return
+    now = time.monotonic()
+    with _looked_up_lock:
+        if _looked_up.get(first, 0.0) > now:
+            return
+        _looked_up[first] = now + get_settings().model_unavailable_ttl_seconds
+    try:
+        endpoints = model_endpoints(first)
+    except ContentgenError as exc:
+        logger.info("model endpoints not read", extra={"model": first, "reason": exc.message})
+        return
+    if endpoints is None or not endpoints:
+        words = "is not a model OpenRouter knows" if endpoints is None else "has no endpoint left"
+        announce_model_gone(PROVIDER, first, f"{first} {words} (OpenRouter answered with {answered_by})")
+
+
+def reset_walked_past() -> None:
+    """Forget which primaries were looked up (a new container; tests)."""
+    with _looked_up_lock:
+        _looked_up.clear()
+
+
+def model_endpoints(model: str) -> list[dict[str, Any]] | None:
+    """OpenRouter's endpoints of `model` (free metadata, `GET /models/{author}/{slug}/endpoints`);
+    None when OpenRouter answers 404 (it does not know the model). Other failures raise the call
+    policy's `ProviderError`."""
+
+    def attempt(client: OpenAI, call: Attempt) -> list[dict[str, Any]] | None:
+        try:
+            answer = client.get(
+                f"/models/{model}/endpoints", cast_to=object, options={"timeout": call.timeout}
+            )
+        except openai.NotFoundError:
+            call.report(output="404")
+            return None
+        data = answer.get("data") if isinstance(answer, dict) else None
+        found = data.get("endpoints") if isinstance(data, dict) else None
+        call.report(output=f"{len(found) if isinstance(found, list) else 0} endpoints")
+        return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
+
+    return openrouter.call(attempt, models=[model], name="models.endpoints", new_work=False)

@@ -15,7 +15,7 @@ from typing import Any
 from google import genai
 from google.genai import types
 
-from contentgen.billing.prices import image_cost
+from contentgen.billing.prices import has_image_price, image_cost, image_cost_bound, priced_chain
 from contentgen.catalog import accepted_parameters, find_model
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
@@ -197,6 +197,7 @@ def generate_image(
     Imagen's `raiFilteredReason` or no image at all, a Gemini decline (`_raise_declined`), or a
     safety filter's error (`classify_genai_error`, DECLINED). `references`: (bytes, MIME type)
     images to keep a look from, sent to a model that takes them (catalog), else left out."""
+    models = priced_chain(models, has_image_price, "IMAGE_MODEL / IMAGE_FALLBACK_MODELS")
 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         entry = find_model(call.model)
@@ -216,7 +217,6 @@ def generate_image(
 
     # Reserved against the key's budget before the request: exactly what one image costs.
     def bound(model: str) -> Decimal | None:
-        cost = image_cost(model)
-        return Decimal(str(cost)) if cost is not None else None
+        return image_cost_bound(model)
 
     return google_genai.call(attempt, models=models, name="image", prompt=prompt, cost_bound=bound)

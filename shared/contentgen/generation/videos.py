@@ -38,7 +38,7 @@ from typing import Any, cast
 from google import genai
 from google.genai import types
 
-from contentgen.billing.prices import video_cost
+from contentgen.billing.prices import has_video_price, priced_chain, video_cost, video_cost_bound
 from contentgen.catalog import accepted_parameters, find_model
 from contentgen.connectors.genai_connector import google_genai, is_safety_block
 from contentgen.core.retry import Attempt
@@ -136,6 +136,7 @@ def start_video(
     read is final (raised flagged `unconfirmed_paid_work`), neither retried nor sent to the next
     model, since Google may have started (and billed) the operation. When such an answer
     still holds the operation's whole `name` (a body cut short after it), the operation is kept."""
+    models = priced_chain(models, has_video_price, "VIDEO_MODEL / VIDEO_FALLBACK_MODELS")
 
     def attempt(client: genai.Client, call: Attempt) -> StartedVideo:
         _backend_check(client, call.model)
@@ -178,8 +179,7 @@ def start_video(
     # A start that timed out may have started (and billed) the operation: not retried.
     # Reserved against the key's budget before the start: exactly what the start will cost.
     def bound(model: str) -> Decimal | None:
-        cost = video_cost(model, duration_seconds)
-        return Decimal(str(cost)) if cost is not None else None
+        return video_cost_bound(model, duration_seconds)
 
     return google_genai.call(
         attempt, models=models, name="generate_videos", prompt=prompt, idempotent=False, cost_bound=bound
@@ -199,7 +199,7 @@ def _download(video: types.Video, model: str) -> VideoCheck:
             file=video, config=types.DownloadFileConfig(http_options=_timeout(call.timeout))
         )
 
-    data = google_genai.call(attempt, models=[model], name="files.download", wait=False)
+    data = google_genai.call(attempt, models=[model], name="files.download", wait=False, new_work=False)
     if data is None:
         return VideoCheck(
             done=True, error=f"the video was written to {video.uri}, which contentgen does not read"
@@ -233,7 +233,9 @@ def _check_interaction(interaction_id: str, model: str) -> VideoCheck:
         call.report(answered_by=call.model, done=str(getattr(interaction, "status", "")))
         return interaction
 
-    interaction = google_genai.call(attempt, models=[model], name="interactions.get", wait=False)
+    interaction = google_genai.call(
+        attempt, models=[model], name="interactions.get", wait=False, new_work=False
+    )
     status = str(getattr(interaction, "status", ""))
     if status in _INTERACTION_ENDED:
         message = _interaction_error(interaction)
@@ -281,7 +283,7 @@ def check_video(operation_name: str, *, model: str) -> VideoCheck:
         return operation
 
     # One request, no wait: the worker checks again later through its queue (services.videos).
-    operation = google_genai.call(attempt, models=[model], name="operations.get", wait=False)
+    operation = google_genai.call(attempt, models=[model], name="operations.get", wait=False, new_work=False)
     if not operation.done:
         return VideoCheck(done=False)
     if operation.error:

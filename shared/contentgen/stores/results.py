@@ -48,6 +48,10 @@ class EventNotPublishedError(ContentgenError):
     status_code = 503
     code = "event_not_published"
 
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.permanent = permanent
+
 
 class ResultsUnavailableError(ContentgenError):
     """The results table kept part of a read unprocessed (throttling): 503 with `Retry-After`."""
@@ -272,6 +276,26 @@ def announce(stored: StoredResult) -> None:
 # PutEvents tries per event, and the pause before a try again (full jitter, doubling).
 PUT_EVENTS_ATTEMPTS = 3
 PUT_EVENTS_BASE_DELAY = 0.05
+# The entry `ErrorCode`s a try again can fix. "Retryable errors include: InternalFailure,
+# ThrottlingException"; every other code is "non-retryable" (AccessDeniedException,
+# InvalidAccountIdException, InvalidArgument, MalformedDetail, RedactionFailure,
+# NotAuthorizedForSourceException, NotAuthorizedForDetailTypeException): EventBridge API
+# Reference, PutEventsResultEntry, ErrorCode
+# (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html,
+# read 2026-12-07). A code the reference does not list is taken as transient: the attempt budget
+# still bounds it.
+TRANSIENT_ENTRY_ERRORS = frozenset({"InternalFailure", "ThrottlingException"})
+PERMANENT_ENTRY_ERRORS = frozenset(
+    {
+        "AccessDeniedException",
+        "InvalidAccountIdException",
+        "InvalidArgument",
+        "MalformedDetail",
+        "RedactionFailure",
+        "NotAuthorizedForSourceException",
+        "NotAuthorizedForDetailTypeException",
+    }
+)
 
 
 def publish(summary: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -281,8 +305,9 @@ def publish(summary: dict[str, Any], *, sleep: Callable[[float], None] = time.sl
     FailedEntryCount ... and Entries with ErrorCode and ErrorMessage for each failed entry"; the
     caller must send failed entries again (EventBridge API Reference, PutEvents, "Response
     Elements"; "Handling failures when using PutEvents", read 2026-12-06). A failed entry is sent
-    again up to `PUT_EVENTS_ATTEMPTS` tries; still failing, the `EventsNotPublished` metric is
-    counted (alarmed in template.yaml) and `EventNotPublishedError` raised."""
+    again up to `PUT_EVENTS_ATTEMPTS` tries, unless its `ErrorCode` is one no try fixes
+    (`PERMANENT_ENTRY_ERRORS`); still failing, the `EventsNotPublished` metric is counted
+    (alarmed in template.yaml) and `EventNotPublishedError` raised, `permanent` when the code is."""
     bus = _required(get_settings().event_bus_name, "EVENT_BUS_NAME")
     detail_type = "GenerationCompleted" if summary["status"] == "succeeded" else "GenerationFailed"
     entries: list[Any] = [
@@ -306,15 +331,24 @@ def publish(summary: dict[str, Any], *, sleep: Callable[[float], None] = time.sl
         entries = [
             entry for entry, result in zip(entries, results, strict=False) if result.get("ErrorCode")
         ] or entries
+        if any(failure.get("ErrorCode") in PERMANENT_ENTRY_ERRORS for failure in failures):
+            break
+    permanent = any(failure.get("ErrorCode") in PERMANENT_ENTRY_ERRORS for failure in failures)
     first = failures[0] if failures else {}
     reason = f"{first.get('ErrorCode', 'unknown')}: {first.get('ErrorMessage', '')}".strip()
     metrics.add_metric(name="EventsNotPublished", unit=MetricUnit.Count, value=1)
     logger.error(
         "completion event not published",
-        extra={"request_id": summary.get("request_id"), "detail_type": detail_type, "reason": reason},
+        extra={
+            "request_id": summary.get("request_id"),
+            "detail_type": detail_type,
+            "reason": reason,
+            "permanent": permanent,
+        },
     )
     raise EventNotPublishedError(
         f"the {detail_type} event for request_id {summary.get('request_id')!r} was not published "
-        f"after {PUT_EVENTS_ATTEMPTS} tries ({reason})",
+        f"({'an error no try fixes' if permanent else f'after {PUT_EVENTS_ATTEMPTS} tries'}: {reason})",
+        permanent=permanent,
         retry_after=1,
     )

@@ -59,10 +59,6 @@ def test_cues_are_ordered_disjoint_within_the_audio_and_two_short_lines(text: st
     assert_well_formed(build_cues(text, duration), duration)
 
 
-# Known open defect, found 2026-12-07 by this property and not yet fixed: some word timings give a
-# cue starting before its first word is spoken (0.0 s vs 0.25 s; 6.50 s vs 6.59 s). Marked xfail
-# (not strict) so the suite does not fail at random while it is open; fix the cause, then remove it.
-@pytest.mark.xfail(reason="open defect: a word-timed cue can start before its first word", strict=False)
 @settings(max_examples=150, deadline=None)
 @given(
     words=st.lists(
@@ -85,6 +81,22 @@ def test_word_timed_cues_are_well_formed_and_start_with_their_first_word(
     spoken_starts = sorted(min(max(w.start_s, 0.0), duration) for w in timed if w.word.strip())
     for cue in cues:  # a cue never appears before some word is spoken
         assert cue.start_s >= spoken_starts[0] - 1e-9
+
+
+def test_a_long_word_whose_timing_overlaps_the_next_never_makes_cues_overlap_or_lose_words() -> None:
+    # The word after a long one (split into pieces that share its span) was timed inside that span:
+    # its cue started before the previous cue ended (found by the property above, 2026-12-07).
+    words = [
+        TimedWord("x" * 23, 2.7005217377499267, 3.009383221474412),
+        TimedWord("b", -0.4517394934539012, 2.464627073481513),
+        TimedWord("c.", 6.963865976216658, 7.745894795088828),
+        TimedWord("x" * 107, 2.431225014542385, 3.3092385743500765),
+    ]
+    duration = 4.377074578561913
+    cues = build_cues("", duration, words=words)
+    assert_well_formed(cues, duration)
+    shown = "".join("".join(cue.lines) for cue in cues).replace(" ", "")
+    assert shown == "".join(["b", "x" * 107, "x" * 23, "c."])  # every word, by start
 
 
 @settings(max_examples=100, deadline=None)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from contentgen.billing.prices import default_prices, image_cost, video_cost
+from contentgen.billing.prices import (
+    UnpricedModelError,
+    default_prices,
+    has_image_price,
+    has_text_price,
+    has_video_price,
+    image_cost,
+    priced_chain,
+    text_cost_bound,
+    video_cost,
+    video_cost_bound,
+)
 from contentgen.catalog import default_chain, image_price_usd, video_price_usd
 from contentgen.config import get_settings
 from contentgen.errors import ConfigurationError
@@ -89,3 +100,20 @@ def test_the_largest_accepted_price_gives_a_finite_cost(monkeypatch: pytest.Monk
     get_settings.cache_clear()
 
     assert video_cost("m", 8) == 8000.0
+
+
+def test_a_model_without_a_price_is_left_out_of_its_chain_and_a_chain_of_none_is_refused() -> None:
+    """No reservation bounds what an unpriced model costs: it is never asked (docs/spend.md)."""
+    priced_text = default_chain("text")[0]
+    assert priced_chain(["acme/unknown-1", priced_text], has_text_price, "TEXT_MODEL") == (priced_text,)
+    with pytest.raises(UnpricedModelError, match="TEXT_MODEL: no model of openai/gpt-4o, acme/unknown-1"):
+        priced_chain(["openai/gpt-4o", "acme/unknown-1"], has_text_price, "TEXT_MODEL")
+    with pytest.raises(UnpricedModelError):
+        text_cost_bound("acme/unknown-1", prompt_bytes=0, images=0, max_tokens=10)
+    with pytest.raises(UnpricedModelError):
+        priced_chain(["acme/unpriced-image"], has_image_price, "IMAGE_MODEL")
+    with pytest.raises(UnpricedModelError):
+        video_cost_bound("acme/unpriced-video", 8)
+    priced = default_chain("video")[0]
+    assert priced_chain([priced], has_video_price, "VIDEO_MODEL") == (priced,)
+    assert video_cost_bound(priced, 8) == video_price_usd(priced) * 8  # type: ignore[operator]

@@ -139,7 +139,7 @@ def test_a_wait_past_a_day_is_a_day() -> None:
     assert parse_retry_after(formatdate(NOW + 10 * 86400, usegmt=True), now=fixed_now) == MAX_WAIT_SECONDS
 
 
-@settings(derandomize=True, max_examples=300)
+@settings(max_examples=300)
 @given(st.text(max_size=60))
 def test_any_header_text_is_no_wait_or_a_bounded_one(text: str) -> None:
     for seconds in (

@@ -43,7 +43,7 @@ def test_a_reply_over_character_refs_limits_is_trimmed_at_a_word_and_accepted_as
 
 
 @pytest.mark.slow  # 40 generated replies
-@settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(instance=from_schema(strict_json_schema(CharacterReply)))
 def test_every_reply_the_schema_allows_becomes_an_accepted_character(instance: dict[str, Any]) -> None:
     reply = CharacterReply.model_validate(instance, context={SOFT_TRIMS: []})

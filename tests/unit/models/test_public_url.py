@@ -75,3 +75,26 @@ def test_embedded_ipv4_decides_for_ipv6() -> None:
     assert is_public(ipaddress.ip_address("2001:4860:4860::8888"))
     assert not is_public(ipaddress.ip_address("::ffff:10.0.0.1"))
     assert not is_public(ipaddress.ip_address("2001:0:4136:e378:8000:63bf:80ff:fffe"))  # Teredo of 127.0.0.1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::ffff:0:7f00:1]/a.png",  # IPv4-translated (RFC 6145) 127.0.0.1
+        "https://[::ffff:0:a9fe:a9fe]/latest/meta-data/",  # IPv4-translated 169.254.169.254
+        "https://192.0.0.192/opc/v2/instance/",  # Oracle Cloud metadata, IETF protocol assignments
+        "https://[fec0::1]/a.png",  # deprecated site local (RFC 3879)
+        "https://[64:ff9b:1::a9fe:a9fe]/a.png",  # local-use IPv4/IPv6 translation (RFC 8215)
+        "https://[2001:db8::1]/a.png",  # documentation
+        "https://100.64.0.1/a.png",  # carrier-grade NAT
+        "https://198.18.0.1/a.png",  # benchmarking
+    ],
+)
+def test_every_non_public_range_of_the_iana_registries_is_refused_whatever_the_python(url: str) -> None:
+    with pytest.raises(ValueError, match=r"must not|non-public|not a valid"):
+        check_image_url(url)
+
+
+def test_public_addresses_in_every_spelling_pass() -> None:
+    for spelling in ("8.8.8.8", "::ffff:8.8.8.8", "::ffff:0:8.8.8.8", "64:ff9b::808:808", "2606:4700::1111"):
+        assert is_public(ipaddress.ip_address(spelling)), spelling
