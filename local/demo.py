@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from local.api_keys import api_key_id
 from local.aws import LOCAL_API_KEY, client
 from local.emulator import EmulatorControl
 from local.ports import PortTaken
@@ -384,14 +385,18 @@ def event_requests(stack: LocalStack, out: TextIO) -> bool:
     events.put_rule(Name="demo-caller", EventBusName=bus, EventPattern=json.dumps({"source": ["contentgen"]}))
     events.put_targets(Rule="demo-caller", EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
 
+    # Results are stored per API key (GET /results reads the caller's own): the messages name the
+    # key the demo reads them back with, as a pipeline would (docs/events.md, `api_key_id`).
+    key_id = api_key_id(LOCAL_API_KEY, stack.moto.url)
     queue = sqs.get_queue_url(QueueName=physical_name("StorySegmentsQueue"))["QueueUrl"]
     message = {
         "request_id": "demo-sqs-1",
+        "api_key_id": key_id,
         "request": {"prompt": "A clockmaker who can pause time", "segment_count": 3},
     }
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(message))
     print(f"\n[..] SQS: sent request demo-sqs-1 to {physical_name('StorySegmentsQueue')}", file=out)
-    detail = {"request_id": "demo-eb-1", "niche": "indoor plants", "idea_count": 3}
+    detail = {"request_id": "demo-eb-1", "api_key_id": key_id, "niche": "indoor plants", "idea_count": 3}
     entry = {"Source": "demo.pipeline", "DetailType": "trending_ideas", "Detail": json.dumps(detail)}
     events.put_events(Entries=[{**entry, "EventBusName": bus}])
     print(f"[..] EventBridge: put a trending_ideas event (request demo-eb-1) on {bus}", file=out)

@@ -187,6 +187,13 @@ class Settings(BaseModel):
     job_retention_days: int = Field(14, ge=1, le=90, alias="JOB_RETENTION_DAYS")
     """Job records expire (DynamoDB TTL) after this; matches the durable functions'
     `RetentionPeriodInDays` (1-90), so a job id is not reused while its execution name is kept."""
+    job_execution_timeout_seconds: int = Field(
+        7200, ge=1, le=31_622_400, alias="JOB_EXECUTION_TIMEOUT_SECONDS"
+    )
+    """The durable function's `DurableConfig.ExecutionTimeout` (seconds; set by the template):
+    a job record lives at least this plus `JOB_RETENTION_DAYS` after its execution started,
+    because Lambda keeps the execution's NAME (= the job id) `RetentionPeriodInDays` after it
+    CLOSED; a record that expired sooner would let its key start a job that never runs."""
     results_table: str | None = Field(None, alias="RESULTS_TABLE")
     """DynamoDB table of event-triggered results and `request_id` claims (set by the template)."""
     results_bucket: str | None = Field(None, alias="RESULTS_BUCKET")

@@ -18,12 +18,20 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python.exceptions import RetryableSerDesError
+from aws_durable_execution_sdk_python.lambda_service import InvocationStatus
+from aws_durable_execution_sdk_python_testing.executor import Executor
+from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+from botocore.exceptions import ClientError
 
 from contentgen.billing import budgets
 from contentgen.catalog import default_chain, video_price_usd
 from contentgen.config import get_settings
 from contentgen.connectors.genai_connector import reset_genai_client
 from contentgen.services import durable as durable_steps
+from contentgen.services import jobs as jobs_service
+from contentgen.services.jobs import set_execution_starter
 from contentgen.stores import ledger
 from contentgen.stores.ledger import HOLD_PREFIX, set_daily_budget
 from local.aws import client
@@ -211,7 +219,7 @@ def test_the_same_start_delivered_twice_on_sqs_makes_one_execution(
     stack.provider.configure(video_polls=1)
     request_id = f"vid-{uuid.uuid4().hex[:8]}"
     body = json.dumps({"request_id": request_id, "api_key_id": KEY_A, "request": {"prompt": "A kite"}})
-    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('StorySegmentsQueue')}"
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('GenerateVideoQueue')}"
     for delivery in range(2):
         message = {"MessageId": f"m-{delivery}", "ReceiptHandle": f"r-{delivery}", "Body": body}
         answer = handler(API)(sqs_event([message], queue_arn), LocalLambdaContext(function_name=API))
@@ -356,6 +364,7 @@ def test_a_refused_start_ends_the_job_with_the_providers_words(
         ("progress-storing", "succeeded"),
         ("store", "succeeded"),
         ("finish", "succeeded"),
+        ("published", "succeeded"),
     ],
 )
 def test_a_crash_in_any_step_replays_to_one_paid_start_and_one_outcome(
@@ -765,3 +774,187 @@ def spend_day(stack: Stack, key: str) -> dict[str, Any]:
         ConsistentRead=True,
     )
     return dict(item.get("Item", {}))
+
+
+class _FlakyEvents:
+    """EventBridge answering PutEvents with a failed entry (ThrottlingException, as PutEvents
+    reports per-entry failures with HTTP 200) for the first `failures` calls, then recovering."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self.real = real
+        self.failures = failures
+        self.calls = 0
+
+    def put_events(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            return {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}],
+            }
+        return dict(self.real.put_events(**kwargs))
+
+
+def test_the_outcome_event_is_published_once_when_eventbridge_recovers(
+    stack: Stack,
+    api: Api,
+    jobs: RunnerStarter,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PutEvents refusing entries 6 times in a row (over a minute at 5 s doubling): the `publish`
+    step keeps retrying (ANNOUNCE: ~2 hours of suspended waits) and the job's one JobSucceeded goes
+    out once EventBridge accepts entries again. (Past that budget the execution fails and the
+    dead-letter reaper publishes it: the test above.)"""
+    stack.provider.configure(video_polls=1)
+    real_client = jobs_service.get_events_client  # type: ignore[attr-defined]
+    flaky = _FlakyEvents(real_client(), failures=6)
+    monkeypatch.setattr(jobs_service, "get_events_client", lambda: flaky)
+
+    accepted = api.start()
+    jobs.wait_all()
+    status, job = api.status(accepted["job_id"])
+
+    assert status == 200
+    assert job["status"] == "succeeded"
+    assert paid_starts(stack) == 1
+    assert flaky.calls == 7
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
+
+
+@pytest.fixture
+def short_lived_executions(api: Api) -> Iterator[DurableFunctionTestRunner]:
+    """Executions under a real-time runner with a 4 s ExecutionTimeout: what Lambda does to an
+    execution that outlives DurableConfig.ExecutionTimeout (TIMED_OUT, no more invocations)."""
+    runner = DurableFunctionTestRunner(handler=handler(JOB), skip_time=False)
+    arns: list[str] = []
+    payloads: list[str] = []
+
+    def start(function: str, name: str, payload: str) -> str:
+        arn = runner.run_async(
+            input=payload, execution_timeout=4, function_name=function.split(":")[0], execution_name=name
+        )
+        arns.append(arn)
+        payloads.append(payload)
+        return arn
+
+    set_execution_starter(start)
+    runner.arns = arns  # type: ignore[attr-defined]
+    runner.payloads = payloads  # type: ignore[attr-defined]
+    try:
+        yield runner
+    finally:
+        set_execution_starter(None)
+        runner.close()  # type: ignore[no-untyped-call]
+
+
+def test_an_execution_that_times_out_is_finished_failed_by_the_dead_letter_reaper(
+    stack: Stack,
+    api: Api,
+    short_lived_executions: DurableFunctionTestRunner,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """An execution Lambda ends TIMED_OUT (or FAILED, STOPPED) never runs its `finish`: Lambda
+    sends its start payload to the function's dead-letter queue (template: VideoJobFunction
+    DeadLetterQueue -> DurableJobDeadLetterQueue, durable-best-practices.html, Error handling),
+    whose consumer (JobReaperFunction) ends the job `failed` with exactly one JobFailed; a second
+    delivery of the same message (SQS is at-least-once) changes nothing."""
+    stack.provider.configure(video_polls=1000)  # the operation never finishes in time
+
+    accepted = api.start()
+    (arn,) = short_lived_executions.arns  # type: ignore[attr-defined]
+    result = short_lived_executions.wait_for_result(arn, timeout=60)
+    assert result.status is not InvocationStatus.SUCCEEDED  # Lambda's backstop ended it
+    assert api.status(accepted["job_id"])[1]["status"] in ("pending", "running")
+
+    (payload,) = short_lived_executions.payloads  # type: ignore[attr-defined]
+    reaper = handler("JobReaperFunction")
+    context = LocalLambdaContext(function_name="JobReaperFunction", timeout_seconds=30)
+    for _ in range(2):  # the DLQ's message, delivered twice
+        answer = reaper({"Records": [{"messageId": "m-1", "body": payload}]}, context)
+        assert answer == {"batchItemFailures": []}
+
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == "failed", job
+    assert job["error_code"] == "execution_failed"
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobFailed"]
+
+
+def test_a_failed_record_after_publishing_does_not_publish_the_outcome_twice(
+    stack: Stack,
+    api: Api,
+    jobs: RunnerStarter,
+    outcome_events: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The `notified` write failing after PutEvents succeeded (throttled past botocore's retries,
+    or the invocation dying right there): the record is its own step (`published`), retried
+    alone; the `publish` step is checkpointed and never runs again, and its claim keeps any other
+    publisher off. One JobSucceeded, carrying the dedupe key `event_id` (docs/events.md)."""
+    stack.provider.configure(video_polls=1)
+    real_mark = jobs_service.mark_notified  # type: ignore[attr-defined]
+    failed = {"n": 0}
+
+    def mark_notified_throttled_once(job_id: str) -> bool:
+        if failed["n"] == 0:
+            failed["n"] += 1
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ProvisionedThroughputExceededException",
+                        "Message": "Rate of requests exceeds",
+                    }
+                },
+                "UpdateItem",
+            )
+        return real_mark(job_id)
+
+    monkeypatch.setattr(jobs_service, "mark_notified", mark_notified_throttled_once)
+
+    accepted = api.start()
+    jobs.wait_all()
+
+    assert api.status(accepted["job_id"])[1]["status"] == "succeeded"
+    assert failed["n"] == 1
+    assert events_for(outcome_events(), accepted["job_id"]) == ["JobSucceeded"]
+    (event,) = [e for e in outcome_events() if e["detail"]["job_id"] == accepted["job_id"]]
+    assert event["detail"]["event_id"] == f"{accepted['job_id']}#succeeded"
+
+
+def test_an_invocation_that_dies_before_the_charge_charges_the_paid_video_once(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invocation dying inside `charge` before the ledger write (a Lambda timeout while
+    DynamoDB is slow, an OOM): the step is AT_LEAST_ONCE and retried (`charge_step`), the write
+    idempotent (`<job id>#charge` marker): the replay charges it, exactly once."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    per_second = video_price_usd(default_chain("video")[0])
+    assert per_second is not None
+    set_daily_budget(key, per_second * 100)
+    stack.provider.configure(video_polls=1)
+
+    original_step = DurableContext.step
+    crashed: list[str] = []
+
+    def step(self: DurableContext, func: Any, name: str | None = None, config: Any = None) -> Any:
+        def crashing_before(context: Any) -> Any:
+            if name == "charge" and not crashed:
+                crashed.append(name)
+                raise RetryableSerDesError("simulated invocation death before the charge was written")
+            return func(context)
+
+        return original_step(self, crashing_before, name=name, config=config)
+
+    monkeypatch.setattr(DurableContext, "step", step)
+    monkeypatch.setattr(Executor, "RETRY_BACKOFF_SECONDS", 0)
+
+    accepted = api.start(key_id=key, duration_seconds=6)
+    jobs.wait_all()
+
+    job = api.status(accepted["job_id"], key_id=key)[1]
+    assert crashed == ["charge"]
+    assert job["status"] == "succeeded", job
+    assert job["usage"]["cost_usd"] == pytest.approx(float(per_second * 6))
+    assert paid_starts(stack) == 1
+    day = spend_day(stack, key)
+    assert Decimal(day.get("cost_usd", {}).get("N", "0")) == per_second * 6, "the paid video is charged"

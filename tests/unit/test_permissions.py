@@ -36,6 +36,7 @@ from local.template import (
     ACCOUNT,
     REGION,
     functions,
+    load_template,
     parameters,
     physical_name,
     queue_sources,
@@ -177,9 +178,30 @@ def test_a_function_reaches_only_its_own_idempotency_records(function: str) -> N
         assert not dynamodb_allows(function, action, table, ["_claim#4f0c1e"])
 
 
-@pytest.mark.parametrize(
-    "function", sorted(f for f in RECORD_KEEPERS if f in {s.function for s in queue_sources()})
+def _starts_durable_jobs(function: str) -> bool:
+    """A job dispatcher (POST /videos): its events start a durable job, whose outcome is the
+    job's own event (JobSucceeded/JobFailed), not a stored result."""
+    variables = (
+        load_template()["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    return any(name.endswith("_JOB_FUNCTION") for name in variables)
+
+
+# Event-fed functions that store results by request_id (every event route but the job dispatchers).
+RESULT_WRITERS = sorted(
+    f for f in RECORD_KEEPERS if f in {s.function for s in queue_sources()} and not _starts_durable_jobs(f)
 )
+
+
+def test_a_job_dispatcher_fed_by_events_writes_no_results() -> None:
+    table = _table("ResultsTable")
+    for function in (f for f in RECORD_KEEPERS if _starts_durable_jobs(f)):
+        assert function in {s.function for s in queue_sources()}, function
+        assert not dynamodb_allows(function, "dynamodb:UpdateItem", table, [claim_key("req-1")])
+        assert not [s for s in function_statements(function) if "results" in str(s["Resource"])]
+
+
+@pytest.mark.parametrize("function", RESULT_WRITERS)
 def test_an_event_fed_function_writes_only_its_own_results_and_the_claims(function: str) -> None:
     table = _table("ResultsTable")
     for other in RECORD_KEEPERS:
@@ -200,7 +222,7 @@ def test_a_large_result_object_is_writable_by_its_own_route_only() -> None:
     """Routes nest (`stories/segments` is a prefix of `stories/segments/chunked`): with `/` as
     the separator the plain stories role could overwrite the chunked and sets functions' objects."""
     bucket = f"arn:aws:s3:::{physical_name('ResultsBucket')}"
-    writers = sorted(f for f in RECORD_KEEPERS if f in {s.function for s in queue_sources()})
+    writers = RESULT_WRITERS
     for function in writers:
         statements = function_statements(function)
         for other in writers:

@@ -357,6 +357,9 @@ def test_media_functions_touch_only_their_own_prefixes_table_and_queue() -> None
             "Fn::GetAtt": ["JobsTable", "Arn"]
         },
         frozenset({"lambda:InvokeFunction"}): {"Fn::Sub": f"{job_arn}:live"},
+        frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"}): {
+            "Fn::GetAtt": ["GenerateVideoQueue", "Arn"]
+        },
         frozenset({"s3:GetObject"}): {"Fn::Sub": "${MediaBucket.Arn}/videos/*"},
     }
     job = _role_statements("VideoJobFunctionRole")
@@ -628,6 +631,15 @@ def test_the_short_pipeline_role_grants_only_what_the_pipeline_uses() -> None:
     assert by_actions[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})] == {
         "Fn::GetAtt": ["JobsTable", "Arn"]
     }
+    # A terminally failed execution goes to the reaper's queue, as the video job's.
+    assert job["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]},
+    }
+    assert by_actions[frozenset({"sqs:SendMessage"})] == {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]}
+    for name in ("ShortsFunction", "ShortJobFunction"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["JOB_EXECUTION_TIMEOUT_SECONDS"] == {"Ref": "ShortJobExecutionTimeoutSeconds"}, name
     assert [s["Resource"] for s in statements if s["Resource"] == "*"] == ["*"]  # X-Ray only
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} == set(
         next(_actions(s) for s in statements if s["Resource"] == "*")
@@ -675,3 +687,62 @@ def test_every_python_version_the_repo_names_is_the_runtime_or_the_development_m
                 if m[1] not in allowed and int(m[1]) >= int(needed.group(1))
             ]
     assert wrong == [], f"the runtime is {runtime}; these name another Python"
+
+
+def test_the_durable_job_knows_its_execution_timeout_so_its_deadline_stays_within_it() -> None:
+    """VideoJobDeadlineSeconds may be set past VideoJobExecutionTimeoutSeconds - 900 (CloudFormation
+    Rules cannot compare numbers: intrinsic-function-reference-rules.html); the job bounds its own
+    deadline by the timeout it is given (`contentgen.services.durable.job_budget_seconds`), and the
+    starter keeps job rows past the execution's name (`contentgen.stores.jobs.expires_at`)."""
+    resources = load_template()["Resources"]
+    for name in ("VideoJobFunction", "GenerateVideoFunction"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["JOB_EXECUTION_TIMEOUT_SECONDS"] == {"Ref": "VideoJobExecutionTimeoutSeconds"}, name
+    durable = resources["VideoJobFunction"]["Properties"]["DurableConfig"]
+    assert durable["ExecutionTimeout"] == {"Ref": "VideoJobExecutionTimeoutSeconds"}
+
+
+def test_terminally_failed_durable_executions_go_to_a_queue_the_reaper_consumes() -> None:
+    """AWS, durable-best-practices.html (Error handling): "configure a dead-letter queue (DLQ) on
+    your durable function to capture events from permanently failed executions" (FAILED, STOPPED,
+    TIMED_OUT after an asynchronous invocation). VideoJobFunction's DLQ is consumed by
+    JobReaperFunction (partial batch failures), which ends the job failed with one JobFailed; the
+    function's role may send there, the reaper's only read it."""
+    resources = load_template()["Resources"]
+    dlq = resources["VideoJobFunction"]["Properties"]["DeadLetterQueue"]
+    assert dlq == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]}}
+    (mapping,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]}
+    ]
+    assert mapping["FunctionName"] == {"Ref": "JobReaperFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    statements = resources["VideoJobFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]},
+    } in statements
+
+
+def test_video_requests_that_arrive_by_sqs_or_eventbridge_have_the_same_way_in_as_every_route() -> None:
+    """functions/generate_video/app.py is the dispatcher of requests that arrive by SQS or
+    EventBridge (issue 24: "the queue path for requests that arrive by SQS/EventBridge starts
+    executions too"): its own queue (with a dead-letter queue), an explicit mapping with partial
+    batch failures, and a bus rule for detail-type `generate_video` into that queue."""
+    resources = load_template()["Resources"]
+    (mapping,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"].get("FunctionName") == {"Ref": "GenerateVideoFunction"}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["GenerateVideoQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    rule = resources["GenerateVideoBusRule"]["Properties"]
+    assert rule["EventPattern"] == {"detail-type": ["generate_video"]}
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["GenerateVideoQueue", "Arn"]}
+    redrive = resources["GenerateVideoQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["GenerateVideoDeadLetterQueue", "Arn"]}

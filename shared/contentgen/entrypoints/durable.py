@@ -15,8 +15,14 @@ owner, request, and the reservation its starter made on the payers' budgets). Ar
    (`DurableOperationError`) or any other error of ours ends the job `failed` / `internal_error`.
    Errors of the SDK's machinery (`UnrecoverableError`: checkpoint API failures, invocation
    errors) propagate, so Lambda retries the invocation: the job is not failed for them.
-3. `finish`: the row becomes terminal once (conditional) and the `JobSucceeded` / `JobFailed`
-   event is published once (`announce_job`, flag on the row). Both retried (`STORE`).
+3. `finish`: the row becomes terminal once (conditional); `publish`: the `JobSucceeded` /
+   `JobFailed` event, claimed then published (`contentgen.services.jobs.publish_outcome`),
+   retried for about two hours while EventBridge refuses it (`ANNOUNCE`); `published`: the
+   `notified` flag, its own step (a failed write is retried without publishing again). An
+   execution that ends FAILED / TIMED_OUT / STOPPED before these ran is finished by the reaper
+   of its dead-letter queue (`contentgen.services.jobs.reap_failed_execution`).
+4. `after` (optional, e.g. the short's webhook): its own steps/waits once the outcome is recorded
+   and published; an error of it is logged, the job's outcome stands.
 
 The return value (small: job id, status, error code) is the execution's result.
 """
@@ -32,12 +38,12 @@ from aws_durable_execution_sdk_python.exceptions import DurableOperationError, U
 
 from contentgen.entrypoints import coldstart
 from contentgen.observability import logger
-from contentgen.services.durable import JobFailure, JobResult, JobRun, store_step
-from contentgen.services.jobs import announce_job
+from contentgen.services import jobs
+from contentgen.services.durable import ANNOUNCE, JobFailure, JobResult, JobRun, store_step
 from contentgen.stores.jobs import finish_job, get_job, update_job
 
 JobBody = Callable[[JobRun], JobResult]
-# After the outcome is recorded and announced: (context, the start event, the finish step's result).
+# After the outcome is recorded and published: (context, the start event, the `result` step's value).
 AfterFinish = Callable[[DurableContext, dict[str, Any], dict[str, Any]], None]
 
 
@@ -49,7 +55,7 @@ def _begin(job_id: str) -> bool:
     return True
 
 
-def _finish(job_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
+def _finish(job_id: str, outcome: dict[str, Any]) -> None:
     if outcome["status"] == "succeeded":
         finish_job(job_id, status="succeeded", usage=outcome.get("usage"), outputs=outcome.get("outputs"))
     else:
@@ -60,7 +66,9 @@ def _finish(job_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
             error_code=outcome.get("error_code"),
             usage=outcome.get("usage"),
         )
-    announce_job(job_id)
+
+
+def _result(job_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
     job = get_job(job_id)
     return {
         "job_id": job_id,
@@ -73,7 +81,7 @@ def durable_job(
     kind: str, *, after: AfterFinish | None = None
 ) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
     """Make `body` the durable handler of `kind` jobs (see the module docstring). `after` runs
-    once the outcome is recorded and announced (steps/waits of its own: e.g. a webhook)."""
+    once the outcome is recorded and published (steps/waits of its own: e.g. a webhook)."""
 
     def decorate(body: JobBody) -> Callable[[Any, Any], Any]:
         @functools.wraps(body)
@@ -113,7 +121,12 @@ def durable_job(
                     "error": f"the job failed unexpectedly ({type(exc).__name__})",
                     "error_code": "internal_error",
                 }
-            finished = store_step(context, "finish", lambda: _finish(job_id, outcome))
+            store_step(context, "finish", lambda: _finish(job_id, outcome))
+            # Claim + publish, then record, as two steps: a failed record is retried alone (it
+            # never publishes again); EventBridge failures are retried for hours (ANNOUNCE).
+            context.step(lambda _: jobs.publish_outcome(job_id), name="publish", config=ANNOUNCE)
+            store_step(context, "published", lambda: jobs.record_published(job_id))
+            finished = store_step(context, "result", lambda: _result(job_id, outcome))
             if after is not None:
                 try:
                     after(context, event, finished)

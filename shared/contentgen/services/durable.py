@@ -33,8 +33,8 @@ from aws_durable_execution_sdk_python.retries import RetryPresets, RetryStrategy
 from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
 
+from contentgen.config import get_settings
 from contentgen.errors import ContentgenError
-from contentgen.observability import logger
 from contentgen.stores.jobs import update_job
 
 T = TypeVar("T")
@@ -52,6 +52,24 @@ STORE = StepConfig(
             max_attempts=6,
             initial_delay=Duration.from_seconds(2),
             max_delay=Duration.from_seconds(60),
+            backoff_rate=2.0,
+            jitter_strategy=JitterStrategy.HALF,
+        )
+    ),
+    step_semantics=StepSemantics.AT_LEAST_ONCE_PER_RETRY,
+)
+
+# Publishing a job's outcome event: EventBridge may refuse entries for a while (throttling, an
+# outage); the event must still go out once it recovers. 30 attempts, 5 s doubling to 5 min
+# (about 2 hours in all, each wait suspended, no compute billed); past that (or past the
+# execution's timeout) the execution ends FAILED and its dead-letter queue's reaper publishes it
+# (contentgen.services.jobs.reap_failed_execution).
+ANNOUNCE = StepConfig(
+    retry_strategy=create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=30,
+            initial_delay=Duration.from_seconds(5),
+            max_delay=Duration.from_minutes(5),
             backoff_rate=2.0,
             jitter_strategy=JitterStrategy.HALF,
         )
@@ -167,22 +185,30 @@ def paid_step(context: DurableContext, name: str, call: Callable[[], dict[str, A
     )
 
 
-def once_step(context: DurableContext, name: str, call: Callable[[], None]) -> None:
-    """Run a non-idempotent bookkeeping write (a ledger charge) at most once: an invocation that
-    died inside it does not run it again (logged; under- rather than double-counting)."""
-    try:
-        context.step(lambda _: call(), name=name, config=AT_MOST_ONCE)
-    except StepError as exc:
-        logger.warning("step not repeated", extra={"step": name, "reason": exc.message})
-
-
 def store_step(context: DurableContext, name: str, call: Callable[[], T]) -> T:
     """Run an idempotent write as a step (at least once, retried): returns `call()`'s JSON value."""
     return context.step(lambda _: call(), name=name, config=STORE)
 
 
+# Time an execution keeps after its job's deadline: the last check, the store, the finish.
+FINISH_MARGIN_SECONDS = 900
+
+
+def job_budget_seconds(seconds: int) -> int:
+    """The job's own time budget: `seconds` (its configured deadline), but never more than the
+    execution's `ExecutionTimeout` (`JOB_EXECUTION_TIMEOUT_SECONDS`) minus `FINISH_MARGIN_SECONDS`
+    (at least 60 s), so a job always fails itself (`deadline_exceeded`, one `JobFailed`) before
+    Lambda would end its execution TIMED_OUT. CloudFormation's Rules cannot compare two numbers
+    (their functions are Fn::And/Contains/EachMemberEquals/EachMemberIn/Equals/If/Not/Or/RefAll/
+    ValueOf/ValueOfAll: intrinsic-function-reference-rules.html, read 2026-12-07), so the bound is
+    enforced here; a TIMED_OUT execution is still finished by the dead-letter reaper."""
+    timeout = get_settings().job_execution_timeout_seconds
+    return max(1, min(seconds, max(60, timeout - FINISH_MARGIN_SECONDS)))
+
+
 def deadline_step(context: DurableContext, seconds: float, name: str = "deadline") -> float:
-    """The job's deadline (epoch seconds), taken once and replayed (SDK-GAP-4)."""
+    """The job's deadline (epoch seconds), `seconds` from now, taken once and replayed (SDK-GAP-4).
+    Pass `job_budget_seconds(...)`."""
     return context.step(lambda _: now() + seconds, name=name, config=STORE)
 
 
@@ -231,8 +257,11 @@ def poll(
     `transient` are counted (`transient_errors`, `last_error`) and polled again (checked first);
     errors in `permanent` end the poll with `permanent` and `error` (the provider's words); any
     other error fails the wait (`WaitForConditionError`, SDK-GAP-2). Every poll is
-    an invocation and history events: keep `first_delay` and `max_delay` sensible (limit:
-    25,000 operations per execution; one wait is one operation)."""
+    an invocation and history events: keep `first_delay` and `max_delay` sensible (AWS Lambda's
+    durable-monitoring page, metric DurableExecutionOperations: "cumulative number of operations
+    performed within a durable execution (max: 3,000)", and DurableExecutionStorageWrittenBytes max
+    100 MB, read 2026-12-07 (docs.amazonaws.cn/lambda/latest/dg/durable-monitoring.html); the
+    25,000 of the Rust SDK's LIMITS doc is not Lambda's quota). One wait is one operation.)"""
 
     def check(state: State, _: WaitForConditionCheckContext) -> State:
         checked = {**state, "checks": int(state.get("checks", 0)) + 1}

@@ -36,6 +36,7 @@ from contentgen.services.durable import (
     JobRun,
     Paid,
     deadline_step,
+    job_budget_seconds,
     now,
     paid_step,
     poll,
@@ -374,7 +375,7 @@ def run_short(run: JobRun) -> JobResult:
     settings = get_settings()
     request = ShortRequest.model_validate(run.request)
     context = run.context
-    deadline_step(context, DEADLINE_SECONDS)
+    deadline_step(context, job_budget_seconds(DEADLINE_SECONDS))  # within the execution's timeout
     # The hold its starter made (the payload's reservation): the paid steps' priced requests run
     # under it without reserving again while it lasts; `charge` settles it once.
     reservations = job_reservations(run.reservation, run.owner)

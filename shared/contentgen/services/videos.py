@@ -235,6 +235,7 @@ def run_video_job(run: JobRun) -> JobResult:
         JobFailure,
         JobResult,
         deadline_step,
+        job_budget_seconds,
         paid_step,
         poll,
         store_step,
@@ -243,7 +244,8 @@ def run_video_job(run: JobRun) -> JobResult:
     settings = get_settings()
     request = VideoRequest.model_validate(run.request)
     context = run.context
-    deadline = deadline_step(context, settings.video_job_deadline_seconds)
+    budget = job_budget_seconds(settings.video_job_deadline_seconds)  # within the execution's timeout
+    deadline = deadline_step(context, budget)
 
     # The hold the starter made before the execution started (the payload's reservation): the
     # paid start runs under it without reserving again, and `charge` settles it once (idempotent
@@ -325,7 +327,7 @@ def run_video_job(run: JobRun) -> JobResult:
         detail = f" (last check: {waited.state['last_error']})" if waited.state.get("last_error") else ""
         raise JobFailure(
             "deadline_exceeded",
-            f"deadline passed: the video was not ready {settings.video_job_deadline_seconds} s after the start{detail}",
+            f"deadline passed: the video was not ready {budget} s after the start{detail}",
             usage=usage,
         )
     if waited.state.get("model_unavailable"):
@@ -339,7 +341,7 @@ def run_video_job(run: JobRun) -> JobResult:
     run.progress("storing", 0.9)
 
     def store() -> dict[str, Any]:
-        key = video_key(run.job_id, deadline - settings.video_job_deadline_seconds)
+        key = video_key(run.job_id, deadline - budget)
         if not media_exists(key):
             outcome = check_video(started["operation"], model=started["model"])
             if outcome.data is None:

@@ -15,11 +15,13 @@ is the job's public record and its claim:
 - status moves pending -> running -> succeeded | failed; `step`, `progress` (0..1), `usage` /
   `cost_usd`, `outputs` (small values only: S3 keys, ids; never bytes: a step's checkpoint is
   limited to 256 KB) move along; `finish_job` makes it terminal once (conditional on not being
-  terminal), and `mark_notified` records that its outcome event went out (one event per job).
+  terminal); `claim_notify` claims the publishing of its outcome event (a lease, so a caller that
+  died holding it does not block it for good) and `mark_notified` records that it went out.
 
 Every update is conditional on the job existing and not being finished, so a replayed step or a
-late writer cannot undo an outcome. Items expire (`expires_at`, DynamoDB TTL) after
-`JOB_RETENTION_DAYS`.
+late writer cannot undo an outcome. Items expire (`expires_at`, DynamoDB TTL) once Lambda can no
+longer hold the execution's name: the execution's timeout + `JOB_RETENTION_DAYS` + a day after it
+started (`expires_at`).
 """
 
 from __future__ import annotations
@@ -122,6 +124,19 @@ def is_job_id(value: str) -> bool:
     return 3 <= len(value) <= 64 and set(value) <= _JOB_ID_CHARS
 
 
+def expires_at(started_at: float) -> int:
+    """When a job whose execution started at `started_at` may be forgotten: after the execution
+    can have closed (`JOB_EXECUTION_TIMEOUT_SECONDS`, its ExecutionTimeout) and Lambda has let go
+    of its name (`JOB_RETENTION_DAYS`, its RetentionPeriodInDays counted from the close: "The
+    number of days to retain execution history after a durable execution completes", botocore's
+    Lambda model, DurableConfig), plus a day. Until then a repeat of its key finds the record,
+    never a name Lambda still holds."""
+    settings = get_settings()
+    return (
+        int(started_at) + settings.job_execution_timeout_seconds + (settings.job_retention_days + 1) * 86400
+    )
+
+
 def claim_job(job: Job) -> tuple[Job, bool]:
     """Write `job` (pending) unless its id exists; (the job on the table, claimed by this call).
 
@@ -131,7 +146,6 @@ def claim_job(job: Job) -> tuple[Job, bool]:
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import BotoCoreError, ClientError
 
-    settings = get_settings()
     item: dict[str, Any] = {
         "job_id": {"S": job.job_id},
         "kind": {"S": job.kind},
@@ -142,7 +156,7 @@ def claim_job(job: Job) -> tuple[Job, bool]:
         "updated_at": {"N": str(job.updated_at)},
         "progress": {"N": "0"},
         "checks": {"N": "0"},
-        "expires_at": {"N": str(job.created_at + settings.job_retention_days * 86400)},
+        "expires_at": {"N": str(expires_at(job.created_at))},
     }
     if job.owner is not None:
         item["owner"] = {"S": job.owner}
@@ -269,8 +283,10 @@ def update_job(
         assignments.append("#usage = :usage")
         values[":usage"] = {"S": json.dumps(usage)}
     if execution_arn is not None:
-        assignments.append("execution_arn = :arn")
+        # Started now (perhaps long after the claim): the record outlives the execution's name.
+        assignments += ["execution_arn = :arn", "expires_at = :expires"]
         values[":arn"] = {"S": execution_arn}
+        values[":expires"] = {"N": str(expires_at(time.time()))}
     if checks is not None:
         assignments.append("checks = :checks")
         values[":checks"] = {"N": str(checks)}
@@ -333,6 +349,53 @@ def _merge_outputs(
     assignments.append("#outputs = :outputs")
     values[":outputs"] = {"S": json.dumps({**current.outputs, **outputs}, sort_keys=True)}
     return True
+
+
+def claim_notify(job_id: str, lease_seconds: int) -> bool:
+    """Claim the publishing of the finished job's outcome event for `lease_seconds`: True for the
+    one caller that may publish now. Conditional on the job being finished, not yet `notified`,
+    and no other claim alive (`notify_until` in the future); a claim whose holder died (an
+    invocation that ended between the claim and its publish) lapses after the lease."""
+    # Cold start: botocore loads on the path that uses it, not at import.
+    from botocore.exceptions import ClientError
+
+    now = int(time.time())
+    try:
+        get_dynamodb_client().update_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET notify_until = :until",
+            ConditionExpression=(
+                "attribute_exists(job_id) AND #status IN (:succeeded, :failed)"
+                " AND (attribute_not_exists(notified) OR notified = :false)"
+                " AND (attribute_not_exists(notify_until) OR notify_until <= :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(now + lease_seconds)},
+                ":now": {"N": str(now)},
+                ":false": {"BOOL": False},
+                ":succeeded": {"S": "succeeded"},
+                ":failed": {"S": "failed"},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_notify(job_id: str) -> None:
+    """Give a claim back at once (its publish failed, nothing went out): the next caller may
+    publish without waiting for the lease."""
+    get_dynamodb_client().update_item(
+        TableName=_table(),
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET notify_until = :zero",
+        ConditionExpression="attribute_exists(job_id)",
+        ExpressionAttributeValues={":zero": {"N": "0"}},
+    )
 
 
 def mark_notified(job_id: str) -> bool:

@@ -407,7 +407,9 @@ def settle(
 
     `once`: a settle id (a durable job's start, whose settle a replay may run again): the write
     also sets `settled#<once>` on the day, conditional on its absence, so a repeat changes nothing
-    (not even a hold reaped meanwhile is charged twice)."""
+    (not even a hold reaped meanwhile is charged twice); and a failed write RAISES, so the job's
+    step retries it (at least once + idempotent = exactly once), instead of being logged and
+    skipped as a request's settle is."""
     table = _table()
     if table is None:
         return
@@ -435,6 +437,8 @@ def settle(
         try:
             stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}), once)
         except Exception:
+            if once is not None:
+                raise  # a durable job's step: retried, and the `settled#` marker keeps it single
             logger.exception(
                 "spend not recorded",
                 extra={"api_key_id": api_key_id, "day": day, "function": function, **(usage or {})},
