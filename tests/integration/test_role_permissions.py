@@ -119,6 +119,12 @@ LAMBDA_POLLS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttribut
 LAMBDA_DESTINATION = Use.of(
     "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name('DirectInvokeDeadLetterQueue')}"
 )
+# Lambda sends the start payload of a durable execution that ended FAILED / TIMED_OUT / STOPPED
+# to the job function's DeadLetterQueue with the function's role (JobReaperFunction consumes it):
+# the platform's use, as the on-failure destination's.
+DURABLE_DEAD_LETTER = Use.of(
+    "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name('DurableJobDeadLetterQueue')}"
+)
 # The deployment whose roles hold every grant: with ShareCircuitBreakerState=true each provider
 # function also holds BreakerStatePolicy (the default deployment's roles are a subset).
 EVERY_GRANT = {"ShareCircuitBreakerState": "true"}
@@ -845,7 +851,9 @@ def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
     assert_every_grant_used("GenerateVideoFunction", starter)
     with parameters(**EVERY_GRANT):
         unused = unused_grants(
-            "VideoJobFunction", job_uses, leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS)
+            "VideoJobFunction",
+            {*job_uses, DURABLE_DEAD_LETTER},
+            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
         )
     assert not unused, "VideoJobFunction's role grants what none of its runs used: " + "; ".join(
         sorted(map(str, unused))
@@ -982,7 +990,9 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
             "ShortsFunction", {*starter, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS)
         )
         job_unused = unused_grants(
-            "ShortJobFunction", job_uses, leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS)
+            "ShortJobFunction",
+            {*job_uses, DURABLE_DEAD_LETTER},
+            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
         )
     unused = {
         grant
@@ -997,6 +1007,36 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
     )
     assert not job_unused, "ShortJobFunction's role grants what none of its runs used: " + "; ".join(
         sorted(map(str, job_unused))
+    )
+
+
+def test_the_job_reaper_uses_every_grant_and_nothing_else(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+    """JobReaperFunction, fed the start payload of an execution that ended FAILED (its DLQ's
+    message): the job row read and ended failed, its outcome claimed and JobFailed published."""
+    from contentgen.stores.jobs import Job, claim_job, get_job
+
+    run_as, calls = as_role
+    job_id = f"short-perm-{uuid.uuid4().hex[:12]}"
+
+    def running_job() -> None:
+        now = int(time.time())
+        job = Job(job_id, "short", READER, "running", {"prompt": "x"}, "h", now, now)
+        claim_job(job)
+
+    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": {"prompt": "x"}})
+    run_as("JobReaperFunction", prepare=running_job)
+    answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    assert answer == {"batchItemFailures": []}
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
+    uses = assert_allowed("JobReaperFunction", calls)
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "execution_failed")
+
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants("JobReaperFunction", uses, leaving_out=(*PLATFORM, *LAMBDA_POLLS))
+    assert not unused, "JobReaperFunction's role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
     )
 
 
@@ -1106,6 +1146,7 @@ def test_every_function_with_grants_is_covered() -> None:
         "VideoJobFunction",
         "ShortsFunction",
         "ShortJobFunction",
+        "JobReaperFunction",
         "GetResultFunction",
         "HealthFunction",
         "UsageFunction",
