@@ -184,6 +184,11 @@ _MATCHERS: dict[str, Callable[[str, str], bool]] = {
     "ArnLike": fnmatch.fnmatchcase,
     "Bool": lambda value, expected: value.lower() == expected.lower(),
 }
+# The negated ones: a request value matches when it matches NONE of the policy's values (IAM User
+# Guide, "Conditions with multiple context keys or values": evaluation logic for negated matching
+# condition operators, and "Multivalued context key examples": `ForAllValues:StringNotLike`, read
+# 2026-12-07).
+_NEGATED: dict[str, str] = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike"}
 
 
 def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Sequence[str]]) -> bool:
@@ -194,7 +199,9 @@ def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Sequence
     "Set operators for multivalued context keys"): every operator and key must hold; a plain
     operator needs the key present and every value matching; `ForAllValues:` holds when every value
     matches (an absent key too, hence the `Null` guards in template.yaml); `ForAnyValue:` when one
-    does; `Null` "true" when the key is absent. Operators not listed here fail closed."""
+    does; `Null` "true" when the key is absent. A negated operator (`StringNotEquals`,
+    `StringNotLike`) matches a value that matches none of the policy's values, and holds for an
+    absent key (plain or `ForAllValues:`). Operators not listed here fail closed."""
     carried = {key.lower(): list(values) for key, values in context.items()}
     for operator, clauses in condition.items():
         qualifier, _, base = operator.rpartition(":")
@@ -210,6 +217,10 @@ def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Sequence
                     held = any(hits)
                 else:
                     held = bool(hits) and all(hits)
+            elif base in _NEGATED and qualifier in ("", "ForAllValues", "ForAnyValue"):
+                matcher = _MATCHERS[_NEGATED[base]]
+                hits = [not any(matcher(value, pattern) for pattern in patterns) for value in values]
+                held = any(hits) if qualifier == "ForAnyValue" else all(hits)
             else:
                 return False
             if not held:

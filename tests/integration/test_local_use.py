@@ -49,7 +49,7 @@ def test_a_spent_budget_fails_at_once_and_says_when_it_starts_again(make_api: Ru
     )
     dynamodb = client("dynamodb", make_api.aws_url)
     table = physical_name("SpendTable")
-    budget = {"pk": {"S": key_id}, "sk": {"S": "budget"}}
+    budget = {"pk": {"S": f"budget#{key_id}"}, "sk": {"S": "budget"}}
     # The day's spend past any budget: a warm container may hold the budget item it read last (up
     # to a minute), so the day item itself says the budget is spent (settled cost, nothing held).
     day = {"pk": {"S": key_id}, "sk": {"S": time.strftime("%Y-%m-%d", time.gmtime())}}

@@ -68,6 +68,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -1292,21 +1293,45 @@ def test_a_text_function_putting_another_functions_request_on_the_bus_fails_the_
                 break
 
 
-def test_a_generation_function_writing_a_budget_fails_the_role_test(
-    stack: Stack, as_role: tuple[Run, Calls]
+@pytest.mark.parametrize(
+    ("update", "values"),
+    [
+        ("SET daily_budget_usd = :v", {":v": {"N": "1000000"}}),  # its limit raised
+        # Its TTL attribute in the past: DynamoDB would delete the item and the key fall back to
+        # DAILY_BUDGET_USD ("Using time to live (TTL) in DynamoDB"; issue 22, probe 22).
+        ("SET expires_at = :v", {":v": {"N": "1"}}),
+        ("REMOVE daily_budget_usd", None),
+    ],
+    ids=["limit", "ttl", "remove"],
+)
+def test_a_generation_role_cannot_change_or_expire_a_keys_budget(
+    stack: Stack, as_role: tuple[Run, Calls], update: str, values: dict[str, Any] | None
 ) -> None:
-    """Issue 22 finding 3: a generation role may update spend days, not the per-key budget item
-    (`dynamodb:Attributes`): the write is denied as IAM would deny it."""
+    """Issue 22 finding 3 and docs/spend.md "Budget items are the operators' alone": a budget
+    item lives in its own partition (`budget#<key>`), where the generation roles may write
+    nothing (`dynamodb:LeadingKeys`), not even the TTL attribute they may set on day items; they
+    still read it: the operator's budget (0) refuses the key under the role."""
+    from contentgen.billing.budgets import BudgetExceededError, clock
     from contentgen.clients.aws import get_dynamodb_client
+    from contentgen.stores import ledger
 
+    victim = f"victim-{uuid.uuid4().hex[:8]}"
+    ledger.set_daily_budget(victim, Decimal(0))  # the operator's write, before the role applies
     run_as, calls = as_role
     run_as("StorySegmentsFunction")
+    arguments: dict[str, Any] = {
+        "TableName": physical_name("SpendTable"),
+        "Key": ledger.budget_key(victim),
+        "UpdateExpression": update,
+    }
+    if values is not None:
+        arguments["ExpressionAttributeValues"] = values
 
     with pytest.raises(ClientError, match="not authorized to perform: dynamodb:UpdateItem"):
-        get_dynamodb_client().update_item(
-            TableName=physical_name("SpendTable"),
-            Key={"pk": {"S": "victim"}, "sk": {"S": "budget"}},
-            UpdateExpression="SET daily_budget_usd = :huge",
-            ExpressionAttributeValues={":huge": {"N": "1000000"}},
-        )
-    assert calls.denied
+        get_dynamodb_client().update_item(**arguments)
+    assert len(calls.denied) == 1
+
+    ledger.forget_budgets()
+    with pytest.raises(BudgetExceededError):
+        ledger.reserve(victim, Decimal("0.01"), clock() + 60)
+    assert len(calls.denied) == 1, calls.denied  # the budget was read with what the role grants

@@ -79,7 +79,7 @@ def usage_of(api_event: Callable[..., dict[str, Any]], key: str | None, **query:
 def set_budget(stack: Stack, key: str, usd: str) -> None:
     client("dynamodb", stack.aws_url).put_item(
         TableName=physical_name("SpendTable"),
-        Item={"pk": {"S": key}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": usd}},
+        Item={"pk": {"S": f"budget#{key}"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": usd}},
     )
 
 
@@ -347,7 +347,9 @@ def test_a_warm_generation_makes_two_aws_requests_the_reservation_and_the_settle
     stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
 ) -> None:
     """Issue 26 item 2: the budget read and the charge are one conditional update (the
-    reservation) and the settle; a container's first request for a key also reads its budget."""
+    reservation) and the settle; a container's first request for a key also reads its day and its
+    budget item (two Queries: the budget item is in its own partition, `budget#<key>`, which the
+    generation roles may read but not write)."""
     from contentgen.clients.aws import get_dynamodb_client
 
     key = new_key()
@@ -363,7 +365,7 @@ def test_a_warm_generation_makes_two_aws_requests_the_reservation_and_the_settle
     finally:
         dynamodb.meta.events.unregister("before-call.dynamodb", record)
 
-    assert first == ["Query", "UpdateItem", "UpdateItem"], "the key's budget read once per container"
+    assert first == ["Query", "Query", "UpdateItem", "UpdateItem"], "day and budget read once per container"
     assert seen == ["UpdateItem", "UpdateItem"], "warm: reserve, settle"
 
 

@@ -302,6 +302,26 @@ def test_conditions_are_evaluated_as_iam_evaluates_them() -> None:
     assert not conditions_hold({"NumericLessThan": {"x": "1"}}, {"x": ["0"]})  # not known: fails closed
 
 
+def test_negated_conditions_are_evaluated_as_iam_evaluates_them() -> None:
+    """`ForAllValues:StringNotLike`: every request value matches none of the patterns (IAM User
+    Guide, "Multivalued context key examples"); an absent key holds, hence the Null guard."""
+    not_budget = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["budget#*", "other#*"]}}
+    assert conditions_hold(not_budget, {"dynamodb:LeadingKeys": ["k1"]})
+    assert not conditions_hold(not_budget, {"dynamodb:LeadingKeys": ["budget#k1"]})
+    assert not conditions_hold(not_budget, {"dynamodb:LeadingKeys": ["other#k1"]})
+    assert not conditions_hold(not_budget, {"dynamodb:LeadingKeys": ["k1", "budget#k1"]})  # every value
+    assert conditions_hold(not_budget, {})
+    assert not conditions_hold({**not_budget, "Null": {"dynamodb:LeadingKeys": "false"}}, {})
+    any_not = {"ForAnyValue:StringNotEquals": {"x": ["a"]}}
+    assert conditions_hold(any_not, {"x": ["a", "b"]})
+    assert not conditions_hold(any_not, {"x": ["a"]})
+    assert not conditions_hold(any_not, {})  # ForAnyValue needs a value
+    plain = {"StringNotEquals": {"events:source": "contentgen"}}
+    assert conditions_hold(plain, {"events:source": ["other"]})
+    assert not conditions_hold(plain, {"events:source": ["contentgen"]})
+    assert conditions_hold(plain, {})  # a negated operator holds for an absent key
+
+
 def test_an_unused_grant_is_told_apart_by_its_condition() -> None:
     """The completion events do not use the budget alarm's PutEvents on the same bus."""
     bus = resolve({"Fn::GetAtt": ["ContentgenEventBus", "Arn"]})

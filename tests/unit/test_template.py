@@ -516,7 +516,9 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
 
 def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
     """Issue 22 finding 3: the UpdateItem grant names the day item's attributes (IAM's
-    `dynamodb:Attributes`), so the per-key limit `daily_budget_usd` is the operators' alone."""
+    `dynamodb:Attributes`), so the per-key limit `daily_budget_usd` is the operators' alone; and
+    no partition `budget#<key>` (IAM's `dynamodb:LeadingKeys`), so not even the TTL attribute
+    `expires_at` can make DynamoDB delete a budget item."""
     from local.iam import allows, function_statements
 
     statements = function_statements("StorySegmentsFunction")
@@ -528,8 +530,12 @@ def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
         if "spendtable" in str(resource).lower()
     )
 
-    def update(*attributes: str, returns: str = "NONE") -> bool:
-        context = {"dynamodb:Attributes": ["pk", "sk", *attributes], "dynamodb:ReturnValues": [returns]}
+    def update(*attributes: str, returns: str = "NONE", key: str = "k1") -> bool:
+        context = {
+            "dynamodb:Attributes": ["pk", "sk", *attributes],
+            "dynamodb:ReturnValues": [returns],
+            "dynamodb:LeadingKeys": [key],
+        }
         return allows(statements, "dynamodb:UpdateItem", table, context)
 
     assert update("committed_usd", "hold#0a1b2c")  # a reservation
@@ -549,6 +555,10 @@ def test_a_generation_role_may_write_spend_days_but_no_budget() -> None:
     assert not update("committed_usd", returns="ALL_NEW"), "no read of unlisted attributes"
     assert not allows(statements, "dynamodb:PutItem", table, {"dynamodb:Attributes": ["pk", "sk"]})
     assert not allows(statements, "dynamodb:UpdateItem", table, {}), "a request naming no attributes"
+    assert not update("expires_at", key="budget#k1"), "a budget item's TTL"
+    assert not update("committed_usd", key="budget#k1"), "nothing in a budget item's partition"
+    no_key = {"dynamodb:Attributes": ["pk", "sk", "expires_at"], "dynamodb:ReturnValues": ["NONE"]}
+    assert not allows(statements, "dynamodb:UpdateItem", table, no_key), "a request without LeadingKeys"
 
 
 def test_usage_route_needs_a_key_and_only_reads_the_spend_table() -> None:

@@ -17,9 +17,15 @@ ids in messages dodges no budget), else `PIPELINE_API_KEY_ID`), sort key `sk`:
     `cost_usd` (USD, exact decimal sums) and per function `fn#<function>#requests` /
     `fn#<function>#cost_usd`; `expires_at` (TTL, `SPEND_RETENTION_DAYS`); `alarmed_at` (0 until
     `BudgetThresholdReached` was sent that day, then when).
-- `sk` = `budget`: `daily_budget_usd`, the key's own daily budget (else `DAILY_BUDGET_USD`),
-  written by operators only: the generation roles may not write it (template.yaml,
-  `SpendAccountingPolicy`: UpdateItem limited by `dynamodb:Attributes` to the day's attributes).
+
+A key's budget item lives in its own partition, `pk` = `budget#<api key id>`, `sk` = `budget`:
+`daily_budget_usd`, the key's own daily budget (else `DAILY_BUDGET_USD`), written by operators
+only. The generation roles may read it (Query) and write nothing in a `budget#` partition
+(template.yaml, `SpendAccountingPolicy`: UpdateItem only where every `dynamodb:LeadingKeys` is
+`ForAllValues:StringNotLike` `budget#*`, and limited by `dynamodb:Attributes` to the day's
+attributes): not its limit, nor its TTL attribute `expires_at` (a budget item in the key's own
+partition, the layout before 2026-12-07, could be made to expire by a role: docs/operations.md
+has the one-time migration; such an item is no longer read).
 
 Reserve (`reserve`), before every provider request with a price: ONE UpdateItem,
 `SET committed_usd = if_not_exists(committed_usd, :settled) + :most, hold#<id> = {usd, until}`
@@ -27,8 +33,9 @@ under `ConditionExpression: attribute_not_exists(committed_usd) OR committed_usd
 `:most` is the most the request can cost (`contentgen.billing.prices`: exact for a video, per
 second x duration, and an image; an upper bound for text from the prompt's bytes and `max_tokens`
 or the model's largest answer). `:budget` is the key's budget item (else the default) as this
-container last read it (one consistent Query, at the key's first request in the container and
-every `BUDGET_REFRESH_SECONDS`; a changed budget applies within that). A key is admitted while
+container last read it (a consistent Query of the day and one of the budget item, at the key's
+first request in the container and every `BUDGET_REFRESH_SECONDS`; a changed budget applies
+within that). A key is admitted while
 its day has budget left (settled + reserved < budget: the rule spend control has always had, a key
 at or over its budget is refused) and every admitted request has reserved its most before it is
 paid, so concurrent requests see each other: the day ends below budget + the cost of the one
@@ -46,8 +53,8 @@ the hold id is derived from the job and the write is also conditional on `attrib
 of that hold, so duplicate starts hold once; the job settles it with `settle(once=<hold id>)`.
 
 Leaks (a Lambda killed mid-request never settles): each hold carries `until` = the invocation's
-deadline + `HOLD_MARGIN_SECONDS`. A refused reservation re-reads the day and the budget (one
-consistent Query) and repairs the day in one conditional write (`committed_usd` unchanged since
+deadline + `HOLD_MARGIN_SECONDS`. A refused reservation re-reads the day and the budget (two
+consistent Queries) and repairs the day in one conditional write (`committed_usd` unchanged since
 the read): expired holds are removed and `committed_usd` = settled + live holds, so a leak can
 refuse a key only until its invocation's deadline plus the margin, never for the rest of the day;
 then the reservation is tried again. Holds also stop counting at day rollover (a new day item)
@@ -55,7 +62,8 @@ and go with the item's TTL. A settle that finds a hold reaped charges the cost w
 it again.
 
 Round trips: two in the common case (the reservation, the settle); a container's first request
-for a key adds the Query; a refusal is the refused write and a Query.
+for a key (and one every `BUDGET_REFRESH_SECONDS`) adds the two Queries; a refusal is the refused
+write and the two Queries.
 
 When the ledger cannot be read or written, generation goes on (fail open): the failure is logged
 with the amounts (`spend not recorded`, for reconciliation) and counted (`SpendLedgerErrors`).
@@ -86,6 +94,8 @@ from contentgen.errors import ConfigurationError
 from contentgen.observability import logger, metrics
 
 BUDGET_SK = "budget"
+# A key's budget item: pk = BUDGET_PREFIX + its id (a partition the generation roles cannot write).
+BUDGET_PREFIX = "budget#"
 EVENT_SOURCE = "contentgen"
 HISTORY_DAYS = 30
 HOLD_PREFIX = "hold#"
@@ -149,7 +159,7 @@ def _expires(day: str) -> int:
 
 
 def _query(table: str, api_key_id: str, first_day: str) -> list[dict[str, Any]]:
-    """The key's day items from `first_day` on, and its budget item (one consistent Query)."""
+    """The key's day items from `first_day` on (one consistent Query; paged)."""
     items: list[dict[str, Any]] = []
     arguments: dict[str, Any] = {
         "TableName": table,
@@ -165,11 +175,24 @@ def _query(table: str, api_key_id: str, first_day: str) -> list[dict[str, Any]]:
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _budget(items: list[dict[str, Any]]) -> Decimal:
-    """The key's own budget item, when it is a non-negative finite number; else DAILY_BUDGET_USD
-    (an invalid item is logged at WARNING and counted as `InvalidBudgetItems`)."""
-    for item in items:
-        if item["sk"]["S"] == BUDGET_SK and "daily_budget_usd" in item:
+def budget_key(api_key_id: str) -> dict[str, Any]:
+    """The DynamoDB key of `api_key_id`'s budget item: `{pk: budget#<id>, sk: budget}`."""
+    return {"pk": {"S": BUDGET_PREFIX + api_key_id}, "sk": {"S": BUDGET_SK}}
+
+
+def _budget(table: str, api_key_id: str) -> Decimal:
+    """The key's own budget (one consistent Query of its budget item: the read the roles have),
+    when it is a non-negative finite number; else DAILY_BUDGET_USD (an invalid item is logged at
+    WARNING and counted as `InvalidBudgetItems`)."""
+    key = budget_key(api_key_id)
+    found = get_dynamodb_client().query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND sk = :sk",
+        ExpressionAttributeValues={":pk": key["pk"], ":sk": key["sk"]},
+        ConsistentRead=True,
+    )
+    for item in found.get("Items", []):
+        if "daily_budget_usd" in item:
             value = item["daily_budget_usd"]
             try:
                 budget = Decimal(value["N"]) if isinstance(value, dict) and "N" in value else None
@@ -179,7 +202,7 @@ def _budget(items: list[dict[str, Any]]) -> Decimal:
                 return budget
             logger.warning(
                 "invalid budget item ignored; the default budget applies",
-                extra={"api_key_id": item.get("pk", {}).get("S"), "daily_budget_usd": str(value)},
+                extra={"api_key_id": api_key_id, "daily_budget_usd": str(value)},
             )
             metrics.add_metric(name="InvalidBudgetItems", unit=MetricUnit.Count, value=1)
     return Decimal(str(get_settings().daily_budget_usd))
@@ -211,9 +234,9 @@ def _settled(item: dict[str, Any]) -> Decimal:
 
 
 def _read_day(table: str, api_key_id: str, day: str) -> _Day:
-    """The key's day item and budget (one consistent Query); the budget is remembered."""
+    """The key's day item and budget (two consistent Queries); the budget is remembered."""
     items = _query(table, api_key_id, day)
-    budget = _budget(items)
+    budget = _budget(table, api_key_id)
     _budgets[api_key_id] = (budget, time.monotonic())
     return _Day(budget, next((item for item in items if item["sk"]["S"] == day), None))
 
@@ -381,15 +404,15 @@ def _admits(table: str, api_key_id: str, day: str, read: _Day, now: float) -> bo
 
 
 def set_daily_budget(api_key_id: str, usd: Decimal) -> None:
-    """Give the key its own daily budget (USD): its budget item (what operators write; the
-    generation roles may not). Containers apply it within `BUDGET_REFRESH_SECONDS`, this one at
-    once."""
+    """Give the key its own daily budget (USD): its budget item `{pk: budget#<id>, sk: budget}`
+    (what operators write; the generation roles may not write in a `budget#` partition).
+    Containers apply it within `BUDGET_REFRESH_SECONDS`, this one at once."""
     table = _table()
     if table is None:
         raise ConfigurationError("service misconfigured: environment variable SPEND_TABLE is not set")
     get_dynamodb_client().put_item(
         TableName=table,
-        Item={"pk": {"S": api_key_id}, "sk": {"S": BUDGET_SK}, "daily_budget_usd": {"N": format(usd, "f")}},
+        Item={**budget_key(api_key_id), "daily_budget_usd": {"N": format(usd, "f")}},
     )
     _budgets.pop(api_key_id, None)
 
@@ -677,8 +700,9 @@ def usage_report(api_key_id: str) -> dict[str, Any]:
     today = utc_day(now)
     first = utc_day(now - (HISTORY_DAYS - 1) * 86400)
     items = _query(table, api_key_id, first)
-    budget = _budget(items)
+    budget = _budget(table, api_key_id)
     days = sorted(
+        # "budget" sorts after every day: a budget item of the old layout is not a day.
         (item for item in items if item["sk"]["S"] != BUDGET_SK and item["sk"]["S"] <= today),
         key=lambda item: str(item["sk"]["S"]),
     )

@@ -225,7 +225,7 @@ def test_an_invalid_budget_item_is_logged_and_the_default_applies(
 ) -> None:
     monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
     aws.put_item(
-        TableName="spend", Item={"pk": {"S": "k5"}, "sk": {"S": "budget"}, "daily_budget_usd": value}
+        TableName="spend", Item={"pk": {"S": "budget#k5"}, "sk": {"S": "budget"}, "daily_budget_usd": value}
     )
 
     response = handler_charging(0.3)(http_event(api_event, "k5"), lambda_context)
@@ -235,6 +235,35 @@ def test_an_invalid_budget_item_is_logged_and_the_default_applies(
     assert [line["message"] for line in warnings] == [
         "invalid budget item ignored; the default budget applies"
     ]
+
+
+def test_a_keys_budget_is_read_from_its_own_partition_only(
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+) -> None:
+    """`set_daily_budget` writes `{pk: budget#<key>, sk: budget}` (a partition the generation
+    roles cannot write); a budget item of the old layout, in the key's own partition (where a
+    role could set its TTL), is not read: until it is migrated the default applies."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0.5")
+    aws.put_item(
+        TableName="spend", Item={"pk": {"S": "k7"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0"}}
+    )
+    handler = handler_charging(0.25)
+
+    assert handler(http_event(api_event, "k7"), lambda_context)["statusCode"] == 200, (
+        "the old item is ignored"
+    )
+    assert ledger.usage_report("k7")["daily_budget_usd"] == 0.5
+    assert [day["day"] for day in ledger.usage_report("k7")["days"]] == ["2026-11-30"], "it is not a day"
+
+    ledger.set_daily_budget("k7", Decimal(0))
+
+    stored = aws.get_item(TableName="spend", Key={"pk": {"S": "budget#k7"}, "sk": {"S": "budget"}})["Item"]
+    assert stored["daily_budget_usd"] == {"N": "0"}
+    assert ledger.usage_report("k7")["daily_budget_usd"] == 0.0
+    assert handler(http_event(api_event, "k7"), lambda_context)["statusCode"] == 429
 
 
 def test_a_day_item_with_a_non_numeric_cost_does_not_turn_charging_off(
@@ -354,7 +383,7 @@ def test_a_budget_refusal_stored_for_an_event_names_no_key_nor_amounts(
     neither whose budget nor how much (probe14 F11); the key's own HTTP answer still does."""
     from contentgen.stores.results import get_result
 
-    budget = {"pk": {"S": "victim-key"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0.125"}}
+    budget = {"pk": {"S": "budget#victim-key"}, "sk": {"S": "budget"}, "daily_budget_usd": {"N": "0.125"}}
     pipeline.put_item(TableName="spend", Item=budget)
     day = {"pk": {"S": "victim-key"}, "sk": {"S": "2026-11-30"}, "cost_usd": {"N": "0.375"}}
     pipeline.put_item(TableName="spend", Item=day)
