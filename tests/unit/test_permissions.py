@@ -188,9 +188,9 @@ def _starts_durable_jobs(function: str) -> bool:
 
 
 # Job dispatchers whose queued request's answer (the 202, or a refusal) is stored and announced
-# under its request_id, as every event route's (contentgen.entrypoints.events): POST /shorts
-# (tests/integration/test_role_permissions.py, the queued short under ShortsFunction's role).
-DISPATCHERS_STORING_ANSWERS = {"ShortsFunction"}
+# under its request_id, as every event route's (contentgen.entrypoints.events): POST /videos, POST /shorts
+# (tests/integration/test_role_permissions.py: the queued video and the queued short under their roles).
+DISPATCHERS_STORING_ANSWERS = {"GenerateVideoFunction", "ShortsFunction"}
 
 # Event-fed functions that store results by request_id (every event route but the job dispatchers).
 RESULT_WRITERS = sorted(
