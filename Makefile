@@ -24,7 +24,7 @@ endif
 endif
 endif
 
-.PHONY: install check test test-random lint typecheck pytest demo api bench bench-baseline bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
+.PHONY: install check test test-random lint typecheck pytest demo api bench bench-short bench-baseline bench-assembly bench-spend clean rebuild-venv build build-host openapi docs browser models sam-build sam-api sam-invoke
 
 install: $(STAMP)
 
@@ -145,6 +145,11 @@ sam-invoke:
 
 bench: $(STAMP) build-host
 	$(BIN)/python -m local.bench
+	PYTHONPATH=shared $(BIN)/python -m local.bench_short
+
+# A 6-segment 9:16 short end to end on the local stack: assembly vs its length, memory, /tmp, Lambda vs provider cost.
+bench-short: $(STAMP)
+	PYTHONPATH=shared $(BIN)/python -m local.bench_short
 
 # Another commit's artifact (default main) for `make bench` to measure as "before", interleaved
 # with this checkout's: its text layer for this machine's platform and its functions, in build/baseline.

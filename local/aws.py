@@ -33,6 +33,8 @@ from local.template import (
 LOCAL_KEYS = {
     "OpenRouterApiKeyParameterName": "local-openrouter-key",
     "GoogleApiKeyParameterName": "local-google-key",
+    # Standard Webhooks: `whsec_` + base64 of at least 24 bytes (here 32, fixed: local only).
+    "WebhookSecretParameterName": "whsec_bG9jYWwtY29udGVudGdlbi13ZWJob29rLXNlY3JldCE=",
 }
 # The API key the local stack's usage plan holds (what `x-api-key` must carry for deep health).
 LOCAL_API_KEY = "local-contentgen-api-key"

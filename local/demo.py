@@ -63,7 +63,7 @@ def http(
     return status, json.loads(raw or b"{}"), (time.perf_counter() - started) * 1000
 
 
-MEDIA_PATHS = ("/thumbnails", "/videos")
+MEDIA_PATHS = ("/thumbnails", "/videos", "/shorts")
 PLACEHOLDER = "  [placeholder: answered by the provider emulator, not a model]"
 
 
@@ -337,6 +337,40 @@ def video_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
     return bool(ok)
 
 
+def short_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
+    """POST /shorts, then follow GET /shorts/{short_id} step by step; saves the finished MP4."""
+    body = {"prompt": "A lighthouse keeper finds a letter that was never sent", "segment_count": 3}
+    status, accepted, elapsed = http(base, "POST", "/shorts", body)
+    print(
+        f"\n[{'ok ' if status == 202 else 'FAIL'}] short: POST /shorts -> {status} in {elapsed:.0f} ms"
+        f"{PLACEHOLDER if placeholder else ''}",
+        file=out,
+    )
+    if status != 202:
+        show_error(accepted, out)
+        return False
+    print(f"    short {accepted['short_id']}: estimated {accepted.get('estimate_usd')} USD", file=out)
+    started, seen, short = time.perf_counter(), accepted["status"], accepted
+    while short["status"] not in ("succeeded", "failed") and time.perf_counter() - started < 900:
+        time.sleep(0.5)
+        _, short, _ = http(base, "GET", accepted["status_url"], None)
+        now_seen = f"{short['status']} / {short.get('step')} ({short.get('segments_done', 0)}/{short.get('segments_total', 0)} segments)"
+        if now_seen != seen:
+            seen = now_seen
+            print(f"    after {time.perf_counter() - started:5.1f} s: {seen}", file=out)
+    if short["status"] != "succeeded":
+        print(f"    FAIL: {short.get('error') or short['status']}", file=out)
+        return False
+    path = save_media(short["video_url"], "short.mp4")
+    print(
+        f"    {short['duration_s']} s, {short['usage']['cost_usd']} USD "
+        f"(text {short['usage']['text']}, images {short['usage']['image']}, voice {short['usage']['voice']}); "
+        f"saved to {os.path.relpath(path)}",
+        file=out,
+    )
+    return True
+
+
 def event_requests(stack: LocalStack, out: TextIO) -> bool:
     """One SQS message and one EventBridge event, their stored results and completion events."""
     assert stack.moto is not None
@@ -459,6 +493,7 @@ def main() -> int:
             (call.show if ok else show_error)(body, terminal)
 
         failures += not video_job(stack.api.url, terminal, emulated(stack, "/videos"))
+        failures += not short_job(stack.api.url, terminal, emulated(stack, "/shorts"))
         failures += not event_requests(stack, terminal)
         failures += not storyboard(stack.api.url, terminal)
 

@@ -64,7 +64,10 @@ class LocalDurableService:
                 if known[0] != payload:
                     raise DurableExecutionAlreadyStarted(f"execution {name} exists with another payload")
                 return known[1]
-            arn = runner.run_async(input=payload, function_name=function_name, execution_name=name)
+            # An hour per execution: a short's assembly alone takes minutes on a loaded laptop.
+            arn = runner.run_async(
+                input=payload, function_name=function_name, execution_name=name, execution_timeout=3600
+            )
             self.executions[(function_name, name)] = (payload, arn)
             return arn
 

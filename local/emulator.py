@@ -86,7 +86,7 @@ from local.emulator_catalog import (
     openrouter_unknown_model,
 )
 from local.fake_content import first_user_text, instance_for, reply_text, topic_of
-from local.fake_media import mp4, png
+from local.fake_media import SPEECH_RATE, mp4, png, speech_pcm
 
 MAX_RECORDED = 1000
 
@@ -712,6 +712,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         config = body.get("generationConfig") or {}
         if "IMAGE" in [str(m).upper() for m in config.get("responseModalities") or []]:
             return self._gemini_image(prompt, config, mode=mode, reason=content)
+        if "AUDIO" in [str(m).upper() for m in config.get("responseModalities") or []]:
+            return self._gemini_speech(prompt, config, mode=mode, reason=content)
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
         if mode == "reply":
             text = content
@@ -759,6 +761,51 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 }
             ],
             "usageMetadata": {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": 1290},
+            "modelVersion": model,
+        }
+
+    def _gemini_speech(
+        self, prompt: str, config: dict[str, Any], *, mode: str, reason: str
+    ) -> dict[str, Any]:
+        """Gemini TTS (`responseModalities: ["AUDIO"]`, `speechConfig.voiceConfig.prebuiltVoiceConfig
+        .voiceName`): one `inlineData` part of base64 raw PCM s16le mono at 24 kHz, `mimeType`
+        `audio/L16;codec=pcm;rate=24000` (catalog sources `gemini-tts`, `gemini-tts-voices`,
+        read 2026-12-06; request shape: github.com/gunpal5/Google_GenerativeAI wiki
+        "Speech-Generation", read 2026-12-06), of the text's length at 150 words a minute. Audio output tokens: 32 per
+        second (Gemini token counting, ai.google.dev/gemini-api/docs/tokens, "32 tokens per
+        second" of audio; not re-read today)."""
+        model = urlparse(self.path).path.rsplit("/", 1)[-1].split(":", 1)[0]
+        if mode == "filtered":
+            return {
+                "candidates": [],
+                "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                "modelVersion": model,
+            }
+        pcm = speech_pcm(prompt)
+        seconds = len(pcm) / 2 / SPEECH_RATE
+        return {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [
+                            {
+                                "inlineData": {
+                                    "mimeType": f"audio/L16;codec=pcm;rate={SPEECH_RATE}",
+                                    "data": base64.b64encode(pcm).decode(),
+                                }
+                            }
+                        ],
+                    },
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": {
+                "promptTokenCount": max(1, len(prompt) // 4),
+                "candidatesTokenCount": round(seconds * 32),
+                "totalTokenCount": max(1, len(prompt) // 4) + round(seconds * 32),
+            },
             "modelVersion": model,
         }
 

@@ -28,7 +28,7 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 
 from contentgen.services.jobs import set_execution_starter
 
-EXECUTION_TIMEOUT = 300  # seconds one execution may take under the runner: a bound, not a speed check
+EXECUTION_TIMEOUT = 1200  # seconds one execution may take under the runner (a short assembles with ffmpeg): a bound, not a speed check
 
 
 @dataclass

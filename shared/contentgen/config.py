@@ -170,6 +170,13 @@ class Settings(BaseModel):
     video_job_function: str | None = Field(None, alias="VIDEO_JOB_FUNCTION")
     """The durable video job function to start, QUALIFIED (`name:live`, an alias or version, as
     durable invocations require; set by the template)."""
+    short_job_function: str | None = Field(None, alias="SHORT_JOB_FUNCTION")
+    """The durable short pipeline function to start, QUALIFIED (`name:live`; set by the template)."""
+    webhook_secret_param: str | None = Field(None, alias="WEBHOOK_SECRET_PARAM")
+    """SSM SecureString holding the Standard Webhooks signing secret (`whsec_` + base64 of at least
+    24 random bytes) for shorts' `callback_url`; locally `WEBHOOK_SECRET` is read instead."""
+    short_parallel_segments: int = Field(3, ge=1, le=10, alias="SHORT_PARALLEL_SEGMENTS")
+    """Segments of a short whose image and narration are made at the same time (bounded fan-out)."""
     video_poll_delay_seconds: int = Field(15, ge=1, le=900, alias="VIDEO_POLL_DELAY_SECONDS")
     """First delay between two checks of a Veo operation (1 on the local stack); later checks back
     off by 1.5x up to `VIDEO_POLL_MAX_DELAY_SECONDS`."""
@@ -317,6 +324,8 @@ class Settings(BaseModel):
         "media_bucket",
         "jobs_table",
         "video_job_function",
+        "short_job_function",
+        "webhook_secret_param",
         "results_table",
         "results_bucket",
         "idempotency_table",

@@ -33,9 +33,14 @@ def runner(url: str) -> Run:
         "COLUMNS": "120",
     }
 
-    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    def run(*arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [COMMAND, *arguments], env=environment, capture_output=True, text=True, timeout=120, check=False
+            [COMMAND, *arguments],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     return run
@@ -92,6 +97,24 @@ def test_video_waits_with_progress_and_saves_the_clip(run: Run, stack: Stack, tm
     outcome = run("video", "a paper boat", "--duration", "4", "--wait", "--poll", "0.2", "-o", str(clip))
     assert outcome.returncode == EXIT_OK, outcome.stderr
     assert clip.stat().st_size > 0
+
+
+@pytest.mark.slow  # a whole short on the local stack: minutes on a loaded machine
+def test_short_waits_step_by_step_and_saves_the_mp4(run: Run, stack: Stack, tmp_path: Path) -> None:
+    """`contentgen short "..." --wait --output short.mp4`: the short followed to the end, then its
+    MP4 written (an ISO BMFF file: `ftyp` first); `short-status` reads it back."""
+    video = tmp_path / "short.mp4"
+    outcome = run(
+        "short", "a lighthouse keeper", "-n", "3", "--wait", "--poll", "0.5", "-o", str(video), timeout=1500
+    )
+    assert outcome.returncode == EXIT_OK, outcome.stderr
+    assert "short ready" in outcome.stdout
+    assert video.read_bytes()[4:8] == b"ftyp"
+    short_id = outcome.stdout.split("short ready ", 1)[1].split()[0]
+    status = run("--json", "short-status", short_id)
+    assert status.returncode == EXIT_OK, status.stderr
+    answer = json.loads(status.stdout)
+    assert (answer["status"], answer["segments_done"], answer["segments_total"]) == ("succeeded", 3, 3)
 
 
 def test_thumbnail_saves_the_image(run: Run, stack: Stack, tmp_path: Path) -> None:

@@ -59,6 +59,7 @@ What moto cannot prove (moto 5.2, `moto/iam/access_control.py`, `moto/core/respo
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -118,6 +119,12 @@ LAMBDA_POLLS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttribut
 # the function's role (the generation functions' EventInvokeConfig): the platform's use.
 LAMBDA_DESTINATION = Use.of(
     "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name('DirectInvokeDeadLetterQueue')}"
+)
+# Lambda sends the start payload of a durable execution that ended FAILED / TIMED_OUT / STOPPED
+# to the job function's DeadLetterQueue with the function's role (JobReaperFunction consumes it):
+# the platform's use, as the on-failure destination's.
+DURABLE_DEAD_LETTER = Use.of(
+    "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical_name('DurableJobDeadLetterQueue')}"
 )
 # The deployment whose roles hold every grant: with ShareCircuitBreakerState=true each provider
 # function also holds BreakerStatePolicy (the default deployment's roles are a subset).
@@ -839,15 +846,224 @@ def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
         assert json.loads(answer["body"])["status"] == "succeeded"
         assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
         starter |= assert_allowed("GenerateVideoFunction", calls)
+
+        # A queued request: its 202 stored under its request_id and announced (EventGenerationPolicy).
+        monkeypatch.setattr(job_service, "_starter", invoke_then_hold)
+        run_as("GenerateVideoFunction")
+        queued = _invoke(
+            "GenerateVideoFunction", queue_event("GenerateVideoFunction", {"prompt": "A kite at dawn"})
+        )
+        assert queued == {"batchItemFailures": []}
+        assert "events:PutEvents" in calls.actions
+        starter |= assert_allowed("GenerateVideoFunction", calls)
+        pending.clear()
     finally:
         runner.close()
 
-    assert_every_grant_used("GenerateVideoFunction", starter)
     with parameters(**EVERY_GRANT):
         unused = unused_grants(
-            "VideoJobFunction", job_uses, leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS)
+            "GenerateVideoFunction", {*starter, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS)
+        )
+    unused = {
+        grant
+        for grant in unused
+        if not any(
+            grant.action == action and part in grant.resource.lower()
+            for action, part in VIDEO_STARTER_UNUSABLE
+        )
+    }
+    assert not unused, "GenerateVideoFunction's role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
+    )
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants(
+            "VideoJobFunction",
+            {*job_uses, DURABLE_DEAD_LETTER},
+            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
         )
     assert not unused, "VideoJobFunction's role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
+    )
+
+
+def _short_status_event(short_id: str, api_key_id: str) -> dict[str, Any]:
+    event = load_event("shorts.json")
+    event["httpMethod"], event["body"] = "GET", None
+    event["resource"], event["path"] = "/shorts/{short_id}", f"/shorts/{short_id}"
+    event["pathParameters"] = {"short_id": short_id}
+    event["requestContext"]["identity"]["apiKeyId"] = api_key_id
+    return event
+
+
+# Grants of the shorts starter no run of it can use, each with its reason (resource substrings):
+# its 202 body is never too large for a results item (the results bucket's PutObject is for
+# results over 350 KB), and it calls no provider, so no message is handed back to its queue for an
+# open breaker (sqs:SendMessage on its own queue; the platform's send to DirectInvokeDeadLetterQueue
+# is LAMBDA_DESTINATION).
+SHORTS_STARTER_UNUSABLE = (("s3:PutObject", "resultsbucket"), ("sqs:SendMessage", "shortsqueue"))
+# The video starter's, for the same reasons (a 202 body; no provider call, so no hand-back).
+VIDEO_STARTER_UNUSABLE = (("s3:PutObject", "resultsbucket"), ("sqs:SendMessage", "generatevideoqueue"))
+
+
+@pytest.mark.slow
+def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
+    stack: Stack, as_role: tuple[Run, Calls], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shorts starter (keyed start and its repeat, a start Lambda refuses, a queued request,
+    the status with presigned parts) and the durable short pipeline (story, images, narrations,
+    assembly to S3 under shorts/, charge, outcome event, the webhook signed with the secret from
+    SSM, through a shared breaker), each under its own role."""
+    from botocore.exceptions import ClientError
+
+    from contentgen.services import jobs as job_service
+    from contentgen.services import webhooks
+    from contentgen.services.webhooks import PostResult
+    from tests.durable_jobs import RunnerStarter
+
+    run_as, calls = as_role
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    starter: set[Use] = set()
+    job_uses: set[Use] = set()
+    runner = RunnerStarter(load_handler(functions()["ShortJobFunction"]))
+    pending: list[tuple[str, str, str]] = []
+    secret_parameter = str(functions()["ShortJobFunction"].environment["WEBHOOK_SECRET_PARAM"])
+    delivered: list[str] = []
+
+    def invoke_then_hold(function: str, name: str, payload: str) -> str:
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            job_service._lambda_starter(function, name, payload)
+        pending.append((function, name, payload))
+        return ""
+
+    def poster(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+        delivered.append(url)
+        return PostResult(204)
+
+    def seed_secret() -> None:
+        client("ssm", stack.aws_url).put_parameter(
+            Name=secret_parameter,
+            Value="whsec_" + base64.b64encode(b"role-test-webhook-secret-32bytes").decode(),
+            Type="SecureString",
+            Overwrite=True,
+        )
+        breaker_rows(stack, time.time() - 3600)()
+
+    monkeypatch.setattr(job_service, "_starter", invoke_then_hold)
+    webhooks.set_webhook_poster(poster)
+    try:
+        event = with_api_key(keyed(load_event("shorts.json")))
+        event["body"] = json.dumps(
+            {
+                "prompt": "A lighthouse keeper",
+                "segment_count": 3,
+                "callback_url": "https://hooks.example.com/x",
+            }
+        )
+        owner = event["requestContext"]["identity"]["apiKeyId"]
+        run_as("ShortsFunction")
+        accepted, again = _invoke("ShortsFunction", event), _invoke("ShortsFunction", event)
+        assert accepted["statusCode"] == again["statusCode"] == 202, accepted["body"]
+        assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "lambda:InvokeFunction"} <= calls.actions
+        starter |= assert_allowed("ShortsFunction", calls)
+        short_id = json.loads(accepted["body"])["short_id"]
+        assert len(pending) == 1
+
+        # The pipeline, as the job's role, through a shared breaker and crossing the budget alarm.
+        # Every model's shared breaker is seeded open past its recovery time: one request probes
+        # it. The segments run one at a time here so that the probe is the first segment's and
+        # the others find the breaker closed again (branches in parallel would meet the
+        # half-open breaker and be refused: the grants are what this test proves).
+        crossing_budget_alarm(monkeypatch)
+        monkeypatch.setenv("SHORT_PARALLEL_SEGMENTS", "1")
+        run_as("ShortJobFunction", share_breaker_state=True, prepare=seed_secret)
+        arn = runner(*pending.pop())
+        assert runner.runner.wait_for_result(arn, timeout=1200).status.name == "SUCCEEDED"
+        assert {"s3:PutObject", "s3:GetObject", "events:PutEvents", "ssm:GetParameter"} <= calls.actions
+        assert delivered == ["https://hooks.example.com/x"]
+        job_uses |= assert_allowed("ShortJobFunction", calls)
+
+        # A queued request: its 202 stored under its request_id and announced.
+        run_as("ShortsFunction")
+        queued = _invoke(
+            "ShortsFunction", queue_event("ShortsFunction", {"prompt": "A kite", "segment_count": 3})
+        )
+        assert queued == {"batchItemFailures": []}
+        starter |= assert_allowed("ShortsFunction", calls)
+        pending.clear()
+
+        # A keyed start Lambda refuses: 503, the idempotency record released (DeleteItem).
+        def refused(function: str, name: str, payload: str) -> str:
+            raise ConnectionError("Lambda could not be reached")
+
+        monkeypatch.setattr(job_service, "_starter", refused)
+        run_as("ShortsFunction")
+        failed = _invoke("ShortsFunction", with_api_key(keyed(load_event("shorts.json"))))
+        assert failed["statusCode"] == 503, failed["body"]
+        assert "dynamodb:DeleteItem" in calls.actions
+        starter |= assert_allowed("ShortsFunction", calls)
+
+        # Its status: read (GetItem) and the parts' and MP4's URLs presigned (GetObject under shorts/).
+        run_as("ShortsFunction")
+        answer = _invoke("ShortsFunction", _short_status_event(short_id, owner))
+        assert answer["statusCode"] == 200, answer["body"]
+        assert json.loads(answer["body"])["status"] == "succeeded"
+        assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
+        starter |= assert_allowed("ShortsFunction", calls)
+    finally:
+        runner.close()
+        webhooks.set_webhook_poster(None)
+
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants(
+            "ShortsFunction", {*starter, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS)
+        )
+        job_unused = unused_grants(
+            "ShortJobFunction",
+            {*job_uses, DURABLE_DEAD_LETTER},
+            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
+        )
+    unused = {
+        grant
+        for grant in unused
+        if not any(
+            grant.action == action and part in grant.resource.lower()
+            for action, part in SHORTS_STARTER_UNUSABLE
+        )
+    }
+    assert not unused, "ShortsFunction's role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
+    )
+    assert not job_unused, "ShortJobFunction's role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, job_unused))
+    )
+
+
+def test_the_job_reaper_uses_every_grant_and_nothing_else(stack: Stack, as_role: tuple[Run, Calls]) -> None:
+    """JobReaperFunction, fed the start payload of an execution that ended FAILED (its DLQ's
+    message): the job row read and ended failed, its outcome claimed and JobFailed published."""
+    from contentgen.stores.jobs import Job, claim_job, get_job
+
+    run_as, calls = as_role
+    job_id = f"short-perm-{uuid.uuid4().hex[:12]}"
+
+    def running_job() -> None:
+        now = int(time.time())
+        job = Job(job_id, "short", READER, "running", {"prompt": "x"}, "h", now, now)
+        claim_job(job)
+
+    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": {"prompt": "x"}})
+    run_as("JobReaperFunction", prepare=running_job)
+    answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    assert answer == {"batchItemFailures": []}
+    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
+    uses = assert_allowed("JobReaperFunction", calls)
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code) == ("failed", "execution_failed")
+
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants("JobReaperFunction", uses, leaving_out=(*PLATFORM, *LAMBDA_POLLS))
+    assert not unused, "JobReaperFunction's role grants what none of its runs used: " + "; ".join(
         sorted(map(str, unused))
     )
 
@@ -956,6 +1172,9 @@ def test_every_function_with_grants_is_covered() -> None:
         "GenerateThumbnailFunction",
         "GenerateVideoFunction",
         "VideoJobFunction",
+        "ShortsFunction",
+        "ShortJobFunction",
+        "JobReaperFunction",
         "GetResultFunction",
         "HealthFunction",
         "UsageFunction",

@@ -90,3 +90,56 @@ def test_thumbnails_follow_the_requested_ratio(local_api: str, stack: Stack) -> 
     assert len(images) == 5
     assert all("16:9" in str(request["body"]) for request in images)
     assert "aspect-ratio: 16 / 9" in board.html()
+
+
+def test_the_finished_short_plays_in_the_storyboard(tmp_path: Path) -> None:
+    """The storyboard of a short shows its MP4 (H.264 + AAC, as the pipeline makes it) in a
+    <video> element beside the segments, and headless Chromium reports it playing."""
+    import base64
+
+    from contentgen.assembly import SegmentInput, ShortSpec, assemble_short, build_cues
+    from contentgen_client.models import StoryResponse
+    from contentgen_client.storyboard import Frame, Storyboard, render_html
+    from local.fake_media import png
+    from tests.integration.test_assembly import tone
+
+    text = "The keeper lit the lamp. Nobody came."
+    still = tmp_path / "1.png"
+    still.write_bytes(png("a lighthouse at night", "9:16"))
+    wav = tone(tmp_path / "1.wav", 2.0)
+    short = assemble_short(
+        ShortSpec(
+            segments=(SegmentInput(visual=still, narration=wav, cues=tuple(build_cues(text, 2.0))),),
+            title="The keeper",
+            breath_s=0.12,
+            title_overlay=True,
+        ),
+        tmp_path / "short",
+        timeout_s=600,  # a bound on a loaded machine, not a speed check
+    )
+    story = StoryResponse.model_validate(
+        {
+            "title": "The keeper",
+            "model": "m",
+            "segments": [{"index": 1, "text": text, "visual_prompt": "a lighthouse"}],
+        }
+    )
+    image = "data:image/png;base64," + base64.b64encode(still.read_bytes()).decode()
+    board = Storyboard(
+        prompt="a keeper",
+        aspect_ratio="9:16",
+        story=story,
+        frames=[Frame(segment=story.segments[0], image=image, image_model="m")],
+        options={},
+        video="data:video/mp4;base64," + base64.b64encode(short.path.read_bytes()).decode(),
+    )
+    page = tmp_path / "board.html"
+    page.write_text(render_html(board), encoding="utf-8")
+    assert page.read_text().count("<video ") == 1
+
+    dom = chromium(
+        page, tmp_path / "profile-video", "--dump-dom", "--autoplay-policy=no-user-gesture-required"
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    states = re.findall(r'<video[^>]*data-state="([^"]+)"', dom.stdout)
+    assert states == ["playing"], (states, dom.stderr[-2000:])

@@ -24,7 +24,11 @@ TEXT_FUNCTIONS = {
     "TrendingIdeasFunction",
     "AnalyzeCharacterFunction",
 }
-GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {"GenerateThumbnailFunction", "GenerateVideoFunction"}
+GENERATION_FUNCTIONS = TEXT_FUNCTIONS | {
+    "GenerateThumbnailFunction",
+    "GenerateVideoFunction",
+    "ShortsFunction",
+}
 
 
 @pytest.mark.slow  # cfn-lint over the whole template: 20-50 s
@@ -63,6 +67,8 @@ MEDIA_FUNCTIONS = {
     "GenerateThumbnailFunction",
     "HealthFunction",
 }
+# The short pipeline also assembles with ffmpeg (FfmpegLayer).
+FFMPEG_FUNCTIONS = {"ShortJobFunction"}
 
 
 @pytest.mark.parametrize("logical_id", ["TextLayer", "MediaLayer"])
@@ -79,6 +85,9 @@ def test_layers_are_built_by_the_makefile_for_python313_arm64(logical_id: str) -
 def test_only_the_functions_that_import_google_genai_get_the_media_layer() -> None:
     for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
         layers = resource["Properties"].get("Layers", [])
+        if logical_id in FFMPEG_FUNCTIONS:
+            assert layers == [{"Ref": "MediaLayer"}, {"Ref": "FfmpegLayer"}], logical_id
+            continue
         assert (layers == [{"Ref": "MediaLayer"}]) == (logical_id in MEDIA_FUNCTIONS), logical_id
     for logical_id in TEXT_FUNCTIONS | {"GetResultFunction"}:
         code = (ROOT / str(functions()[logical_id].code_dir) / "app.py").read_text()
@@ -168,7 +177,7 @@ def test_text_functions_read_only_their_key_parameter(function: str) -> None:
     }
 
 
-@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS))
+@pytest.mark.parametrize("function", sorted(TEXT_FUNCTIONS | {"ShortsFunction"}))
 def test_text_functions_are_fed_by_their_own_queue_and_a_bus_rule(function: str) -> None:
     resources = load_template()["Resources"]
     properties = resources[function]["Properties"]
@@ -270,6 +279,9 @@ def test_alarms_cover_error_rate_throttles_dead_letters_and_cost() -> None:
         "ThrottlesAlarm",
         "VideoJobFailedExecutionsAlarm",
         "VideoJobTimedOutExecutionsAlarm",
+        "ShortJobErrorsAlarm",
+        "ShortJobFailedExecutionsAlarm",
+        "ShortJobTimedOutExecutionsAlarm",
         "DeadLetterQueueAlarm",
         "CostPerHourAlarm",
         "EventsNotPublishedAlarm",
@@ -484,10 +496,14 @@ def test_every_generation_function_may_check_and_charge_spend_and_nothing_else_o
         # POST /videos reserves a job's most before starting it (the ledger) but charges nothing:
         # the durable job it starts settles and is charged, from its own role (and may alarm).
         assert ledger is (logical_id in GENERATION_FUNCTIONS), logical_id
-        assert alarm is (logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction"}), logical_id
-    job_role = resources["VideoJobFunctionRole"]["Properties"]["ManagedPolicyArns"]
-    assert {"Ref": "SpendAccountingPolicy"} in job_role
-    assert {"Ref": "BudgetAlarmPolicy"} in job_role
+        # So does POST /shorts (the short pipeline's role is charged).
+        assert alarm is (logical_id in GENERATION_FUNCTIONS - {"GenerateVideoFunction", "ShortsFunction"}), (
+            logical_id
+        )
+    for role in ("VideoJobFunctionRole", "ShortJobFunctionRole"):
+        job_role = resources[role]["Properties"]["ManagedPolicyArns"]
+        assert {"Ref": "SpendAccountingPolicy"} in job_role
+        assert {"Ref": "BudgetAlarmPolicy"} in job_role
     statements = resources["SpendAccountingPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {frozenset(_actions(s)): s["Resource"] for s in statements} == {
         frozenset({"dynamodb:Query"}): {"Fn::GetAtt": ["SpendTable", "Arn"]},
@@ -601,6 +617,50 @@ def test_the_open_health_route_has_its_own_method_throttle() -> None:
     assert health["HttpMethod"] == "GET"
     assert health["ThrottlingRateLimit"] == {"Ref": "HealthThrottleRateLimit"}
     assert health["ThrottlingBurstLimit"] == {"Ref": "HealthThrottleBurstLimit"}
+
+
+def test_the_short_pipeline_role_grants_only_what_the_pipeline_uses() -> None:
+    """ShortJobFunction: its own role (not SAM's durable managed policy with "*"), checkpoints on its
+    own executions, the job table, its S3 prefix, its outcome events, the webhook secret; the API
+    function may only start it (its alias) and read jobs. Nothing on "*" but X-Ray."""
+    resources = load_template()["Resources"]
+    job = resources["ShortJobFunction"]["Properties"]
+    assert job["Role"] == {"Fn::GetAtt": ["ShortJobFunctionRole", "Arn"]}
+    assert job["DurableConfig"]["RetentionPeriodInDays"] == {"Ref": "JobRetentionDays"}
+    assert (job["MemorySize"], job["EphemeralStorage"]["Size"]) == (2048, 1024)
+    statements = resources["ShortJobFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_actions = {frozenset(_actions(s)): s["Resource"] for s in statements}
+    assert by_actions[
+        frozenset({"lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"})
+    ] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-short-job:*"
+    }
+    assert by_actions[frozenset({"s3:PutObject", "s3:GetObject"})] == {
+        "Fn::Sub": "${MediaBucket.Arn}/shorts/*"
+    }
+    assert by_actions[frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})] == {
+        "Fn::GetAtt": ["JobsTable", "Arn"]
+    }
+    # A terminally failed execution goes to the reaper's queue, as the video job's.
+    assert job["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]},
+    }
+    assert by_actions[frozenset({"sqs:SendMessage"})] == {"Fn::GetAtt": ["DurableJobDeadLetterQueue", "Arn"]}
+    for name in ("ShortsFunction", "ShortJobFunction"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["JOB_EXECUTION_TIMEOUT_SECONDS"] == {"Ref": "ShortJobExecutionTimeoutSeconds"}, name
+    assert [s["Resource"] for s in statements if s["Resource"] == "*"] == ["*"]  # X-Ray only
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} == set(
+        next(_actions(s) for s in statements if s["Resource"] == "*")
+    )
+    starter = _inline_statements("ShortsFunction")
+    invoke = [s for s in starter if "lambda:InvokeFunction" in _actions(s)]
+    assert [s["Resource"] for s in invoke] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-short-job:live"
+        }
+    ]
 
 
 # docs/benchmark.md is a dated log of measurements, some taken under earlier interpreters (each

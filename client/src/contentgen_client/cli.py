@@ -807,6 +807,141 @@ def video(
     return
 
 
+@app.command()
+def short(
+    ctx: typer.Context,
+    prompt: str,
+    segments: Annotated[int | None, typer.Option("--segments", "-n", min=3, max=10, help="3 to 10.")] = None,
+    aspect_ratio: Annotated[str, typer.Option("--aspect-ratio", "-r", help="9:16, 16:9 or 1:1.")] = "9:16",
+    voice: Annotated[str | None, typer.Option(help="A catalog voice (e.g. Kore).")] = None,
+    style: Annotated[str | None, typer.Option(help="Tone or genre.")] = None,
+    language: Annotated[str | None, typer.Option(help="BCP 47 tag, e.g. en, es-MX.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the short, with a progress bar of its steps.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the MP4 here (implies --wait).")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--wait-timeout", help="Seconds to wait for the short.")] = 1800.0,
+    poll: Annotated[float, typer.Option(help="Seconds between status checks.")] = 2.0,
+) -> None:
+    """Make a narrated, captioned short (POST /shorts); --wait follows GET /shorts/{id} step by step."""
+    settings = _settings(ctx)
+    check_output(output)
+
+    def call(client: Client) -> tuple[Any, bytes | None]:
+        accepted = client.short(
+            prompt,
+            segment_count=segments,
+            aspect_ratio=aspect_ratio,
+            voice=voice,
+            style=style,
+            language=language,
+        )
+        if not (wait or output is not None):
+            return accepted, None
+        try:
+            status = _watch_short(settings, client, accepted.short_id, accepted.status, timeout, poll)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: short {accepted.short_id} goes on (and is paid for); check it with: "
+                f"contentgen short-status {accepted.short_id}",
+                job_id=accepted.short_id,
+            ) from None
+        data = client.download(status.video_url) if output is not None and status.video_url else None
+        return status, data
+
+    result, data = _run(ctx, call, kind="media")
+    saved = save(data, output, "short", result.video_url) if output is not None and data is not None else None
+    if settings.as_json:
+        _emit_json(result, saved_to=str(saved) if saved else None)
+    elif result.status == "succeeded":
+        where = f"saved to {saved}" if saved else result.video_url
+        out.print(
+            f"short ready {result.short_id} ({result.duration_s} s, {result.usage.cost_usd} USD): {where}",
+            markup=False,
+            soft_wrap=True,
+        )
+    else:
+        out.print(
+            f"short {result.short_id} {result.status}; check with: contentgen short-status {result.short_id}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not settings.as_json and settings.placeholder:
+        out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
+    if output is not None and saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+
+
+def _watch_short(
+    settings: Settings, client: Client, short_id: str, status: str, timeout: float, poll: float
+) -> Any:
+    """Follow a short with a progress bar of its steps (segments done / total, cost so far)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]short[/] {task.fields[short]}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=settings.as_json,
+        disable=settings.as_json,
+    ) as progress:
+        settings.waits.live = not settings.as_json
+        task = progress.add_task("short", total=1, short=short_id, status=status)
+
+        def show(s: Any) -> None:
+            segments_note = f" {s.segments_done}/{s.segments_total} segments" if s.segments_total else ""
+            progress.update(
+                task,
+                completed=s.progress,
+                status=f"{s.step or s.status}{segments_note} ({s.usage.cost_usd or 0:.4f} USD)",
+            )
+
+        try:
+            done = client.wait_for_short(short_id, timeout=timeout, poll_interval=poll, on_status=show)
+        finally:
+            settings.waits.live = False
+        progress.update(task, completed=1, status="succeeded")
+    return done
+
+
+@app.command("short-status")
+def short_status(
+    ctx: typer.Context,
+    short_id: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the MP4 here when the short is done.")
+    ] = None,
+) -> None:
+    """Show a short (GET /shorts/{id}): status, step, segments, cost; --output saves the finished MP4."""
+    settings = _settings(ctx)
+    check_output(output)
+
+    def call(client: Client) -> tuple[Any, bytes | None]:
+        status = client.get_short(short_id)
+        data = client.download(status.video_url) if output is not None and status.video_url else None
+        return status, data
+
+    result, data = _run(ctx, call, kind="media")
+    saved = save(data, output, "short", result.video_url) if output is not None and data is not None else None
+    if settings.as_json:
+        _emit_json(result, saved_to=str(saved) if saved else None)
+    else:
+        segments_note = (
+            f", {result.segments_done}/{result.segments_total} segments" if result.segments_total else ""
+        )
+        line = f"short {result.short_id} {result.status} ({result.step or '-'}{segments_note}, {result.usage.cost_usd or 0} USD)"
+        if result.video_url:
+            line += f": {saved or result.video_url}"
+        if result.error:
+            line += f": {result.error}"
+        out.print(line, markup=False, soft_wrap=True)
+    if output is not None and result.video_url and saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+
+
 @app.command("video-status")
 def video_status(
     ctx: typer.Context,

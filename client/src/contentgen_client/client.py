@@ -46,6 +46,8 @@ from contentgen_client.models import (
     HealthReport,
     IdeasResponse,
     MemeResponse,
+    ShortAccepted,
+    ShortStatus,
     StoredResult,
     StoryResponse,
     StorySetsResponse,
@@ -456,6 +458,60 @@ class Client:
                 raise JobFailedError(f"video job {job_id} failed: {status.error or 'no reason given'}")
             if self._clock() + poll_interval > deadline:
                 raise WaitTimeoutError(f"video job {job_id} still {status.status} after {timeout:.0f}s")
+            self._sleep(poll_interval)
+
+    def short(
+        self,
+        prompt: str,
+        *,
+        segment_count: int | None = None,
+        aspect_ratio: str | None = None,
+        language: str | None = None,
+        voice: str | None = None,
+        style: str | None = None,
+        character: CharacterInput = None,
+        callback_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ShortAccepted:
+        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`."""
+        body = _body(
+            prompt=prompt,
+            segment_count=segment_count,
+            aspect_ratio=aspect_ratio,
+            language=language,
+            voice=voice,
+            style=style,
+            character=character,
+            callback_url=callback_url,
+        )
+        return self._post("/shorts", ShortAccepted, body, idempotency_key)
+
+    def get_short(self, short_id: str) -> ShortStatus:
+        """GET /shorts/{short_id}: status, step, progress, usage, parts; `video_url` once done."""
+        return ShortStatus.model_validate(self.request("GET", f"/shorts/{short_id}"))
+
+    def wait_for_short(
+        self,
+        short_id: str,
+        *,
+        timeout: float = 1800.0,
+        poll_interval: float = 2.0,
+        on_status: Callable[[ShortStatus], None] | None = None,
+    ) -> ShortStatus:
+        """Poll the short until it succeeds (its status, with `video_url`).
+
+        Raises `JobFailedError` when it fails, `WaitTimeoutError` after `timeout` seconds."""
+        deadline = self._clock() + timeout
+        while True:
+            status = self.get_short(short_id)
+            if on_status is not None:
+                on_status(status)
+            if status.status == "succeeded":
+                return status
+            if status.status == "failed":
+                raise JobFailedError(f"short {short_id} failed: {status.error or 'no reason given'}")
+            if self._clock() + poll_interval > deadline:
+                raise WaitTimeoutError(f"short {short_id} still {status.status} after {timeout:.0f}s")
             self._sleep(poll_interval)
 
     def result(self, request_id: str) -> StoredResult:

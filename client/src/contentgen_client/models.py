@@ -137,6 +137,49 @@ class VideoJobStatus(Answer):
         return self.status in ("succeeded", "failed")
 
 
+class ShortAccepted(Answer):
+    short_id: str
+    status: JobStatus
+    status_url: str
+    estimate_usd: float | None = None
+
+
+class ShortUsage(Model):
+    text: float | None = None
+    image: float | None = None
+    voice: float | None = None
+    video: float | None = None
+    cost_usd: float | None = None
+    provider_requests: int = 0
+
+
+class ShortParts(Model):
+    story: dict[str, Any] | None = None
+    images: list[str | None] = []
+    audio: list[str | None] = []
+    captions: dict[str, str] | None = None
+
+
+class ShortStatus(Model):
+    short_id: str
+    status: JobStatus
+    step: str | None = None  # queued, started, story, segments, assembling, done, failed
+    progress: float = 0.0  # 0..1
+    segments_done: int = 0
+    segments_total: int = 0
+    usage: ShortUsage = ShortUsage()
+    parts: ShortParts = ShortParts()
+    video_url: str | None = None
+    captions_url: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed")
+
+
 class StoredResult(Model):
     request_id: str
     route: str

@@ -40,6 +40,9 @@ class Storyboard:
     options: dict[str, Any]
     # True when the local provider emulator drew and wrote it: the page says it is a placeholder.
     placeholder: bool = False
+    # The finished short (a `data:video/mp4;base64,...` URL, or a URL), shown in a <video> beside
+    # the segments; None for a storyboard without one.
+    video: str | None = None
 
     def html(self) -> str:
         return render_html(self)
@@ -93,6 +96,61 @@ def build_storyboard(
     )
 
 
+def build_short_storyboard(
+    client: Client,
+    prompt: str,
+    *,
+    segments: int = 6,
+    aspect_ratio: str = "9:16",
+    style: str | None = None,
+    language: str | None = None,
+    voice: str | None = None,
+    timeout: float = 1800.0,
+    poll_interval: float = 2.0,
+) -> Storyboard:
+    """Make a short (POST /shorts, waited for), then the page: its finished MP4 in a <video>
+    beside each segment's image and narration (the short's own parts, inlined)."""
+    accepted = client.short(
+        prompt, segment_count=segments, aspect_ratio=aspect_ratio, style=style, language=language, voice=voice
+    )
+    done = client.wait_for_short(accepted.short_id, timeout=timeout, poll_interval=poll_interval)
+    story_data = done.parts.story or {}
+    story = StoryResponse.model_validate(
+        {
+            "title": story_data.get("title", ""),
+            "segments": story_data.get("segments", []),
+            "model": story_data.get("model", ""),
+        }
+    )
+    frames = []
+    for segment, url in zip(story.segments, done.parts.images, strict=False):
+        data = client.download(url) if url else b""
+        frames.append(
+            Frame(
+                segment=segment,
+                image=f"data:image/png;base64,{base64.b64encode(data).decode()}",
+                image_model="",
+            )
+        )
+    video = client.download(done.video_url) if done.video_url else b""
+    options = {
+        "segments": segments,
+        "aspect ratio": aspect_ratio,
+        "style": style,
+        "language": language,
+        "voice": voice,
+    }
+    return Storyboard(
+        prompt=prompt,
+        aspect_ratio=aspect_ratio,
+        story=story,
+        frames=frames,
+        options=options,
+        placeholder=client.emulated("text") or client.emulated("media"),
+        video=f"data:video/mp4;base64,{base64.b64encode(video).decode()}" if video else None,
+    )
+
+
 STYLE = """
 :root { color-scheme: light dark; --bg: #f6f4ef; --card: #ffffff; --ink: #1d1d1f; --muted: #6b6b70;
   --accent: #e4572e; --line: #e6e2da; }
@@ -117,6 +175,11 @@ main { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr
 .frame .narration { font-size: 18px; margin: 4px 0 10px; }
 .frame .visual { color: var(--muted); font-size: 13px; margin: 0; }
 .frame .visual b { color: var(--ink); font-weight: 600; }
+.layout { display: grid; grid-template-columns: 360px 1fr; align-items: start; }
+.layout main { padding-left: 0; }
+.short { position: sticky; top: 16px; padding: 24px 24px 24px 48px; }
+.short video { width: 100%; border-radius: 14px; background: #000; display: block; }
+.short .label { color: var(--muted); font-size: 13px; margin-top: 8px; }
 footer { padding: 8px 48px 48px; color: var(--muted); font-size: 13px; }
 footer h2 { font-size: 15px; color: var(--ink); margin: 16px 0 8px; }
 footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
@@ -135,6 +198,11 @@ SCRIPT = """
 for (const img of document.images) {
   const mark = () => img.dataset.loaded = String(img.complete && img.naturalWidth > 0);
   img.complete ? mark() : (img.addEventListener('load', mark), img.addEventListener('error', mark));
+}
+for (const video of document.querySelectorAll('video')) {
+  video.addEventListener('playing', () => video.dataset.state = 'playing');
+  video.addEventListener('error', () => video.dataset.state = 'error');
+  video.play().catch((e) => video.dataset.state = 'blocked:' + e.name);
 }
 """
 
@@ -172,7 +240,15 @@ def render_html(board: Storyboard) -> str:
         f"<title>{title} · storyboard</title><style>{STYLE}</style></head><body>"
         f'<header><div class="kicker">{kicker}</div><h1>{title}</h1>'
         f'<div class="meta">{len(board.frames)} segments · {esc(board.aspect_ratio)}</div></header>'
-        f"{note}<main>{''.join(cards)}</main>"
-        f"<footer><h2>Prompts used</h2><dl>{rows}</dl></footer>"
-        f"<script>{SCRIPT}</script></body></html>\n"
+        + f"{note}"
+        + (
+            f'<div class="layout"><aside class="short"><video src="{esc(board.video)}" controls muted '
+            f'playsinline loop preload="auto" style="aspect-ratio: {ratio}"></video>'
+            '<div class="label">The finished short</div></aside>'
+            f"<main>{''.join(cards)}</main></div>"
+            if board.video
+            else f"<main>{''.join(cards)}</main>"
+        )
+        + f"<footer><h2>Prompts used</h2><dl>{rows}</dl></footer>"
+        + f"<script>{SCRIPT}</script></body></html>\n"
     )

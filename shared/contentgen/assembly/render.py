@@ -95,7 +95,9 @@ class SegmentInput:
 class ShortSpec:
     """What to assemble: `segments` in order, a `title` for the title card (shown `title_s`
     seconds; 0 for none), the `aspect_ratio` (1080 px on the short side), the pause after each
-    narration (`breath_s`) and the subtitle track's ISO 639-2 `language` code."""
+    narration (`breath_s`) and the subtitle track's ISO 639-2 `language` code.
+    `title_overlay`: the title is drawn over the first `title_s` seconds of the first segment
+    instead of on a card of its own, so the short lasts as long as its narrations (plus breaths)."""
 
     segments: tuple[SegmentInput, ...]
     title: str
@@ -103,6 +105,7 @@ class ShortSpec:
     breath_s: float = 0.4
     title_s: float = 1.5
     language: str = "und"
+    title_overlay: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,10 @@ def assemble_short(
     scratch = Path(tempfile.mkdtemp(prefix="assembly-", dir=workdir))
     try:
         ass = scratch / "captions.ass"
-        title = spec.title.strip() if title_frames else ""
+        title = spec.title.strip() if title_frames or spec.title_overlay else ""
+        title_end_s = spec.title_s if spec.title_overlay else title_frames / FPS
         ass.write_text(
-            _ass_document(width, height, title, title_frames / FPS, cues if burn_captions else []),
+            _ass_document(width, height, title, title_end_s, cues if burn_captions else []),
             encoding="utf-8",
         )
         (scratch / "fonts").mkdir()
@@ -267,7 +271,7 @@ def _plan(spec: ShortSpec) -> tuple[int, list[_Planned]]:
         raise InvalidRequestError(
             "language", "must be an ISO 639-2 code of three letters (und: undetermined)"
         )
-    title_frames = round(spec.title_s * FPS) if spec.title.strip() else 0
+    title_frames = round(spec.title_s * FPS) if spec.title.strip() and not spec.title_overlay else 0
     clock = title_frames
     planned = []
     for index, segment in enumerate(spec.segments):

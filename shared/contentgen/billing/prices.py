@@ -1,4 +1,4 @@
-"""What a Google image or video costs: a price table per model, overridable by environment.
+"""What a Google image, narration or video costs: a price table per model, overridable by environment.
 
 OpenRouter reports the cost of every chat completion itself (`usage.cost`, USD, with usage
 accounting on); Google's image and video APIs report none, so their cost is computed here:
@@ -169,3 +169,39 @@ def text_cost_bound(model: str, *, prompt_bytes: int, images: int, max_tokens: i
     output = max_tokens if max_tokens is not None else LARGEST_ANSWER_TOKENS
     prompt = prompt_bytes + images * IMAGE_INPUT_TOKENS
     return (per_input * prompt + per_output * output) / Decimal(1_000_000)
+
+
+# --- speech (Gemini TTS): tokens at the catalog's prices -----------------------------------------
+
+# "Gemini represents each second of audio as 32 tokens" (https://ai.google.dev/gemini-api/docs/tokens,
+# quoted at https://discuss.ai.google.dev/t/are-audio-output-tokens-equal-to-text-output-tokens/84379,
+# read 2026-12-07).
+AUDIO_TOKENS_PER_SECOND = 32
+# The budget's bound for one narration (reserved before it is requested, settled at its real
+# cost): the text read at half the usual 150 words a minute (DOMAIN.md), plus 10 s, as audio
+# tokens; every UTF-8 byte of the text as an input token (as `text_cost_bound`).
+SLOWEST_WORDS_PER_MINUTE = 75
+
+
+def speech_cost(model: str, prompt_tokens: int | None, audio_tokens: int | None) -> float | None:
+    """USD for a TTS answer from its token counts at the catalog's price of today (None: unpriced)."""
+    entry = find_model(model)
+    price = entry.price_on(today()) if entry is not None else None
+    if price is None or price.audio_output_per_million_tokens is None:
+        return None
+    text_rate = price.input_per_million_tokens or 0
+    cost = (prompt_tokens or 0) * text_rate + (audio_tokens or 0) * price.audio_output_per_million_tokens
+    return float(cost / 1_000_000)
+
+
+def speech_cost_bound(model: str, text: str) -> Decimal | None:
+    """The most one narration of `text` by `model` is reserved at (USD; None: unpriced): see
+    `SLOWEST_WORDS_PER_MINUTE`."""
+    return speech_words_bound(model, words=len(text.split()), text_bytes=len(text.encode()))
+
+
+def speech_words_bound(model: str, *, words: int, text_bytes: int) -> Decimal | None:
+    """`speech_cost_bound` for a text not written yet: `words` words in `text_bytes` UTF-8 bytes."""
+    seconds = words * 60 / SLOWEST_WORDS_PER_MINUTE + 10
+    cost = speech_cost(model, text_bytes, round(seconds * AUDIO_TOKENS_PER_SECOND))
+    return Decimal(str(cost)) if cost is not None else None

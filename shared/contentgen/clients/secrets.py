@@ -44,6 +44,7 @@ class SecretSpec:
 
 OPENROUTER_API_KEY = SecretSpec("OpenRouter API key", "openrouter_api_key_param", "OPENROUTER_API_KEY")
 GOOGLE_API_KEY = SecretSpec("Google API key", "google_api_key_param", "GOOGLE_API_KEY")
+WEBHOOK_SECRET = SecretSpec("webhook signing secret", "webhook_secret_param", "WEBHOOK_SECRET")
 
 _provider_lock = threading.Lock()
 _provider: SSMProvider | None = None

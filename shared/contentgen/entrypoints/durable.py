@@ -21,6 +21,8 @@ owner, request, and the reservation its starter made on the payers' budgets). Ar
    `notified` flag, its own step (a failed write is retried without publishing again). An
    execution that ends FAILED / TIMED_OUT / STOPPED before these ran is finished by the reaper
    of its dead-letter queue (`contentgen.services.jobs.reap_failed_execution`).
+4. `after` (optional, e.g. the short's webhook): its own steps/waits once the outcome is recorded
+   and published; an error of it is logged, the job's outcome stands.
 
 The return value (small: job id, status, error code) is the execution's result.
 """
@@ -41,6 +43,8 @@ from contentgen.services.durable import ANNOUNCE, JobFailure, JobResult, JobRun,
 from contentgen.stores.jobs import finish_job, get_job, update_job
 
 JobBody = Callable[[JobRun], JobResult]
+# After the outcome is recorded and published: (context, the start event, the `result` step's value).
+AfterFinish = Callable[[DurableContext, dict[str, Any], dict[str, Any]], None]
 
 
 def _begin(job_id: str) -> bool:
@@ -73,8 +77,11 @@ def _result(job_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def durable_job(kind: str) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
-    """Make `body` the durable handler of `kind` jobs (see the module docstring)."""
+def durable_job(
+    kind: str, *, after: AfterFinish | None = None
+) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
+    """Make `body` the durable handler of `kind` jobs (see the module docstring). `after` runs
+    once the outcome is recorded and published (steps/waits of its own: e.g. a webhook)."""
 
     def decorate(body: JobBody) -> Callable[[Any, Any], Any]:
         @functools.wraps(body)
@@ -119,7 +126,15 @@ def durable_job(kind: str) -> Callable[[JobBody], Callable[[Any, Any], Any]]:
             # never publishes again); EventBridge failures are retried for hours (ANNOUNCE).
             context.step(lambda _: jobs.publish_outcome(job_id), name="publish", config=ANNOUNCE)
             store_step(context, "published", lambda: jobs.record_published(job_id))
-            return store_step(context, "result", lambda: _result(job_id, outcome))
+            finished = store_step(context, "result", lambda: _result(job_id, outcome))
+            if after is not None:
+                try:
+                    after(context, event, finished)
+                except UnrecoverableError:
+                    raise
+                except Exception:
+                    logger.exception("after-finish hook failed")  # the job's outcome stands
+            return finished
 
         wrapped = durable_execution(handler)
         coldstart.init_done()  # end of init: collector back on (functions import coldstart first)

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from google import genai
 from google.genai import types
@@ -67,7 +68,12 @@ def _imagen(
 
 
 def _gemini(
-    client: genai.Client, prompt: str, aspect_ratio: str, model: str, timeout: float
+    client: genai.Client,
+    prompt: str,
+    aspect_ratio: str,
+    model: str,
+    timeout: float,
+    references: Sequence[tuple[bytes, str]] = (),
 ) -> GeneratedImage:
     entry = find_model(model)
     image_config = accepted_parameters(
@@ -77,9 +83,16 @@ def _gemini(
             "image_config.image_size": entry.image.default_size if entry and entry.image else None,
         },
     )
+    # Reference images (a character's look) go after the prompt as inline image parts, for a
+    # model whose catalog entry takes them (`image.max_reference_images`).
+    contents: Any = (
+        [prompt, *(types.Part.from_bytes(data=data, mime_type=mime) for data, mime in references)]
+        if references
+        else prompt
+    )
     response = client.models.generate_content(
         model=model,
-        contents=prompt,
+        contents=contents,
         config=types.GenerateContentConfig(
             response_modalities=["IMAGE"],
             image_config=types.ImageConfig(
@@ -166,17 +179,33 @@ def _raise_declined(response: types.GenerateContentResponse, model: str) -> None
         )
 
 
-def generate_image(prompt: str, *, aspect_ratio: str, models: Sequence[str]) -> GeneratedImage:
+def accepts_references(model: str) -> int:
+    """How many reference images `model` takes (the catalog; 0 when it takes none or is unknown)."""
+    entry = find_model(model)
+    return entry.image.max_reference_images if entry is not None and entry.image is not None else 0
+
+
+def generate_image(
+    prompt: str,
+    *,
+    aspect_ratio: str,
+    models: Sequence[str],
+    references: Sequence[tuple[bytes, str]] = (),
+) -> GeneratedImage:
     """The image for `prompt` from the first model that answers; `ContentFilteredError` (422
     `content_filtered`, the provider's words, after that one request) when the model declines:
     Imagen's `raiFilteredReason` or no image at all, a Gemini decline (`_raise_declined`), or a
-    safety filter's error (`classify_genai_error`, DECLINED)."""
+    safety filter's error (`classify_genai_error`, DECLINED). `references`: (bytes, MIME type)
+    images to keep a look from, sent to a model that takes them (catalog), else left out."""
     models = priced_chain(models, has_image_price, "IMAGE_MODEL / IMAGE_FALLBACK_MODELS")
 
     def attempt(client: genai.Client, call: Attempt) -> GeneratedImage:
         entry = find_model(call.model)
-        generate = _imagen if entry is not None and entry.surface == "predict" else _gemini
-        image = generate(client, prompt, aspect_ratio, call.model, call.timeout)
+        if entry is not None and entry.surface == "predict":
+            image = _imagen(client, prompt, aspect_ratio, call.model, call.timeout)
+        else:
+            usable = list(references)[: accepts_references(call.model)]
+            image = _gemini(client, prompt, aspect_ratio, call.model, call.timeout, usable)
         # Google reports no cost for images: it comes from the price table (contentgen.billing.prices).
         call.report(
             answered_by=call.model,

@@ -114,12 +114,14 @@ _budgets: dict[str, tuple[Decimal, float]] = {}
 
 @dataclass(frozen=True)
 class Hold:
-    """One reservation in flight: `amount` USD held on `api_key_id`'s `day` under `hold_id`."""
+    """One reservation in flight: `amount` USD held on `api_key_id`'s `day` under `hold_id`,
+    until `until` (epoch seconds; 0: not known here, e.g. a hold read back from a job's payload)."""
 
     api_key_id: str
     day: str
     hold_id: str
     amount: Decimal
+    until: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def _reserve(
     now = budgets.clock()
     day = utc_day(now)
     most = most_usd.quantize(_RESERVATION_STEP, rounding=ROUND_CEILING).normalize()
-    hold = Hold(api_key_id, day, hold_id, most)
+    hold = Hold(api_key_id, day, hold_id, most, until)
     try:
         known = _budgets.get(api_key_id)
         fresh = known is None or time.monotonic() - known[1] > BUDGET_REFRESH_SECONDS
@@ -438,8 +440,13 @@ def settle(
         return
     now = budgets.clock()
     by_day: dict[str, dict[str, Decimal]] = {}
+    # Days whose every hold is known to be live now: none of them can have been reaped, so if they
+    # are all gone when the write is refused, it was this very write, applied once already (the
+    # SDK re-sends an UpdateItem whose answer was lost, e.g. past botocore's read timeout).
+    live: dict[str, bool] = {}
     for hold in holds:
         by_day.setdefault(hold.day, {})[hold.hold_id] = hold.amount
+        live[hold.day] = live.get(hold.day, True) and hold.until > now
     charge_day = next(iter(by_day), utc_day(now))
     usage = meter.as_usage() if meter is not None else None
     cost = meter.cost_usd if meter is not None and meter.cost_usd is not None else Decimal(0)
@@ -458,7 +465,9 @@ def settle(
         elif day == charge_day and not by_day.get(day):
             continue
         try:
-            stored = _settle_day(table, api_key_id, day, adds, by_day.get(day, {}), once)
+            stored = _settle_day(
+                table, api_key_id, day, adds, by_day.get(day, {}), once, ours_if_gone=live.get(day, False)
+            )
         except Exception:
             if once is not None:
                 raise  # a durable job's step: retried, and the `settled#` marker keeps it single
@@ -479,11 +488,17 @@ def _settle_day(
     adds: dict[str, str],
     held: dict[str, Decimal],
     once: str | None = None,
+    *,
+    ours_if_gone: bool = False,
 ) -> dict[str, Any]:
     """Release `held` and add `adds` on one day: conditional on the holds still being there; a
     hold reaped meanwhile (expired) is no longer released; a total that is not a number (an
     operator's edit) restarts from this charge, logged and counted. With `once`, a day already
-    settled under that id is left as it is (answered `{}`)."""
+    settled under that id is left as it is (answered `{}`). With `ours_if_gone` (every hold of
+    `held` was live when the settle began, so none can have been reaped), a refusal that finds
+    all of them gone means this write was applied already: the SDK re-sent it after its answer was
+    lost. It is not written again (answered `{}`): ADD is not idempotent, so a second write would
+    charge the invocation twice."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -501,6 +516,19 @@ def _settle_day(
                     logger.info("spend already settled", extra={"api_key_id": api_key_id, "settle_id": once})
                     return {}
                 present = _holds(item)  # a hold reaped meanwhile (expired) is not released again
+                # (not after a refused ValidationException: moto applies such a write's REMOVE)
+                if (
+                    ours_if_gone
+                    and once is None
+                    and not reset
+                    and held
+                    and not any(h in present for h in held)
+                ):
+                    logger.info(
+                        "spend already settled: an earlier send of this write was applied",
+                        extra={"api_key_id": api_key_id, "day": day, "holds": sorted(held)},
+                    )
+                    return {}
                 held = {hold_id: amount for hold_id, amount in held.items() if hold_id in present}
                 touch_committed = "committed_usd" in item
                 continue

@@ -30,6 +30,13 @@ def put_media(key: str, data: bytes, content_type: str) -> None:
     get_s3_client().put_object(Bucket=media_bucket(), Key=key, Body=data, ContentType=content_type)
 
 
+def get_media(key: str) -> bytes:
+    """The stored bytes of `key` (the role's `s3:GetObject`); botocore's ClientError when absent."""
+    answer = get_s3_client().get_object(Bucket=media_bucket(), Key=key)
+    data: bytes = answer["Body"].read()
+    return data
+
+
 # HEAD's answers for a key that is not there: 404, or 403 when the caller may not list the bucket.
 _ABSENT = frozenset({"404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden"})
 

@@ -40,6 +40,7 @@ RESULT_ROUTES = (
     "/characters/analyze",
     "/thumbnails",
     "/videos",
+    "/shorts",
 )
 
 

@@ -607,3 +607,30 @@ def test_a_hold_under_a_given_id_is_refused_past_the_budget_and_an_expired_one_i
     assert taken is not None
     assert taken[1] is True
     assert holds_of(day_item(aws, "j2")) == ["hold#feedfacefeedface"]
+
+
+def test_a_settle_sent_again_after_its_answer_was_lost_charges_once(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore re-sends an UpdateItem whose answer did not come back (read timeout, retries on):
+    the first send was applied, so the second finds the invocation's live holds gone. It must not
+    ADD the cost again (a double charge seen once in a loaded test run: `requests` 6 for 5)."""
+    monkeypatch.setenv("DAILY_BUDGET_USD", "10")
+    now = [NOON]
+    monkeypatch.setattr(budgets, "clock", lambda: now[0])
+    ledger.forget_budgets()
+    hold = ledger.reserve("t1", Decimal("0.5"), until=NOON + 90)
+    assert hold is not None
+    meter = Meter()
+    meter.add(model="m", ok=True, prompt_tokens=10, completion_tokens=20, cost_usd=0.25)
+
+    ledger.settle("t1", "fn", meter, [hold])
+    ledger.settle("t1", "fn", meter, [hold])  # the same write, sent again
+
+    item = day_item(aws, "t1")
+    assert holds_of(item) == []
+    assert item["requests"] == {"N": "1"}
+    assert (Decimal(item["cost_usd"]["N"]), Decimal(item["committed_usd"]["N"])) == (
+        Decimal("0.25"),
+        Decimal("0.25"),
+    )

@@ -1,0 +1,106 @@
+"""`POST /shorts` and `GET /shorts/{short_id}`: one prompt to a narrated, captioned MP4 (issue 25)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from contentgen.models.characters import check_image_url
+from contentgen.models.common import CharacterRef, Language, Prompt, RequestModel, ResponseModel, Style
+
+ShortAspectRatio = Literal["9:16", "16:9", "1:1"]
+ShortStatusName = Literal["pending", "running", "succeeded", "failed"]
+
+
+class ShortRequest(RequestModel):
+    """What a short is made from. `voice`: a prebuilt voice of the catalog's speech model (422
+    naming the allowed ones otherwise, checked by `contentgen.services.shorts`). `clips`: false (stills with a slow pan or zoom) is what is
+    built; true is refused (422) until per-segment clips are. `callback_url`: a public https URL
+    (the same check as `image_url`), told of the outcome by a Standard Webhooks POST."""
+
+    prompt: Prompt
+    segment_count: int = Field(6, ge=3, le=10, description="How many segments (shots), 3 to 10.")
+    aspect_ratio: ShortAspectRatio = Field(
+        "9:16", description="9:16 (default), 16:9 or 1:1; 1080 px short side."
+    )
+    language: Language = "en"
+    voice: str | None = Field(
+        None, description="A prebuilt voice of the catalog's speech model; null: its default."
+    )
+    style: Style | None = None
+    character: CharacterRef | None = Field(
+        None, description="A character sheet (from POST /characters/analyze) kept in every image."
+    )
+    clips: bool = Field(False, description="false: stills with a slow pan or zoom.")
+    silent_fallback: bool = Field(
+        True,
+        description="A narration that fails after retries leaves its segment silent instead of failing the short.",
+    )
+    callback_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = Field(
+        None, description="Public https URL told of the outcome (Standard Webhooks signature)."
+    )
+
+    @field_validator("clips")
+    @classmethod
+    def _clips(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("generated clips per segment are not available yet; use false (animated stills)")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        return None if value is None else check_image_url(value)
+
+
+class ShortAccepted(ResponseModel):
+    """202 for `POST /shorts`."""
+
+    short_id: str
+    status: ShortStatusName
+    status_url: str
+    estimate_usd: float | None = Field(
+        None, description="The short's estimated cost, checked against the budget."
+    )
+
+
+class ShortUsage(ResponseModel):
+    """What the short cost so far, by kind of work (USD; null where no price is known)."""
+
+    text: float | None = None
+    image: float | None = None
+    voice: float | None = None
+    video: float | None = None
+    cost_usd: float | None = None
+    provider_requests: int = 0
+
+
+class ShortParts(ResponseModel):
+    """The parts made so far: presigned URLs (images, narrations, captions) and the story."""
+
+    story: dict[str, object] | None = None
+    images: list[str | None] = Field(default_factory=list)
+    audio: list[str | None] = Field(default_factory=list)
+    captions: dict[str, str] | None = None
+
+
+class ShortStatus(ResponseModel):
+    """`GET /shorts/{short_id}`, for the key that paid (any other key: 404)."""
+
+    short_id: str
+    status: ShortStatusName
+    step: str | None = None
+    progress: float = Field(0.0, ge=0, le=1)
+    segments_done: int = 0
+    segments_total: int = 0
+    usage: ShortUsage
+    parts: ShortParts
+    video_url: str | None = None
+    captions_url: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+__all__ = ["ShortAccepted", "ShortParts", "ShortRequest", "ShortStatus", "ShortUsage"]

@@ -1,0 +1,162 @@
+"""Outcome webhooks signed the Standard Webhooks way (https://www.standardwebhooks.com, spec
+`spec/standard-webhooks.md` of github.com/standard-webhooks/standard-webhooks, version 1.0.0, read
+2026-12-06):
+
+- headers `webhook-id` (the same on every retry of one event: the receiver's idempotency key),
+  `webhook-timestamp` (integer Unix seconds of THIS attempt) and `webhook-signature`
+  (`v1,` + base64 of HMAC-SHA256 over `{id}.{timestamp}.{body}`, space-delimited list);
+- the symmetric secret is `whsec_` + base64 of at least 24 random bytes; the HMAC key is the
+  base64-decoded part (here from SSM, `WEBHOOK_SECRET_PARAM`; locally `WEBHOOK_SECRET`);
+- a delivery succeeds on 2xx only; a redirect (3xx) is a failure and is not followed; `410 Gone`
+  stops the retries; others are retried with exponential backoff and jitter (the caller:
+  `contentgen.services.shorts` waits between attempts as durable waits, never sleeping), honouring
+  `Retry-After`; request timeout 15 s (the spec recommends 15-30 s);
+- SSRF: never sent to a non-public address. `POST /shorts` refuses (422 naming `callback_url`)
+  a URL that is not https, names a non-public host or literal
+  (`contentgen.models.characters.check_image_url`), or whose host resolves to a non-public
+  address (`contentgen.connectors.fetch_guard.check_fetchable`, the one URL guard); each attempt
+  checks both again, since DNS may answer otherwise by then: a host now resolving to a
+  non-public address ends the deliveries (final, nothing sent); one that does not resolve is
+  retried like an unreachable receiver. Redirects are never followed.
+
+The HTTP poster is injectable (`set_webhook_poster`): tests deliver to a recording receiver.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from contentgen.clients.secrets import WEBHOOK_SECRET, read_api_key
+from contentgen.connectors.fetch_guard import check_fetchable
+from contentgen.errors import InvalidRequestError
+from contentgen.models.characters import check_image_url
+
+TIMEOUT_SECONDS = 15.0
+MIN_SECRET_BYTES = 24
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """One attempt's outcome: the HTTP status (None when no answer) and the answer's Retry-After."""
+
+    status: int | None
+    retry_after: float | None = None
+    error: str | None = None
+
+
+# (url, body bytes, headers, timeout seconds) -> PostResult
+Poster = Callable[[str, bytes, dict[str, str], float], PostResult]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is a failed delivery (Standard Webhooks), never followed
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+    """POST with urllib (no redirects followed); the status or the transport error's class."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - https checked
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return PostResult(int(response.status))
+    except urllib.error.HTTPError as exc:
+        return PostResult(int(exc.code), _retry_after(exc.headers.get("Retry-After")))
+    except (OSError, ValueError) as exc:
+        return PostResult(None, error=type(exc).__name__)
+
+
+_poster: Poster = http_post
+
+
+def set_webhook_poster(poster: Poster | None) -> None:
+    """Send webhooks with `poster` from now on (None: real HTTP)."""
+    global _poster
+    _poster = poster or http_post
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret; ValueError when it is not one of >= 24 bytes."""
+    encoded = secret.strip().removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise ValueError("the webhook secret is not whsec_ followed by base64") from None
+    if len(key) < MIN_SECRET_BYTES:
+        raise ValueError(f"the webhook secret is shorter than {MIN_SECRET_BYTES} bytes")
+    return key
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256(key, "{msg_id}.{timestamp}.{body}")>` (Standard Webhooks)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """Whether one of the `webhook-signature` entries matches (constant-time); for receivers/tests."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    expected = sign(secret, lowered["webhook-id"], int(lowered["webhook-timestamp"]), body)
+    return any(hmac.compare_digest(expected, entry) for entry in lowered["webhook-signature"].split())
+
+
+def event_body(event_type: str, timestamp_iso: str, data: dict[str, Any]) -> str:
+    """The payload (spec's recommended shape: `type`, `timestamp`, `data`), minified JSON."""
+    return json.dumps(
+        {"type": event_type, "timestamp": timestamp_iso, "data": data}, separators=(",", ":"), sort_keys=True
+    )
+
+
+def attempt_delivery(url: str, msg_id: str, body: str, now: float) -> dict[str, Any]:
+    """One signed attempt. Returns a JSON dict: `delivered` (2xx), `final` (no retry: delivered,
+    410 Gone, or the URL is refused as non-public), `status`, `error`, `retry_after`."""
+    try:
+        check_image_url(url)
+        check_fetchable(url, field="callback_url")
+    except ValueError as exc:
+        return {"delivered": False, "final": True, "status": None, "error": f"callback_url refused: {exc}"}
+    except InvalidRequestError as exc:
+        # DNS answered a non-public address (rebinding, or a record changed since the request):
+        # never sent. A name that does not resolve now is retried as an unreachable receiver.
+        unresolved = "does not resolve" in exc.message
+        return {
+            "delivered": False,
+            "final": not unresolved,
+            "status": None,
+            "error": f"callback_url {'not reachable' if unresolved else 'refused'}: {exc.message}",
+            "retry_after": None,
+        }
+    timestamp = int(now)
+    data = body.encode()
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "contentgen-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(read_api_key(WEBHOOK_SECRET), msg_id, timestamp, data),
+    }
+    result = _poster(url, data, headers, TIMEOUT_SECONDS)
+    delivered = result.status is not None and 200 <= result.status < 300
+    return {
+        "delivered": delivered,
+        "final": delivered or result.status == 410,
+        "status": result.status,
+        "error": result.error or (None if delivered else f"HTTP {result.status}"),
+        "retry_after": result.retry_after,
+    }

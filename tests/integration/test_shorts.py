@@ -1,0 +1,388 @@
+"""Shorts end to end on the local stack (issue 25): POST /shorts (the API function) starts ONE
+durable execution, which the testing SDK's in-process runner runs (the real short job function:
+real openai + google-genai SDKs against the provider emulator, real boto3 against moto, real
+ffmpeg); GET /shorts/{short_id} reads it for the key that paid. The MP4 is checked as a viewer's
+player would read it: streams, frame size, duration against the narrations, captions (soft track
+and burned in). Provider calls are counted on the emulator: a crash after each paid step's work
+pays nothing twice. The webhook is delivered to a recording poster and verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+import uuid
+import wave
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contentgen.assembly import (
+    SegmentInput,
+    ShortSpec,
+    Toolchain,
+    assemble_short,
+    build_cues,
+    probe,
+    speech_bounds,
+)
+from contentgen.billing import budgets
+from contentgen.services import webhooks
+from contentgen.services.webhooks import PostResult, verify
+from contentgen.stores.ledger import HOLD_PREFIX, SETTLED_PREFIX, set_daily_budget
+from local.aws import client
+from local.event_sources import sqs_event
+from local.lambda_context import LocalLambdaContext
+from local.runtime import load_handler
+from local.template import functions, physical_name
+from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from tests.integration.conftest import Stack
+from tests.integration.test_assembly import ffmpeg_says, gray_frame
+
+pytestmark = pytest.mark.integration
+
+API = "ShortsFunction"
+JOB = "ShortJobFunction"
+KEY_A = "key-a-short"
+KEY_B = "key-b-short"
+SECRET = "whsec_" + base64.b64encode(b"contentgen-test-webhook-secret-32b").decode()
+HOOK = "https://hooks.example.com/contentgen"
+
+_handlers: dict[str, Callable[..., Any]] = {}
+
+
+def handler(function: str) -> Callable[..., Any]:
+    if function not in _handlers:
+        _handlers[function] = load_handler(functions()[function])
+    return _handlers[function]
+
+
+class Api:
+    def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
+        self.api_event = api_event
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, key_id: str | None = KEY_A
+    ) -> tuple[int, Any]:
+        event = self.api_event(method, "/shorts/{short_id}" if method == "GET" else "/shorts", body)
+        event["path"] = path
+        event["requestContext"]["path"] = f"/prod{path}"
+        if method == "GET":
+            event["pathParameters"] = {"short_id": path.rsplit("/", 1)[1]}
+        event["requestContext"]["identity"]["apiKeyId"] = key_id
+        response = handler(API)(event, LocalLambdaContext(function_name=API, timeout_seconds=29))
+        return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture
+def api(stack: Stack, api_event: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Api:
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    monkeypatch.delenv("WEBHOOK_SECRET_PARAM", raising=False)
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    return Api(api_event)
+
+
+@pytest.fixture
+def hooks() -> Iterator[list[tuple[str, bytes, dict[str, str]]]]:
+    """Webhook deliveries, answered 503 the first time (a retry after a durable wait), then 204."""
+    received: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def poster(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+        received.append((url, body, headers))
+        return PostResult(503 if len(received) == 1 else 204)
+
+    webhooks.set_webhook_poster(poster)
+    yield received
+    webhooks.set_webhook_poster(None)
+
+
+@pytest.fixture
+def jobs(api: Api) -> Iterator[RunnerStarter]:
+    with running(handler(JOB)) as starter:
+        yield starter
+
+
+def provider_calls(stack: Stack) -> dict[str, int]:
+    counts = {"text": 0, "image": 0, "speech": 0}
+    for request in stack.provider.requests():
+        if request["path"].endswith("/chat/completions"):
+            counts["text"] += 1
+            continue
+        modalities = ((request["body"] or {}).get("generationConfig") or {}).get("responseModalities") or []
+        if "IMAGE" in modalities:
+            counts["image"] += 1
+        elif "AUDIO" in modalities:
+            counts["speech"] += 1
+    return counts
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        data: bytes = response.read()
+        return data
+
+
+def wav_seconds(data: bytes) -> float:
+    import io
+
+    with wave.open(io.BytesIO(data)) as stored:
+        return float(stored.getnframes() / stored.getframerate())
+
+
+def test_a_short_is_made_end_to_end_checked_as_a_player_would(
+    stack: Stack, api: Api, jobs: RunnerStarter, hooks: list[Any], tmp_path: Path
+) -> None:
+    key = f"key-{uuid.uuid4().hex[:12]}"  # a spend day of its own
+    status, accepted = api.call(
+        "POST",
+        "/shorts",
+        {"prompt": "A lighthouse keeper finds a letter", "segment_count": 3, "callback_url": HOOK},
+        key_id=key,
+    )
+    assert status == 202, accepted
+    assert accepted["status_url"] == f"/prod/shorts/{accepted['short_id']}"
+    assert accepted["estimate_usd"] > 0
+    results = jobs.wait_all()
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert status == 200, short
+    assert (short["status"], short["step"], short["segments_done"], short["segments_total"]) == (
+        "succeeded",
+        "done",
+        3,
+        3,
+    ), short
+    assert short["usage"]["image"] > 0
+    assert short["usage"]["voice"] > 0
+    assert short["usage"]["video"] == 0
+    assert short["usage"]["cost_usd"] == pytest.approx(
+        (short["usage"]["text"] or 0) + short["usage"]["image"] + short["usage"]["voice"], abs=1e-6
+    )
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+    # Only the key that paid can read it.
+    assert api.call("GET", f"/shorts/{accepted['short_id']}", key_id=KEY_B)[0] == 404
+    # Money: the estimate was held before anything was paid (it travelled in the start) and the
+    # short settled once, at what its steps cost: the day holds the charge and no hold.
+    (started,) = jobs.starts
+    reservation = json.loads(started.payload)["reservation"]
+    assert Decimal(reservation["usd"]) == Decimal(str(accepted["estimate_usd"])) > 0
+    assert [hold["api_key_id"] for hold in reservation["holds"]] == [key]
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == pytest.approx(
+        Decimal(str(short["usage"]["cost_usd"])), abs=Decimal("1e-6")
+    )
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], "the hold is released"
+
+    video = tmp_path / "short.mp4"
+    video.write_bytes(fetch(short["video_url"]))
+    info = probe(video)
+    assert [(t.handler, t.codec) for t in info.tracks] == [
+        ("vide", "avc1"),
+        ("soun", "mp4a"),
+        ("sbtl", "tx3g"),
+    ]
+    assert (info.tracks[0].width, info.tracks[0].height) == (1080, 1920)
+    assert info.faststart
+    tools = Toolchain.locate()
+    _, streams = ffmpeg_says(tools, video)
+    assert any(s.startswith("Video: h264") and "1080x1920" in s for s in streams)
+    assert any(s.startswith("Audio: aac") for s in streams)
+    narrations = [fetch(url) for url in short["parts"]["audio"]]
+    narration_total = sum(wav_seconds(data) for data in narrations)
+    assert info.duration_s == pytest.approx(narration_total, rel=0.05)  # the issue's criterion
+    assert "-->" in fetch(short["captions_url"]).decode()
+
+    # Burned in: a frame where the first caption shows differs from the same short made from the
+    # same parts without burned-in captions.
+    inputs = []
+    story = short["parts"]["story"]
+    for n, (image_url, data) in enumerate(zip(short["parts"]["images"], narrations, strict=True), start=1):
+        (tmp_path / f"{n}.png").write_bytes(fetch(image_url))
+        (tmp_path / f"{n}.wav").write_bytes(data)
+        seconds = wav_seconds(data)
+        start, end = speech_bounds(tmp_path / f"{n}.wav")
+        text = story["segments"][n - 1]["text"]
+        cues = build_cues(text, seconds, speech_start_s=start, speech_end_s=end)
+        inputs.append(
+            SegmentInput(visual=tmp_path / f"{n}.png", narration=tmp_path / f"{n}.wav", cues=tuple(cues))
+        )
+    bare = assemble_short(
+        ShortSpec(segments=tuple(inputs), title=story["title"][:80], breath_s=0.12, title_overlay=True),
+        tmp_path / "bare",
+        burn_captions=False,
+        timeout_s=600,  # a bound for a loaded machine, not a speed check (make bench-short)
+    )
+    first = inputs[0].cues[0]
+    at = (first.start_s + first.end_s) / 2
+    with_captions, without = (
+        gray_frame(tools, video, at, 1080, 1920),
+        gray_frame(tools, bare.path, at, 1080, 1920),
+    )
+    changed = sum(1 for a, b in zip(with_captions, without, strict=True) if abs(a - b) > 80)
+    assert changed > 2000  # letters, not encoder noise
+
+    # The webhook: signed the Standard Webhooks way, retried after the 503 with the same id.
+    assert len(hooks) == 2
+    ids = {headers["webhook-id"] for _, _, headers in hooks}
+    assert ids == {f"msg_{accepted['short_id']}"}
+    for url, body, headers in hooks:
+        assert url == HOOK
+        assert verify(SECRET, headers, body)
+        assert headers["webhook-signature"].startswith("v1,")
+        payload = json.loads(body)
+        assert payload["type"] == "short.succeeded"
+        assert payload["data"]["short_id"] == accepted["short_id"]
+
+
+@pytest.mark.parametrize("step", ["story", "image-2", "narration-3", "assemble", "charge"])
+def test_a_crash_after_a_paid_step_resumes_and_pays_nothing_twice(
+    stack: Stack, api: Api, jobs: RunnerStarter, hooks: list[Any], step: str
+) -> None:
+    """The invocation dies right after `step` ran (before its checkpoint): the replay asks no
+    provider again and the key's day is settled once (one `settled#` marker, no hold left)."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    with crash_after({step}) as crashed:
+        status, accepted = api.call(
+            "POST", "/shorts", {"prompt": "A fox learns to sail", "segment_count": 3}, key_id=key
+        )
+        assert status == 202, accepted
+        results = jobs.wait_all()
+    assert crashed == {step}
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+    day = spend_day(stack, key)
+    assert len([name for name in day if name.startswith(SETTLED_PREFIX)]) == 1, day
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], day
+
+
+def spend_day(stack: Stack, key: str) -> dict[str, Any]:
+    item = client("dynamodb", stack.aws_url).get_item(
+        TableName=physical_name("SpendTable"),
+        Key={"pk": {"S": key}, "sk": {"S": budgets.utc_day(budgets.clock())}},
+        ConsistentRead=True,
+    )
+    return dict(item.get("Item", {}))
+
+
+def test_a_short_over_budget_is_429_naming_the_estimate_and_starts_nothing(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """The short's most (catalog prices: the story's bound, the dearest image model per segment,
+    each narration's bound) is held before anything starts: a key whose budget cannot hold it gets
+    429 budget_exceeded naming the estimate; no job, no provider request, no hold left."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    # The ledger admits a key while its day has budget left; this one has none today.
+    set_daily_budget(key, Decimal(0))
+    status, refused = api.call("POST", "/shorts", {"prompt": "A kite", "segment_count": 3}, key_id=key)
+    assert (status, refused["code"]) == (429, "budget_exceeded"), refused
+    assert "may cost up to" in refused["message"]
+    assert "3 images x" in refused["message"]
+    assert "3 narrations x" in refused["message"]
+    assert jobs.starts == []
+    assert stack.provider.requests() == []
+    assert not [name for name in spend_day(stack, key) if name.startswith(HOLD_PREFIX)]
+
+
+def test_a_voice_the_catalog_does_not_have_is_refused_naming_the_allowed_ones(stack: Stack, api: Api) -> None:
+    status, answer = api.call("POST", "/shorts", {"prompt": "x", "voice": "Robotron"})
+    assert status == 422, answer
+    assert "voice" in json.dumps(answer)
+    assert "Kore" in json.dumps(answer)
+    assert stack.provider.requests() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/hook",  # a non-public literal
+        "http://hooks.example.com/hook",  # not https
+        "https://169.254.169.254.nip.io/hook",  # a public-looking name resolving to the metadata address
+        "https://hooks.localtest.me/hook",  # resolves to 127.0.0.1
+        "https://nowhere.invalid/hook",  # does not resolve
+    ],
+)
+def test_a_callback_url_that_is_not_public_is_refused_before_anything_starts(
+    stack: Stack, api: Api, jobs: RunnerStarter, url: str
+) -> None:
+    status, answer = api.call("POST", "/shorts", {"prompt": "x", "callback_url": url})
+    assert status == 422, answer
+    assert "callback_url" in json.dumps(answer)
+    assert jobs.starts == []
+    assert stack.provider.requests() == []
+
+
+# -- entry points: like every function, direct invocation, its queue and the bus ------------------
+
+
+def _one_short_made(stack: Stack, jobs: RunnerStarter) -> str:
+    """Wait for the executions; exactly one was started, it succeeded and paid once per part."""
+    results = jobs.wait_all()
+    assert len(jobs.starts) == 1, jobs.starts
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+    (short_id,) = {start.name for start in jobs.starts}
+    return short_id
+
+
+def test_a_direct_invocation_answers_the_202_body_and_starts_one_short(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """`aws lambda invoke` with the request body itself as the event: the 202's body comes back."""
+    context = LocalLambdaContext(function_name=API, timeout_seconds=29)
+    answer = handler(API)({"prompt": "A fox learns to sail", "segment_count": 3}, context)
+    assert answer["status"] in {"pending", "running"}, answer  # the runner may have begun it already
+    assert answer["short_id"].startswith("short-")
+    assert answer["status_url"].endswith(f"/shorts/{answer['short_id']}")
+    assert _one_short_made(stack, jobs) == answer["short_id"]
+
+
+def test_the_same_request_delivered_twice_on_its_queue_makes_one_short(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """SQS is at-least-once: two deliveries of one message (two invocations of the dispatcher)
+    start ONE named execution, paid once; the short belongs to the key the message names."""
+    request_id = f"short-{uuid.uuid4().hex[:8]}"
+    body = json.dumps(
+        {"request_id": request_id, "api_key_id": KEY_A, "request": {"prompt": "A kite", "segment_count": 3}}
+    )
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{physical_name('ShortsQueue')}"
+    for delivery in range(2):
+        message = {"MessageId": f"m-{delivery}", "ReceiptHandle": f"r-{delivery}", "Body": body}
+        answer = handler(API)(sqs_event([message], queue_arn), LocalLambdaContext(function_name=API))
+        assert answer == {"batchItemFailures": []}
+    short_id = _one_short_made(stack, jobs)
+    status, short = api.call("GET", f"/shorts/{short_id}")
+    assert (status, short["status"]) == (200, "succeeded"), short
+
+
+def test_a_request_on_the_bus_starts_one_short(stack: Stack, api: Api, jobs: RunnerStarter) -> None:
+    """An EventBridge event (detail-type `shorts`, the request in `detail`) delivered twice, as a
+    rule targeting the function directly would: one execution."""
+    request_id = f"short-{uuid.uuid4().hex[:8]}"
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "shorts",
+        "source": "creator.pipeline",
+        "account": "123456789012",
+        "time": "2026-12-07T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "request_id": request_id,
+            "api_key_id": KEY_A,
+            "request": {"prompt": "A kite", "segment_count": 3},
+        },
+    }
+    for _ in range(2):
+        handler(API)(event, LocalLambdaContext(function_name=API))
+    short_id = _one_short_made(stack, jobs)
+    status, short = api.call("GET", f"/shorts/{short_id}")
+    assert (status, short["status"]) == (200, "succeeded"), short
