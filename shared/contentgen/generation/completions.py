@@ -334,4 +334,6 @@ def model_endpoints(model: str) -> list[dict[str, Any]] | None:
         call.report(output=f"{len(found) if isinstance(found, list) else 0} endpoints")
         return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
 
-    return openrouter.call(attempt, models=[model], name="models.endpoints", new_work=False)
+    # One attempt, no backoff (`wait=False`): the caller's answer is already paid and waits on this
+    # free lookup; a failed lookup is only logged (and tried again after the TTL).
+    return openrouter.call(attempt, models=[model], name="models.endpoints", new_work=False, wait=False)
