@@ -27,7 +27,13 @@ def sample_event(route: Route) -> dict[str, Any]:
     name = functions()[route.function].code_dir.name
     if route.function == "GenerateVideoFunction" and route.method == "GET":
         name = "generate_video_status"
-    return load_event(f"{name}.json")
+    event = load_event(f"{name}.json")
+    if route.function == "ShortsFunction" and route.method == "GET":  # no recorded status event
+        short_id = "short-0123456789abcdef0123456789abcdef01234567"
+        event["httpMethod"], event["body"] = "GET", None
+        event["resource"], event["path"] = route.path, f"/shorts/{short_id}"
+        event["pathParameters"] = {"short_id": short_id}
+    return event
 
 
 def call(function: str, event: dict[str, Any]) -> dict[str, Any]:
