@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 
 from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.sigv4 import Credentials, sign
+from contentgen.clients.tls import ssl_context
 
 if TYPE_CHECKING:
     import httpx2
@@ -251,6 +252,7 @@ class DynamoDBClient:
         self._quota = _RetryQuota()
         self._http = httpx2.Client(
             transport=transport,
+            verify=ssl_context(),  # the container's, shared with the providers' transport
             timeout=httpx2.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
             trust_env=False,  # no proxy from the environment: the request goes where it is signed for
             # The body uncompressed, as its CRC32 (`x-amz-crc32`) is checked.
