@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any
 from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.sigv4 import Credentials, sign
 from contentgen.clients.tls import ssl_context
+from contentgen.observability import aws_span
 
 if TYPE_CHECKING:
     import httpx2
@@ -281,6 +282,12 @@ class DynamoDBClient:
         as standard mode does; its JSON answer with `ResponseMetadata`, or `DynamoDBError`."""
         body = json.dumps({name: value for name, value in parameters.items() if value is not None}).encode()
         headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET_PREFIX + operation}
+        with aws_span(
+            "DynamoDB", operation, {"region": self.region, "table_name": parameters.get("TableName")}
+        ):
+            return self._retried(operation, headers, body)
+
+    def _retried(self, operation: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         attempt = 1
         retry_cost = 0
         while True:

@@ -297,3 +297,48 @@ def test_without_keys_in_the_environment_botocore_s_chain_is_asked(monkeypatch: 
         dynamodb.environment_credentials()
 
     assert raised.value.code == "NoCredentialsError"
+
+
+def test_with_tracing_on_each_request_is_a_dynamodb_subsegment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """X-Ray traced the ledger's requests through its botocore patch; they are traced here."""
+    from contextlib import contextmanager
+
+    from contentgen import observability
+
+    spans: list[tuple[str, dict[str, Any]]] = []
+
+    class Subsegment:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.details: dict[str, Any] = {}
+
+        def put_annotation(self, key: str, value: Any) -> None:
+            self.details[key] = value
+
+        def put_metadata(self, key: str, value: Any) -> None:
+            self.details[key] = value
+
+    class Provider:
+        @contextmanager
+        def in_subsegment(self, name: str) -> Iterator[Subsegment]:
+            subsegment = Subsegment(name)
+            yield subsegment
+            spans.append((subsegment.name, subsegment.details))
+
+    class Tracer:
+        provider = Provider()
+
+    monkeypatch.setattr(observability, "tracer", Tracer())
+    client, _, _ = answering(ok({"Count": 0}))
+
+    client.query(TableName="spend")
+
+    assert spans == [
+        (
+            "DynamoDB",
+            {
+                "operation": "Query",
+                "aws": {"operation": "Query", "region": "eu-west-1", "table_name": "spend"},
+            },
+        )
+    ]
