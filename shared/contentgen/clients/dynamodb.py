@@ -30,20 +30,27 @@ botocore's `ClientError.response` shape (`{"Error": {"Code", "Message"}, "Respon
 read botocore's errors reads these the same way.
 
 Retries: botocore's standard retry mode, which the layer's botocore clients use
-(`contentgen.clients.aws._config`: 3 attempts), as the AWS SDKs and Tools Reference Guide
-describes it ("Retry behavior", https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html,
-read 2026-12-07) and botocore implements it (`botocore.retries.standard`, `special`): up to 3
-attempts; retried are the throttling errors (DynamoDB's `ProvisionedThroughputExceededException`,
-`ThrottlingException`, `RequestLimitExceeded`, `LimitExceededException`,
-`TransactionInProgressException`, the SDKs' generic throttling codes), the transient ones
-(`RequestTimeout`, `RequestTimeoutException`, `PriorRequestNotComplete`), HTTP 500/502/503/504
-(DynamoDB's `InternalServerError`, `ServiceUnavailable`: "OK to retry? Yes" in the guide's
-table), a connection that failed or an answer that did not arrive in time (the request is sent
-again: the ledger's settle is written so that a second send is not applied twice), and a body
-whose CRC32 does not match. The wait before retry `n` is `random() x min(2 ** (n-1), 20)`
-seconds, and every retry takes 5 (10 after a timeout) from a container-wide quota of 500 that
-each success gives back (1, or what its retry took): a DynamoDB that is down is not hammered.
-Connect timeout 3 s, read timeout 10 s, as the botocore clients.
+(`contentgen.clients.aws._config`: 3 attempts), as botocore 1.44 (the runtime's pin) implements
+it (`botocore.retries.standard`, `special`, read 2026-12-07: the updated behaviour that became
+the SDKs' default in November 2026, AWS Developer Tools Blog, "Announcing updated retry behavior
+for AWS SDKs and Tools",
+https://aws.amazon.com/blogs/developer/announcing-updated-retry-behavior-for-aws-sdks-and-tools/,
+and "Retry behavior", https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html,
+both read 2026-12-07). Retried: the throttling errors (DynamoDB's
+`ProvisionedThroughputExceededException`, `ThrottlingException`, `RequestLimitExceeded`,
+`LimitExceededException`, `TransactionInProgressException`, the SDKs' generic throttling codes,
+and a 429 that names no modeled error), the transient ones (`RequestTimeout`,
+`RequestTimeoutException`, `PriorRequestNotComplete`, and `ReplicatedWriteConflictException`,
+which DynamoDB's model marks retryable), HTTP 500/502/503/504 (DynamoDB's `InternalServerError`,
+`ServiceUnavailable`: "OK to retry? Yes" in the guide's table), a connection that failed or an
+answer that did not arrive in time (the request is sent again: the ledger's settle is written so
+that a second send is not applied twice), and a body whose CRC32 does not match. The wait before
+retry `n` is `random() x min(scale x 2 ** (n-1), 20)` seconds, `scale` 1 s after a throttling
+error and 25 ms after any other (DynamoDB's), raised to DynamoDB's `x-amz-retry-after` (ms) when
+it sends one, by at most 5 s more. Every retry takes 5 (throttling) or 14 from a quota of 500
+per client (once per container) that each success gives back (1, or what its last retry took):
+a DynamoDB that is down is not hammered. Connect timeout 3 s, read timeout 10 s, as the botocore
+clients.
 
 Credentials: the Lambda environment's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 `AWS_SESSION_TOKEN`); where they are not set (a developer's profile; SnapStart, which gives
@@ -104,16 +111,39 @@ THROTTLING_CODES = frozenset(
     }
 )
 TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+# The errors DynamoDB's service model (botocore 1.44) gives Query, UpdateItem and PutItem: a 429
+# naming one of them is retried only as its model says; those it marks `retryable` (none of them
+# as throttling).
+MODELED_CODES = frozenset(
+    {
+        "ConditionalCheckFailedException",
+        "InternalServerError",
+        "ItemCollectionSizeLimitExceededException",
+        "ProvisionedThroughputExceededException",
+        "ReplicatedWriteConflictException",
+        "RequestLimitExceeded",
+        "ResourceNotFoundException",
+        "ThrottlingException",
+        "TransactionConflictException",
+    }
+)
+MODELED_RETRYABLE_CODES = frozenset({"ReplicatedWriteConflictException"})
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+THROTTLING_STATUS = 429
 CRC32_MISMATCH = "CRC32CheckFailed"
 # The request failed in transport (botocore's `ConnectionError` / `HTTPClientError`, read timeouts
 # included): sent again.
 TRANSPORT_CODES = frozenset({"ReadTimeoutError", "HTTPClientError"})
+# Backoff scales (botocore's `ExponentialBackoff`): throttling errors, DynamoDB's other errors.
+THROTTLING_BASE_SECONDS = 1.0
+NON_THROTTLING_BASE_SECONDS = 0.025
+RETRY_AFTER_HEADER = "x-amz-retry-after"
+RETRY_AFTER_MAX_ADDITIONAL_SECONDS = 5.0
 
-# The retry quota (botocore.retries.quota): a container-wide budget of retries.
+# The retry quota (botocore.retries.quota, standard.RetryQuotaChecker).
 QUOTA_CAPACITY = 500
-RETRY_COST = 5
-TIMEOUT_RETRY_COST = 10
+RETRY_COST = 14
+THROTTLING_RETRY_COST = 5
 NO_RETRY_INCREMENT = 1
 
 
@@ -140,6 +170,16 @@ class DynamoDBError(Exception):
         status = self.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return status if isinstance(status, int) else None
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds DynamoDB asked to wait (`x-amz-retry-after`, in ms), when it did."""
+        value = self.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(RETRY_AFTER_HEADER)
+        try:
+            seconds = int(value) / 1000 if value is not None else None
+        except (TypeError, ValueError):
+            return None
+        return seconds if seconds is not None and seconds >= 0 else None
+
 
 def error_of(operation: str, status: int, headers: Mapping[str, str], body: bytes) -> DynamoDBError:
     """The error in a DynamoDB answer with a 4xx/5xx `status`: its `__type` (after `#`), else the
@@ -157,19 +197,44 @@ def error_of(operation: str, status: int, headers: Mapping[str, str], body: byte
     response: dict[str, Any] = {
         **extra,
         "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": headers.get("x-amzn-requestid", "")},
+        "ResponseMetadata": {
+            "HTTPStatusCode": status,
+            "RequestId": headers.get("x-amzn-requestid", ""),
+            "HTTPHeaders": {name.lower(): value for name, value in headers.items()},
+        },
     }
     return DynamoDBError(operation, code, message, response)
 
 
+def _modeled(code: str) -> bool:
+    """Whether DynamoDB's model names this error for the client's operations."""
+    return code in MODELED_CODES
+
+
+def _throttling(error: DynamoDBError) -> bool:
+    """botocore's `ThrottlingErrorDetector`: a throttling code, or a 429 naming no modeled error."""
+    return error.code in THROTTLING_CODES or (error.status == THROTTLING_STATUS and not _modeled(error.code))
+
+
 def _retryable(error: DynamoDBError) -> bool:
     return (
-        error.code in THROTTLING_CODES
+        _throttling(error)
         or error.code in TRANSIENT_CODES
-        or error.code == CRC32_MISMATCH
+        or error.code in MODELED_RETRYABLE_CODES
         or error.code in TRANSPORT_CODES
-        or (error.status in TRANSIENT_STATUS)
+        or error.code == CRC32_MISMATCH
+        or error.status in TRANSIENT_STATUS
     )
+
+
+def _backoff(error: DynamoDBError, attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1` (botocore's `ExponentialBackoff`)."""
+    scale = THROTTLING_BASE_SECONDS if _throttling(error) else NON_THROTTLING_BASE_SECONDS
+    wait = random.random() * min(scale * 2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+    retry_after = error.retry_after
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, wait + RETRY_AFTER_MAX_ADDITIONAL_SECONDS))
+    return wait
 
 
 class _RetryQuota:
@@ -294,11 +359,11 @@ class DynamoDBClient:
             try:
                 answer = self._send(operation, headers, body, attempt)
             except DynamoDBError as error:
-                cost = TIMEOUT_RETRY_COST if error.code == "ReadTimeoutError" else RETRY_COST
+                cost = THROTTLING_RETRY_COST if _throttling(error) else RETRY_COST
                 if not _retryable(error) or attempt >= MAX_ATTEMPTS or not self._quota.acquire(cost):
                     raise
                 retry_cost = cost
-                self._sleep(random.random() * min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+                self._sleep(_backoff(error, attempt))
                 attempt += 1
                 continue
             self._quota.release(retry_cost or NO_RETRY_INCREMENT)

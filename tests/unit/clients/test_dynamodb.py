@@ -162,26 +162,42 @@ def test_each_request_is_dynamodb_s_json_protocol_signed() -> None:
 
 
 @pytest.mark.parametrize(
-    "failure",
+    ("failure", "most_wait"),
     [
-        error(400, "ProvisionedThroughputExceededException"),
-        error(400, "ThrottlingException"),
-        error(400, "RequestLimitExceeded"),
-        error(500, "InternalServerError"),
-        error(503, "ServiceUnavailable"),
-        lambda request: httpx2.Response(502, content=b"<html>bad gateway</html>"),
-        lambda request: httpx2.Response(200, content=b'{"Items": []}', headers={"x-amz-crc32": "1"}),
+        (error(400, "ProvisionedThroughputExceededException"), 1.0),
+        (error(400, "ThrottlingException"), 1.0),
+        (error(400, "RequestLimitExceeded"), 1.0),
+        (error(429, "SomethingUnmodeled"), 1.0),  # a 429 naming no modeled error: throttling
+        (error(400, "ReplicatedWriteConflictException"), 0.025),  # modeled as retryable
+        (error(500, "InternalServerError"), 0.025),
+        (error(503, "ServiceUnavailable"), 0.025),
+        (lambda request: httpx2.Response(502, content=b"<html>bad gateway</html>"), 0.025),
+        (lambda request: httpx2.Response(200, content=b'{"Items": []}', headers={"x-amz-crc32": "1"}), 0.025),
     ],
 )
-def test_retryable_answers_are_retried_with_backoff(
-    failure: Callable[[httpx2.Request], httpx2.Response],
+def test_retryable_answers_are_retried_with_botocore_s_backoff(
+    failure: Callable[[httpx2.Request], httpx2.Response], most_wait: float
 ) -> None:
+    """Throttling waits up to 1 s before the first retry, DynamoDB's other errors up to 25 ms."""
     client, sent, waits = answering(failure, ok({"Count": 1}))
 
     assert client.query(TableName="t")["Count"] == 1
     assert len(sent) == 2
     assert len(waits) == 1
-    assert 0 <= waits[0] <= 1
+    assert 0 <= waits[0] <= most_wait
+
+
+def test_dynamodb_s_retry_after_raises_the_wait_by_at_most_five_seconds() -> None:
+    def asked(milliseconds: str) -> Callable[[httpx2.Request], httpx2.Response]:
+        body = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "later"}
+        return lambda request: httpx2.Response(500, json=body, headers={"x-amz-retry-after": milliseconds})
+
+    client, _, waits = answering(asked("1500"), asked("60000"), ok({}))
+
+    client.query(TableName="t")
+
+    assert 1.5 <= waits[0] <= 1.525, "the wait DynamoDB asked for"
+    assert 5.0 <= waits[1] <= 5.05, "at most 5 s more than the backoff's"
 
 
 def test_a_retryable_error_that_lasts_is_raised_after_three_attempts() -> None:
@@ -263,13 +279,23 @@ def test_a_connection_that_never_comes_is_an_error_of_the_same_type() -> None:
 
 def test_retries_stop_when_the_container_s_quota_is_spent() -> None:
     client, sent, _ = answering(error(503, "ServiceUnavailable"))
-    client._quota.available = 9  # one retry's worth (5), not two
+    client._quota.available = 20  # one retry's worth (14), not two
 
     with pytest.raises(DynamoDBError):
         client.query(TableName="t")
 
     assert len(sent) == 2
-    assert client._quota.available == 4
+    assert client._quota.available == 6
+
+
+def test_a_success_gives_the_quota_back() -> None:
+    client, _, _ = answering(error(400, "ThrottlingException"), ok({}), ok({}))
+    client._quota.available = 100
+
+    client.query(TableName="t")  # one throttling retry (5), then its success gives the 5 back
+    assert client._quota.available == 100
+    client.query(TableName="t")  # no retry: 1 back (at most the capacity)
+    assert client._quota.available == 101
 
 
 def test_endpoint_and_region_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
