@@ -123,7 +123,11 @@ def instrument() -> None:
     _method(api_gateway.ApiGatewayResolver, "_resolve", "resolver: route match")
     _method(api_gateway.ApiGatewayResolver, "_call_route", "resolver: route call, middleware frames")
     _method(api_gateway.ApiGatewayResolver, "_build_response", "resolver: response built (JSON)")
-    _method(api._RequestValidation, "handler", "validation: request")
+    # (Powertools' own request middleware before the body-only fast path, for a "before" run.)
+    request_validation = getattr(
+        api, "_RequestValidation", openapi_validation.OpenAPIRequestValidationMiddleware
+    )
+    _method(request_validation, "handler", "validation: request")
     _function(openapi_validation, "_request_body_to_args", "validation: request body model")
     _method(openapi_validation.OpenAPIResponseValidationMiddleware, "handler", "validation: response")
     # Spend control.
