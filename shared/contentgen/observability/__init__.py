@@ -126,6 +126,12 @@ class SampledLogger(Logger):
         if self._logger.level != level:
             self._logger.setLevel(level)
 
+    def writes(self, level: int) -> bool:
+        """Whether a line at `level` is written now (the invocation's level, sampling included), so
+        a caller can skip building the fields of a line that would be dropped. With log buffering
+        configured (not done here) a dropped line would be kept in the buffer: always True then."""
+        return bool(self._buffer_config) or self._logger.isEnabledFor(level)
+
 
 # DEBUG is sampled: POWERTOOLS_LOGGER_SAMPLE_RATE (set in template.yaml) turns on DEBUG for that
 # share of invocations; Powertools re-draws it per invocation in `inject_lambda_context`.
@@ -318,6 +324,9 @@ def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = No
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     write_metrics(blob)
+    ok = entry.outcome == "ok"
+    if not logger.writes(logging.INFO if ok else logging.WARNING):
+        return  # e.g. LOG_LEVEL WARNING: the line's fields are not built for nothing
     fields: dict[str, Any] = {
         "function": function,
         "provider": entry.provider,
@@ -340,7 +349,7 @@ def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = No
         "output": clip(entry.output),
         **entry.details,
     }
-    log = logger.info if entry.outcome == "ok" else logger.warning
+    log = logger.info if ok else logger.warning
     log("provider call", extra={key: value for key, value in fields.items() if value is not None})
 
 

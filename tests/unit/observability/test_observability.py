@@ -298,3 +298,17 @@ def test_messages_are_parsed_as_json_exactly_when_powertools_would(message: str)
     record = logging.LogRecord("contentgen", logging.INFO, __file__, 1, message, None, None)
     theirs = LambdaPowertoolsFormatter()._extract_log_message(record)
     assert RedactingFormatter()._extract_log_message(record) == theirs or (theirs != theirs)  # NaN
+
+
+def test_a_provider_call_below_the_log_level_is_counted_but_not_logged(
+    capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    logger.setLevel("WARNING")
+    try:
+        record_attempt(AttemptRecord(provider="P", operation="op", model="m", attempt=1))
+        record_attempt(AttemptRecord(provider="P", operation="op", model="m", attempt=1, outcome="timeout"))
+    finally:
+        logger.setLevel("INFO")
+
+    assert [blob.get("ProviderErrors") for blob in _lines(capsys)] == [None, [1.0]]
+    assert [(line["level"], line["outcome"]) for line in log_records(log_output)] == [("WARNING", "timeout")]
