@@ -156,7 +156,7 @@ def _error_code(exc: Exception) -> str | None:
 
 
 def _expires(day: str) -> int:
-    start = int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+    start = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())  # C; strptime: ~20 µs
     return start + get_settings().spend_retention_days * 86400
 
 
