@@ -13,7 +13,10 @@ page differs from what the code says, and a unit test does the same (like `opena
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 import sys
+import textwrap
 import types
 import typing
 from typing import Any
@@ -147,6 +150,28 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """Each field's docstring (the string literal under it) in `model`'s class body and its bases',
+    read from their source as pydantic's `use_attribute_docstrings` would (which the layer leaves
+    off: it would parse `config.py` at every cold start)."""
+    docstrings: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not issubclass(cls, BaseModel) or cls is BaseModel:
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+        assert isinstance(body, ast.ClassDef)
+        for node, after in zip(body.body, body.body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docstrings[node.target.id] = inspect.cleandoc(after.value.value)
+    return docstrings
+
+
 def render(model: type[BaseModel] = Settings) -> str:
     """The whole page, from the settings model and `template.yaml`; a field without a docstring raises."""
     set_by = template_values()
@@ -167,16 +192,18 @@ def render(model: type[BaseModel] = Settings) -> str:
         "| variable | type | default | bounds | set by the template | meaning |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    docstrings = attribute_docstrings(model)
     for name, field in model.model_fields.items():
+        description = field.description or docstrings.get(name)
         if not field.alias:
             raise ValueError(f"{model.__name__}.{name} has no alias (its environment variable)")
-        if not field.description:
+        if not description:
             raise ValueError(
                 f"{model.__name__}.{name} ({field.alias}) has no docstring: describe it in config.py"
             )
         lines.append(
             f"| `{field.alias}` | {_type_name(field.annotation)} | {_default(field)} | {_bounds(field)} "
-            f"| {set_by.get(field.alias, '')} | {_cell(field.description)} |"
+            f"| {set_by.get(field.alias, '')} | {_cell(description)} |"
         )
     lines += [
         "",

@@ -90,9 +90,10 @@ def check_http_url(value: str) -> None:
 class Settings(BaseModel):
     """Every knob the layer reads from the environment. Field aliases are the variable names."""
 
-    model_config = ConfigDict(
-        frozen=True, populate_by_name=True, extra="ignore", use_attribute_docstrings=True
-    )
+    # Field docstrings are documentation (`make docs` reads them from this file's source):
+    # `use_attribute_docstrings` would parse this module's source at every import, about 13 ms of
+    # CPU of the cold start (docs/benchmark.md, fourth round).
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     openrouter_base_url: str = Field(DEFAULT_OPENROUTER_BASE_URL, alias="OPENROUTER_BASE_URL")
     """OpenAI-compatible base URL of OpenRouter (an http(s) URL; the emulator's locally)."""
