@@ -31,17 +31,10 @@ Language = Annotated[
 ]
 
 
-# `defer_build`: a model's validator and serializer are built on its first use, not at import. A
-# function imports the models of every route of its module (models/stories.py holds four
-# functions' models) and uses a few: the others cost it nothing (docs/benchmark.md, fourth round).
-# A model that cannot build still fails its tests (every route's model is validated in them, and
-# `make openapi` builds every request and response schema).
-
-
 class RequestModel(BaseModel):
     """Requests reject unknown fields and wrong types ('6' is not 6) with a 422 naming the field."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class CharacterRef(RequestModel):
@@ -65,7 +58,7 @@ class CharacterRef(RequestModel):
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    model_config = ConfigDict(frozen=True)
 
 
 class ReplyModel(BaseModel):
@@ -76,7 +69,7 @@ class ReplyModel(BaseModel):
     entry. Patterns use Python's `re`, the dialect the schema is generated and tested with.
     """
 
-    model_config = ConfigDict(extra="ignore", regex_engine="python-re", defer_build=True)
+    model_config = ConfigDict(extra="ignore", regex_engine="python-re")
 
     def soft_problems(self) -> list[str]:
         """What is wrong with an otherwise usable reply (logged and counted, never re-asked)."""
