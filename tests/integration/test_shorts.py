@@ -39,7 +39,7 @@ from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
 from local.template import functions, physical_name
-from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from tests.durable_jobs import ProbedElsewhere, RunnerStarter, crash_after, running, succeeded
 from tests.integration.conftest import Stack
 from tests.integration.test_assembly import ffmpeg_says, gray_frame
 
@@ -592,40 +592,10 @@ def test_parallel_segments_wait_out_a_half_open_breaker_instead_of_failing_the_s
     every parallel segment's image request is refused before it is sent (ProviderCircuitOpenError).
     Each segment waits (a durable wait) and tries again; once that probe succeeded (the breaker
     closes) the short is made, each image paid once."""
-    import threading
-    import time
-
     from contentgen.connectors.genai_connector import PROVIDER
     from contentgen.core import breaker as breakers
 
-    name = f"{PROVIDER}#{breakers.PROVIDER_SCOPE}"
-
-    class ProbedElsewhere(breakers.LocalCircuitStore):
-        def __init__(self, lease_seconds: float, refusals: int) -> None:
-            super().__init__(lease_seconds)
-            self.refusals = refusals
-            self.refused = 0
-            self.lock = threading.Lock()
-            now = time.time()
-            self._states[name] = breakers.CircuitSnapshot(
-                breakers.HALF_OPEN, now - 60, "elsewhere", now + 3600
-            )
-
-        def read(self, circuit: str) -> breakers.CircuitSnapshot:
-            snapshot = super().read(circuit)
-            if (
-                circuit == name
-                and snapshot.state == breakers.HALF_OPEN
-                and snapshot.probe_owner == "elsewhere"
-            ):
-                with self.lock:
-                    self.refused += 1
-                    if self.refused > self.refusals:  # the other container's probe succeeded
-                        self.close(circuit)
-                        return breakers.CircuitSnapshot(breakers.CLOSED)
-            return snapshot
-
-    store = ProbedElsewhere(30, refusals=2)
+    store = ProbedElsewhere(f"{PROVIDER}#{breakers.PROVIDER_SCOPE}", refusals=2)
     monkeypatch.setattr(breakers, "_build_store", lambda settings: store)
     key = f"key-{uuid.uuid4().hex[:12]}"
     status, accepted = api.call("POST", "/shorts", {"prompt": "A kite", "segment_count": 3}, key_id=key)
@@ -686,3 +656,33 @@ def test_a_reaped_short_gets_its_failure_webhook_once(stack: Stack, api: Api, ho
     job = get_job(job_id)
     assert job is not None
     assert job.webhook == "delivered"
+
+
+def test_clips_the_budget_cannot_hold_leave_the_stills_and_say_why(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """A key whose day can hold the stills' estimate but not the clips': the short starts with
+    the stills' estimate held (202), starts no clip, and the status says the budget is why; a
+    day that cannot hold even the stills is 429 naming the stills' estimate."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    body = {"prompt": "A kite over the dunes", "segment_count": 3, "clips": True}
+    stills = _stills_estimate(**body)
+    set_daily_budget(key, Decimal(str(stills)) + Decimal("0.5"))  # far below 3 clips
+    status, accepted = api.call("POST", "/shorts", body, key_id=key)
+    assert status == 202, accepted
+    assert accepted["estimate_usd"] == pytest.approx(stills)
+    results = jobs.wait_all()
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    visuals = short["parts"]["visuals"]
+    assert [v["kind"] for v in visuals] == ["still"] * 3
+    assert all("budget" in v["reason"] for v in visuals), visuals
+    assert video_starts(stack) == 0
+    assert short["usage"]["video"] == 0
+
+    poor = f"key-{uuid.uuid4().hex[:12]}"
+    set_daily_budget(poor, Decimal(0))
+    status, refused = api.call("POST", "/shorts", body, key_id=poor)
+    assert (status, refused["code"]) == (429, "budget_exceeded"), refused
+    assert "clips" not in refused["message"]  # the stills' estimate: what would have started

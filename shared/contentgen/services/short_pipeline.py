@@ -51,6 +51,7 @@ from contentgen.services.shorts import (
     TITLE_S,
     ClipPlan,
     clip_plan,
+    clips_budgeted,
     estimate,
     media_prefix,
     voice_of,
@@ -99,7 +100,9 @@ def _story(run: JobRun, request: ShortRequest, reservations: Reservations) -> di
         "segments": [segment.model_dump(mode="json") for segment in story.segments],
     }
     usage = meter.as_usage()
-    put_media(f"{media_prefix(run.job_id)}/story.json", json.dumps(value).encode(), "application/json")
+    # What it cost travels with the stored story: a recovery after a crash charges it (never 0).
+    stored = {**value, "usage": usage}
+    put_media(f"{media_prefix(run.job_id)}/story.json", json.dumps(stored).encode(), "application/json")
     update_job(run.job_id, status="running", step="story", outputs={"story": value, "story_usage": usage})
     return {**value, "usage": usage}
 
@@ -347,12 +350,17 @@ def _stored_audio(job_id: str, n: int) -> dict[str, Any] | None:
     return {"key": key, "model": model, "duration_s": seconds, "cost_usd": cost, "requests": 1}
 
 
-def _stored_story(job_id: str) -> dict[str, Any] | None:
+def _stored_story(job_id: str, request: ShortRequest) -> dict[str, Any] | None:
+    """The story a crashed `story` step stored, with what it cost (stored beside it); a file
+    without its cost is charged the story's bound (it was paid at the provider)."""
     key = f"{media_prefix(job_id)}/story.json"
     if not media_exists(key):
         return None
     value = json.loads(get_media(key))
-    usage = {"model": value.get("model"), "cost_usd": None, "provider_requests": 1}
+    usage = value.get("usage")
+    if not isinstance(usage, dict) or usage.get("cost_usd") is None:
+        bound = float(estimate(request)["text"])
+        usage = {"model": value.get("model"), "cost_usd": bound, "provider_requests": 1}
     return {**value, "usage": usage}
 
 
@@ -392,7 +400,9 @@ def _segment(
     if audio is None:
         logger.warning("narration failed; segment silent", extra={"segment": n, "reason": narration.message})
     clip: dict[str, Any] = {}
-    if request.clips:
+    if request.clips and not clips_budgeted(request, run.reservation):
+        clip = _no_clip("the budget could hold the short's estimate with stills only, not with clips")
+    elif request.clips:
         seconds = float(audio["duration_s"]) + BREATH_S if audio else _silent_seconds(str(segment["text"]))
         clip = _clip(context, run, request, segment, seconds, reservations, deadline)
     done = {
@@ -556,7 +566,7 @@ def run_short(run: JobRun) -> JobResult:
     story = paid_step(
         context, "story", lambda: _story(run, request, reservations), wait_unsent_until=deadline
     )
-    story = _recovered(context, "story", story, lambda: _stored_story(run.job_id))
+    story = _recovered(context, "story", story, lambda: _stored_story(run.job_id, request))
     if not story.ok:
         # Nothing confirmed paid: the hold is released (an unconfirmed story is charged its bound).
         unconfirmed = _unconfirmed_story(request) if story.unconfirmed else None
