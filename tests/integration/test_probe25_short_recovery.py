@@ -30,8 +30,8 @@ pytestmark = pytest.mark.integration
 
 def test_a_story_recovered_after_a_crash_is_still_charged(
     stack: Stack,
-    api: Api,
-    jobs: RunnerStarter,
+    api: Api,  # noqa: F811
+    jobs: RunnerStarter,  # noqa: F811
     hooks: list[Any],  # noqa: F811
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:12]}"
