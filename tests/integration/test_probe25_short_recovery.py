@@ -13,6 +13,8 @@ docs, "Step semantics"); the replay is exactly the path this test takes (tests/d
 `crash_after`, the team's own harness).
 """
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import uuid
@@ -30,9 +32,9 @@ pytestmark = pytest.mark.integration
 
 def test_a_story_recovered_after_a_crash_is_still_charged(
     stack: Stack,
-    api: Api,  # noqa: F811
-    jobs: RunnerStarter,  # noqa: F811
-    hooks: list[Any],  # noqa: F811
+    api: Api,
+    jobs: RunnerStarter,
+    hooks: list[Any],
 ) -> None:
     key = f"key-{uuid.uuid4().hex[:12]}"
     with crash_after({"story"}) as crashed:

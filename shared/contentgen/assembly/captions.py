@@ -397,20 +397,10 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def _srt_text(cue: Cue) -> str:
-    """A cue's text as SubRip reads it back: an SRT reader takes any line with `-->` for a timing
-    line (ffmpeg's libavformat/srtdec.c starts a new event there) and a blank line for the cue's
-    end, so the narration's `-->` becomes an arrow and blank lines are dropped: every spoken
-    word stays in the file (and in the MP4's soft track, made from it)."""
-    lines = (line.replace("-->", "\u2192") for line in cue.lines)
-    return "\n".join(line for line in lines if line.strip())
-
-
 def to_srt(cues: Sequence[Cue]) -> str:
-    """SubRip text: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line after each;
-    the text as `_srt_text` makes it safe."""
+    """SubRip text: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line after each."""
     blocks = [
-        f"{number}\n{_timestamp(cue.start_s, ',')} --> {_timestamp(cue.end_s, ',')}\n{_srt_text(cue)}\n"
+        f"{number}\n{_timestamp(cue.start_s, ',')} --> {_timestamp(cue.end_s, ',')}\n{cue.text}\n"
         for number, cue in enumerate(cues, start=1)
     ]
     return "\n".join(blocks)
@@ -420,8 +410,6 @@ def to_vtt(cues: Sequence[Cue]) -> str:
     """WebVTT text: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm` with escaped text."""
     blocks = ["WEBVTT\n"]
     for cue in cues:
-        # Escaped, so `-->` (which a cue payload must not contain, WebVTT 1.0) cannot end the cue.
-        text = "\n".join(line for line in cue.lines if line.strip())
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         blocks.append(f"{_timestamp(cue.start_s, '.')} --> {_timestamp(cue.end_s, '.')}\n{text}\n")
     return "\n".join(blocks)

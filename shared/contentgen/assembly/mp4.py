@@ -151,37 +151,3 @@ def _track(stream: BinaryIO, trak: Box) -> Track:
             codec = payload[12:16].decode("latin-1")  # version+flags, entry count, entry size, code
     duration = _header_duration(_payload(stream, mdhd)) if mdhd else 0.0
     return Track(handler, codec, width, height, duration)
-
-
-TRACK_ENABLED = 0x000001  # tkhd flags: track_enabled (ISO/IEC 14496-12, 8.3.2)
-
-
-def disable_tracks(path: Path, handlers: frozenset[str]) -> int:
-    """Clear the `track_enabled` flag in the `tkhd` of every track whose handler is in
-    `handlers` (e.g. `sbtl`, `text`), in place; the number of tracks changed. ffmpeg's MP4 muxer
-    enables the first track of each media type when none is marked default, whatever
-    `-disposition` said (libavformat/movenc.c `enable_tracks`), and players (QuickTime, iOS)
-    then show an enabled text track: a soft track meant to be off is switched off here. Only
-    the three flag bytes change: sizes and offsets stay, `+faststart` stays."""
-    changed = 0
-    with path.open("r+b") as stream:
-        top = _boxes(stream, 0, path.stat().st_size)
-        moov = next((box for box in top if box.kind == "moov"), None)
-        if moov is None:
-            raise Mp4FormatError(f"{path.name} has no moov box")
-        for trak in _boxes(stream, moov.offset + moov.header, moov.offset + moov.size):
-            if trak.kind != "trak":
-                continue
-            hdlr = _find(stream, trak, ["mdia", "hdlr"])
-            tkhd = _find(stream, trak, ["tkhd"])
-            if hdlr is None or tkhd is None:
-                continue
-            if _payload(stream, hdlr)[8:12].decode("latin-1") not in handlers:
-                continue
-            stream.seek(tkhd.offset + tkhd.header + 1)  # version (1 byte), then flags (3 bytes)
-            flags = int.from_bytes(stream.read(3), "big")
-            if flags & TRACK_ENABLED:
-                stream.seek(tkhd.offset + tkhd.header + 1)
-                stream.write((flags & ~TRACK_ENABLED).to_bytes(3, "big"))
-                changed += 1
-    return changed

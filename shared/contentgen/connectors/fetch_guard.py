@@ -5,9 +5,8 @@ name can still resolve to one: `localtest.me` and `*.localtest.me` to 127.0.0.1,
 (any `<address>.nip.io`) to that address, a name of one's own to 169.254.169.254. Before a
 provider is asked to fetch a URL, its host is resolved here and every answer must be public
 (`public_url.is_public`); a name that does not resolve is refused too (the provider could not
-fetch it either). What remains is DNS rebinding between this check and the fetch, which only the
-fetcher can close: a fetch of ours (the webhooks) connects to an address this check returned; a
-provider's fetch is the provider's to pin.
+fetch it either). What remains is DNS rebinding between this check and the provider's fetch,
+which only the fetcher can close.
 
 The resolver is injectable (`set_resolver`): tests answer from a table and never use the real DNS.
 """
@@ -41,16 +40,13 @@ def set_resolver(resolver: Resolver | None) -> None:
     _resolver = resolver or system_resolver
 
 
-def check_fetchable(url: str, *, field: str) -> list[str]:
+def check_fetchable(url: str, *, field: str) -> None:
     """Raise InvalidRequestError (422 naming `field`) unless every address the URL's host resolves
     to is public. An `https` URL that already passed `models.characters.check_image_url` is expected;
-    a `data:` URL (inline bytes) is not fetched and passes. Returns the addresses checked (the
-    literal for an address host; none for a URL not fetched): a fetcher of our own connects to
-    one of THEM, never resolving again, so DNS rebinding between check and fetch cannot move it
-    (`contentgen.services.webhooks.http_post`)."""
+    a `data:` URL (inline bytes) is not fetched and passes."""
     parts = urlsplit(url)
     if parts.scheme.lower() != "https":
-        return []
+        return
     netloc = parts.netloc.rsplit("@", 1)[-1]
     raw = netloc[: netloc.find("]") + 1] if netloc.startswith("[") else netloc.rsplit(":", 1)[0]
     try:
@@ -60,7 +56,7 @@ def check_fetchable(url: str, *, field: str) -> list[str]:
     if not isinstance(host, str):
         if not is_public(host):
             raise InvalidRequestError(field, "must not name a non-public address")
-        return [str(host)]
+        return
     reason = refused_name(host)
     if reason is not None:
         raise InvalidRequestError(field, reason)
@@ -79,4 +75,3 @@ def check_fetchable(url: str, *, field: str) -> list[str]:
             raise InvalidRequestError(
                 field, f"its host {host} resolves to a non-public address ({address}); give a public URL"
             )
-    return answers

@@ -12,33 +12,6 @@ from contentgen.models.common import CharacterRef, Language, Prompt, RequestMode
 ShortAspectRatio = Literal["9:16", "16:9", "1:1"]
 ShortStatusName = Literal["pending", "running", "succeeded", "failed"]
 
-# Languages written in scripts the burned-in captions cannot draw: the caption font is DejaVu Sans
-# Bold only (`contentgen.assembly`: Latin, Greek, Cyrillic, and no CJK, Thai, Indic, Burmese,
-# Khmer or Lao glyphs, https://dejavu-fonts.github.io/ "Unicode coverage", read 2026-12-07), and
-# libass draws a missing glyph as a box. A short in one of them is refused (422 naming
-# `language`) rather than made with unreadable captions. Primary subtags (BCP 47 / ISO 639-1).
-CAPTIONS_CANNOT_DRAW = {
-    "ja": "Japanese",
-    "ko": "Korean",
-    "zh": "Chinese",
-    "yue": "Cantonese",
-    "th": "Thai",
-    "hi": "Devanagari",
-    "mr": "Devanagari",
-    "ne": "Devanagari",
-    "bn": "Bengali",
-    "pa": "Gurmukhi",
-    "gu": "Gujarati",
-    "ta": "Tamil",
-    "te": "Telugu",
-    "kn": "Kannada",
-    "ml": "Malayalam",
-    "si": "Sinhala",
-    "my": "Burmese",
-    "km": "Khmer",
-    "lo": "Lao",
-}
-
 
 class ShortRequest(RequestModel):
     """What a short is made from. `voice`: a prebuilt voice of the catalog's speech model (422
@@ -76,17 +49,6 @@ class ShortRequest(RequestModel):
     callback_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = Field(
         None, description="Public https URL told of the outcome (Standard Webhooks signature)."
     )
-
-    @field_validator("language")
-    @classmethod
-    def _captions_can_draw(cls, value: str) -> str:
-        script = CAPTIONS_CANNOT_DRAW.get(value.split("-")[0].lower())
-        if script is not None:
-            raise ValueError(
-                f"the short's burned-in captions cannot draw {script} script yet (their font covers "
-                "Latin, Greek and Cyrillic); use a language written in one of those"
-            )
-        return value
 
     @field_validator("callback_url")
     @classmethod

@@ -17,8 +17,7 @@
   address (`contentgen.connectors.fetch_guard.check_fetchable`, the one URL guard); each attempt
   checks both again, since DNS may answer otherwise by then: a host now resolving to a
   non-public address ends the deliveries (final, nothing sent); one that does not resolve is
-  retried like an unreachable receiver. The POST connects to an address that check approved
-  (`http_post`: DNS pinning), never resolving the name again. Redirects are never followed.
+  retried like an unreachable receiver. Redirects are never followed.
 
 The HTTP poster is injectable (`set_webhook_poster`): tests deliver to a recording receiver.
 """
@@ -28,16 +27,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
-import socket
-import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from contentgen.clients.secrets import WEBHOOK_SECRET, read_api_key
 from contentgen.connectors.fetch_guard import check_fetchable
@@ -68,6 +65,11 @@ class PostResult:
 Poster = Callable[[str, bytes, dict[str, str], float], PostResult]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is a failed delivery (Standard Webhooks), never followed
+
+
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
@@ -75,46 +77,17 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to the host's name (TLS SNI and certificate check, `Host`) over a TCP connection
-    to `address`, an address the URL guard checked: the name is not resolved again."""
-
-    def __init__(self, host: str, address: str, *, port: int | None, timeout: float) -> None:
-        super().__init__(host, port=port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
-    """POST over HTTPS to an address the URL guard checked for this very attempt
-    (`check_fetchable` returns the addresses it approved; the connection goes to the first, with
-    the name kept for TLS and `Host`), so DNS that answers otherwise between the check and the
-    connection (rebinding, TTL 0) cannot send the signed POST to an internal address (OWASP SSRF
-    Prevention Cheat Sheet, DNS pinning). No redirect is followed (a 3xx is a failed delivery).
-    The status (and Retry-After), or the transport error's class."""
-    parts = urlsplit(url)
+    """POST with urllib (no redirects followed); the status or the transport error's class."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - https checked
+    opener = urllib.request.build_opener(_NoRedirect)
     try:
-        addresses = check_fetchable(url, field="callback_url")
-    except InvalidRequestError as exc:
-        return PostResult(None, error=f"refused: {exc.message}")
-    if parts.scheme.lower() != "https" or not parts.hostname or not addresses:
-        return PostResult(None, error="not an https URL with a checked host")
-    path = parts.path or "/"
-    if parts.query:
-        path += f"?{parts.query}"
-    connection = _PinnedHTTPSConnection(parts.hostname, addresses[0], port=parts.port, timeout=timeout)
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return PostResult(int(response.status), _retry_after(response.getheader("Retry-After")))
-    except (OSError, ValueError, http.client.HTTPException) as exc:
+        with opener.open(request, timeout=timeout) as response:
+            return PostResult(int(response.status))
+    except urllib.error.HTTPError as exc:
+        return PostResult(int(exc.code), _retry_after(exc.headers.get("Retry-After")))
+    except (OSError, ValueError) as exc:
         return PostResult(None, error=type(exc).__name__)
-    finally:
-        connection.close()
 
 
 _poster: Poster = http_post
