@@ -656,33 +656,3 @@ def test_a_reaped_short_gets_its_failure_webhook_once(stack: Stack, api: Api, ho
     job = get_job(job_id)
     assert job is not None
     assert job.webhook == "delivered"
-
-
-def test_clips_the_budget_cannot_hold_leave_the_stills_and_say_why(
-    stack: Stack, api: Api, jobs: RunnerStarter
-) -> None:
-    """A key whose day can hold the stills' estimate but not the clips': the short starts with
-    the stills' estimate held (202), starts no clip, and the status says the budget is why; a
-    day that cannot hold even the stills is 429 naming the stills' estimate."""
-    key = f"key-{uuid.uuid4().hex[:12]}"
-    body = {"prompt": "A kite over the dunes", "segment_count": 3, "clips": True}
-    stills = _stills_estimate(**body)
-    set_daily_budget(key, Decimal(str(stills)) + Decimal("0.5"))  # far below 3 clips
-    status, accepted = api.call("POST", "/shorts", body, key_id=key)
-    assert status == 202, accepted
-    assert accepted["estimate_usd"] == pytest.approx(stills)
-    results = jobs.wait_all()
-    assert all(succeeded(result) for result in results), [r.error for r in results]
-    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
-    assert short["status"] == "succeeded", short
-    visuals = short["parts"]["visuals"]
-    assert [v["kind"] for v in visuals] == ["still"] * 3
-    assert all("budget" in v["reason"] for v in visuals), visuals
-    assert video_starts(stack) == 0
-    assert short["usage"]["video"] == 0
-
-    poor = f"key-{uuid.uuid4().hex[:12]}"
-    set_daily_budget(poor, Decimal(0))
-    status, refused = api.call("POST", "/shorts", body, key_id=poor)
-    assert (status, refused["code"]) == (429, "budget_exceeded"), refused
-    assert "clips" not in refused["message"]  # the stills' estimate: what would have started

@@ -51,7 +51,6 @@ from contentgen.services.shorts import (
     TITLE_S,
     ClipPlan,
     clip_plan,
-    clips_budgeted,
     estimate,
     media_prefix,
     voice_of,
@@ -400,9 +399,7 @@ def _segment(
     if audio is None:
         logger.warning("narration failed; segment silent", extra={"segment": n, "reason": narration.message})
     clip: dict[str, Any] = {}
-    if request.clips and not clips_budgeted(request, run.reservation):
-        clip = _no_clip("the budget could hold the short's estimate with stills only, not with clips")
-    elif request.clips:
+    if request.clips:
         seconds = float(audio["duration_s"]) + BREATH_S if audio else _silent_seconds(str(segment["text"]))
         clip = _clip(context, run, request, segment, seconds, reservations, deadline)
     done = {

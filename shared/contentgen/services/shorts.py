@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from contentgen.billing.budgets import BudgetExceededError
 from contentgen.billing.prices import image_cost, speech_words_bound, text_cost_bound, video_cost
 from contentgen.catalog import default_chain, find_model, video_violations
 from contentgen.config import get_settings
@@ -50,7 +49,7 @@ from contentgen.models.shorts import (
     ShortUsage,
 )
 from contentgen.services.jobs import JobEstimate, owned_job, start_job
-from contentgen.stores.jobs import Job, check_configured
+from contentgen.stores.jobs import check_configured
 from contentgen.stores.media import presigned_get_url
 
 KIND = "short"
@@ -86,15 +85,15 @@ MAX_WORDS_PER_SEGMENT = 25
 BYTES_PER_WORD = 12
 
 
-def estimate(request: ShortRequest, *, clips: bool | None = None) -> dict[str, Any]:
+def estimate(request: ShortRequest) -> dict[str, Any]:
     """The most the short can cost before anything is paid, by kind (USD), from the catalog's
     prices (`contentgen.billing.prices`): the story's request bound (`text_cost_bound`: its prompt
     and the model's largest answer), one image per segment at the dearest image model of the
     chain (a fallback may answer), each narration's reservation bound
     (`speech_words_bound`, `MAX_WORDS_PER_SEGMENT` words) at the dearest speech model, and with
     `clips` one clip per segment at its most (`clip_bound`: the longest clip a model of the video
-    chain makes at the aspect ratio, at the dearest such model; `clips=False`: without them
-    whatever the request says). `basis` says what it is made of, for a refusal's message."""
+    chain makes at the aspect ratio, at the dearest such model). `basis` says what it is made of,
+    for a refusal's message."""
     settings = get_settings()
     n = request.segment_count
     text_model = settings.text_models[0]
@@ -119,9 +118,7 @@ def estimate(request: ShortRequest, *, clips: bool | None = None) -> dict[str, A
     ]
     voice_each, voice_model = max(voices, default=(Decimal(0), default_chain("speech")[0]))
     clip_each, clip_basis = (
-        clip_bound(request.aspect_ratio, settings.video_models)
-        if (request.clips if clips is None else clips)
-        else (Decimal(0), None)
+        clip_bound(request.aspect_ratio, settings.video_models) if request.clips else (Decimal(0), None)
     )
     parts = {"text": text, "image": image_each * n, "voice": voice_each * n, "video": clip_each * n}
     total = sum(parts.values(), Decimal(0))
@@ -221,23 +218,11 @@ def clip_bound(aspect_ratio: str, models: Sequence[str]) -> tuple[Decimal, str |
     return usd, basis
 
 
-def short_estimate(request: ShortRequest, *, clips: bool | None = None) -> JobEstimate:
+def short_estimate(request: ShortRequest) -> JobEstimate:
     """What `start_job` holds on the payers' budgets before the short starts (`estimate`), for
     as long as the short may run (`DEADLINE_SECONDS`) if it never settles."""
-    cost = estimate(request, clips=clips)
+    cost = estimate(request)
     return JobEstimate(usd=cost["total_usd"], basis=cost["basis"], hold_seconds=DEADLINE_SECONDS)
-
-
-def clips_budgeted(request: ShortRequest, reservation: dict[str, Any] | None) -> bool:
-    """Whether the short's hold covers its clips: `start_short` holds the estimate with clips,
-    or, when the budget cannot hold that but can hold the stills', the stills' estimate (the
-    short then keeps its stills). No reservation (an unpriced chain): the paid steps reserve
-    for themselves, clips included."""
-    if not request.clips:
-        return False
-    if reservation is None or reservation.get("usd") is None:
-        return True
-    return bool(Decimal(str(reservation["usd"])) >= estimate(request)["total_usd"])
 
 
 def start_short(
@@ -251,9 +236,7 @@ def start_short(
 ) -> ShortAccepted:
     """Validate the voice and `callback_url`, hold the short's most (`short_estimate`) on each
     payer's budget (`payers`, default the owner) and start the job once (`start_job`): a payer
-    without budget left is 429 `budget_exceeded` naming the estimate, nothing started or paid.
-    With `clips`, a budget that cannot hold the clips but can hold the stills starts the short
-    with stills (`clips_budgeted`)."""
+    without budget left is 429 `budget_exceeded` naming the estimate, nothing started or paid."""
     check_configured()
     voice_of(request)
     if request.callback_url is not None:
@@ -261,30 +244,16 @@ def start_short(
         # again before each delivery (contentgen.services.webhooks).
         check_fetchable(request.callback_url, field="callback_url")
     most = short_estimate(request)
-
-    def start(most: JobEstimate) -> Job:
-        job, _ = start_job(
-            KIND,
-            function=get_settings().short_job_function,
-            request=request.model_dump(mode="json"),
-            owner=owner,
-            scope=scope,
-            key=key,
-            estimate=most,
-            payers=payers,
-        )
-        return job
-
-    try:
-        job = start(most)
-    except BudgetExceededError:
-        if not request.clips:
-            raise
-        # Clips "where the budget allows": a budget that cannot hold the clips but can hold the
-        # stills starts the short with stills (`clips_budgeted`; the status says why); one that
-        # cannot hold even those is refused naming the stills' estimate.
-        most = short_estimate(request, clips=False)
-        job = start(most)
+    job, _ = start_job(
+        KIND,
+        function=get_settings().short_job_function,
+        request=request.model_dump(mode="json"),
+        owner=owner,
+        scope=scope,
+        key=key,
+        estimate=most,
+        payers=payers,
+    )
     return ShortAccepted(
         short_id=job.job_id,
         status=job.status,
