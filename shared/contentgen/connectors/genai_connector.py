@@ -23,7 +23,7 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.model_gone import gone_model
+from contentgen.connectors.model_gone import gone_model, refused_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import (
@@ -121,6 +121,23 @@ def _unreadable(exc: Exception) -> ProviderFailure:
     return ProviderFailure(FailureKind.UNREADABLE, message=what[: _RECEIVED_CHARS * 2])
 
 
+def _zero_quota(details: object) -> bool:
+    """True when a `google.rpc.QuotaFailure` in `details` names a quota of 0 (`quotaValue: "0"`): the
+    key has no quota at all for the model (a free-tier key and a paid-only model,
+    googleapis/js-genai#1322), which no wait changes."""
+    if isinstance(details, dict):  # the SDK's `details` is the whole body, or its `error`
+        error = details.get("error", details)
+        details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, list):
+        return False
+    for detail in details:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            for violation in detail.get("violations") or []:
+                if isinstance(violation, dict) and str(violation.get("quotaValue", "")).strip() == "0":
+                    return True
+    return False
+
+
 def _failure_for_status(
     status: int, message: str | None, details: object, headers: object
 ) -> ProviderFailure:
@@ -128,6 +145,11 @@ def _failure_for_status(
     retry_after = retry_delay_from_google_error(details)
     if retry_after is None:
         retry_after = retry_after_from_headers(headers)
+    declined = refused_model("google", status, message)
+    if declined is not None or (status == 429 and _zero_quota(details)):
+        # A free-tier key and a paid-only model ("doesn't have a free quota tier", a quota of
+        # `limit: 0`): no wait helps; the model is live, so it is not "gone" either.
+        return ProviderFailure(FailureKind.KEY_DECLINED, status, message=message)
     if status == 429:
         quota = per_day_quota(details)
         if quota is not None:
@@ -146,7 +168,13 @@ def _failure_for_status(
         return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
     gone = gone_model("google", status, message)
     if gone is not None:
-        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)
+        return ProviderFailure(
+            FailureKind.MODEL_GONE,
+            status,
+            message=message,
+            model=gone.model,
+            unconfirmed=gone.wording.ambiguous is not None,
+        )
     if is_safety_block(message):
         return ProviderFailure(FailureKind.DECLINED, status, message=message)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
@@ -185,7 +213,9 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
     401/403 are the key (rotation path); a 404 in one of Google's wordings for a model it does not serve
     (`contentgen.connectors.model_gone`, every documented or reported wording)
-    is MODEL_GONE (the next model of the chain, remembered); a 4xx whose message is a safety filter's
+    is MODEL_GONE (the next model of the chain, remembered; the ambiguous Gemini API wording is confirmed
+    with `models.get` first, `model_listed_gone`); a free-tier key refused a paid-only model (429 "doesn't
+    have a free quota tier", `limit: 0`) is KEY_DECLINED (the next model; 503 when none is left); a 4xx whose message is a safety filter's
     (`is_safety_block`, e.g. Imagen's 400 INVALID_ARGUMENT "The prompt could not be submitted ...
     Support codes: 61493863") is DECLINED (422 content_filtered); 400 INVALID_ARGUMENT /
     FAILED_PRECONDITION and other 4xx are our request. The message (`error.message`) is the
@@ -212,6 +242,28 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     return _unreadable(exc)
 
 
+# Seconds for the `models.get` that settles an ambiguous "not found" (free metadata, no generation).
+_MODEL_CHECK_TIMEOUT_SECONDS = 5.0
+
+
+def model_listed_gone(client: genai.Client, model: str) -> bool | None:
+    """Whether Google no longer serves `model`, from its own metadata (`models.get`, free): a 404
+    means gone (True); an answer means the model exists (False), so the 404 "is not found ... or is
+    not supported for predictLongRunning" that asked this was Google declining the key (a
+    free-tier key and a paid-only model, google-gemini/cookbook#706); another failure: None (not
+    known). Sources: https://ai.google.dev/api/models#method:-models.get (read 2026-12-07)."""
+    try:
+        client.models.get(
+            model=model,
+            config=types.GetModelConfig(
+                http_options=types.HttpOptions(timeout=int(_MODEL_CHECK_TIMEOUT_SECONDS * 1000))
+            ),
+        )
+    except errors.APIError as exc:
+        return True if exc.code == 404 else None
+    return False
+
+
 class _Connector:
     def get(self) -> genai.Client:
         return get_genai_client()
@@ -220,4 +272,4 @@ class _Connector:
         reset_genai_client()
 
 
-google_genai = ProviderCaller(PROVIDER, _Connector(), classify_genai_error)
+google_genai = ProviderCaller(PROVIDER, _Connector(), classify_genai_error, confirm_gone=model_listed_gone)

@@ -40,7 +40,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
@@ -58,6 +58,8 @@ from contentgen.errors import (
     ContentModeratedError,
     DeadlineExceededError,
     InputUnreachableError,
+    ModelNotAvailableToKeyError,
+    ModelRefusedRequestError,
     ModelUnavailableError,
     ProviderAuthError,
     ProviderBusyError,
@@ -124,6 +126,12 @@ class FailureKind(StrEnum):
     # The provider no longer serves the model (retired, unknown, no endpoint left): not retried,
     # the next model of the chain is tried, and the model is remembered (`remember_model_gone`).
     MODEL_GONE = "model_gone"
+    # The model exists but cannot do this request as sent (no endpoint takes a parameter sent):
+    # not retried, the next model of the chain is tried, nothing remembered.
+    MODEL_REFUSED = "model_refused"
+    # The provider serves the model, but not to this key (a free-tier key, a paid-only model): not
+    # retried, the next model is tried, nothing remembered or counted as gone (503, final).
+    KEY_DECLINED = "key_declined"
 
     @property
     def retryable(self) -> bool:
@@ -141,6 +149,8 @@ _FINAL_KINDS = frozenset(
         FailureKind.QUOTA_EXHAUSTED,
         FailureKind.INPUT_UNREACHABLE,
         FailureKind.MODEL_GONE,
+        FailureKind.MODEL_REFUSED,
+        FailureKind.KEY_DECLINED,
     }
 )
 # Failures after which a provider may have started the work it was asked for: for work that is
@@ -163,6 +173,8 @@ _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.QUOTA_EXHAUSTED: ProviderQuotaExhaustedError,
     FailureKind.INPUT_UNREACHABLE: InputUnreachableError,
     FailureKind.MODEL_GONE: ModelUnavailableError,
+    FailureKind.MODEL_REFUSED: ModelRefusedRequestError,
+    FailureKind.KEY_DECLINED: ModelNotAvailableToKeyError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -182,6 +194,11 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
     FailureKind.INPUT_UNREACHABLE: "could not use the URL given (not downloadable, or not an image)",
     FailureKind.MODEL_GONE: "no longer serves the model",
+    FailureKind.MODEL_REFUSED: "cannot serve this request with the model",
+    FailureKind.KEY_DECLINED: (
+        "does not serve the model to this API key (e.g. a free-tier key and a paid-only model: enable "
+        "billing on the key's project, or configure a model the key may use)"
+    ),
 }
 
 # The provider's own message is quoted to the caller, redacted (`observability.redact`, the same
@@ -206,7 +223,9 @@ class ProviderFailure:
     `error.metadata.raw`): both are quoted to the caller (redacted, at most `_UPSTREAM_CHARS`) and
     logged. `field` is the request field an `INPUT_UNREACHABLE` failure is about (`image_url`).
     `model` (for `MODEL_GONE`) is the model the provider named, when it is not the one asked (OpenRouter
-    refuses a whole request for one unknown id in its `models` list).
+    refuses a whole request for one unknown id in its `models` list). `unconfirmed` (for
+    `MODEL_GONE`): the wording also means something else (`GoneWording.ambiguous`, e.g. a free-tier
+    key), so the call policy confirms with the caller's `confirm_gone` before remembering it.
     """
 
     kind: FailureKind
@@ -228,6 +247,7 @@ class ProviderFailure:
         return f"[{name}] {words}".strip() if name else words
 
     model: str | None = None
+    unconfirmed: bool = False
 
     def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
         """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
@@ -336,6 +356,8 @@ def _answer(failure: ProviderFailure, provider: str, attempts: int) -> Exception
 # Failures after which the next model in the chain is worth trying (the provider, not the request).
 _FALLBACK_ERRORS = (
     ModelUnavailableError,
+    ModelRefusedRequestError,
+    ModelNotAvailableToKeyError,
     ProviderRateLimitedError,
     ProviderUnavailableError,
     ProviderTimeoutError,
@@ -440,11 +462,17 @@ class ProviderCaller(Generic[ClientT]):
         classify: Callable[[BaseException], ProviderFailure | None],
         *,
         sleep: Callable[[float], None] | None = None,
+        confirm_gone: Callable[[ClientT, str], bool | None] | None = None,
     ) -> None:
+        """`confirm_gone(client, model)`: asked when the provider's "gone" wording is ambiguous
+        (`ProviderFailure.unconfirmed`); True: gone; False: the provider still lists the model (so
+        it declined this key, `KEY_DECLINED`); None: could not tell (taken as gone, the wording's
+        first meaning)."""
         self.provider = provider
         self._connector = connector
         self._classify = classify
         self._sleep = sleep
+        self._confirm_gone = confirm_gone
 
     def call(
         self,
@@ -481,7 +509,10 @@ class ProviderCaller(Generic[ClientT]):
             for position, model in enumerate(models):
                 remembered = gone_model_message(self.provider, model) if new_work else None
                 if remembered is not None:
-                    # Found gone by this container within the TTL: not asked again.
+                    # Found gone by this container within the TTL: not asked again. Counted again
+                    # (`ModelUnavailable`, one per request that met it) so that the alarm stays in
+                    # ALARM while requests are served around a gone model, though no request asks it.
+                    count_model_unavailable(model=model)
                     last_error = ModelUnavailableError(
                         f"{self.provider} no longer serves {model}: {redact(remembered)[:_QUOTED_CHARS]}"
                     )
@@ -522,6 +553,32 @@ class ProviderCaller(Generic[ClientT]):
                     last_error = exc
         assert last_error is not None
         raise last_error
+
+    def _confirmed(self, client: ClientT, failure: ProviderFailure, model: str) -> ProviderFailure:
+        """An ambiguous "gone" answer settled by the provider's own model metadata: still listed,
+        it is `KEY_DECLINED` (the model is served, not to this key); not listed or not known, gone."""
+        if self._confirm_gone is None:
+            return failure
+        asked = failure.model or model
+        try:
+            gone = self._confirm_gone(client, asked)
+        except Exception as exc:  # a failed check leaves the answer's first meaning
+            logger.info(
+                "model check failed",
+                extra={"provider": self.provider, "model": asked, "reason": str(exc)[:200]},
+            )
+            return failure
+        if gone is False:
+            logger.warning(
+                "model not available to this key",
+                extra={
+                    "provider": self.provider,
+                    "model": asked,
+                    "provider_message": redact(failure.message or "")[:_QUOTED_CHARS],
+                },
+            )
+            return replace(failure, kind=FailureKind.KEY_DECLINED, unconfirmed=False)
+        return failure
 
     def _call_model(
         self,
@@ -613,6 +670,8 @@ class ProviderCaller(Generic[ClientT]):
                 meter_and_record(record)
                 return result
 
+            if failure.kind is FailureKind.MODEL_GONE and failure.unconfirmed:
+                failure = self._confirmed(client, failure, model)
             record.outcome = failure.kind.value
             record.http_status = failure.status
             if failure.message:

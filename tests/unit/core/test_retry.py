@@ -855,7 +855,9 @@ def test_a_google_404_for_something_else_is_not_model_gone() -> None:
             404,
             "No endpoints found that can handle the requested parameters. To learn more about provider "
             "routing, visit: https://openrouter.ai/docs/provider-routing",
-            FailureKind.REJECTED,
+            # Not gone (the model exists), but its endpoints cannot take this request: the next
+            # model of the chain is asked (docs/models.md, "A model declined, not gone").
+            FailureKind.MODEL_REFUSED,
             None,
         ),
     ],
