@@ -378,7 +378,11 @@ def started_make_api(shell: Mapping[str, str] | None = None) -> Iterator[Running
         )
     finally:
         process.terminate()  # SIGTERM: the stack cleans up (its state file) and exits
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=180)  # a loaded machine; a durable job may be finishing a step
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,14 @@
 """The Google GenAI client (`google-genai`), for images and videos.
 
-The SDK's own switches are honoured as it reads them: `GOOGLE_GENAI_USE_VERTEXAI`,
-`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL`,
-`GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (Vertex AI takes it in express mode). Retry
+The SDK's own switches are honoured: `GOOGLE_GENAI_USE_VERTEXAI`, `GOOGLE_GEMINI_BASE_URL`,
+`GOOGLE_VERTEX_BASE_URL` as it reads them; `GOOGLE_CLOUD_PROJECT` / `GOOGLE_CLOUD_LOCATION` are
+passed to it explicitly, because google-genai drops them when the API key is given explicitly
+("Explicit api_key takes precedence over implicit project/location", `_api_client.py`, 3.4.0). With
+a project, Vertex AI is called on the project-scoped path with the key
+(`{location}-aiplatform.googleapis.com/v1beta1/projects/{p}/locations/{l}/publishers/google/models/...`),
+the one that serves Veo and Imagen to an API key (googleapis/dotnet-genai#305, read 2026-12-07: the
+project-less express path does not reach these "project-scoped endpoints"); the location defaults
+to `us-central1`, the region of that report. The key comes from SSM. Retry
 options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know the
 Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying. The connection pool is
 `contentgen.connectors.http`'s.
@@ -37,9 +43,17 @@ from contentgen.errors import ContentgenError
 PROVIDER = "Google GenAI"
 
 
+# The Vertex AI location used with a project and no GOOGLE_CLOUD_LOCATION (googleapis/dotnet-genai#305).
+DEFAULT_VERTEX_LOCATION = "us-central1"
+
+
 def _build_genai_client() -> genai.Client:
     settings = get_settings()
+    project = settings.google_cloud_project if settings.google_use_vertexai else None
+    location = (settings.google_cloud_location or DEFAULT_VERTEX_LOCATION) if project else None
     return genai.Client(
+        project=project,
+        location=location,
         api_key=read_api_key(GOOGLE_API_KEY),
         http_options=types.HttpOptions(
             timeout=int(settings.provider_timeout_seconds * 1000),
@@ -138,8 +152,28 @@ def _zero_quota(details: object) -> bool:
     return False
 
 
+# A request made to a model itself (not to an operation, a file or a listing): Gemini API / Vertex AI
+# `models/X:generateContent` (and stream), `:predict`, `:predictLongRunning`, the Interactions
+# API's `POST .../interactions`.
+_MODEL_REQUEST = re.compile(
+    r"/models/[^/:]+:(?:generateContent|streamGenerateContent|predict|predictLongRunning)$|/interactions$"
+)
+
+
+def _is_model_request(response: object) -> bool:
+    """Whether the answer `response` (httpx) is to a request made to a model (`_MODEL_REQUEST`)."""
+    try:
+        request = getattr(response, "request", None)
+    except RuntimeError:  # httpx: a response built without its request
+        return False
+    url = getattr(request, "url", None)
+    path = getattr(url, "path", None)
+    method = str(getattr(request, "method", "POST")).upper()
+    return isinstance(path, str) and method == "POST" and _MODEL_REQUEST.search(path) is not None
+
+
 def _failure_for_status(
-    status: int, message: str | None, details: object, headers: object
+    status: int, message: str | None, details: object, headers: object, *, model_request: bool = True
 ) -> ProviderFailure:
     """A Google error answer (`{"error": {"code", "message", "status", "details"}}`) by status."""
     retry_after = retry_delay_from_google_error(details)
@@ -166,7 +200,7 @@ def _failure_for_status(
         return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
     if status >= 500:
         return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
-    gone = gone_model("google", status, message)
+    gone = gone_model("google", status, message, model_request=model_request)
     if gone is not None:
         return ProviderFailure(
             FailureKind.MODEL_GONE,
@@ -200,7 +234,13 @@ def _interactions_failure(exc: interactions_errors.APIError) -> ProviderFailure:
         error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
         message = str(error.get("message") or exc.message)
         status = exc.status_code if exc.status_code is not None else exc.response.status_code
-        return _failure_for_status(status, message, error.get("details"), exc.response.headers)
+        return _failure_for_status(
+            status,
+            message,
+            error.get("details"),
+            exc.response.headers,
+            model_request=_is_model_request(exc.response),
+        )
     return _unreadable(exc)
 
 
@@ -233,7 +273,10 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     if isinstance(exc, errors.APIError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
         message = str(exc.message) if exc.message else None
-        return _failure_for_status(exc.code, message, exc.details, headers)
+        response = getattr(exc, "response", None)
+        return _failure_for_status(
+            exc.code, message, exc.details, headers, model_request=_is_model_request(response)
+        )
     if isinstance(exc, interactions_errors.APIError):
         return _interactions_failure(exc)
     transport = transport_failure(exc)  # a request never sent, timed out, or dropped once sent

@@ -43,6 +43,9 @@ class GoneWording:
     read: str
     # What else the wording is used for, when it is not only "gone" (the call policy then confirms).
     ambiguous: str | None = None
+    # The wording names no resource: it means the model only in answer to a request made TO the
+    # model (`models/X:generateContent`, a start), not to an operation or a file.
+    model_requests_only: bool = False
 
 
 def _gemini_not_found(model: str) -> str:
@@ -96,12 +99,32 @@ WORDINGS: tuple[GoneWording, ...] = (
         "vertex_publisher_model_not_found",
         "google",
         404,
-        # Vertex AI says this also for a model not served in the region or to the project: a start
-        # is moved to the next model and remembered; a running operation's check never consults it.
-        re.compile(r"Publisher Model `?[^`\s]*?models/(?P<model>[^`\s/]+?)`? was not found", re.IGNORECASE),
+        # Vertex AI says this also for a model not served in the region or to the project: settled
+        # with `models.get` before it is remembered; a running operation's check never consults it.
+        re.compile(
+            r"Publisher Model `?[^`\s]*?models/(?P<model>[^`\s/]+?)`? (?:was|is) not found", re.IGNORECASE
+        ),
         _vertex_not_found,
-        "https://github.com/genkit-ai/genkit/issues/4688 (Vertex AI)",
+        "https://github.com/genkit-ai/genkit/issues/4688 (Vertex AI, 'was not found or your project does not "
+        "have access to it'); googleapis/python-aiplatform#3574 (the project-less path: 'Publisher Model "
+        "`publishers/google/models/X` is not found.', read 2026-12-07)",
         "2026-12-06",
+        ambiguous=(
+            "also a model not served in the region or to the project ('or your project does not have access "
+            "to it'); confirmed with `models.get` (the publisher model's metadata)"
+        ),
+    ),
+    GoneWording(
+        "google_requested_entity_not_found",
+        "google",
+        404,
+        re.compile(r"^\s*Requested entity was not found\.?\s*$", re.IGNORECASE),
+        lambda model: "Requested entity was not found.",
+        "https://github.com/google-gemini/gemini-cli/issues/7507 ('When you pass an invalid model ... 404 "
+        "Requested entity was not found.'); google-gemini/gemini-cli#13553; google-gemini/gemini-cli#4764",
+        "2026-12-07",
+        ambiguous="names nothing: also a model the key may not use; confirmed with `models.get`",
+        model_requests_only=True,
     ),
     GoneWording(
         "no_longer_available",
@@ -148,6 +171,25 @@ WORDINGS: tuple[GoneWording, ...] = (
         lambda model: f"{model} is not a valid model ID",
         "https://github.com/OpenRouterTeam/openrouter-examples/issues/74",
         "2026-12-06",
+    ),
+    GoneWording(
+        "openrouter_model_not_available",
+        "openrouter",
+        404,
+        re.compile(r"^\s*Model (?P<model>\S+) is not available\b"),
+        lambda model: f"Model {model} is not available",
+        "https://github.com/Pythagora-io/gpt-pilot/issues/883 (404 'Model claude-3-sonnet is not available')",
+        "2026-12-07",
+    ),
+    GoneWording(
+        "openrouter_model_not_available_400",
+        "openrouter",
+        400,
+        re.compile(r"^\s*Model (?P<model>\S+) is not available\b"),
+        lambda model: f"Model {model} is not available",
+        "https://github.com/deeterbleater/deertick/issues/13 (400 'Model meta/meta-llama-3-8b-instruct is not "
+        "available')",
+        "2026-12-07",
     ),
     GoneWording(
         "openrouter_no_endpoints_for_model",
@@ -256,6 +298,24 @@ REFUSALS: tuple[RefusalWording, ...] = (
         "2026-12-07",
     ),
 )
+REFUSALS += (
+    RefusalWording(
+        "context_length",
+        "openrouter",
+        (400, 413),
+        re.compile(r"maximum context length is \d+ tokens", re.IGNORECASE),
+        "request",
+        lambda model: (
+            "This endpoint's maximum context length is 32768 tokens. However, you requested about 40000 "
+            "tokens (8000 of text input, 32000 in the output). Please reduce the length of either one."
+        ),
+        "https://openrouter.ai/docs/guides/routing/model-fallbacks ('Context length validation errors' move "
+        "to the next model); https://github.com/BerriAI/litellm/issues/31557 (2026-06-28, a fallback with a "
+        "smaller context window); BerriAI/litellm#12680 (\"This model's maximum context length is 32768 "
+        'tokens")',
+        "2026-12-07",
+    ),
+)
 REFUSAL_NAMES = tuple(refusal.name for refusal in REFUSALS)
 
 
@@ -289,13 +349,19 @@ class GoneMatch:
     model: str | None
 
 
-def gone_model(provider: GoneProvider, status: int | None, message: str | None) -> GoneMatch | None:
+def gone_model(
+    provider: GoneProvider, status: int | None, message: str | None, *, model_request: bool = True
+) -> GoneMatch | None:
     """The "model gone" wording of `provider` that this answer (HTTP `status`, `message`) matches,
-    or None for any other answer."""
+    or None for any other answer. `model_request`: the answer is to a request made to the model
+    itself (a generation or a start), not to an operation or a file; a wording that names nothing
+    (`model_requests_only`) means the model only then."""
     if status is None or not message:
         return None
     for wording in WORDINGS:
         if wording.provider != provider or wording.status != status:
+            continue
+        if wording.model_requests_only and not model_request:
             continue
         found = wording.pattern.search(message)
         if found is not None:

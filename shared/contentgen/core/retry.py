@@ -407,9 +407,47 @@ def remember_model_gone(provider: str, model: str, message: str, ttl_seconds: fl
 
 
 def reset_gone_models() -> None:
-    """Forget every gone model (a new container; tests)."""
+    """Forget every gone model, and which models have answered (a new container; tests)."""
     with _gone_lock:
         _gone_models.clear()
+    with _contact_lock:
+        _contacted.clear()
+        _first_contacts.clear()
+
+
+# First contact with a model, per container: while the first request to a model this container has
+# not heard from is on the wire, concurrent requests for the same model (a fan-out: a short's images,
+# a story's sets) wait for its answer rather than each asking a model that may be gone, so a
+# retired model is asked ONCE per container even under concurrency (issue 21). Once the model has
+# answered anything but "gone" it is `_contacted` and nobody waits for it again.
+_contact_lock = threading.Lock()
+_first_contacts: dict[tuple[str, str], threading.Event] = {}
+_contacted: set[tuple[str, str]] = set()
+
+
+def _claim_first_contact(provider: str, model: str) -> tuple[threading.Event | None, threading.Event | None]:
+    """(the event this caller sets when the model has answered, when it is the first to ask;
+    the event to wait for, when another request's first contact is on the wire)."""
+    key = (provider, bare_model_id(model))
+    with _contact_lock:
+        if key in _contacted:
+            return None, None
+        pending = _first_contacts.get(key)
+        if pending is not None:
+            return None, pending
+        mine = _first_contacts[key] = threading.Event()
+        return mine, None
+
+
+def _release_first_contact(provider: str, model: str, event: threading.Event, *, answered: bool) -> None:
+    """The first contact is over: `answered` (anything but "gone") marks the model contacted."""
+    key = (provider, bare_model_id(model))
+    with _contact_lock:
+        if answered:
+            _contacted.add(key)
+        if _first_contacts.get(key) is event:
+            del _first_contacts[key]
+    event.set()
 
 
 def announce_model_gone(provider: str, model: str, message: str) -> None:
@@ -421,8 +459,9 @@ def announce_model_gone(provider: str, model: str, message: str) -> None:
 
 def _announce_gone(provider: str, model: str, message: str, ttl_seconds: float) -> None:
     """Remember `model` as gone; the first time in the TTL, one warning naming the model and its
-    catalog successor, and one `ModelUnavailable` metric."""
+    catalog successor. Each request that found it gone counts one `ModelUnavailable`."""
     if not remember_model_gone(provider, model, message, ttl_seconds):
+        count_model_unavailable(model=model)
         return
     logger.warning(
         "model unavailable",
@@ -505,9 +544,32 @@ class ProviderCaller(Generic[ClientT]):
         policy = RetryPolicy.from_settings(get_settings())
         deadline = current_deadline()
         last_error: ProviderError | None = None
+        # The container's "gone" memory steers a request to the models it does not remember gone;
+        # a chain it would leave EMPTY is asked anyway (a preference, not a ban): Vertex's "was not
+        # found or your project does not have access to it" and OpenRouter's "No endpoints found for
+        # X." also answer passing conditions, and a refusal from memory alone would last the TTL.
+        consult = new_work and any(gone_model_message(self.provider, m) is None for m in models)
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
-                remembered = gone_model_message(self.provider, model) if new_work else None
+                first_contact: threading.Event | None = None
+                if new_work:
+                    first_contact, pending = _claim_first_contact(self.provider, model)
+                    if pending is not None:
+                        # Another request's first contact with this model is on the wire: wait
+                        # for its answer (at most one attempt's time) before asking it too.
+                        pending.wait(
+                            max(
+                                0.0,
+                                min(
+                                    policy.attempt_timeout,
+                                    deadline.remaining() - policy.margin - policy.min_attempt,
+                                ),
+                            )
+                        )
+                remembered = gone_model_message(self.provider, model) if consult else None
+                if remembered is not None and first_contact is not None:
+                    _release_first_contact(self.provider, model, first_contact, answered=False)
+                    first_contact = None
                 if remembered is not None:
                     # Found gone by this container within the TTL: not asked again. Counted again
                     # (`ModelUnavailable`, one per request that met it) so that the alarm stays in
@@ -542,6 +604,7 @@ class ProviderCaller(Generic[ClientT]):
                         idempotent=idempotent,
                         wait=wait,
                         cost_bound=cost_bound,
+                        first_contact=first_contact,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
@@ -551,6 +614,10 @@ class ProviderCaller(Generic[ClientT]):
                     raise stop.error from None  # every model of the account waits the same
                 except _FALLBACK_ERRORS as exc:
                     last_error = exc
+                finally:
+                    if first_contact is not None and not first_contact.is_set():
+                        # Ended before any answer (no time left, the budget): nobody waits on it.
+                        _release_first_contact(self.provider, model, first_contact, answered=False)
         assert last_error is not None
         raise last_error
 
@@ -594,7 +661,10 @@ class ProviderCaller(Generic[ClientT]):
         idempotent: bool = True,
         wait: bool = True,
         cost_bound: Callable[[str], Decimal | None] | None = None,
+        first_contact: threading.Event | None = None,
     ) -> ResultT:
+        """One model's attempts. `first_contact`: this request is the container's first to the
+        model; released (other requests waiting on it go on) once the model has answered."""
         breaker = breaker_for(self.provider, model)
         limiter = limiter_for(self.provider)
         attempt = 0
@@ -665,6 +735,8 @@ class ProviderCaller(Generic[ClientT]):
                     meter_and_record(record)
                 raise
             if failure is None:
+                if first_contact is not None:
+                    _release_first_contact(self.provider, model, first_contact, answered=True)
                 breaker.succeeded(permit)
                 limiter.succeeded()
                 meter_and_record(record)
@@ -672,6 +744,8 @@ class ProviderCaller(Generic[ClientT]):
 
             if failure.kind is FailureKind.MODEL_GONE and failure.unconfirmed:
                 failure = self._confirmed(client, failure, model)
+            if first_contact is not None and failure.kind is not FailureKind.MODEL_GONE:
+                _release_first_contact(self.provider, model, first_contact, answered=True)
             record.outcome = failure.kind.value
             record.http_status = failure.status
             if failure.message:
@@ -696,6 +770,8 @@ class ProviderCaller(Generic[ClientT]):
                 gone = failure.model or model
                 ttl = get_settings().model_unavailable_ttl_seconds
                 _announce_gone(self.provider, gone, failure.message or f"{gone} is not served", ttl)
+                if first_contact is not None:  # remembered first: the waiting requests skip it
+                    _release_first_contact(self.provider, model, first_contact, answered=False)
                 if gone != model and gone in fallbacks:
                     continue  # a fallback the provider refused the request for: ask again without it
                 raise _answer(failure, self.provider, attempt)

@@ -125,6 +125,11 @@ def test_a_free_tier_quota_that_is_only_used_up_is_still_a_wait() -> None:
             },
         ),
         (400, "Unsupported value: 'temperature' does not support 0.1 with this model.", {}),
+        (
+            400,
+            "This endpoint's maximum context length is 32768 tokens. However, you requested about 40000 tokens.",
+            {},
+        ),
     ],
 )
 def test_openrouters_model_specific_refusals_move_to_the_next_model(

@@ -788,7 +788,9 @@ def test_a_gone_model_at_any_chain_length_and_all_gone_is_model_unavailable(
     with deadline_scope(Deadline.after(28)), pytest.raises(ModelUnavailableError):
         caller().call(operation, models=["a", "b", "c", "d"], name="op")
 
-    assert asked == ["a", "b", "c", "d"]
+    # Each model asked once per call, never retried; a chain the memory would leave empty is asked
+    # again (a preference, not a ban: a passing "not found" must not refuse for the whole TTL).
+    assert asked == ["a", "b", "c", "d"] * 2
     assert raised.value.status_code == 502
     assert "is not found for API version" in raised.value.message
 
@@ -838,12 +840,24 @@ def test_googles_model_not_found_is_model_gone(message: str, model: str) -> None
 
 
 def test_a_google_404_for_something_else_is_not_model_gone() -> None:
+    """ "Requested entity was not found." names nothing: to an operation's check it is the operation
+    (REJECTED); to a model's own request it is the model (probe21: gemini-cli#7507), gone once
+    `models.get` confirms it (`unconfirmed`)."""
     body = {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}
+    request = httpx2.Request("GET", "http://127.0.0.1/v1beta/models/m/operations/op-1")
+    operation = genai_errors.APIError(404, body, httpx2.Response(404, request=request, json=body))
 
-    failure = classify_genai_error(_google_error(404, body))
+    failure = classify_genai_error(operation)
+    to_the_model = classify_genai_error(_google_error(404, body))
 
     assert failure is not None
     assert failure.kind is FailureKind.REJECTED
+    assert to_the_model is not None
+    assert (to_the_model.kind, to_the_model.model, to_the_model.unconfirmed) == (
+        FailureKind.MODEL_GONE,
+        None,
+        True,
+    )
 
 
 @pytest.mark.parametrize(
