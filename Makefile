@@ -77,9 +77,8 @@ docs: $(STAMP)
 
 # The model catalog's table and lifecycle guard; with OPENROUTER_API_KEY / GOOGLE_API_KEY set, also a
 # comparison with the providers' live model lists (network: never run by tests or CI).
-# `make models DATE=2027-01-01` judges another day (make takes no `--date`: its own options).
 models: $(STAMP)
-	$(BIN)/python -m local.models $(if $(DATE),--date $(DATE))
+	$(BIN)/python -m local.models
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

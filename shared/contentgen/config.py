@@ -106,11 +106,9 @@ class Settings(BaseModel):
     """google-genai's own switch: Vertex AI (express mode with the API key; needed for Imagen and
     Veo) instead of the Gemini Developer API."""
     google_cloud_project: str | None = Field(None, alias="GOOGLE_CLOUD_PROJECT")
-    """The Vertex AI project: set, Vertex AI is called on the project-scoped path with the API key
-    (what serves Veo and Imagen to a key, googleapis/dotnet-genai#305); unset, the project-less
-    express path."""
+    """google-genai's own: the Vertex AI project (not needed in express mode)."""
     google_cloud_location: str | None = Field(None, alias="GOOGLE_CLOUD_LOCATION")
-    """The Vertex AI location used with GOOGLE_CLOUD_PROJECT (default us-central1)."""
+    """google-genai's own: the Vertex AI location (not needed in express mode)."""
     google_gemini_base_url: str | None = Field(None, alias="GOOGLE_GEMINI_BASE_URL")
     """google-genai's base-URL override for the Developer API: local emulators only, empty in AWS."""
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")

@@ -760,13 +760,7 @@ def video(
     ctx: typer.Context,
     prompt: str,
     aspect_ratio: Annotated[str, typer.Option("--aspect-ratio", "-r", help="16:9 or 9:16.")] = "9:16",
-    duration: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Seconds; what the configured video model allows (the API answers 422 naming the allowed values).",
-        ),
-    ] = None,
+    duration: Annotated[int | None, typer.Option(min=4, max=8, help="Seconds, 4 to 8.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, with a progress display.")] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Save the clip here (implies --wait).")

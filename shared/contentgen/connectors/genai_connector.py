@@ -1,14 +1,8 @@
 """The Google GenAI client (`google-genai`), for images and videos.
 
-The SDK's own switches are honoured: `GOOGLE_GENAI_USE_VERTEXAI`, `GOOGLE_GEMINI_BASE_URL`,
-`GOOGLE_VERTEX_BASE_URL` as it reads them; `GOOGLE_CLOUD_PROJECT` / `GOOGLE_CLOUD_LOCATION` are
-passed to it explicitly, because google-genai drops them when the API key is given explicitly
-("Explicit api_key takes precedence over implicit project/location", `_api_client.py`, 3.4.0). With
-a project, Vertex AI is called on the project-scoped path with the key
-(`{location}-aiplatform.googleapis.com/v1beta1/projects/{p}/locations/{l}/publishers/google/models/...`),
-the one that serves Veo and Imagen to an API key (googleapis/dotnet-genai#305, read 2026-12-07: the
-project-less express path does not reach these "project-scoped endpoints"); the location defaults
-to `us-central1`, the region of that report. The key comes from SSM. Retry
+The SDK's own switches are honoured as it reads them: `GOOGLE_GENAI_USE_VERTEXAI`,
+`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL`,
+`GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (Vertex AI takes it in express mode). Retry
 options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know the
 Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying. The connection pool is
 `contentgen.connectors.http`'s.
@@ -43,17 +37,9 @@ from contentgen.errors import ContentgenError
 PROVIDER = "Google GenAI"
 
 
-# The Vertex AI location used with a project and no GOOGLE_CLOUD_LOCATION (googleapis/dotnet-genai#305).
-DEFAULT_VERTEX_LOCATION = "us-central1"
-
-
 def _build_genai_client() -> genai.Client:
     settings = get_settings()
-    project = settings.google_cloud_project if settings.google_use_vertexai else None
-    location = (settings.google_cloud_location or DEFAULT_VERTEX_LOCATION) if project else None
     return genai.Client(
-        project=project,
-        location=location,
         api_key=read_api_key(GOOGLE_API_KEY),
         http_options=types.HttpOptions(
             timeout=int(settings.provider_timeout_seconds * 1000),
