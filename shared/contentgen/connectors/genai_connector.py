@@ -301,4 +301,16 @@ class _Connector:
         reset_genai_client()
 
 
-google_genai = ProviderCaller(PROVIDER, _Connector(), classify_genai_error, confirm_gone=model_listed_gone)
+# Seconds a request waits for another request's first contact with a model (`ProviderCaller`): a
+# fan-out of images or starts asks a retired model once per container, and a live model's fan-out
+# waits at most this, once per container. Google answers a model it does not serve at once (a
+# 404, no generation), well within it. OpenRouter needs none: it walks its `models` list itself.
+FIRST_CONTACT_WAIT_SECONDS = 3.0
+
+google_genai = ProviderCaller(
+    PROVIDER,
+    _Connector(),
+    classify_genai_error,
+    confirm_gone=model_listed_gone,
+    first_contact_wait=FIRST_CONTACT_WAIT_SECONDS,
+)

@@ -502,12 +502,16 @@ class ProviderCaller(Generic[ClientT]):
         *,
         sleep: Callable[[float], None] | None = None,
         confirm_gone: Callable[[ClientT, str], bool | None] | None = None,
+        first_contact_wait: float = 0.0,
     ) -> None:
         """`confirm_gone(client, model)`: asked when the provider's "gone" wording is ambiguous
         (`ProviderFailure.unconfirmed`); True: gone; False: the provider still lists the model (so
         it declined this key, `KEY_DECLINED`); None: could not tell (taken as gone, the wording's
-        first meaning)."""
+        first meaning). `first_contact_wait`: seconds a request waits, at most, for another request's
+        first contact with a model this container has not heard from (0: none; see
+        `_claim_first_contact`)."""
         self.provider = provider
+        self._first_contact_wait = first_contact_wait
         self._connector = connector
         self._classify = classify
         self._sleep = sleep
@@ -552,16 +556,17 @@ class ProviderCaller(Generic[ClientT]):
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
                 first_contact: threading.Event | None = None
-                if new_work:
+                if new_work and self._first_contact_wait > 0:
                     first_contact, pending = _claim_first_contact(self.provider, model)
                     if pending is not None:
                         # Another request's first contact with this model is on the wire: wait
-                        # for its answer (at most one attempt's time) before asking it too.
+                        # for its answer, briefly (a "gone" 404 comes back at once; a model that
+                        # is generating is alive, and the wait ends without it).
                         pending.wait(
                             max(
                                 0.0,
                                 min(
-                                    policy.attempt_timeout,
+                                    self._first_contact_wait,
                                     deadline.remaining() - policy.margin - policy.min_attempt,
                                 ),
                             )
