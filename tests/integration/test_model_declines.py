@@ -169,3 +169,21 @@ def test_a_400_about_the_request_itself_is_not_sent_to_the_next_model(
     assert status == 502, answer
     assert answer["code"] == "provider_rejected_request"
     assert sent == [TEXT]
+
+
+def test_the_emulators_free_tier_key_is_declined_for_every_paid_model_and_says_so(
+    stack: Stack, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator answers the Gemini API as for a free-tier key (`{"free_tier": true}`): the
+    whole image chain declined at once: 503 `model_not_available_to_key` in Google's words, each
+    model asked once, no wait."""
+    monkeypatch.setenv("IMAGE_FALLBACK_MODELS", IMAGE_FALLBACK)
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "false")
+    stack.provider.configure(free_tier=True)
+
+    status, answer = invoke(THUMBNAIL, {"prompt": "A fox in a lighthouse"})
+
+    assert status == 503, answer
+    assert answer["code"] == "model_not_available_to_key"
+    assert "limit: 0" in answer["message"]
+    assert (asked(stack, IMAGE), asked(stack, IMAGE_FALLBACK)) == (1, 1)

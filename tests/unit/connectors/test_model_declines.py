@@ -161,3 +161,23 @@ def test_every_refusal_names_its_source_and_recognises_its_own_example() -> None
         assert refusal.read == "2026-12-07"
         example = refusal.example("some-model")
         assert refused_model(refusal.provider, refusal.statuses[0], example) is refusal, refusal.name
+
+
+@pytest.mark.parametrize(
+    ("message", "model"),
+    [
+        # truefoundry/models#946 (2026): a model asked in `locations/global`.
+        (
+            "Publisher Model `projects/truefoundry-devtest/locations/global/publishers/google/models/gemma4` was not "
+            "found or your project does not have access to it. Please ensure you are using a valid model version.",
+            "gemma4",
+        ),
+        # googleapis/python-aiplatform#3574: the project-less (express) path.
+        ("Publisher Model `publishers/google/models/claude-3-sonnet` is not found.", "claude-3-sonnet"),
+    ],
+)
+def test_vertex_not_found_wordings_are_gone_once_confirmed(message: str, model: str) -> None:
+    failure = classify_genai_error(_google(404, message, "NOT_FOUND"))
+
+    assert failure is not None
+    assert (failure.kind, failure.model, failure.unconfirmed) == (FailureKind.MODEL_GONE, model, True)
