@@ -586,6 +586,8 @@ class ProviderCaller(Generic[ClientT]):
                     continue
                 if position and last_error is not None:
                     if deadline.remaining() - policy.margin < policy.min_attempt:
+                        if first_contact is not None:  # not asked: nobody waits on it
+                            _release_first_contact(self.provider, model, first_contact, answered=False)
                         break
                     logger.warning(
                         "model fallback",

@@ -882,3 +882,41 @@ def test_openrouters_model_gone_answers(
     failure = failure_for_status(status, retry_after=None, message=message, metadata={})
 
     assert (failure.kind, failure.model) == (kind, model)
+
+
+def test_concurrent_first_requests_to_a_gone_model_ask_it_once() -> None:
+    """A fan-out in one container (issue 21, probe21): while the first request to a model the
+    container has not heard from is on the wire, a concurrent request for it waits for that answer
+    (`first_contact_wait`), so a gone model is asked once; the second request goes to the fallback."""
+    import threading
+
+    asked: list[str] = []
+    first_on_the_wire = threading.Event()
+    answer_first = threading.Event()
+
+    def operation(client: object, attempt: Attempt) -> str:
+        asked.append(attempt.model)
+        if attempt.model == "old":
+            first_on_the_wire.set()
+            assert answer_first.wait(30), "the test never let the first request answer"
+            raise Failing(GONE)
+        return attempt.model
+
+    shared = ProviderCaller("Fake", FakeConnector(), classify, sleep=lambda _: None, first_contact_wait=30)
+    answers: list[str] = []
+
+    def request() -> None:
+        with deadline_scope(Deadline.after(28)):
+            answers.append(shared.call(operation, models=["old", "new"], name="op"))
+
+    first = threading.Thread(target=request)
+    first.start()
+    assert first_on_the_wire.wait(30)
+    second = threading.Thread(target=request)
+    second.start()
+    answer_first.set()
+    first.join(30)
+    second.join(30)
+
+    assert answers == ["new", "new"]
+    assert asked.count("old") == 1, asked
