@@ -178,7 +178,7 @@ WORDINGS: tuple[GoneWording, ...] = (
         404,
         re.compile(r"^\s*Model (?P<model>\S+) is not available\b"),
         lambda model: f"Model {model} is not available",
-        "https://github.com/Pythagora-io/gpt-pilot/issues/883 (404 'Model claude-3-sonnet is not available')",
+        "https://github.com/Pythagora-io/gpt-pilot/issues/883 (404 'Model <a retired Anthropic model> is not available')",
         "2026-12-07",
     ),
     GoneWording(
@@ -187,7 +187,7 @@ WORDINGS: tuple[GoneWording, ...] = (
         400,
         re.compile(r"^\s*Model (?P<model>\S+) is not available\b"),
         lambda model: f"Model {model} is not available",
-        "https://github.com/deeterbleater/deertick/issues/13 (400 'Model meta/meta-llama-3-8b-instruct is not "
+        "https://github.com/deeterbleater/deertick/issues/13 (400 'Model <a Meta model id> is not "
         "available')",
         "2026-12-07",
     ),
