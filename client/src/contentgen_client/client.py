@@ -11,7 +11,8 @@
   `Retry-After` pointing at midnight, say) is not waited at all; the error is raised at once and
   says when to come back (`retry_after`, `retry_at`). `on_wait` hears of each wait before it
   starts (`RetryWait`), so a caller can show it. A 503 no retry fixes
-  (`provider_insufficient_credits`: the provider account needs credits; `configuration_error`) is
+  (`provider_insufficient_credits`: the provider account needs credits; `model_not_available_to_key`:
+  the Google key may not use the models; `configuration_error`) is
   raised at once.
 - Errors are typed (`contentgen_client.errors`) and carry `code` and `request_id`.
 """
