@@ -37,9 +37,8 @@ from contentgen.stores.ledger import HOLD_PREFIX, set_daily_budget
 from local.aws import client
 from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
-from local.runtime import load_handler
-from local.template import functions, physical_name
-from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from local.template import physical_name
+from tests.durable_jobs import JobApi, RunnerStarter, crash_after, handler, running, succeeded
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -50,40 +49,12 @@ KEY_A = "key-a-video"
 KEY_B = "key-b-video"
 STARTS = ":predictLongRunning"
 
-_handlers: dict[str, Callable[..., Any]] = {}
 
-
-def handler(function: str) -> Callable[..., Any]:
-    if function not in _handlers:
-        _handlers[function] = load_handler(functions()[function])
-    return _handlers[function]
-
-
-class Api:
+class Api(JobApi):
     """Calls the API function as API Gateway would, with an API key id of our choosing."""
 
     def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
-        self.api_event = api_event
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        key_id: str | None = KEY_A,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        event = self.api_event(method, "/videos/{job_id}" if method == "GET" else "/videos", body)
-        event["path"] = path
-        event["requestContext"]["path"] = f"/prod{path}"
-        if method == "GET":
-            event["pathParameters"] = {"job_id": path.rsplit("/", 1)[1]}
-        event["requestContext"]["identity"]["apiKeyId"] = key_id
-        event["headers"] = {**(event.get("headers") or {}), **(headers or {})}
-        event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
-        response = handler(API)(event, LocalLambdaContext(function_name=API, timeout_seconds=29))
-        return response["statusCode"], json.loads(response["body"])
+        super().__init__(api_event, function=API, resource="/videos", id_param="job_id", key_id=KEY_A)
 
     def start(
         self, *, key_id: str = KEY_A, idempotency_key: str | None = None, **body: Any
