@@ -9,14 +9,15 @@ import contentgen.entrypoints.coldstart  # noqa: F401 - first: garbage collectio
 
 # isort: split
 
+from functools import partial
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from contentgen.entrypoints.api import create_app, lambda_entrypoint
-from contentgen.entrypoints.spend import api_key_id_of, charged_keys
-from contentgen.entrypoints.starts import base_path, start_key
+from contentgen.entrypoints.spend import api_key_id_of
+from contentgen.entrypoints.starts import started
 from contentgen.models.shorts import ShortAccepted, ShortRequest, ShortStatus
 from contentgen.services.shorts import short_status, start_short
 
@@ -27,18 +28,7 @@ app = create_app()
 def start(request: Annotated[ShortRequest, Body(embed=False)]) -> Response[ShortAccepted]:
     """202 with the short's id and, in `Location` and `status_url`, where to follow it; 429
     `budget_exceeded` (nothing started) when the short's most does not fit in a payer's budget."""
-    scope, key = start_key(app.current_event)
-    # Who pays: the caller's key; for a queued/bus request the key it names and the pipeline key.
-    payers = charged_keys(app.current_event)
-    accepted = start_short(
-        request, owner=payers[0], payers=payers, scope=scope, key=key, base_path=base_path(app.current_event)
-    )
-    return Response(
-        status_code=202,
-        content_type=content_types.APPLICATION_JSON,
-        body=accepted,
-        headers={"Location": accepted.status_url},
-    )
+    return started(app.current_event, partial(start_short, request))
 
 
 @app.get("/shorts/<short_id>")

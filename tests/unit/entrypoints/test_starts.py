@@ -8,7 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from contentgen.entrypoints.starts import base_path, start_key
+from contentgen.entrypoints.starts import base_path, start_key, started
+from contentgen.models.media import VideoJobAccepted
 from contentgen.stores.idempotency import EVENT_SCOPE, http_scope
 
 
@@ -58,3 +59,25 @@ def test_base_path_is_what_the_url_holds_before_the_route(api_event: Callable[..
     assert base_path(event) == ""  # a direct invocation
     event.raw_event["requestContext"]["path"] = "/elsewhere"
     assert base_path(event) == ""
+
+
+def test_started_answers_202_with_location_and_starts_with_who_pays_and_the_key(
+    api_event: Callable[..., dict[str, Any]],
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def start(**where: Any) -> VideoJobAccepted:
+        calls.append(where)
+        return VideoJobAccepted(
+            job_id="video-1", status="pending", status_url=f"{where['base_path']}/videos/video-1"
+        )
+
+    response = started(proxy(api_event, key="k1", header="abc"), start)
+
+    assert calls == [
+        {"owner": "k1", "payers": ("k1",), "scope": http_scope("k1"), "key": "abc", "base_path": "/prod"}
+    ]
+    assert response.status_code == 202
+    assert response.headers["Location"] == "/prod/videos/video-1"
+    assert isinstance(response.body, VideoJobAccepted)
+    assert response.body.job_id == "video-1"
