@@ -114,6 +114,16 @@ def outcome_events(stack: Stack) -> Iterator[Callable[[], list[dict[str, Any]]]]
     sqs.delete_queue(QueueUrl=url)
 
 
+def google_not_found(message: str) -> dict[str, Any]:
+    """An emulator fault: Google's 404 NOT_FOUND (a `google.rpc.Status` error) saying `message`."""
+    return {
+        "kind": "raw",
+        "status": 404,
+        "target": "gemini",
+        "body": {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}},
+    }
+
+
 def paid_starts(stack: Stack) -> int:
     return sum(1 for request in stack.provider.requests() if request["path"].endswith(STARTS))
 
@@ -236,12 +246,7 @@ def test_a_permanent_404_on_a_check_ends_the_job_at_once(
     gone = "Requested entity was not found."
     stack.provider.faults(
         {"kind": "latency", "ms": 0, "target": "gemini"},
-        {
-            "kind": "raw",
-            "status": 404,
-            "target": "gemini",
-            "body": {"error": {"code": 404, "message": gone, "status": "NOT_FOUND"}},
-        },
+        google_not_found(gone),
     )
 
     accepted = api.start()
@@ -304,14 +309,7 @@ def test_a_refused_start_ends_the_job_with_the_providers_words(
     stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
 ) -> None:
     reason = "The model veo-x has been shut down."
-    stack.provider.faults(
-        {
-            "kind": "raw",
-            "status": 404,
-            "target": "gemini",
-            "body": {"error": {"code": 404, "message": reason, "status": "NOT_FOUND"}},
-        }
-    )
+    stack.provider.faults(google_not_found(reason))
 
     accepted = api.start()
     finish(jobs)
@@ -576,14 +574,7 @@ def test_a_job_that_fails_unpaid_releases_its_hold_and_the_budget_is_usable_agai
     set_daily_budget(key, price_of(6))
     stack.provider.configure(video_polls=1)
     reason = "The model veo-x has been shut down."
-    stack.provider.faults(
-        {
-            "kind": "raw",
-            "status": 404,
-            "target": "gemini",
-            "body": {"error": {"code": 404, "message": reason, "status": "NOT_FOUND"}},
-        }
-    )
+    stack.provider.faults(google_not_found(reason))
 
     refused = api.start(key_id=key, duration_seconds=6)
     finish(jobs)
