@@ -147,6 +147,20 @@ def provider_span(name: str, model: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def aws_span(service: str, operation: str, aws: dict[str, Any]) -> Iterator[None]:
+    """An X-Ray subsegment around one AWS request sent without botocore (whose requests the
+    Tracer's botocore patch traces): named after the service, annotated with the operation, the
+    request's `aws` details (`region`, `table_name`...) as metadata."""
+    if tracer is None:
+        yield
+        return
+    with tracer.provider.in_subsegment(service) as subsegment:
+        subsegment.put_annotation("operation", operation)
+        subsegment.put_metadata("aws", {"operation": operation, **aws})
+        yield
+
+
 def _function_name() -> str:
     """The Lambda function (its name in AWS, its logical id locally), for the metrics' dimension."""
     name = logger.get_current_keys().get("function_name") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
