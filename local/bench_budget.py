@@ -42,32 +42,17 @@ class Case:
 
 
 def _call(function: str, path: str, body: Any, key: str) -> tuple[int, dict[str, Any]]:
+    from local.api_gateway import STAGE, proxy_event
     from local.lambda_context import LocalLambdaContext
     from local.runtime import load_handler
-    from local.template import functions
+    from local.template import Route, functions
 
     handler = _handlers.setdefault(function, load_handler(functions()[function]))
-    event = {
-        "resource": path,
-        "path": path,
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": "POST",
-            "path": f"/Prod{path}",
-            "stage": "Prod",
-            "requestId": str(uuid.uuid4()),
-            "identity": {"apiKeyId": key, "sourceIp": "127.0.0.1"},
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    # The event the local gateway builds for an authorized request (stage prefix, the key's id).
+    route = Route(method="POST", path=path, function=function, api_key_required=True)
+    headers = {"Content-Type": "application/json"}
+    event = proxy_event(route, "POST", f"/{STAGE}{path}", headers, json.dumps(body).encode(), {}, "127.0.0.1")
+    event["requestContext"]["identity"]["apiKeyId"] = key
     response = handler(event, LocalLambdaContext(function_name=function, timeout_seconds=29))
     return int(response["statusCode"]), json.loads(response["body"])
 

@@ -841,17 +841,38 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         resource = path.split(":", 1)[0].split("/", 2)[-1]  # drop the /v1beta1/ version segment
         name = f"{resource}/operations/op-{number}"
         instance = (body.get("instances") or [{}])[0]
+        self._record_video(
+            name,
+            mode=mode,
+            reason=content,
+            prompt=str(instance.get("prompt", "")),
+            parameters=body.get("parameters") or {},
+        )
+        return {"name": name}
+
+    def _record_video(self, key: str, *, mode: str, reason: str, **fields: Any) -> None:
+        """Record a long-running video (a `predictLongRunning` operation, an interaction) under
+        `key`: done after `video_polls` polls, ending as the fault taken at its start says
+        (`filtered`, `video_failed`, in the words `reason`), else with a video. `fields`: what
+        its answers need (`prompt`, `parameters`, the interaction's `model`)."""
         state = self.server.state
         with state.lock:
-            state.operations[name] = {
+            state.operations[key] = {
                 "polls": 0,
                 "done_after": state.video_polls,
                 "outcome": mode if mode in ("filtered", "video_failed") else "video",
-                "reason": content,
-                "prompt": str(instance.get("prompt", "")),
-                "parameters": body.get("parameters") or {},
+                "reason": reason,
+                **fields,
             }
-        return {"name": name}
+
+    def _poll_video(self, key: str) -> dict[str, Any] | None:
+        """The long-running video recorded under `key`, counting this poll; None when unknown."""
+        state = self.server.state
+        with state.lock:
+            video = state.operations.get(key)
+            if video is not None:
+                video["polls"] += 1
+        return video
 
     def _create_interaction(
         self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
@@ -865,17 +886,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if isinstance(prompt, str)
             else " ".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
         )
-        state = self.server.state
-        with state.lock:
-            state.operations[interaction_id] = {
-                "polls": 0,
-                "done_after": state.video_polls,
-                "outcome": mode if mode in ("filtered", "video_failed") else "video",
-                "reason": content,
-                "prompt": str(text or ""),
-                "parameters": dict(body.get("response_format") or {}),
-                "model": str(body.get("model", "")),
-            }
+        self._record_video(
+            interaction_id,
+            mode=mode,
+            reason=content,
+            prompt=str(text or ""),
+            parameters=dict(body.get("response_format") or {}),
+            model=str(body.get("model", "")),
+        )
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return {
             "id": interaction_id,
@@ -889,11 +907,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _get_interaction(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
         """`GET /v1beta/interactions/{id}`: in progress, then completed with the video (or failed)."""
         interaction_id = str(body.get("interaction", ""))
-        state = self.server.state
-        with state.lock:
-            interaction = state.operations.get(interaction_id)
-            if interaction is not None:
-                interaction["polls"] += 1
+        interaction = self._poll_video(interaction_id)
         if interaction is None or "model" not in interaction:
             return RawError(
                 404,
@@ -941,11 +955,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _fetch_operation(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
         name = str(body.get("operationName", ""))
-        state = self.server.state
-        with state.lock:
-            operation = state.operations.get(name)
-            if operation is not None:
-                operation["polls"] += 1
+        operation = self._poll_video(name)
         if operation is None:
             return {"error": {"code": 404, "message": f"operation {name} not found", "status": "NOT_FOUND"}}
         if operation["polls"] < operation["done_after"]:

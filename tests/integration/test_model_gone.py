@@ -18,7 +18,7 @@ from contentgen.config import get_settings
 from contentgen.generation import videos as video_generation
 from contentgen.services import videos as video_service
 from tests.conftest import log_records
-from tests.durable_jobs import RunnerStarter, running
+from tests.durable_jobs import RunnerStarter, handler, running
 from tests.integration import test_video_jobs as video_jobs
 from tests.integration.conftest import Invoke, Stack
 from tests.integration.test_resilience import emf
@@ -54,7 +54,7 @@ def video_api(stack: Stack, api_event: Callable[..., dict[str, Any]], monkeypatc
 @pytest.fixture
 def video_runs(video_api: Api) -> Iterator[RunnerStarter]:
     """The durable video job run by the testing SDK's runner for each start."""
-    with running(video_jobs.handler(video_jobs.JOB)) as starter:
+    with running(handler(video_jobs.JOB)) as starter:
         yield starter
 
 

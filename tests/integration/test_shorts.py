@@ -37,9 +37,16 @@ from contentgen.stores.ledger import HOLD_PREFIX, SETTLED_PREFIX, set_daily_budg
 from local.aws import client
 from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
-from local.runtime import load_handler
-from local.template import functions, physical_name
-from tests.durable_jobs import ProbedElsewhere, RunnerStarter, crash_after, running, succeeded
+from local.template import physical_name
+from tests.durable_jobs import (
+    JobApi,
+    ProbedElsewhere,
+    RunnerStarter,
+    crash_after,
+    handler,
+    running,
+    succeeded,
+)
 from tests.integration.conftest import Stack
 from tests.integration.test_assembly import ffmpeg_says, gray_frame
 
@@ -52,30 +59,10 @@ KEY_B = "key-b-short"
 SECRET = "whsec_" + base64.b64encode(b"contentgen-test-webhook-secret-32b").decode()
 HOOK = "https://hooks.example.com/contentgen"
 
-_handlers: dict[str, Callable[..., Any]] = {}
 
-
-def handler(function: str) -> Callable[..., Any]:
-    if function not in _handlers:
-        _handlers[function] = load_handler(functions()[function])
-    return _handlers[function]
-
-
-class Api:
+class Api(JobApi):
     def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
-        self.api_event = api_event
-
-    def call(
-        self, method: str, path: str, body: Any = None, *, key_id: str | None = KEY_A
-    ) -> tuple[int, Any]:
-        event = self.api_event(method, "/shorts/{short_id}" if method == "GET" else "/shorts", body)
-        event["path"] = path
-        event["requestContext"]["path"] = f"/prod{path}"
-        if method == "GET":
-            event["pathParameters"] = {"short_id": path.rsplit("/", 1)[1]}
-        event["requestContext"]["identity"]["apiKeyId"] = key_id
-        response = handler(API)(event, LocalLambdaContext(function_name=API, timeout_seconds=29))
-        return response["statusCode"], json.loads(response["body"])
+        super().__init__(api_event, function=API, resource="/shorts", id_param="short_id", key_id=KEY_A)
 
 
 @pytest.fixture
