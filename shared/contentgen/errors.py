@@ -18,6 +18,10 @@ class ContentgenError(Exception):
     # True when paid provider work may have started and its result is unknown (a timed-out start
     # that was not retried): the answer says so and is kept under its key (contentgen.stores.idempotency).
     unconfirmed_paid_work = False
+    # True when the request was refused before it was sent (nothing paid) for a reason time cures:
+    # no request slot free in this container (contentgen.core.limiter). A durable job waits and
+    # tries again (contentgen.services.durable.unsent_wait); so does any `CircuitOpenError`.
+    not_sent = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)

@@ -306,7 +306,9 @@ def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = LocalApiServer(LocalRuntime()).start()
     durable = LocalDurableService(skip_time=True).start_runners()
     yield server.url
-    durable.stop()
+    # Every job a test started is stopped and its invocation in flight waited for: one left
+    # running would read the next test's environment and take its provider's faults.
+    durable.stop(drain_seconds=600)
     server.shutdown()
     server.server_close()
 

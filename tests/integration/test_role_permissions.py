@@ -1064,22 +1064,48 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
 
 def test_the_job_reaper_uses_every_grant_and_nothing_else(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """JobReaperFunction, fed the start payload of an execution that ended FAILED (its DLQ's
-    message): the job row read and ended failed, its outcome claimed and JobFailed published."""
+    message): the job row read and ended failed, its outcome claimed and JobFailed published,
+    and the short's `callback_url` told, signed with the secret from SSM."""
+    from contentgen.services import webhooks
+    from contentgen.services.webhooks import PostResult
     from contentgen.stores.jobs import Job, claim_job, get_job
 
     run_as, calls = as_role
     job_id = f"short-perm-{uuid.uuid4().hex[:12]}"
+    request = {"prompt": "x", "callback_url": "https://hooks.example.com/x"}
+    secret_parameter = str(functions()["JobReaperFunction"].environment["WEBHOOK_SECRET_PARAM"])
+    delivered: list[str] = []
 
     def running_job() -> None:
+        client("ssm", stack.aws_url).put_parameter(
+            Name=secret_parameter,
+            Value="whsec_" + base64.b64encode(b"role-test-webhook-secret-32bytes").decode(),
+            Type="SecureString",
+            Overwrite=True,
+        )
         now = int(time.time())
-        job = Job(job_id, "short", READER, "running", {"prompt": "x"}, "h", now, now)
+        job = Job(job_id, "short", READER, "running", request, "h", now, now)
         claim_job(job)
 
-    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": {"prompt": "x"}})
+    def poster(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+        delivered.append(url)
+        return PostResult(204)
+
+    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": request})
     run_as("JobReaperFunction", prepare=running_job)
-    answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    webhooks.set_webhook_poster(poster)
+    try:
+        answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    finally:
+        webhooks.set_webhook_poster(None)
     assert answer == {"batchItemFailures": []}
-    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
+    assert delivered == ["https://hooks.example.com/x"]
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        "ssm:GetParameter",
+    } <= calls.actions
     uses = assert_allowed("JobReaperFunction", calls)
     job = get_job(job_id)
     assert job is not None

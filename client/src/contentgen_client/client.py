@@ -470,10 +470,12 @@ class Client:
         voice: str | None = None,
         style: str | None = None,
         character: CharacterInput = None,
+        clips: bool | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> ShortAccepted:
-        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`."""
+        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`. `clips`: a
+        generated video clip per segment where the video model and the budget allow."""
         body = _body(
             prompt=prompt,
             segment_count=segment_count,
@@ -482,6 +484,7 @@ class Client:
             voice=voice,
             style=style,
             character=character,
+            clips=clips,
             callback_url=callback_url,
         )
         return self._post("/shorts", ShortAccepted, body, idempotency_key)

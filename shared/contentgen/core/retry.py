@@ -590,10 +590,12 @@ class ProviderCaller(Generic[ClientT]):
                         record.latency_ms = (time.perf_counter() - started) * 1000
             except SlotUnavailable as exc:
                 breaker.released(permit)
-                raise ProviderRateLimitedError(
+                refused = ProviderRateLimitedError(
                     f"{self.provider} is rate limiting requests; none could start in the time left",
                     retry_after=exc.wait,
-                ) from None
+                )
+                refused.not_sent = True  # no request left this container
+                raise refused from None
             except BaseException as exc:
                 breaker.released(permit)
                 if isinstance(exc, ContentFilteredError):
