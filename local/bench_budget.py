@@ -157,6 +157,7 @@ def main() -> int:
 
     from local.aws import AWS_TEST_ENV, MotoServer, provision
     from local.bench import emulator_process
+    from local.emulator import LOCAL_VERTEX_PROJECT
     from local.params_extension import ParametersExtension
     from local.runtime import SHARED, LocalRuntime
 
@@ -172,6 +173,7 @@ def main() -> int:
                     "AWS_ENDPOINT_URL": moto.url,
                     "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                     "GOOGLE_VERTEX_BASE_URL": emulator_url,
+                    "GOOGLE_CLOUD_PROJECT": LOCAL_VERTEX_PROJECT,
                     "GOOGLE_GEMINI_BASE_URL": emulator_url,
                     "POWERTOOLS_TRACE_DISABLED": "true",
                     "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),

@@ -21,7 +21,9 @@ Control endpoints (JSON):
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
   `{"faults": []}` or `DELETE /_emulator/faults` clears the queue.
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
-  answer a PNG of the requested aspect ratio. Veo on Vertex AI: `:predictLongRunning` starts an
+  answer a PNG of the requested aspect ratio. Veo on Vertex AI: `:predictLongRunning` on the
+  project-scoped path (`/v1beta1/projects/P/locations/L/publishers/google/models/X`; express
+  mode's project-less path gets express mode's 400, `local.emulator_catalog`) starts an
   operation that `:fetchPredictOperation` reports done after `video_polls` checks (config,
   default 2), with the video's bytes; the faults `video_failed` and `filtered` taken by the
   start make that operation end in an error or with the video withheld. The Developer API's
@@ -93,6 +95,9 @@ from local.fake_content import first_user_text, instance_for, reply_text, topic_
 from local.fake_media import SPEECH_RATE, mp4, png, speech_pcm
 
 MAX_RECORDED = 1000
+# The Google Cloud project the local stack's Vertex AI calls name (`GOOGLE_CLOUD_PROJECT`): Veo is
+# served on the project-scoped path only (`local.emulator_catalog`, express mode).
+LOCAL_VERTEX_PROJECT = "contentgen-local"
 
 
 @dataclass(frozen=True)

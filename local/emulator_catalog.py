@@ -25,6 +25,20 @@ serves, or for a capability the model lacks: the providers' own error bodies, wi
   support tool use. To learn more about provider routing, visit: ..." answers in
   https://github.com/musistudio/claude-code-router/issues/583, read 2026-12-06; checked only
   with `strict_parameters`, see below).
+- Vertex AI in express mode (an API key and no project: the project-less
+  `/v1beta1/publishers/google/models/X:method` google-genai calls when it is given a key without a
+  project and location) serves `generateContent`, `streamGenerateContent` and `countTokens` only
+  (https://cloud.google.com/vertex-ai/generative-ai/docs/start/express-mode/vertex-ai-express-mode-api-reference,
+  read 2026-12-07); Veo and Imagen are project-scoped
+  (https://github.com/googleapis/dotnet-genai/issues/305, 2026-05-05, read 2026-12-07: what works
+  with a key is `/v1beta1/projects/{p}/locations/us-central1/publishers/google/models/{veo}:predictLongRunning`
+  for Veo 3.1 GA).
+  A Veo `:predictLongRunning` on the express path: HTTP 400 `{"error": {"code": 400, "message":
+  "Invalid resource field value in the request.", "status": "INVALID_ARGUMENT"}}`, the answer
+  reported for express mode and a Veo id while the same key made images
+  (https://github.com/googleapis/java-genai/issues/570, 2025-09-27, read 2026-12-07). The
+  project-scoped path (`/v1beta1/projects/P/locations/L/publishers/google/models/X:method`) is
+  served as the rest of this module says.
 - Veo `:predictLongRunning` with a `durationSeconds` the model does not take (Veo 3.1 takes 4, 6
   or 8; 5 is refused too): HTTP 400 `{"error": {"code": 400, "message": "The number value for
   `durationSeconds` is out of bound. Please provide a value between 4 and 8, inclusive.",
@@ -70,6 +84,12 @@ from contentgen.connectors.model_gone import refusal as free_tier_refusal_wordin
 from contentgen.connectors.model_gone import wording as gone_wording_named
 
 VERTEX_MODEL_VERSIONS = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
+# Vertex AI express mode's answer to a Veo start (java-genai#570, see the module's docstring).
+EXPRESS_MODE_VEO = {
+    "code": 400,
+    "message": "Invalid resource field value in the request.",
+    "status": "INVALID_ARGUMENT",
+}
 OPENROUTER_ROUTING = "https://openrouter.ai/docs/provider-routing"
 # Request fields of an OpenRouter chat completion that are parameters an endpoint must support
 # (`supported_parameters` names, https://openrouter.ai/docs/api-reference/parameters).
@@ -164,6 +184,8 @@ def google_refusal(
     resource, _, method = path.split("/", 2)[-1].partition(":")
     model = resource.rsplit("/", 1)[-1]
     vertex = "/publishers/" in path
+    if vertex and method == "predictLongRunning" and not resource.startswith("projects/"):
+        return Refusal(400, {"error": EXPRESS_MODE_VEO})
     entry = find_model(model)
     backend = "vertex_ai" if vertex else "gemini_api"
     surface = GOOGLE_SURFACES.get(method)

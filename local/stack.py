@@ -22,7 +22,7 @@ from local.api_gateway import STAGE, LocalApiServer
 from local.api_keys import api_key_id
 from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
 from local.durable import LocalDurableService
-from local.emulator import EmulatorServer, start_emulator
+from local.emulator import LOCAL_VERTEX_PROJECT, EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
 from local.params_extension import ParametersExtension
 from local.ports import PortTaken, check_ports
@@ -132,6 +132,10 @@ class LocalStack:
         if not self.real_google and self.emulator is not None:
             environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
             environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
+            # Veo is project-scoped on Vertex AI (local.emulator answers express mode as Google does).
+            environment["GOOGLE_CLOUD_PROJECT"] = (
+                os.environ.get("GOOGLE_CLOUD_PROJECT") or LOCAL_VERTEX_PROJECT
+            )
         environment["API_USAGE_PLAN_ID"] = usage_plan
         if environment.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):  # keys as the template reads them
             self.params_extension = ParametersExtension(self.moto.url).start()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from local.aws import MotoServer, client, create_table_as_declared, provision, queue_attributes
-from local.emulator import EmulatorControl, EmulatorServer, start_emulator
+from local.emulator import LOCAL_VERTEX_PROJECT, EmulatorControl, EmulatorServer, start_emulator
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
@@ -111,6 +111,8 @@ def stack(
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.url)
+    # Veo is served on Vertex AI's project-scoped path only (the emulator answers express mode's 400).
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", LOCAL_VERTEX_PROJECT)
     key = f"it-openrouter-key-{uuid.uuid4().hex}"
     google_key = f"it-google-key-{uuid.uuid4().hex}"
     parameters = ssm_key_parameters()

@@ -855,7 +855,14 @@ def video(
     ctx: typer.Context,
     prompt: str,
     aspect_ratio: Annotated[str, typer.Option("--aspect-ratio", "-r", help="16:9 or 9:16.")] = "9:16",
-    duration: Annotated[int | None, typer.Option(min=4, max=8, help="Seconds, 4 to 8.")] = None,
+    duration: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Seconds. The server's video model decides which it makes (its 422 lists them; "
+            "openapi.json shows them); unset: the API's default.",
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, with a progress display.")] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Save the clip here (implies --wait).")

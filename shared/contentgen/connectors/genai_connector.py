@@ -1,11 +1,29 @@
 """The Google GenAI client (`google-genai`), for images and videos.
 
-The SDK's own switches are honoured as it reads them: `GOOGLE_GENAI_USE_VERTEXAI`,
-`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL`,
-`GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (Vertex AI takes it in express mode). Retry
-options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know the
-Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying. The connection pool is
-`contentgen.connectors.http`'s.
+The SDK reads its own switches `GOOGLE_GENAI_USE_VERTEXAI`, `GOOGLE_GEMINI_BASE_URL` and
+`GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (`GOOGLE_API_KEY_PARAM`; `GOOGLE_API_KEY`
+locally) and is sent as `x-goog-api-key` on both backends.
+
+On Vertex AI the project and location (`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, from the
+settings) are passed to the SDK WITH the key: google-genai 3.4.0 (`_api_client.BaseApiClient`)
+drops the environment's project/location whenever a key is passed explicitly ("Explicit api_key
+takes precedence over implicit project/location") and then calls express mode's project-less
+`aiplatform.googleapis.com/v1beta1/publishers/google/models/X:method`. Express mode serves only
+`generateContent`, `streamGenerateContent` and `countTokens`
+(https://cloud.google.com/vertex-ai/generative-ai/docs/start/express-mode/vertex-ai-express-mode-api-reference,
+read 2026-12-07): no Veo `predictLongRunning` (a Veo id there is 400 "Invalid resource field
+value in the request.", https://github.com/googleapis/java-genai/issues/570, 2025-09-27, read
+2026-12-07). Given both explicitly with the key, the SDK builds the project-scoped
+`https://{location}-aiplatform.googleapis.com/v1beta1/projects/{project}/locations/{location}/publishers/google/models/X:method`
+and authenticates it with the key alone (no ADC: `_request_once` fetches a token only when there
+is no key), the request shape reported to work for Veo 3.1 with a Google Cloud API key in
+https://github.com/googleapis/dotnet-genai/issues/305 (2026-05-05, read 2026-12-07). The key is
+then a Google Cloud API key of that project (bound to a service account with the Vertex AI User
+role: https://cloud.google.com/vertex-ai/generative-ai/docs/start/api-keys, read 2026-12-07).
+
+Retry options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know
+the Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying.
+The connection pool is `contentgen.connectors.http`'s.
 """
 
 from __future__ import annotations
@@ -21,7 +39,7 @@ from google.genai import errors, types
 
 from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
-from contentgen.config import get_settings
+from contentgen.config import Settings, get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.model_gone import gone_model, refused_model
 from contentgen.connectors.transport import transport_failure
@@ -39,14 +57,33 @@ PROVIDER = "Google GenAI"
 
 def _build_genai_client() -> genai.Client:
     settings = get_settings()
-    return genai.Client(
-        api_key=read_api_key(GOOGLE_API_KEY),
-        http_options=types.HttpOptions(
-            timeout=int(settings.provider_timeout_seconds * 1000),
-            retry_options=types.HttpRetryOptions(attempts=1),
-            client_args={"transport": pooled_transport(settings)},
-        ),
+    http_options = types.HttpOptions(
+        timeout=int(settings.provider_timeout_seconds * 1000),
+        retry_options=types.HttpRetryOptions(attempts=1),
+        client_args={"transport": pooled_transport(settings)},
     )
+    scope = vertex_project_scope(settings)
+    if scope is not None:
+        project, location = scope
+        return genai.Client(
+            vertexai=True,
+            api_key=read_api_key(GOOGLE_API_KEY),
+            project=project,
+            location=location,
+            http_options=http_options,
+        )
+    return genai.Client(api_key=read_api_key(GOOGLE_API_KEY), http_options=http_options)
+
+
+def vertex_project_scope(settings: Settings) -> tuple[str, str] | None:
+    """The `(project, location)` Vertex AI calls are scoped to: both set with
+    `GOOGLE_GENAI_USE_VERTEXAI=true`; None otherwise (the Gemini Developer API, or Vertex AI in
+    express mode, which serves no Veo: see the module's docstring)."""
+    if not settings.google_use_vertexai:
+        return None
+    if settings.google_cloud_project and settings.google_cloud_location:
+        return settings.google_cloud_project, settings.google_cloud_location
+    return None
 
 
 _client: LazySingleton[genai.Client] = LazySingleton(_build_genai_client)

@@ -65,7 +65,7 @@ from contentgen.errors import (
     ProviderUnavailableError,
     SecretUnavailableError,
 )
-from contentgen.generation.videos import check_video, start_video
+from contentgen.generation.videos import check_vertex_project, check_video, start_video
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.models.usage import Usage
 from contentgen.observability import logger
@@ -119,6 +119,7 @@ def start_video_job(
     settings = get_settings()
     # A request no model of the chain can make is a 422 now, before a job exists or is paid for.
     models = capable_video_models(request, settings.video_models)
+    check_vertex_project(models)  # Veo on Vertex AI needs a project: a 503 now, nothing started
     job, _ = start_job(
         KIND,
         function=settings.video_job_function,
