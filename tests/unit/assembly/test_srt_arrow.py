@@ -1,4 +1,4 @@
-"""Probe (issue 25): narration text containing a timing line corrupts the SRT (soft track, captions_url).
+"""Issue 25 (found by a probe): narration text containing a timing line corrupts the SRT (soft track, captions_url).
 
 The narration is the text model's (and, through the prompt, the caller's) words. `to_srt`
 writes cue text verbatim, so a cue line that reads like a timing line
