@@ -1,4 +1,4 @@
-"""Probe (issue 25): the soft subtitle track is marked enabled/default, so players show the
+"""Issue 25 (found by a probe): the soft subtitle track is marked enabled/default, so players show the
 captions twice (burned in AND the soft track on top).
 
 `render.py` promises "the SRT as a mov_text track (not default: the captions are already in the
@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from contentgen.assembly import Cue, SegmentInput, ShortSpec, Toolchain, assemble_short
+from contentgen.assembly.mp4 import disable_tracks, probe
 from tests.integration.test_assembly import draw, ffmpeg_says
 
 pytestmark = pytest.mark.integration
@@ -66,3 +67,22 @@ def test_the_soft_caption_track_is_not_enabled_by_default(tmp_path: Path) -> Non
         "show it over the burned-in captions"
     )
     assert "(default)" not in subtitle[0], subtitle[0]
+
+
+def test_the_picture_and_the_sound_stay_enabled_and_the_captions_listed(tmp_path: Path) -> None:
+    tools = Toolchain.locate()
+    still = draw(tools, tmp_path / "s.png", "color=c=0x336699:s=1080x1920", "-frames:v", "1")
+    spec = ShortSpec(
+        segments=(SegmentInput(visual=still, cues=(Cue(0.0, 1.5, ("Hello there",)),), silent_s=2.0),),
+        title="",
+        title_s=0.0,
+        breath_s=0.0,
+        language="eng",
+    )
+    made = assemble_short(spec, tmp_path / "out", toolchain=tools, timeout_s=300)
+    info = probe(made.path)
+    assert [track.enabled for track in info.tracks_of("vide")] == [True]
+    assert [track.enabled for track in info.tracks_of("soun")] == [True]
+    assert [(track.codec, track.enabled) for track in info.tracks_of("sbtl")] == [("tx3g", False)]
+    assert info.faststart
+    assert disable_tracks(made.path, "sbtl") == 0  # already off: nothing to change
