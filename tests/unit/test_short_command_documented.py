@@ -1,4 +1,4 @@
-"""Probe (issue 25): a newcomer cannot find the `contentgen short` command in the docs.
+"""Issue 25 (found by a probe): a newcomer cannot find the `contentgen short` command in the docs.
 
 README.md sends readers to client/README.md for "every command, waits and exit codes"; issue 25
 item 6 names the command `contentgen short "..." --wait --output short.mp4`. The command exists
