@@ -20,7 +20,7 @@ import math
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -67,7 +67,11 @@ class Counted:
     parts_write_units: int = 0
 
     def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        operation = model.name
+        """botocore's `provide-client-params` event of the layer's botocore clients."""
+        self.record(model.name, params)
+
+    def record(self, operation: str, params: Mapping[str, Any]) -> None:
+        """One request (botocore's clients, the spend ledger's own DynamoDB client)."""
         self.calls[operation] += 1
         if operation in _WRITES:
             size = len(json.dumps(params, default=_sized).encode())
@@ -174,11 +178,19 @@ def _measure(run: Callable[[int], Decimal], generations: int) -> tuple[list[floa
     import contextlib
 
     from contentgen.clients.aws import get_dynamodb_client, get_events_client
+    from contentgen.clients.dynamodb import DynamoDBClient
     from contentgen.observability import logger
 
     counted = Counted()
     for client in (get_dynamodb_client(), get_events_client()):
         client.meta.events.register("provide-client-params.*.*", counted.hook)
+    send = DynamoDBClient._make_api_call
+
+    def counting(client: DynamoDBClient, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        counted.record(operation, params)  # the spend ledger's own client (not botocore)
+        return send(client, operation, params)
+
+    DynamoDBClient._make_api_call = counting  # type: ignore[method-assign,assignment]
     sink = _CountingSink()
     durations: list[float] = []
     model = Decimal(0)
@@ -201,6 +213,7 @@ def _measure(run: Callable[[int], Decimal], generations: int) -> tuple[list[floa
         handler.setStream(previous)  # type: ignore[attr-defined]
         for client in (get_dynamodb_client(), get_events_client()):
             client.meta.events.unregister("provide-client-params.*.*", counted.hook)
+        DynamoDBClient._make_api_call = send  # type: ignore[method-assign]
     counted.size_writes(_uncounted_dynamodb())
     return durations, counted, sink.bytes, float(model)
 

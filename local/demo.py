@@ -20,7 +20,7 @@ from local.aws import LOCAL_API_KEY, client
 from local.emulator import EmulatorControl
 from local.ports import PortTaken
 from local.stack import LocalStack
-from local.template import physical_name, resolve
+from local.template import ParameterValueError, physical_name, resolve
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 
@@ -460,10 +460,15 @@ def main() -> int:
         stack = LocalStack(
             api_port=args.port, aws_port=args.aws_port, emulator_port=args.emulator_port
         ).start()
-    except PortTaken as taken:
+    except (PortTaken, ParameterValueError) as taken:
         sys.stdout.close()
         sys.stdout = terminal
-        print(str(taken).replace("make api", "make demo"), file=sys.stderr)
+        print(
+            f"{'make demo: ' if isinstance(taken, ParameterValueError) else ''}{taken}".replace(
+                "make api", "make demo"
+            ),
+            file=sys.stderr,
+        )
         return 1
     failures = 0
     try:

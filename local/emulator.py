@@ -55,7 +55,10 @@ Control endpoints (JSON):
   parameter that none of the chain's models takes (on by default); `{"retired": ["model-id"]}`
   answers those models as shut down (the provider's real 404) whatever the catalog says;
   `{"gone_wording": "no_longer_available"}` answers them on the Gemini API in that one of Google's
-  documented/reported wordings (`contentgen.connectors.model_gone.WORDINGS`, sources there).
+  documented/reported wordings (`contentgen.connectors.model_gone.WORDINGS`, sources there);
+  `{"free_tier": true}` answers the Gemini API as it answers a free-tier key: paid-only media
+  models declined (429 `limit: 0`, Veo's ambiguous 404) while `models.get` still lists them
+  (`local.emulator_catalog.free_tier_refusal`, sources there).
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -79,6 +82,7 @@ from urllib.parse import parse_qs, urlparse
 
 from local.emulator_catalog import (
     default_image_model,
+    free_tier_refusal,
     google_refusal,
     interactions_refusal,
     openrouter_endpoints,
@@ -159,6 +163,9 @@ class EmulatorState:
     # Which of Google's "model gone" wordings a retired model is answered in on the Gemini API
     # (`contentgen.connectors.model_gone.WORDING_NAMES`; None: "models/X is not found ...").
     gone_wording: str | None = None
+    # The Google key is a Gemini API free-tier key: paid-only media models are declined for it
+    # (`local.emulator_catalog.free_tier_refusal`).
+    free_tier: bool = False
 
     def reset(self) -> None:
         with self.lock:
@@ -176,6 +183,7 @@ class EmulatorState:
             self.strict_parameters = True
             self.retired = frozenset()
             self.gone_wording = None
+            self.free_tier = False
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -454,6 +462,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.retired = frozenset(str(model) for model in body["retired"] or [])
                 if "gone_wording" in body:
                     state.gone_wording = str(body["gone_wording"]) if body["gone_wording"] else None
+                if "free_tier" in body:
+                    state.free_tier = bool(body["free_tier"])
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -607,10 +617,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             refusal = interactions_refusal(
                 body, state.today, state.retired, path.strip("/").split("/", 1)[0], state.gone_wording
             )
+            if refusal is None and state.free_tier and self.command == "POST":
+                refusal = free_tier_refusal(path, body)
             if refusal is None:
                 return False, body
         elif target == "gemini" and "/models/" in path and "/operations/" not in path:
             refusal = google_refusal(path, body, state.today, state.retired, state.gone_wording)
+            if refusal is None and state.free_tier and self.command == "POST":
+                refusal = free_tier_refusal(path, body)
             if refusal is None:
                 return False, body
         else:

@@ -66,6 +66,7 @@ if SHARED not in sys.path:
 
 from contentgen.catalog import default_chain, find_model, today
 from contentgen.catalog.schema import ModelEntry
+from contentgen.connectors.model_gone import refusal as free_tier_refusal_wording
 from contentgen.connectors.model_gone import wording as gone_wording_named
 
 VERTEX_MODEL_VERSIONS = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
@@ -271,3 +272,58 @@ def openrouter_endpoints(
             "supported_parameters": list(entry.parameters),
         }
     ]
+
+
+def free_tier_refusal(path: str, body: Any) -> Refusal | None:
+    """The Gemini Developer API's answer to a free-tier key asking a paid-only media model it
+    serves (`POST /_emulator/config {"free_tier": true}`); None for Vertex AI, a text model or a
+    request that is not a generation. Read 2026-12-07:
+    - an image model (`:generateContent` of a catalog image model, `:predict`): 429
+      RESOURCE_EXHAUSTED "... Quota exceeded for metric: ...generate_content_free_tier_requests,
+      limit: 0, model: X" with a `google.rpc.QuotaFailure` of `quotaValue` "0"
+      (https://github.com/googleapis/js-genai/issues/1322, 2026-02-12, an image model on a free-tier
+      key; Twarner491/AvianVisitors#9, 2026-06-14: "new free-tier API projects (model quota now 0)");
+      the same for a video start through the Interactions API (no public body for it: the free
+      tier's generic quota answer);
+    - a Veo start (`:predictLongRunning`): 404 NOT_FOUND "models/X is not found for API version
+      v1beta, or is not supported for predictLongRunning" (https://github.com/google-gemini/cookbook/issues/706,
+      2025-04-18: "Veo is a paid only feature ... I just tested with a free API key and got the
+      same error message"), while `models.get` still lists the model."""
+    if "/publishers/" in path:
+        return None
+    version = path.strip("/").split("/", 1)[0]
+    if path.endswith("/interactions"):
+        model = str((body or {}).get("model", "")) if isinstance(body, dict) else ""
+    else:
+        resource, _, method = path.split("/", 2)[-1].partition(":")
+        model = resource.rsplit("/", 1)[-1]
+        if method == "predictLongRunning":
+            return _gemini_not_found(model, method, version)
+        entry = find_model(model)
+        if method not in ("generateContent", "predict") or entry is None or entry.image is None:
+            return None
+    model = model.rsplit("/", 1)[-1]
+    message = free_tier_refusal_wording("gemini_free_tier_limit_zero").example(model)
+    return Refusal(
+        429,
+        {
+            "error": {
+                "code": 429,
+                "message": message,
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                        "violations": [
+                            {
+                                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                                "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                                "quotaDimensions": {"location": "global", "model": model},
+                                "quotaValue": "0",
+                            }
+                        ],
+                    }
+                ],
+            }
+        },
+    )

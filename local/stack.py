@@ -27,7 +27,17 @@ from local.event_sources import Poller, QueuePoller, start_pollers
 from local.params_extension import ParametersExtension
 from local.ports import PortTaken, check_ports
 from local.runtime import LocalRuntime
-from local.template import REGION, bus_rules, load_template, physical_name
+from local.template import (
+    REGION,
+    ParameterValueError,
+    bus_rules,
+    functions,
+    load_template,
+    parameter_variables,
+    parameters,
+    parameters_from_environment,
+    physical_name,
+)
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 # The local stack's daily budget per API key (USD), unless DAILY_BUDGET_USD says otherwise. The
@@ -40,6 +50,10 @@ OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 LOCAL_DAILY_BUDGET_USD = "1000"
 # Where a running `make api` writes how to reach it (read by `python -m local.send`).
 STATE_FILE = OUTPUT / "stack.json"
+# Variables the stack points at its own moto and emulator: a shell's value of these is not read.
+WIRED = frozenset(
+    {"AWS_ENDPOINT_URL", "OPENROUTER_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"}
+)
 
 
 @dataclass
@@ -60,13 +74,27 @@ class LocalStack:
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
     pollers: list[Poller] = field(default_factory=list)
     durable: LocalDurableService | None = None
-    # Local pace: check a video job after a second (then backing off) rather than after 15; a budget for local use.
+    # Local pace: check a video job after a second (then backing off) rather than after 15; a budget for
+    # local use. A shell that sets one of these (`VIDEO_POLL_DELAY_SECONDS=15 make api`) wins.
     overrides: dict[str, str] = field(
         default_factory=lambda: {
             "VIDEO_POLL_DELAY_SECONDS": "1",
             "DAILY_BUDGET_USD": os.environ.get("DAILY_BUDGET_USD") or LOCAL_DAILY_BUDGET_USD,
         }
     )
+
+    # Template parameters set from the shell (`parameters_from_environment`), read when the stack is made.
+    parameters: dict[str, str] = field(
+        default_factory=lambda: parameters_from_environment(os.environ, skip=WIRED)
+    )
+
+    @property
+    def google_backend(self) -> str:
+        """The Google backend the media functions use, as the template's parameter is set."""
+        vertex = self.parameters.get("GoogleGenaiUseVertexai")
+        if vertex is None:
+            vertex = str(load_template()["Parameters"]["GoogleGenaiUseVertexai"].get("Default", "false"))
+        return "Vertex AI" if vertex == "true" else "Gemini Developer API"
 
     @property
     def real_openrouter(self) -> bool:
@@ -89,7 +117,14 @@ class LocalStack:
         os.environ["AWS_ENDPOINT_URL"] = self.moto.url
         usage_plan = provision(self.moto.url)["ApiUsagePlanId"]
 
-        environment = {key: value for key, value in self.runtime.environment().items() if value != ""}
+        # The template's environment with its parameters as the shell sets them: a variable fed by a
+        # parameter (`GOOGLE_GENAI_USE_VERTEXAI: !Ref GoogleGenaiUseVertexai`) takes the shell's value,
+        # checked as CloudFormation checks the parameter (`GOOGLE_GENAI_USE_VERTEXAI=false make api`:
+        # the Gemini Developer API), and whatever that parameter decides (conditions) follows it.
+        with parameters(**self.parameters):
+            environment: dict[str, str] = {}
+            for spec in functions().values():
+                environment.update({key: value for key, value in spec.environment.items() if value != ""})
         if not self.real_openrouter or not self.real_google:
             self.emulator = start_emulator(port=self.emulator_port)
         if not self.real_openrouter and self.emulator is not None:
@@ -102,7 +137,8 @@ class LocalStack:
             self.params_extension = ParametersExtension(self.moto.url).start()
             environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(self.params_extension.port)
         environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        environment.update(self.overrides)
+        from_shell = {variable for variable in parameter_variables() if variable in os.environ} - WIRED
+        environment.update({key: value for key, value in self.overrides.items() if key not in from_shell})
         os.environ.update(environment)
         # Durable functions (the video job) run in the testing SDK's runner (local.durable).
         self.durable = LocalDurableService().start_runners()
@@ -163,7 +199,9 @@ class LocalStack:
             f"local API       {self.api.url}   (also behind the stage: {self.api.url}/{STAGE}/...)",
             f"API key         {LOCAL_API_KEY}   (send it as x-api-key; /health needs none)",
             f"text provider   {text}{emulator}",
-            f"media provider  {media}",
+            f"media provider  {media}, {self.google_backend} "
+            f"(GOOGLE_GENAI_USE_VERTEXAI={'false' if self.google_backend == 'Vertex AI' else 'true'} make api for "
+            f"{'the Gemini Developer API' if self.google_backend == 'Vertex AI' else 'Vertex AI'})",
             f"AWS (moto)      {self.moto.url}   region {REGION}",
             "                AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
             f"AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={self.moto.url}",
@@ -240,13 +278,17 @@ def main() -> None:
     terminal = sys.stdout
     OUTPUT.mkdir(exist_ok=True)
     log_file = OUTPUT / "api.log"
-    stack = LocalStack(
-        api_port=args.port,
-        aws_port=args.aws_port,
-        emulator_port=args.emulator_port,
-        verbose=args.verbose,
-        console=terminal,
-    )
+    try:
+        stack = LocalStack(
+            api_port=args.port,
+            aws_port=args.aws_port,
+            emulator_port=args.emulator_port,
+            verbose=args.verbose,
+            console=terminal,
+        )
+    except ParameterValueError as refused:
+        print(f"make api: {refused}", file=sys.stderr)
+        sys.exit(1)
     # The functions' JSON logs and EMF metrics (written to stdout, as in Lambda) go to the file.
     sys.stdout = log_file.open("w", buffering=1)
     stopping = threading.Event()

@@ -16,10 +16,12 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx2
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from contentgen.clients.aws import reset_aws_clients
+from contentgen.clients.dynamodb import use_transport
 from contentgen.clients.secrets import reset_ssm_provider
 from contentgen.config import get_settings
 from contentgen.connectors.fetch_guard import set_resolver
@@ -154,6 +156,24 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     reset_container()
     set_resolver(None)
+
+
+def moto_in_process() -> httpx2.BaseTransport:
+    """An httpx transport to moto's server app in this process (WSGI): the same in-memory backends
+    `mock_aws`'s boto3 clients read and write, over the real wire protocol; no port, no thread."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return httpx2.WSGITransport(app=DomainDispatcherApplication(create_backend_app))
+
+
+@pytest.fixture
+def ledger_on_moto() -> Iterator[None]:
+    """The spend ledger's DynamoDB client (`contentgen.clients.dynamodb`: httpx, not botocore, so
+    `mock_aws` does not see it) sent to moto in this process (`moto_in_process`), signed as it
+    is in AWS. Use it with `mock_aws`."""
+    use_transport(moto_in_process())
+    yield
+    use_transport(None)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ crash (tests/unit/durable_sdk shows the SDK's side of it).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from aws_durable_execution_sdk_python.lambda_service import InvocationStatus
 from aws_durable_execution_sdk_python_testing.executor import Executor
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from contentgen.core.breaker import CLOSED, HALF_OPEN, CircuitSnapshot, LocalCircuitStore
 from contentgen.services.jobs import set_execution_starter
 
 EXECUTION_TIMEOUT = 1200  # seconds one execution may take under the runner (a short assembles with ffmpeg): a bound, not a speed check
@@ -138,3 +140,29 @@ def crash_after(names: set[str]) -> Iterator[set[str]]:
         DurableContext.step = original_step  # type: ignore[method-assign]
         DurableContext.wait_for_condition = original_wait  # type: ignore[method-assign]
         Executor.RETRY_BACKOFF_SECONDS = saved_backoff
+
+
+class ProbedElsewhere(LocalCircuitStore):
+    """A circuit store where `circuit` (e.g. Google's provider-wide breaker) is HALF_OPEN with
+    its one probe held by another container: every caller is refused before sending
+    (`CircuitOpenError`), until `refusals` callers were turned away; then that probe succeeded
+    and the breaker is closed. Install with `monkeypatch.setattr(breaker, "_build_store", ...)`."""
+
+    def __init__(self, circuit: str, refusals: int, lease_seconds: float = 30) -> None:
+        super().__init__(lease_seconds)
+        self.circuit = circuit
+        self.refusals = refusals
+        self.refused = 0
+        self._count_lock = threading.Lock()
+        now = time.time()
+        self._states[circuit] = CircuitSnapshot(HALF_OPEN, now - 60, "elsewhere", now + 3600)
+
+    def read(self, name: str) -> CircuitSnapshot:
+        snapshot = super().read(name)
+        if name == self.circuit and snapshot.state == HALF_OPEN and snapshot.probe_owner == "elsewhere":
+            with self._count_lock:
+                self.refused += 1
+                if self.refused > self.refusals:  # the other container's probe succeeded
+                    self.close(name)
+                    return CircuitSnapshot(CLOSED)
+        return snapshot

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,7 +305,9 @@ def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = LocalApiServer(LocalRuntime()).start()
     durable = LocalDurableService(skip_time=True).start_runners()
     yield server.url
-    durable.stop()
+    # Every job a test started is stopped and its invocation in flight waited for: one left
+    # running would read the next test's environment and take its provider's faults.
+    durable.stop(drain_seconds=600)
     server.shutdown()
     server.server_close()
 
@@ -319,9 +322,11 @@ class RunningStack:
     banner: str
 
 
-@pytest.fixture(scope="module")
-def make_api() -> Iterator[RunningStack]:
-    """The local stack started as `make api` starts it (any free ports), until the module ends.
+@contextmanager
+def started_make_api(shell: Mapping[str, str] | None = None) -> Iterator[RunningStack]:
+    """The local stack started as `make api` starts it (any free ports), with `shell`'s variables
+    in its environment as a shell would set them (`GOOGLE_GENAI_USE_VERTEXAI=false make api`);
+    every other variable a template parameter feeds is left out, so the template's defaults hold.
 
     Waits for its banner (the line `requests:` that follows it), not for a time."""
     import os
@@ -331,10 +336,12 @@ def make_api() -> Iterator[RunningStack]:
     import sys
     import threading
 
-    from local.template import ROOT
+    from local.template import ROOT, parameter_variables
 
-    scrubbed = ("OPENROUTER_API_KEY", "GOOGLE_API_KEY", "DAILY_BUDGET_USD", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+    scrubbed = {"OPENROUTER_API_KEY", "GOOGLE_API_KEY", "DAILY_BUDGET_USD", "AWS_ENDPOINT_URL", "AWS_PROFILE"}
+    scrubbed |= set(parameter_variables())
     environment = {key: value for key, value in os.environ.items() if key not in scrubbed}
+    environment.update(shell or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0", "--emulator-port", "0"],
         cwd=ROOT,
@@ -373,4 +380,15 @@ def make_api() -> Iterator[RunningStack]:
         )
     finally:
         process.terminate()  # SIGTERM: the stack cleans up (its state file) and exits
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=180)  # a loaded machine; a durable job may be finishing a step
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def make_api() -> Iterator[RunningStack]:
+    """The local stack started as `make api` starts it (any free ports), until the module ends."""
+    with started_make_api() as running:
+        yield running

@@ -7,7 +7,8 @@ function's environment gets that role's temporary credentials (`ASIA...` key + s
 the layer's boto3 clients and the Parameters and Secrets extension sign with them). The
 containers' lazy clients are rebuilt (`reset_container`) so nothing signs with an older key, and
 moto's IAM enforcement is switched on (`/moto-api/reset-auth` 0) for the run only. Every AWS API
-call the code makes is recorded at botocore's `_make_api_call`.
+call the code makes is recorded at botocore's `_make_api_call`, and at the spend ledger's own
+DynamoDB client's (`contentgen.clients.dynamodb`: SigV4 over httpx, checked by moto like botocore's).
 
 What this proves:
 - the layer's own clients sign with the role's credentials and are subject to enforcement: a call outside the role is AccessDenied
@@ -78,6 +79,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from contentgen.catalog import default_chain
+from contentgen.clients.dynamodb import DynamoDBClient, DynamoDBError
 from contentgen.stores import results
 from contentgen.stores.idempotency import reset_idempotency
 from local.aws import LOCAL_API_KEY, MotoServer, client
@@ -318,6 +320,12 @@ class Calls:
         self.actions.add(action)
         self.uses.update(uses_of(api_client, operation, action, params))
 
+    def record_dynamodb(self, operation: str, params: Mapping[str, Any]) -> None:
+        """A request of the spend ledger's own DynamoDB client (`contentgen.clients.dynamodb`)."""
+        action = f"dynamodb:{operation}"
+        self.actions.add(action)
+        self.uses.update(uses_of(None, operation, action, params))
+
     def clear(self) -> None:
         self.actions.clear()
         self.uses.clear()
@@ -363,6 +371,20 @@ def as_role(
             sent_to.add(str(api_params["QueueUrl"]))  # sent (SQS allows one purge a minute)
         return answer
 
+    original_ledger = DynamoDBClient._make_api_call
+
+    def recording_ledger(self: DynamoDBClient, operation_name: str, api_params: Mapping[str, Any]) -> Any:
+        calls.record_dynamodb(operation_name, api_params)
+        with role_parameters(running["share"]):
+            denial = dynamodb_denial(running["function"], operation_name, dict(api_params))
+        if denial is not None:
+            calls.denied.append(denial)
+            error = {"Error": {"Code": "AccessDeniedException", "Message": denial}}
+            raise DynamoDBError(operation_name, "AccessDeniedException", denial, error)
+        if self._credentials().access_key != os.environ["AWS_ACCESS_KEY_ID"]:
+            calls.stale.add(f"dynamodb:{operation_name}")
+        return original_ledger(self, operation_name, api_params)
+
     def presigning(self: Any, ClientMethod: str, Params: Any = None, **kwargs: Any) -> Any:
         """A presigned URL is the role's action, taken by whoever follows it."""
         operation = self.meta.method_to_api_mapping.get(ClientMethod, ClientMethod)
@@ -375,6 +397,7 @@ def as_role(
         running["function"], running["share"] = function, share_breaker_state
         _reset_auth(moto_server, "inf")
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+        monkeypatch.setattr(DynamoDBClient, "_make_api_call", original_ledger)
         if prepare is not None:
             prepare()
         name = f"{function}-{uuid.uuid4().hex[:8]}"
@@ -396,6 +419,7 @@ def as_role(
         calls.clear()
         calls.share_breaker_state = share_breaker_state
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+        monkeypatch.setattr(DynamoDBClient, "_make_api_call", recording_ledger)
         _reset_auth(moto_server, "0")
 
     # S3 clients built from now on sign URLs through `presigning` (botocore adds the function to
@@ -1040,22 +1064,48 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
 
 def test_the_job_reaper_uses_every_grant_and_nothing_else(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """JobReaperFunction, fed the start payload of an execution that ended FAILED (its DLQ's
-    message): the job row read and ended failed, its outcome claimed and JobFailed published."""
+    message): the job row read and ended failed, its outcome claimed and JobFailed published,
+    and the short's `callback_url` told, signed with the secret from SSM."""
+    from contentgen.services import webhooks
+    from contentgen.services.webhooks import PostResult
     from contentgen.stores.jobs import Job, claim_job, get_job
 
     run_as, calls = as_role
     job_id = f"short-perm-{uuid.uuid4().hex[:12]}"
+    request = {"prompt": "x", "callback_url": "https://hooks.example.com/x"}
+    secret_parameter = str(functions()["JobReaperFunction"].environment["WEBHOOK_SECRET_PARAM"])
+    delivered: list[str] = []
 
     def running_job() -> None:
+        client("ssm", stack.aws_url).put_parameter(
+            Name=secret_parameter,
+            Value="whsec_" + base64.b64encode(b"role-test-webhook-secret-32bytes").decode(),
+            Type="SecureString",
+            Overwrite=True,
+        )
         now = int(time.time())
-        job = Job(job_id, "short", READER, "running", {"prompt": "x"}, "h", now, now)
+        job = Job(job_id, "short", READER, "running", request, "h", now, now)
         claim_job(job)
 
-    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": {"prompt": "x"}})
+    def poster(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+        delivered.append(url)
+        return PostResult(204)
+
+    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": request})
     run_as("JobReaperFunction", prepare=running_job)
-    answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    webhooks.set_webhook_poster(poster)
+    try:
+        answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    finally:
+        webhooks.set_webhook_poster(None)
     assert answer == {"batchItemFailures": []}
-    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
+    assert delivered == ["https://hooks.example.com/x"]
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        "ssm:GetParameter",
+    } <= calls.actions
     uses = assert_allowed("JobReaperFunction", calls)
     job = get_job(job_id)
     assert job is not None

@@ -344,26 +344,30 @@ def test_twenty_concurrent_text_requests_spend_at_most_one_request_past_the_budg
 
 
 def test_a_warm_generation_makes_two_aws_requests_the_reservation_and_the_settle(
-    stack: Stack, api_event: Callable[..., dict[str, Any]], fixed_clock: list[float]
+    stack: Stack,
+    api_event: Callable[..., dict[str, Any]],
+    fixed_clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 26 item 2: the budget read and the charge are one conditional update (the
     reservation) and the settle; a container's first request for a key also reads its day and its
     budget item (two Queries: the budget item is in its own partition, `budget#<key>`, which the
-    generation roles may read but not write)."""
-    from contentgen.clients.aws import get_dynamodb_client
+    generation roles may read but not write). All through the ledger's own client."""
+    from contentgen.clients.dynamodb import DynamoDBClient
 
     key = new_key()
     seen: list[str] = []
-    dynamodb = get_dynamodb_client()
-    record = lambda **kwargs: seen.append(kwargs["model"].name)  # noqa: E731
-    dynamodb.meta.events.register("before-call.dynamodb", record)
-    try:
-        assert story(api_event, key)[0] == 200
-        first = list(seen)
-        seen.clear()
-        assert story(api_event, key)[0] == 200
-    finally:
-        dynamodb.meta.events.unregister("before-call.dynamodb", record)
+    send = DynamoDBClient._make_api_call
+
+    def recording(self: DynamoDBClient, operation: str, parameters: Any) -> Any:
+        seen.append(operation)
+        return send(self, operation, parameters)
+
+    monkeypatch.setattr(DynamoDBClient, "_make_api_call", recording)
+    assert story(api_event, key)[0] == 200
+    first = list(seen)
+    seen.clear()
+    assert story(api_event, key)[0] == 200
 
     assert first == ["Query", "Query", "UpdateItem", "UpdateItem"], "day and budget read once per container"
     assert seen == ["UpdateItem", "UpdateItem"], "warm: reserve, settle"

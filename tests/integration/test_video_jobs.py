@@ -39,7 +39,7 @@ from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
 from local.runtime import load_handler
 from local.template import functions, physical_name
-from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from tests.durable_jobs import ProbedElsewhere, RunnerStarter, crash_after, running, succeeded
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -450,6 +450,26 @@ def test_a_failed_interaction_fails_the_job_in_the_providers_words(
     job = api.status(accepted["job_id"])[1]
     assert (job["status"], job["error_code"]) == ("failed", "provider_error"), job
     assert "Video generation failed." in job["error"]
+
+
+def test_a_start_refused_by_a_half_open_breaker_waits_and_starts_once(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google's provider-wide breaker is half-open, its one probe held by another container: the
+    start is refused before it is sent. The job waits (a durable wait) and starts again once that
+    probe closed the breaker, instead of failing `provider_circuit_open`: one paid start."""
+    from contentgen.connectors.genai_connector import PROVIDER
+    from contentgen.core import breaker as breakers
+
+    store = ProbedElsewhere(f"{PROVIDER}#{breakers.PROVIDER_SCOPE}", refusals=1)
+    monkeypatch.setattr(breakers, "_build_store", lambda settings: store)
+    accepted = api.start()
+    finish(jobs)
+
+    assert store.refused >= 1
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == "succeeded", job
+    assert len([r for r in stack.provider.requests() if r["path"].endswith(STARTS)]) == 1
 
 
 def test_a_duration_the_video_models_cannot_make_is_422_before_anything_is_paid(

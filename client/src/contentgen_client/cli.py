@@ -816,6 +816,10 @@ def short(
     voice: Annotated[str | None, typer.Option(help="A catalog voice (e.g. Kore).")] = None,
     style: Annotated[str | None, typer.Option(help="Tone or genre.")] = None,
     language: Annotated[str | None, typer.Option(help="BCP 47 tag, e.g. en, es-MX.")] = None,
+    clips: Annotated[
+        bool,
+        typer.Option("--clips", help="A generated video clip per segment where the model and budget allow."),
+    ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the short, with a progress bar of its steps.")
     ] = False,
@@ -837,6 +841,7 @@ def short(
             voice=voice,
             style=style,
             language=language,
+            clips=clips or None,
         )
         if not (wait or output is not None):
             return accepted, None

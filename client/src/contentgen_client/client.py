@@ -11,7 +11,8 @@
   `Retry-After` pointing at midnight, say) is not waited at all; the error is raised at once and
   says when to come back (`retry_after`, `retry_at`). `on_wait` hears of each wait before it
   starts (`RetryWait`), so a caller can show it. A 503 no retry fixes
-  (`provider_insufficient_credits`: the provider account needs credits; `configuration_error`) is
+  (`provider_insufficient_credits`: the provider account needs credits; `model_not_available_to_key`:
+  the Google key may not use the models; `configuration_error`) is
   raised at once.
 - Errors are typed (`contentgen_client.errors`) and carry `code` and `request_id`.
 """
@@ -470,10 +471,12 @@ class Client:
         voice: str | None = None,
         style: str | None = None,
         character: CharacterInput = None,
+        clips: bool | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> ShortAccepted:
-        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`."""
+        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`. `clips`: a
+        generated video clip per segment where the video model and the budget allow."""
         body = _body(
             prompt=prompt,
             segment_count=segment_count,
@@ -482,6 +485,7 @@ class Client:
             voice=voice,
             style=style,
             character=character,
+            clips=clips,
             callback_url=callback_url,
         )
         return self._post("/shorts", ShortAccepted, body, idempotency_key)

@@ -19,10 +19,11 @@ a price that is negative, not finite, not a number or over `MAX_PRICE_USD`) is a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from functools import cache
 
-from contentgen.catalog import find_model, media_price_table, today
+from contentgen.catalog import ModelEntry, find_model, media_price_table, today
 from contentgen.config import MediaPrice, get_settings, parse_prices
 from contentgen.errors import ConfigurationError
 from contentgen.observability import logger
@@ -114,9 +115,26 @@ class UnpricedModelError(ConfigurationError):
     request costs (503 `configuration_error`, naming the models and the fix)."""
 
 
+# (model, day) -> the catalog entry it was read from and its token prices on that day: a warm
+# generation asks for them about six times (the priced chain, the cost bound of each model that
+# may answer). The entry is kept and compared, so a catalog read again is read again here too.
+_day_prices: dict[tuple[str, date], tuple[ModelEntry | None, tuple[Decimal, Decimal] | None]] = {}
+
+
 def _token_prices(model: str) -> tuple[Decimal, Decimal] | None:
-    entry = find_model(model)
-    price = entry.price_on(today()) if entry is not None else None
+    entry, day = find_model(model), today()
+    known = _day_prices.get((model, day))
+    if known is not None and known[0] is entry:
+        return known[1]
+    if len(_day_prices) >= 1024:
+        _day_prices.clear()  # another day, or many ids: start again
+    prices = _read_token_prices(entry, day)
+    _day_prices[(model, day)] = (entry, prices)
+    return prices
+
+
+def _read_token_prices(entry: ModelEntry | None, day: date) -> tuple[Decimal, Decimal] | None:
+    price = entry.price_on(day) if entry is not None else None
     if price is None or price.input_per_million_tokens is None or price.output_per_million_tokens is None:
         return None
     return price.input_per_million_tokens, price.output_per_million_tokens

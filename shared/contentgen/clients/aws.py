@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from contentgen.clients.dynamodb import reset_ledger_client
 from contentgen.clients.lazy import LazySingleton
 
 if TYPE_CHECKING:
@@ -220,7 +221,9 @@ def get_lambda_client() -> Any:
 
 
 def reset_aws_clients() -> None:
-    """Drop the clients and their session (credentials, endpoint); the loaded service models stay."""
+    """Drop the clients and their session (credentials, endpoint), the spend ledger's DynamoDB
+    client (`contentgen.clients.dynamodb`) too; the loaded service models stay."""
     for client in (_s3, _dynamodb, _sqs, _events, _apigateway, _lambda):
         client.reset()
     _session.reset()
+    reset_ledger_client()

@@ -23,7 +23,7 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.model_gone import gone_model
+from contentgen.connectors.model_gone import gone_model, refused_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import (
@@ -121,13 +121,55 @@ def _unreadable(exc: Exception) -> ProviderFailure:
     return ProviderFailure(FailureKind.UNREADABLE, message=what[: _RECEIVED_CHARS * 2])
 
 
+def _zero_quota(details: object) -> bool:
+    """True when a `google.rpc.QuotaFailure` in `details` names a quota of 0 (`quotaValue: "0"`): the
+    key has no quota at all for the model (a free-tier key and a paid-only model,
+    googleapis/js-genai#1322), which no wait changes."""
+    if isinstance(details, dict):  # the SDK's `details` is the whole body, or its `error`
+        error = details.get("error", details)
+        details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, list):
+        return False
+    for detail in details:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            for violation in detail.get("violations") or []:
+                if isinstance(violation, dict) and str(violation.get("quotaValue", "")).strip() == "0":
+                    return True
+    return False
+
+
+# A request made to a model itself (not to an operation, a file or a listing): Gemini API / Vertex AI
+# `models/X:generateContent` (and stream), `:predict`, `:predictLongRunning`, the Interactions
+# API's `POST .../interactions`.
+_MODEL_REQUEST = re.compile(
+    r"/models/[^/:]+:(?:generateContent|streamGenerateContent|predict|predictLongRunning)$|/interactions$"
+)
+
+
+def _is_model_request(response: object) -> bool:
+    """Whether the answer `response` (httpx) is to a request made to a model (`_MODEL_REQUEST`)."""
+    try:
+        request = getattr(response, "request", None)
+    except RuntimeError:  # httpx: a response built without its request
+        return False
+    url = getattr(request, "url", None)
+    path = getattr(url, "path", None)
+    method = str(getattr(request, "method", "POST")).upper()
+    return isinstance(path, str) and method == "POST" and _MODEL_REQUEST.search(path) is not None
+
+
 def _failure_for_status(
-    status: int, message: str | None, details: object, headers: object
+    status: int, message: str | None, details: object, headers: object, *, model_request: bool = True
 ) -> ProviderFailure:
     """A Google error answer (`{"error": {"code", "message", "status", "details"}}`) by status."""
     retry_after = retry_delay_from_google_error(details)
     if retry_after is None:
         retry_after = retry_after_from_headers(headers)
+    declined = refused_model("google", status, message)
+    if declined is not None or (status == 429 and _zero_quota(details)):
+        # A free-tier key and a paid-only model ("doesn't have a free quota tier", a quota of
+        # `limit: 0`): no wait helps; the model is live, so it is not "gone" either.
+        return ProviderFailure(FailureKind.KEY_DECLINED, status, message=message)
     if status == 429:
         quota = per_day_quota(details)
         if quota is not None:
@@ -144,9 +186,15 @@ def _failure_for_status(
         return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
     if status >= 500:
         return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
-    gone = gone_model("google", status, message)
+    gone = gone_model("google", status, message, model_request=model_request)
     if gone is not None:
-        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)
+        return ProviderFailure(
+            FailureKind.MODEL_GONE,
+            status,
+            message=message,
+            model=gone.model,
+            unconfirmed=gone.wording.ambiguous is not None,
+        )
     if is_safety_block(message):
         return ProviderFailure(FailureKind.DECLINED, status, message=message)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
@@ -172,7 +220,13 @@ def _interactions_failure(exc: interactions_errors.APIError) -> ProviderFailure:
         error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
         message = str(error.get("message") or exc.message)
         status = exc.status_code if exc.status_code is not None else exc.response.status_code
-        return _failure_for_status(status, message, error.get("details"), exc.response.headers)
+        return _failure_for_status(
+            status,
+            message,
+            error.get("details"),
+            exc.response.headers,
+            model_request=_is_model_request(exc.response),
+        )
     return _unreadable(exc)
 
 
@@ -185,7 +239,9 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
     401/403 are the key (rotation path); a 404 in one of Google's wordings for a model it does not serve
     (`contentgen.connectors.model_gone`, every documented or reported wording)
-    is MODEL_GONE (the next model of the chain, remembered); a 4xx whose message is a safety filter's
+    is MODEL_GONE (the next model of the chain, remembered; the ambiguous Gemini API wording is confirmed
+    with `models.get` first, `model_listed_gone`); a free-tier key refused a paid-only model (429 "doesn't
+    have a free quota tier", `limit: 0`) is KEY_DECLINED (the next model; 503 when none is left); a 4xx whose message is a safety filter's
     (`is_safety_block`, e.g. Imagen's 400 INVALID_ARGUMENT "The prompt could not be submitted ...
     Support codes: 61493863") is DECLINED (422 content_filtered); 400 INVALID_ARGUMENT /
     FAILED_PRECONDITION and other 4xx are our request. The message (`error.message`) is the
@@ -203,13 +259,38 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     if isinstance(exc, errors.APIError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
         message = str(exc.message) if exc.message else None
-        return _failure_for_status(exc.code, message, exc.details, headers)
+        response = getattr(exc, "response", None)
+        return _failure_for_status(
+            exc.code, message, exc.details, headers, model_request=_is_model_request(response)
+        )
     if isinstance(exc, interactions_errors.APIError):
         return _interactions_failure(exc)
     transport = transport_failure(exc)  # a request never sent, timed out, or dropped once sent
     if transport is not None:
         return transport
     return _unreadable(exc)
+
+
+# Seconds for the `models.get` that settles an ambiguous "not found" (free metadata, no generation).
+_MODEL_CHECK_TIMEOUT_SECONDS = 5.0
+
+
+def model_listed_gone(client: genai.Client, model: str) -> bool | None:
+    """Whether Google no longer serves `model`, from its own metadata (`models.get`, free): a 404
+    means gone (True); an answer means the model exists (False), so the 404 "is not found ... or is
+    not supported for predictLongRunning" that asked this was Google declining the key (a
+    free-tier key and a paid-only model, google-gemini/cookbook#706); another failure: None (not
+    known). Sources: https://ai.google.dev/api/models#method:-models.get (read 2026-12-07)."""
+    try:
+        client.models.get(
+            model=model,
+            config=types.GetModelConfig(
+                http_options=types.HttpOptions(timeout=int(_MODEL_CHECK_TIMEOUT_SECONDS * 1000))
+            ),
+        )
+    except errors.APIError as exc:
+        return True if exc.code == 404 else None
+    return False
 
 
 class _Connector:
@@ -220,4 +301,16 @@ class _Connector:
         reset_genai_client()
 
 
-google_genai = ProviderCaller(PROVIDER, _Connector(), classify_genai_error)
+# Seconds a request waits for another request's first contact with a model (`ProviderCaller`): a
+# fan-out of images or starts asks a retired model once per container, and a live model's fan-out
+# waits at most this, once per container. Google answers a model it does not serve at once (a
+# 404, no generation), well within it. OpenRouter needs none: it walks its `models` list itself.
+FIRST_CONTACT_WAIT_SECONDS = 3.0
+
+google_genai = ProviderCaller(
+    PROVIDER,
+    _Connector(),
+    classify_genai_error,
+    confirm_gone=model_listed_gone,
+    first_contact_wait=FIRST_CONTACT_WAIT_SECONDS,
+)

@@ -22,6 +22,12 @@ from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+    _request_body_to_args,
+)
+from aws_lambda_powertools.event_handler.openapi.compat import _normalize_errors
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -180,10 +186,43 @@ class InvocationResolver(APIGatewayRestResolver):
             _current_event.reset(tokens[0])
 
 
+class _RequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, without its parsing of the query string, headers and
+    cookies for a route that declares none of them (every generation route: a body only).
+
+    Powertools normalises the query string, the headers (multi-value merged) and the cookies of
+    every request before it validates the route's declared parameters of each kind; with none
+    declared, each kind validates to nothing, so this skips straight to the body, validated as
+    Powertools does (same errors, same locations). A route with path, query, header or cookie
+    parameters goes through Powertools' own handler."""
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
+        """Validate the body (the only declared input) and call the next middleware."""
+        dependant = app.context["_route"].dependant
+        if (
+            dependant.path_params
+            or dependant.query_params
+            or dependant.header_params
+            or dependant.cookie_params
+        ):
+            return super().handler(app, next_middleware)
+        values: dict[str, Any] = {}
+        if dependant.body_params:
+            values, errors = _request_body_to_args(
+                required_params=dependant.body_params, received_body=self._get_body(app)
+            )
+            if errors:
+                raise RequestValidationError(_normalize_errors(errors))
+        app.context["_route_args"] = values
+        return next_middleware(app)
+
+
 def create_app() -> APIGatewayRestResolver:
     """A resolver (`InvocationResolver`: its request state is per invocation) with validation on
     and every exception mapped to a JSON error response."""
     app = InvocationResolver(enable_validation=True)
+    # Powertools adds this middleware first in every route's stack (built on the route's first call).
+    app._request_validation_middleware = _RequestValidation()  # type: ignore[no-untyped-call]
     # Generation routes: budget check before any provider request, spend charged, `usage` answered.
     app.use(middlewares=[spend_middleware])
 

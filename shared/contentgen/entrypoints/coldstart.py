@@ -17,7 +17,10 @@ https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html
   and Powertools' event classes are loaded and warmed in the snapshot; then it reads the DynamoDB
   service model, endpoint rules and partitions into the AWS clients' loader
   (`clients.aws.prime_service_models`: botocore imported, models parsed, no client kept and no
-  credential resolved), so the spend ledger's client is built in a few ms after a restore;
+  credential resolved), so a botocore DynamoDB client (the idempotency store's, for requests with
+  an `Idempotency-Key`) is built in a few ms after a restore, and botocore, which resolves the
+  container credentials SnapStart gives the spend ledger's own client (`clients.dynamodb`), is
+  already loaded;
 - after a restore, `after_restore()` reseeds `random` (every restored copy would otherwise draw
   the same jitter) and drops any client, session, connection or key that got in anyway: AWS
   clients and the OpenAI client are built on first use after the restore, with that copy's own
@@ -93,7 +96,7 @@ def prime(app: APIGatewayRestResolver | None, route: tuple[str, str] | None) -> 
         cast("LambdaContext", _PrimeContext()),
     )
     metrics.clear_metrics()
-    prime_service_models(("dynamodb",))  # every generation route's spend ledger
+    prime_service_models(("dynamodb",))  # the idempotency store's client; botocore for credentials
     return answer
 
 

@@ -133,6 +133,8 @@ def _joined(name: str, key: str) -> str:
 
 def _is_utf8(text: str) -> bool:
     """Whether `text` can be written as UTF-8 (it holds no lone surrogate, e.g. from `\\ud800`)."""
+    if text.isascii():  # a flag of the string: no copy (every header of a usual request)
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -74,6 +74,34 @@ def _prompt_text(messages: list[ChatCompletionMessageParam]) -> str:
     return "\n".join(parts)
 
 
+# The UTF-8 length of a response format's JSON, per schema: `strict_json_schema` hands every warm
+# request of a (model, lengths) the same schema object (read-only), so it is encoded once, not per
+# request. Each entry keeps its schema object, so the id cannot be reused by another object.
+_format_lengths: dict[int, tuple[object, tuple[object, ...], int]] = {}
+_MAX_FORMAT_LENGTHS = 256
+
+
+def _encoded_length(response_format: dict[str, Any] | None) -> int:
+    """`len(json.dumps(response_format).encode())`, 0 for None; remembered for a
+    `{"type", "json_schema": {"name", "strict", "schema"}}` format whose schema object was seen."""
+    if response_format is None:
+        return 0
+    spec = response_format.get("json_schema")
+    if set(response_format) != {"type", "json_schema"} or not isinstance(spec, dict):
+        return len(json.dumps(response_format).encode())
+    if set(spec) != {"name", "strict", "schema"}:
+        return len(json.dumps(response_format).encode())
+    schema, key = spec["schema"], (response_format["type"], spec["name"], spec["strict"])
+    known = _format_lengths.get(id(schema))
+    if known is not None and known[0] is schema and known[1] == key:
+        return known[2]
+    length = len(json.dumps(response_format).encode())
+    if len(_format_lengths) >= _MAX_FORMAT_LENGTHS:
+        _format_lengths.clear()  # schemas for many different lengths: start again
+    _format_lengths[id(schema)] = (schema, key, length)
+    return length
+
+
 def _cost_bound(
     messages: list[ChatCompletionMessageParam],
     models: Sequence[str],
@@ -84,9 +112,8 @@ def _cost_bound(
     every model OpenRouter may answer with (the `models` list it is given). The prompt is bounded
     by the UTF-8 bytes of the messages and the schema as sent (JSON), images by their count."""
     sent = json.dumps(messages, default=str).encode()
-    schema = json.dumps(response_format).encode() if response_format is not None else b""
     images = sent.count(b'"image_url"')
-    prompt_bytes = len(sent) + len(schema) + MESSAGE_OVERHEAD_TOKENS * len(messages)
+    prompt_bytes = len(sent) + _encoded_length(response_format) + MESSAGE_OVERHEAD_TOKENS * len(messages)
 
     def bound(model: str) -> Decimal:
         position = list(models).index(model) if model in models else 0

@@ -168,13 +168,32 @@ def strict_json_schema(model: type[BaseModel], lengths: Mapping[str, int] | None
 def length_problems(data: Any, lengths: Mapping[str, int], path: str = "") -> list[str]:
     """Where the parsed reply has arrays of the wrong size (any depth), as readable strings."""
     problems: list[str] = []
+    _walk_lengths(data, lengths, (path,) if path else (), problems)
+    return problems
+
+
+def _walk_lengths(data: Any, lengths: Mapping[str, int], trail: tuple[Any, ...], problems: list[str]) -> None:
+    """`length_problems`' walk: the path is kept as its parts and written out only for a problem
+    (a warm request walks every node of the reply, and almost never finds one)."""
     if isinstance(data, dict):
         for key, value in data.items():
-            where = f"{path}.{key}" if path else key
             if key in lengths and isinstance(value, list) and len(value) != lengths[key]:
+                where = _path_text((*trail, key))
                 problems.append(f"{where}: expected exactly {lengths[key]} items, got {len(value)}")
-            problems.extend(length_problems(value, lengths, where))
+            if isinstance(value, dict | list):
+                _walk_lengths(value, lengths, (*trail, key), problems)
     elif isinstance(data, list):
         for index, item in enumerate(data):
-            problems.extend(length_problems(item, lengths, f"{path}[{index}]"))
-    return problems
+            if isinstance(item, dict | list):
+                _walk_lengths(item, lengths, (*trail, index), problems)
+
+
+def _path_text(trail: tuple[Any, ...]) -> str:
+    """`a.b[2].c` from ("a", "b", 2, "c") (a leading part may already be a written path)."""
+    text = ""
+    for part in trail:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text = f"{text}.{part}" if text else str(part)
+    return text

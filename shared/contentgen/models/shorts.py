@@ -37,8 +37,11 @@ ShortStatusName = Literal["pending", "running", "succeeded", "failed"]
 
 class ShortRequest(RequestModel):
     """What a short is made from. `voice`: a prebuilt voice of the catalog's speech model (422
-    naming the allowed ones otherwise, checked by `contentgen.services.shorts`). `clips`: false (stills with a slow pan or zoom) is what is
-    built; true is refused (422) until per-segment clips are. `callback_url`: a public https URL
+    naming the allowed ones otherwise, checked by `contentgen.services.shorts`). `clips`: false,
+    stills with a slow pan or zoom; true, a generated video clip per segment (the video model
+    chain of `POST /videos`) where the catalog says a model can make the segment's length at the
+    aspect ratio and the clip is made within the budget, else that segment's still (the status's
+    `parts.visuals` says which and why). `callback_url`: a public https URL
     (the same check as `image_url`), told of the outcome by a Standard Webhooks POST."""
 
     prompt: Prompt
@@ -54,7 +57,13 @@ class ShortRequest(RequestModel):
     character: CharacterRef | None = Field(
         None, description="A character sheet (from POST /characters/analyze) kept in every image."
     )
-    clips: bool = Field(False, description="false: stills with a slow pan or zoom.")
+    clips: bool = Field(
+        False,
+        description=(
+            "false: stills with a slow pan or zoom; true: a generated video clip per segment where the "
+            "video model can make its length and aspect ratio and the budget allows (else its still)."
+        ),
+    )
     silent_fallback: bool = Field(
         True,
         description="A narration that fails after retries leaves its segment silent instead of failing the short.",
@@ -62,13 +71,6 @@ class ShortRequest(RequestModel):
     callback_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = Field(
         None, description="Public https URL told of the outcome (Standard Webhooks signature)."
     )
-
-    @field_validator("clips")
-    @classmethod
-    def _clips(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("generated clips per segment are not available yet; use false (animated stills)")
-        return value
 
     @field_validator("callback_url")
     @classmethod
@@ -118,12 +120,28 @@ class ShortUsage(ResponseModel):
     provider_requests: int = 0
 
 
+class SegmentVisual(ResponseModel):
+    """What a segment shows: `clip` (a generated video clip: its `model` and `seconds`) or
+    `still` (its image, slowly panned or zoomed); with `clips` asked, `reason` says why a segment
+    kept its still (the model cannot make its length or aspect ratio, the clip failed, the
+    budget refused it)."""
+
+    kind: Literal["clip", "still"]
+    model: str | None = None
+    seconds: int | None = None
+    reason: str | None = None
+
+
 class ShortParts(ResponseModel):
-    """The parts made so far: presigned URLs (images, narrations, captions) and the story."""
+    """The parts made so far, one entry per segment (null until it is done): presigned URLs
+    (images, narrations, clips: null for a segment without one), what each segment shows
+    (`visuals`), the captions and the story."""
 
     story: dict[str, object] | None = None
     images: list[str | None] = Field(default_factory=list)
     audio: list[str | None] = Field(default_factory=list)
+    clips: list[str | None] = Field(default_factory=list)
+    visuals: list[SegmentVisual | None] = Field(default_factory=list)
     captions: dict[str, str] | None = None
 
 
@@ -145,4 +163,4 @@ class ShortStatus(ResponseModel):
     error_code: str | None = None
 
 
-__all__ = ["ShortAccepted", "ShortParts", "ShortRequest", "ShortStatus", "ShortUsage"]
+__all__ = ["SegmentVisual", "ShortAccepted", "ShortParts", "ShortRequest", "ShortStatus", "ShortUsage"]

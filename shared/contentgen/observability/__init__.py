@@ -16,6 +16,7 @@ import random
 import re
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contentgen.config import get_settings
 from contentgen.observability.log_pins import pin_sdk_loggers
@@ -62,11 +63,26 @@ def register_secret(value: str) -> None:
             _secret_values = _secret_values | {value}
 
 
+# Every match of `_SECRET_PATTERNS` contains one of these: a line without any of them is left as
+# it is without running the pattern over it (the pattern is tried at every position of the line,
+# about 50 µs per KB; these `in` checks, about 1 µs).
+_SECRET_MARKERS = ("sk-or-", "AIza", "Bearer ", "key=")
+
+
 def redact(text: str) -> str:
+    """`text` with every registered secret and every key-shaped string replaced by ***."""
     for value in _secret_values:
         if value in text:
             text = text.replace(value, REDACTED)
-    return _SECRET_PATTERNS.sub(REDACTED, text)
+    for marker in _SECRET_MARKERS:
+        if marker in text:
+            return _SECRET_PATTERNS.sub(REDACTED, text)
+    return text
+
+
+# What `json.loads` can parse starts with one of these (after whitespace): a JSON object, array,
+# string, number, true/false/null, or Python's NaN/Infinity.
+_JSON_STARTS = frozenset('{["-0123456789tfnNI')
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
@@ -74,6 +90,15 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+    def _extract_log_message(self, log_record: logging.LogRecord) -> Any:
+        """Powertools' message, without its attempt to parse a plain-text message as JSON (a
+        raised and caught `JSONDecodeError` per line): a message that cannot start a JSON value
+        is the message itself, as Powertools would have returned it."""
+        message = log_record.msg
+        if isinstance(message, str) and not log_record.args and message.lstrip()[:1] not in _JSON_STARTS:
+            return message
+        return super()._extract_log_message(log_record)
 
 
 class SampledLogger(Logger):
@@ -100,6 +125,12 @@ class SampledLogger(Logger):
                 return
         if self._logger.level != level:
             self._logger.setLevel(level)
+
+    def writes(self, level: int) -> bool:
+        """Whether a line at `level` is written now (the invocation's level, sampling included), so
+        a caller can skip building the fields of a line that would be dropped. With log buffering
+        configured (not done here) a dropped line would be kept in the buffer: always True then."""
+        return bool(self._buffer_config) or self._logger.isEnabledFor(level)
 
 
 # DEBUG is sampled: POWERTOOLS_LOGGER_SAMPLE_RATE (set in template.yaml) turns on DEBUG for that
@@ -147,36 +178,89 @@ def provider_span(name: str, model: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def aws_span(service: str, operation: str, aws: dict[str, Any]) -> Iterator[None]:
+    """An X-Ray subsegment around one AWS request sent without botocore (whose requests the
+    Tracer's botocore patch traces): named after the service, annotated with the operation, the
+    request's `aws` details (`region`, `table_name`...) as metadata."""
+    if tracer is None:
+        yield
+        return
+    with tracer.provider.in_subsegment(service) as subsegment:
+        subsegment.put_annotation("operation", operation)
+        subsegment.put_metadata("aws", {"operation": operation, **aws})
+        yield
+
+
 def _function_name() -> str:
     """The Lambda function (its name in AWS, its logical id locally), for the metrics' dimension."""
     name = logger.get_current_keys().get("function_name") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     return str(name or SERVICE)
 
 
-_blobs = threading.local()
+# The provider metrics' EMF blob: one line per request, dimensioned by function and model and
+# rolled up by service alone (alarms). Written here rather than through Powertools'
+# `EphemeralMetrics`, whose per-metric validation (name, unit and resolution lookups) and
+# `serialize_metric_set` cost more than the line itself (docs/benchmark.md, warm); the line is the
+# one Powertools writes for the same metrics: EMF specification,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+_DIMENSION_SETS = [["service", "function", "model"], ["service"]]
 
 
-def _call_metrics(model: str, function: str) -> EphemeralMetrics:
-    """An EMF blob dimensioned by function and model, also rolled up by service alone (alarms).
+class ProviderMetrics:
+    """The metrics of one provider event (a request, a breaker transition...): count and unit
+    per name, written as one EMF line by `write_metrics`."""
 
-    One EphemeralMetrics per thread, reused: building one costs more than the blob it writes.
-    """
-    blob: EphemeralMetrics | None = getattr(_blobs, "blob", None)
-    if blob is None:
-        blob = _blobs.blob = EphemeralMetrics(namespace=NAMESPACE)
-    blob.clear_metrics()
-    blob.add_dimension(name="service", value=SERVICE)
-    blob.add_dimension(name="function", value=function)
-    blob.add_dimension(name="model", value=model)
-    blob.add_dimensions(service=SERVICE)
-    return blob
+    __slots__ = ("function", "metric_set", "model")
+
+    def __init__(self, model: str, function: str) -> None:
+        self.model = model
+        self.function = function
+        # name -> (unit, values), in the order added
+        self.metric_set: dict[str, tuple[str, list[float]]] = {}
+
+    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None:
+        """Add `value` of `name` (a CloudWatch unit from `MetricUnit`)."""
+        entry = self.metric_set.get(name)
+        if entry is None:
+            self.metric_set[name] = (unit.value, [float(value)])
+        else:
+            entry[1].append(float(value))
+
+    def serialize_metric_set(self) -> dict[str, Any]:
+        """The EMF document: `_aws` metadata, the dimensions' values, each metric's values."""
+        document: dict[str, Any] = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": NAMESPACE,
+                        "Dimensions": _DIMENSION_SETS,
+                        "Metrics": [
+                            {"Name": name, "Unit": unit} for name, (unit, _) in self.metric_set.items()
+                        ],
+                    }
+                ],
+            },
+            "service": SERVICE,
+            "function": self.function,
+            "model": self.model,
+        }
+        for name, (_, values) in self.metric_set.items():
+            document[name] = values
+        return document
+
+
+def _call_metrics(model: str, function: str) -> ProviderMetrics:
+    """An EMF blob dimensioned by function and model, also rolled up by service alone (alarms)."""
+    return ProviderMetrics(model, function)
 
 
 _emf_lock = threading.Lock()
 
 
-def write_metrics(blob: EphemeralMetrics) -> None:
-    """Write `blob` as ONE EMF line to stdout and clear it: the single writer of provider metrics.
+def write_metrics(blob: ProviderMetrics) -> None:
+    """Write `blob` as ONE EMF line to stdout: the single writer of provider metrics.
 
     Powertools' `flush_metrics` uses `print()`, which writes the JSON and the newline in two calls;
     from fan-out threads those writes interleave and fuse lines that CloudWatch then drops. Here the
@@ -188,10 +272,8 @@ def write_metrics(blob: EphemeralMetrics) -> None:
     from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
     if not blob.metric_set or is_metrics_disabled():
-        blob.clear_metrics()
         return
     line = json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n"
-    blob.clear_metrics()
     with _emf_lock:
         sys.stdout.write(line)
         sys.stdout.flush()
@@ -256,6 +338,9 @@ def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = No
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     write_metrics(blob)
+    ok = entry.outcome == "ok"
+    if not logger.writes(logging.INFO if ok else logging.WARNING):
+        return  # e.g. LOG_LEVEL WARNING: the line's fields are not built for nothing
     fields: dict[str, Any] = {
         "function": function,
         "provider": entry.provider,
@@ -278,7 +363,7 @@ def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = No
         "output": clip(entry.output),
         **entry.details,
     }
-    log = logger.info if entry.outcome == "ok" else logger.warning
+    log = logger.info if ok else logger.warning
     log("provider call", extra={key: value for key, value in fields.items() if value is not None})
 
 
@@ -291,8 +376,10 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
 
 
 def count_model_unavailable(*, model: str) -> None:
-    """A model the provider no longer serves, found by this container (`ModelUnavailable`, by
-    model and rolled up by service for the alarm; once per model per container and TTL)."""
+    """A request that met a model the provider no longer serves (`ModelUnavailable`, by model and
+    rolled up by service for the alarm): the request that found it gone, and each request after it
+    that skipped it because this container remembers it gone (so the alarm stays in ALARM while
+    the configuration names a gone model and requests are served by a fallback)."""
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name="ModelUnavailable", unit=MetricUnit.Count, value=1)
     write_metrics(blob)

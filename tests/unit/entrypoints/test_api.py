@@ -373,3 +373,39 @@ def test_a_short_error_list_is_answered_as_it_is() -> None:
 
     assert body["errors"] == errors
     assert "errors_not_listed" not in body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"segment_count": 2},
+        {"prompt": "", "segment_count": "many"},
+        {"prompt": "x", "segment_count": 2, "style": 7, "unknown": True},
+        {"prompt": "a story", "segment_count": 3},
+    ],
+)
+def test_body_only_routes_validate_as_powertools_own_middleware_does(
+    body: dict[str, Any], lambda_context: LocalLambdaContext
+) -> None:
+    """The request validation that skips query, header and cookie parsing for a route declaring
+    none answers exactly what Powertools' own middleware answers: same status, same fields."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+        OpenAPIRequestValidationMiddleware,
+    )
+
+    def served(app: APIGatewayRestResolver) -> Any:
+        @app.post("/stories/segments")
+        def route(request: StorySegmentsRequest) -> Any:
+            return {"prompt": request.prompt, "segment_count": request.segment_count}
+
+        handler: Callable[[Any, Any], Any] = lambda_entrypoint(
+            app, direct_route=("POST", "/stories/segments")
+        )
+        return handler(body, lambda_context)
+
+    ours_app, theirs_app = create_app(), create_app()
+    assert type(ours_app._request_validation_middleware) is not OpenAPIRequestValidationMiddleware
+    theirs_app._request_validation_middleware = OpenAPIRequestValidationMiddleware()  # type: ignore[no-untyped-call]
+    ours, theirs = served(ours_app), served(theirs_app)
+    assert ours == theirs

@@ -22,7 +22,7 @@ from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUn
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.stores import ledger
 from local.lambda_context import LocalLambdaContext
-from tests.conftest import log_records
+from tests.conftest import log_records, moto_in_process
 
 NOON = 1796040000.0  # 2026-11-30 12:00:00 UTC
 
@@ -72,7 +72,7 @@ def test_without_a_ledger_answers_still_carry_usage(
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def aws(monkeypatch: pytest.MonkeyPatch, ledger_on_moto: None) -> Iterator[Any]:
     with mock_aws():
         import boto3
 
@@ -612,7 +612,7 @@ def test_a_hold_under_a_given_id_is_refused_past_the_budget_and_an_expired_one_i
 def test_a_settle_sent_again_after_its_answer_was_lost_charges_once(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """botocore re-sends an UpdateItem whose answer did not come back (read timeout, retries on):
+    """The client re-sends an UpdateItem whose answer did not come back (read timeout, retries on):
     the first send was applied, so the second finds the invocation's live holds gone. It must not
     ADD the cost again (a double charge seen once in a loaded test run: `requests` 6 for 5)."""
     monkeypatch.setenv("DAILY_BUDGET_USD", "10")
@@ -633,4 +633,46 @@ def test_a_settle_sent_again_after_its_answer_was_lost_charges_once(
     assert (Decimal(item["cost_usd"]["N"]), Decimal(item["committed_usd"]["N"])) == (
         Decimal("0.25"),
         Decimal("0.25"),
+    )
+
+
+def test_a_settle_whose_answer_the_client_lost_is_sent_again_and_charges_once(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, over the wire: DynamoDB applies the settle, its answer never arrives (a read
+    timeout), the ledger's client sends the write again (`contentgen.clients.dynamodb`), which
+    finds the holds gone; the day is charged once."""
+    import httpx2
+
+    from contentgen.clients.dynamodb import use_transport
+
+    moto = moto_in_process()
+    lost: list[bytes] = []
+
+    class LosingTheFirstSettlesAnswer(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            response = moto.handle_request(request)
+            body = request.read()
+            if b" REMOVE " in body and b" ADD " in body and not lost:
+                lost.append(body)
+                raise httpx2.ReadTimeout("the answer was lost", request=request)
+            return response
+
+    use_transport(LosingTheFirstSettlesAnswer())
+    monkeypatch.setenv("DAILY_BUDGET_USD", "10")
+    ledger.forget_budgets()
+    hold = ledger.reserve("t2", Decimal("0.5"), until=NOON + 90)
+    assert hold is not None
+    meter = Meter()
+    meter.add(model="m", ok=True, prompt_tokens=10, completion_tokens=20, cost_usd=0.25)
+
+    ledger.settle("t2", "fn", meter, [hold])
+
+    assert lost, "the settle's first answer was lost and the write sent again"
+    item = day_item(aws, "t2")
+    assert holds_of(item) == []
+    assert (item["requests"], item["cost_usd"], item["committed_usd"]) == (
+        {"N": "1"},
+        {"N": "0.25"},
+        {"N": "0.25"},
     )

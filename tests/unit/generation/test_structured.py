@@ -221,3 +221,24 @@ def test_schema_is_strict_everywhere() -> None:
         "non-empty travels as a pattern strict mode supports"
     )
     assert "minItems" not in json.dumps(strict_json_schema(StoryReply)), "base schema is not mutated"
+
+
+def test_length_problems_name_every_wrong_array_at_any_depth() -> None:
+    from contentgen.models.schema import length_problems
+
+    reply = {
+        "segments": [1, 2],
+        "acts": [{"beats": [1]}, {"beats": [1, 2, 3], "segments": []}],
+        "": {"beats": []},
+    }
+    assert length_problems(reply, {"segments": 3, "beats": 2}) == [
+        "segments: expected exactly 3 items, got 2",
+        "acts[0].beats: expected exactly 2 items, got 1",
+        "acts[1].beats: expected exactly 2 items, got 3",
+        "acts[1].segments: expected exactly 3 items, got 0",
+        "beats: expected exactly 2 items, got 0",
+    ]
+    assert length_problems([{"beats": []}], {"beats": 1}, "reply") == [
+        "reply[0].beats: expected exactly 1 items, got 0"
+    ]
+    assert length_problems({"segments": [1, 2, 3]}, {"segments": 3}) == []

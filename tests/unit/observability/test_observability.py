@@ -202,3 +202,113 @@ def test_the_sampling_redraw_sets_the_level_only_when_it_changes(monkeypatch: py
     monkeypatch.setattr(random, "random", lambda: 0.9)  # not sampled: WARNING stays
     ours.refresh_sample_rate_calculation()
     assert set_levels == []
+
+
+def test_a_provider_blob_is_the_line_powertools_writes_for_the_same_metrics(
+    capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    """The EMF line is written without Powertools' EphemeralMetrics (docs/benchmark.md, warm),
+    and is the document it would write: same namespace, dimension sets, units and values."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    from contentgen.observability import NAMESPACE, SERVICE
+
+    record_attempt(
+        AttemptRecord(
+            provider="openrouter",
+            operation="chat.completions",
+            model="m/one",
+            attempt=2,
+            latency_ms=12.5,
+            prompt_tokens=100,
+            completion_tokens=40,
+            cost_usd=0.00012,
+        )
+    )
+    (ours,) = _lines(capsys)
+
+    theirs = EphemeralMetrics(namespace=NAMESPACE)
+    theirs.add_dimension(name="service", value=SERVICE)
+    theirs.add_dimension(name="function", value=ours["function"])
+    theirs.add_dimension(name="model", value="m/one")
+    theirs.add_dimensions(service=SERVICE)
+    for name, unit, value in (
+        ("ProviderRequests", MetricUnit.Count, 1),
+        ("ProviderLatency", MetricUnit.Milliseconds, 12.5),
+        ("ProviderRetries", MetricUnit.Count, 1),
+        ("PromptTokens", MetricUnit.Count, 100),
+        ("CompletionTokens", MetricUnit.Count, 40),
+        ("CostUSD", MetricUnit.NoUnit, 0.00012),
+    ):
+        theirs.add_metric(name=name, unit=unit, value=value)
+    expected = json.loads(json.dumps(theirs.serialize_metric_set()))
+
+    assert abs(ours["_aws"].pop("Timestamp") - expected["_aws"].pop("Timestamp")) < 60_000
+    assert ours == expected
+    assert list(ours) == list(expected)  # same key order, as Powertools writes it
+
+
+def test_metrics_disabled_writes_no_provider_blob(
+    capsys: pytest.CaptureFixture[str], log_output: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    record_attempt(AttemptRecord(provider="openrouter", operation="o", model="m", attempt=1))
+    assert _lines(capsys) == []
+    assert [line["message"] for line in log_records(log_output)] == ["provider call"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain text without anything key-shaped",
+        "token sk-or-v1-abcdefgh12345678 here",
+        "header Bearer abcdefghijklmnop",
+        "https://x.example/v1?alt=json&key=abcdefgh",
+        "AIza" + "Sy" + "y" * 33,
+    ],
+)
+def test_redaction_is_the_pattern_whether_or_not_a_marker_is_present(text: str) -> None:
+    from contentgen.observability import _SECRET_PATTERNS
+
+    assert redact(text) == _SECRET_PATTERNS.sub(REDACTED, text)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "request served",
+        '{"a": 1}',
+        "  [1, 2]",
+        "null",
+        "nothing to parse",
+        "",
+        " 12",
+        "true",
+        "NaN",
+        "{broken",
+    ],
+)
+def test_messages_are_parsed_as_json_exactly_when_powertools_would(message: str) -> None:
+    import logging
+
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    from contentgen.observability import RedactingFormatter
+
+    record = logging.LogRecord("contentgen", logging.INFO, __file__, 1, message, None, None)
+    theirs = LambdaPowertoolsFormatter()._extract_log_message(record)
+    assert RedactingFormatter()._extract_log_message(record) == theirs or (theirs != theirs)  # NaN
+
+
+def test_a_provider_call_below_the_log_level_is_counted_but_not_logged(
+    capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    logger.setLevel("WARNING")
+    try:
+        record_attempt(AttemptRecord(provider="P", operation="op", model="m", attempt=1))
+        record_attempt(AttemptRecord(provider="P", operation="op", model="m", attempt=1, outcome="timeout"))
+    finally:
+        logger.setLevel("INFO")
+
+    assert [blob.get("ProviderErrors") for blob in _lines(capsys)] == [None, [1.0]]
+    assert [(line["level"], line["outcome"]) for line in log_records(log_output)] == [("WARNING", "timeout")]

@@ -117,6 +117,7 @@ def test_a_provider_wait_under_an_idempotency_key_keeps_retry_after(
 
 def test_a_budget_refusal_under_an_idempotency_key_keeps_retry_after_until_midnight(
     aws: Any,
+    ledger_on_moto: None,
     monkeypatch: pytest.MonkeyPatch,
     api_event: Callable[..., dict[str, Any]],
     lambda_context: LocalLambdaContext,
