@@ -13,7 +13,7 @@ import argparse
 import os
 import signal
 import sys
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -295,6 +295,8 @@ def main() -> None:
         sys.exit(1)
     # The functions' JSON logs and EMF metrics (written to stdout, as in Lambda) go to the file.
     sys.stdout = log_file.open("w", buffering=1)
+    stopping = threading.Event()
+    _on_stop_signals(stopping)  # a signal while starting stops the stack once it has started
     try:
         stack.start()
     except PortTaken as taken:
@@ -302,18 +304,76 @@ def main() -> None:
         print(taken, file=sys.stderr)
         sys.exit(1)
     stack.write_state()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` also runs the clean-up below
     print(stack.describe(log_file), file=terminal, flush=True)
     print("\nrequests:", file=terminal, flush=True)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("stopping", file=sys.stderr)
+        stopping.wait()
+        print("stopping", file=sys.stderr, flush=True)
     finally:
         STATE_FILE.unlink(missing_ok=True)
-        stack.stop()
+        clean = _stop_within(stack, STOP_SECONDS)
         sys.stdout = terminal
+    # Whatever a request or job left running (a worker thread, an ffmpeg it started) must not
+    # keep the process alive: children are asked to stop, then the process ends.
+    _stop_children()
+    if not clean or any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if clean else 1)
+
+
+# How long the clean-up may take before the stack exits anyway (servers closed, pollers' long
+# polls cut short; an in-flight job is not waited for).
+STOP_SECONDS = 30.0
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _on_stop_signals(stopping: threading.Event) -> None:
+    """SIGTERM (`kill`, a supervisor), SIGINT (Ctrl-C) and SIGHUP (the terminal closed) all stop the
+    stack, even when the shell started it with SIGINT ignored (a background job of a
+    non-interactive shell inherits SIG_IGN for SIGINT, so Python installs no KeyboardInterrupt).
+    A second signal during the clean-up ends the process at once."""
+
+    def handler(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            os._exit(128 + signum)
+        stopping.set()
+
+    for number in _STOP_SIGNALS:
+        signal.signal(number, handler)
+
+
+def _stop_within(stack: LocalStack, seconds: float) -> bool:
+    """Run `stack.stop()` in a helper thread; whether it finished within `seconds`."""
+    done = threading.Event()
+
+    def stop() -> None:
+        try:
+            stack.stop()
+        finally:
+            done.set()
+
+    threading.Thread(target=stop, name="stack-stop", daemon=True).start()
+    if not done.wait(seconds):
+        print(f"the stack did not stop within {seconds:.0f} s; exiting anyway", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def _stop_children() -> None:
+    """SIGTERM every process this one started that is still running (Linux: from /proc)."""
+    me = os.getpid()
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and fields[1] == str(me):
+            try:
+                os.kill(int(entry.parent.name), signal.SIGTERM)
+            except OSError:
+                continue
 
 
 if __name__ == "__main__":

@@ -10,6 +10,28 @@ from contentgen.models.characters import check_image_url
 from contentgen.models.common import CharacterRef, Language, Prompt, RequestModel, ResponseModel, Style
 
 ShortAspectRatio = Literal["9:16", "16:9", "1:1"]
+
+# The captions and the title are burned in with DejaVu Sans Bold, the one font the FfmpegLayer
+# ships (libass is given no other: `contentgen.assembly.toolchain`). It covers the Latin, Greek and
+# Cyrillic scripts (DejaVu's coverage, https://dejavu-fonts.github.io/, fonts-dejavu-core 2.37),
+# not Han, Kana, Hangul, Devanagari, Thai, Arabic or Hebrew shaping: those would be drawn as
+# missing-glyph boxes. A short's language is one written in those scripts: its primary subtag here,
+# or any language with an explicit `Latn`, `Grek` or `Cyrl` script subtag (`sr-Latn`, `zh-Latn`).
+CAPTION_SCRIPTS = frozenset({"latn", "grek", "cyrl"})
+CAPTION_LANGUAGES = frozenset(
+    {
+        # Latin script
+        "af", "ast", "az", "br", "bs", "ca", "co", "cs", "cy", "da", "de", "en", "eo", "es", "et",
+        "eu", "fi", "fil", "fo", "fr", "fy", "ga", "gd", "gl", "ha", "haw", "hr", "ht", "hu", "id",
+        "ig", "is", "it", "jv", "ku", "la", "lb", "lt", "lv", "mg", "mi", "ms", "mt", "nb", "nl",
+        "nn", "no", "oc", "pl", "pt", "qu", "rm", "ro", "rw", "sk", "sl", "sm", "sn", "so", "sq",
+        "st", "su", "sv", "sw", "tk", "tl", "tn", "to", "tr", "uz", "vi", "wo", "xh", "yo", "zu",
+        # Greek script
+        "el",
+        # Cyrillic script
+        "ba", "be", "bg", "cv", "kk", "ky", "mk", "mn", "ru", "sr", "tg", "tt", "uk",
+    }
+)  # fmt: skip
 ShortStatusName = Literal["pending", "running", "succeeded", "failed"]
 
 
@@ -54,6 +76,26 @@ class ShortRequest(RequestModel):
     @classmethod
     def _callback(cls, value: str | None) -> str | None:
         return None if value is None else check_image_url(value)
+
+    @field_validator("language")
+    @classmethod
+    def _caption_language(cls, value: str) -> str:
+        return check_caption_language(value)
+
+
+def check_caption_language(tag: str) -> str:
+    """`tag` when the burned-in captions can be drawn in its script (`CAPTION_LANGUAGES`, or an
+    explicit Latn/Grek/Cyrl script subtag); ValueError (a 422 naming `language`) listing the
+    languages allowed otherwise."""
+    subtags = tag.lower().split("-")
+    script = next((part for part in subtags[1:] if len(part) == 4 and part.isalpha()), None)
+    if (script in CAPTION_SCRIPTS) if script is not None else (subtags[0] in CAPTION_LANGUAGES):
+        return tag
+    raise ValueError(
+        "the captions can be drawn only in the Latin, Greek or Cyrillic script (the caption font "
+        "is DejaVu Sans): give one of " + ", ".join(sorted(CAPTION_LANGUAGES)) + ", or a tag with "
+        "a Latn, Grek or Cyrl script subtag (e.g. sr-Latn)"
+    )
 
 
 class ShortAccepted(ResponseModel):

@@ -17,7 +17,10 @@
   address (`contentgen.connectors.fetch_guard.check_fetchable`, the one URL guard); each attempt
   checks both again, since DNS may answer otherwise by then: a host now resolving to a
   non-public address ends the deliveries (final, nothing sent); one that does not resolve is
-  retried like an unreachable receiver. Redirects are never followed.
+  retried like an unreachable receiver. Redirects are never followed. The POST itself connects
+  only to an address the guard approved (`fetch_guard.fetch_pinned`: resolved and checked once,
+  the TCP connect pinned to that IP, Host/SNI/certificate for the hostname), so DNS rebinding
+  between a check and the connect cannot send the signed body to an internal address.
 
 The HTTP poster is injectable (`set_webhook_poster`): tests deliver to a recording receiver.
 """
@@ -27,17 +30,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from contentgen.clients.secrets import WEBHOOK_SECRET, read_api_key
-from contentgen.connectors.fetch_guard import check_fetchable
+from contentgen.connectors.fetch_guard import check_fetchable, fetch_pinned
 from contentgen.errors import InvalidRequestError
 from contentgen.models.characters import check_image_url
 from contentgen.observability import logger
@@ -65,11 +67,6 @@ class PostResult:
 Poster = Callable[[str, bytes, dict[str, str], float], PostResult]
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is a failed delivery (Standard Webhooks), never followed
-
-
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
@@ -78,16 +75,17 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
-    """POST with urllib (no redirects followed); the status or the transport error's class."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - https checked
-    opener = urllib.request.build_opener(_NoRedirect)
+    """POST connected only to an address the fetch guard approved for the URL's host
+    (`fetch_pinned`; a 3xx is returned, never followed); the status and Retry-After, or the
+    refusal / transport error's class (status None)."""
     try:
-        with opener.open(request, timeout=timeout) as response:
-            return PostResult(int(response.status))
-    except urllib.error.HTTPError as exc:
-        return PostResult(int(exc.code), _retry_after(exc.headers.get("Retry-After")))
-    except (OSError, ValueError) as exc:
+        answer = fetch_pinned("POST", url, field="callback_url", body=body, headers=headers, timeout=timeout)
+    except InvalidRequestError as exc:
+        return PostResult(None, error=f"callback_url refused: {exc.message}")
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return PostResult(None, error=type(exc).__name__)
+    ok = 200 <= answer.status < 300
+    return PostResult(answer.status, None if ok else _retry_after(answer.headers.get("retry-after")))
 
 
 _poster: Poster = http_post
