@@ -77,8 +77,9 @@ docs: $(STAMP)
 
 # The model catalog's table and lifecycle guard; with OPENROUTER_API_KEY / GOOGLE_API_KEY set, also a
 # comparison with the providers' live model lists (network: never run by tests or CI).
+# DATE=2027-01-01 judges that day instead of today (make reads --options itself, so a variable).
 models: $(STAMP)
-	$(BIN)/python -m local.models
+	$(BIN)/python -m local.models $(if $(DATE),--date $(DATE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

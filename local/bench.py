@@ -36,7 +36,7 @@ from typing import Any
 from local.aws import AWS_TEST_ENV, free_port, provision
 from local.bench_goals import Goal, report
 from local.bench_spend import aws_overhead, print_aws_overhead
-from local.emulator import EmulatorControl
+from local.emulator import LOCAL_VERTEX_PROJECT, EmulatorControl
 from local.moto_process import moto_process
 from local.params_extension import ParametersExtension
 from local.runtime import LocalRuntime
@@ -793,6 +793,7 @@ def main() -> int:
                 "AWS_ENDPOINT_URL": moto_url,
                 "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                 "GOOGLE_VERTEX_BASE_URL": emulator_url,
+                "GOOGLE_CLOUD_PROJECT": LOCAL_VERTEX_PROJECT,
                 "GOOGLE_GEMINI_BASE_URL": emulator_url,
                 "VIDEO_POLL_DELAY_SECONDS": "1",  # its minimum; the durable runner skips the waits
                 # Measurements, not spend control: 6 video starts alone are 19.20 USD at list price,

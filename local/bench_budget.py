@@ -42,32 +42,17 @@ class Case:
 
 
 def _call(function: str, path: str, body: Any, key: str) -> tuple[int, dict[str, Any]]:
+    from local.api_gateway import STAGE, proxy_event
     from local.lambda_context import LocalLambdaContext
     from local.runtime import load_handler
-    from local.template import functions
+    from local.template import Route, functions
 
     handler = _handlers.setdefault(function, load_handler(functions()[function]))
-    event = {
-        "resource": path,
-        "path": path,
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": "POST",
-            "path": f"/Prod{path}",
-            "stage": "Prod",
-            "requestId": str(uuid.uuid4()),
-            "identity": {"apiKeyId": key, "sourceIp": "127.0.0.1"},
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    # The event the local gateway builds for an authorized request (stage prefix, the key's id).
+    route = Route(method="POST", path=path, function=function, api_key_required=True)
+    headers = {"Content-Type": "application/json"}
+    event = proxy_event(route, "POST", f"/{STAGE}{path}", headers, json.dumps(body).encode(), {}, "127.0.0.1")
+    event["requestContext"]["identity"]["apiKeyId"] = key
     response = handler(event, LocalLambdaContext(function_name=function, timeout_seconds=29))
     return int(response["statusCode"]), json.loads(response["body"])
 
@@ -172,6 +157,7 @@ def main() -> int:
 
     from local.aws import AWS_TEST_ENV, MotoServer, provision
     from local.bench import emulator_process
+    from local.emulator import LOCAL_VERTEX_PROJECT
     from local.params_extension import ParametersExtension
     from local.runtime import SHARED, LocalRuntime
 
@@ -187,6 +173,7 @@ def main() -> int:
                     "AWS_ENDPOINT_URL": moto.url,
                     "OPENROUTER_BASE_URL": f"{emulator_url}/api/v1",
                     "GOOGLE_VERTEX_BASE_URL": emulator_url,
+                    "GOOGLE_CLOUD_PROJECT": LOCAL_VERTEX_PROJECT,
                     "GOOGLE_GEMINI_BASE_URL": emulator_url,
                     "POWERTOOLS_TRACE_DISABLED": "true",
                     "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),

@@ -103,11 +103,13 @@ def instrument() -> None:
     import contentgen.observability as observability
     import contentgen.services.stories as stories
     import contentgen.stores.ledger as ledger
+    from contentgen.clients.dynamodb import DynamoDBClient
 
     # Not ours: the SDK call (the bare call does the same work) and botocore's whole request.
     _method(Completions, "create", "SDK: chat.completions.create")
     _method(httpx2.HTTPTransport, "handle_request", "SDK: httpx transport")
     _method(botocore.client.BaseClient, "_make_api_call", "AWS: botocore request (whole)")
+    _method(DynamoDBClient, "_make_api_call", "AWS: the ledger's DynamoDB request (whole)")
     # Ours and Powertools': the handler's wrappers and body.
     _method(Logger, "refresh_sample_rate_calculation", "handler: log sampling draw")
     _method(Logger, "structure_logs", "handler: log keys per invocation")

@@ -20,7 +20,7 @@ from local.aws import LOCAL_API_KEY, client
 from local.emulator import EmulatorControl
 from local.ports import PortTaken
 from local.stack import LocalStack
-from local.template import physical_name, resolve
+from local.template import ParameterValueError, physical_name, resolve
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 
@@ -299,76 +299,97 @@ def spend_of_this_run(base: str, out: TextIO) -> bool:
     return ok
 
 
-def video_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
-    """POST /videos, then follow GET /videos/{job_id} (its `status_url`) while the durable execution
-    (the testing SDK's runner on the local stack, `local.durable`) moves the job along."""
-    body = {"prompt": "A paper boat sailing down a rainy street at dusk", "aspect_ratio": "9:16"}
-    status, accepted, elapsed = http(base, "POST", "/videos", body)
+def follow_job(
+    base: str,
+    out: TextIO,
+    *,
+    name: str,
+    route: str,
+    body: dict[str, Any],
+    placeholder: bool,
+    poll_s: float,
+    limit_s: float,
+    introduce: Callable[[dict[str, Any]], str],
+    state: Callable[[dict[str, Any]], str],
+    detail: Callable[[dict[str, Any]], str],
+    filename: str,
+    done: Callable[[dict[str, Any], dict[str, Any]], str],
+) -> bool:
+    """POST `body` to `route` (a durable job's start, 202), then follow its `status_url` every
+    `poll_s` seconds for at most `limit_s` while the durable execution (the testing SDK's runner on
+    the local stack, `local.durable`) moves it along: a line each time `state(job)` changes (with
+    `detail(job)` after it), the finished MP4 saved as `filename` under a `done(accepted, job)` line. True
+    when the job succeeded."""
+    status, accepted, elapsed = http(base, "POST", route, body)
     print(
-        f"\n[{'ok ' if status == 202 else 'FAIL'}] generate_video: POST /videos -> {status} in {elapsed:.0f} ms"
+        f"\n[{'ok ' if status == 202 else 'FAIL'}] {name}: POST {route} -> {status} in {elapsed:.0f} ms"
         f"{PLACEHOLDER if placeholder else ''}",
         file=out,
     )
     if status != 202:
         show_error(accepted, out)
         return False
-    print(f"    job {accepted['job_id']}: {accepted['status']}", file=out)
+    print(f"    {introduce(accepted)}", file=out)
     started, seen, job = time.perf_counter(), accepted["status"], accepted
-    while job["status"] not in ("succeeded", "failed") and time.perf_counter() - started < 60:
-        time.sleep(0.25)
+    while job["status"] not in ("succeeded", "failed") and time.perf_counter() - started < limit_s:
+        time.sleep(poll_s)
         _, job, _ = http(base, "GET", accepted["status_url"], None)
-        now_seen = f"{job['status']} / {job.get('step')}"
+        now_seen = state(job)
         if now_seen != seen:
             seen = now_seen
-            print(
-                f"    after {time.perf_counter() - started:4.1f} s: {seen} "
-                f"(progress {job.get('progress', 0):.0%}, checks: {job['checks']})",
-                file=out,
-            )
-    ok = job["status"] == "succeeded"
-    if ok:
-        path = save_media(job["video_url"], "video.mp4")
-        print(
-            f"    GET {accepted['status_url']} -> presigned video URL; saved to {os.path.relpath(path)}",
-            file=out,
-        )
-    else:
+            print(f"    after {time.perf_counter() - started:5.1f} s: {seen}{detail(job)}", file=out)
+    if job["status"] != "succeeded":
         print(f"    FAIL: {job.get('error') or job['status']}", file=out)
-    return bool(ok)
+        return False
+    path = save_media(job["video_url"], filename)
+    print(f"    {done(accepted, job)}; saved to {os.path.relpath(path)}", file=out)
+    return True
+
+
+def video_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
+    """POST /videos, then follow GET /videos/{job_id} (its `status_url`); saves the clip."""
+    return follow_job(
+        base,
+        out,
+        name="generate_video",
+        route="/videos",
+        body={"prompt": "A paper boat sailing down a rainy street at dusk", "aspect_ratio": "9:16"},
+        placeholder=placeholder,
+        poll_s=0.25,
+        limit_s=60,
+        introduce=lambda accepted: f"job {accepted['job_id']}: {accepted['status']}",
+        state=lambda job: f"{job['status']} / {job.get('step')}",
+        detail=lambda job: f" (progress {job.get('progress', 0):.0%}, checks: {job['checks']})",
+        filename="video.mp4",
+        done=lambda accepted, job: f"GET {accepted['status_url']} -> presigned video URL",
+    )
 
 
 def short_job(base: str, out: TextIO, placeholder: bool = False) -> bool:
     """POST /shorts, then follow GET /shorts/{short_id} step by step; saves the finished MP4."""
-    body = {"prompt": "A lighthouse keeper finds a letter that was never sent", "segment_count": 3}
-    status, accepted, elapsed = http(base, "POST", "/shorts", body)
-    print(
-        f"\n[{'ok ' if status == 202 else 'FAIL'}] short: POST /shorts -> {status} in {elapsed:.0f} ms"
-        f"{PLACEHOLDER if placeholder else ''}",
-        file=out,
+    return follow_job(
+        base,
+        out,
+        name="short",
+        route="/shorts",
+        body={"prompt": "A lighthouse keeper finds a letter that was never sent", "segment_count": 3},
+        placeholder=placeholder,
+        poll_s=0.5,
+        limit_s=900,
+        introduce=lambda accepted: (
+            f"short {accepted['short_id']}: estimated {accepted.get('estimate_usd')} USD"
+        ),
+        state=lambda short: (
+            f"{short['status']} / {short.get('step')} "
+            f"({short.get('segments_done', 0)}/{short.get('segments_total', 0)} segments)"
+        ),
+        detail=lambda short: "",
+        filename="short.mp4",
+        done=lambda accepted, short: (
+            f"{short['duration_s']} s, {short['usage']['cost_usd']} USD (text {short['usage']['text']}, "
+            f"images {short['usage']['image']}, voice {short['usage']['voice']})"
+        ),
     )
-    if status != 202:
-        show_error(accepted, out)
-        return False
-    print(f"    short {accepted['short_id']}: estimated {accepted.get('estimate_usd')} USD", file=out)
-    started, seen, short = time.perf_counter(), accepted["status"], accepted
-    while short["status"] not in ("succeeded", "failed") and time.perf_counter() - started < 900:
-        time.sleep(0.5)
-        _, short, _ = http(base, "GET", accepted["status_url"], None)
-        now_seen = f"{short['status']} / {short.get('step')} ({short.get('segments_done', 0)}/{short.get('segments_total', 0)} segments)"
-        if now_seen != seen:
-            seen = now_seen
-            print(f"    after {time.perf_counter() - started:5.1f} s: {seen}", file=out)
-    if short["status"] != "succeeded":
-        print(f"    FAIL: {short.get('error') or short['status']}", file=out)
-        return False
-    path = save_media(short["video_url"], "short.mp4")
-    print(
-        f"    {short['duration_s']} s, {short['usage']['cost_usd']} USD "
-        f"(text {short['usage']['text']}, images {short['usage']['image']}, voice {short['usage']['voice']}); "
-        f"saved to {os.path.relpath(path)}",
-        file=out,
-    )
-    return True
 
 
 def event_requests(stack: LocalStack, out: TextIO) -> bool:
@@ -460,10 +481,15 @@ def main() -> int:
         stack = LocalStack(
             api_port=args.port, aws_port=args.aws_port, emulator_port=args.emulator_port
         ).start()
-    except PortTaken as taken:
+    except (PortTaken, ParameterValueError) as taken:
         sys.stdout.close()
         sys.stdout = terminal
-        print(str(taken).replace("make api", "make demo"), file=sys.stderr)
+        print(
+            f"{'make demo: ' if isinstance(taken, ParameterValueError) else ''}{taken}".replace(
+                "make api", "make demo"
+            ),
+            file=sys.stderr,
+        )
         return 1
     failures = 0
     try:

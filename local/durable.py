@@ -17,6 +17,7 @@ the local stack behaves as AWS even though the runner itself ignores names (TEST
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +79,44 @@ class LocalDurableService:
             _, arn = self.executions[(function, name)]
         return runner.wait_for_result(arn, timeout=timeout)
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float = 0) -> None:
+        """Stop starting executions and close the runners.
+
+        `drain_seconds` > 0 (tests): first stop every execution still running, as Lambda's
+        `StopDurableExecution` does, then wait up to that long in all for the invocations in
+        flight to return. The testing SDK's `close()` does not wait for them (1.4.0,
+        `DaemonThreadPool.shutdown`: "a worker busy in a blocking call is left alone"): a short's
+        step still calling the provider would otherwise go on into the next test, reading that
+        test's environment (settings cached without its tables) and taking its provider faults.
+        A stopped execution's invocation ends at its next checkpoint, so the wait is one step.
+        """
         from contentgen.services.jobs import set_execution_starter
 
         set_execution_starter(None)
+        if drain_seconds > 0:
+            with self.lock:
+                started = list(self.executions.items())
+            for (function, _), (_, arn) in started:
+                executor = self.runners[function]._executor
+                if not executor.get_execution(arn).is_complete:
+                    executor.stop_execution(arn)
         for runner in self.runners.values():
             runner.close()  # type: ignore[no-untyped-call]  # testing SDK 1.4.0 leaves close() unannotated
+        if drain_seconds > 0:
+            deadline = time.monotonic() + drain_seconds
+            for thread in self._invocation_threads():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _invocation_threads(self) -> list[threading.Thread]:
+        """The threads that ran the handlers' invocations (the one place that reads the testing
+        SDK's private pool, 1.4.0: `Executor._invocation_pool._threads`; tests/unit/local/
+        test_durable.py fails if it moves)."""
+        return [
+            thread
+            for runner in self.runners.values()
+            for thread in runner._executor._invocation_pool._threads
+            if thread is not threading.current_thread()
+        ]
 
 
 def durable_functions() -> list[FunctionSpec]:

@@ -21,7 +21,9 @@ Control endpoints (JSON):
   Optional `target`: `openai` or `gemini` (every Google call: Gemini, Imagen, Veo).
   `{"faults": []}` or `DELETE /_emulator/faults` clears the queue.
 - Google media: Imagen `:predict` and Gemini `generateContent` with `responseModalities: ["IMAGE"]`
-  answer a PNG of the requested aspect ratio. Veo on Vertex AI: `:predictLongRunning` starts an
+  answer a PNG of the requested aspect ratio. Veo on Vertex AI: `:predictLongRunning` on the
+  project-scoped path (`/v1beta1/projects/P/locations/L/publishers/google/models/X`; express
+  mode's project-less path gets express mode's 400, `local.emulator_catalog`) starts an
   operation that `:fetchPredictOperation` reports done after `video_polls` checks (config,
   default 2), with the video's bytes; the faults `video_failed` and `filtered` taken by the
   start make that operation end in an error or with the video withheld. The Developer API's
@@ -55,7 +57,10 @@ Control endpoints (JSON):
   parameter that none of the chain's models takes (on by default); `{"retired": ["model-id"]}`
   answers those models as shut down (the provider's real 404) whatever the catalog says;
   `{"gone_wording": "no_longer_available"}` answers them on the Gemini API in that one of Google's
-  documented/reported wordings (`contentgen.connectors.model_gone.WORDINGS`, sources there).
+  documented/reported wordings (`contentgen.connectors.model_gone.WORDINGS`, sources there);
+  `{"free_tier": true}` answers the Gemini API as it answers a free-tier key: paid-only media
+  models declined (429 `limit: 0`, Veo's ambiguous 404) while `models.get` still lists them
+  (`local.emulator_catalog.free_tier_refusal`, sources there).
 - `POST /_emulator/reset` (faults, config, records and operations back to the start); `GET /_emulator/requests` (what was received, newest last);
   `GET /_emulator/stats` (requests in flight now and at most since the last reset). Each
   recorded request carries the client's port, which shows whether connections were reused.
@@ -79,6 +84,7 @@ from urllib.parse import parse_qs, urlparse
 
 from local.emulator_catalog import (
     default_image_model,
+    free_tier_refusal,
     google_refusal,
     interactions_refusal,
     openrouter_endpoints,
@@ -89,6 +95,9 @@ from local.fake_content import first_user_text, instance_for, reply_text, topic_
 from local.fake_media import SPEECH_RATE, mp4, png, speech_pcm
 
 MAX_RECORDED = 1000
+# The Google Cloud project the local stack's Vertex AI calls name (`GOOGLE_CLOUD_PROJECT`): Veo is
+# served on the project-scoped path only (`local.emulator_catalog`, express mode).
+LOCAL_VERTEX_PROJECT = "contentgen-local"
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,9 @@ class EmulatorState:
     # Which of Google's "model gone" wordings a retired model is answered in on the Gemini API
     # (`contentgen.connectors.model_gone.WORDING_NAMES`; None: "models/X is not found ...").
     gone_wording: str | None = None
+    # The Google key is a Gemini API free-tier key: paid-only media models are declined for it
+    # (`local.emulator_catalog.free_tier_refusal`).
+    free_tier: bool = False
 
     def reset(self) -> None:
         with self.lock:
@@ -176,6 +188,7 @@ class EmulatorState:
             self.strict_parameters = True
             self.retired = frozenset()
             self.gone_wording = None
+            self.free_tier = False
 
     def take_token(self) -> float:
         """0 when the request is within the rate limit, else the seconds until it would be."""
@@ -454,6 +467,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     state.retired = frozenset(str(model) for model in body["retired"] or [])
                 if "gone_wording" in body:
                     state.gone_wording = str(body["gone_wording"]) if body["gone_wording"] else None
+                if "free_tier" in body:
+                    state.free_tier = bool(body["free_tier"])
                 if "rate_limit_per_second" in body:
                     state.rate_limit_per_second = float(body["rate_limit_per_second"])
                     state.rate_limit_burst = int(body.get("rate_limit_burst") or 1)
@@ -607,10 +622,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             refusal = interactions_refusal(
                 body, state.today, state.retired, path.strip("/").split("/", 1)[0], state.gone_wording
             )
+            if refusal is None and state.free_tier and self.command == "POST":
+                refusal = free_tier_refusal(path, body)
             if refusal is None:
                 return False, body
         elif target == "gemini" and "/models/" in path and "/operations/" not in path:
             refusal = google_refusal(path, body, state.today, state.retired, state.gone_wording)
+            if refusal is None and state.free_tier and self.command == "POST":
+                refusal = free_tier_refusal(path, body)
             if refusal is None:
                 return False, body
         else:
@@ -827,17 +846,38 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         resource = path.split(":", 1)[0].split("/", 2)[-1]  # drop the /v1beta1/ version segment
         name = f"{resource}/operations/op-{number}"
         instance = (body.get("instances") or [{}])[0]
+        self._record_video(
+            name,
+            mode=mode,
+            reason=content,
+            prompt=str(instance.get("prompt", "")),
+            parameters=body.get("parameters") or {},
+        )
+        return {"name": name}
+
+    def _record_video(self, key: str, *, mode: str, reason: str, **fields: Any) -> None:
+        """Record a long-running video (a `predictLongRunning` operation, an interaction) under
+        `key`: done after `video_polls` polls, ending as the fault taken at its start says
+        (`filtered`, `video_failed`, in the words `reason`), else with a video. `fields`: what
+        its answers need (`prompt`, `parameters`, the interaction's `model`)."""
         state = self.server.state
         with state.lock:
-            state.operations[name] = {
+            state.operations[key] = {
                 "polls": 0,
                 "done_after": state.video_polls,
                 "outcome": mode if mode in ("filtered", "video_failed") else "video",
-                "reason": content,
-                "prompt": str(instance.get("prompt", "")),
-                "parameters": body.get("parameters") or {},
+                "reason": reason,
+                **fields,
             }
-        return {"name": name}
+
+    def _poll_video(self, key: str) -> dict[str, Any] | None:
+        """The long-running video recorded under `key`, counting this poll; None when unknown."""
+        state = self.server.state
+        with state.lock:
+            video = state.operations.get(key)
+            if video is not None:
+                video["polls"] += 1
+        return video
 
     def _create_interaction(
         self, body: dict[str, Any], number: int, *, mode: str, content: str = ""
@@ -851,17 +891,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if isinstance(prompt, str)
             else " ".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
         )
-        state = self.server.state
-        with state.lock:
-            state.operations[interaction_id] = {
-                "polls": 0,
-                "done_after": state.video_polls,
-                "outcome": mode if mode in ("filtered", "video_failed") else "video",
-                "reason": content,
-                "prompt": str(text or ""),
-                "parameters": dict(body.get("response_format") or {}),
-                "model": str(body.get("model", "")),
-            }
+        self._record_video(
+            interaction_id,
+            mode=mode,
+            reason=content,
+            prompt=str(text or ""),
+            parameters=dict(body.get("response_format") or {}),
+            model=str(body.get("model", "")),
+        )
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return {
             "id": interaction_id,
@@ -875,11 +912,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _get_interaction(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
         """`GET /v1beta/interactions/{id}`: in progress, then completed with the video (or failed)."""
         interaction_id = str(body.get("interaction", ""))
-        state = self.server.state
-        with state.lock:
-            interaction = state.operations.get(interaction_id)
-            if interaction is not None:
-                interaction["polls"] += 1
+        interaction = self._poll_video(interaction_id)
         if interaction is None or "model" not in interaction:
             return RawError(
                 404,
@@ -927,11 +960,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _fetch_operation(self, body: dict[str, Any], number: int, *, mode: str, content: str = "") -> Any:
         name = str(body.get("operationName", ""))
-        state = self.server.state
-        with state.lock:
-            operation = state.operations.get(name)
-            if operation is not None:
-                operation["polls"] += 1
+        operation = self._poll_video(name)
         if operation is None:
             return {"error": {"code": 404, "message": f"operation {name} not found", "status": "NOT_FOUND"}}
         if operation["polls"] < operation["done_after"]:

@@ -25,6 +25,20 @@ serves, or for a capability the model lacks: the providers' own error bodies, wi
   support tool use. To learn more about provider routing, visit: ..." answers in
   https://github.com/musistudio/claude-code-router/issues/583, read 2026-12-06; checked only
   with `strict_parameters`, see below).
+- Vertex AI in express mode (an API key and no project: the project-less
+  `/v1beta1/publishers/google/models/X:method` google-genai calls when it is given a key without a
+  project and location) serves `generateContent`, `streamGenerateContent` and `countTokens` only
+  (https://cloud.google.com/vertex-ai/generative-ai/docs/start/express-mode/vertex-ai-express-mode-api-reference,
+  read 2026-12-07); Veo and Imagen are project-scoped
+  (https://github.com/googleapis/dotnet-genai/issues/305, 2026-05-05, read 2026-12-07: what works
+  with a key is `/v1beta1/projects/{p}/locations/us-central1/publishers/google/models/{veo}:predictLongRunning`
+  for Veo 3.1 GA).
+  A Veo `:predictLongRunning` on the express path: HTTP 400 `{"error": {"code": 400, "message":
+  "Invalid resource field value in the request.", "status": "INVALID_ARGUMENT"}}`, the answer
+  reported for express mode and a Veo id while the same key made images
+  (https://github.com/googleapis/java-genai/issues/570, 2025-09-27, read 2026-12-07). The
+  project-scoped path (`/v1beta1/projects/P/locations/L/publishers/google/models/X:method`) is
+  served as the rest of this module says.
 - Veo `:predictLongRunning` with a `durationSeconds` the model does not take (Veo 3.1 takes 4, 6
   or 8; 5 is refused too): HTTP 400 `{"error": {"code": 400, "message": "The number value for
   `durationSeconds` is out of bound. Please provide a value between 4 and 8, inclusive.",
@@ -66,9 +80,16 @@ if SHARED not in sys.path:
 
 from contentgen.catalog import default_chain, find_model, today
 from contentgen.catalog.schema import ModelEntry
+from contentgen.connectors.model_gone import refusal as free_tier_refusal_wording
 from contentgen.connectors.model_gone import wording as gone_wording_named
 
 VERTEX_MODEL_VERSIONS = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
+# Vertex AI express mode's answer to a Veo start (java-genai#570, see the module's docstring).
+EXPRESS_MODE_VEO = {
+    "code": 400,
+    "message": "Invalid resource field value in the request.",
+    "status": "INVALID_ARGUMENT",
+}
 OPENROUTER_ROUTING = "https://openrouter.ai/docs/provider-routing"
 # Request fields of an OpenRouter chat completion that are parameters an endpoint must support
 # (`supported_parameters` names, https://openrouter.ai/docs/api-reference/parameters).
@@ -163,6 +184,8 @@ def google_refusal(
     resource, _, method = path.split("/", 2)[-1].partition(":")
     model = resource.rsplit("/", 1)[-1]
     vertex = "/publishers/" in path
+    if vertex and method == "predictLongRunning" and not resource.startswith("projects/"):
+        return Refusal(400, {"error": EXPRESS_MODE_VEO})
     entry = find_model(model)
     backend = "vertex_ai" if vertex else "gemini_api"
     surface = GOOGLE_SURFACES.get(method)
@@ -271,3 +294,58 @@ def openrouter_endpoints(
             "supported_parameters": list(entry.parameters),
         }
     ]
+
+
+def free_tier_refusal(path: str, body: Any) -> Refusal | None:
+    """The Gemini Developer API's answer to a free-tier key asking a paid-only media model it
+    serves (`POST /_emulator/config {"free_tier": true}`); None for Vertex AI, a text model or a
+    request that is not a generation. Read 2026-12-07:
+    - an image model (`:generateContent` of a catalog image model, `:predict`): 429
+      RESOURCE_EXHAUSTED "... Quota exceeded for metric: ...generate_content_free_tier_requests,
+      limit: 0, model: X" with a `google.rpc.QuotaFailure` of `quotaValue` "0"
+      (https://github.com/googleapis/js-genai/issues/1322, 2026-02-12, an image model on a free-tier
+      key; Twarner491/AvianVisitors#9, 2026-06-14: "new free-tier API projects (model quota now 0)");
+      the same for a video start through the Interactions API (no public body for it: the free
+      tier's generic quota answer);
+    - a Veo start (`:predictLongRunning`): 404 NOT_FOUND "models/X is not found for API version
+      v1beta, or is not supported for predictLongRunning" (https://github.com/google-gemini/cookbook/issues/706,
+      2025-04-18: "Veo is a paid only feature ... I just tested with a free API key and got the
+      same error message"), while `models.get` still lists the model."""
+    if "/publishers/" in path:
+        return None
+    version = path.strip("/").split("/", 1)[0]
+    if path.endswith("/interactions"):
+        model = str((body or {}).get("model", "")) if isinstance(body, dict) else ""
+    else:
+        resource, _, method = path.split("/", 2)[-1].partition(":")
+        model = resource.rsplit("/", 1)[-1]
+        if method == "predictLongRunning":
+            return _gemini_not_found(model, method, version)
+        entry = find_model(model)
+        if method not in ("generateContent", "predict") or entry is None or entry.image is None:
+            return None
+    model = model.rsplit("/", 1)[-1]
+    message = free_tier_refusal_wording("gemini_free_tier_limit_zero").example(model)
+    return Refusal(
+        429,
+        {
+            "error": {
+                "code": 429,
+                "message": message,
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                        "violations": [
+                            {
+                                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                                "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                                "quotaDimensions": {"location": "global", "model": model},
+                                "quotaValue": "0",
+                            }
+                        ],
+                    }
+                ],
+            }
+        },
+    )

@@ -3,6 +3,7 @@ with the providers' live model lists.
 
     python -m local.models                 # the table and the guard on today's date (exit 1: a problem)
     python -m local.models --date 2027-01-01
+    make models | grep shut_down           # piped: one plain line per model (--plain forces it)
     OPENROUTER_API_KEY=... GOOGLE_API_KEY=... python -m local.models   # also compare with the providers
 
 The comparison calls OpenRouter `GET /api/v1/models` (https://openrouter.ai/docs/api-reference/list-available-models)
@@ -221,28 +222,51 @@ def catalog_rows(day: date) -> list[dict[str, str]]:
     return rows
 
 
-def print_table(day: date) -> None:
+TABLE_COLUMNS = (
+    "model",
+    "kinds",
+    "surface",
+    "status",
+    "released",
+    "shutdown",
+    "successor",
+    "price_usd",
+    "capabilities",
+)
+
+
+def plain_table(day: date) -> str:
+    """The table for a pipe or a file: a header and ONE line per model, columns padded to their
+    widest cell and parted by two spaces, no colour and no wrapping, so `grep`, `sort`, `cut -c`
+    and `less -S` read it whatever the terminal's width (a Rich table without a terminal is 80
+    columns wide and folds every cell over several lines)."""
+    catalog = load_catalog()
+    rows = [dict(zip(TABLE_COLUMNS, TABLE_COLUMNS, strict=True)), *catalog_rows(day)]
+    widths = {column: max(len(row[column]) for row in rows) for column in TABLE_COLUMNS}
+    lines = [f"Model catalog (read {catalog.read_on}), status on {day}"]
+    for row in rows:
+        lines.append("  ".join(row[column].ljust(widths[column]) for column in TABLE_COLUMNS).rstrip())
+    return "\n".join(lines)
+
+
+def print_table(day: date, *, plain: bool | None = None) -> None:
+    """The catalog's table on stdout: a Rich table on a terminal; `plain_table` when stdout is not
+    a terminal (a pipe, a file) or `plain` is True."""
+    if plain is None:
+        plain = not sys.stdout.isatty()
+    if plain:
+        print(plain_table(day))
+        return
     from rich.console import Console
     from rich.table import Table
 
     catalog = load_catalog()
     table = Table(title=f"Model catalog (read {catalog.read_on}), status on {day}")
-    columns = (
-        "model",
-        "kinds",
-        "surface",
-        "status",
-        "released",
-        "shutdown",
-        "successor",
-        "price_usd",
-        "capabilities",
-    )
-    for column in columns:
+    for column in TABLE_COLUMNS:
         table.add_column(column, overflow="fold")
     colours = {"live": "green", "deprecated": "yellow", "retiring": "red", "shut_down": "dim"}
     for row in catalog_rows(day):
-        table.add_row(*(row[column] for column in columns), style=colours.get(row["status"]))
+        table.add_row(*(row[column] for column in TABLE_COLUMNS), style=colours.get(row["status"]))
     Console().print(table)
 
 
@@ -364,9 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--date", type=date.fromisoformat, default=None, help="the day to judge (default: today)"
     )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="one line per model, no colour (the default when stdout is not a terminal)",
+    )
     args = parser.parse_args(argv)
     day: date = args.date or today()
-    print_table(day)
+    print_table(day, plain=True if args.plain else None)
     problems = guard(day)
     for problem in problems:
         print(f"GUARD: {problem}")

@@ -13,7 +13,7 @@ import argparse
 import os
 import signal
 import sys
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -22,12 +22,22 @@ from local.api_gateway import STAGE, LocalApiServer
 from local.api_keys import api_key_id
 from local.aws import AWS_TEST_ENV, LOCAL_API_KEY, MotoServer, client, provision
 from local.durable import LocalDurableService
-from local.emulator import EmulatorServer, start_emulator
+from local.emulator import LOCAL_VERTEX_PROJECT, EmulatorServer, start_emulator
 from local.event_sources import Poller, QueuePoller, start_pollers
 from local.params_extension import ParametersExtension
 from local.ports import PortTaken, check_ports
 from local.runtime import LocalRuntime
-from local.template import REGION, bus_rules, load_template, physical_name
+from local.template import (
+    REGION,
+    ParameterValueError,
+    bus_rules,
+    functions,
+    load_template,
+    parameter_variables,
+    parameters,
+    parameters_from_environment,
+    physical_name,
+)
 
 OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 # The local stack's daily budget per API key (USD), unless DAILY_BUDGET_USD says otherwise. The
@@ -40,6 +50,10 @@ OUTPUT = Path(__file__).resolve().parent.parent / "local-output"
 LOCAL_DAILY_BUDGET_USD = "1000"
 # Where a running `make api` writes how to reach it (read by `python -m local.send`).
 STATE_FILE = OUTPUT / "stack.json"
+# Variables the stack points at its own moto and emulator: a shell's value of these is not read.
+WIRED = frozenset(
+    {"AWS_ENDPOINT_URL", "OPENROUTER_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"}
+)
 
 
 @dataclass
@@ -60,13 +74,27 @@ class LocalStack:
     runtime: LocalRuntime = field(default_factory=LocalRuntime)
     pollers: list[Poller] = field(default_factory=list)
     durable: LocalDurableService | None = None
-    # Local pace: check a video job after a second (then backing off) rather than after 15; a budget for local use.
+    # Local pace: check a video job after a second (then backing off) rather than after 15; a budget for
+    # local use. A shell that sets one of these (`VIDEO_POLL_DELAY_SECONDS=15 make api`) wins.
     overrides: dict[str, str] = field(
         default_factory=lambda: {
             "VIDEO_POLL_DELAY_SECONDS": "1",
             "DAILY_BUDGET_USD": os.environ.get("DAILY_BUDGET_USD") or LOCAL_DAILY_BUDGET_USD,
         }
     )
+
+    # Template parameters set from the shell (`parameters_from_environment`), read when the stack is made.
+    parameters: dict[str, str] = field(
+        default_factory=lambda: parameters_from_environment(os.environ, skip=WIRED)
+    )
+
+    @property
+    def google_backend(self) -> str:
+        """The Google backend the media functions use, as the template's parameter is set."""
+        vertex = self.parameters.get("GoogleGenaiUseVertexai")
+        if vertex is None:
+            vertex = str(load_template()["Parameters"]["GoogleGenaiUseVertexai"].get("Default", "false"))
+        return "Vertex AI" if vertex == "true" else "Gemini Developer API"
 
     @property
     def real_openrouter(self) -> bool:
@@ -89,7 +117,14 @@ class LocalStack:
         os.environ["AWS_ENDPOINT_URL"] = self.moto.url
         usage_plan = provision(self.moto.url)["ApiUsagePlanId"]
 
-        environment = {key: value for key, value in self.runtime.environment().items() if value != ""}
+        # The template's environment with its parameters as the shell sets them: a variable fed by a
+        # parameter (`GOOGLE_GENAI_USE_VERTEXAI: !Ref GoogleGenaiUseVertexai`) takes the shell's value,
+        # checked as CloudFormation checks the parameter (`GOOGLE_GENAI_USE_VERTEXAI=false make api`:
+        # the Gemini Developer API), and whatever that parameter decides (conditions) follows it.
+        with parameters(**self.parameters):
+            environment: dict[str, str] = {}
+            for spec in functions().values():
+                environment.update({key: value for key, value in spec.environment.items() if value != ""})
         if not self.real_openrouter or not self.real_google:
             self.emulator = start_emulator(port=self.emulator_port)
         if not self.real_openrouter and self.emulator is not None:
@@ -97,12 +132,17 @@ class LocalStack:
         if not self.real_google and self.emulator is not None:
             environment["GOOGLE_GEMINI_BASE_URL"] = self.emulator.url
             environment["GOOGLE_VERTEX_BASE_URL"] = self.emulator.url
+            # Veo is project-scoped on Vertex AI (local.emulator answers express mode as Google does).
+            environment["GOOGLE_CLOUD_PROJECT"] = (
+                os.environ.get("GOOGLE_CLOUD_PROJECT") or LOCAL_VERTEX_PROJECT
+            )
         environment["API_USAGE_PLAN_ID"] = usage_plan
         if environment.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):  # keys as the template reads them
             self.params_extension = ParametersExtension(self.moto.url).start()
             environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(self.params_extension.port)
         environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        environment.update(self.overrides)
+        from_shell = {variable for variable in parameter_variables() if variable in os.environ} - WIRED
+        environment.update({key: value for key, value in self.overrides.items() if key not in from_shell})
         os.environ.update(environment)
         # Durable functions (the video job) run in the testing SDK's runner (local.durable).
         self.durable = LocalDurableService().start_runners()
@@ -163,7 +203,9 @@ class LocalStack:
             f"local API       {self.api.url}   (also behind the stage: {self.api.url}/{STAGE}/...)",
             f"API key         {LOCAL_API_KEY}   (send it as x-api-key; /health needs none)",
             f"text provider   {text}{emulator}",
-            f"media provider  {media}",
+            f"media provider  {media}, {self.google_backend} "
+            f"(GOOGLE_GENAI_USE_VERTEXAI={'false' if self.google_backend == 'Vertex AI' else 'true'} make api for "
+            f"{'the Gemini Developer API' if self.google_backend == 'Vertex AI' else 'Vertex AI'})",
             f"AWS (moto)      {self.moto.url}   region {REGION}",
             "                AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
             f"AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={self.moto.url}",
@@ -240,15 +282,21 @@ def main() -> None:
     terminal = sys.stdout
     OUTPUT.mkdir(exist_ok=True)
     log_file = OUTPUT / "api.log"
-    stack = LocalStack(
-        api_port=args.port,
-        aws_port=args.aws_port,
-        emulator_port=args.emulator_port,
-        verbose=args.verbose,
-        console=terminal,
-    )
+    try:
+        stack = LocalStack(
+            api_port=args.port,
+            aws_port=args.aws_port,
+            emulator_port=args.emulator_port,
+            verbose=args.verbose,
+            console=terminal,
+        )
+    except ParameterValueError as refused:
+        print(f"make api: {refused}", file=sys.stderr)
+        sys.exit(1)
     # The functions' JSON logs and EMF metrics (written to stdout, as in Lambda) go to the file.
     sys.stdout = log_file.open("w", buffering=1)
+    stopping = threading.Event()
+    _on_stop_signals(stopping)  # a signal while starting stops the stack once it has started
     try:
         stack.start()
     except PortTaken as taken:
@@ -256,18 +304,76 @@ def main() -> None:
         print(taken, file=sys.stderr)
         sys.exit(1)
     stack.write_state()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` also runs the clean-up below
     print(stack.describe(log_file), file=terminal, flush=True)
     print("\nrequests:", file=terminal, flush=True)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("stopping", file=sys.stderr)
+        stopping.wait()
+        print("stopping", file=sys.stderr, flush=True)
     finally:
         STATE_FILE.unlink(missing_ok=True)
-        stack.stop()
+        clean = _stop_within(stack, STOP_SECONDS)
         sys.stdout = terminal
+    # Whatever a request or job left running (a worker thread, an ffmpeg it started) must not
+    # keep the process alive: children are asked to stop, then the process ends.
+    _stop_children()
+    if not clean or any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if clean else 1)
+
+
+# How long the clean-up may take before the stack exits anyway (servers closed, pollers' long
+# polls cut short; an in-flight job is not waited for).
+STOP_SECONDS = 30.0
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _on_stop_signals(stopping: threading.Event) -> None:
+    """SIGTERM (`kill`, a supervisor), SIGINT (Ctrl-C) and SIGHUP (the terminal closed) all stop the
+    stack, even when the shell started it with SIGINT ignored (a background job of a
+    non-interactive shell inherits SIG_IGN for SIGINT, so Python installs no KeyboardInterrupt).
+    A second signal during the clean-up ends the process at once."""
+
+    def handler(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            os._exit(128 + signum)
+        stopping.set()
+
+    for number in _STOP_SIGNALS:
+        signal.signal(number, handler)
+
+
+def _stop_within(stack: LocalStack, seconds: float) -> bool:
+    """Run `stack.stop()` in a helper thread; whether it finished within `seconds`."""
+    done = threading.Event()
+
+    def stop() -> None:
+        try:
+            stack.stop()
+        finally:
+            done.set()
+
+    threading.Thread(target=stop, name="stack-stop", daemon=True).start()
+    if not done.wait(seconds):
+        print(f"the stack did not stop within {seconds:.0f} s; exiting anyway", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def _stop_children() -> None:
+    """SIGTERM every process this one started that is still running (Linux: from /proc)."""
+    me = os.getpid()
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and fields[1] == str(me):
+            try:
+                os.kill(int(entry.parent.name), signal.SIGTERM)
+            except OSError:
+                continue
 
 
 if __name__ == "__main__":

@@ -107,6 +107,75 @@ def parameters(**values: str) -> Iterator[None]:
         _overrides.reset(token)
 
 
+class ParameterValueError(ValueError):
+    """A value given for a template parameter that CloudFormation would refuse (one line: the
+    variable, the value and what the parameter allows)."""
+
+
+def parameter_variables() -> dict[str, str]:
+    """Function environment variable -> the template parameter it is set from (`VAR: !Ref P`,
+    in `Globals` or on a function): the template's knobs as the functions see them."""
+    template = load_template()
+    declared = template.get("Parameters", {})
+    found: dict[str, str] = {}
+    blocks = [template.get("Globals", {}).get("Function", {})]
+    blocks += [
+        resource.get("Properties", {}) for resource in resources_of_type("AWS::Serverless::Function").values()
+    ]
+    for block in blocks:
+        for variable, value in block.get("Environment", {}).get("Variables", {}).items():
+            if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in declared:
+                found[variable] = str(value["Ref"])
+    return found
+
+
+def check_parameter(name: str, value: str, *, given_as: str | None = None) -> str:
+    """`value` when the template's parameter `name` accepts it as CloudFormation checks it
+    (`AllowedValues`, `AllowedPattern`, `Type: Number` with `MinValue`/`MaxValue`), else
+    `ParameterValueError` naming `given_as` (the variable it came from) or the parameter."""
+    parameter = load_template()["Parameters"][name]
+    label = f"{given_as}={value!r}" if given_as else f"{name}={value!r}"
+    what = f"{label}: the template's parameter {name}"
+    allowed = parameter.get("AllowedValues")
+    if allowed is not None and value not in [str(item) for item in allowed]:
+        raise ParameterValueError(f"{what} allows {', '.join(str(item) for item in allowed)}")
+    pattern = parameter.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(str(pattern), value) is None:
+        raise ParameterValueError(f"{what} must match {pattern}")
+    if parameter.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise ParameterValueError(f"{what} is a number") from None
+        low, high = parameter.get("MinValue"), parameter.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            raise ParameterValueError(
+                f"{what} is a number from {low if low is not None else '-inf'} to {high if high is not None else 'inf'}"
+            )
+    return value
+
+
+def parameters_from_environment(
+    environ: Mapping[str, str], *, skip: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The template parameters a shell sets through the variables they feed
+    (`GOOGLE_GENAI_USE_VERTEXAI=false make api`: `GoogleGenaiUseVertexai=false`), as `sam local
+    --env-vars` or `sam deploy --parameter-overrides` would, each checked as CloudFormation checks
+    it (`check_parameter`). Variables in `skip` (the ones the caller wires itself) are not read."""
+    found: dict[str, str] = {}
+    for variable, name in parameter_variables().items():
+        value = environ.get(variable)
+        if variable in skip or value is None:
+            continue
+        check_parameter(name, value, given_as=variable)
+        if name in found and found[name] != value:
+            raise ParameterValueError(
+                f"{variable}={value!r}: the template's parameter {name} is already {found[name]!r}"
+            )
+        found[name] = value
+    return found
+
+
 def resolve(value: Any) -> Any:
     """Resolve intrinsics to local values (parameters take their defaults, or `parameters`' values)."""
     template = load_template()

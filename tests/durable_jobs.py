@@ -10,14 +10,20 @@ not: TESTING-GAP-1), so a test that counts starts proves our own claim dedupes.
 raise `RetryableSerDesError` AFTER its work was done, before its result is checkpointed: the
 invocation ends unfinished and the runner invokes the handler again, as Lambda would after a
 crash (tests/unit/durable_sdk shows the SDK's side of it).
+
+`handler(function)` loads a template function's handler once; `JobApi` calls a job's API
+function (POST /videos, POST /shorts and their GETs) as API Gateway would.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
@@ -26,7 +32,11 @@ from aws_durable_execution_sdk_python.lambda_service import InvocationStatus
 from aws_durable_execution_sdk_python_testing.executor import Executor
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from contentgen.core.breaker import CLOSED, HALF_OPEN, CircuitSnapshot, LocalCircuitStore
 from contentgen.services.jobs import set_execution_starter
+from local.lambda_context import LocalLambdaContext
+from local.runtime import load_handler
+from local.template import functions
 
 EXECUTION_TIMEOUT = 1200  # seconds one execution may take under the runner (a short assembles with ffmpeg): a bound, not a speed check
 
@@ -138,3 +148,82 @@ def crash_after(names: set[str]) -> Iterator[set[str]]:
         DurableContext.step = original_step  # type: ignore[method-assign]
         DurableContext.wait_for_condition = original_wait  # type: ignore[method-assign]
         Executor.RETRY_BACKOFF_SECONDS = saved_backoff
+
+
+class ProbedElsewhere(LocalCircuitStore):
+    """A circuit store where `circuit` (e.g. Google's provider-wide breaker) is HALF_OPEN with
+    its one probe held by another container: every caller is refused before sending
+    (`CircuitOpenError`), until `refusals` callers were turned away; then that probe succeeded
+    and the breaker is closed. Install with `monkeypatch.setattr(breaker, "_build_store", ...)`."""
+
+    def __init__(self, circuit: str, refusals: int, lease_seconds: float = 30) -> None:
+        super().__init__(lease_seconds)
+        self.circuit = circuit
+        self.refusals = refusals
+        self.refused = 0
+        self._count_lock = threading.Lock()
+        now = time.time()
+        self._states[circuit] = CircuitSnapshot(HALF_OPEN, now - 60, "elsewhere", now + 3600)
+
+    def read(self, name: str) -> CircuitSnapshot:
+        snapshot = super().read(name)
+        if name == self.circuit and snapshot.state == HALF_OPEN and snapshot.probe_owner == "elsewhere":
+            with self._count_lock:
+                self.refused += 1
+                if self.refused > self.refusals:  # the other container's probe succeeded
+                    self.close(name)
+                    return CircuitSnapshot(CLOSED)
+        return snapshot
+
+
+_handlers: dict[str, Callable[..., Any]] = {}
+
+
+def handler(function: str) -> Callable[..., Any]:
+    """The handler of the template's function `function` (logical id), loaded once per run."""
+    if function not in _handlers:
+        _handlers[function] = load_handler(functions()[function])
+    return _handlers[function]
+
+
+class JobApi:
+    """Calls a job's API function `function` as API Gateway would, with an API key id of our
+    choosing (default `key_id`): POST `resource` starts a job, GET `resource/{<id_param>}` reads
+    one. `api_event` is the `api_event` fixture (the recorded proxy event, tests/conftest.py)."""
+
+    def __init__(
+        self,
+        api_event: Callable[..., dict[str, Any]],
+        *,
+        function: str,
+        resource: str,
+        id_param: str,
+        key_id: str,
+    ) -> None:
+        self.api_event = api_event
+        self.function, self.resource, self.id_param, self.key_id = function, resource, id_param, key_id
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key_id: str | EllipsisType | None = ...,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """(status, JSON body) of `method path` with `body`, sent with API key id `key_id`
+        (default: this API's; None: no key) and the sample's headers plus `headers`."""
+        template = f"{self.resource}/{{{self.id_param}}}" if method == "GET" else self.resource
+        event = self.api_event(method, template, body)
+        event["path"] = path
+        event["requestContext"]["path"] = f"/prod{path}"
+        if method == "GET":
+            event["pathParameters"] = {self.id_param: path.rsplit("/", 1)[1]}
+        event["requestContext"]["identity"]["apiKeyId"] = self.key_id if key_id is ... else key_id
+        event["headers"] = {**(event.get("headers") or {}), **(headers or {})}
+        event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+        context = LocalLambdaContext(function_name=self.function, timeout_seconds=29)
+        response = handler(self.function)(event, context)
+        answer: dict[str, Any] = json.loads(response["body"])
+        return response["statusCode"], answer

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from contentgen.catalog import bare_model_id, default_chain, find_model
 from contentgen.errors import ConfigurationError
@@ -69,6 +69,9 @@ PositiveSeconds = Annotated[float, Field(gt=0, le=900)]
 # What a setting may hold where it goes: an HTTP header value, a model id in a URL path.
 HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,510}[\x21-\x7e])?")
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
+# A Google Cloud project id and a Vertex AI location (`Settings.google_cloud_project` / `_location`).
+_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_LOCATION = re.compile(r"[a-z][a-z0-9-]{1,40}")
 
 
 def check_http_url(value: str) -> None:
@@ -104,12 +107,17 @@ class Settings(BaseModel):
     """SSM SecureString parameter holding the Google key (media functions). Unset outside AWS:
     `GOOGLE_API_KEY` is read from the environment instead."""
     google_use_vertexai: bool = Field(False, alias="GOOGLE_GENAI_USE_VERTEXAI")
-    """google-genai's own switch: Vertex AI (express mode with the API key; needed for Imagen and
-    Veo) instead of the Gemini Developer API."""
+    """google-genai's own switch: Vertex AI (Veo video; with `GOOGLE_CLOUD_PROJECT` and
+    `GOOGLE_CLOUD_LOCATION`) instead of the Gemini Developer API."""
     google_cloud_project: str | None = Field(None, alias="GOOGLE_CLOUD_PROJECT")
-    """google-genai's own: the Vertex AI project (not needed in express mode)."""
+    """Vertex AI only: the Google Cloud project whose project-scoped endpoint is called, with the
+    key (a Google Cloud API key of that project) and `GOOGLE_CLOUD_LOCATION`. Needed for Veo:
+    unset, Vertex AI is express mode (an API key alone), which serves `generateContent` but no
+    Veo, and a video job on Vertex AI is refused with 503 before any request."""
     google_cloud_location: str | None = Field(None, alias="GOOGLE_CLOUD_LOCATION")
-    """google-genai's own: the Vertex AI location (not needed in express mode)."""
+    """Vertex AI only: the region of the project-scoped endpoint
+    (`https://{location}-aiplatform.googleapis.com`), e.g. `us-central1`; used with
+    `GOOGLE_CLOUD_PROJECT`."""
     google_gemini_base_url: str | None = Field(None, alias="GOOGLE_GEMINI_BASE_URL")
     """google-genai's base-URL override for the Developer API: local emulators only, empty in AWS."""
     google_vertex_base_url: str | None = Field(None, alias="GOOGLE_VERTEX_BASE_URL")
@@ -285,6 +293,21 @@ class Settings(BaseModel):
         if value is not None:
             check_http_url(value)
         return value.rstrip("/") if value else value
+
+    @field_validator("google_cloud_project", "google_cloud_location")
+    @classmethod
+    def _google_cloud_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Both go into Vertex AI's URL (`{location}-aiplatform.googleapis.com/.../projects/{project}/
+        # locations/{location}/...`). A project id is 6-30 lowercase letters, digits and hyphens,
+        # starting with a letter, not ending with a hyphen
+        # (https://cloud.google.com/resource-manager/docs/creating-managing-projects); a location
+        # is a region name such as us-central1.
+        project = info.field_name == "google_cloud_project"
+        if value is not None and not (_PROJECT_ID if project else _LOCATION).fullmatch(value):
+            raise ValueError(
+                f"{value[:40]!r} is not a Google Cloud {'project id' if project else 'location'}"
+            )
+        return value
 
     @field_validator("openrouter_app_url", "openrouter_app_title")
     @classmethod

@@ -18,6 +18,10 @@ class ContentgenError(Exception):
     # True when paid provider work may have started and its result is unknown (a timed-out start
     # that was not retried): the answer says so and is kept under its key (contentgen.stores.idempotency).
     unconfirmed_paid_work = False
+    # True when the request was refused before it was sent (nothing paid) for a reason time cures:
+    # no request slot free in this container (contentgen.core.limiter). A durable job waits and
+    # tries again (contentgen.services.durable.unsent_wait); so does any `CircuitOpenError`.
+    not_sent = False
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -160,6 +164,28 @@ class ProviderRequestRejectedError(ProviderError):
     code = "provider_rejected_request"
 
 
+class ModelRefusedRequestError(ProviderRequestRejectedError):
+    """The model (every endpoint of it) cannot do this request as sent, though the model exists
+    and another model may: OpenRouter's 404 "No endpoints found that can handle the requested
+    parameters." or "... that support tool use", a 400 relaying the upstream's "Unsupported
+    parameter: 'temperature' is not supported with this model." (`contentgen.connectors.model_gone`,
+    `REFUSALS`). Not retried; the call policy moves to the next model of the chain (the model is
+    not remembered: it serves other requests). When no model is left: 502 quoting the provider."""
+
+
+class ModelNotAvailableToKeyError(ProviderError):
+    """The provider serves the model, but not to this API key: a Gemini API free-tier key asking a
+    paid-only model (429 "... doesn't have a free quota tier", a free-tier quota of `limit: 0`, or
+    a 404 "is not found ... or is not supported for predictLongRunning" for a model that
+    `models.get` lists; `contentgen.connectors.model_gone`, `REFUSALS`). Not retried and not
+    remembered as gone (no `ModelUnavailable` count); the next model of the chain is tried. When
+    none is left: 503 quoting the provider, final (no `Retry-After`: no wait helps until someone
+    enables billing on the key's project or configures a model the key may use)."""
+
+    status_code = 503
+    code = "model_not_available_to_key"
+
+
 class ContentFilteredError(ContentgenError):
     """The model or the provider's safety filter declined (422); the message carries the
     provider's own words. Retrying the same prompt will not help, so it is never retried."""
@@ -188,7 +214,9 @@ class ProviderInsufficientCreditsError(ProviderError):
 
 # Server errors (5xx) that no retry fixes until a person acts (adds credits, raises a key's
 # limit): the API's callers and the queues treat them as final.
-FINAL_SERVER_ERROR_CODES = frozenset({ProviderInsufficientCreditsError.code})
+FINAL_SERVER_ERROR_CODES = frozenset(
+    {ProviderInsufficientCreditsError.code, ModelNotAvailableToKeyError.code}
+)
 
 
 class ModelOutputError(ProviderError):

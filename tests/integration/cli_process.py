@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import tempfile
 import termios
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Event
 
 HARNESS = Path(__file__).with_name("cli_harness.py")
 COMMAND = str(Path(sys.executable).with_name("contentgen"))
@@ -88,3 +90,25 @@ def run_in_terminal(
         returncode = process.wait(timeout=180)
         slept = json.loads(sleeps.read_text()) if sleeps.exists() else []
     return Outcome(returncode, b"".join(chunks).decode("utf-8", "replace"), "", slept)
+
+
+def interrupt_cli(env: dict[str, str], *arguments: str, once: Event, waiting_for: str) -> Outcome:
+    """The command with its output piped, sent Ctrl-C (SIGINT) once `once` is set (the scripted
+    API's `held`: the request the command is waiting on arrived); `waiting_for` names that
+    request in the failure when it never comes. No fake sleeps are recorded (`sleeps` is empty)."""
+    process = subprocess.Popen(
+        [sys.executable, str(HARNESS), *arguments],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert once.wait(120), f"the command never {waiting_for}"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return Outcome(process.returncode, stdout, stderr, [])

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from local.aws import MotoServer, client, create_table_as_declared, provision, queue_attributes
-from local.emulator import EmulatorControl, EmulatorServer, start_emulator
+from local.emulator import LOCAL_VERTEX_PROJECT, EmulatorControl, EmulatorServer, start_emulator
 from local.event_sources import QueuePoller
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
@@ -110,6 +111,8 @@ def stack(
     monkeypatch.setenv("OPENROUTER_BASE_URL", f"{emulator.url}/api/v1")
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.url)
+    # Veo is served on Vertex AI's project-scoped path only (the emulator answers express mode's 400).
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", LOCAL_VERTEX_PROJECT)
     key = f"it-openrouter-key-{uuid.uuid4().hex}"
     google_key = f"it-google-key-{uuid.uuid4().hex}"
     parameters = ssm_key_parameters()
@@ -304,7 +307,9 @@ def local_api(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = LocalApiServer(LocalRuntime()).start()
     durable = LocalDurableService(skip_time=True).start_runners()
     yield server.url
-    durable.stop()
+    # Every job a test started is stopped and its invocation in flight waited for: one left
+    # running would read the next test's environment and take its provider's faults.
+    durable.stop(drain_seconds=600)
     server.shutdown()
     server.server_close()
 
@@ -319,9 +324,11 @@ class RunningStack:
     banner: str
 
 
-@pytest.fixture(scope="module")
-def make_api() -> Iterator[RunningStack]:
-    """The local stack started as `make api` starts it (any free ports), until the module ends.
+@contextmanager
+def started_make_api(shell: Mapping[str, str] | None = None) -> Iterator[RunningStack]:
+    """The local stack started as `make api` starts it (any free ports), with `shell`'s variables
+    in its environment as a shell would set them (`GOOGLE_GENAI_USE_VERTEXAI=false make api`);
+    every other variable a template parameter feeds is left out, so the template's defaults hold.
 
     Waits for its banner (the line `requests:` that follows it), not for a time."""
     import os
@@ -331,10 +338,12 @@ def make_api() -> Iterator[RunningStack]:
     import sys
     import threading
 
-    from local.template import ROOT
+    from local.template import ROOT, parameter_variables
 
-    scrubbed = ("OPENROUTER_API_KEY", "GOOGLE_API_KEY", "DAILY_BUDGET_USD", "AWS_ENDPOINT_URL", "AWS_PROFILE")
+    scrubbed = {"OPENROUTER_API_KEY", "GOOGLE_API_KEY", "DAILY_BUDGET_USD", "AWS_ENDPOINT_URL", "AWS_PROFILE"}
+    scrubbed |= set(parameter_variables())
     environment = {key: value for key, value in os.environ.items() if key not in scrubbed}
+    environment.update(shell or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "local.stack", "--port", "0", "--aws-port", "0", "--emulator-port", "0"],
         cwd=ROOT,
@@ -373,4 +382,15 @@ def make_api() -> Iterator[RunningStack]:
         )
     finally:
         process.terminate()  # SIGTERM: the stack cleans up (its state file) and exits
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=180)  # a loaded machine; a durable job may be finishing a step
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def make_api() -> Iterator[RunningStack]:
+    """The local stack started as `make api` starts it (any free ports), until the module ends."""
+    with started_make_api() as running:
+        yield running

@@ -209,7 +209,7 @@ def test_urls_and_ids_are_one_piece_when_piped(local_api: str, stack: Stack) -> 
     started = run("video", "a paper boat on a rainy street", "--duration", "4")
     assert started.returncode == EXIT_OK, started.stderr
     job_id = re.search(r"video job (\S+) pending", started.stdout)
-    assert job_id is not None
+    assert job_id is not None, started.stdout
     assert f"contentgen video-status {job_id.group(1)}" in started.stdout.replace("\n", " ")
     assert f"contentgen video-status {job_id.group(1)}" in started.stdout  # on one line
     for _ in range(600):  # let the job finish (a condition), so no check of it outlives this test

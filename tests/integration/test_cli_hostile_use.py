@@ -6,15 +6,12 @@ scripted stand-in API, on the fake clock of `cli_harness.py`."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from contentgen_client.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from tests.integration.cli_process import HARNESS, environment, run_cli, run_in_terminal
+from tests.integration.cli_process import environment, interrupt_cli, run_cli, run_in_terminal
 from tests.integration.scripted_api import STORY, Answer, scripted_api
 
 pytestmark = pytest.mark.integration
@@ -42,23 +39,18 @@ def test_ctrl_c_while_following_a_video_job_says_which_job_goes_on(as_json: bool
     with scripted_api(ACCEPTED) as api:
         api.hold = "/videos/job-pip-1"  # the first status check hangs: the command is waiting
         arguments = ["--json"] if as_json else []
-        process = subprocess.Popen(
-            [sys.executable, str(HARNESS), *arguments, "video", "a paper boat", "--wait"],
-            env=environment(api.url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        outcome = interrupt_cli(
+            environment(api.url),
+            *arguments,
+            "video",
+            "a paper boat",
+            "--wait",
+            once=api.held,
+            waiting_for="checked the job",
         )
-        try:
-            assert api.held.wait(120), "the command never checked the job"
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=120)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+    stdout, stderr = outcome.stdout, outcome.stderr
 
-    assert process.returncode == EXIT_INTERRUPTED
+    assert outcome.returncode == EXIT_INTERRUPTED
     assert "Traceback" not in stderr
     if as_json:
         problem = json.loads(stdout)["error"]
@@ -71,23 +63,12 @@ def test_ctrl_c_while_following_a_video_job_says_which_job_goes_on(as_json: bool
 def test_ctrl_c_with_nothing_paid_in_flight_says_interrupted_in_json_too() -> None:
     with scripted_api(Answer(200, STORY)) as api:
         api.hold = "/stories/segments"
-        process = subprocess.Popen(
-            [sys.executable, str(HARNESS), "--json", "story", "a robot"],
-            env=environment(api.url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        outcome = interrupt_cli(
+            environment(api.url), "--json", "story", "a robot", once=api.held, waiting_for="sent the request"
         )
-        try:
-            assert api.held.wait(120), "the command never sent the request"
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=120)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+    stdout, stderr = outcome.stdout, outcome.stderr
 
-    assert process.returncode == EXIT_INTERRUPTED
+    assert outcome.returncode == EXIT_INTERRUPTED
     assert "Traceback" not in stderr
     assert json.loads(stdout)["error"]["code"] == "interrupted"
 

@@ -773,12 +773,81 @@ def test_thumbnails_use_every_grant_and_nothing_else(
     assert_every_grant_used(function, used)
 
 
-def _status_event(job_id: str, api_key_id: str) -> dict[str, Any]:
-    event = load_event("generate_video_status.json")
-    event["path"] = f"/videos/{job_id}"
-    event["pathParameters"] = {"job_id": job_id}
+def _status_event(sample: str, resource: str, id_param: str, job_id: str, api_key_id: str) -> dict[str, Any]:
+    """GET `resource/{job_id}` (path parameter `id_param`) by `api_key_id`, from the recorded `sample`."""
+    event = load_event(sample)
+    event["httpMethod"], event["body"] = "GET", None
+    event["resource"], event["path"] = f"{resource}/{{{id_param}}}", f"{resource}/{job_id}"
+    event["pathParameters"] = {id_param: job_id}
     event["requestContext"]["identity"]["apiKeyId"] = api_key_id
     return event
+
+
+def _held_starts(pending: list[tuple[str, str, str]]) -> Callable[[str, str, str], str]:
+    """A durable start as the starter's role makes it: Lambda's named Invoke (moto authorizes it,
+    then has no durable function to run: ResourceNotFound); the execution is kept in `pending`, to
+    be run under the job's role."""
+    from contentgen.services import jobs as job_service
+
+    def invoke_then_hold(function: str, name: str, payload: str) -> str:
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            job_service._lambda_starter(function, name, payload)
+        pending.append((function, name, payload))
+        return ""
+
+    return invoke_then_hold
+
+
+def _refused_start_uses(
+    function: str, sample: str, run_as: Run, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> set[Use]:
+    """A keyed start (the recorded `sample`) that Lambda refuses: 503, the idempotency record
+    released (DeleteItem). The grants `function` used for it."""
+    from contentgen.services import jobs as job_service
+
+    def refused(function: str, name: str, payload: str) -> str:
+        raise ConnectionError("Lambda could not be reached")
+
+    monkeypatch.setattr(job_service, "_starter", refused)
+    run_as(function)
+    failed = _invoke(function, with_api_key(keyed(load_event(sample))))
+    assert failed["statusCode"] == 503, failed["body"]
+    assert "dynamodb:DeleteItem" in calls.actions
+    return assert_allowed(function, calls)
+
+
+def _assert_durable_grants_all_used(
+    starter: str,
+    starter_uses: set[Use],
+    starter_unusable: tuple[tuple[str, str], ...],
+    job: str,
+    job_uses: set[Use],
+) -> None:
+    """Every grant of the durable starter `starter` and of its job function `job` was used by
+    their runs, but for the platform's, the pollers', the durable checkpoints' (proven on the
+    template) and `starter_unusable` ((action, resource substring) no run of the starter can use)."""
+    with parameters(**EVERY_GRANT):
+        unused = unused_grants(
+            starter, {*starter_uses, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS)
+        )
+        job_unused = unused_grants(
+            job,
+            {*job_uses, DURABLE_DEAD_LETTER},
+            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
+        )
+    unused = {
+        grant
+        for grant in unused
+        if not any(
+            grant.action == action and part in grant.resource.lower() for action, part in starter_unusable
+        )
+    }
+    assert not unused, f"{starter}'s role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, unused))
+    )
+    assert not job_unused, f"{job}'s role grants what none of its runs used: " + "; ".join(
+        sorted(map(str, job_unused))
+    )
 
 
 # The durable SDK's two APIs: the testing runner keeps checkpoints in memory, so no run calls
@@ -793,8 +862,6 @@ def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
 ) -> None:
     """The starter (API function) claims the job and invokes the durable function by name; the
     durable function (its own role) runs the job: start, charge, checks, store, outcome event."""
-    from botocore.exceptions import ClientError
-
     from contentgen.services import jobs as job_service
     from tests.durable_jobs import RunnerStarter
 
@@ -806,14 +873,7 @@ def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
     job_uses: set[Use] = set()
     runner = RunnerStarter(load_handler(functions()["VideoJobFunction"]))
     pending: list[tuple[str, str, str]] = []
-
-    def invoke_then_hold(function: str, name: str, payload: str) -> str:
-        """Lambda's named Invoke as the starter's role makes it (moto authorizes it, then has no
-        durable function to run: ResourceNotFound); the execution is run below, under the job's role."""
-        with pytest.raises(ClientError, match="ResourceNotFoundException"):
-            job_service._lambda_starter(function, name, payload)
-        pending.append((function, name, payload))
-        return ""
+    invoke_then_hold = _held_starts(pending)  # the executions are run below, under the job's role
 
     monkeypatch.setattr(job_service, "_starter", invoke_then_hold)
     try:
@@ -853,19 +913,16 @@ def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
         job_uses |= assert_allowed("VideoJobFunction", calls)
 
         # A keyed start Lambda refuses: 503, the idempotency record released (DeleteItem).
-        def refused(function: str, name: str, payload: str) -> str:
-            raise ConnectionError("Lambda could not be reached")
-
-        monkeypatch.setattr(job_service, "_starter", refused)
-        run_as("GenerateVideoFunction")
-        failed = _invoke("GenerateVideoFunction", with_api_key(keyed(load_event("generate_video.json"))))
-        assert failed["statusCode"] == 503, failed["body"]
-        assert "dynamodb:DeleteItem" in calls.actions
-        starter |= assert_allowed("GenerateVideoFunction", calls)
+        starter |= _refused_start_uses(
+            "GenerateVideoFunction", "generate_video.json", run_as, calls, monkeypatch
+        )
 
         # Its status: read (GetItem) and the video's URL presigned (GetObject under videos/).
         run_as("GenerateVideoFunction")
-        answer = _invoke("GenerateVideoFunction", _status_event(job_id, owner))
+        answer = _invoke(
+            "GenerateVideoFunction",
+            _status_event("generate_video_status.json", "/videos", "job_id", job_id, owner),
+        )
         assert answer["statusCode"] == 200, answer["body"]
         assert json.loads(answer["body"])["status"] == "succeeded"
         assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
@@ -884,39 +941,9 @@ def test_a_durable_video_job_started_and_run_uses_every_grant_and_nothing_else(
     finally:
         runner.close()
 
-    with parameters(**EVERY_GRANT):
-        unused = unused_grants(
-            "GenerateVideoFunction", {*starter, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS)
-        )
-    unused = {
-        grant
-        for grant in unused
-        if not any(
-            grant.action == action and part in grant.resource.lower()
-            for action, part in VIDEO_STARTER_UNUSABLE
-        )
-    }
-    assert not unused, "GenerateVideoFunction's role grants what none of its runs used: " + "; ".join(
-        sorted(map(str, unused))
+    _assert_durable_grants_all_used(
+        "GenerateVideoFunction", starter, VIDEO_STARTER_UNUSABLE, "VideoJobFunction", job_uses
     )
-    with parameters(**EVERY_GRANT):
-        unused = unused_grants(
-            "VideoJobFunction",
-            {*job_uses, DURABLE_DEAD_LETTER},
-            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
-        )
-    assert not unused, "VideoJobFunction's role grants what none of its runs used: " + "; ".join(
-        sorted(map(str, unused))
-    )
-
-
-def _short_status_event(short_id: str, api_key_id: str) -> dict[str, Any]:
-    event = load_event("shorts.json")
-    event["httpMethod"], event["body"] = "GET", None
-    event["resource"], event["path"] = "/shorts/{short_id}", f"/shorts/{short_id}"
-    event["pathParameters"] = {"short_id": short_id}
-    event["requestContext"]["identity"]["apiKeyId"] = api_key_id
-    return event
 
 
 # Grants of the shorts starter no run of it can use, each with its reason (resource substrings):
@@ -937,8 +964,6 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
     the status with presigned parts) and the durable short pipeline (story, images, narrations,
     assembly to S3 under shorts/, charge, outcome event, the webhook signed with the secret from
     SSM, through a shared breaker), each under its own role."""
-    from botocore.exceptions import ClientError
-
     from contentgen.services import jobs as job_service
     from contentgen.services import webhooks
     from contentgen.services.webhooks import PostResult
@@ -952,12 +977,7 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
     pending: list[tuple[str, str, str]] = []
     secret_parameter = str(functions()["ShortJobFunction"].environment["WEBHOOK_SECRET_PARAM"])
     delivered: list[str] = []
-
-    def invoke_then_hold(function: str, name: str, payload: str) -> str:
-        with pytest.raises(ClientError, match="ResourceNotFoundException"):
-            job_service._lambda_starter(function, name, payload)
-        pending.append((function, name, payload))
-        return ""
+    invoke_then_hold = _held_starts(pending)
 
     def poster(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
         delivered.append(url)
@@ -1016,19 +1036,13 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
         pending.clear()
 
         # A keyed start Lambda refuses: 503, the idempotency record released (DeleteItem).
-        def refused(function: str, name: str, payload: str) -> str:
-            raise ConnectionError("Lambda could not be reached")
-
-        monkeypatch.setattr(job_service, "_starter", refused)
-        run_as("ShortsFunction")
-        failed = _invoke("ShortsFunction", with_api_key(keyed(load_event("shorts.json"))))
-        assert failed["statusCode"] == 503, failed["body"]
-        assert "dynamodb:DeleteItem" in calls.actions
-        starter |= assert_allowed("ShortsFunction", calls)
+        starter |= _refused_start_uses("ShortsFunction", "shorts.json", run_as, calls, monkeypatch)
 
         # Its status: read (GetItem) and the parts' and MP4's URLs presigned (GetObject under shorts/).
         run_as("ShortsFunction")
-        answer = _invoke("ShortsFunction", _short_status_event(short_id, owner))
+        answer = _invoke(
+            "ShortsFunction", _status_event("shorts.json", "/shorts", "short_id", short_id, owner)
+        )
         assert answer["statusCode"] == 200, answer["body"]
         assert json.loads(answer["body"])["status"] == "succeeded"
         assert {"dynamodb:GetItem", "s3:GetObject"} <= calls.actions
@@ -1037,49 +1051,55 @@ def test_a_durable_short_started_and_run_uses_every_grant_and_nothing_else(
         runner.close()
         webhooks.set_webhook_poster(None)
 
-    with parameters(**EVERY_GRANT):
-        unused = unused_grants(
-            "ShortsFunction", {*starter, LAMBDA_DESTINATION}, leaving_out=(*PLATFORM, *LAMBDA_POLLS)
-        )
-        job_unused = unused_grants(
-            "ShortJobFunction",
-            {*job_uses, DURABLE_DEAD_LETTER},
-            leaving_out=(*PLATFORM, *LAMBDA_POLLS, *DURABLE_CHECKPOINTS),
-        )
-    unused = {
-        grant
-        for grant in unused
-        if not any(
-            grant.action == action and part in grant.resource.lower()
-            for action, part in SHORTS_STARTER_UNUSABLE
-        )
-    }
-    assert not unused, "ShortsFunction's role grants what none of its runs used: " + "; ".join(
-        sorted(map(str, unused))
-    )
-    assert not job_unused, "ShortJobFunction's role grants what none of its runs used: " + "; ".join(
-        sorted(map(str, job_unused))
+    _assert_durable_grants_all_used(
+        "ShortsFunction", starter, SHORTS_STARTER_UNUSABLE, "ShortJobFunction", job_uses
     )
 
 
 def test_the_job_reaper_uses_every_grant_and_nothing_else(stack: Stack, as_role: tuple[Run, Calls]) -> None:
     """JobReaperFunction, fed the start payload of an execution that ended FAILED (its DLQ's
-    message): the job row read and ended failed, its outcome claimed and JobFailed published."""
+    message): the job row read and ended failed, its outcome claimed and JobFailed published,
+    and the short's `callback_url` told, signed with the secret from SSM."""
+    from contentgen.services import webhooks
+    from contentgen.services.webhooks import PostResult
     from contentgen.stores.jobs import Job, claim_job, get_job
 
     run_as, calls = as_role
     job_id = f"short-perm-{uuid.uuid4().hex[:12]}"
+    request = {"prompt": "x", "callback_url": "https://hooks.example.com/x"}
+    secret_parameter = str(functions()["JobReaperFunction"].environment["WEBHOOK_SECRET_PARAM"])
+    delivered: list[str] = []
 
     def running_job() -> None:
+        client("ssm", stack.aws_url).put_parameter(
+            Name=secret_parameter,
+            Value="whsec_" + base64.b64encode(b"role-test-webhook-secret-32bytes").decode(),
+            Type="SecureString",
+            Overwrite=True,
+        )
         now = int(time.time())
-        job = Job(job_id, "short", READER, "running", {"prompt": "x"}, "h", now, now)
+        job = Job(job_id, "short", READER, "running", request, "h", now, now)
         claim_job(job)
 
-    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": {"prompt": "x"}})
+    def poster(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+        delivered.append(url)
+        return PostResult(204)
+
+    payload = json.dumps({"job_id": job_id, "kind": "short", "owner": READER, "request": request})
     run_as("JobReaperFunction", prepare=running_job)
-    answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    webhooks.set_webhook_poster(poster)
+    try:
+        answer = _invoke("JobReaperFunction", {"Records": [{"messageId": "m-1", "body": payload}]})
+    finally:
+        webhooks.set_webhook_poster(None)
     assert answer == {"batchItemFailures": []}
-    assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"} <= calls.actions
+    assert delivered == ["https://hooks.example.com/x"]
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        "ssm:GetParameter",
+    } <= calls.actions
     uses = assert_allowed("JobReaperFunction", calls)
     job = get_job(job_id)
     assert job is not None

@@ -37,9 +37,16 @@ from contentgen.stores.ledger import HOLD_PREFIX, SETTLED_PREFIX, set_daily_budg
 from local.aws import client
 from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
-from local.runtime import load_handler
-from local.template import functions, physical_name
-from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from local.template import physical_name
+from tests.durable_jobs import (
+    JobApi,
+    ProbedElsewhere,
+    RunnerStarter,
+    crash_after,
+    handler,
+    running,
+    succeeded,
+)
 from tests.integration.conftest import Stack
 from tests.integration.test_assembly import ffmpeg_says, gray_frame
 
@@ -52,30 +59,10 @@ KEY_B = "key-b-short"
 SECRET = "whsec_" + base64.b64encode(b"contentgen-test-webhook-secret-32b").decode()
 HOOK = "https://hooks.example.com/contentgen"
 
-_handlers: dict[str, Callable[..., Any]] = {}
 
-
-def handler(function: str) -> Callable[..., Any]:
-    if function not in _handlers:
-        _handlers[function] = load_handler(functions()[function])
-    return _handlers[function]
-
-
-class Api:
+class Api(JobApi):
     def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
-        self.api_event = api_event
-
-    def call(
-        self, method: str, path: str, body: Any = None, *, key_id: str | None = KEY_A
-    ) -> tuple[int, Any]:
-        event = self.api_event(method, "/shorts/{short_id}" if method == "GET" else "/shorts", body)
-        event["path"] = path
-        event["requestContext"]["path"] = f"/prod{path}"
-        if method == "GET":
-            event["pathParameters"] = {"short_id": path.rsplit("/", 1)[1]}
-        event["requestContext"]["identity"]["apiKeyId"] = key_id
-        response = handler(API)(event, LocalLambdaContext(function_name=API, timeout_seconds=29))
-        return response["statusCode"], json.loads(response["body"])
+        super().__init__(api_event, function=API, resource="/shorts", id_param="short_id", key_id=KEY_A)
 
 
 @pytest.fixture
@@ -386,3 +373,273 @@ def test_a_request_on_the_bus_starts_one_short(stack: Stack, api: Api, jobs: Run
     short_id = _one_short_made(stack, jobs)
     status, short = api.call("GET", f"/shorts/{short_id}")
     assert (status, short["status"]) == (200, "succeeded"), short
+
+
+# -- clips: a generated video clip per segment (the video chain POST /videos uses) ---------------
+
+
+def video_starts(stack: Stack) -> int:
+    """Paid video starts the emulator received (Interactions creates, Veo long-running starts)."""
+    return sum(
+        1
+        for request in stack.provider.requests()
+        if request["path"].endswith("/interactions") or request["path"].endswith(":predictLongRunning")
+    )
+
+
+def short_story(stack: Stack) -> None:
+    """The story the text model answers next: three segments of ten words (4 s of narration at
+    150 words a minute), so every segment fits a clip the Omni chain makes (3 to 15 s)."""
+    story = {
+        "title": "The Paper Boat",
+        "segments": [
+            {
+                "text": f"{opening} the little paper boat sails on through the rain.",
+                "visual_prompt": f"A paper boat on a rainy street, shot {n}, vertical",
+            }
+            for n, opening in enumerate(("Down the gutter", "Past the lamps", "Into the sea"), start=1)
+        ],
+    }
+    stack.provider.faults({"kind": "reply", "target": "openai", "content": json.dumps(story)})
+
+
+def _stills_estimate(**fields: Any) -> float:
+    from contentgen.models.shorts import ShortRequest
+    from contentgen.services.shorts import estimate
+
+    return float(estimate(ShortRequest.model_validate({**fields, "clips": False}))["total"])
+
+
+def test_clips_a_generated_clip_per_segment_is_paid_once_and_assembled(
+    stack: Stack, api: Api, jobs: RunnerStarter, tmp_path: Path
+) -> None:
+    """`clips: true` on the Gemini API (the catalog's Omni chain: 3 to 15 s): each segment gets a
+    clip covering its narration, started once, waited for as a durable wait, its cost in the
+    estimate (held before anything starts) and in `usage.video`; the MP4 shows the clip in its
+    segment (a frame of segment 2 has the clip's colour where no caption or title is drawn)."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    short_story(stack)
+    body = {"prompt": "A paper boat crosses a rainy city", "segment_count": 3, "clips": True}
+    status, accepted = api.call("POST", "/shorts", body, key_id=key)
+    assert status == 202, accepted
+    assert accepted["estimate_usd"] > _stills_estimate(**body)  # the clips are in the hold
+    (started,) = jobs.starts
+    assert Decimal(json.loads(started.payload)["reservation"]["usd"]) == Decimal(
+        str(accepted["estimate_usd"])
+    )
+    results = jobs.wait_all()
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    visuals = short["parts"]["visuals"]
+    assert [v["kind"] for v in visuals] == ["clip", "clip", "clip"], visuals
+    assert all(v["reason"] is None and v["model"].startswith("gemini-omni") for v in visuals), visuals
+    narrations = [fetch(url) for url in short["parts"]["audio"]]
+    for visual, data in zip(visuals, narrations, strict=True):
+        assert visual["seconds"] >= wav_seconds(data)  # the clip covers its narration
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+    assert video_starts(stack) == 3
+    usage = short["usage"]
+    assert usage["video"] > 0
+    assert usage["cost_usd"] == pytest.approx(
+        (usage["text"] or 0) + usage["image"] + usage["voice"] + usage["video"], abs=1e-6
+    )
+    day = spend_day(stack, key)
+    assert Decimal(day["cost_usd"]["N"]) == pytest.approx(
+        Decimal(str(usage["cost_usd"])), abs=Decimal("1e-6")
+    )
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)]
+
+    video = tmp_path / "short.mp4"
+    video.write_bytes(fetch(short["video_url"]))
+    info = probe(video)
+    assert (info.tracks[0].width, info.tracks[0].height) == (1080, 1920)
+    assert info.duration_s == pytest.approx(sum(wav_seconds(data) for data in narrations), rel=0.05)
+    tools = Toolchain.locate()
+    clip = tmp_path / "clip2.mp4"
+    clip.write_bytes(fetch(short["parts"]["clips"][1]))
+    clip_info = probe(clip)
+    width, height = clip_info.tracks[0].width, clip_info.tracks[0].height
+    clip_gray = gray_frame(tools, clip, 0.1, width, height)
+    first = wav_seconds(narrations[0]) + 0.12
+    at = first + wav_seconds(narrations[1]) / 2
+    frame = gray_frame(tools, video, at, 1080, 1920)
+    top = frame[: 1080 * 190]  # the top tenth: no caption, no title
+    mean = sum(top) / len(top)
+    assert mean == pytest.approx(sum(clip_gray) / len(clip_gray), abs=8)
+
+
+def test_clips_in_an_aspect_ratio_no_video_model_makes_keep_their_stills_and_say_why(
+    stack: Stack, api: Api, jobs: RunnerStarter
+) -> None:
+    """1:1: the catalog's video models make 16:9 and 9:16 only. Nothing is started or held for
+    clips; every segment keeps its still and the status says why."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    body = {"prompt": "A kite", "segment_count": 3, "clips": True, "aspect_ratio": "1:1"}
+    status, accepted = api.call("POST", "/shorts", body, key_id=key)
+    assert status == 202, accepted
+    assert accepted["estimate_usd"] == pytest.approx(_stills_estimate(**body))
+    results = jobs.wait_all()
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    visuals = short["parts"]["visuals"]
+    assert [v["kind"] for v in visuals] == ["still"] * 3
+    assert all("1:1" in v["reason"] for v in visuals), visuals
+    assert short["parts"]["clips"] == [None, None, None]
+    assert video_starts(stack) == 0
+    assert short["usage"]["video"] == 0
+
+
+def test_a_clip_that_fails_leaves_its_segment_the_still_and_stays_charged(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segment 2's clip ends `failed` at the provider (its words): that segment is assembled
+    from its still (the status says so, quoting the provider), the others from their clips; the
+    failed clip's seconds stay charged (Google bills the seconds asked for)."""
+    from contentgen.config import get_settings
+    from contentgen.services import short_pipeline
+
+    # One segment at a time, so the fault queued just before the second clip's start is that
+    # start's (the emulator hands queued faults to the next Google request).
+    monkeypatch.setenv("SHORT_PARALLEL_SEGMENTS", "1")
+    get_settings.cache_clear()
+    from contentgen.generation.videos import start_video as real_start
+
+    prompts: list[str] = []
+
+    def start(prompt: str, **kwargs: Any) -> Any:
+        prompts.append(prompt)
+        if len(prompts) == 2:
+            stack.provider.faults(
+                {"kind": "video_failed", "target": "gemini", "reason": "Video generation failed."}
+            )
+        return real_start(prompt, **kwargs)
+
+    monkeypatch.setattr(short_pipeline, "start_video", start)
+    short_story(stack)
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    status, accepted = api.call(
+        "POST", "/shorts", {"prompt": "A fox learns to sail", "segment_count": 3, "clips": True}, key_id=key
+    )
+    assert status == 202, accepted
+    results = jobs.wait_all()
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    visuals = short["parts"]["visuals"]
+    assert sorted(v["kind"] for v in visuals) == ["clip", "clip", "still"], visuals
+    (still,) = [v for v in visuals if v["kind"] == "still"]
+    assert "Video generation failed." in still["reason"], still
+    assert [url is None for url in short["parts"]["clips"]] == [v["kind"] == "still" for v in visuals]
+    assert video_starts(stack) == 3
+    # Three clips' seconds charged: the failed one too.
+    per_clip = [v["seconds"] for v in visuals if v["kind"] == "clip"]
+    assert short["usage"]["video"] > 0
+    assert len(per_clip) == 2
+
+
+@pytest.mark.parametrize("step", ["clip-2", "clip-2-ready", "clip-2-store"])
+def test_a_crash_in_a_clip_step_resumes_and_pays_nothing_twice(
+    stack: Stack, api: Api, jobs: RunnerStarter, step: str
+) -> None:
+    """The invocation dies right after a clip step's work (the start, a check, the store): the
+    replay starts no clip again and settles the day once."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    short_story(stack)
+    with crash_after({step}) as crashed:
+        status, accepted = api.call(
+            "POST",
+            "/shorts",
+            {"prompt": "A fox learns to sail", "segment_count": 3, "clips": True},
+            key_id=key,
+        )
+        assert status == 202, accepted
+        results = jobs.wait_all()
+    assert crashed == {step}
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    assert [v["kind"] for v in short["parts"]["visuals"]] == ["clip", "clip", "clip"]
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+    assert video_starts(stack) == 3
+    day = spend_day(stack, key)
+    assert len([name for name in day if name.startswith(SETTLED_PREFIX)]) == 1, day
+    assert not [name for name in day if name.startswith(HOLD_PREFIX)], day
+
+
+# -- a half-open breaker shared by the parallel segments ------------------------------------------
+
+
+def test_parallel_segments_wait_out_a_half_open_breaker_instead_of_failing_the_short(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google's provider-wide breaker is half-open with its one probe held by another container:
+    every parallel segment's image request is refused before it is sent (ProviderCircuitOpenError).
+    Each segment waits (a durable wait) and tries again; once that probe succeeded (the breaker
+    closes) the short is made, each image paid once."""
+    from contentgen.connectors.genai_connector import PROVIDER
+    from contentgen.core import breaker as breakers
+
+    store = ProbedElsewhere(f"{PROVIDER}#{breakers.PROVIDER_SCOPE}", refusals=2)
+    monkeypatch.setattr(breakers, "_build_store", lambda settings: store)
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    status, accepted = api.call("POST", "/shorts", {"prompt": "A kite", "segment_count": 3}, key_id=key)
+    assert status == 202, accepted
+    results = jobs.wait_all()
+    assert store.refused >= 2
+    assert all(succeeded(result) for result in results), [r.error for r in results]
+    status, short = api.call("GET", f"/shorts/{accepted['short_id']}", key_id=key)
+    assert short["status"] == "succeeded", short
+    assert provider_calls(stack) == {"text": 1, "image": 3, "speech": 3}
+
+
+# -- the dead-letter reaper: a short whose execution died still tells its callback_url -----------
+
+
+def test_a_reaped_short_gets_its_failure_webhook_once(stack: Stack, api: Api, hooks: list[Any]) -> None:
+    """An execution that ended TIMED_OUT/FAILED: its start payload reaches JobReaperFunction (the
+    DLQ). The short ends failed (`execution_failed`), its JobFailed goes out once, and its
+    `callback_url` gets the signed `short.failed` webhook: the receiver's 503 keeps the message
+    failed (redelivered), the redelivery delivers it, a third delivery sends nothing."""
+    import time
+
+    from contentgen.stores.jobs import Job, claim_job, get_job
+
+    reaper = handler("JobReaperFunction")
+    job_id = f"short-reaped-{uuid.uuid4().hex[:12]}"
+    request = {"prompt": "A kite", "segment_count": 3, "callback_url": HOOK}
+    now = int(time.time())
+    claim_job(Job(job_id, "short", KEY_A, "running", request, "h", now, now))
+    body = json.dumps({"job_id": job_id, "kind": "short", "owner": KEY_A, "request": request})
+    event = {"Records": [{"messageId": "m-1", "receiptHandle": "r-1", "body": body}]}
+    context = LocalLambdaContext(function_name="JobReaperFunction", timeout_seconds=30)
+
+    assert reaper(event, context) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # 503
+    job = get_job(job_id)
+    assert job is not None
+    assert (job.status, job.error_code, job.notified, job.webhook) == (
+        "failed",
+        "execution_failed",
+        True,
+        None,
+    )
+    assert reaper(event, context) == {"batchItemFailures": []}  # redelivered: 204
+    assert reaper(event, context) == {"batchItemFailures": []}  # at least once: nothing sent again
+    assert len(hooks) == 2
+    assert {headers["webhook-id"] for _, _, headers in hooks} == {f"msg_{job_id}"}
+    for url, sent, headers in hooks:
+        assert url == HOOK
+        assert verify(SECRET, headers, sent)
+        payload = json.loads(sent)
+        assert payload["type"] == "short.failed"
+        assert payload["data"] == {
+            "short_id": job_id,
+            "status": "failed",
+            "error": job.error,
+            "error_code": "execution_failed",
+        }
+    job = get_job(job_id)
+    assert job is not None
+    assert job.webhook == "delivered"

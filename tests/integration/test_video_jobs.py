@@ -37,9 +37,16 @@ from contentgen.stores.ledger import HOLD_PREFIX, set_daily_budget
 from local.aws import client
 from local.event_sources import sqs_event
 from local.lambda_context import LocalLambdaContext
-from local.runtime import load_handler
-from local.template import functions, physical_name
-from tests.durable_jobs import RunnerStarter, crash_after, running, succeeded
+from local.template import physical_name
+from tests.durable_jobs import (
+    JobApi,
+    ProbedElsewhere,
+    RunnerStarter,
+    crash_after,
+    handler,
+    running,
+    succeeded,
+)
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -50,40 +57,12 @@ KEY_A = "key-a-video"
 KEY_B = "key-b-video"
 STARTS = ":predictLongRunning"
 
-_handlers: dict[str, Callable[..., Any]] = {}
 
-
-def handler(function: str) -> Callable[..., Any]:
-    if function not in _handlers:
-        _handlers[function] = load_handler(functions()[function])
-    return _handlers[function]
-
-
-class Api:
+class Api(JobApi):
     """Calls the API function as API Gateway would, with an API key id of our choosing."""
 
     def __init__(self, api_event: Callable[..., dict[str, Any]]) -> None:
-        self.api_event = api_event
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        key_id: str | None = KEY_A,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        event = self.api_event(method, "/videos/{job_id}" if method == "GET" else "/videos", body)
-        event["path"] = path
-        event["requestContext"]["path"] = f"/prod{path}"
-        if method == "GET":
-            event["pathParameters"] = {"job_id": path.rsplit("/", 1)[1]}
-        event["requestContext"]["identity"]["apiKeyId"] = key_id
-        event["headers"] = {**(event.get("headers") or {}), **(headers or {})}
-        event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
-        response = handler(API)(event, LocalLambdaContext(function_name=API, timeout_seconds=29))
-        return response["statusCode"], json.loads(response["body"])
+        super().__init__(api_event, function=API, resource="/videos", id_param="job_id", key_id=KEY_A)
 
     def start(
         self, *, key_id: str = KEY_A, idempotency_key: str | None = None, **body: Any
@@ -141,6 +120,16 @@ def outcome_events(stack: Stack) -> Iterator[Callable[[], list[dict[str, Any]]]]
     events.remove_targets(Rule=name, EventBusName=bus, Ids=["test"])
     events.delete_rule(Name=name, EventBusName=bus)
     sqs.delete_queue(QueueUrl=url)
+
+
+def google_not_found(message: str) -> dict[str, Any]:
+    """An emulator fault: Google's 404 NOT_FOUND (a `google.rpc.Status` error) saying `message`."""
+    return {
+        "kind": "raw",
+        "status": 404,
+        "target": "gemini",
+        "body": {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}},
+    }
 
 
 def paid_starts(stack: Stack) -> int:
@@ -265,12 +254,7 @@ def test_a_permanent_404_on_a_check_ends_the_job_at_once(
     gone = "Requested entity was not found."
     stack.provider.faults(
         {"kind": "latency", "ms": 0, "target": "gemini"},
-        {
-            "kind": "raw",
-            "status": 404,
-            "target": "gemini",
-            "body": {"error": {"code": 404, "message": gone, "status": "NOT_FOUND"}},
-        },
+        google_not_found(gone),
     )
 
     accepted = api.start()
@@ -333,14 +317,7 @@ def test_a_refused_start_ends_the_job_with_the_providers_words(
     stack: Stack, api: Api, jobs: RunnerStarter, outcome_events: Callable[[], list[dict[str, Any]]]
 ) -> None:
     reason = "The model veo-x has been shut down."
-    stack.provider.faults(
-        {
-            "kind": "raw",
-            "status": 404,
-            "target": "gemini",
-            "body": {"error": {"code": 404, "message": reason, "status": "NOT_FOUND"}},
-        }
-    )
+    stack.provider.faults(google_not_found(reason))
 
     accepted = api.start()
     finish(jobs)
@@ -450,6 +427,26 @@ def test_a_failed_interaction_fails_the_job_in_the_providers_words(
     job = api.status(accepted["job_id"])[1]
     assert (job["status"], job["error_code"]) == ("failed", "provider_error"), job
     assert "Video generation failed." in job["error"]
+
+
+def test_a_start_refused_by_a_half_open_breaker_waits_and_starts_once(
+    stack: Stack, api: Api, jobs: RunnerStarter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google's provider-wide breaker is half-open, its one probe held by another container: the
+    start is refused before it is sent. The job waits (a durable wait) and starts again once that
+    probe closed the breaker, instead of failing `provider_circuit_open`: one paid start."""
+    from contentgen.connectors.genai_connector import PROVIDER
+    from contentgen.core import breaker as breakers
+
+    store = ProbedElsewhere(f"{PROVIDER}#{breakers.PROVIDER_SCOPE}", refusals=1)
+    monkeypatch.setattr(breakers, "_build_store", lambda settings: store)
+    accepted = api.start()
+    finish(jobs)
+
+    assert store.refused >= 1
+    job = api.status(accepted["job_id"])[1]
+    assert job["status"] == "succeeded", job
+    assert len([r for r in stack.provider.requests() if r["path"].endswith(STARTS)]) == 1
 
 
 def test_a_duration_the_video_models_cannot_make_is_422_before_anything_is_paid(
@@ -605,14 +602,7 @@ def test_a_job_that_fails_unpaid_releases_its_hold_and_the_budget_is_usable_agai
     set_daily_budget(key, price_of(6))
     stack.provider.configure(video_polls=1)
     reason = "The model veo-x has been shut down."
-    stack.provider.faults(
-        {
-            "kind": "raw",
-            "status": 404,
-            "target": "gemini",
-            "body": {"error": {"code": 404, "message": reason, "status": "NOT_FOUND"}},
-        }
-    )
+    stack.provider.faults(google_not_found(reason))
 
     refused = api.start(key_id=key, duration_seconds=6)
     finish(jobs)

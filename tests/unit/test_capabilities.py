@@ -21,7 +21,9 @@ def test_a_duration_no_model_of_the_chain_makes_is_422_naming_the_allowed_values
 
     assert raised.value.field == "duration_seconds"
     assert raised.value.message.endswith("allowed: 4, 6, 8")
-    assert capable_video_models(VideoRequest(prompt="x", duration_seconds=5), OMNI_CHAIN) == [OMNI_CHAIN[0]]
+    # Omni 1.2 makes 3-15 s, its fallback Omni 1.1 3-10 s (catalog sources): 5 s both, 12 s the primary only.
+    assert capable_video_models(VideoRequest(prompt="x", duration_seconds=5), OMNI_CHAIN) == list(OMNI_CHAIN)
+    assert capable_video_models(VideoRequest(prompt="x", duration_seconds=12), OMNI_CHAIN) == [OMNI_CHAIN[0]]
 
 
 def test_an_aspect_ratio_no_image_model_draws_is_422() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from contentgen.config import DEFAULT_OPENROUTER_BASE_URL, Settings, get_settings
 from contentgen.errors import ConfigurationError
@@ -71,3 +72,34 @@ def test_settings_are_built_once_per_container_and_a_failure_is_not_cached(
 
     assert first.provider_max_attempts == 2
     assert get_settings() is first
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("GOOGLE_CLOUD_PROJECT", "a/../b"),
+        ("GOOGLE_CLOUD_PROJECT", "My-Project"),
+        ("GOOGLE_CLOUD_PROJECT", "short"),
+        ("GOOGLE_CLOUD_LOCATION", "us central1"),
+        ("GOOGLE_CLOUD_LOCATION", "us-central1/../x"),
+    ],
+)
+def test_a_google_cloud_project_or_location_that_cannot_be_in_vertex_urls_is_refused(
+    variable: str, value: str
+) -> None:
+    """Both go into Vertex AI's project-scoped URL: a value no project id / region can be is a
+    settings error naming the variable, not a request to a made-up path."""
+    with pytest.raises(ValidationError) as refused:
+        Settings.model_validate({variable: value})
+    assert variable in str(refused.value)
+
+
+def test_a_google_cloud_project_and_location_are_kept_and_blank_is_unset() -> None:
+    settings = Settings.model_validate(
+        {"GOOGLE_CLOUD_PROJECT": "my-project-123", "GOOGLE_CLOUD_LOCATION": "us-central1"}
+    )
+    assert (settings.google_cloud_project, settings.google_cloud_location) == (
+        "my-project-123",
+        "us-central1",
+    )
+    assert Settings.model_validate({"GOOGLE_CLOUD_PROJECT": " "}).google_cloud_project is None

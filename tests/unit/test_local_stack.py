@@ -217,3 +217,40 @@ def test_the_makefile_rebuilds_a_venv_whose_python_is_gone(tmp_path: Path) -> No
     assert "rm -rf .venv" in planned
     assert f"{sys.executable} -m venv .venv" in planned
     assert "4 to 9 minutes the first time" in planned
+
+
+def test_a_shell_variable_fed_by_a_template_parameter_sets_that_parameter_as_cloudformation_checks_it() -> (
+    None
+):
+    """`GOOGLE_GENAI_USE_VERTEXAI=false make api`: the template's `GoogleGenaiUseVertexai` takes
+    the shell's value (and every variable it feeds follows); a value the parameter's
+    `AllowedValues` / `MinValue` refuse stops the stack in one line; the endpoints the stack wires
+    itself are not read from the shell."""
+    from local.stack import WIRED
+    from local.template import (
+        ParameterValueError,
+        parameter_variables,
+        parameters,
+        parameters_from_environment,
+    )
+
+    assert parameter_variables()["GOOGLE_GENAI_USE_VERTEXAI"] == "GoogleGenaiUseVertexai"
+    shell = {
+        "GOOGLE_GENAI_USE_VERTEXAI": "false",
+        "TEXT_MODEL": "openai/gpt-6-luna",
+        "AWS_ENDPOINT_URL": "https://x",
+    }
+    found = parameters_from_environment(shell, skip=WIRED)
+    assert found == {"GoogleGenaiUseVertexai": "false", "TextModel": "openai/gpt-6-luna"}
+    with parameters(**found):
+        media = functions()["GenerateThumbnailFunction"].environment
+    assert media["GOOGLE_GENAI_USE_VERTEXAI"] == "false"
+    assert functions()["GenerateThumbnailFunction"].environment["GOOGLE_GENAI_USE_VERTEXAI"] == "true"
+
+    with pytest.raises(ParameterValueError) as refused:
+        parameters_from_environment({"GOOGLE_GENAI_USE_VERTEXAI": "False"})
+    assert str(refused.value) == (
+        "GOOGLE_GENAI_USE_VERTEXAI='False': the template's parameter GoogleGenaiUseVertexai allows true, false"
+    )
+    with pytest.raises(ParameterValueError, match=r"VIDEO_POLL_DELAY_SECONDS=.0..*a number from 1 to 900"):
+        parameters_from_environment({"VIDEO_POLL_DELAY_SECONDS": "0"})

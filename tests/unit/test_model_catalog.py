@@ -174,6 +174,49 @@ def test_make_models_prints_the_table_offline(
     assert rows[default_chain("text")[0]]["status"] == "live"
 
 
+def test_make_models_piped_prints_one_readable_line_per_model() -> None:
+    """`make models | less` (no terminal, no COLUMNS): one line per model, nothing folded."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR", "TERM")
+    }
+    environment.pop("OPENROUTER_API_KEY", None)
+    environment.pop("GOOGLE_API_KEY", None)
+    piped = subprocess.run(
+        [sys.executable, "-m", "local.models", "--date", DAY.isoformat()],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert piped.returncode == 0, piped.stderr
+    lines = piped.stdout.splitlines()
+    assert not any(mark in piped.stdout for mark in ("\x1b[", "│", "┃", "━")), "no colour, no box"
+    header = next(line for line in lines if line.startswith("model "))
+    assert header.split() == [
+        "model",
+        "kinds",
+        "surface",
+        "status",
+        "released",
+        "shutdown",
+        "successor",
+        "price_usd",
+        "capabilities",
+    ]
+    for row in catalog_rows(DAY):
+        found = [line for line in lines if line.startswith(row["model"] + " ")]
+        assert len(found) == 1, (row["model"], found)
+        assert f" {row['status']} " in found[0]
+        assert f" {row['shutdown']} " in found[0]
+
+
 # -- the live comparison, on canned lists --------------------------------------------------------
 
 

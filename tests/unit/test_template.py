@@ -756,3 +756,51 @@ def test_video_requests_that_arrive_by_sqs_or_eventbridge_have_the_same_way_in_a
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["GenerateVideoQueue", "Arn"]}
     redrive = resources["GenerateVideoQueue"]["Properties"]["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["GenerateVideoDeadLetterQueue", "Arn"]}
+
+
+def alarm_states(alarm: dict[str, Any], counts: dict[int, float], minutes: int) -> list[str]:
+    """The state of a CloudWatch metric alarm evaluated at the end of each period up to `minutes`,
+    given the metric's points (`counts`: minute -> value, summed per period). M out of N as
+    CloudWatch documents it: ALARM when at least `DatapointsToAlarm` (default `EvaluationPeriods`)
+    of the last `EvaluationPeriods` periods breach; a period without data is treated as
+    `TreatMissingData` says (`notBreaching`: within the threshold; `ignore`: the state is kept),
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    (read 2026-12-07). Only `Sum` and `GreaterThanThreshold`, what the alarm uses."""
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == ("Sum", "GreaterThanThreshold")
+    period = int(alarm["Period"]) // 60
+    sums: dict[int, float] = {}
+    for minute, value in counts.items():
+        sums[minute // period] = sums.get(minute // period, 0.0) + value
+    evaluation = int(alarm["EvaluationPeriods"])
+    needed = int(alarm.get("DatapointsToAlarm", evaluation))
+    missing = alarm.get("TreatMissingData", "missing")
+    states: list[str] = []
+    state = "INSUFFICIENT_DATA"
+    for end in range(1, minutes // period + 1):
+        window = [sums.get(index) for index in range(max(0, end - evaluation), end)]
+        if missing == "ignore" and all(value is None for value in window):
+            states.append(state)
+            continue
+        breaching = sum(1 for value in window if value is not None and value > float(alarm["Threshold"]))
+        state = "ALARM" if breaching >= needed else "OK"
+        states.append(state)
+    return states
+
+
+def test_the_model_unavailable_alarm_stays_in_alarm_while_requests_are_served_around_a_gone_model() -> None:
+    """The product counts `ModelUnavailable` once per request that met a gone model (found, or
+    skipped because remembered: tests/integration/test_model_gone.py); with a request every 20
+    minutes for 3 hours served by the fallback, the alarm is in ALARM from the first 5-minute
+    period on (a count per period is not needed: quiet spells do not flap it to OK), and it
+    clears within an hour and 5 minutes after the configuration moved to the successor."""
+    alarm = load_template()["Resources"]["ModelUnavailableAlarm"]["Properties"]
+    served_around = {minute: 1.0 for minute in range(0, 180, 20)}  # the last request at 160 min
+
+    states = alarm_states(alarm, served_around, minutes=300)
+
+    period = int(alarm["Period"]) // 60
+    while_gone = states[: 180 // period]
+    assert set(while_gone) == {"ALARM"}, while_gone
+    after_fix = states[(160 + 65) // period :]
+    assert after_fix, states
+    assert set(after_fix) == {"OK"}, states

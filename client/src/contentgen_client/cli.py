@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -724,10 +725,52 @@ def thumbnail(
     return
 
 
-def _watch(settings: Settings, client: Client, job_id: str, status: str, timeout: float, poll: float) -> Any:
+@dataclass(frozen=True)
+class _Followed:
+    """What `video` and `short` differ in when they start a paid job and (with --wait) follow it."""
+
+    noun: str  # in messages: "video job", "short"
+    label: str  # the progress bar's label and `save`'s fallback file name: "video", "short"
+    id_field: str  # the id's field on the accepted and the status models: "job_id", "short_id"
+    status_command: str  # the command that checks on it later: "video-status", "short-status"
+    wait_for: Callable[[Client], Callable[..., Any]]  # the client's wait_for_video / wait_for_short
+    progress_text: Callable[[Any], str]  # a polled status, as the progress bar's text
+    ready_text: Callable[[Any], str]  # the finished status's line, before ": <where it is>"
+
+
+_VIDEO = _Followed(
+    noun="video job",
+    label="video",
+    id_field="job_id",
+    status_command="video-status",
+    wait_for=lambda client: client.wait_for_video,
+    progress_text=lambda s: f"{s.status}{f' / {s.step}' if s.step else ''} ({s.checks} checks)",
+    ready_text=lambda r: f"video ready {r.job_id}",
+)
+
+_SHORT = _Followed(
+    noun="short",
+    label="short",
+    id_field="short_id",
+    status_command="short-status",
+    wait_for=lambda client: client.wait_for_short,
+    progress_text=lambda s: (
+        f"{s.step or s.status}"
+        f"{f' {s.segments_done}/{s.segments_total} segments' if s.segments_total else ''}"
+        f" ({s.usage.cost_usd or 0:.4f} USD)"
+    ),
+    ready_text=lambda r: f"short ready {r.short_id} ({r.duration_s} s, {r.usage.cost_usd} USD)",
+)
+
+
+def _watch(
+    settings: Settings, kind: _Followed, client: Client, job_id: str, status: str, timeout: float, poll: float
+) -> Any:
+    """Poll a started `kind` until it is done, with a progress bar of its steps on stderr (none
+    with --json); the client's retry waits print above the bar meanwhile."""
     with Progress(
         SpinnerColumn(),
-        TextColumn("[bold]video[/] {task.fields[job]}"),
+        TextColumn(f"[bold]{kind.label}[/] {{task.fields[job]}}"),
         BarColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
@@ -736,17 +779,14 @@ def _watch(settings: Settings, client: Client, job_id: str, status: str, timeout
         disable=settings.as_json,
     ) as progress:
         settings.waits.live = not settings.as_json
-        task = progress.add_task("video", total=None, job=job_id, status=status)
+        task = progress.add_task(kind.label, total=None, job=job_id, status=status)
         try:
-            done = client.wait_for_video(
+            done = kind.wait_for(client)(
                 job_id,
                 timeout=timeout,
                 poll_interval=poll,
                 on_status=lambda s: progress.update(
-                    task,
-                    total=1,
-                    completed=s.progress,
-                    status=f"{s.status}{f' / {s.step}' if s.step else ''} ({s.checks} checks)",
+                    task, total=1, completed=s.progress, status=kind.progress_text(s)
                 ),
             )
         finally:
@@ -755,12 +795,74 @@ def _watch(settings: Settings, client: Client, job_id: str, status: str, timeout
     return done
 
 
+def _start_and_follow(
+    ctx: typer.Context,
+    kind: _Followed,
+    start: Callable[[Client], Any],
+    *,
+    wait: bool,
+    output: Path | None,
+    timeout: float,
+    poll: float,
+) -> None:
+    """Run `start` (POST /videos or /shorts) and print what was accepted; with `wait` (or an
+    `output`, which implies it) follow it to the end with `_watch`, save the finished MP4 to
+    `output` and print where it is. Ctrl-C while following says how to check on it later (it goes
+    on and is paid for); an `output` that could not be written exits EXIT_UNEXPECTED."""
+    settings = _settings(ctx)
+    check_output(output)
+
+    def call(client: Client) -> tuple[Any, bytes | None]:
+        accepted = start(client)
+        if not (wait or output is not None):
+            return accepted, None
+        job_id = getattr(accepted, kind.id_field)
+        try:
+            status = _watch(settings, kind, client, job_id, accepted.status, timeout, poll)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: {kind.noun} {job_id} goes on (and is paid for); check it with: "
+                f"contentgen {kind.status_command} {job_id}",
+                job_id=job_id,
+            ) from None
+        data = client.download(status.video_url) if output is not None and status.video_url else None
+        return status, data
+
+    result, data = _run(ctx, call, kind="media")
+    saved = (
+        save(data, output, kind.label, result.video_url) if output is not None and data is not None else None
+    )
+    if settings.as_json:
+        _emit_json(result, saved_to=str(saved) if saved else None)
+    elif result.status == "succeeded":
+        where = f"saved to {saved}" if saved else result.video_url
+        out.print(f"{kind.ready_text(result)}: {where}", markup=False, soft_wrap=True)
+    else:
+        job_id = getattr(result, kind.id_field)
+        out.print(
+            f"{kind.noun} {job_id} {result.status}; check with: contentgen {kind.status_command} {job_id}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not settings.as_json and settings.placeholder:
+        out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
+    if output is not None and saved != output:
+        raise typer.Exit(EXIT_UNEXPECTED)
+
+
 @app.command()
 def video(
     ctx: typer.Context,
     prompt: str,
     aspect_ratio: Annotated[str, typer.Option("--aspect-ratio", "-r", help="16:9 or 9:16.")] = "9:16",
-    duration: Annotated[int | None, typer.Option(min=4, max=8, help="Seconds, 4 to 8.")] = None,
+    duration: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Seconds. The server's video model decides which it makes (its 422 lists them; "
+            "openapi.json shows them); unset: the API's default.",
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, with a progress display.")] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Save the clip here (implies --wait).")
@@ -769,42 +871,15 @@ def video(
     poll: Annotated[float, typer.Option(help="Seconds between status checks.")] = 2.0,
 ) -> None:
     """Start a video job (POST /videos); --wait polls GET /videos/{id} until it is done."""
-    settings = _settings(ctx)
-    check_output(output)
-
-    def call(client: Client) -> tuple[Any, bytes | None]:
-        job = client.video(prompt, aspect_ratio=aspect_ratio, duration_seconds=duration)
-        if not (wait or output is not None):
-            return job, None
-        try:
-            status = _watch(settings, client, job.job_id, job.status, timeout, poll)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted: video job {job.job_id} goes on (and is paid for); check it with: "
-                f"contentgen video-status {job.job_id}",
-                job_id=job.job_id,
-            ) from None
-        data = client.download(status.video_url) if output is not None and status.video_url else None
-        return status, data
-
-    result, data = _run(ctx, call, kind="media")
-    saved = save(data, output, "video", result.video_url) if output is not None and data is not None else None
-    if settings.as_json:
-        _emit_json(result, saved_to=str(saved) if saved else None)
-    elif result.status == "succeeded":
-        where = f"saved to {saved}" if saved else result.video_url
-        out.print(f"video ready {result.job_id}: {where}", markup=False, soft_wrap=True)
-    else:
-        out.print(
-            f"video job {result.job_id} {result.status}; check with: contentgen video-status {result.job_id}",
-            markup=False,
-            soft_wrap=True,
-        )
-    if not settings.as_json and settings.placeholder:
-        out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
-    if output is not None and saved != output:
-        raise typer.Exit(EXIT_UNEXPECTED)
-    return
+    _start_and_follow(
+        ctx,
+        _VIDEO,
+        lambda client: client.video(prompt, aspect_ratio=aspect_ratio, duration_seconds=duration),
+        wait=wait,
+        output=output,
+        timeout=timeout,
+        poll=poll,
+    )
 
 
 @app.command()
@@ -816,6 +891,10 @@ def short(
     voice: Annotated[str | None, typer.Option(help="A catalog voice (e.g. Kore).")] = None,
     style: Annotated[str | None, typer.Option(help="Tone or genre.")] = None,
     language: Annotated[str | None, typer.Option(help="BCP 47 tag, e.g. en, es-MX.")] = None,
+    clips: Annotated[
+        bool,
+        typer.Option("--clips", help="A generated video clip per segment where the model and budget allow."),
+    ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the short, with a progress bar of its steps.")
     ] = False,
@@ -826,85 +905,23 @@ def short(
     poll: Annotated[float, typer.Option(help="Seconds between status checks.")] = 2.0,
 ) -> None:
     """Make a narrated, captioned short (POST /shorts); --wait follows GET /shorts/{id} step by step."""
-    settings = _settings(ctx)
-    check_output(output)
-
-    def call(client: Client) -> tuple[Any, bytes | None]:
-        accepted = client.short(
+    _start_and_follow(
+        ctx,
+        _SHORT,
+        lambda client: client.short(
             prompt,
             segment_count=segments,
             aspect_ratio=aspect_ratio,
             voice=voice,
             style=style,
             language=language,
-        )
-        if not (wait or output is not None):
-            return accepted, None
-        try:
-            status = _watch_short(settings, client, accepted.short_id, accepted.status, timeout, poll)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted: short {accepted.short_id} goes on (and is paid for); check it with: "
-                f"contentgen short-status {accepted.short_id}",
-                job_id=accepted.short_id,
-            ) from None
-        data = client.download(status.video_url) if output is not None and status.video_url else None
-        return status, data
-
-    result, data = _run(ctx, call, kind="media")
-    saved = save(data, output, "short", result.video_url) if output is not None and data is not None else None
-    if settings.as_json:
-        _emit_json(result, saved_to=str(saved) if saved else None)
-    elif result.status == "succeeded":
-        where = f"saved to {saved}" if saved else result.video_url
-        out.print(
-            f"short ready {result.short_id} ({result.duration_s} s, {result.usage.cost_usd} USD): {where}",
-            markup=False,
-            soft_wrap=True,
-        )
-    else:
-        out.print(
-            f"short {result.short_id} {result.status}; check with: contentgen short-status {result.short_id}",
-            markup=False,
-            soft_wrap=True,
-        )
-    if not settings.as_json and settings.placeholder:
-        out.print(f"[yellow]{PLACEHOLDER}[/]", soft_wrap=True)
-    if output is not None and saved != output:
-        raise typer.Exit(EXIT_UNEXPECTED)
-
-
-def _watch_short(
-    settings: Settings, client: Client, short_id: str, status: str, timeout: float, poll: float
-) -> Any:
-    """Follow a short with a progress bar of its steps (segments done / total, cost so far)."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]short[/] {task.fields[short]}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=settings.as_json,
-        disable=settings.as_json,
-    ) as progress:
-        settings.waits.live = not settings.as_json
-        task = progress.add_task("short", total=1, short=short_id, status=status)
-
-        def show(s: Any) -> None:
-            segments_note = f" {s.segments_done}/{s.segments_total} segments" if s.segments_total else ""
-            progress.update(
-                task,
-                completed=s.progress,
-                status=f"{s.step or s.status}{segments_note} ({s.usage.cost_usd or 0:.4f} USD)",
-            )
-
-        try:
-            done = client.wait_for_short(short_id, timeout=timeout, poll_interval=poll, on_status=show)
-        finally:
-            settings.waits.live = False
-        progress.update(task, completed=1, status="succeeded")
-    return done
+            clips=clips or None,
+        ),
+        wait=wait,
+        output=output,
+        timeout=timeout,
+        poll=poll,
+    )
 
 
 @app.command("short-status")

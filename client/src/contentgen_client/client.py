@@ -11,7 +11,8 @@
   `Retry-After` pointing at midnight, say) is not waited at all; the error is raised at once and
   says when to come back (`retry_after`, `retry_at`). `on_wait` hears of each wait before it
   starts (`RetryWait`), so a caller can show it. A 503 no retry fixes
-  (`provider_insufficient_credits`: the provider account needs credits; `configuration_error`) is
+  (`provider_insufficient_credits`: the provider account needs credits; `model_not_available_to_key`:
+  the Google key may not use the models; `configuration_error`) is
   raised at once.
 - Errors are typed (`contentgen_client.errors`) and carry `code` and `request_id`.
 """
@@ -58,6 +59,7 @@ from contentgen_client.models import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+J = TypeVar("J", VideoJobStatus, ShortStatus)  # a job's status, as `Client._wait` polls it
 CharacterInput = Character | Mapping[str, Any] | None
 
 DEFAULT_URL = "http://127.0.0.1:3000"
@@ -447,18 +449,9 @@ class Client:
         """Poll the job until it succeeds (its status, with `video_url`).
 
         Raises `JobFailedError` when it fails, `WaitTimeoutError` after `timeout` seconds."""
-        deadline = self._clock() + timeout
-        while True:
-            status = self.video_status(job_id)
-            if on_status is not None:
-                on_status(status)
-            if status.status == "succeeded":
-                return status
-            if status.status == "failed":
-                raise JobFailedError(f"video job {job_id} failed: {status.error or 'no reason given'}")
-            if self._clock() + poll_interval > deadline:
-                raise WaitTimeoutError(f"video job {job_id} still {status.status} after {timeout:.0f}s")
-            self._sleep(poll_interval)
+        return self._wait(
+            lambda: self.video_status(job_id), f"video job {job_id}", timeout, poll_interval, on_status
+        )
 
     def short(
         self,
@@ -470,10 +463,12 @@ class Client:
         voice: str | None = None,
         style: str | None = None,
         character: CharacterInput = None,
+        clips: bool | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> ShortAccepted:
-        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`."""
+        """POST /shorts: starts a short (202); see `get_short` and `wait_for_short`. `clips`: a
+        generated video clip per segment where the video model and the budget allow."""
         body = _body(
             prompt=prompt,
             segment_count=segment_count,
@@ -482,6 +477,7 @@ class Client:
             voice=voice,
             style=style,
             character=character,
+            clips=clips,
             callback_url=callback_url,
         )
         return self._post("/shorts", ShortAccepted, body, idempotency_key)
@@ -501,17 +497,32 @@ class Client:
         """Poll the short until it succeeds (its status, with `video_url`).
 
         Raises `JobFailedError` when it fails, `WaitTimeoutError` after `timeout` seconds."""
+        return self._wait(
+            lambda: self.get_short(short_id), f"short {short_id}", timeout, poll_interval, on_status
+        )
+
+    def _wait(
+        self,
+        read: Callable[[], J],
+        what: str,
+        timeout: float,
+        poll_interval: float,
+        on_status: Callable[[J], None] | None,
+    ) -> J:
+        """`read()` every `poll_interval` seconds (each status to `on_status`) until it is
+        `succeeded`, which it returns; `JobFailedError` when it is `failed`, `WaitTimeoutError`
+        when the next poll would pass `timeout` seconds. `what` names it in those errors."""
         deadline = self._clock() + timeout
         while True:
-            status = self.get_short(short_id)
+            status = read()
             if on_status is not None:
                 on_status(status)
             if status.status == "succeeded":
                 return status
             if status.status == "failed":
-                raise JobFailedError(f"short {short_id} failed: {status.error or 'no reason given'}")
+                raise JobFailedError(f"{what} failed: {status.error or 'no reason given'}")
             if self._clock() + poll_interval > deadline:
-                raise WaitTimeoutError(f"short {short_id} still {status.status} after {timeout:.0f}s")
+                raise WaitTimeoutError(f"{what} still {status.status} after {timeout:.0f}s")
             self._sleep(poll_interval)
 
     def result(self, request_id: str) -> StoredResult:

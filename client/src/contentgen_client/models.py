@@ -153,10 +153,19 @@ class ShortUsage(Model):
     provider_requests: int = 0
 
 
+class SegmentVisual(Model):
+    kind: str  # clip or still
+    model: str | None = None
+    seconds: int | None = None
+    reason: str | None = None  # why a segment kept its still when clips were asked
+
+
 class ShortParts(Model):
     story: dict[str, Any] | None = None
     images: list[str | None] = []
     audio: list[str | None] = []
+    clips: list[str | None] = []
+    visuals: list[SegmentVisual | None] = []
     captions: dict[str, str] | None = None
 
 

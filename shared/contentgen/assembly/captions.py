@@ -397,10 +397,19 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+SRT_ARROW = "\u2192"  # what `-->` in a cue's text becomes in SRT (see `to_srt`)
+
+
 def to_srt(cues: Sequence[Cue]) -> str:
-    """SubRip text: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line after each."""
+    """SubRip text: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line after each.
+
+    `-->` in the text becomes `→` (U+2192): SRT readers take any line with `-->` between two
+    timestamps for the timing line of a new cue (FFmpeg libavformat/srtdec.c), which would drop
+    the words around it from the soft track. WebVTT forbids `-->` in a cue's text (W3C WebVTT 1.0);
+    `to_vtt` escapes its `>`."""
     blocks = [
-        f"{number}\n{_timestamp(cue.start_s, ',')} --> {_timestamp(cue.end_s, ',')}\n{cue.text}\n"
+        f"{number}\n{_timestamp(cue.start_s, ',')} --> {_timestamp(cue.end_s, ',')}\n"
+        f"{cue.text.replace('-->', SRT_ARROW)}\n"
         for number, cue in enumerate(cues, start=1)
     ]
     return "\n".join(blocks)

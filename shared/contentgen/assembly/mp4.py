@@ -5,6 +5,11 @@ order for `+faststart`, each track's handler, codec, frame size and duration) ar
 directly: `moov` > `mvhd`; `trak` > `tkhd` (width/height, 16.16 fixed point), `mdia` > `mdhd`
 (timescale, duration), `hdlr` (handler type), `minf` > `stbl` > `stsd` (the sample entry's
 four-character code: `avc1` H.264, `mp4a` AAC, `tx3g` 3GPP timed text as ffmpeg's mov_text).
+
+`disable_tracks` clears a track's `tkhd` flag track_enabled (0x000001) in place: FFmpeg's MP4
+muxer enables the first track of each media type when none is marked default (libavformat/movenc.c
+`enable_tracks`, whatever `-disposition` says), and players (QuickTime, iOS; ffmpeg reports it as
+`(default)`) show an enabled text track. Only the flag byte changes, so no offset moves.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import BinaryIO
 
 from contentgen.errors import ContentgenError
 
+TKHD_TRACK_ENABLED = 0x000001  # ISO/IEC 14496-12 8.3.2: tkhd flags
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf"})
 
 
@@ -38,13 +44,15 @@ class Box:
 @dataclass(frozen=True)
 class Track:
     """One track: `handler` (`vide`, `soun`, `sbtl`/`text`), `codec` (sample entry code), frame
-    size (0 for audio/text) and `duration_s` from its media header."""
+    size (0 for audio/text), `duration_s` from its media header and `enabled` (tkhd's
+    track_enabled flag: a player shows/plays it by default)."""
 
     handler: str
     codec: str
     width: int
     height: int
     duration_s: float
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,10 +144,12 @@ def _find(stream: BinaryIO, parent: Box, path: list[str]) -> Box | None:
 
 def _track(stream: BinaryIO, trak: Box) -> Track:
     width = height = 0
+    enabled = False
     tkhd = _find(stream, trak, ["tkhd"])
     if tkhd is not None:
         payload = _payload(stream, tkhd)
         width, height = (value >> 16 for value in struct.unpack(">II", payload[-8:]))
+        enabled = bool(int.from_bytes(payload[1:4], "big") & TKHD_TRACK_ENABLED)
     mdhd = _find(stream, trak, ["mdia", "mdhd"])
     hdlr = _find(stream, trak, ["mdia", "hdlr"])
     stsd = _find(stream, trak, ["mdia", "minf", "stbl", "stsd"])
@@ -150,4 +160,30 @@ def _track(stream: BinaryIO, trak: Box) -> Track:
         if len(payload) >= 16:
             codec = payload[12:16].decode("latin-1")  # version+flags, entry count, entry size, code
     duration = _header_duration(_payload(stream, mdhd)) if mdhd else 0.0
-    return Track(handler, codec, width, height, duration)
+    return Track(handler, codec, width, height, duration, enabled)
+
+
+def disable_tracks(path: Path, handler: str) -> int:
+    """Clear the track_enabled flag of every track whose handler is `handler` (e.g. `sbtl`), in
+    place; the track stays in the movie (a player lists it, off until chosen). Returns how many
+    tracks were changed. Raises Mp4FormatError when the file is unreadable."""
+    changed = 0
+    with path.open("r+b") as stream:
+        top = _boxes(stream, 0, path.stat().st_size)
+        moov = next((box for box in top if box.kind == "moov"), None)
+        if moov is None:
+            raise Mp4FormatError(f"{path.name} has no moov box")
+        for trak in _boxes(stream, moov.offset + moov.header, moov.offset + moov.size):
+            if trak.kind != "trak":
+                continue
+            hdlr = _find(stream, trak, ["mdia", "hdlr"])
+            tkhd = _find(stream, trak, ["tkhd"])
+            if hdlr is None or tkhd is None or _payload(stream, hdlr)[8:12].decode("latin-1") != handler:
+                continue
+            stream.seek(tkhd.offset + tkhd.header + 1)  # version (1 byte), then 24-bit flags
+            flags = int.from_bytes(stream.read(3), "big")
+            if flags & TKHD_TRACK_ENABLED:
+                stream.seek(tkhd.offset + tkhd.header + 1)
+                stream.write((flags & ~TKHD_TRACK_ENABLED).to_bytes(3, "big"))
+                changed += 1
+    return changed

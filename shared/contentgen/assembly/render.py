@@ -16,7 +16,9 @@ One ffmpeg run (`Toolchain.ffmpeg`) builds the whole timeline in one filter grap
   black outline, in the middle band: above the bottom fifth and clear of the right edge where
   the platforms draw their buttons), `format=yuv420p`;
 - libx264 `-preset superfast -crf 23` (capped at 8 Mb/s), one thread; AAC 128 kb/s; the SRT
-  as a mov_text track (not default: the captions are already in the picture).
+  as a mov_text track (not default: the captions are already in the picture; ffmpeg's muxer
+  enables the first subtitle track whatever `-disposition` says, so its tkhd enabled flag is
+  cleared afterwards, `mp4.disable_tracks`).
 
 Timing: a segment lasts its narration plus `breath_s` (or `silent_s` with no narration), rounded
 to whole frames; the short lasts `title_s` + the sum of its segments (also whole frames). The
@@ -42,7 +44,7 @@ from typing import Literal
 
 from contentgen.assembly.audio import wav_info
 from contentgen.assembly.captions import Cue, text_width, to_srt, to_vtt
-from contentgen.assembly.mp4 import probe
+from contentgen.assembly.mp4 import disable_tracks, probe
 from contentgen.assembly.toolchain import Toolchain
 from contentgen.errors import ContentgenError, InvalidRequestError
 
@@ -239,6 +241,7 @@ def assemble_short(
             raise AssemblyError(f"ffmpeg exited {completed.returncode}: {_last_words(log)}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    disable_tracks(output, "sbtl")  # the soft captions: listed, off until chosen
     info = probe(output)
     video = info.tracks_of("vide")
     if not video:

@@ -1,11 +1,29 @@
 """The Google GenAI client (`google-genai`), for images and videos.
 
-The SDK's own switches are honoured as it reads them: `GOOGLE_GENAI_USE_VERTEXAI`,
-`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_GEMINI_BASE_URL`,
-`GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (Vertex AI takes it in express mode). Retry
-options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know the
-Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying. The connection pool is
-`contentgen.connectors.http`'s.
+The SDK reads its own switches `GOOGLE_GENAI_USE_VERTEXAI`, `GOOGLE_GEMINI_BASE_URL` and
+`GOOGLE_VERTEX_BASE_URL`. The key comes from SSM (`GOOGLE_API_KEY_PARAM`; `GOOGLE_API_KEY`
+locally) and is sent as `x-goog-api-key` on both backends.
+
+On Vertex AI the project and location (`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, from the
+settings) are passed to the SDK WITH the key: google-genai 3.4.0 (`_api_client.BaseApiClient`)
+drops the environment's project/location whenever a key is passed explicitly ("Explicit api_key
+takes precedence over implicit project/location") and then calls express mode's project-less
+`aiplatform.googleapis.com/v1beta1/publishers/google/models/X:method`. Express mode serves only
+`generateContent`, `streamGenerateContent` and `countTokens`
+(https://cloud.google.com/vertex-ai/generative-ai/docs/start/express-mode/vertex-ai-express-mode-api-reference,
+read 2026-12-07): no Veo `predictLongRunning` (a Veo id there is 400 "Invalid resource field
+value in the request.", https://github.com/googleapis/java-genai/issues/570, 2025-09-27, read
+2026-12-07). Given both explicitly with the key, the SDK builds the project-scoped
+`https://{location}-aiplatform.googleapis.com/v1beta1/projects/{project}/locations/{location}/publishers/google/models/X:method`
+and authenticates it with the key alone (no ADC: `_request_once` fetches a token only when there
+is no key), the request shape reported to work for Veo 3.1 with a Google Cloud API key in
+https://github.com/googleapis/dotnet-genai/issues/305 (2026-05-05, read 2026-12-07). The key is
+then a Google Cloud API key of that project (bound to a service account with the Vertex AI User
+role: https://cloud.google.com/vertex-ai/generative-ai/docs/start/api-keys, read 2026-12-07).
+
+Retry options are set to a single attempt on purpose: the SDK does not read `Retry-After` nor know
+the Lambda's deadline, so the layer's retry policy (`contentgen.core.retry`) does the retrying.
+The connection pool is `contentgen.connectors.http`'s.
 """
 
 from __future__ import annotations
@@ -21,9 +39,9 @@ from google.genai import errors, types
 
 from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
-from contentgen.config import get_settings
+from contentgen.config import Settings, get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.model_gone import gone_model
+from contentgen.connectors.model_gone import gone_model, refused_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import (
@@ -39,14 +57,33 @@ PROVIDER = "Google GenAI"
 
 def _build_genai_client() -> genai.Client:
     settings = get_settings()
-    return genai.Client(
-        api_key=read_api_key(GOOGLE_API_KEY),
-        http_options=types.HttpOptions(
-            timeout=int(settings.provider_timeout_seconds * 1000),
-            retry_options=types.HttpRetryOptions(attempts=1),
-            client_args={"transport": pooled_transport(settings)},
-        ),
+    http_options = types.HttpOptions(
+        timeout=int(settings.provider_timeout_seconds * 1000),
+        retry_options=types.HttpRetryOptions(attempts=1),
+        client_args={"transport": pooled_transport(settings)},
     )
+    scope = vertex_project_scope(settings)
+    if scope is not None:
+        project, location = scope
+        return genai.Client(
+            vertexai=True,
+            api_key=read_api_key(GOOGLE_API_KEY),
+            project=project,
+            location=location,
+            http_options=http_options,
+        )
+    return genai.Client(api_key=read_api_key(GOOGLE_API_KEY), http_options=http_options)
+
+
+def vertex_project_scope(settings: Settings) -> tuple[str, str] | None:
+    """The `(project, location)` Vertex AI calls are scoped to: both set with
+    `GOOGLE_GENAI_USE_VERTEXAI=true`; None otherwise (the Gemini Developer API, or Vertex AI in
+    express mode, which serves no Veo: see the module's docstring)."""
+    if not settings.google_use_vertexai:
+        return None
+    if settings.google_cloud_project and settings.google_cloud_location:
+        return settings.google_cloud_project, settings.google_cloud_location
+    return None
 
 
 _client: LazySingleton[genai.Client] = LazySingleton(_build_genai_client)
@@ -121,13 +158,55 @@ def _unreadable(exc: Exception) -> ProviderFailure:
     return ProviderFailure(FailureKind.UNREADABLE, message=what[: _RECEIVED_CHARS * 2])
 
 
+def _zero_quota(details: object) -> bool:
+    """True when a `google.rpc.QuotaFailure` in `details` names a quota of 0 (`quotaValue: "0"`): the
+    key has no quota at all for the model (a free-tier key and a paid-only model,
+    googleapis/js-genai#1322), which no wait changes."""
+    if isinstance(details, dict):  # the SDK's `details` is the whole body, or its `error`
+        error = details.get("error", details)
+        details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, list):
+        return False
+    for detail in details:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            for violation in detail.get("violations") or []:
+                if isinstance(violation, dict) and str(violation.get("quotaValue", "")).strip() == "0":
+                    return True
+    return False
+
+
+# A request made to a model itself (not to an operation, a file or a listing): Gemini API / Vertex AI
+# `models/X:generateContent` (and stream), `:predict`, `:predictLongRunning`, the Interactions
+# API's `POST .../interactions`.
+_MODEL_REQUEST = re.compile(
+    r"/models/[^/:]+:(?:generateContent|streamGenerateContent|predict|predictLongRunning)$|/interactions$"
+)
+
+
+def _is_model_request(response: object) -> bool:
+    """Whether the answer `response` (httpx) is to a request made to a model (`_MODEL_REQUEST`)."""
+    try:
+        request = getattr(response, "request", None)
+    except RuntimeError:  # httpx: a response built without its request
+        return False
+    url = getattr(request, "url", None)
+    path = getattr(url, "path", None)
+    method = str(getattr(request, "method", "POST")).upper()
+    return isinstance(path, str) and method == "POST" and _MODEL_REQUEST.search(path) is not None
+
+
 def _failure_for_status(
-    status: int, message: str | None, details: object, headers: object
+    status: int, message: str | None, details: object, headers: object, *, model_request: bool = True
 ) -> ProviderFailure:
     """A Google error answer (`{"error": {"code", "message", "status", "details"}}`) by status."""
     retry_after = retry_delay_from_google_error(details)
     if retry_after is None:
         retry_after = retry_after_from_headers(headers)
+    declined = refused_model("google", status, message)
+    if declined is not None or (status == 429 and _zero_quota(details)):
+        # A free-tier key and a paid-only model ("doesn't have a free quota tier", a quota of
+        # `limit: 0`): no wait helps; the model is live, so it is not "gone" either.
+        return ProviderFailure(FailureKind.KEY_DECLINED, status, message=message)
     if status == 429:
         quota = per_day_quota(details)
         if quota is not None:
@@ -144,9 +223,15 @@ def _failure_for_status(
         return ProviderFailure(FailureKind.TIMEOUT, status, message=message)
     if status >= 500:
         return ProviderFailure(FailureKind.SERVER_ERROR, status, retry_after, message)
-    gone = gone_model("google", status, message)
+    gone = gone_model("google", status, message, model_request=model_request)
     if gone is not None:
-        return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)
+        return ProviderFailure(
+            FailureKind.MODEL_GONE,
+            status,
+            message=message,
+            model=gone.model,
+            unconfirmed=gone.wording.ambiguous is not None,
+        )
     if is_safety_block(message):
         return ProviderFailure(FailureKind.DECLINED, status, message=message)
     return ProviderFailure(FailureKind.REJECTED, status, message=message)
@@ -172,7 +257,13 @@ def _interactions_failure(exc: interactions_errors.APIError) -> ProviderFailure:
         error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
         message = str(error.get("message") or exc.message)
         status = exc.status_code if exc.status_code is not None else exc.response.status_code
-        return _failure_for_status(status, message, error.get("details"), exc.response.headers)
+        return _failure_for_status(
+            status,
+            message,
+            error.get("details"),
+            exc.response.headers,
+            model_request=_is_model_request(exc.response),
+        )
     return _unreadable(exc)
 
 
@@ -185,7 +276,9 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     `details` (Gemini API 429s carry it, e.g. "36s") or a `Retry-After` / `retry-after-ms` header.
     401/403 are the key (rotation path); a 404 in one of Google's wordings for a model it does not serve
     (`contentgen.connectors.model_gone`, every documented or reported wording)
-    is MODEL_GONE (the next model of the chain, remembered); a 4xx whose message is a safety filter's
+    is MODEL_GONE (the next model of the chain, remembered; the ambiguous Gemini API wording is confirmed
+    with `models.get` first, `model_listed_gone`); a free-tier key refused a paid-only model (429 "doesn't
+    have a free quota tier", `limit: 0`) is KEY_DECLINED (the next model; 503 when none is left); a 4xx whose message is a safety filter's
     (`is_safety_block`, e.g. Imagen's 400 INVALID_ARGUMENT "The prompt could not be submitted ...
     Support codes: 61493863") is DECLINED (422 content_filtered); 400 INVALID_ARGUMENT /
     FAILED_PRECONDITION and other 4xx are our request. The message (`error.message`) is the
@@ -203,13 +296,38 @@ def classify_genai_error(exc: BaseException) -> ProviderFailure | None:
     if isinstance(exc, errors.APIError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
         message = str(exc.message) if exc.message else None
-        return _failure_for_status(exc.code, message, exc.details, headers)
+        response = getattr(exc, "response", None)
+        return _failure_for_status(
+            exc.code, message, exc.details, headers, model_request=_is_model_request(response)
+        )
     if isinstance(exc, interactions_errors.APIError):
         return _interactions_failure(exc)
     transport = transport_failure(exc)  # a request never sent, timed out, or dropped once sent
     if transport is not None:
         return transport
     return _unreadable(exc)
+
+
+# Seconds for the `models.get` that settles an ambiguous "not found" (free metadata, no generation).
+_MODEL_CHECK_TIMEOUT_SECONDS = 5.0
+
+
+def model_listed_gone(client: genai.Client, model: str) -> bool | None:
+    """Whether Google no longer serves `model`, from its own metadata (`models.get`, free): a 404
+    means gone (True); an answer means the model exists (False), so the 404 "is not found ... or is
+    not supported for predictLongRunning" that asked this was Google declining the key (a
+    free-tier key and a paid-only model, google-gemini/cookbook#706); another failure: None (not
+    known). Sources: https://ai.google.dev/api/models#method:-models.get (read 2026-12-07)."""
+    try:
+        client.models.get(
+            model=model,
+            config=types.GetModelConfig(
+                http_options=types.HttpOptions(timeout=int(_MODEL_CHECK_TIMEOUT_SECONDS * 1000))
+            ),
+        )
+    except errors.APIError as exc:
+        return True if exc.code == 404 else None
+    return False
 
 
 class _Connector:
@@ -220,4 +338,16 @@ class _Connector:
         reset_genai_client()
 
 
-google_genai = ProviderCaller(PROVIDER, _Connector(), classify_genai_error)
+# Seconds a request waits for another request's first contact with a model (`ProviderCaller`): a
+# fan-out of images or starts asks a retired model once per container, and a live model's fan-out
+# waits at most this, once per container. Google answers a model it does not serve at once (a
+# 404, no generation), well within it. OpenRouter needs none: it walks its `models` list itself.
+FIRST_CONTACT_WAIT_SECONDS = 3.0
+
+google_genai = ProviderCaller(
+    PROVIDER,
+    _Connector(),
+    classify_genai_error,
+    confirm_gone=model_listed_gone,
+    first_contact_wait=FIRST_CONTACT_WAIT_SECONDS,
+)

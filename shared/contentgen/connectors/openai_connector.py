@@ -21,7 +21,7 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.model_gone import gone_model
+from contentgen.connectors.model_gone import gone_model, refused_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
@@ -256,7 +256,11 @@ def failure_for_status(
     flagged by moderation (`metadata.reasons`; final, no key reset) or a key over its credit limit
     (see `_forbidden`), 408 timeout, 429 rate limited, 502 model down, 503 no provider meets the
     routing requirements; a 400 "X is not a valid model ID" or a 404 "No endpoints found for X."
-    is MODEL_GONE (`contentgen.connectors.model_gone`: the next model of the chain, X remembered); other 4xx: our request.
+    is MODEL_GONE (`contentgen.connectors.model_gone`: the next model of the chain, X remembered); a
+    4xx saying the model's endpoints cannot take the request as sent (404 "No endpoints found that can
+    handle the requested parameters." / "... that support tool use", a 400 relaying "Unsupported
+    parameter: ..." from the upstream; `model_gone.REFUSALS`) is MODEL_REFUSED (the next model of the
+    chain, nothing remembered); other 4xx: our request.
 
     A 429's wait is `retry_after` (`Retry-After` / `retry-after-ms`), else the `X-RateLimit-Reset`
     of the response `headers` or of the body's `metadata.headers` (`contentgen.core.waits`). A 429
@@ -278,6 +282,13 @@ def failure_for_status(
         _raw_code(metadata) or metadata.get("code"), message, upstream_message
     ):
         failure = ProviderFailure(FailureKind.INPUT_UNREACHABLE, status, message=message)
+    elif failure.kind is FailureKind.REJECTED and refused_model(
+        "openrouter", status, message, upstream_message
+    ):
+        # The model's endpoints cannot take this request as sent ("No endpoints found that can
+        # handle the requested parameters.", an upstream's "Unsupported parameter: ..."): another
+        # model of the chain may; the same one is not asked again for this request.
+        failure = ProviderFailure(FailureKind.MODEL_REFUSED, status, message=message)
     return replace(failure, upstream=upstream, upstream_message=upstream_message)
 
 

@@ -40,7 +40,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
@@ -58,6 +58,8 @@ from contentgen.errors import (
     ContentModeratedError,
     DeadlineExceededError,
     InputUnreachableError,
+    ModelNotAvailableToKeyError,
+    ModelRefusedRequestError,
     ModelUnavailableError,
     ProviderAuthError,
     ProviderBusyError,
@@ -124,6 +126,12 @@ class FailureKind(StrEnum):
     # The provider no longer serves the model (retired, unknown, no endpoint left): not retried,
     # the next model of the chain is tried, and the model is remembered (`remember_model_gone`).
     MODEL_GONE = "model_gone"
+    # The model exists but cannot do this request as sent (no endpoint takes a parameter sent):
+    # not retried, the next model of the chain is tried, nothing remembered.
+    MODEL_REFUSED = "model_refused"
+    # The provider serves the model, but not to this key (a free-tier key, a paid-only model): not
+    # retried, the next model is tried, nothing remembered or counted as gone (503, final).
+    KEY_DECLINED = "key_declined"
 
     @property
     def retryable(self) -> bool:
@@ -141,6 +149,8 @@ _FINAL_KINDS = frozenset(
         FailureKind.QUOTA_EXHAUSTED,
         FailureKind.INPUT_UNREACHABLE,
         FailureKind.MODEL_GONE,
+        FailureKind.MODEL_REFUSED,
+        FailureKind.KEY_DECLINED,
     }
 )
 # Failures after which a provider may have started the work it was asked for: for work that is
@@ -163,6 +173,8 @@ _ERROR_FOR_KIND: dict[FailureKind, type[ContentgenError]] = {
     FailureKind.QUOTA_EXHAUSTED: ProviderQuotaExhaustedError,
     FailureKind.INPUT_UNREACHABLE: InputUnreachableError,
     FailureKind.MODEL_GONE: ModelUnavailableError,
+    FailureKind.MODEL_REFUSED: ModelRefusedRequestError,
+    FailureKind.KEY_DECLINED: ModelNotAvailableToKeyError,
 }
 
 _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
@@ -182,6 +194,11 @@ _MESSAGE_FOR_KIND: dict[FailureKind, str] = {
     FailureKind.QUOTA_EXHAUSTED: "quota is used up until its reset",
     FailureKind.INPUT_UNREACHABLE: "could not use the URL given (not downloadable, or not an image)",
     FailureKind.MODEL_GONE: "no longer serves the model",
+    FailureKind.MODEL_REFUSED: "cannot serve this request with the model",
+    FailureKind.KEY_DECLINED: (
+        "does not serve the model to this API key (e.g. a free-tier key and a paid-only model: enable "
+        "billing on the key's project, or configure a model the key may use)"
+    ),
 }
 
 # The provider's own message is quoted to the caller, redacted (`observability.redact`, the same
@@ -206,7 +223,9 @@ class ProviderFailure:
     `error.metadata.raw`): both are quoted to the caller (redacted, at most `_UPSTREAM_CHARS`) and
     logged. `field` is the request field an `INPUT_UNREACHABLE` failure is about (`image_url`).
     `model` (for `MODEL_GONE`) is the model the provider named, when it is not the one asked (OpenRouter
-    refuses a whole request for one unknown id in its `models` list).
+    refuses a whole request for one unknown id in its `models` list). `unconfirmed` (for
+    `MODEL_GONE`): the wording also means something else (`GoneWording.ambiguous`, e.g. a free-tier
+    key), so the call policy confirms with the caller's `confirm_gone` before remembering it.
     """
 
     kind: FailureKind
@@ -228,6 +247,7 @@ class ProviderFailure:
         return f"[{name}] {words}".strip() if name else words
 
     model: str | None = None
+    unconfirmed: bool = False
 
     def to_error(self, provider: str, *, attempts: int) -> ContentgenError:
         """The caller-facing error: `ProviderError` subclasses (502/503/504) or, for a moderation
@@ -336,6 +356,8 @@ def _answer(failure: ProviderFailure, provider: str, attempts: int) -> Exception
 # Failures after which the next model in the chain is worth trying (the provider, not the request).
 _FALLBACK_ERRORS = (
     ModelUnavailableError,
+    ModelRefusedRequestError,
+    ModelNotAvailableToKeyError,
     ProviderRateLimitedError,
     ProviderUnavailableError,
     ProviderTimeoutError,
@@ -385,9 +407,47 @@ def remember_model_gone(provider: str, model: str, message: str, ttl_seconds: fl
 
 
 def reset_gone_models() -> None:
-    """Forget every gone model (a new container; tests)."""
+    """Forget every gone model, and which models have answered (a new container; tests)."""
     with _gone_lock:
         _gone_models.clear()
+    with _contact_lock:
+        _contacted.clear()
+        _first_contacts.clear()
+
+
+# First contact with a model, per container: while the first request to a model this container has
+# not heard from is on the wire, concurrent requests for the same model (a fan-out: a short's images,
+# a story's sets) wait for its answer rather than each asking a model that may be gone, so a
+# retired model is asked ONCE per container even under concurrency (issue 21). Once the model has
+# answered anything but "gone" it is `_contacted` and nobody waits for it again.
+_contact_lock = threading.Lock()
+_first_contacts: dict[tuple[str, str], threading.Event] = {}
+_contacted: set[tuple[str, str]] = set()
+
+
+def _claim_first_contact(provider: str, model: str) -> tuple[threading.Event | None, threading.Event | None]:
+    """(the event this caller sets when the model has answered, when it is the first to ask;
+    the event to wait for, when another request's first contact is on the wire)."""
+    key = (provider, bare_model_id(model))
+    with _contact_lock:
+        if key in _contacted:
+            return None, None
+        pending = _first_contacts.get(key)
+        if pending is not None:
+            return None, pending
+        mine = _first_contacts[key] = threading.Event()
+        return mine, None
+
+
+def _release_first_contact(provider: str, model: str, event: threading.Event, *, answered: bool) -> None:
+    """The first contact is over: `answered` (anything but "gone") marks the model contacted."""
+    key = (provider, bare_model_id(model))
+    with _contact_lock:
+        if answered:
+            _contacted.add(key)
+        if _first_contacts.get(key) is event:
+            del _first_contacts[key]
+    event.set()
 
 
 def announce_model_gone(provider: str, model: str, message: str) -> None:
@@ -399,8 +459,9 @@ def announce_model_gone(provider: str, model: str, message: str) -> None:
 
 def _announce_gone(provider: str, model: str, message: str, ttl_seconds: float) -> None:
     """Remember `model` as gone; the first time in the TTL, one warning naming the model and its
-    catalog successor, and one `ModelUnavailable` metric."""
+    catalog successor. Each request that found it gone counts one `ModelUnavailable`."""
     if not remember_model_gone(provider, model, message, ttl_seconds):
+        count_model_unavailable(model=model)
         return
     logger.warning(
         "model unavailable",
@@ -440,11 +501,21 @@ class ProviderCaller(Generic[ClientT]):
         classify: Callable[[BaseException], ProviderFailure | None],
         *,
         sleep: Callable[[float], None] | None = None,
+        confirm_gone: Callable[[ClientT, str], bool | None] | None = None,
+        first_contact_wait: float = 0.0,
     ) -> None:
+        """`confirm_gone(client, model)`: asked when the provider's "gone" wording is ambiguous
+        (`ProviderFailure.unconfirmed`); True: gone; False: the provider still lists the model (so
+        it declined this key, `KEY_DECLINED`); None: could not tell (taken as gone, the wording's
+        first meaning). `first_contact_wait`: seconds a request waits, at most, for another request's
+        first contact with a model this container has not heard from (0: none; see
+        `_claim_first_contact`)."""
         self.provider = provider
+        self._first_contact_wait = first_contact_wait
         self._connector = connector
         self._classify = classify
         self._sleep = sleep
+        self._confirm_gone = confirm_gone
 
     def call(
         self,
@@ -477,17 +548,46 @@ class ProviderCaller(Generic[ClientT]):
         policy = RetryPolicy.from_settings(get_settings())
         deadline = current_deadline()
         last_error: ProviderError | None = None
+        # The container's "gone" memory steers a request to the models it does not remember gone;
+        # a chain it would leave EMPTY is asked anyway (a preference, not a ban): Vertex's "was not
+        # found or your project does not have access to it" and OpenRouter's "No endpoints found for
+        # X." also answer passing conditions, and a refusal from memory alone would last the TTL.
+        consult = new_work and any(gone_model_message(self.provider, m) is None for m in models)
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
-                remembered = gone_model_message(self.provider, model) if new_work else None
+                first_contact: threading.Event | None = None
+                if new_work and self._first_contact_wait > 0:
+                    first_contact, pending = _claim_first_contact(self.provider, model)
+                    if pending is not None:
+                        # Another request's first contact with this model is on the wire: wait
+                        # for its answer, briefly (a "gone" 404 comes back at once; a model that
+                        # is generating is alive, and the wait ends without it).
+                        pending.wait(
+                            max(
+                                0.0,
+                                min(
+                                    self._first_contact_wait,
+                                    deadline.remaining() - policy.margin - policy.min_attempt,
+                                ),
+                            )
+                        )
+                remembered = gone_model_message(self.provider, model) if consult else None
+                if remembered is not None and first_contact is not None:
+                    _release_first_contact(self.provider, model, first_contact, answered=False)
+                    first_contact = None
                 if remembered is not None:
-                    # Found gone by this container within the TTL: not asked again.
+                    # Found gone by this container within the TTL: not asked again. Counted again
+                    # (`ModelUnavailable`, one per request that met it) so that the alarm stays in
+                    # ALARM while requests are served around a gone model, though no request asks it.
+                    count_model_unavailable(model=model)
                     last_error = ModelUnavailableError(
                         f"{self.provider} no longer serves {model}: {redact(remembered)[:_QUOTED_CHARS]}"
                     )
                     continue
                 if position and last_error is not None:
                     if deadline.remaining() - policy.margin < policy.min_attempt:
+                        if first_contact is not None:  # not asked: nobody waits on it
+                            _release_first_contact(self.provider, model, first_contact, answered=False)
                         break
                     logger.warning(
                         "model fallback",
@@ -511,6 +611,7 @@ class ProviderCaller(Generic[ClientT]):
                         idempotent=idempotent,
                         wait=wait,
                         cost_bound=cost_bound,
+                        first_contact=first_contact,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
@@ -520,8 +621,38 @@ class ProviderCaller(Generic[ClientT]):
                     raise stop.error from None  # every model of the account waits the same
                 except _FALLBACK_ERRORS as exc:
                     last_error = exc
+                finally:
+                    if first_contact is not None and not first_contact.is_set():
+                        # Ended before any answer (no time left, the budget): nobody waits on it.
+                        _release_first_contact(self.provider, model, first_contact, answered=False)
         assert last_error is not None
         raise last_error
+
+    def _confirmed(self, client: ClientT, failure: ProviderFailure, model: str) -> ProviderFailure:
+        """An ambiguous "gone" answer settled by the provider's own model metadata: still listed,
+        it is `KEY_DECLINED` (the model is served, not to this key); not listed or not known, gone."""
+        if self._confirm_gone is None:
+            return failure
+        asked = failure.model or model
+        try:
+            gone = self._confirm_gone(client, asked)
+        except Exception as exc:  # a failed check leaves the answer's first meaning
+            logger.info(
+                "model check failed",
+                extra={"provider": self.provider, "model": asked, "reason": str(exc)[:200]},
+            )
+            return failure
+        if gone is False:
+            logger.warning(
+                "model not available to this key",
+                extra={
+                    "provider": self.provider,
+                    "model": asked,
+                    "provider_message": redact(failure.message or "")[:_QUOTED_CHARS],
+                },
+            )
+            return replace(failure, kind=FailureKind.KEY_DECLINED, unconfirmed=False)
+        return failure
 
     def _call_model(
         self,
@@ -537,7 +668,10 @@ class ProviderCaller(Generic[ClientT]):
         idempotent: bool = True,
         wait: bool = True,
         cost_bound: Callable[[str], Decimal | None] | None = None,
+        first_contact: threading.Event | None = None,
     ) -> ResultT:
+        """One model's attempts. `first_contact`: this request is the container's first to the
+        model; released (other requests waiting on it go on) once the model has answered."""
         breaker = breaker_for(self.provider, model)
         limiter = limiter_for(self.provider)
         attempt = 0
@@ -590,10 +724,12 @@ class ProviderCaller(Generic[ClientT]):
                         record.latency_ms = (time.perf_counter() - started) * 1000
             except SlotUnavailable as exc:
                 breaker.released(permit)
-                raise ProviderRateLimitedError(
+                refused = ProviderRateLimitedError(
                     f"{self.provider} is rate limiting requests; none could start in the time left",
                     retry_after=exc.wait,
-                ) from None
+                )
+                refused.not_sent = True  # no request left this container
+                raise refused from None
             except BaseException as exc:
                 breaker.released(permit)
                 if isinstance(exc, ContentFilteredError):
@@ -608,11 +744,17 @@ class ProviderCaller(Generic[ClientT]):
                     meter_and_record(record)
                 raise
             if failure is None:
+                if first_contact is not None:
+                    _release_first_contact(self.provider, model, first_contact, answered=True)
                 breaker.succeeded(permit)
                 limiter.succeeded()
                 meter_and_record(record)
                 return result
 
+            if failure.kind is FailureKind.MODEL_GONE and failure.unconfirmed:
+                failure = self._confirmed(client, failure, model)
+            if first_contact is not None and failure.kind is not FailureKind.MODEL_GONE:
+                _release_first_contact(self.provider, model, first_contact, answered=True)
             record.outcome = failure.kind.value
             record.http_status = failure.status
             if failure.message:
@@ -637,6 +779,8 @@ class ProviderCaller(Generic[ClientT]):
                 gone = failure.model or model
                 ttl = get_settings().model_unavailable_ttl_seconds
                 _announce_gone(self.provider, gone, failure.message or f"{gone} is not served", ttl)
+                if first_contact is not None:  # remembered first: the waiting requests skip it
+                    _release_first_contact(self.provider, model, first_contact, answered=False)
                 if gone != model and gone in fallbacks:
                     continue  # a fallback the provider refused the request for: ask again without it
                 raise _answer(failure, self.provider, attempt)

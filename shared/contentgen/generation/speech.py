@@ -16,6 +16,10 @@ little-endian mono, `mimeType` `audio/L16;codec=pcm;rate=24000` (the catalog's `
 sources `gemini-tts`, `gemini-tts-voices`: "raw PCM 16-bit output"). The SDK decodes the base64;
 the PCM is wrapped here in a WAV header (the rate read from the MIME type, 24 kHz by default).
 
+An answer is the narration only when its candidate finished (`finishReason` STOP or absent); a
+safety finishReason is a decline (final); anything else (OTHER with no audio or with audio cut
+short) is `IncompleteSpeechError`: asked again, then the chain's fallback.
+
 Cost: Google reports tokens (`usageMetadata`), not money: text input tokens and audio output
 tokens at the catalog's prices for the day (`input_per_million_tokens`,
 `audio_output_per_million_tokens`).
@@ -35,9 +39,21 @@ from google.genai import types
 from contentgen.billing.prices import speech_cost, speech_cost_bound
 from contentgen.connectors.genai_connector import google_genai
 from contentgen.core.retry import Attempt
-from contentgen.errors import ContentFilteredError, ModelOutputError
+from contentgen.errors import ContentFilteredError
 
 DEFAULT_RATE = 24_000  # Hz: the Gemini TTS models' output (catalog `speech.output`)
+# finishReason values that are a safety decision (final: 422 content_filtered, no fallback).
+DECLINED = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"})
+# finishReason values of an answer the model finished (None: not reported, taken as finished).
+FINISHED = frozenset({None, "STOP", "FINISH_REASON_UNSPECIFIED"})
+
+
+class IncompleteSpeechError(Exception):
+    """The TTS model answered 200 without a finished narration: no audio (`finishReason: OTHER`
+    and empty content, intermittent: google-gemini/cookbook#1231, unicef/adt-studio#846) or audio
+    cut short (`finishReason` not STOP: googleapis/python-genai#922). Not a `ContentgenError`, so
+    the call policy classifies it as an unreadable answer (`contentgen.connectors.genai_connector`):
+    retried, then the next model of the chain; never taken as the narration nor as a decline."""
 
 
 @dataclass(frozen=True)
@@ -87,16 +103,20 @@ def _speak(client: genai.Client, text: str, voice: str, language: str | None, ca
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason is not None:
         raise ContentFilteredError(f"{call.model} declined the narration ({feedback.block_reason.value})")
+    usage = response.usage_metadata
+    prompt_tokens = usage.prompt_token_count if usage else None
+    audio_tokens = usage.candidates_token_count if usage else None
+    cost = speech_cost(call.model, prompt_tokens, audio_tokens)
+    finish = None
     for candidate in response.candidates or []:
+        finish = candidate.finish_reason.value if candidate.finish_reason is not None else None
+        if finish in DECLINED:
+            raise ContentFilteredError(f"{call.model} declined the narration ({finish})")
         for part in (candidate.content.parts if candidate.content else None) or []:
             data = part.inline_data
             if data is not None and data.data:
                 rate = pcm_rate(data.mime_type)
                 wav = pcm_to_wav(data.data, rate)
-                usage = response.usage_metadata
-                prompt_tokens = usage.prompt_token_count if usage else None
-                audio_tokens = usage.candidates_token_count if usage else None
-                cost = speech_cost(call.model, prompt_tokens, audio_tokens)
                 call.report(
                     answered_by=call.model,
                     prompt_tokens=prompt_tokens,
@@ -104,11 +124,20 @@ def _speak(client: genai.Client, text: str, voice: str, language: str | None, ca
                     cost_usd=cost,
                     bytes=len(wav),
                 )
+                if finish not in FINISHED:
+                    # Cut short (python-genai#922: finishReason OTHER with a few tokens of
+                    # audio, billed): not the narration. Metered, then asked again.
+                    raise IncompleteSpeechError(
+                        f"{call.model} stopped the narration early (finishReason {finish}, "
+                        f"{len(data.data) // 2 / rate:.2f} s of audio)"
+                    )
                 return Narration(wav, len(data.data) // 2 / rate, call.model, voice, cost)
-        finish = candidate.finish_reason.value if candidate.finish_reason is not None else None
-        if finish in ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "OTHER"):
-            raise ContentFilteredError(f"{call.model} declined the narration ({finish})")
-    raise ModelOutputError(f"{call.model} returned no audio")
+    # No audio and no safety reason (finishReason OTHER with empty content: intermittent, the
+    # same request succeeds later, google-gemini/cookbook#1231): asked again, then the fallback.
+    call.report(
+        answered_by=call.model, prompt_tokens=prompt_tokens, completion_tokens=audio_tokens, cost_usd=cost
+    )
+    raise IncompleteSpeechError(f"{call.model} returned no audio (finishReason {finish})")
 
 
 def synthesize(text: str, *, voice: str, language: str | None, models: Sequence[str]) -> Narration:

@@ -40,7 +40,12 @@ from google.genai import types
 
 from contentgen.billing.prices import has_video_price, priced_chain, video_cost, video_cost_bound
 from contentgen.catalog import accepted_parameters, find_model
-from contentgen.connectors.genai_connector import google_genai, is_safety_block
+from contentgen.config import get_settings
+from contentgen.connectors.genai_connector import (
+    google_genai,
+    is_safety_block,
+    vertex_project_scope,
+)
 from contentgen.core.retry import Attempt
 from contentgen.errors import ConfigurationError, ModelOutputError
 from contentgen.observability import logger
@@ -77,9 +82,32 @@ def uses_interactions(model: str) -> bool:
     return entry is not None and entry.surface == "interactions"
 
 
+def check_vertex_project(models: Sequence[str]) -> None:
+    """`ConfigurationError` (503) when the settings select Vertex AI without a project and location
+    and a model of `models` is a Veo (`predictLongRunning`) model: Vertex AI serves Veo on its
+    project-scoped endpoint only, express mode (an API key alone) has no `predictLongRunning`
+    (sources in `contentgen.connectors.genai_connector`'s docstring). Checked before a job starts
+    and again before each start, so nothing is paid for a request that cannot be made."""
+    settings = get_settings()
+    if not settings.google_use_vertexai or vertex_project_scope(settings) is not None:
+        return
+    veo = [model for model in models if not uses_interactions(model)]
+    if veo:
+        raise ConfigurationError(
+            f"service misconfigured: VIDEO_MODEL {veo[0]} (Veo) is served by Vertex AI's "
+            "project-scoped endpoint only: set GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION "
+            "(template parameters GoogleCloudProject, GoogleCloudLocation); Vertex AI express "
+            "mode (an API key without a project) serves no Veo"
+        )
+
+
 def _backend_check(client: genai.Client, model: str) -> None:
-    """A model the configured backend cannot serve is a 503 naming the switch, before any request."""
+    """A model the configured backend cannot serve is a 503 naming the switch, before any request:
+    an Interactions model on Vertex AI, a Veo model on the Gemini Developer API, or a Veo model on
+    Vertex AI without a project and location (`check_vertex_project`)."""
     interactions = uses_interactions(model)
+    if client.vertexai:
+        check_vertex_project([model])
     if interactions and client.vertexai:
         raise ConfigurationError(
             f"service misconfigured: VIDEO_MODEL {model} is served by the Gemini Developer API's "

@@ -376,8 +376,10 @@ def count_breaker_event(*, model: str, to_state: str) -> None:
 
 
 def count_model_unavailable(*, model: str) -> None:
-    """A model the provider no longer serves, found by this container (`ModelUnavailable`, by
-    model and rolled up by service for the alarm; once per model per container and TTL)."""
+    """A request that met a model the provider no longer serves (`ModelUnavailable`, by model and
+    rolled up by service for the alarm): the request that found it gone, and each request after it
+    that skipped it because this container remembers it gone (so the alarm stays in ALARM while
+    the configuration names a gone model and requests are served by a fallback)."""
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name="ModelUnavailable", unit=MetricUnit.Count, value=1)
     write_metrics(blob)

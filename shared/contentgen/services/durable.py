@@ -11,6 +11,11 @@ tests/unit/durable_sdk/test_sdk_behaviour.py:
   times by default; SDK-GAP-3: only plain JSON values are returned, never pydantic models).
 - `store_step`: AT_LEAST_ONCE with an explicit bounded retry (idempotent writes: S3 with a fixed
   key, conditional DynamoDB updates).
+- `paid_step(..., wait_unsent_until=deadline)`: a refusal made BEFORE any request was sent and
+  that time cures (a circuit breaker open, or half-open while another caller holds its one probe;
+  the container's own request slots taken) is waited out as a durable wait and the step tried
+  again under a new name, until the deadline: parallel steps of one job (a short's segments) do
+  not fail because one of them holds the breaker's probe.
 - `deadline_step`: the SDK has no replay-safe clock (SDK-GAP-4): the deadline is taken once, in a
   step; checks compare `now()` against it (live only: their decisions are checkpointed).
 - `poll`: `wait_for_condition` with exponential backoff up to the deadline. A check that raises
@@ -34,7 +39,8 @@ from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
 
 from contentgen.config import get_settings
-from contentgen.errors import ContentgenError
+from contentgen.errors import CircuitOpenError, ContentgenError
+from contentgen.observability import logger
 from contentgen.stores.jobs import update_job
 
 T = TypeVar("T")
@@ -140,35 +146,90 @@ class Paid:
         return self.code is None
 
 
-def paid_step(context: DurableContext, name: str, call: Callable[[], dict[str, Any]]) -> Paid:
+# Waits after a refusal made before anything was sent (`unsent_wait`): 5 s growing 1.5x to 2 min,
+# never sooner than the refusal's own Retry-After, at most 40 of them (each is a durable wait:
+# no compute billed; every wait and attempt is an operation of the execution's history).
+UNSENT_FIRST_DELAY = 5
+UNSENT_MAX_DELAY = 120
+UNSENT_MAX_WAITS = 40
+
+
+def unsent_wait(exc: BaseException, waits_made: int) -> float | None:
+    """Seconds to wait before trying again a paid request refused BEFORE it was sent, when time
+    cures the refusal: a circuit breaker open or half-open with another caller's probe in flight
+    (`CircuitOpenError`, provider-wide too), or the container's request slots taken (an error
+    flagged `not_sent`). None for anything else (sent, or not cured by waiting)."""
+    if not (isinstance(exc, CircuitOpenError) or getattr(exc, "not_sent", False)):
+        return None
+    backoff = min(float(UNSENT_MAX_DELAY), UNSENT_FIRST_DELAY * 1.5**waits_made)
+    named = getattr(exc, "retry_after", None)
+    return max(backoff, float(named) if isinstance(named, int | float) else 0.0)
+
+
+def paid_step(
+    context: DurableContext,
+    name: str,
+    call: Callable[[], dict[str, Any]],
+    *,
+    wait_unsent_until: float | None = None,
+) -> Paid:
     """Run `call` (a paid, non-idempotent provider request returning a JSON dict) at most once.
 
     A `ContentgenError` it raises is a refusal with the provider's words (`unconfirmed` when the
     error says paid work may have started: `unconfirmed_paid_work`); any other error is unconfirmed
     too (it may have come after the request was sent). An invocation that died inside the step
-    is `Paid(code="unconfirmed_paid_work", unconfirmed=True)` on replay."""
+    is `Paid(code="unconfirmed_paid_work", unconfirmed=True)` on replay.
 
-    def body(_: StepContext) -> dict[str, Any]:
-        try:
-            return {"ok": True, "value": call()}
-        except ContentgenError as exc:
-            unconfirmed = bool(getattr(exc, "unconfirmed_paid_work", False))
-            return {
-                "ok": False,
-                "code": "unconfirmed_paid_work" if unconfirmed else exc.code,
-                "message": exc.message,
-                "unconfirmed": unconfirmed,
-            }
-        except Exception as exc:
-            return {
-                "ok": False,
-                "code": "unconfirmed_paid_work",
-                "message": f"{type(exc).__name__} after the request may have been sent",
-                "unconfirmed": True,
-            }
+    `wait_unsent_until` (epoch seconds, e.g. the job's deadline): a refusal made before anything
+    was sent that time cures (`unsent_wait`: an open or half-open breaker, no request slot) is
+    waited out with a durable wait (`<name>-wait-<k>`) and the request tried again as a new step
+    (`<name>-again-<k>`), up to `UNSENT_MAX_WAITS` times while the wait ends before that time.
+    The decision is made inside the step (its result is checkpointed), so a replay takes the
+    same path whatever the clock says then. Without it, such a refusal is returned as is."""
 
+    def attempt(waits_made: int) -> Callable[[StepContext], dict[str, Any]]:
+        def body(_: StepContext) -> dict[str, Any]:
+            try:
+                return {"ok": True, "value": call()}
+            except ContentgenError as exc:
+                delay = unsent_wait(exc, waits_made)
+                if (
+                    delay is not None
+                    and wait_unsent_until is not None
+                    and waits_made < UNSENT_MAX_WAITS
+                    and now() + delay < wait_unsent_until
+                ):
+                    return {"ok": False, "again": math.ceil(delay), "message": exc.message}
+                unconfirmed = bool(getattr(exc, "unconfirmed_paid_work", False))
+                return {
+                    "ok": False,
+                    "code": "unconfirmed_paid_work" if unconfirmed else exc.code,
+                    "message": exc.message,
+                    "unconfirmed": unconfirmed,
+                }
+            except Exception as exc:
+                return {
+                    "ok": False,
+                    "code": "unconfirmed_paid_work",
+                    "message": f"{type(exc).__name__} after the request may have been sent",
+                    "unconfirmed": True,
+                }
+
+        return body
+
+    waits_made = 0
     try:
-        answer = context.step(body, name=name, config=AT_MOST_ONCE)
+        while True:
+            step_name = name if waits_made == 0 else f"{name}-again-{waits_made}"
+            answer = context.step(attempt(waits_made), name=step_name, config=AT_MOST_ONCE)
+            if not answer.get("again"):
+                break
+            waits_made += 1
+            logger.info(
+                "paid request refused before it was sent; waiting to try again",
+                extra={"step": name, "wait_s": answer["again"], "reason": answer.get("message")},
+            )
+            context.wait(Duration.from_seconds(int(answer["again"])), name=f"{name}-wait-{waits_made}")
     except StepError as exc:
         return Paid(
             code="unconfirmed_paid_work",

@@ -336,7 +336,9 @@ def start_job(
     except Exception as exc:  # the execution runs anyway; a repeat re-sends the same named start
         logger.warning("job start not recorded", extra={"job_id": job.job_id, "reason": str(exc)})
     logger.info("job started", extra={"job_id": job.job_id, "kind": kind, "claimed": claimed})
-    return get_job(job.job_id) or job, claimed
+    # The start's answer is the job as accepted (CONTRACT: 202 `"status": "pending"`), not read
+    # back: by then its execution may already have marked it running (seen under load).
+    return job, claimed
 
 
 def _recorded_holds(reservation: dict[str, Any] | None) -> set[tuple[str, str, str]]:

@@ -13,7 +13,7 @@ import wave
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_durable_execution_sdk_python import StepError
 from aws_durable_execution_sdk_python.concurrency.models import BatchResult
@@ -21,15 +21,17 @@ from aws_durable_execution_sdk_python.config import MapConfig
 
 from contentgen.assembly import SegmentInput, ShortSpec, assemble_short, build_cues, speech_bounds, wav_info
 from contentgen.billing.meter import Meter, metered
-from contentgen.billing.prices import AUDIO_TOKENS_PER_SECOND, speech_cost
+from contentgen.billing.prices import AUDIO_TOKENS_PER_SECOND, speech_cost, video_cost
 from contentgen.catalog import default_chain, image_price_usd
 from contentgen.config import get_settings
 from contentgen.errors import ContentgenError
 from contentgen.generation.images import accepts_references, generate_image
 from contentgen.generation.speech import synthesize
+from contentgen.generation.videos import start_video
 from contentgen.models.shorts import ShortRequest
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.observability import logger
+from contentgen.prompts.media import video_prompt
 from contentgen.services.durable import (
     JobFailure,
     JobResult,
@@ -43,10 +45,20 @@ from contentgen.services.durable import (
     store_step,
 )
 from contentgen.services.jobs import job_reservations, settle_job
-from contentgen.services.shorts import BREATH_S, DEADLINE_SECONDS, TITLE_S, estimate, media_prefix, voice_of
+from contentgen.services.shorts import (
+    BREATH_S,
+    DEADLINE_SECONDS,
+    TITLE_S,
+    ClipPlan,
+    clip_plan,
+    estimate,
+    media_prefix,
+    voice_of,
+)
 from contentgen.services.stories import generate_story_segments
-from contentgen.services.webhooks import attempt_delivery, event_body
-from contentgen.stores.jobs import get_job, update_job
+from contentgen.services.videos import await_video, store_video
+from contentgen.services.webhooks import deliver_claimed, event_body, outcome_body
+from contentgen.stores.jobs import end_webhook, get_job, update_job
 from contentgen.stores.ledger import Reservations
 from contentgen.stores.media import get_media, media_exists, put_media
 
@@ -87,7 +99,9 @@ def _story(run: JobRun, request: ShortRequest, reservations: Reservations) -> di
         "segments": [segment.model_dump(mode="json") for segment in story.segments],
     }
     usage = meter.as_usage()
-    put_media(f"{media_prefix(run.job_id)}/story.json", json.dumps(value).encode(), "application/json")
+    # What it cost travels with the stored story: a recovery after a crash charges it (never 0).
+    stored = {**value, "usage": usage}
+    put_media(f"{media_prefix(run.job_id)}/story.json", json.dumps(stored).encode(), "application/json")
     update_job(run.job_id, status="running", step="story", outputs={"story": value, "story_usage": usage})
     return {**value, "usage": usage}
 
@@ -143,6 +157,137 @@ def _narration(
         "cost_usd": usage["cost_usd"],
         "requests": usage["provider_requests"],
     }
+
+
+def _clip_start(
+    run: JobRun, request: ShortRequest, segment: dict[str, Any], plan: ClipPlan, reservations: Reservations
+) -> dict[str, Any]:
+    """Start the segment's clip (paid, `generation.videos.start_video`: the chain `POST /videos`
+    uses, narrowed to the models that can make `plan.seconds`), under the short's hold; the
+    handle is stored before returning, so a crash after the start is recovered without a second
+    start (`_stored_clip_start`)."""
+    with metered() as meter:
+        _guarded(meter, reservations)
+        started = start_video(
+            video_prompt(str(segment["visual_prompt"]), aspect_ratio=request.aspect_ratio),
+            aspect_ratio=request.aspect_ratio,
+            duration_seconds=int(plan.seconds or 0),
+            models=plan.models,
+        )
+    value = {
+        "operation": started.operation_name,
+        "model": started.model,
+        "seconds": plan.seconds,
+        "cost_usd": started.cost_usd,
+    }
+    n = int(segment["index"])
+    put_media(_clip_start_key(run.job_id, n), json.dumps(value).encode(), "application/json")
+    return value
+
+
+def _clip_start_key(job_id: str, n: int) -> str:
+    return f"{media_prefix(job_id)}/clips/{n}.start.json"
+
+
+def _clip_key(job_id: str, n: int) -> str:
+    return f"{media_prefix(job_id)}/clips/{n}.mp4"
+
+
+def _stored_clip_start(job_id: str, n: int) -> dict[str, Any] | None:
+    key = _clip_start_key(job_id, n)
+    if not media_exists(key):
+        return None
+    value: dict[str, Any] = json.loads(get_media(key))
+    return value
+
+
+def _no_clip(reason: str, *, cost: float | None = 0.0, requests: int = 0) -> dict[str, Any]:
+    """The segment keeps its animated still; `reason` goes to the status's parts; what a clip
+    that was started cost stays charged (Veo bills the seconds asked for, failed or not)."""
+    return {
+        "clip_key": None,
+        "clip_model": None,
+        "clip_seconds": None,
+        "clip_cost_usd": cost or 0.0,
+        "clip_note": f"still: {reason}",
+        "clip_requests": requests,
+    }
+
+
+def _clip(
+    context: DurableContext,
+    run: JobRun,
+    request: ShortRequest,
+    segment: dict[str, Any],
+    seconds: float,
+    reservations: Reservations,
+    deadline: float,
+) -> dict[str, Any]:
+    """The segment's clip, lasting at least `seconds` (its narration and breath): planned from
+    the catalog (`clip_plan`), started at most once (`clip-<n>`, recovered from S3 after a crash),
+    waited for as a durable wait (`clip-<n>-ready`, the video job's `await_video`) and stored
+    (`clip-<n>-store`). Anything that stops it (no model for that length or aspect ratio, a
+    refused or failed start, a failed or filtered video, the deadline, the budget) leaves the
+    segment its still, with the reason."""
+    settings = get_settings()
+    n = int(segment["index"])
+    plan = clip_plan(seconds, request.aspect_ratio, settings.video_models)
+    if plan.seconds is None:
+        return _no_clip(plan.reason or "no video model can make this clip")
+    started = paid_step(
+        context,
+        f"clip-{n}",
+        lambda: _clip_start(run, request, segment, plan, reservations),
+        wait_unsent_until=deadline,
+    )
+    started = _recovered(context, f"clip-{n}", started, lambda: _stored_clip_start(run.job_id, n))
+    if not started.ok:
+        if started.unconfirmed:  # may have started (and be billed): charged its most
+            costs = [c for m in plan.models if (c := video_cost(m, int(plan.seconds))) is not None]
+            return _no_clip(
+                f"the clip's start was not confirmed ({started.message})",
+                cost=max(costs, default=0.0),
+                requests=1,
+            )
+        return _no_clip(f"the clip was refused ({started.code}: {started.message})")
+    value = started.value
+    cost = float(value.get("cost_usd") or 0.0)
+    own = deadline_step(
+        context, job_budget_seconds(settings.video_job_deadline_seconds), name=f"clip-{n}-deadline"
+    )
+    waited = await_video(
+        context,
+        f"clip-{n}-ready",
+        operation=str(value["operation"]),
+        model=str(value["model"]),
+        deadline=min(own, deadline),
+    )
+    if not waited.ok:
+        return _no_clip(
+            f"the clip failed ({waited.code}{': ' + waited.error if waited.error else ''})",
+            cost=cost,
+            requests=1,
+        )
+    key = _clip_key(run.job_id, n)
+    try:
+        store_step(
+            context, f"clip-{n}-store", lambda: store_video(key, str(value["operation"]), str(value["model"]))
+        )
+    except StepError as exc:
+        return _no_clip(f"the clip could not be stored ({exc.message})", cost=cost, requests=1)
+    return {
+        "clip_key": key,
+        "clip_model": value["model"],
+        "clip_seconds": value["seconds"],
+        "clip_cost_usd": cost,
+        "clip_note": None,
+        "clip_requests": 1,
+    }
+
+
+def _silent_seconds(text: str) -> float:
+    """How long a segment without narration lasts: its words at 0.4 s each, at least 3 s."""
+    return max(3.0, len(text.split()) * 0.4)
 
 
 # `update_job` merges `outputs` by reading the row first: the map's branches (threads of one
@@ -204,12 +349,17 @@ def _stored_audio(job_id: str, n: int) -> dict[str, Any] | None:
     return {"key": key, "model": model, "duration_s": seconds, "cost_usd": cost, "requests": 1}
 
 
-def _stored_story(job_id: str) -> dict[str, Any] | None:
+def _stored_story(job_id: str, request: ShortRequest) -> dict[str, Any] | None:
+    """The story a crashed `story` step stored, with what it cost (stored beside it); a file
+    without its cost is charged the story's bound (it was paid at the provider)."""
     key = f"{media_prefix(job_id)}/story.json"
     if not media_exists(key):
         return None
     value = json.loads(get_media(key))
-    usage = {"model": value.get("model"), "cost_usd": None, "provider_requests": 1}
+    usage = value.get("usage")
+    if not isinstance(usage, dict) or usage.get("cost_usd") is None:
+        bound = float(estimate(request)["text"])
+        usage = {"model": value.get("model"), "cost_usd": bound, "provider_requests": 1}
     return {**value, "usage": usage}
 
 
@@ -220,21 +370,38 @@ def _segment(
     segment: dict[str, Any],
     reference: str | None,
     reservations: Reservations,
+    deadline: float,
 ) -> dict[str, Any]:
-    """One segment's paid parts (image, then narration), each checkpointed at most once."""
+    """One segment's paid parts (image, narration, then with `clips` its clip), each
+    checkpointed at most once. A request refused before it was sent for a reason time cures (a
+    breaker half-open while another branch holds its probe) waits durably and is tried again."""
 
     n = int(segment["index"])
-    image = paid_step(context, f"image-{n}", lambda: _image(run, request, segment, reference, reservations))
+    image = paid_step(
+        context,
+        f"image-{n}",
+        lambda: _image(run, request, segment, reference, reservations),
+        wait_unsent_until=deadline,
+    )
     image = _recovered(context, f"image-{n}", image, lambda: _stored_image(run.job_id, n))
     if not image.ok:
         raise JobFailure(image.code or "provider_error", f"segment {n} image: {image.message}")
-    narration = paid_step(context, f"narration-{n}", lambda: _narration(run, request, segment, reservations))
+    narration = paid_step(
+        context,
+        f"narration-{n}",
+        lambda: _narration(run, request, segment, reservations),
+        wait_unsent_until=deadline,
+    )
     narration = _recovered(context, f"narration-{n}", narration, lambda: _stored_audio(run.job_id, n))
     audio: dict[str, Any] | None = narration.value if narration.ok else None
     if audio is None and not (request.silent_fallback and not narration.unconfirmed):
         raise JobFailure(narration.code or "provider_error", f"segment {n} narration: {narration.message}")
     if audio is None:
         logger.warning("narration failed; segment silent", extra={"segment": n, "reason": narration.message})
+    clip: dict[str, Any] = {}
+    if request.clips:
+        seconds = float(audio["duration_s"]) + BREATH_S if audio else _silent_seconds(str(segment["text"]))
+        clip = _clip(context, run, request, segment, seconds, reservations, deadline)
     done = {
         "index": n,
         "text": segment["text"],
@@ -245,7 +412,14 @@ def _segment(
         "duration_s": audio["duration_s"] if audio else None,
         "silent": audio is None,
         "narration_error": None if audio else narration.message,
-        "provider_requests": int(image.value["requests"]) + (int(audio["requests"]) if audio else 0),
+        "clip_key": clip.get("clip_key"),
+        "clip_model": clip.get("clip_model"),
+        "clip_seconds": clip.get("clip_seconds"),
+        "clip_cost_usd": float(clip.get("clip_cost_usd") or 0.0),
+        "clip_note": clip.get("clip_note"),
+        "provider_requests": int(image.value["requests"])
+        + (int(audio["requests"]) if audio else 0)
+        + int(clip.get("clip_requests") or 0),
     }
     store_step(context, f"segment-{n}-done", lambda: _record(run.job_id, {f"segment_{n}": done}))
     return done
@@ -268,8 +442,13 @@ def _assemble(
         narration_s = 0.0
         for segment in segments:
             n = segment["index"]
-            visual = workdir / f"{n}.png"
-            visual.write_bytes(get_media(segment["image_key"]))
+            kind: Literal["still", "clip"] = "clip" if segment.get("clip_key") else "still"
+            if kind == "clip":  # looped or trimmed to the segment, scaled and cropped to the frame
+                visual = workdir / f"{n}.mp4"
+                visual.write_bytes(get_media(segment["clip_key"]))
+            else:
+                visual = workdir / f"{n}.png"
+                visual.write_bytes(get_media(segment["image_key"]))
             if segment["audio_key"]:
                 wav = workdir / f"{n}.wav"
                 wav.write_bytes(get_media(segment["audio_key"]))
@@ -277,12 +456,12 @@ def _assemble(
                 narration_s += seconds
                 start, end = speech_bounds(wav)
                 cues = build_cues(segment["text"], seconds, speech_start_s=start, speech_end_s=end)
-                inputs.append(SegmentInput(visual=visual, narration=wav, cues=tuple(cues)))
+                inputs.append(SegmentInput(visual=visual, narration=wav, cues=tuple(cues), kind=kind))
             else:
-                silent = max(3.0, len(str(segment["text"]).split()) * 0.4)
+                silent = _silent_seconds(str(segment["text"]))
                 narration_s += silent
                 cues = build_cues(segment["text"], silent)
-                inputs.append(SegmentInput(visual=visual, cues=tuple(cues), silent_s=silent))
+                inputs.append(SegmentInput(visual=visual, cues=tuple(cues), silent_s=silent, kind=kind))
         made = assemble_short(
             ShortSpec(
                 segments=tuple(inputs),
@@ -332,17 +511,18 @@ def _by_kind(story_usage: dict[str, Any], segments: list[dict[str, Any]]) -> dic
     text = float(story_usage.get("cost_usd") or 0)
     image = sum(float(s["image_cost_usd"] or 0) for s in segments)
     voice = sum(float(s["audio_cost_usd"] or 0) for s in segments)
+    video = sum(float(s.get("clip_cost_usd") or 0) for s in segments)
     requests = int(story_usage.get("provider_requests") or 0) + sum(
         int(s["provider_requests"]) for s in segments
     )
     # The total is the sum of the parts as shown (each rounded to a millionth of a dollar).
-    text, image, voice = round(text, 6), round(image, 6), round(voice, 6)
+    text, image, voice, video = round(text, 6), round(image, 6), round(voice, 6), round(video, 6)
     return {
         "text": text,
         "image": image,
         "voice": voice,
-        "video": 0.0,
-        "cost_usd": round(text + image + voice, 6),
+        "video": video,
+        "cost_usd": round(text + image + voice + video, 6),
         "provider_requests": requests,
     }
 
@@ -375,13 +555,15 @@ def run_short(run: JobRun) -> JobResult:
     settings = get_settings()
     request = ShortRequest.model_validate(run.request)
     context = run.context
-    deadline_step(context, job_budget_seconds(DEADLINE_SECONDS))  # within the execution's timeout
+    deadline = deadline_step(context, job_budget_seconds(DEADLINE_SECONDS))  # within the execution's timeout
     # The hold its starter made (the payload's reservation): the paid steps' priced requests run
     # under it without reserving again while it lasts; `charge` settles it once.
     reservations = job_reservations(run.reservation, run.owner)
     run.progress("story", 0.02)
-    story = paid_step(context, "story", lambda: _story(run, request, reservations))
-    story = _recovered(context, "story", story, lambda: _stored_story(run.job_id))
+    story = paid_step(
+        context, "story", lambda: _story(run, request, reservations), wait_unsent_until=deadline
+    )
+    story = _recovered(context, "story", story, lambda: _stored_story(run.job_id, request))
     if not story.ok:
         # Nothing confirmed paid: the hold is released (an unconfirmed story is charged its bound).
         unconfirmed = _unconfirmed_story(request) if story.unconfirmed else None
@@ -405,14 +587,15 @@ def run_short(run: JobRun) -> JobResult:
     rest = segments
     if request.character is not None and accepts_references(settings.image_models[0]):
         first = context.run_in_child_context(
-            lambda child: _segment(child, run, request, segments[0], None, reservations), name="segment-1"
+            lambda child: _segment(child, run, request, segments[0], None, reservations, deadline),
+            name="segment-1",
         )
         done.append(first)
         reference = first["image_key"]
         rest = segments[1:]
 
     def branch(child: DurableContext, segment: dict[str, Any], _index: int, _all: Any) -> dict[str, Any]:
-        return _segment(child, run, request, segment, reference, reservations)
+        return _segment(child, run, request, segment, reference, reservations, deadline)
 
     if rest:
         batch: BatchResult[dict[str, Any]] = context.map(
@@ -471,7 +654,9 @@ def _assemble_once(
 
 def notify(context: DurableContext, event: dict[str, Any], outcome: dict[str, Any]) -> None:
     """After the outcome: with a `callback_url`, the signed webhook, retried with backoff as
-    durable waits (`poll`), for up to `WEBHOOK_WINDOW_SECONDS`; its last state on the job row."""
+    durable waits (`poll`), for up to `WEBHOOK_WINDOW_SECONDS`; each attempt claimed on the job
+    row (`deliver_claimed`: never at once with the dead-letter reaper's, none after the
+    deliveries ended), their end recorded there."""
     url = (event.get("request") or {}).get("callback_url")
     if not url:
         return
@@ -479,19 +664,19 @@ def notify(context: DurableContext, event: dict[str, Any], outcome: dict[str, An
 
     def payload() -> str:
         job = get_job(job_id)
-        status = job.status if job is not None else str(outcome.get("status"))
-        data: dict[str, Any] = {"short_id": job_id, "status": status}
-        if job is not None and job.status == "failed":
-            data["error"] = job.error
-            data["error_code"] = job.error_code
-        stamp = datetime.fromtimestamp(job.updated_at if job is not None else 0, UTC).isoformat()
-        return event_body(f"short.{status}", stamp, data)
+        if job is None:
+            stamp = datetime.fromtimestamp(0, UTC).isoformat()
+            return event_body(
+                f"short.{outcome.get('status')}", stamp, {"short_id": job_id, "status": outcome.get("status")}
+            )
+        return outcome_body(job)
 
     body = store_step(context, "webhook-body", payload)
     deadline = deadline_step(context, WEBHOOK_WINDOW_SECONDS, name="webhook-deadline")
 
     def probe(state: dict[str, Any]) -> dict[str, Any]:
-        result = attempt_delivery(str(url), f"msg_{job_id}", body, now())
+        at = now()
+        result = deliver_claimed(job_id, str(url), body, at, give_up=at >= deadline)
         attempts = int(state.get("attempts", 0)) + 1
         return {**state, **result, "attempts": attempts, "done": bool(result["final"])}
 
@@ -507,6 +692,8 @@ def notify(context: DurableContext, event: dict[str, Any], outcome: dict[str, An
         max_delay=WEBHOOK_MAX_DELAY,
     )
     state = outcome_state.state
+    if not state.get("final"):  # the window passed: no one sends it again
+        store_step(context, "webhook-end", lambda: end_webhook(job_id, "gave_up"))
     logger.info(
         "webhook outcome",
         extra={

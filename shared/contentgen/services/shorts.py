@@ -31,15 +31,23 @@ never pays it again); bytes go to S3 under `shorts/<short_id>/`, checkpoints hol
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from contentgen.billing.prices import image_cost, speech_words_bound, text_cost_bound
-from contentgen.catalog import default_chain, find_model
+from contentgen.billing.prices import image_cost, speech_words_bound, text_cost_bound, video_cost
+from contentgen.catalog import default_chain, find_model, video_violations
 from contentgen.config import get_settings
 from contentgen.connectors.fetch_guard import check_fetchable
 from contentgen.errors import InvalidRequestError
-from contentgen.models.shorts import ShortAccepted, ShortParts, ShortRequest, ShortStatus, ShortUsage
+from contentgen.models.shorts import (
+    SegmentVisual,
+    ShortAccepted,
+    ShortParts,
+    ShortRequest,
+    ShortStatus,
+    ShortUsage,
+)
 from contentgen.services.jobs import JobEstimate, owned_job, start_job
 from contentgen.stores.jobs import check_configured
 from contentgen.stores.media import presigned_get_url
@@ -81,9 +89,11 @@ def estimate(request: ShortRequest) -> dict[str, Any]:
     """The most the short can cost before anything is paid, by kind (USD), from the catalog's
     prices (`contentgen.billing.prices`): the story's request bound (`text_cost_bound`: its prompt
     and the model's largest answer), one image per segment at the dearest image model of the
-    chain (a fallback may answer), and each narration's reservation bound
-    (`speech_words_bound`, `MAX_WORDS_PER_SEGMENT` words) at the dearest speech model; no clips
-    (stills). `basis` says what it is made of, for a refusal's message."""
+    chain (a fallback may answer), each narration's reservation bound
+    (`speech_words_bound`, `MAX_WORDS_PER_SEGMENT` words) at the dearest speech model, and with
+    `clips` one clip per segment at its most (`clip_bound`: the longest clip a model of the video
+    chain makes at the aspect ratio, at the dearest such model). `basis` says what it is made of,
+    for a refusal's message."""
     settings = get_settings()
     n = request.segment_count
     text_model = settings.text_models[0]
@@ -107,17 +117,105 @@ def estimate(request: ShortRequest) -> dict[str, Any]:
         is not None
     ]
     voice_each, voice_model = max(voices, default=(Decimal(0), default_chain("speech")[0]))
-    parts = {"text": text, "image": image_each * n, "voice": voice_each * n, "video": Decimal(0)}
+    clip_each, clip_basis = (
+        clip_bound(request.aspect_ratio, settings.video_models) if request.clips else (Decimal(0), None)
+    )
+    parts = {"text": text, "image": image_each * n, "voice": voice_each * n, "video": clip_each * n}
     total = sum(parts.values(), Decimal(0))
+    basis = (
+        f"story up to {text:.4f} USD ({text_model}), {n} images x {image_each:f} USD ({image_model}), "
+        f"{n} narrations x up to {voice_each:.4f} USD ({voice_model})"
+    )
+    if clip_basis is not None:
+        basis += f", {n} clips x up to {clip_each:f} USD ({clip_basis})"
     return {
         **{kind: float(value) for kind, value in parts.items()},
         "total": float(total),
         "total_usd": total,
-        "basis": (
-            f"story up to {text:.4f} USD ({text_model}), {n} images x {image_each:f} USD ({image_model}), "
-            f"{n} narrations x up to {voice_each:.4f} USD ({voice_model})"
-        ),
+        "basis": basis,
     }
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """The clip a segment gets: `seconds` (a duration the catalog lets `models` make at the
+    aspect ratio) and the models of the chain that can make it, in order; or, when no model of
+    the chain can make a clip covering the segment, `seconds` None and the `reason` (the
+    segment then keeps its animated still)."""
+
+    seconds: int | None
+    models: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+def _video_caps_models(models: Sequence[str], aspect_ratio: str) -> list[str]:
+    """The models of the chain the catalog describes as making video at `aspect_ratio`."""
+    able = []
+    for model in models:
+        entry = find_model(model)
+        if (
+            entry is not None
+            and entry.video is not None
+            and not video_violations(model, aspect_ratio=aspect_ratio)
+        ):
+            able.append(model)
+    return able
+
+
+def clip_plan(segment_s: float, aspect_ratio: str, models: Sequence[str]) -> ClipPlan:
+    """The clip for a segment lasting `segment_s` seconds (its narration and breath): the
+    shortest duration the catalog allows a model of the chain (`VIDEO_MODEL` and its fallbacks,
+    the chain `POST /videos` uses) to make at `aspect_ratio` that covers the segment (Veo 3.1:
+    4, 6 or 8 s; its constraints applied, `contentgen.catalog.video_violations`), with the
+    models able to make exactly that; the clip is trimmed to the segment when assembled. None
+    (with the reason) when no model can make that aspect ratio or a clip that long: the
+    segment keeps its still. A model the catalog does not describe is not used for clips (its
+    durations are unknown)."""
+    able = _video_caps_models(models, aspect_ratio)
+    if not able:
+        ratios = sorted(
+            {r for m in models if (e := find_model(m)) and e.video for r in e.video.aspect_ratios}
+        )
+        return ClipPlan(
+            None,
+            reason=(
+                f"no video model of the chain ({', '.join(models)}) makes {aspect_ratio}"
+                + (f" (they make {', '.join(ratios)})" if ratios else "")
+            ),
+        )
+    durations = sorted({d for m in able if (e := find_model(m)) and e.video for d in e.video.durations})
+    for seconds in durations:
+        if seconds + 1e-6 < segment_s:
+            continue
+        makers = tuple(
+            m for m in able if not video_violations(m, duration_seconds=seconds, aspect_ratio=aspect_ratio)
+        )
+        if makers:
+            return ClipPlan(seconds, makers)
+    return ClipPlan(
+        None,
+        reason=(
+            f"the segment lasts {segment_s:.1f} s, longer than the longest clip the video models make "
+            f"({max(durations)} s)"
+        ),
+    )
+
+
+def clip_bound(aspect_ratio: str, models: Sequence[str]) -> tuple[Decimal, str | None]:
+    """The most one segment's clip can cost (USD) and what it is made of: the longest duration a
+    model of the chain makes at `aspect_ratio` at the dearest such model's per-second price
+    (catalog). (0, None) when no model of the chain can make a clip at that aspect ratio."""
+    priced = []
+    for model in _video_caps_models(models, aspect_ratio):
+        entry = find_model(model)
+        longest = max(entry.video.durations) if entry is not None and entry.video is not None else 0
+        cost = video_cost(model, longest)
+        if cost is not None:
+            priced.append((Decimal(str(cost)), f"{longest} s of {model}"))
+    if not priced:
+        return Decimal(0), None
+    usd, basis = max(priced, key=lambda entry: entry[0])
+    return usd, basis
 
 
 def short_estimate(request: ShortRequest) -> JobEstimate:
@@ -198,6 +296,8 @@ def short_status(short_id: str, owner: str | None) -> ShortStatus:
             story=story if isinstance(story, dict) else None,
             images=[_presign(s.get("image_key")) if isinstance(s, dict) else None for s in segments],
             audio=[_presign(s.get("audio_key")) if isinstance(s, dict) else None for s in segments],
+            clips=[_presign(s.get("clip_key")) if isinstance(s, dict) else None for s in segments],
+            visuals=[_visual(s) if isinstance(s, dict) else None for s in segments],
             captions=captions,
         ),
         video_url=_presign(outputs.get("video_key")) if succeeded else None,
@@ -205,6 +305,17 @@ def short_status(short_id: str, owner: str | None) -> ShortStatus:
         duration_s=outputs.get("duration_s") if succeeded else None,
         error=job.error if job.status == "failed" else None,
         error_code=job.error_code if job.status == "failed" else None,
+    )
+
+
+def _visual(segment: dict[str, Any]) -> SegmentVisual:
+    """What a finished segment shows: its clip, or its animated still and why (clips asked)."""
+    clip = segment.get("clip_key")
+    return SegmentVisual(
+        kind="clip" if clip else "still",
+        model=segment.get("clip_model") if clip else None,
+        seconds=segment.get("clip_seconds") if clip else None,
+        reason=segment.get("clip_note"),
     )
 
 
@@ -222,13 +333,14 @@ def _usage_of(outputs: dict[str, Any], final: dict[str, Any] | None) -> ShortUsa
         if name.startswith("segment_") and isinstance(value, dict):
             kinds["image"] = kinds.get("image", 0.0) + float(value.get("image_cost_usd") or 0)
             kinds["voice"] = kinds.get("voice", 0.0) + float(value.get("audio_cost_usd") or 0)
+            kinds["video"] = kinds.get("video", 0.0) + float(value.get("clip_cost_usd") or 0)
             requests += int(value.get("provider_requests") or 0)
     total = sum(kinds.values()) if kinds else None
     return ShortUsage(
         text=kinds.get("text"),
         image=kinds.get("image"),
         voice=kinds.get("voice"),
-        video=0.0 if kinds else None,
+        video=kinds.get("video", 0.0) if kinds else None,
         cost_usd=round(total, 6) if total is not None else None,
         provider_requests=requests,
     )

@@ -44,7 +44,8 @@ read 2026-11-30): the ledger keeps the upper bound, as for an unconfirmed start.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,7 @@ from contentgen.errors import (
     ProviderUnavailableError,
     SecretUnavailableError,
 )
-from contentgen.generation.videos import check_video, start_video
+from contentgen.generation.videos import check_vertex_project, check_video, start_video
 from contentgen.models.media import VideoJobAccepted, VideoJobStatus, VideoRequest
 from contentgen.models.usage import Usage
 from contentgen.observability import logger
@@ -81,6 +82,8 @@ from contentgen.stores.ledger import Reservations
 from contentgen.stores.media import media_exists, presigned_get_url, put_media
 
 if TYPE_CHECKING:
+    from aws_durable_execution_sdk_python import DurableContext
+
     from contentgen.services.durable import JobResult, JobRun
 
 KIND = "video"
@@ -116,6 +119,7 @@ def start_video_job(
     settings = get_settings()
     # A request no model of the chain can make is a 422 now, before a job exists or is paid for.
     models = capable_video_models(request, settings.video_models)
+    check_vertex_project(models)  # Veo on Vertex AI needs a project: a 503 now, nothing started
     job, _ = start_job(
         KIND,
         function=settings.video_job_function,
@@ -228,6 +232,104 @@ def _settle(run: JobRun, reservations: Reservations, usage: dict[str, Any] | Non
     settle_job(run.job_id, run.reservation, run.owner, reservations, meter, function)
 
 
+@dataclass(frozen=True)
+class VideoWait:
+    """How waiting for a started video ended: `ok`, or a failure `code` (`deadline_exceeded`,
+    `model_unavailable`, `provider_error`, `content_filtered`) with the provider's words in
+    `error` (for `deadline_exceeded`: the last transient error, as " (last check: ...)", or "")."""
+
+    ok: bool
+    code: str | None = None
+    error: str | None = None
+
+
+def await_video(
+    context: DurableContext,
+    name: str,
+    *,
+    operation: str,
+    model: str,
+    deadline: float,
+    on_check: Callable[[int], None] | None = None,
+) -> VideoWait:
+    """Wait durably for a started video (`operation` of `model`, as `start_video` answered): a
+    `wait_for_condition` named `name` checking it once per poll, backing off from
+    `VIDEO_POLL_DELAY_SECONDS` by 1.5x to `VIDEO_POLL_MAX_DELAY_SECONDS`, until done or
+    `deadline` (epoch s). 429/5xx/timeouts/open breaker are counted and checked again; a
+    permanent error ends the wait at once with the provider's words; a model the provider no
+    longer serves is `model_unavailable`; a filtered video `content_filtered`. `on_check(checks)`
+    runs before each check (e.g. the count on the job row). Used by the video job and by a
+    short's clips (the same path, the same waits: never a sleep)."""
+    # The SDK loads only in durable functions (services.durable imports it).
+    from contentgen.services.durable import poll
+
+    settings = get_settings()
+
+    def probe(state: dict[str, Any]) -> dict[str, Any]:
+        if on_check is not None:
+            on_check(int(state["checks"]))
+        try:
+            outcome = check_video(state["operation"], model=state["model"])
+        except ModelUnavailableError as exc:
+            # The provider no longer serves the job's model: no later check can succeed.
+            return {**state, "done": True, "model_unavailable": exc.message}
+        if not outcome.done:
+            return {**state, "done": False}
+        if outcome.error is not None:
+            return {
+                **state,
+                "done": True,
+                "error": f"provider error: {outcome.error}",
+                "code": "provider_error",
+            }
+        if outcome.data is None:
+            return {
+                **state,
+                "done": True,
+                "error": "filtered: " + "; ".join(outcome.filtered),
+                "code": "content_filtered",
+            }
+        return {**state, "done": True}
+
+    waited = poll(
+        context,
+        name,
+        probe,
+        initial_state={"operation": operation, "model": model},
+        deadline=deadline,
+        transient=TRANSIENT,
+        permanent=(ContentgenError,),
+        first_delay=settings.video_poll_delay_seconds,
+        max_delay=settings.video_poll_max_delay_seconds,
+    )
+    if waited.expired:
+        detail = f" (last check: {waited.state['last_error']})" if waited.state.get("last_error") else ""
+        return VideoWait(ok=False, code="deadline_exceeded", error=detail)
+    if waited.state.get("model_unavailable"):
+        return VideoWait(
+            ok=False, code=ModelUnavailableError.code, error=str(waited.state["model_unavailable"])
+        )
+    if waited.permanent:
+        return VideoWait(ok=False, code="provider_error", error=f"provider error: {waited.error}")
+    if waited.state.get("error"):
+        return VideoWait(
+            ok=False, code=str(waited.state.get("code") or "provider_error"), error=str(waited.state["error"])
+        )
+    return VideoWait(ok=True)
+
+
+def store_video(key: str, operation: str, model: str) -> None:
+    """Download a finished video and store it under `key` (fixed per job: a replay that finds it
+    stored downloads nothing). Raises when the finished operation gives no video."""
+    if media_exists(key):
+        return
+    outcome = check_video(operation, model=model)
+    if outcome.data is None:
+        raise RuntimeError(f"the finished operation gave no video: {outcome.error or outcome.filtered}")
+    put_media(key, outcome.data, outcome.mime_type)
+    logger.info("video stored", extra={"s3_key": key, "bytes": len(outcome.data)})
+
+
 def run_video_job(run: JobRun) -> JobResult:
     """The durable video job (module docstring, steps 1-5); raises `JobFailure` to end it failed."""
     # The SDK loads only in the durable function (services.durable imports it).
@@ -237,7 +339,6 @@ def run_video_job(run: JobRun) -> JobResult:
         deadline_step,
         job_budget_seconds,
         paid_step,
-        poll,
         store_step,
     )
 
@@ -266,7 +367,9 @@ def run_video_job(run: JobRun) -> JobResult:
             )
         return {"operation": started.operation_name, "model": started.model, "cost_usd": started.cost_usd}
 
-    paid = paid_step(context, "start", start)
+    # A start refused before it was sent (a breaker half-open while another caller probes) waits
+    # durably and tries again until the deadline (`paid_step`'s `wait_unsent_until`).
+    paid = paid_step(context, "start", start, wait_unsent_until=deadline)
     if not paid.ok:
         if paid.unconfirmed:
             usage = _usage(None, _upper_bound_cost(request.duration_seconds, settings.video_models))
@@ -286,70 +389,30 @@ def run_video_job(run: JobRun) -> JobResult:
     store_step(context, "charge", lambda: _settle(run, reservations, usage))
     run.progress("generating", 0.1)
 
-    def probe(state: dict[str, Any]) -> dict[str, Any]:
+    def counted(checks: int) -> None:
         # Counted before the request: a check that fails (429, 404) is a check made too.
-        update_job(run.job_id, status="running", step="generating", checks=int(state["checks"]))
-        try:
-            outcome = check_video(state["operation"], model=state["model"])
-        except ModelUnavailableError as exc:
-            # The provider no longer serves the job's model: no later check can succeed.
-            return {**state, "done": True, "model_unavailable": exc.message}
-        if not outcome.done:
-            return {**state, "done": False}
-        if outcome.error is not None:
-            return {
-                **state,
-                "done": True,
-                "error": f"provider error: {outcome.error}",
-                "code": "provider_error",
-            }
-        if outcome.data is None:
-            return {
-                **state,
-                "done": True,
-                "error": "filtered: " + "; ".join(outcome.filtered),
-                "code": "content_filtered",
-            }
-        return {**state, "done": True}
+        update_job(run.job_id, status="running", step="generating", checks=checks)
 
-    waited = poll(
+    waited = await_video(
         context,
         "video-ready",
-        probe,
-        initial_state={"operation": started["operation"], "model": started["model"]},
+        operation=started["operation"],
+        model=started["model"],
         deadline=deadline,
-        transient=TRANSIENT,
-        permanent=(ContentgenError,),
-        first_delay=settings.video_poll_delay_seconds,
-        max_delay=settings.video_poll_max_delay_seconds,
+        on_check=counted,
     )
-    if waited.expired:
-        detail = f" (last check: {waited.state['last_error']})" if waited.state.get("last_error") else ""
-        raise JobFailure(
-            "deadline_exceeded",
-            f"deadline passed: the video was not ready {budget} s after the start{detail}",
-            usage=usage,
-        )
-    if waited.state.get("model_unavailable"):
-        raise JobFailure(ModelUnavailableError.code, str(waited.state["model_unavailable"]), usage=usage)
-    if waited.permanent:
-        raise JobFailure("provider_error", f"provider error: {waited.error}", usage=usage)
-    if waited.state.get("error"):
-        raise JobFailure(
-            str(waited.state.get("code") or "provider_error"), str(waited.state["error"]), usage=usage
-        )
+    if not waited.ok:
+        message = waited.error or "the video was not made"
+        if waited.code == "deadline_exceeded":
+            message = (
+                f"deadline passed: the video was not ready {budget} s after the start{waited.error or ''}"
+            )
+        raise JobFailure(waited.code or "provider_error", message, usage=usage)
     run.progress("storing", 0.9)
 
     def store() -> dict[str, Any]:
         key = video_key(run.job_id, deadline - budget)
-        if not media_exists(key):
-            outcome = check_video(started["operation"], model=started["model"])
-            if outcome.data is None:
-                raise RuntimeError(
-                    f"the finished operation gave no video: {outcome.error or outcome.filtered}"
-                )
-            put_media(key, outcome.data, outcome.mime_type)
-            logger.info("video stored", extra={"s3_key": key, "bytes": len(outcome.data)})
+        store_video(key, started["operation"], started["model"])
         return {"s3_key": key}
 
     stored = store_step(context, "store", store)

@@ -72,6 +72,9 @@ class Job:
     execution_arn: str | None = None
     notified: bool = False
     checks: int = 0
+    # The outcome webhook (a short's `callback_url`): None until its deliveries ended, then how
+    # (`delivered`, `gave_up`, `refused`: `contentgen.services.webhooks`). Set once.
+    webhook: str | None = None
     # What the starter reserved on the payers' budgets before the execution started (the start
     # payload's `reservation`, `contentgen.services.jobs.reserve_start`); None: nothing was.
     reservation: dict[str, Any] | None = None
@@ -235,6 +238,7 @@ def get_job(job_id: str) -> Job | None:
         execution_arn=found.get("execution_arn", {}).get("S"),
         notified=bool(found.get("notified", {}).get("BOOL", False)),
         checks=int(found.get("checks", {"N": "0"})["N"]),
+        webhook=found.get("webhook", {}).get("S"),
         reservation=json.loads(found["reservation"]["S"]) if "reservation" in found else None,
     )
 
@@ -416,6 +420,67 @@ def mark_notified(job_id: str) -> bool:
             return False
         raise
     return True
+
+
+def claim_webhook(job_id: str, lease_seconds: int) -> bool:
+    """Claim the next delivery attempt of the finished job's outcome webhook for `lease_seconds`:
+    True for the one caller that may POST now. Conditional on the job being finished, its
+    deliveries not ended (`webhook` unset) and no other claim alive (`webhook_until`), so two
+    callers (the execution and the reaper, or two deliveries of one dead-letter message) never
+    send at once; a claim whose holder died lapses after the lease."""
+    from botocore.exceptions import ClientError
+
+    now = int(time.time())
+    try:
+        get_dynamodb_client().update_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET webhook_until = :until",
+            ConditionExpression=(
+                "attribute_exists(job_id) AND #status IN (:succeeded, :failed)"
+                " AND attribute_not_exists(webhook)"
+                " AND (attribute_not_exists(webhook_until) OR webhook_until <= :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(now + lease_seconds)},
+                ":now": {"N": str(now)},
+                ":succeeded": {"S": "succeeded"},
+                ":failed": {"S": "failed"},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def end_webhook(job_id: str, how: str | None) -> None:
+    """Give the webhook claim back; with `how` (`delivered`, `gave_up`, `refused`) the
+    deliveries are over for good: no caller claims them again."""
+    if how is None:
+        get_dynamodb_client().update_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET webhook_until = :zero",
+            ConditionExpression="attribute_exists(job_id)",
+            ExpressionAttributeValues={":zero": {"N": "0"}},
+        )
+        return
+    from botocore.exceptions import ClientError
+
+    try:
+        get_dynamodb_client().update_item(
+            TableName=_table(),
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET webhook = :how, webhook_until = :zero",
+            ConditionExpression="attribute_exists(job_id) AND attribute_not_exists(webhook)",
+            ExpressionAttributeValues={":how": {"S": how}, ":zero": {"N": "0"}},
+        )
+    except ClientError as exc:  # ended already: the first end stands
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
 
 
 def _update_unfinished(

@@ -35,3 +35,13 @@ def test_every_answer_must_be_public() -> None:
 def test_a_public_name_passes() -> None:
     check_fetchable("https://images.example.com/x.png", field="image_url")
     check_fetchable("data:image/png;base64,AAAA", field="image_url")
+
+
+def test_the_checked_addresses_are_returned_for_the_fetcher_to_pin() -> None:
+    set_resolver(lambda name: ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"])
+    assert check_fetchable("https://images.example.com/x.png", field="image_url") == (
+        "93.184.215.14",
+        "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+    )
+    assert check_fetchable("https://93.184.215.14/x.png", field="image_url") == ("93.184.215.14",)
+    assert check_fetchable("data:image/png;base64,AAAA", field="image_url") == ()

@@ -33,6 +33,7 @@ from contentgen.errors import (
     ProviderRequestRejectedError,
     ProviderUnavailableError,
 )
+from local.aws import create_table_as_declared
 
 
 class Clock:
@@ -167,11 +168,8 @@ def test_transitions_are_logged_and_counted(
 @pytest.fixture
 def breaker_table() -> Iterator[str]:
     with mock_aws():
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName="breakers",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        create_table_as_declared(
+            boto3.client("dynamodb", region_name="us-east-1"), "BreakerStateTable", "breakers"
         )
         yield "breakers"
 

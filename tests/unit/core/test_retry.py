@@ -788,7 +788,9 @@ def test_a_gone_model_at_any_chain_length_and_all_gone_is_model_unavailable(
     with deadline_scope(Deadline.after(28)), pytest.raises(ModelUnavailableError):
         caller().call(operation, models=["a", "b", "c", "d"], name="op")
 
-    assert asked == ["a", "b", "c", "d"]
+    # Each model asked once per call, never retried; a chain the memory would leave empty is asked
+    # again (a preference, not a ban: a passing "not found" must not refuse for the whole TTL).
+    assert asked == ["a", "b", "c", "d"] * 2
     assert raised.value.status_code == 502
     assert "is not found for API version" in raised.value.message
 
@@ -838,12 +840,24 @@ def test_googles_model_not_found_is_model_gone(message: str, model: str) -> None
 
 
 def test_a_google_404_for_something_else_is_not_model_gone() -> None:
+    """ "Requested entity was not found." names nothing: to an operation's check it is the operation
+    (REJECTED); to a model's own request it is the model (probe21: gemini-cli#7507), gone once
+    `models.get` confirms it (`unconfirmed`)."""
     body = {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}
+    request = httpx2.Request("GET", "http://127.0.0.1/v1beta/models/m/operations/op-1")
+    operation = genai_errors.APIError(404, body, httpx2.Response(404, request=request, json=body))
 
-    failure = classify_genai_error(_google_error(404, body))
+    failure = classify_genai_error(operation)
+    to_the_model = classify_genai_error(_google_error(404, body))
 
     assert failure is not None
     assert failure.kind is FailureKind.REJECTED
+    assert to_the_model is not None
+    assert (to_the_model.kind, to_the_model.model, to_the_model.unconfirmed) == (
+        FailureKind.MODEL_GONE,
+        None,
+        True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -855,7 +869,9 @@ def test_a_google_404_for_something_else_is_not_model_gone() -> None:
             404,
             "No endpoints found that can handle the requested parameters. To learn more about provider "
             "routing, visit: https://openrouter.ai/docs/provider-routing",
-            FailureKind.REJECTED,
+            # Not gone (the model exists), but its endpoints cannot take this request: the next
+            # model of the chain is asked (docs/models.md, "A model declined, not gone").
+            FailureKind.MODEL_REFUSED,
             None,
         ),
     ],
@@ -866,3 +882,41 @@ def test_openrouters_model_gone_answers(
     failure = failure_for_status(status, retry_after=None, message=message, metadata={})
 
     assert (failure.kind, failure.model) == (kind, model)
+
+
+def test_concurrent_first_requests_to_a_gone_model_ask_it_once() -> None:
+    """A fan-out in one container (issue 21, probe21): while the first request to a model the
+    container has not heard from is on the wire, a concurrent request for it waits for that answer
+    (`first_contact_wait`), so a gone model is asked once; the second request goes to the fallback."""
+    import threading
+
+    asked: list[str] = []
+    first_on_the_wire = threading.Event()
+    answer_first = threading.Event()
+
+    def operation(client: object, attempt: Attempt) -> str:
+        asked.append(attempt.model)
+        if attempt.model == "old":
+            first_on_the_wire.set()
+            assert answer_first.wait(30), "the test never let the first request answer"
+            raise Failing(GONE)
+        return attempt.model
+
+    shared = ProviderCaller("Fake", FakeConnector(), classify, sleep=lambda _: None, first_contact_wait=30)
+    answers: list[str] = []
+
+    def request() -> None:
+        with deadline_scope(Deadline.after(28)):
+            answers.append(shared.call(operation, models=["old", "new"], name="op"))
+
+    first = threading.Thread(target=request)
+    first.start()
+    assert first_on_the_wire.wait(30)
+    second = threading.Thread(target=request)
+    second.start()
+    answer_first.set()
+    first.join(30)
+    second.join(30)
+
+    assert answers == ["new", "new"]
+    assert asked.count("old") == 1, asked

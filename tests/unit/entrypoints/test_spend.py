@@ -21,6 +21,7 @@ from contentgen.entrypoints.api import create_app, lambda_entrypoint
 from contentgen.errors import ContentFilteredError, ModelOutputError, ProviderUnavailableError
 from contentgen.models.stories import StorySegmentsRequest
 from contentgen.stores import ledger
+from local.aws import create_table_as_declared
 from local.lambda_context import LocalLambdaContext
 from tests.conftest import log_records, moto_in_process
 
@@ -77,18 +78,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, ledger_on_moto: None) -> Iterator[Any]:
         import boto3
 
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName="spend",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table_as_declared(dynamodb, "SpendTable", "spend")
         monkeypatch.setenv("SPEND_TABLE", "spend")
         monkeypatch.setattr(budgets, "clock", lambda: NOON)
         yield dynamodb

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from contentgen.entrypoints.reaper import reaper_handler
 from contentgen.errors import ContentgenError
@@ -29,7 +26,6 @@ from contentgen.services.jobs import (
     start_payload,
 )
 from contentgen.stores.jobs import (
-    Job,
     claim_job,
     claim_notify,
     expires_at,
@@ -37,27 +33,16 @@ from contentgen.stores.jobs import (
     get_job,
     job_id_for,
     release_notify,
-    request_hash,
 )
-
-TABLE = "jobs"
+from tests.unit.conftest import JOBS_TABLE, pending_job
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("JOBS_TABLE", TABLE)
+def table(jobs_table: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("JOB_RETENTION_DAYS", "14")
     monkeypatch.setenv("JOB_EXECUTION_TIMEOUT_SECONDS", "2100")
     monkeypatch.setenv("EVENT_BUS_NAME", "bus")
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield dynamodb
+    return jobs_table
 
 
 class _LambdaThatRemembersTheName:
@@ -95,9 +80,9 @@ def test_a_name_lambda_still_retains_is_refused_never_reported_as_a_started_job(
     # has passed; its execution's name is retained until 14 days after it closed (10 minutes on).
     created = int(time.time()) - 14 * 86400 - 20 * 60
     first = {"prompt": "a kite", "aspect_ratio": "9:16", "duration_seconds": 8}
-    claim_job(Job(job_id, "video", owner, "pending", first, request_hash(first), created, created))
+    claim_job(pending_job(first, owner=owner, job_id=job_id, created=created))
     table.update_item(
-        TableName=TABLE,
+        TableName=JOBS_TABLE,
         Key={"job_id": {"S": job_id}},
         UpdateExpression="SET expires_at = :e",
         ExpressionAttributeValues={":e": {"N": str(created + 14 * 86400)}},
@@ -135,15 +120,17 @@ class _Events:
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}
 
 
-def test_the_reaper_fails_a_running_job_once_with_one_event(
-    table: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A DLQ message (the execution's start payload) delivered twice: one failure, one JobFailed."""
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> _Events:
+    """EventBridge as the job service sees it: what was put, every entry accepted."""
     events = _Events()
     monkeypatch.setattr(jobs_service, "get_events_client", lambda: events)
-    now = int(time.time())
-    request = {"prompt": "a kite"}
-    job = Job("video-" + "a" * 40, "video", "key-a", "pending", request, request_hash(request), now, now)
+    return events
+
+
+def test_the_reaper_fails_a_running_job_once_with_one_event(table: Any, events: _Events) -> None:
+    """A DLQ message (the execution's start payload) delivered twice: one failure, one JobFailed."""
+    job = pending_job({"prompt": "a kite"}, job_id="video-" + "a" * 40)
     claim_job(job)
     payload = json.dumps(start_payload(job))
 
@@ -161,16 +148,10 @@ def test_the_reaper_fails_a_running_job_once_with_one_event(
     assert json.loads(events.entries[0]["Detail"])["event_id"] == f"{job.job_id}#failed"
 
 
-def test_an_outcome_claimed_by_another_publisher_is_not_published_again(
-    table: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_outcome_claimed_by_another_publisher_is_not_published_again(table: Any, events: _Events) -> None:
     """Claim, then publish: while one publisher holds the claim (its lease), another publishes
     nothing and is told to retry; once it was recorded, nobody publishes."""
-    events = _Events()
-    monkeypatch.setattr(jobs_service, "get_events_client", lambda: events)
-    now = int(time.time())
-    request = {"prompt": "a boat"}
-    job = Job("video-" + "b" * 40, "video", "key-a", "pending", request, request_hash(request), now, now)
+    job = pending_job({"prompt": "a boat"}, job_id="video-" + "b" * 40)
     claim_job(job)
     finish_job(job.job_id, status="succeeded", outputs={"s3_key": "videos/x.mp4"})
     assert claim_notify(job.job_id, 120)  # a publisher that died between its claim and PutEvents

@@ -122,15 +122,7 @@ def test_a_budget_refusal_under_an_idempotency_key_keeps_retry_after_until_midni
     api_event: Callable[..., dict[str, Any]],
     lambda_context: LocalLambdaContext,
 ) -> None:
-    aws.create_table(
-        TableName="spend",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table_as_declared(aws, "SpendTable", "spend")
     monkeypatch.setenv("SPEND_TABLE", "spend")
     monkeypatch.setenv("DAILY_BUDGET_USD", "0")
     monkeypatch.setattr(budgets, "clock", lambda: NOON)

@@ -3,17 +3,12 @@ an outcome, one notification per job."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from contentgen.errors import ConflictError
 from contentgen.stores.jobs import (
-    Job,
     claim_job,
     finish_job,
     get_job,
@@ -21,40 +16,17 @@ from contentgen.stores.jobs import (
     job_id_for,
     mark_notified,
     read_owned_job,
-    request_hash,
     update_job,
 )
-
-TABLE = "jobs"
+from tests.unit.conftest import pending_job
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("JOBS_TABLE", TABLE)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield dynamodb
+def table(jobs_table: Any) -> Any:
+    return jobs_table
 
 
-def job(request: dict[str, Any] | None = None, *, owner: str = "key-a", key: str | None = "order-42") -> Job:
-    request = request or {"prompt": "a kite"}
-    now = int(time.time())
-    return Job(
-        job_id=job_id_for("video", scope=f"api-key:{owner}", key=key),
-        kind="video",
-        owner=owner,
-        status="pending",
-        request=request,
-        request_hash=request_hash(request),
-        created_at=now,
-        updated_at=now,
-    )
+job = pending_job
 
 
 def test_job_ids_are_execution_names_derived_from_the_callers_key() -> None:
