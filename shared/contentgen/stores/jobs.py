@@ -360,6 +360,25 @@ def claim_notify(job_id: str, lease_seconds: int) -> bool:
     one caller that may publish now. Conditional on the job being finished, not yet `notified`,
     and no other claim alive (`notify_until` in the future); a claim whose holder died (an
     invocation that ended between the claim and its publish) lapses after the lease."""
+    return _claim_lease(
+        job_id,
+        "notify_until",
+        "(attribute_not_exists(notified) OR notified = :false)",
+        lease_seconds,
+        {":false": {"BOOL": False}},
+    )
+
+
+def _claim_lease(
+    job_id: str,
+    lease: str,
+    not_over: str,
+    lease_seconds: int,
+    values: dict[str, Any] | None = None,
+) -> bool:
+    """The one lease claim on a finished job's row (its outcome event, its webhook): set `lease`
+    to now + `lease_seconds` if the job is finished, `not_over` holds and no lease is alive.
+    True for the one caller that got it; False when the condition failed."""
     # Cold start: botocore loads on the path that uses it, not at import.
     from botocore.exceptions import ClientError
 
@@ -368,19 +387,18 @@ def claim_notify(job_id: str, lease_seconds: int) -> bool:
         get_dynamodb_client().update_item(
             TableName=_table(),
             Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET notify_until = :until",
+            UpdateExpression=f"SET {lease} = :until",
             ConditionExpression=(
-                "attribute_exists(job_id) AND #status IN (:succeeded, :failed)"
-                " AND (attribute_not_exists(notified) OR notified = :false)"
-                " AND (attribute_not_exists(notify_until) OR notify_until <= :now)"
+                f"attribute_exists(job_id) AND #status IN (:succeeded, :failed) AND {not_over}"
+                f" AND (attribute_not_exists({lease}) OR {lease} <= :now)"
             ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":until": {"N": str(now + lease_seconds)},
                 ":now": {"N": str(now)},
-                ":false": {"BOOL": False},
                 ":succeeded": {"S": "succeeded"},
                 ":failed": {"S": "failed"},
+                **(values or {}),
             },
         )
     except ClientError as exc:
@@ -428,32 +446,7 @@ def claim_webhook(job_id: str, lease_seconds: int) -> bool:
     deliveries not ended (`webhook` unset) and no other claim alive (`webhook_until`), so two
     callers (the execution and the reaper, or two deliveries of one dead-letter message) never
     send at once; a claim whose holder died lapses after the lease."""
-    from botocore.exceptions import ClientError
-
-    now = int(time.time())
-    try:
-        get_dynamodb_client().update_item(
-            TableName=_table(),
-            Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET webhook_until = :until",
-            ConditionExpression=(
-                "attribute_exists(job_id) AND #status IN (:succeeded, :failed)"
-                " AND attribute_not_exists(webhook)"
-                " AND (attribute_not_exists(webhook_until) OR webhook_until <= :now)"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":until": {"N": str(now + lease_seconds)},
-                ":now": {"N": str(now)},
-                ":succeeded": {"S": "succeeded"},
-                ":failed": {"S": "failed"},
-            },
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _claim_lease(job_id, "webhook_until", "attribute_not_exists(webhook)", lease_seconds)
 
 
 def end_webhook(job_id: str, how: str | None) -> None:
