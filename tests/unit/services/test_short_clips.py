@@ -36,9 +36,11 @@ def test_a_segment_longer_than_any_veo_clip_keeps_its_still() -> None:
 
 def test_omni_makes_longer_clips_by_the_second() -> None:
     plan = clip_plan(8.4, "16:9", OMNI)
-    assert plan.seconds == 9
-    assert plan.models[0] == OMNI[0]  # Omni 1.1 makes 4, 6, 8 or 10 s only: not 9
-    assert len(plan.models) == 1
+    assert plan.seconds == 9  # any whole second: both Omni models make 9 s
+    assert plan.models == OMNI
+    longer = clip_plan(11.4, "16:9", OMNI)
+    assert longer.seconds == 12
+    assert longer.models == (OMNI[0],)  # Omni 1.1 makes 3 to 10 s only: not 12
 
 
 def test_an_aspect_ratio_no_video_model_makes_keeps_the_stills() -> None:
