@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from contentgen.catalog import default_chain
 from local.aws import LOCAL_API_KEY
 from tests.integration.conftest import started_make_api
 
@@ -28,4 +29,4 @@ def test_make_api_honours_google_genai_use_vertexai_false() -> None:
         with urllib.request.urlopen(request, timeout=60) as response:
             health = json.loads(response.read())
     assert health["configured"]["google_vertexai"] is False, health["configured"]
-    assert health["models"]["video"][0].startswith("gemini-omni"), health["models"]
+    assert health["models"]["video"][0] == default_chain("video_gemini_api")[0], health["models"]
