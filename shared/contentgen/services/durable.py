@@ -50,38 +50,35 @@ State = dict[str, Any]
 AT_MOST_ONCE = StepConfig(
     retry_strategy=RetryPresets.none(), step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY
 )
+
+
+def _retried_at_least_once(attempts: int, first: Duration, most: Duration) -> StepConfig:
+    """A step retried on any error: `attempts` in all, waits from `first` doubling up to `most`
+    (half jitter), at least once per retry (the step is idempotent)."""
+    return StepConfig(
+        retry_strategy=create_retry_strategy(
+            RetryStrategyConfig(
+                max_attempts=attempts,
+                initial_delay=first,
+                max_delay=most,
+                backoff_rate=2.0,
+                jitter_strategy=JitterStrategy.HALF,
+            )
+        ),
+        step_semantics=StepSemantics.AT_LEAST_ONCE_PER_RETRY,
+    )
+
+
 # Idempotent writes (S3 fixed keys, conditional DynamoDB updates, an event guarded by a flag):
 # retried on any error, 6 attempts, 2 s doubling to 60 s (botocore already retried each call).
-STORE = StepConfig(
-    retry_strategy=create_retry_strategy(
-        RetryStrategyConfig(
-            max_attempts=6,
-            initial_delay=Duration.from_seconds(2),
-            max_delay=Duration.from_seconds(60),
-            backoff_rate=2.0,
-            jitter_strategy=JitterStrategy.HALF,
-        )
-    ),
-    step_semantics=StepSemantics.AT_LEAST_ONCE_PER_RETRY,
-)
+STORE = _retried_at_least_once(6, Duration.from_seconds(2), Duration.from_seconds(60))
 
 # Publishing a job's outcome event: EventBridge may refuse entries for a while (throttling, an
 # outage); the event must still go out once it recovers. 30 attempts, 5 s doubling to 5 min
 # (about 2 hours in all, each wait suspended, no compute billed); past that (or past the
 # execution's timeout) the execution ends FAILED and its dead-letter queue's reaper publishes it
 # (contentgen.services.jobs.reap_failed_execution).
-ANNOUNCE = StepConfig(
-    retry_strategy=create_retry_strategy(
-        RetryStrategyConfig(
-            max_attempts=30,
-            initial_delay=Duration.from_seconds(5),
-            max_delay=Duration.from_minutes(5),
-            backoff_rate=2.0,
-            jitter_strategy=JitterStrategy.HALF,
-        )
-    ),
-    step_semantics=StepSemantics.AT_LEAST_ONCE_PER_RETRY,
-)
+ANNOUNCE = _retried_at_least_once(30, Duration.from_seconds(5), Duration.from_minutes(5))
 
 
 @dataclass(frozen=True)
