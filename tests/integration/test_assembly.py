@@ -311,3 +311,36 @@ def test_without_a_time_budget_from_the_caller_ffmpeg_runs_unbounded(
     assert short.path.is_file()
     assert given
     assert all(timeout is None for timeout in given), given
+
+
+def _bright_centre(frame: bytes, width: int, height: int) -> tuple[float, float]:
+    """The centroid (x, y) in pixels of the frame's bright pixels (gray > 200)."""
+    xs = ys = count = 0
+    for index, value in enumerate(frame):
+        if value > 200:
+            xs += index % width
+            ys += index // width
+            count += 1
+    assert count, "no bright pixel in the frame"
+    return xs / count, ys / count
+
+
+def test_zooms_stay_centred_from_first_to_last_frame(tmp_path: Path) -> None:
+    """A zoom in (segment 1) and a zoom out (segment 3) keep the still's centre on the frame's
+    centre all the way. ffmpeg's `crop` measures against the size its link was configured with,
+    not each frame's, so a `scale` with eval=frame before it (the frame size changing every
+    frame) drifted the picture off centre and, on a zoom out, read past the end of the frame
+    buffer: libx264 then crashed with SIGSEGV about one run in ten (CI, 2026-12-07)."""
+    tools = Toolchain.locate()
+    still = draw(
+        tools, tmp_path / "dot.png", "color=c=black:s=1024x1792", "-frames:v", "1",
+        "-vf", "drawbox=x=472:y=856:w=80:h=80:color=white:t=fill",
+    )  # fmt: skip
+    segments = tuple(SegmentInput(still, None, silent_s=1.0) for _ in range(3))
+    short = assemble_short(ShortSpec(segments, "", breath_s=0.0), tmp_path / "out", toolchain=tools)
+    for number in (0, 2):  # zoom in, zoom out (segment 1 pans)
+        start = short.segment_starts_s[number]
+        for at_s in (start + 0.05, start + 0.95):
+            x, y = _bright_centre(gray_frame(tools, short.path, at_s, 1080, 1920), 1080, 1920)
+            assert x == pytest.approx(540, abs=4), (number, at_s)
+            assert y == pytest.approx(960, abs=4), (number, at_s)

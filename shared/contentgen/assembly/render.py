@@ -5,10 +5,12 @@ soft mov_text subtitle track), plus the short's captions as SRT and WebVTT.
 One ffmpeg run (`Toolchain.ffmpeg`) builds the whole timeline in one filter graph:
 
 - title card: `color` source, the title drawn by the `subtitles` filter (libass);
-- still: `scale` (cover the frame with a 12 % margin) + `crop` once, `loop` the single frame,
-  then per frame either `scale` (eval=frame, a zoom in or out across the margin) + centre `crop`,
-  or a moving `crop` (a pan across the margin); segments alternate zoom in, pan right, zoom out,
-  pan left;
+- still: `scale` (cover the frame with a 12 % margin) + `crop` once, then either `zoompan`
+  (a centred zoom in or out across the margin, one output frame per frame of the segment) or
+  `loop` the single frame and a moving `crop` (a pan across the margin); segments alternate zoom
+  in, pan right, zoom out, pan left. The frame size never changes inside the graph: ffmpeg's
+  filters measure against the size their link was configured with, so a per-frame `scale`
+  before a `crop` cropped outside smaller frames;
 - clip: `-stream_loop -1`, `fps`, `scale` + `crop` to cover the frame, `trim` to the segment;
 - audio: each narration `aresample`d to 48 kHz stereo, `apad`ded and `atrim`med to its segment
   (silence for the title card and silent segments: `anullsrc`);
@@ -418,19 +420,27 @@ def _command(
             index = add_input("-i", str(segment.visual))
             chain = (
                 f"[{index}:v]scale={big_w}:{big_h}:force_original_aspect_ratio=increase,crop={big_w}:{big_h},"
-                f"format=yuv420p,loop=loop=-1:size=1,trim=end_frame={frames},setpts=N/{FPS}/TB,"
+                "format=yuv420p,"
             )
             motion = number % 4
             if motion in (0, 2):  # zoom in / zoom out across the margin
-                progress = f"n/{last}" if motion == 0 else f"(1-n/{last})"
-                factor = f"(1+{MOTION_MARGIN - 1:.4f}*{progress})"
+                # zoompan, not `scale` with eval=frame + `crop`: every filter after a per-frame
+                # scale still measures against the size its link was configured with, so the crop
+                # drifted off centre and, zooming out, read past the end of the smaller frames
+                # (libx264 crashed with SIGSEGV about one run in ten). zoompan crops the region
+                # (iw/zoom x ih/zoom at x, y) of each frame and scales it to a fixed size.
+                # `on`: the output frame's number; clipped to the segment in case it counts from 1.
+                progress = f"min(on/{last},1)" if motion == 0 else f"(1-min(on/{last},1))"
                 chain += (
-                    f"scale=w='2*trunc({width}*{factor}/2)':h='2*trunc({height}*{factor}/2)':eval=frame:flags=bilinear,"
-                    f"crop={width}:{height}"
+                    f"zoompan=z='1+{MOTION_MARGIN - 1:.4f}*{progress}':x='(iw-iw/zoom)/2':y='(ih-ih/zoom)/2'"
+                    f":d={frames}:s={width}x{height}:fps={FPS},trim=end_frame={frames},setpts=N/{FPS}/TB"
                 )
             else:  # pan right / pan left along the margin
                 progress = f"n/{last}" if motion == 1 else f"(1-n/{last})"
-                chain += f"crop={width}:{height}:x='(iw-ow)*{progress}':y='(ih-oh)/2':exact=1"
+                chain += (
+                    f"loop=loop=-1:size=1,trim=end_frame={frames},setpts=N/{FPS}/TB,"
+                    f"crop={width}:{height}:x='(iw-ow)*{progress}':y='(ih-oh)/2':exact=1"
+                )
         graph.append(f"{chain},format=yuv420p,setsar=1[v{number}]")
         if segment.narration is not None:
             index = add_input("-i", str(segment.narration))
