@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 
 from contentgen_client import cli
@@ -33,6 +34,13 @@ class FakeTime:
 
 
 if __name__ == "__main__":
+    # A command typed at a terminal runs with Ctrl-C's default action. The test run itself may be
+    # a background job of a non-interactive shell (`make test &`, `nohup`, a CI runner's script),
+    # which starts with SIGINT ignored; the ignore is inherited across exec, and Python then
+    # installs no KeyboardInterrupt handler, so the Ctrl-C tests' SIGINT would be lost
+    # (https://docs.python.org/3/library/signal.html: "SIGINT is translated into a
+    # KeyboardInterrupt exception if the parent process has not changed it").
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     fake = FakeTime(float(os.environ.get("CONTENTGEN_TEST_NOW") or time.time()))
     cli.SLEEP = fake.sleep
     cli.CLOCK = fake.time
