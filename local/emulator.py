@@ -84,6 +84,7 @@ from urllib.parse import parse_qs, urlparse
 
 from local.emulator_catalog import (
     default_image_model,
+    free_tier_quota_failure,
     free_tier_refusal,
     google_refusal,
     interactions_refusal,
@@ -252,17 +253,7 @@ def quota_per_day(fault: Fault) -> tuple[int, dict[str, Any]]:
             ),
             "status": "RESOURCE_EXHAUSTED",
             "details": [
-                {
-                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                    "violations": [
-                        {
-                            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
-                            "quotaDimensions": {"location": "global", "model": model},
-                            "quotaValue": "100",
-                        }
-                    ],
-                },
+                free_tier_quota_failure(model, quota_value=100),
                 {
                     "@type": "type.googleapis.com/google.rpc.Help",
                     "links": [

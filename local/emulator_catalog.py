@@ -296,6 +296,24 @@ def openrouter_endpoints(
     ]
 
 
+def free_tier_quota_failure(model: str, *, quota_value: int) -> dict[str, Any]:
+    """The `google.rpc.QuotaFailure` detail of a Gemini API 429 RESOURCE_EXHAUSTED on the free
+    tier's requests-per-day quota for `model`. `quota_value` 0: the model has no free tier
+    (googleapis/js-genai#1322); above 0: the day's quota is used up. Verbatim shape from
+    googleapis/python-genai#2044 and google-gemini/gemini-cli#8437 (read 2026-12-06)."""
+    return {
+        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+        "violations": [
+            {
+                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                "quotaDimensions": {"location": "global", "model": model},
+                "quotaValue": str(quota_value),
+            }
+        ],
+    }
+
+
 def free_tier_refusal(path: str, body: Any) -> Refusal | None:
     """The Gemini Developer API's answer to a free-tier key asking a paid-only media model it
     serves (`POST /_emulator/config {"free_tier": true}`); None for Vertex AI, a text model or a
@@ -334,17 +352,7 @@ def free_tier_refusal(path: str, body: Any) -> Refusal | None:
                 "message": message,
                 "status": "RESOURCE_EXHAUSTED",
                 "details": [
-                    {
-                        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                        "violations": [
-                            {
-                                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                                "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
-                                "quotaDimensions": {"location": "global", "model": model},
-                                "quotaValue": "0",
-                            }
-                        ],
-                    }
+                    free_tier_quota_failure(model, quota_value=0),
                 ],
             }
         },

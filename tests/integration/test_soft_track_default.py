@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import re
 import struct
-from pathlib import Path
 
 import pytest
 
-from contentgen.assembly import Cue, SegmentInput, ShortSpec, Toolchain, assemble_short
+from contentgen.assembly import AssembledShort, Cue, SegmentInput, ShortSpec, Toolchain, assemble_short
 from contentgen.assembly.mp4 import disable_tracks, probe
 from tests.integration.test_assembly import draw, ffmpeg_says
 
@@ -47,9 +46,12 @@ def tkhd_enabled_by_handler(data: bytes) -> dict[str, bool]:
     return found
 
 
-def test_the_soft_caption_track_is_not_enabled_by_default(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> AssembledShort:
+    """A two-second short with one caption (burned in and as the soft track)."""
     tools = Toolchain.locate()
-    still = draw(tools, tmp_path / "s.png", "color=c=0x336699:s=1080x1920", "-frames:v", "1")
+    folder = tmp_path_factory.mktemp("soft-track")
+    still = draw(tools, folder / "s.png", "color=c=0x336699:s=1080x1920", "-frames:v", "1")
     spec = ShortSpec(
         segments=(SegmentInput(visual=still, cues=(Cue(0.0, 1.5, ("Hello there",)),), silent_s=2.0),),
         title="",
@@ -57,7 +59,11 @@ def test_the_soft_caption_track_is_not_enabled_by_default(tmp_path: Path) -> Non
         breath_s=0.0,
         language="eng",
     )
-    made = assemble_short(spec, tmp_path / "out", toolchain=tools, timeout_s=300)
+    return assemble_short(spec, folder / "out", toolchain=tools, timeout_s=300)
+
+
+def test_the_soft_caption_track_is_not_enabled_by_default(made: AssembledShort) -> None:
+    tools = Toolchain.locate()
     _, streams = ffmpeg_says(tools, made.path)
     subtitle = [s for s in streams if s.startswith("Subtitle:")]
     assert subtitle, streams
@@ -69,17 +75,7 @@ def test_the_soft_caption_track_is_not_enabled_by_default(tmp_path: Path) -> Non
     assert "(default)" not in subtitle[0], subtitle[0]
 
 
-def test_the_picture_and_the_sound_stay_enabled_and_the_captions_listed(tmp_path: Path) -> None:
-    tools = Toolchain.locate()
-    still = draw(tools, tmp_path / "s.png", "color=c=0x336699:s=1080x1920", "-frames:v", "1")
-    spec = ShortSpec(
-        segments=(SegmentInput(visual=still, cues=(Cue(0.0, 1.5, ("Hello there",)),), silent_s=2.0),),
-        title="",
-        title_s=0.0,
-        breath_s=0.0,
-        language="eng",
-    )
-    made = assemble_short(spec, tmp_path / "out", toolchain=tools, timeout_s=300)
+def test_the_picture_and_the_sound_stay_enabled_and_the_captions_listed(made: AssembledShort) -> None:
     info = probe(made.path)
     assert [track.enabled for track in info.tracks_of("vide")] == [True]
     assert [track.enabled for track in info.tracks_of("soun")] == [True]
