@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from contentgen.catalog import default_chain
 from contentgen.clients import secrets
+from contentgen.clients.dynamodb import DynamoDBClient
 from local.lambda_context import LocalLambdaContext
 from local.params_extension import ParametersExtension
 from tests.conftest import log_records
@@ -86,6 +88,43 @@ def test_warm_invocations_read_ssm_once(
 
     assert params_extension.requests.count(stack.parameter) - before == 1
     assert secrets._provider is None  # no SSMProvider (boto3 SSM client) was built
+
+
+def test_the_first_generation_reads_its_key_while_the_budget_query_is_in_flight(
+    stack: Stack,
+    story_handler: Handler,
+    api_event: Event,
+    context: LocalLambdaContext,
+    params_extension: ParametersExtension,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cold start: the key is read ahead (`secrets.prefetch_api_keys`), not after the spend
+    ledger's reservation. The budget Query waits here until the key read has reached the
+    extension, which a read made in sequence (Query, provider call, key) would never do; the key
+    is still read once."""
+    arrived = threading.Event()
+    answer = params_extension.answer
+
+    def answering(path: str, token: str | None) -> tuple[int, dict[str, Any] | str]:
+        arrived.set()
+        return answer(path, token)
+
+    monkeypatch.setattr(params_extension, "answer", answering)
+    waited: list[bool] = []
+    send = DynamoDBClient._make_api_call
+
+    def query_after_the_key_read(self: DynamoDBClient, operation: str, parameters: Any) -> dict[str, Any]:
+        if operation == "Query" and not waited:
+            waited.append(arrived.wait(timeout=30))
+        return send(self, operation, parameters)
+
+    monkeypatch.setattr(DynamoDBClient, "_make_api_call", query_after_the_key_read)
+    before = params_extension.requests.count(stack.parameter)
+
+    assert post(story_handler, api_event, {"prompt": "x", "segment_count": 1}, context)[0] == 200
+
+    assert waited == [True]
+    assert params_extension.requests.count(stack.parameter) - before == 1
 
 
 LONG = "x" * 4001

@@ -20,13 +20,15 @@ import http.client
 import json
 import os
 import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from contentgen.clients.aws import new_ssm_client
 from contentgen.config import get_settings
-from contentgen.errors import SecretUnavailableError
+from contentgen.errors import ConfigurationError, SecretUnavailableError
 from contentgen.observability import logger, register_secret
 
 if TYPE_CHECKING:
@@ -65,10 +67,14 @@ def _ssm_provider() -> SSMProvider:
 
 
 def reset_ssm_provider() -> None:
-    """Forget the SSM provider and its cache (tests; a new endpoint)."""
-    global _provider
+    """Forget the SSM provider and its cache, and any key read ahead (tests; a new endpoint; a
+    SnapStart restore: the next container's first generation reads ahead again)."""
+    global _provider, _prefetch_started
     with _provider_lock:
         _provider = None
+    with _prefetch_lock:
+        _prefetched.clear()
+        _prefetch_started = False
 
 
 EXTENSION_PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -135,8 +141,70 @@ def _read_parameter(param_name: str) -> object:
         raise _ParameterReadError(type(exc.__cause__ or exc).__name__) from None
 
 
+# Provider keys a generation may need: read ahead at the start of a container's first generation.
+PROVIDER_KEYS = (OPENROUTER_API_KEY, GOOGLE_API_KEY)
+_prefetch_lock = threading.Lock()
+_prefetch_started = False
+# parameter name -> the read started ahead of use, until `read_api_key` takes it
+_prefetched: dict[str, Future[object]] = {}
+
+
+def prefetch_api_keys(specs: tuple[SecretSpec, ...] = PROVIDER_KEYS) -> None:
+    """Start reading, once per container, each of `specs` that has an SSM parameter configured
+    (the function's `*_PARAM` variable: a function is given only the keys it uses), each in a
+    thread of its own, so the read's round trip to SSM overlaps the request's other work (the
+    spend ledger's DynamoDB requests) instead of adding to the first request's latency.
+
+    `read_api_key` takes the value (or the failure) when the key is first needed, waiting for a
+    read still in flight; `drop_prefetched` discards what the invocation did not take, so a value
+    read ahead is never used by a later invocation. Nothing is logged or registered here: a failed
+    read is reported by the `read_api_key` that takes it, as if it had read itself. No-op for keys
+    from the environment (locally) and after the container's first call."""
+    global _prefetch_started
+    with _prefetch_lock:
+        if _prefetch_started:
+            return
+        _prefetch_started = True
+        try:
+            settings = get_settings()
+        except ConfigurationError:
+            return  # the route answers 503 naming the variable when it needs a setting
+        for spec in specs:
+            param_name: str | None = getattr(settings, spec.param_setting)
+            if param_name is None or param_name in _prefetched:
+                continue
+            pending: Future[object] = Future()
+            _prefetched[param_name] = pending
+            threading.Thread(
+                target=_read_into, args=(param_name, pending), name=f"prefetch {spec.label}", daemon=True
+            ).start()
+
+
+def _read_into(param_name: str, pending: Future[object]) -> None:
+    try:
+        pending.set_result(_read_parameter(param_name))
+    except BaseException as exc:  # handed to the reader, raised there
+        pending.set_exception(exc)
+
+
+def drop_prefetched() -> None:
+    """Forget every key read ahead and not taken (end of the invocation that started the reads)."""
+    if not _prefetched:
+        return
+    with _prefetch_lock:
+        _prefetched.clear()
+
+
+def _take_prefetched(param_name: str) -> Future[object] | None:
+    with _prefetch_lock:
+        return _prefetched.pop(param_name, None)
+
+
 def read_api_key(spec: SecretSpec) -> str:
-    """Return the key, from SSM when a parameter name is configured, else from the environment."""
+    """Return the key, from SSM when a parameter name is configured, else from the environment.
+
+    A read started ahead by `prefetch_api_keys` is taken (waited for when still in flight)
+    instead of reading again. Raises `SecretUnavailableError` naming the parameter."""
     param_name: str | None = getattr(get_settings(), spec.param_setting)
     if param_name is None:
         local_value = os.environ.get(spec.env_var, "").strip()
@@ -148,8 +216,19 @@ def read_api_key(spec: SecretSpec) -> str:
         register_secret(local_value)
         return local_value
 
+    pending = _take_prefetched(param_name)
     try:
-        value = _read_parameter(param_name)
+        # The read ahead has the same timeout as a read here; the margin covers its thread's start.
+        value = (
+            pending.result(timeout=get_settings().ssm_timeout_seconds + 1.0)
+            if pending is not None
+            else _read_parameter(param_name)
+        )
+    except FutureTimeout:
+        logger.warning("could not read API key from SSM", extra={"parameter": param_name, "cause": "timeout"})
+        raise SecretUnavailableError(
+            f"{spec.label} unavailable: could not read SSM parameter {param_name}"
+        ) from None
     except _ParameterReadError as exc:
         # The cause may be AccessDenied, ParameterNotFound, a timeout: log its class only.
         logger.warning("could not read API key from SSM", extra={"parameter": param_name, "cause": exc.cause})

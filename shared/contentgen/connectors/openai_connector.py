@@ -21,7 +21,6 @@ from contentgen.clients.lazy import LazySingleton
 from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
-from contentgen.connectors.model_gone import gone_model, refused_model
 from contentgen.connectors.transport import transport_failure
 from contentgen.core.retry import FailureKind, ProviderCaller, ProviderFailure
 from contentgen.core.waits import rate_limit_reset, retry_after_from_headers
@@ -274,6 +273,9 @@ def failure_for_status(
     or that what it fetched is not an image it can read (`is_input_url_failure`) is the caller's
     URL: `INPUT_UNREACHABLE` (422 naming `image_url`).
     """
+    # Cold start: the wordings load with the first failure, not in every container.
+    from contentgen.connectors.model_gone import refused_model
+
     upstream, upstream_message = upstream_error(metadata)
     failure = _failure_for_status(
         status, retry_after=retry_after, message=message, metadata=metadata, headers=headers
@@ -317,6 +319,8 @@ def _failure_for_status(
     if status in (408, 409) or status >= 500:
         kind = FailureKind.TIMEOUT if status in (408, 504) else FailureKind.SERVER_ERROR
         return ProviderFailure(kind, status, retry_after, message)
+    from contentgen.connectors.model_gone import gone_model  # cold start: the first failure loads it
+
     gone = gone_model("openrouter", status, message)
     if gone is not None:
         return ProviderFailure(FailureKind.MODEL_GONE, status, message=message, model=gone.model)

@@ -53,7 +53,6 @@ from contentgen.entrypoints.request_body import (
 from contentgen.entrypoints.spend import invocation_scope, spend_middleware
 from contentgen.errors import ConfigurationError, ContentgenError, InvalidRequestError
 from contentgen.observability import logger, metrics, traced_handler
-from contentgen.stores.idempotency import http_scope, run_once
 
 Handler = Callable[[Any, LambdaContext], Any]
 # A route's hook for an answer given again from the idempotency store: (status_code, body) -> the
@@ -337,6 +336,8 @@ def _idempotent_http(
     the caller's API key (`requestContext.identity.apiKeyId`, `idempotency.http_scope`): another
     key sending the same `Idempotency-Key` has its own record. A replayed answer goes through
     `on_replay` when given."""
+    # Cold start: the idempotency store loads with the first request that carries the header.
+    from contentgen.stores.idempotency import http_scope, run_once
 
     def execute() -> dict[str, Any]:
         response = app.resolve(event, context)

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from contentgen.config import get_settings
-from contentgen.core.parallel import run_bounded
 from contentgen.errors import ContentgenError
 from contentgen.generation.structured import generate_structured
 from contentgen.models.common import CharacterRef, Segment
@@ -34,7 +33,6 @@ from contentgen.prompts.stories import (
     set_user_prompt,
     story_user_prompt,
 )
-from contentgen.stores.partials import paid_once
 
 # How many of the previous chunk's segments each chunk sees verbatim.
 CARRY_OVER_SEGMENTS = 3
@@ -118,6 +116,10 @@ def generate_chunked_story(request: ChunkedStoryRequest) -> StorySegmentsRespons
                 character=request.character,
             )
         )
+    # Cold start: the paid-parts store loads in the functions that resume paid work (chunked
+    # stories, sets), not in story_segments, which imports this module too.
+    from contentgen.stores.partials import paid_once
+
     models = get_settings().text_models
     outline, resuming = paid_once(
         "outline",
@@ -191,6 +193,9 @@ def generate_story_sets(request: StorySetsRequest) -> StorySetsResponse:
     Each set is kept as it is paid (`contentgen.stores.partials`): the next attempt of the same request
     (same idempotency key) asks only for the sets still missing.
     """
+    # Cold start: loaded by the function that fans out and resumes, not by story_segments.
+    from contentgen.core.parallel import run_bounded
+    from contentgen.stores.partials import paid_once
 
     def take(index: int) -> Callable[[], Structured[StoryReply]]:
         ask = partial(

@@ -130,3 +130,67 @@ def test_through_the_extension_any_failure_is_503_naming_the_parameter(
     assert caught.value.status_code == 503
     assert PARAM in caught.value.message
     assert KEY not in caught.value.message
+
+
+# Read ahead (`prefetch_api_keys`): a container's first generation reads its key while the spend
+# ledger's requests are in flight.
+
+
+def test_a_key_read_ahead_is_taken_without_a_second_read(ssm: Any, extension: ParametersExtension) -> None:
+    ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
+
+    secrets.prefetch_api_keys()
+
+    assert read_api_key(OPENROUTER_API_KEY) == KEY
+    assert extension.requests == [PARAM]  # one read: the one started ahead
+
+
+def test_only_configured_keys_are_read_ahead_and_only_once_per_container(
+    ssm: Any, extension: ParametersExtension
+) -> None:
+    ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
+
+    secrets.prefetch_api_keys()  # GOOGLE_API_KEY_PARAM is not set: that key is not read
+    secrets.prefetch_api_keys()  # the container's second generation: nothing more
+    assert read_api_key(OPENROUTER_API_KEY) == KEY
+    secrets.prefetch_api_keys()
+
+    assert extension.requests == [PARAM]
+    assert not secrets._prefetched
+
+
+def test_a_failed_read_ahead_is_raised_where_the_key_is_needed_naming_the_parameter(
+    ssm: Any, extension: ParametersExtension
+) -> None:
+    extension.fail_with = 500
+    secrets.prefetch_api_keys()
+
+    with pytest.raises(SecretUnavailableError) as caught:
+        read_api_key(OPENROUTER_API_KEY)
+
+    assert caught.value.status_code == 503
+    assert PARAM in caught.value.message
+    assert extension.requests == [PARAM]  # not read a second time for the same request
+
+
+def test_a_key_read_ahead_and_not_taken_is_dropped_so_a_later_read_sees_a_rotated_value(
+    ssm: Any, extension: ParametersExtension
+) -> None:
+    ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
+    secrets.prefetch_api_keys()
+    secrets._prefetched[PARAM].result(timeout=10)  # the read ahead has finished
+
+    secrets.drop_prefetched()  # the invocation ended without needing the key
+    ssm.put_parameter(Name=PARAM, Value="rotated-key-3", Type="SecureString", Overwrite=True)
+
+    assert read_api_key(OPENROUTER_API_KEY) == "rotated-key-3"
+    assert extension.requests == [PARAM, PARAM]
+
+
+def test_locally_nothing_is_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+
+    secrets.prefetch_api_keys()
+
+    assert not secrets._prefetched
+    assert read_api_key(OPENROUTER_API_KEY) == KEY
