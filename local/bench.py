@@ -4,7 +4,8 @@
   from SSM on moto, completion from the emulator), against a naive handler (`local.bench_naive`)
   that imports both SDKs, boto3 and Powertools and builds its clients at import;
 - warm: the handler's time per invocation against a bare `openai` SDK call sending the same
-  request to the same emulator (interleaved, medians);
+  request to the same emulator (interleaved, medians), in one process under Python 3.13 loading
+  the built text layer as the cold start does;
 - peak memory (max RSS) of each cold-start process;
 - story_segments_in_sets: wall time of five sets against one, the emulator answering each request
   after 400 ms (sets are requested concurrently, up to MAX_PARALLEL_REQUESTS at a time);
@@ -48,7 +49,22 @@ EVENT = ROOT / "events" / "story_segments.json"
 
 # The timed child loads nothing the Lambda would not: no local.* module, no PyYAML. The parent
 # passes the function's code directory, handler, environment and event.
-CHILD = r"""
+# The Lambda context both children pass to the handler.
+CONTEXT = r"""
+class Context:
+    function_name = "bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 29000
+"""
+
+CHILD = (
+    r"""
 import sys, time
 started = time.perf_counter()
 started_cpu = time.process_time()
@@ -108,17 +124,9 @@ mode, event_path, code_dir, handler_name = sys.argv[1:5]
 sys.path[:0] = [code_dir, *json.loads(os.environ.pop("BENCH_SYS_PATH"))]
 event = json.load(open(event_path))
 
-class Context:
-    function_name = "bench"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 29000
-
+"""
+    + CONTEXT
+    + r"""
 if mode == "floor":
     import openai
     imported = time.perf_counter()
@@ -153,6 +161,92 @@ print(json.dumps({"import_ms": (imported - started) * 1000, "total_ms": (done - 
                   "cpu_ms": time.process_time() * 1000, "maxrss_mb": peak_kb / 1024,
                   "botocore_loaded": int("botocore.client" in sys.modules), "phases": phases}))
 """
+)
+
+# The warm figures, in one process like a warm container: the same interpreter, layer, runtime site,
+# function directory and environment as the artifact's cold start, nothing the Lambda would not
+# load. The parent passes the event, the bare call's request (`equivalent_request`), the code
+# directory and handler; BENCH_WARM_ITERATIONS invocations, each followed by the bare call.
+WARM_CHILD = (
+    r"""
+import json, os, sys, time
+event_path, request_path, code_dir, handler_name = sys.argv[1:5]
+sys.path[:0] = [code_dir, *json.loads(os.environ.pop("BENCH_SYS_PATH"))]
+iterations = int(os.environ.pop("BENCH_WARM_ITERATIONS"))
+event = json.load(open(event_path))
+request = json.load(open(request_path))
+# The functions' log lines and EMF blobs go to /dev/null (as `quiet()` does in the bench's process);
+# the figures go to the parent on the original stdout.
+sys.stdout.flush()
+report = os.fdopen(os.dup(1), "w")
+devnull = os.open(os.devnull, os.O_WRONLY)
+os.dup2(devnull, 1)
+"""
+    + CONTEXT
+    + r"""
+import importlib
+module_name, _, attribute = handler_name.rpartition(".")
+handler = getattr(importlib.import_module(module_name), attribute)
+import openai
+bare = openai.OpenAI(api_key="bench-key", base_url=os.environ["OPENROUTER_BASE_URL"], max_retries=0)
+
+def bare_call():
+    completion = bare.chat.completions.create(**request)
+    assert completion.choices[0].message.content
+
+for _ in range(5):  # warm-up: the container's clients built, the lazy imports done
+    response = handler(event, Context())
+    assert response["statusCode"] == 200, response
+    bare_call()
+
+# The handler's own AWS requests (the spend ledger's budget Query and charge UpdateItem, sent by its
+# own client), timed around each request: round trips to moto here, to DynamoDB in AWS, so they
+# are reported apart from the code's own overhead.
+from contentgen.clients.dynamodb import get_ledger_client
+
+aws = {"calls": 0, "ms": 0.0, "cpu_ms": 0.0}
+
+def timed_requests(send):
+    def timed(*args, **kwargs):
+        began = time.perf_counter(), time.thread_time()
+        try:
+            return send(*args, **kwargs)
+        finally:
+            aws["calls"] += 1
+            aws["ms"] += (time.perf_counter() - began[0]) * 1000
+            aws["cpu_ms"] += (time.thread_time() - began[1]) * 1000
+    return timed
+
+ledger_client = get_ledger_client()  # the container's client, built by the first call
+ledger_client._make_api_call = timed_requests(ledger_client._make_api_call)
+# CPU time of this thread: what the code computes, without the waits for moto and the emulator.
+figures = {key: [] for key in ("handler_ms", "handler_cpu", "aws_ms", "aws_cpu", "aws_calls", "bare_ms", "bare_cpu")}
+for _ in range(iterations):
+    aws["calls"], aws["ms"], aws["cpu_ms"] = 0, 0.0, 0.0
+    started, started_cpu = time.perf_counter(), time.thread_time()
+    response = handler(event, Context())
+    figures["handler_ms"].append((time.perf_counter() - started) * 1000)
+    figures["handler_cpu"].append((time.thread_time() - started_cpu) * 1000)
+    figures["aws_ms"].append(aws["ms"])
+    figures["aws_cpu"].append(aws["cpu_ms"])
+    figures["aws_calls"].append(aws["calls"])
+    assert response["statusCode"] == 200, response
+    started, started_cpu = time.perf_counter(), time.thread_time()
+    bare_call()
+    figures["bare_ms"].append((time.perf_counter() - started) * 1000)
+    figures["bare_cpu"].append((time.thread_time() - started_cpu) * 1000)
+del ledger_client._make_api_call
+
+import contentgen, platform
+figures["python"] = platform.python_version()
+figures["contentgen"] = contentgen.__file__
+figures["not_in_lambda"] = sorted(
+    name for name in sys.modules if name in ("local", "yaml") or name.startswith(("local.", "yaml."))
+)
+report.write(json.dumps(figures) + "\n")
+report.flush()
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -259,70 +353,46 @@ def equivalent_request() -> dict[str, Any]:
     }
 
 
-def warm(emulator_url: str, iterations: int) -> dict[str, float]:
-    """Handler vs bare SDK call, interleaved, in this process."""
-    import openai
+def warm(python: str, environment: dict[str, str], iterations: int, workdir: Path) -> dict[str, float]:
+    """Handler vs bare SDK call, interleaved, warm, in one child process under `python` (the
+    functions' runtime) loading story_segments from the read-only built text layer, as the
+    artifact's cold start does (same runtime site, function directory and environment)."""
+    layer = read_only_copy(HOST_LAYER, workdir / "warm")
+    runtime = runtime_site(python)
+    spec = functions()["StorySegmentsFunction"]
+    request_file = workdir / "warm_request.json"
+    request_file.write_text(json.dumps(equivalent_request()))
+    result = subprocess.run(
+        [python, "-s", "-c", WARM_CHILD, str(EVENT), str(request_file), str(spec.code_dir), spec.handler],
+        cwd=workdir,
+        env={
+            **artifact_environment(environment, spec.environment),
+            "BENCH_SYS_PATH": json.dumps([str(layer), str(runtime)]),
+            "BENCH_WARM_ITERATIONS": str(iterations),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"warm child failed:\n{result.stderr[-2000:]}")
+    reported: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    if not Path(reported["contentgen"]).is_relative_to(layer):
+        raise RuntimeError(f"the warm child loaded contentgen from {reported['contentgen']}, not {layer}")
+    if reported["not_in_lambda"]:
+        raise RuntimeError(f"the warm child loaded what the Lambda would not: {reported['not_in_lambda']}")
+    return warm_figures(reported)
 
-    from local.lambda_context import LocalLambdaContext
-    from local.runtime import load_handler
 
-    event = json.loads(EVENT.read_text())
-    handler = load_handler(functions()["StorySegmentsFunction"])
-    bare = openai.OpenAI(api_key="bench-key", base_url=f"{emulator_url}/api/v1", max_retries=0)
-    request: Any = equivalent_request()
-
-    def bare_call() -> None:
-        completion = bare.chat.completions.create(**request)
-        assert completion.choices[0].message.content
-
-    # The handler's own AWS requests (the spend ledger's budget Query and charge UpdateItem, sent by
-    # its own client, `contentgen.clients.dynamodb`), timed around each request: round trips to
-    # moto here, to DynamoDB in AWS, so they are reported apart from the code's own overhead.
-    from contentgen.clients.dynamodb import get_ledger_client
-
-    aws = {"calls": 0, "ms": 0.0, "cpu_ms": 0.0}
-
-    def timed_requests(send: Any) -> Any:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter(), time.thread_time()
-            try:
-                return send(*args, **kwargs)
-            finally:
-                aws["calls"] += 1
-                aws["ms"] += (time.perf_counter() - began[0]) * 1000
-                aws["cpu_ms"] += (time.thread_time() - began[1]) * 1000
-
-        return timed
-
-    handler_ms: list[float] = []
-    bare_ms: list[float] = []
-    aws_ms: list[float] = []
-    # CPU time of this thread: what the code computes, without the waits for moto and the emulator
-    # (steadier than wall time on a loaded machine).
-    handler_cpu: list[float] = []
-    bare_cpu: list[float] = []
-    aws_cpu: list[float] = []
-    aws_calls: list[int] = []
-    with quiet():
-        assert handler(event, LocalLambdaContext(function_name="bench"))["statusCode"] == 200
-        bare_call()
-        ledger_client = get_ledger_client()  # the container's client, built by the first call
-        ledger_client._make_api_call = timed_requests(ledger_client._make_api_call)  # type: ignore[method-assign]
-        for _ in range(iterations):
-            aws["calls"], aws["ms"], aws["cpu_ms"] = 0, 0.0, 0.0
-            started, started_cpu = time.perf_counter(), time.thread_time()
-            response = handler(event, LocalLambdaContext(function_name="bench"))
-            handler_ms.append((time.perf_counter() - started) * 1000)
-            handler_cpu.append((time.thread_time() - started_cpu) * 1000)
-            aws_ms.append(aws["ms"])
-            aws_cpu.append(aws["cpu_ms"])
-            aws_calls.append(int(aws["calls"]))
-            assert response["statusCode"] == 200
-            started, started_cpu = time.perf_counter(), time.thread_time()
-            bare_call()
-            bare_ms.append((time.perf_counter() - started) * 1000)
-            bare_cpu.append((time.thread_time() - started_cpu) * 1000)
-        del ledger_client._make_api_call  # the class's again
+def warm_figures(reported: dict[str, Any]) -> dict[str, float]:
+    """The warm medians from the child's per-invocation lists: own overhead = median(handler - AWS
+    requests) - median(bare call), in wall and in CPU time of the thread."""
+    handler_ms: list[float] = reported["handler_ms"]
+    handler_cpu: list[float] = reported["handler_cpu"]
+    aws_ms: list[float] = reported["aws_ms"]
+    aws_cpu: list[float] = reported["aws_cpu"]
+    bare_ms: list[float] = reported["bare_ms"]
+    bare_cpu: list[float] = reported["bare_cpu"]
     handler_median = statistics.median(handler_ms)
     bare_median = statistics.median(bare_ms)
     own = [total - spent for total, spent in zip(handler_ms, aws_ms, strict=True)]
@@ -333,7 +403,7 @@ def warm(emulator_url: str, iterations: int) -> dict[str, float]:
         "overhead_median_ms": handler_median - bare_median,
         "handler_p90_ms": statistics.quantiles(handler_ms, n=10)[-1],
         "bare_p90_ms": statistics.quantiles(bare_ms, n=10)[-1],
-        "aws_calls_median": statistics.median(aws_calls),
+        "aws_calls_median": statistics.median(reported["aws_calls"]),
         "aws_median_ms": statistics.median(aws_ms),
         "own_overhead_median_ms": statistics.median(own) - bare_median,
         "handler_cpu_median_ms": statistics.median(handler_cpu),
@@ -527,6 +597,20 @@ def layer_sizes() -> list[tuple[str, float, float]]:
     return sizes
 
 
+def artifact_environment(environment: dict[str, str], function_environment: dict[str, str]) -> dict[str, str]:
+    """The built artifact's environment (cold start and warm): the bench's, the function's own
+    variables from the template, then the local endpoints (moto, the emulator, the parameters
+    extension) and no bytecode written (the layer is read-only, as /opt is)."""
+    return {
+        **environment,
+        **{key: value for key, value in function_environment.items() if value},
+        "OPENROUTER_BASE_URL": environment["OPENROUTER_BASE_URL"],
+        "AWS_ENDPOINT_URL": environment["AWS_ENDPOINT_URL"],
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"],
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
 def artifact_cold_starts(
     python: str,
     environment: dict[str, str],
@@ -543,14 +627,7 @@ def artifact_cold_starts(
     spec = functions()["StorySegmentsFunction"]
     request_file = workdir / "floor_request.json"
     request_file.write_text(json.dumps(equivalent_request()))
-    artifact_env = {
-        **environment,
-        **{key: value for key, value in spec.environment.items() if value},
-        "OPENROUTER_BASE_URL": environment["OPENROUTER_BASE_URL"],
-        "AWS_ENDPOINT_URL": environment["AWS_ENDPOINT_URL"],
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"],
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    artifact_env = artifact_environment(environment, spec.environment)
     # Lambda's order: /var/task (the function), the layer in /opt/python, then the runtime's boto3.
     variants = {
         "artifact": ColdVariant(
@@ -612,6 +689,16 @@ PHASE_ORDER = [
 ]
 
 
+def python_version(python: str) -> str:
+    """`python`'s version and machine, e.g. "3.13.1 x86_64"."""
+    return subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version(), platform.machine())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def print_artifact(
     python: str, artifact: dict[str, list[dict[str, float]]], cold_runs: int, aws_latency_ms: float
 ) -> list[Goal]:
@@ -627,14 +714,8 @@ def print_artifact(
             ("floor", floor),
         ]
     )
-    version = subprocess.run(
-        [python, "-c", "import platform; print(platform.python_version(), platform.machine())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
     print(
-        f"story_segments from the built text layer, Python {version} ({cold_runs} fresh processes "
+        f"story_segments from the built text layer, Python {python_version(python)} ({cold_runs} fresh processes "
         "each, interleaved, medians)"
     )
     print(
@@ -697,8 +778,11 @@ def print_artifact(
     return goals
 
 
-def print_warm(warm_figures: dict[str, float], iterations: int, aws_latency_ms: float) -> list[Goal]:
-    """The warm figures: handler against the bare SDK call, AWS requests apart; their goals."""
+def print_warm(
+    python: str, warm_figures: dict[str, float], iterations: int, aws_latency_ms: float
+) -> list[Goal]:
+    """The warm figures (`warm`: the built layer under `python`): handler against the bare SDK
+    call, AWS requests apart; their goals."""
     goals = [
         Goal(
             "warm: the code's own overhead, median, wall",
@@ -720,7 +804,15 @@ def print_warm(warm_figures: dict[str, float], iterations: int, aws_latency_ms: 
             WARM_AWS_REQUESTS_GOAL,
         ),
     ]
-    print(f"\nwarm, {iterations} interleaved invocations:")
+    print(
+        f"\nwarm: story_segments from the built text layer, Python {python_version(python)}, "
+        f"{iterations} interleaved invocations (medians):"
+    )
+    print(
+        "  one process, as a warm container: the read-only layer, the runtime's boto3/botocore, the function's\n"
+        "  directory and environment as in the cold start; after 5 warm-up rounds, each invocation then the bare\n"
+        "  openai call with the same request to the same emulator"
+    )
     print(
         f"  handler median {warm_figures['handler_median_ms']:.3f} ms (p90 {warm_figures['handler_p90_ms']:.3f})"
     )
@@ -777,7 +869,10 @@ def main() -> int:
     if python is None:
         raise SystemExit(f"make bench {NEEDS_313}")
     if not (HOST_LAYER / "python").exists():
-        raise SystemExit("make bench needs the host-platform text layer: run `make build-host`")
+        raise SystemExit(
+            "make bench (--artifact-only and --warm-only too) needs the host-platform text layer: "
+            "run `make build-host`"
+        )
 
     os.environ.update(AWS_TEST_ENV)
     # moto in a process of its own: this process's figures are then our code's, not moto's threads'.
@@ -807,11 +902,8 @@ def main() -> int:
             os.environ.update(environment)
             EmulatorControl(emulator_url).reset()
             if args.warm_only:
-                return report(
-                    print_warm(
-                        warm(emulator_url, args.warm_iterations), args.warm_iterations, args.aws_latency_ms
-                    )
-                )
+                warm_figures = warm(python, environment, args.warm_iterations, Path(scratch))
+                return report(print_warm(python, warm_figures, args.warm_iterations, args.aws_latency_ms))
             baseline = (
                 BASELINE if (BASELINE / "TextLayer" / "python").exists() and not args.no_baseline else None
             )
@@ -848,7 +940,7 @@ def main() -> int:
             for _ in range(args.cold_runs):
                 for name in runs:
                     runs[name].append(cold_start(checkout[name], Path(scratch)))
-            warm_figures = warm(emulator_url, args.warm_iterations)
+            warm_figures = warm(python, environment, args.warm_iterations, Path(scratch))
             # Before the sets (emulator latency) and the storm (429s, open breakers) change the stage.
             overhead_figures = aws_overhead(args.overhead_generations)
             sets_figures = sets_wall_time(emulator_url, args.set_runs)
@@ -875,7 +967,7 @@ def main() -> int:
         print(f"{label:34}{median_of(ours, key):>12.1f}{median_of(naive, key):>12.1f}")
     goals.append(Goal("cold start ratio, contentgen / naive", ratio, 0.60))
     print(f"cold start ratio (import + first request): {ratio:.2f}  {goals[-1].mark()}")
-    goals += print_warm(warm_figures, args.warm_iterations, args.aws_latency_ms)
+    goals += print_warm(python, warm_figures, args.warm_iterations, args.aws_latency_ms)
     print(f"\nstory_segments_in_sets, emulator answering after 400 ms ({args.set_runs} runs each, medians):")
     print(f"  one set   {sets_figures['one_ms']:8.1f} ms")
     print(
