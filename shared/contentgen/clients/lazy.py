@@ -29,6 +29,11 @@ class LazySingleton(Generic[T]):
                 self._instance = self._build()
             return self._instance
 
+    @property
+    def built(self) -> bool:
+        """Whether an instance is cached (the next `get()` is the warm path)."""
+        return self._instance is not None
+
     def reset(self) -> None:
         with self._lock:
             self._instance = None

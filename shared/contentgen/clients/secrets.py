@@ -20,8 +20,8 @@ import http.client
 import json
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -68,13 +68,12 @@ def _ssm_provider() -> SSMProvider:
 
 def reset_ssm_provider() -> None:
     """Forget the SSM provider and its cache, and any key read ahead (tests; a new endpoint; a
-    SnapStart restore: the next container's first generation reads ahead again)."""
-    global _provider, _prefetch_started
+    SnapStart restore)."""
+    global _provider
     with _provider_lock:
         _provider = None
     with _prefetch_lock:
         _prefetched.clear()
-        _prefetch_started = False
 
 
 EXTENSION_PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -141,43 +140,42 @@ def _read_parameter(param_name: str) -> object:
         raise _ParameterReadError(type(exc.__cause__ or exc).__name__) from None
 
 
-# Provider keys a generation may need: read ahead at the start of a container's first generation.
-PROVIDER_KEYS = (OPENROUTER_API_KEY, GOOGLE_API_KEY)
+# parameter name -> a read started ahead of use (`read_ahead`), until `read_api_key` takes it
 _prefetch_lock = threading.Lock()
-_prefetch_started = False
-# parameter name -> the read started ahead of use, until `read_api_key` takes it
 _prefetched: dict[str, Future[object]] = {}
 
 
-def prefetch_api_keys(specs: tuple[SecretSpec, ...] = PROVIDER_KEYS) -> None:
-    """Start reading, once per container, each of `specs` that has an SSM parameter configured
-    (the function's `*_PARAM` variable: a function is given only the keys it uses), each in a
-    thread of its own, so the read's round trip to SSM overlaps the request's other work (the
-    spend ledger's DynamoDB requests) instead of adding to the first request's latency.
+def read_ahead(spec: SecretSpec) -> Callable[[], None] | None:
+    """Start reading `spec` from SSM in a thread of its own, so that the read's round trip overlaps
+    other work (the call policy starts it before the spend ledger's reservation, for a client not
+    built yet); `read_api_key` takes the value, or the failure, when the key is needed, waiting for
+    a read still in flight. Nothing is logged or registered here: a failed read is reported by the
+    `read_api_key` that takes it, as if it had read itself.
 
-    `read_api_key` takes the value (or the failure) when the key is first needed, waiting for a
-    read still in flight; `drop_prefetched` discards what the invocation did not take, so a value
-    read ahead is never used by a later invocation. Nothing is logged or registered here: a failed
-    read is reported by the `read_api_key` that takes it, as if it had read itself. No-op for keys
-    from the environment (locally) and after the container's first call."""
-    global _prefetch_started
+    Returns the function that discards the value if nobody took it (call it when the work that
+    could need the key is over, so a value read ahead never serves later work); None when nothing
+    was started: the key comes from the environment, or a read of it is already in flight."""
+    try:
+        param_name: str | None = getattr(get_settings(), spec.param_setting)
+    except ConfigurationError:
+        return None  # the caller's own read names the variable
+    if param_name is None:
+        return None
+    pending: Future[object] = Future()
     with _prefetch_lock:
-        if _prefetch_started:
-            return
-        _prefetch_started = True
-        try:
-            settings = get_settings()
-        except ConfigurationError:
-            return  # the route answers 503 naming the variable when it needs a setting
-        for spec in specs:
-            param_name: str | None = getattr(settings, spec.param_setting)
-            if param_name is None or param_name in _prefetched:
-                continue
-            pending: Future[object] = Future()
-            _prefetched[param_name] = pending
-            threading.Thread(
-                target=_read_into, args=(param_name, pending), name=f"prefetch {spec.label}", daemon=True
-            ).start()
+        if param_name in _prefetched:
+            return None
+        _prefetched[param_name] = pending
+    threading.Thread(
+        target=_read_into, args=(param_name, pending), name=f"read ahead {spec.label}", daemon=True
+    ).start()
+
+    def discard() -> None:
+        with _prefetch_lock:
+            if _prefetched.get(param_name) is pending:
+                del _prefetched[param_name]
+
+    return discard
 
 
 def _read_into(param_name: str, pending: Future[object]) -> None:
@@ -185,14 +183,6 @@ def _read_into(param_name: str, pending: Future[object]) -> None:
         pending.set_result(_read_parameter(param_name))
     except BaseException as exc:  # handed to the reader, raised there
         pending.set_exception(exc)
-
-
-def drop_prefetched() -> None:
-    """Forget every key read ahead and not taken (end of the invocation that started the reads)."""
-    if not _prefetched:
-        return
-    with _prefetch_lock:
-        _prefetched.clear()
 
 
 def _take_prefetched(param_name: str) -> Future[object] | None:
@@ -203,8 +193,9 @@ def _take_prefetched(param_name: str) -> Future[object] | None:
 def read_api_key(spec: SecretSpec) -> str:
     """Return the key, from SSM when a parameter name is configured, else from the environment.
 
-    A read started ahead by `prefetch_api_keys` is taken (waited for when still in flight)
-    instead of reading again. Raises `SecretUnavailableError` naming the parameter."""
+    A read started by `read_ahead` is taken (waited for when still in flight: it has the timeouts
+    of a read made here) instead of reading again. Raises `SecretUnavailableError` naming the
+    parameter."""
     param_name: str | None = getattr(get_settings(), spec.param_setting)
     if param_name is None:
         local_value = os.environ.get(spec.env_var, "").strip()
@@ -218,17 +209,7 @@ def read_api_key(spec: SecretSpec) -> str:
 
     pending = _take_prefetched(param_name)
     try:
-        # The read ahead has the same timeout as a read here; the margin covers its thread's start.
-        value = (
-            pending.result(timeout=get_settings().ssm_timeout_seconds + 1.0)
-            if pending is not None
-            else _read_parameter(param_name)
-        )
-    except FutureTimeout:
-        logger.warning("could not read API key from SSM", extra={"parameter": param_name, "cause": "timeout"})
-        raise SecretUnavailableError(
-            f"{spec.label} unavailable: could not read SSM parameter {param_name}"
-        ) from None
+        value = pending.result() if pending is not None else _read_parameter(param_name)
     except _ParameterReadError as exc:
         # The cause may be AccessDenied, ParameterNotFound, a timeout: log its class only.
         logger.warning("could not read API key from SSM", extra={"parameter": param_name, "cause": exc.cause})

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -38,7 +39,7 @@ from google.genai import _interactions as interactions_errors
 from google.genai import errors, types
 
 from contentgen.clients.lazy import LazySingleton
-from contentgen.clients.secrets import GOOGLE_API_KEY, read_api_key
+from contentgen.clients.secrets import GOOGLE_API_KEY, read_ahead, read_api_key
 from contentgen.config import Settings, get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.model_gone import gone_model, refused_model
@@ -336,6 +337,10 @@ class _Connector:
 
     def reset(self) -> None:
         reset_genai_client()
+
+    def read_ahead(self) -> Callable[[], None] | None:
+        """The key's SSM read started now when the client is not built yet (`secrets.read_ahead`)."""
+        return None if _client.built else read_ahead(GOOGLE_API_KEY)
 
 
 # Seconds a request waits for another request's first contact with a model (`ProviderCaller`): a

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 import httpx2
@@ -18,7 +19,7 @@ import openai
 from openai import OpenAI
 
 from contentgen.clients.lazy import LazySingleton
-from contentgen.clients.secrets import OPENROUTER_API_KEY, read_api_key
+from contentgen.clients.secrets import OPENROUTER_API_KEY, read_ahead, read_api_key
 from contentgen.config import get_settings
 from contentgen.connectors.http import pooled_transport
 from contentgen.connectors.transport import transport_failure
@@ -384,6 +385,10 @@ class _Connector:
 
     def reset(self) -> None:
         reset_openai_client()
+
+    def read_ahead(self) -> Callable[[], None] | None:
+        """The key's SSM read started now when the client is not built yet (`secrets.read_ahead`)."""
+        return None if _client.built else read_ahead(OPENROUTER_API_KEY)
 
 
 openrouter = ProviderCaller(PROVIDER, _Connector(), classify_openai_error)

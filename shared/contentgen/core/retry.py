@@ -547,12 +547,51 @@ class ProviderCaller(Generic[ClientT]):
             raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
         deadline = current_deadline()
-        last_error: ProviderError | None = None
         # The container's "gone" memory steers a request to the models it does not remember gone;
         # a chain it would leave EMPTY is asked anyway (a preference, not a ban): Vertex's "was not
         # found or your project does not have access to it" and OpenRouter's "No endpoints found for
         # X." also answer passing conditions, and a refusal from memory alone would last the TTL.
         consult = new_work and any(gone_model_message(self.provider, m) is None for m in models)
+        # A container's first request: the key's read starts now, so its round trip overlaps the
+        # spend ledger's reservation (`before_request`) instead of following it. A connector may
+        # offer `read_ahead()`: it returns the function that discards a value nobody took.
+        read_ahead = getattr(self._connector, "read_ahead", None)
+        discard: Callable[[], None] | None = read_ahead() if read_ahead is not None else None
+        try:
+            return self._call_models(
+                operation,
+                models=models,
+                name=name,
+                prompt=prompt,
+                idempotent=idempotent,
+                wait=wait,
+                cost_bound=cost_bound,
+                new_work=new_work,
+                policy=policy,
+                deadline=deadline,
+                consult=consult,
+            )
+        finally:
+            if discard is not None:
+                discard()  # a key read ahead serves this call only
+
+    def _call_models(
+        self,
+        operation: Callable[[ClientT, Attempt], ResultT],
+        *,
+        models: Sequence[str],
+        name: str,
+        prompt: str | None,
+        idempotent: bool,
+        wait: bool,
+        cost_bound: Callable[[str], Decimal | None] | None,
+        new_work: bool,
+        policy: RetryPolicy,
+        deadline: Deadline,
+        consult: bool,
+    ) -> ResultT:
+        """`call`'s walk along the chain: each model's attempts (`_call_model`) until one answers."""
+        last_error: ProviderError | None = None
         with provider_span(f"## {self.provider} {name}", models[0]):
             for position, model in enumerate(models):
                 first_contact: threading.Event | None = None

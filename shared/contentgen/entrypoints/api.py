@@ -25,13 +25,21 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
+    OpenAPIResponseValidationMiddleware,
+    _is_or_contains_sequence,
     _request_body_to_args,
+    _validate_field,
 )
-from aws_lambda_powertools.event_handler.openapi.compat import _normalize_errors
+from aws_lambda_powertools.event_handler.openapi.compat import (
+    ModelField,
+    _normalize_errors,
+    get_missing_field_error,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from contentgen.config import get_settings
 from contentgen.core.deadline import Deadline, deadline_scope
@@ -185,6 +193,49 @@ class InvocationResolver(APIGatewayRestResolver):
             _current_event.reset(tokens[0])
 
 
+# The request body the entry point has parsed and bounded (`read_request`), with the text it put in
+# the proxy event: the request validation takes the parsed object instead of parsing that text again.
+_parsed_body: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar(
+    "contentgen_parsed_body", default=None
+)
+# Body parameters that take the whole body as one model (`Annotated[Model, Body(embed=False)]`, the
+# generation routes' shape): id -> whether, worked out once per parameter.
+_whole_body_models: dict[int, bool] = {}
+
+
+def _takes_whole_body(field: ModelField) -> bool:
+    known = _whole_body_models.get(id(field))
+    if known is None:
+        annotation = field.field_info.annotation
+        known = (
+            not getattr(field.field_info, "embed", None)
+            and isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+            and not getattr(annotation, "__pydantic_root_model__", False)
+            and not _is_or_contains_sequence(annotation)
+        )
+        _whole_body_models[id(field)] = known
+    return known
+
+
+def _validated_body(body_params: list[ModelField], body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Powertools' `_request_body_to_args`, for one parameter taking the whole body as a model
+    without its generic steps (embedding, sequence normalisation, the alias lookup): the same value
+    validated at the same location (`body`), the same "missing" error for no body."""
+    if len(body_params) != 1 or not _takes_whole_body(body_params[0]):
+        return _request_body_to_args(required_params=body_params, received_body=body)
+    field = body_params[0]
+    if body is None:
+        if field.required:
+            return {}, [get_missing_field_error(("body",))]
+        return {field.name: field.get_default()}, []
+    if isinstance(body, list) and body:
+        body = body[0]  # as Powertools does for a field that is not a sequence
+    errors: list[dict[str, Any]] = []
+    value = _validate_field(field=field, value=body, loc=("body",), existing_errors=errors)
+    return {field.name: value}, errors
+
+
 class _RequestValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, without its parsing of the query string, headers and
     cookies for a route that declares none of them (every generation route: a body only).
@@ -207,13 +258,40 @@ class _RequestValidation(OpenAPIRequestValidationMiddleware):
             return super().handler(app, next_middleware)
         values: dict[str, Any] = {}
         if dependant.body_params:
-            values, errors = _request_body_to_args(
-                required_params=dependant.body_params, received_body=self._get_body(app)
-            )
+            values, errors = _validated_body(dependant.body_params, self._body(app))
             if errors:
                 raise RequestValidationError(_normalize_errors(errors))
         app.context["_route_args"] = values
         return next_middleware(app)
+
+    def _body(self, app: Any) -> Any:
+        """The parsed body: the entry point's (`_parsed_body`) when the event carries the text it
+        wrote, else Powertools' parsing of the event (an event resolved by another path)."""
+        known = _parsed_body.get()
+        if known is not None and known[0] is app.current_event.get("body"):
+            return known[1]
+        return self._get_body(app)
+
+
+class _ResponseValidation(OpenAPIResponseValidationMiddleware):
+    """Powertools' response validation, without validating again an answer that is already an
+    instance of the route's return model (built, and so validated, by the service): it is
+    serialised as Powertools does after validating. Any other answer (a dict, a `Response`, a
+    subclass, a route with a custom validation status) goes through Powertools' own validation."""
+
+    def _handle_response(self, *, route: Any, response: Response[Any]) -> Response[Any]:
+        field = route.dependant.return_param
+        if (
+            field is not None
+            and type(response.body) is field.type_
+            and not field.field_info.metadata
+            and route.custom_response_validation_http_code is None
+            and isinstance(response.body, BaseModel)
+        ):
+            response.body = field.serialize(response.body, by_alias=True)
+            return response
+        result: Response[Any] = super()._handle_response(route=route, response=response)
+        return result
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -222,6 +300,10 @@ def create_app() -> APIGatewayRestResolver:
     app = InvocationResolver(enable_validation=True)
     # Powertools adds this middleware first in every route's stack (built on the route's first call).
     app._request_validation_middleware = _RequestValidation()  # type: ignore[no-untyped-call]
+    app._response_validation_middleware = _ResponseValidation(
+        validation_serializer=app._serializer,
+        has_response_validation_error=app._has_response_validation_error,
+    )
     # Generation routes: budget check before any provider request, spend charged, `usage` answered.
     app.use(middlewares=[spend_middleware])
 
@@ -467,13 +549,17 @@ def lambda_entrypoint(
                 result: dict[str, Any] = refused_request(exc)
             else:
                 idempotency_key = idempotency_key_of(proxy) if not direct and owner else None
-                result = (
-                    _idempotent_http(
-                        app, proxy, idempotency_key, context, request, owner=owner, on_replay=on_replay
+                parsed = _parsed_body.set((proxy["body"], request) if request is not None else None)
+                try:
+                    result = (
+                        _idempotent_http(
+                            app, proxy, idempotency_key, context, request, owner=owner, on_replay=on_replay
+                        )
+                        if idempotency_key and owner
+                        else app.resolve(proxy, context)
                     )
-                    if idempotency_key and owner
-                    else app.resolve(proxy, context)
-                )
+                finally:
+                    _parsed_body.reset(parsed)
         with_request_id(result, request_id)
         status = int(result.get("statusCode", 500))
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)

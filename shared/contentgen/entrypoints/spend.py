@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.event_handler import Response
 
 from contentgen.billing.meter import Meter, metered
-from contentgen.clients.secrets import drop_prefetched, prefetch_api_keys
 from contentgen.config import get_settings
 from contentgen.entrypoints.answers import is_rest_proxy_event
 from contentgen.errors import ContentgenError, ForbiddenError
@@ -164,9 +163,6 @@ def spend_middleware(
     event = app.current_event
     if event.http_method != "POST":
         return next_middleware(app)
-    # A container's first generation: its provider key is read while the reservation's budget
-    # Query is in flight, not after it (the request is valid: validation ran before this).
-    prefetch_api_keys()
     keys = charged_keys(event)
     reservations = Reservations(keys)
     with metered() as meter:
@@ -183,7 +179,6 @@ def spend_middleware(
                 raise
             raise _paid_internal_error(meter) from exc
         finally:
-            drop_prefetched()  # a key read ahead serves this request only
             paid = bool(meter.provider_requests or meter.cost_usd is not None)
             for api_key_id in keys:
                 holds = reservations.of(api_key_id)

@@ -132,65 +132,69 @@ def test_through_the_extension_any_failure_is_503_naming_the_parameter(
     assert KEY not in caught.value.message
 
 
-# Read ahead (`prefetch_api_keys`): a container's first generation reads its key while the spend
-# ledger's requests are in flight.
+# Read ahead (`read_ahead`): a container's first provider call reads its key while the spend
+# ledger's reservation is in flight.
 
 
 def test_a_key_read_ahead_is_taken_without_a_second_read(ssm: Any, extension: ParametersExtension) -> None:
     ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
 
-    secrets.prefetch_api_keys()
+    discard = secrets.read_ahead(OPENROUTER_API_KEY)
 
+    assert discard is not None
     assert read_api_key(OPENROUTER_API_KEY) == KEY
+    discard()  # nothing left to discard: the value was taken
     assert extension.requests == [PARAM]  # one read: the one started ahead
 
 
-def test_only_configured_keys_are_read_ahead_and_only_once_per_container(
-    ssm: Any, extension: ParametersExtension
-) -> None:
+def test_a_key_already_being_read_ahead_is_not_read_again(ssm: Any, extension: ParametersExtension) -> None:
     ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
 
-    secrets.prefetch_api_keys()  # GOOGLE_API_KEY_PARAM is not set: that key is not read
-    secrets.prefetch_api_keys()  # the container's second generation: nothing more
+    first = secrets.read_ahead(OPENROUTER_API_KEY)
+    second = secrets.read_ahead(OPENROUTER_API_KEY)
+
+    assert first is not None
+    assert second is None
     assert read_api_key(OPENROUTER_API_KEY) == KEY
-    secrets.prefetch_api_keys()
-
     assert extension.requests == [PARAM]
-    assert not secrets._prefetched
 
 
-def test_a_failed_read_ahead_is_raised_where_the_key_is_needed_naming_the_parameter(
+def test_a_failed_read_ahead_is_raised_where_the_key_is_needed_and_a_later_read_tries_again(
     ssm: Any, extension: ParametersExtension
 ) -> None:
     extension.fail_with = 500
-    secrets.prefetch_api_keys()
+    secrets.read_ahead(OPENROUTER_API_KEY)
 
     with pytest.raises(SecretUnavailableError) as caught:
         read_api_key(OPENROUTER_API_KEY)
 
     assert caught.value.status_code == 503
     assert PARAM in caught.value.message
-    assert extension.requests == [PARAM]  # not read a second time for the same request
+    assert extension.requests == [PARAM]  # not read a second time for the same need
+    extension.fail_with = None
+    ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
+    assert read_api_key(OPENROUTER_API_KEY) == KEY
+    assert extension.requests == [PARAM, PARAM]
 
 
-def test_a_key_read_ahead_and_not_taken_is_dropped_so_a_later_read_sees_a_rotated_value(
+def test_a_key_read_ahead_and_not_taken_is_discarded_so_a_later_read_sees_a_rotated_value(
     ssm: Any, extension: ParametersExtension
 ) -> None:
     ssm.put_parameter(Name=PARAM, Value=KEY, Type="SecureString")
-    secrets.prefetch_api_keys()
+    discard = secrets.read_ahead(OPENROUTER_API_KEY)
+    assert discard is not None
     secrets._prefetched[PARAM].result(timeout=10)  # the read ahead has finished
 
-    secrets.drop_prefetched()  # the invocation ended without needing the key
+    discard()  # the call that started it ended without needing the key (a budget refusal)
     ssm.put_parameter(Name=PARAM, Value="rotated-key-3", Type="SecureString", Overwrite=True)
 
     assert read_api_key(OPENROUTER_API_KEY) == "rotated-key-3"
     assert extension.requests == [PARAM, PARAM]
 
 
-def test_locally_nothing_is_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_from_the_environment_is_not_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
 
-    secrets.prefetch_api_keys()
-
+    assert secrets.read_ahead(OPENROUTER_API_KEY) is None
     assert not secrets._prefetched
     assert read_api_key(OPENROUTER_API_KEY) == KEY
