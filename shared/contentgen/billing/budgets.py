@@ -50,8 +50,23 @@ def for_storage(status_code: int, body: Any) -> Any:
     return {**body, "message": STORED_BUDGET_MESSAGE}
 
 
+# The last day formatted: (its first second, a microsecond before its end, "YYYY-MM-DD"), both in
+# epoch seconds; a timestamp within the last microsecond (which `datetime` may round up to the next
+# day) is formatted afresh.
+_last_day: tuple[float, float, str] | None = None
+
+
 def utc_day(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    """The UTC date of `timestamp` (epoch seconds) as YYYY-MM-DD."""
+    global _last_day
+    known = _last_day
+    if known is not None and known[0] <= timestamp < known[1]:
+        return known[2]
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    start = moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    day = moment.strftime("%Y-%m-%d")
+    _last_day = (start, start + 86400 - 1e-6, day)
+    return day
 
 
 def seconds_until_midnight(timestamp: float) -> float:

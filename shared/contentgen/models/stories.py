@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from contentgen.models.common import (
     CharacterRef,
@@ -59,6 +59,8 @@ class StoryReply(ReplyModel):
 
 
 class ChunkedStoryRequest(RequestModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     prompt: Prompt
     segment_count: int = Field(ge=1, le=200, description="How many segments in all, 1 to 200.")
     chunk_size: int = Field(10, ge=1, le=25, description="Segments generated per request, 1 to 25.")
@@ -70,6 +72,8 @@ class ChunkedStoryRequest(RequestModel):
 
 
 class StorySetsRequest(RequestModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     prompt: Prompt
     set_count: int = Field(ge=1, le=10, description="How many alternative sets, 1 to 10.")
     segments_per_set: int = Field(ge=1, le=20, description="Segments in each set, 1 to 20.")
@@ -81,6 +85,8 @@ class StorySetsRequest(RequestModel):
 
 
 class StorySet(ResponseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     index: int
     angle: str = Field(description="The take this set was asked to give on the prompt.")
     title: str
@@ -88,12 +94,16 @@ class StorySet(ResponseModel):
 
 
 class StorySetsResponse(ResponseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     sets: list[StorySet]
     model: str
     usage: Usage | None = usage_field()
 
 
 class CharacterSheet(ReplyModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     name: Annotated[str, SoftMaxLength(80)] = Field(pattern=NON_BLANK)
     look: Annotated[str, SoftMaxLength(400)] = Field(
         pattern=NON_BLANK,
@@ -103,12 +113,16 @@ class CharacterSheet(ReplyModel):
 
 
 class ChunkPlan(ReplyModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     summary: Annotated[str, SoftMaxLength(600)] = Field(
         pattern=NON_BLANK, description="What happens in this part of the story."
     )
 
 
 class StoryOutline(ReplyModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     title: Annotated[str, SoftMaxLength(200)] = Field(
         pattern=NON_BLANK, description="In the requested language."
     )
@@ -128,6 +142,8 @@ class StoryOutline(ReplyModel):
 
 
 class ChunkReply(ReplyModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: only its own function uses it
+
     segments: list[SegmentReply] = Field(description="This part's beats, continuing the story.")
     story_so_far: Annotated[str, SoftMaxLength(1500)] = Field(
         pattern=NON_BLANK,

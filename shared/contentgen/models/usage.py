@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from contentgen.models.common import ResponseModel
 
@@ -28,11 +28,15 @@ def usage_field() -> Any:
 
 
 class FunctionSpend(ResponseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: GET /usage's
+
     requests: int = Field(description="Invocations charged (each ran its provider requests).")
     cost_usd: float = Field(description="USD.")
 
 
 class DaySpend(ResponseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: GET /usage's
+
     day: str = Field(description="UTC date, YYYY-MM-DD.")
     requests: int
     provider_requests: int
@@ -45,6 +49,7 @@ class DaySpend(ResponseModel):
 class UsageReport(ResponseModel):
     """`GET /usage`: the calling API key's spend today (UTC) and over the last 30 days."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: GET /usage's
     api_key_id: str = Field(description="The API key's id (API Gateway's, never the key itself).")
     day: str = Field(description="Today, UTC, YYYY-MM-DD.")
     daily_budget_usd: float = Field(description="The key's own budget, else the default.")
