@@ -193,29 +193,17 @@ class InvocationResolver(APIGatewayRestResolver):
             _current_event.reset(tokens[0])
 
 
-# The request body the entry point has parsed and bounded (`read_request`), with the text it put in
-# the proxy event: the request validation takes the parsed object instead of parsing that text again.
-_parsed_body: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar(
-    "contentgen_parsed_body", default=None
-)
-# Body parameters that take the whole body as one model (`Annotated[Model, Body(embed=False)]`, the
-# generation routes' shape): id -> whether, worked out once per parameter.
-_whole_body_models: dict[int, bool] = {}
-
-
 def _takes_whole_body(field: ModelField) -> bool:
-    known = _whole_body_models.get(id(field))
-    if known is None:
-        annotation = field.field_info.annotation
-        known = (
-            not getattr(field.field_info, "embed", None)
-            and isinstance(annotation, type)
-            and issubclass(annotation, BaseModel)
-            and not getattr(annotation, "__pydantic_root_model__", False)
-            and not _is_or_contains_sequence(annotation)
-        )
-        _whole_body_models[id(field)] = known
-    return known
+    """Whether `field` takes the whole body as one model (`Annotated[Model, Body(embed=False)]`,
+    the generation routes' shape; worked out per request: 3 µs, and nothing to go stale)."""
+    annotation = field.field_info.annotation
+    return bool(
+        not getattr(field.field_info, "embed", None)
+        and isinstance(annotation, type)
+        and issubclass(annotation, BaseModel)
+        and not getattr(annotation, "__pydantic_root_model__", False)
+        and not _is_or_contains_sequence(annotation)
+    )
 
 
 def _validated_body(body_params: list[ModelField], body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -258,26 +246,32 @@ class _RequestValidation(OpenAPIRequestValidationMiddleware):
             return super().handler(app, next_middleware)
         values: dict[str, Any] = {}
         if dependant.body_params:
-            values, errors = _validated_body(dependant.body_params, self._body(app))
+            # Powertools' own parsing of the event's body: over HTTP, the canonical JSON the entry
+            # point wrote (keys sorted, so errors about unknown fields come in that order).
+            values, errors = _validated_body(dependant.body_params, self._get_body(app))
             if errors:
                 raise RequestValidationError(_normalize_errors(errors))
         app.context["_route_args"] = values
         return next_middleware(app)
 
-    def _body(self, app: Any) -> Any:
-        """The parsed body: the entry point's (`_parsed_body`) when the event carries the text it
-        wrote, else Powertools' parsing of the event (an event resolved by another path)."""
-        known = _parsed_body.get()
-        if known is not None and known[0] is app.current_event.get("body"):
-            return known[1]
-        return self._get_body(app)
+
+def _validated_by_construction(model: type[BaseModel]) -> bool:
+    """Whether validating an instance of `model` would only hand it back: pydantic does not
+    validate a model instance again (`revalidate_instances` "never", its default) except through
+    the model's own model validators, which run on instances too."""
+    return (
+        model.model_config.get("revalidate_instances", "never") == "never"
+        and not model.__pydantic_decorators__.model_validators
+    )
 
 
 class _ResponseValidation(OpenAPIResponseValidationMiddleware):
     """Powertools' response validation, without validating again an answer that is already an
-    instance of the route's return model (built, and so validated, by the service): it is
-    serialised as Powertools does after validating. Any other answer (a dict, a `Response`, a
-    subclass, a route with a custom validation status) goes through Powertools' own validation."""
+    instance of the route's return model (built, and so validated, by the service) when that
+    validation would only hand it back (`_validated_by_construction`): it is serialised as
+    Powertools does after validating. Any other answer (a dict, a `Response`, a subclass, a model
+    with model validators or `revalidate_instances`, a route with a custom validation status) goes
+    through Powertools' own validation."""
 
     def _handle_response(self, *, route: Any, response: Response[Any]) -> Response[Any]:
         field = route.dependant.return_param
@@ -287,6 +281,7 @@ class _ResponseValidation(OpenAPIResponseValidationMiddleware):
             and not field.field_info.metadata
             and route.custom_response_validation_http_code is None
             and isinstance(response.body, BaseModel)
+            and _validated_by_construction(type(response.body))
         ):
             response.body = field.serialize(response.body, by_alias=True)
             return response
@@ -549,17 +544,13 @@ def lambda_entrypoint(
                 result: dict[str, Any] = refused_request(exc)
             else:
                 idempotency_key = idempotency_key_of(proxy) if not direct and owner else None
-                parsed = _parsed_body.set((proxy["body"], request) if request is not None else None)
-                try:
-                    result = (
-                        _idempotent_http(
-                            app, proxy, idempotency_key, context, request, owner=owner, on_replay=on_replay
-                        )
-                        if idempotency_key and owner
-                        else app.resolve(proxy, context)
+                result = (
+                    _idempotent_http(
+                        app, proxy, idempotency_key, context, request, owner=owner, on_replay=on_replay
                     )
-                finally:
-                    _parsed_body.reset(parsed)
+                    if idempotency_key and owner
+                    else app.resolve(proxy, context)
+                )
         with_request_id(result, request_id)
         status = int(result.get("statusCode", 500))
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
