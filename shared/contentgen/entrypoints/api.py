@@ -101,6 +101,15 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "invalid_request", f"invalid request: {summary}", errors=errors)
 
 
+def _is_response_failure(exc: RequestValidationError) -> bool:
+    """Whether Powertools raised `exc` for the route's ANSWER (its response validation, without
+    `response_validation_error_http_code`, reports errors located under "response")."""
+    return any(
+        isinstance(problem.get("loc"), list | tuple) and problem["loc"][:1] in (("response",), ["response"])
+        for problem in exc.errors()
+    )
+
+
 def _answer_code(response: Mapping[str, Any]) -> str | None:
     """The `code` (and, for a 422, the first field) of an error answer, for its log line."""
     try:
@@ -304,6 +313,14 @@ def create_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
+        if _is_response_failure(exc):
+            # Powertools reports an answer that fails the route's response model as a request
+            # validation error (`loc` starting with "response"): it is our fault, not the caller's.
+            logger.error(
+                "answer failed its response model",
+                extra={"errors": [_field_name(problem.get("loc")) for problem in exc.errors()][:10]},
+            )
+            return error_response(500, "internal_error", "internal error")
         return _validation_response(exc)
 
     @app.exception_handler(ContentgenError)  # type: ignore[untyped-decorator]

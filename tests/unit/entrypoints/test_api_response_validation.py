@@ -75,4 +75,6 @@ def test_a_model_that_checks_its_instances_is_still_validated(
 
     answer = app.resolve(_event(), lambda_context)
 
-    assert answer["statusCode"] != 200
+    # Our answer broke our own model: a 500 with the generic message, not a 422 blaming the caller.
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"])["code"] == "internal_error"
