@@ -11,9 +11,9 @@ Lambda functions", https://docs.aws.amazon.com/systems-manager/latest/userguide/
 Keys are read on first use, never at import; a connector whose client is not built yet has its
 key's read started a little ahead (`read_ahead`, from the call policy, before the spend ledger's
 reservation), in a thread, so that the read's round trip overlaps the reservation's. The
-connectors keep the built client, so a warm container makes no SSM call at all; a connector reset (rotation, rejected key) reads again with
-`force_fetch` so a rotated value is seen at once. Failures raise `SecretUnavailableError` naming the
-parameter and are never cached.
+connectors keep the built client, so a warm container makes no SSM call at all; a connector reset
+(rotation, rejected key) reads again with `force_fetch` so a rotated value is seen at once.
+Failures raise `SecretUnavailableError` naming the parameter and are never cached.
 """
 
 from __future__ import annotations

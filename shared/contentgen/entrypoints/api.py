@@ -104,10 +104,11 @@ def _validation_response(exc: RequestValidationError) -> Response[str]:
 def _is_response_failure(exc: RequestValidationError) -> bool:
     """Whether Powertools raised `exc` for the route's ANSWER (its response validation, without
     `response_validation_error_http_code`, reports errors located under "response")."""
-    return any(
-        isinstance(problem.get("loc"), list | tuple) and problem["loc"][:1] in (("response",), ["response"])
-        for problem in exc.errors()
-    )
+    for problem in exc.errors():
+        location = problem.get("loc")
+        if isinstance(location, list | tuple) and location and location[0] == "response":
+            return True
+    return False
 
 
 def _answer_code(response: Mapping[str, Any]) -> str | None:
