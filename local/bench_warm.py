@@ -141,7 +141,6 @@ def instrument() -> None:
     _function(stories, "generate_story_segments", "service: story segments")
     _function(structured, "generate_structured", "structured: request built")
     _function(structured, "parse_reply", "structured: reply parsed and validated")
-    _function(structured, "_report_soft", "structured: soft-limit report")
     _function(schema, "strict_json_schema", "structured: schema (cached)")
     _function(completions, "complete_chat", "call: complete_chat")
     _function(completions, "_cost_bound", "call: cost bound")

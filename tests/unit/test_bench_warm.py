@@ -49,3 +49,21 @@ def test_the_timed_children_import_nothing_the_lambda_would_not() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module.split(".")[0])
         assert not imported & {"local", "yaml"}, imported
+
+
+def test_the_warm_figures_of_several_processes_are_their_medians_with_each_process_shown() -> None:
+    from local.bench import combined_warm_figures
+
+    runs = [
+        {"own_overhead_median_ms": 1.2, "own_overhead_cpu_median_ms": 1.1, "aws_calls_median": 2.0},
+        {"own_overhead_median_ms": 0.9, "own_overhead_cpu_median_ms": 0.8, "aws_calls_median": 2.0},
+        {"own_overhead_median_ms": 1.0, "own_overhead_cpu_median_ms": 1.3, "aws_calls_median": 2.0},
+    ]
+
+    combined = combined_warm_figures(runs)
+
+    assert combined["own_overhead_median_ms"] == 1.0
+    assert combined["own_overhead_cpu_median_ms"] == 1.1
+    assert combined["aws_calls_median"] == 2.0
+    assert combined["own_overhead_runs_ms"] == [1.2, 0.9, 1.0]
+    assert combined["own_overhead_cpu_runs_ms"] == [1.1, 0.8, 1.3]

@@ -105,6 +105,10 @@ class CircuitSnapshot:
     probe_lease_expiry: float | None = None
 
 
+# Frozen, so one instance serves every read of a closed breaker (no object built per call).
+_CLOSED_SNAPSHOT = CircuitSnapshot(CLOSED)
+
+
 class CircuitStore(Protocol):
     """Where the open / half-open state of each breaker lives (`name` is provider#model)."""
 
@@ -126,7 +130,7 @@ class LocalCircuitStore:
 
     def read(self, name: str) -> CircuitSnapshot:
         with self._lock:
-            return self._states.get(name, CircuitSnapshot(CLOSED))
+            return self._states.get(name, _CLOSED_SNAPSHOT)
 
     def open(self, name: str, opened_at: float, failures: int) -> None:
         with self._lock:
@@ -136,7 +140,7 @@ class LocalCircuitStore:
         """The same rule as the DynamoDB condition: open and unclaimed, or a lapsed probe lease."""
         now = self._clock()
         with self._lock:
-            current = self._states.get(name, CircuitSnapshot(CLOSED))
+            current = self._states.get(name, _CLOSED_SNAPSHOT)
             unclaimed = current.state == OPEN and current.opened_at == opened_at
             lapsed = current.state == HALF_OPEN and (current.probe_lease_expiry or 0) <= now
             if not (unclaimed or lapsed):
@@ -146,7 +150,7 @@ class LocalCircuitStore:
 
     def close(self, name: str) -> None:
         with self._lock:
-            self._states[name] = CircuitSnapshot(CLOSED)
+            self._states[name] = _CLOSED_SNAPSHOT
 
     def reopen(self, name: str, opened_at: float) -> None:
         self.open(name, opened_at, 0)
@@ -211,6 +215,9 @@ class Permit:
     provider_probe: bool = False
 
 
+_NO_PROBE = Permit(probe=False)  # frozen: the one permit of every call to a closed breaker
+
+
 class CircuitBreaker:
     def __init__(
         self,
@@ -259,7 +266,7 @@ class CircuitBreaker:
         )
 
     def state(self) -> str:
-        return self._safe(lambda: self._store.read(self.name), CircuitSnapshot(CLOSED)).state
+        return self._safe(lambda: self._store.read(self.name), _CLOSED_SNAPSHOT).state
 
     def admit(self) -> Permit:
         """Leave to call, or `CircuitOpenError` while open (or while another caller probes).
@@ -274,12 +281,14 @@ class CircuitBreaker:
         except CircuitOpenError:
             self._provider_breaker._release_own(provider_permit)
             raise
+        if not own.probe and not provider_permit.probe:
+            return _NO_PROBE
         return Permit(probe=own.probe, provider_probe=provider_permit.probe)
 
     def _admit_own(self) -> Permit:
-        snapshot = self._safe(lambda: self._store.read(self.name), CircuitSnapshot(CLOSED))
+        snapshot = self._safe(lambda: self._store.read(self.name), _CLOSED_SNAPSHOT)
         if snapshot.state == CLOSED:
-            return Permit(probe=False)
+            return _NO_PROBE
         now = self._clock()
         if snapshot.state == OPEN and now < self._closed_until(snapshot):
             raise self._open_error(self._closed_until(snapshot) - now)
@@ -294,7 +303,8 @@ class CircuitBreaker:
 
     def succeeded(self, permit: Permit) -> None:
         if self._provider_breaker is not None:
-            self._provider_breaker._succeeded_own(Permit(probe=permit.provider_probe), self.model)
+            provider_permit = Permit(probe=True) if permit.provider_probe else _NO_PROBE
+            self._provider_breaker._succeeded_own(provider_permit, self.model)
         self._succeeded_own(permit, self.model)
 
     def failed(self, permit: Permit) -> None:
@@ -316,7 +326,7 @@ class CircuitBreaker:
 
     def _release_own(self, permit: Permit) -> None:
         if permit.probe:
-            snapshot = self._safe(lambda: self._store.read(self.name), CircuitSnapshot(CLOSED))
+            snapshot = self._safe(lambda: self._store.read(self.name), _CLOSED_SNAPSHOT)
             opened_at = snapshot.opened_at if snapshot.opened_at is not None else self._clock()
             self._safe(lambda: self._store.reopen(self.name, opened_at), None)
 

@@ -528,6 +528,7 @@ class ProviderCaller(Generic[ClientT]):
         wait: bool = True,
         cost_bound: Callable[[str], Decimal | None] | None = None,
         new_work: bool = True,
+        review: Callable[[ResultT, Attempt], None] | None = None,
     ) -> ResultT:
         """`operation` under the policy. `cost_bound(model)`: the most one request to `model` can
         cost (USD; None: no known price), reserved against the key's budget before each attempt. `idempotent=False` (an operation that starts paid work at
@@ -542,7 +543,11 @@ class ProviderCaller(Generic[ClientT]):
         the container's "model gone" memory is not consulted, since it was learnt from a *start*
         (Vertex AI's 404 "Publisher Model ... was not found or your project does not have access to
         it" also means a region or access problem) and says nothing about work already accepted;
-        the provider is asked, and only its own answer can fail the job."""
+        the provider is asked, and only its own answer can fail the job. `review(result, attempt)`:
+        called with an answered request's result once it is timed and counted as a success, before
+        its log line and EMF blob are written, so that what the caller finds in the answer (e.g. a
+        reply accepted despite soft limits) goes on that request's record (`attempt.record`); the
+        record is written whatever `review` raises."""
         if not models:
             raise ValueError("no model to call")
         policy = RetryPolicy.from_settings(get_settings())
@@ -567,6 +572,7 @@ class ProviderCaller(Generic[ClientT]):
                 wait=wait,
                 cost_bound=cost_bound,
                 new_work=new_work,
+                review=review,
                 policy=policy,
                 deadline=deadline,
                 consult=consult,
@@ -586,6 +592,7 @@ class ProviderCaller(Generic[ClientT]):
         wait: bool,
         cost_bound: Callable[[str], Decimal | None] | None,
         new_work: bool,
+        review: Callable[[ResultT, Attempt], None] | None,
         policy: RetryPolicy,
         deadline: Deadline,
         consult: bool,
@@ -651,6 +658,7 @@ class ProviderCaller(Generic[ClientT]):
                         wait=wait,
                         cost_bound=cost_bound,
                         first_contact=first_contact,
+                        review=review,
                     )
                 except ProviderCircuitOpenError:
                     raise  # the provider is down for every model: nothing to fall back to
@@ -708,6 +716,7 @@ class ProviderCaller(Generic[ClientT]):
         wait: bool = True,
         cost_bound: Callable[[str], Decimal | None] | None = None,
         first_contact: threading.Event | None = None,
+        review: Callable[[ResultT, Attempt], None] | None = None,
     ) -> ResultT:
         """One model's attempts. `first_contact`: this request is the container's first to the
         model; released (other requests waiting on it go on) once the model has answered."""
@@ -752,7 +761,8 @@ class ProviderCaller(Generic[ClientT]):
                     started = time.perf_counter()
                     try:
                         live = tuple(m for m in fallbacks if gone_model_message(self.provider, m) is None)
-                        result = operation(client, Attempt(model, live, timeout, record))
+                        asked = Attempt(model, live, timeout, record)
+                        result = operation(client, asked)
                         failure = None
                     except Exception as exc:
                         failure = self._classify(exc)
@@ -787,7 +797,11 @@ class ProviderCaller(Generic[ClientT]):
                     _release_first_contact(self.provider, model, first_contact, answered=True)
                 breaker.succeeded(permit)
                 limiter.succeeded()
-                meter_and_record(record)
+                try:
+                    if review is not None:
+                        review(result, asked)
+                finally:
+                    meter_and_record(record)
                 return result
 
             if failure.kind is FailureKind.MODEL_GONE and failure.unconfirmed:

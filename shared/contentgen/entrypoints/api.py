@@ -234,6 +234,15 @@ def _validated_body(body_params: list[ModelField], body: Any) -> tuple[dict[str,
     return {field.name: value}, errors
 
 
+class _RouteArgs(dict[str, Any]):
+    """A route's arguments, shown by name and type: Powertools formats them into a DEBUG line on
+    every request whatever the level (`_registered_api_adapter`'s f-string, 3.x), which built the
+    text of the whole request model (the caller's prompt) each time: 15 µs of a warm request."""
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{name!r}: {type(value).__name__}" for name, value in self.items()) + "}"
+
+
 class _RequestValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, without its parsing of the query string, headers and
     cookies for a route that declares none of them (every generation route: a body only).
@@ -261,7 +270,7 @@ class _RequestValidation(OpenAPIRequestValidationMiddleware):
             values, errors = _validated_body(dependant.body_params, self._get_body(app))
             if errors:
                 raise RequestValidationError(_normalize_errors(errors))
-        app.context["_route_args"] = values
+        app.context["_route_args"] = _RouteArgs(values)
         return next_middleware(app)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -212,8 +212,12 @@ def complete_chat(
     response_format: dict[str, Any] | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    review: Callable[[ChatResult, Attempt], None] | None = None,
 ) -> ChatResult:
     """Ask the first model of `models` that answers; raise `ProviderError` when none does.
+
+    `review(result, attempt)`: what the caller makes of the answer, put on the answering request's
+    record before it is written (the call policy's `review`).
 
     OpenRouter is also given the list as `models`, so it falls back on its side before answering;
     the reply's `model` names the model that answered (and that was billed). A structured request
@@ -288,6 +292,7 @@ def complete_chat(
         name="chat.completions",
         prompt=_prompt_text(messages),
         cost_bound=_cost_bound(messages, models, response_format, max_tokens),
+        review=review,
     )
     _report_walked_past(models, result.model)
     return result

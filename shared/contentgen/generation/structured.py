@@ -6,8 +6,10 @@ and accepts every reply that satisfies the schema it sent:
 - the JSON is taken from the first reply even when the model wrapped it in prose or a code fence
   (the first complete JSON object that validates);
 - limits strict mode cannot carry are soft: a string over its `SoftMaxLength` is trimmed at a word
-  boundary, a reply model's `soft_problems` (e.g. duplicate idea titles) are kept; both are logged
-  as one warning and counted (`SoftLimitTrimmed`, `SoftProblems`), never re-asked;
+  boundary, a reply model's `soft_problems` (e.g. duplicate idea titles) are kept; both go on the
+  answering request's own record: its "provider call" line is then a WARNING naming them
+  (`trimmed`, `problems`) and its EMF blob counts them (`SoftLimitTrimmed`, `SoftProblems`);
+  never re-asked;
 - what follows from position (indexes, meme beats) is derived by the services, not asked for.
 
 A reply that is not JSON, breaks the schema (types, enums, `pattern`, pinned array sizes) or was
@@ -19,15 +21,16 @@ the problem; then `ModelOutputError` (502). Transport failures are retried below
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from contentgen.core.retry import Attempt
 from contentgen.errors import ModelOutputError
 from contentgen.generation.completions import ChatResult, complete_chat
 from contentgen.models.schema import SOFT_TRIMS, SoftTrim, Structured, length_problems, strict_json_schema
-from contentgen.observability import count_soft_output, logger
+from contentgen.observability import logger
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionContentPartParam, ChatCompletionMessageParam
@@ -143,21 +146,48 @@ def _syntax_problem(content: str) -> str | None:
     return f"the reply is not valid JSON ({error.msg} at position {error.pos})"
 
 
-def _report_soft(output: type[BaseModel], model: str, trims: list[SoftTrim], problems: list[str]) -> None:
-    """One warning and one EMF blob for what was accepted despite soft limits or soft checks."""
-    logger.warning(
-        "model output accepted with soft problems",
-        extra={
-            "model": model,
-            "schema": output.__name__,
-            "trimmed": [
+class _Reading:
+    """What `generate_structured` made of one answer: the value, or why it cannot be used."""
+
+    __slots__ = ("problem", "value")
+
+    def __init__(self) -> None:
+        self.value: BaseModel | None = None
+        self.problem: str | None = None
+
+
+def _reviewer(
+    output: type[ModelT], pinned: Mapping[str, int], max_tokens: int | None, reading: _Reading
+) -> Callable[[ChatResult, Attempt], None]:
+    """The call policy's `review` of a structured answer: parsed and validated (into `reading`)
+    before the request's record is written, so a reply accepted despite soft limits is named on
+    that record (one line and one blob per request, not a second of each)."""
+
+    def review(result: ChatResult, attempt: Attempt) -> None:
+        trims: list[SoftTrim] = []
+        try:
+            value = parse_reply(output, result, pinned, max_tokens=max_tokens, trims=trims)
+        except _InvalidOutput as exc:
+            reading.problem = str(exc)
+            return
+        reading.value = value
+        soft_check = getattr(value, "soft_problems", None)
+        soft: list[str] = list(soft_check()) if callable(soft_check) else []
+        if not trims and not soft:
+            return
+        record = attempt.record
+        record.details["schema"] = output.__name__
+        if trims:
+            record.details["trimmed"] = [
                 {"field": trim.field, "limit": trim.limit, "original_chars": trim.original_chars}
                 for trim in trims
-            ],
-            "problems": problems[:10],
-        },
-    )
-    count_soft_output(model=model, trimmed=len(trims), problems=len(problems))
+            ]
+            record.reply_problems["SoftLimitTrimmed"] = len(trims)
+        if soft:
+            record.details["problems"] = soft[:10]
+            record.reply_problems["SoftProblems"] = len(soft)
+
+    return review
 
 
 def generate_structured(
@@ -192,19 +222,18 @@ def generate_structured(
     problem = ""
     answered_by = models[0]
     for attempt in (1, 2):
+        reading = _Reading()
         result = complete_chat(
             messages,
             models=models,
             response_format=response_format,
             temperature=temperature,
             max_tokens=max_tokens,
+            review=_reviewer(output, pinned, max_tokens, reading),
         )
         answered_by = result.model
-        trims: list[SoftTrim] = []
-        try:
-            value = parse_reply(output, result, pinned, max_tokens=max_tokens, trims=trims)
-        except _InvalidOutput as exc:
-            problem = str(exc)
+        if reading.problem is not None:
+            problem = reading.problem
             logger.warning(
                 "model output invalid",
                 extra={
@@ -221,9 +250,8 @@ def generate_structured(
                 {"role": "user", "content": REASK.format(problems=problem)},
             ]
             continue
-        soft_check = getattr(value, "soft_problems", None)
-        soft: list[str] = list(soft_check()) if callable(soft_check) else []
-        if trims or soft:
-            _report_soft(output, result.model, trims, soft)
+        value = reading.value
+        if not isinstance(value, output):  # reviewed on every answer: only a bug gets here
+            raise RuntimeError(f"the answer of {result.model} was not reviewed")
         return Structured(value, result.model)
     raise ModelOutputError(f"{answered_by} returned output that does not match {output.__name__}: {problem}")

@@ -1,6 +1,7 @@
 """Powertools Logger, Metrics and Tracer shared by every function, plus provider-call metrics.
 
-Creating these does no I/O. Prompts, model output and keys are never logged at INFO.
+Creating these does no I/O. Keys are never logged; prompts and model output are cut to
+`LOG_TEXT_CHARS` below DEBUG (`clip`).
 
 The Tracer is constructed only where tracing is on (in Lambda, unless disabled or emulated: the
 same rule Powertools applies itself). Constructing it imports the X-Ray SDK and botocore, about
@@ -25,8 +26,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.formatter import (
+    RESERVED_LOG_ATTRS,
+    LambdaPowertoolsFormatter,
+    _get_context,
+)
 from aws_lambda_powertools.metrics import MetricUnit
+
+# Loaded with `Metrics` already: imported here once rather than at every blob.
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from contentgen.config import get_settings
 from contentgen.observability.log_pins import pin_sdk_loggers
@@ -85,11 +93,56 @@ def redact(text: str) -> str:
 _JSON_STARTS = frozenset('{["-0123456789tfnNI')
 
 
+_RESERVED_LOG_ATTRS = frozenset(RESERVED_LOG_ATTRS)
+
+
 class RedactingFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON lines with API keys removed, whatever logged them (exceptions included)."""
+    """Powertools' JSON lines with API keys removed, whatever logged them (exceptions included).
+
+    Two of Powertools' per-line steps are done here the same way for less (a log line is about
+    a third of a warm request's own time, docs/benchmark.md "Sixth round"): the record's keys are
+    told from the reserved ones through a set, not Powertools' tuple of 24 names (scanned for
+    each of a record's ~40 attributes), and the timestamp's text is made once per second.
+    The line is the same (`tests/unit/observability/test_log_format.py` compares them)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+    def _extract_log_keys(self, log_record: logging.LogRecord) -> dict[str, Any]:
+        """Powertools' `_extract_log_keys` (3.x): the formatter's keys, then the context's, each
+        reserved one with a `%(...)s` value formatted from the record, then the record's extras."""
+        record_dict = log_record.__dict__.copy()
+        record_dict["asctime"] = self.formatTime(record=log_record)
+        formatted: dict[str, Any] = {}
+        for keys in (self.log_format, _get_context().get()):
+            for key, value in keys.items():
+                if value and key in _RESERVED_LOG_ATTRS:
+                    if not isinstance(value, str):
+                        return super()._extract_log_keys(log_record)  # Powertools raises its ValueError
+                    formatted[key] = value % record_dict
+                else:
+                    formatted[key] = value
+        for key, value in record_dict.items():
+            if key not in _RESERVED_LOG_ATTRS:
+                formatted[key] = value
+        return formatted
+
+    _second: tuple[int, str, str] | None = None  # (whole second, text before the ms, text after)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """Powertools' default timestamp, `2026-12-07 15:20:01,123+0000`, its text outside the
+        milliseconds made once per second; any other format (`datefmt`, RFC 3339, datetime
+        directives) is Powertools' own."""
+        if datefmt is not None or self.datefmt is not None or self.use_rfc3339_iso8601:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached = self._second
+        if cached is None or cached[0] != second:
+            before, _, after = self.default_time_format.partition(self.custom_ms_time_directive)
+            stamp = self.converter(record.created)
+            cached = (second, time.strftime(before, stamp), time.strftime(after, stamp))
+            self._second = cached
+        return f"{cached[1]}{int(record.msecs):03d}{cached[2]}"
 
     def _extract_log_message(self, log_record: logging.LogRecord) -> Any:
         """Powertools' message, without its attempt to parse a plain-text message as JSON (a
@@ -268,9 +321,6 @@ def write_metrics(blob: ProviderMetrics) -> None:
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
     Nothing is written when metrics are disabled (POWERTOOLS_METRICS_DISABLED) or the blob is empty.
     """
-    # Cold start: this Powertools utility loads on the path that uses it, not at import.
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
     if not blob.metric_set or is_metrics_disabled():
         return
     line = json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n"
@@ -309,6 +359,10 @@ class AttemptRecord:
     prompt: str | None = None
     output: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # What was found wrong in a reply that was accepted anyway (soft limits: `contentgen.generation.
+    # structured`), by metric name (SoftLimitTrimmed: strings cut, SoftProblems: e.g. duplicate idea
+    # titles): each counted in the request's EMF blob, and its line is then a WARNING.
+    reply_problems: dict[str, int] = field(default_factory=dict)
 
 
 def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = None) -> None:
@@ -334,12 +388,16 @@ def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = No
                 blob.add_metric(
                     name=name, unit=MetricUnit.Count if name != "CostUSD" else MetricUnit.NoUnit, value=value
                 )
+        for name, count in entry.reply_problems.items():
+            if count:
+                blob.add_metric(name=name, unit=MetricUnit.Count, value=count)
     else:
         blob.add_metric(name="ProviderErrors", unit=MetricUnit.Count, value=1)
         blob.add_metric(name=f"ProviderErrors_{entry.outcome}", unit=MetricUnit.Count, value=1)
     write_metrics(blob)
     ok = entry.outcome == "ok"
-    if not logger.writes(logging.INFO if ok else logging.WARNING):
+    plain = ok and not any(entry.reply_problems.values())
+    if not logger.writes(logging.INFO if plain else logging.WARNING):
         return  # e.g. LOG_LEVEL WARNING: the line's fields are not built for nothing
     fields: dict[str, Any] = {
         "function": function,
@@ -363,7 +421,7 @@ def record_attempt(entry: AttemptRecord, *, invocation_cost: Decimal | None = No
         "output": clip(entry.output),
         **entry.details,
     }
-    log = logger.info if ok else logger.warning
+    log = logger.info if plain else logger.warning
     log("provider call", extra={key: value for key, value in fields.items() if value is not None})
 
 
@@ -382,14 +440,4 @@ def count_model_unavailable(*, model: str) -> None:
     the configuration names a gone model and requests are served by a fallback)."""
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name="ModelUnavailable", unit=MetricUnit.Count, value=1)
-    write_metrics(blob)
-
-
-def count_soft_output(*, model: str, trimmed: int, problems: int) -> None:
-    """A reply accepted despite soft limits: SoftLimitTrimmed (strings cut) and SoftProblems."""
-    blob = _call_metrics(model, _function_name())
-    if trimmed:
-        blob.add_metric(name="SoftLimitTrimmed", unit=MetricUnit.Count, value=trimmed)
-    if problems:
-        blob.add_metric(name="SoftProblems", unit=MetricUnit.Count, value=problems)
     write_metrics(blob)

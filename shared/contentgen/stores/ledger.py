@@ -72,9 +72,9 @@ with the amounts (`spend not recorded`, for reconciliation) and counted (`SpendL
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -262,7 +262,7 @@ def reserve(api_key_id: str, most_usd: Decimal, until: float) -> Hold | None:
     until `until` (epoch seconds). Raises `BudgetExceededError` (429, Retry-After until 00:00 UTC)
     when the key's day has no budget left (settled + reserved >= budget). None when there is no
     ledger or it could not be read or written (fail open, logged and counted)."""
-    taken = _reserve(api_key_id, most_usd, until, uuid.uuid4().hex[:16], once=False)
+    taken = _reserve(api_key_id, most_usd, until, os.urandom(8).hex(), once=False)
     return taken[0] if taken is not None else None
 
 

@@ -14,6 +14,7 @@ from contentgen.connectors.openai_connector import (
     classify_openai_error,
     failure_for_status,
 )
+from contentgen.core import retry
 from contentgen.core.deadline import Deadline, deadline_scope
 from contentgen.core.retry import Attempt, FailureKind, ProviderCaller, ProviderFailure
 from contentgen.errors import (
@@ -28,6 +29,7 @@ from contentgen.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
+from contentgen.observability import AttemptRecord
 
 
 class Failing(Exception):
@@ -194,6 +196,42 @@ def test_other_exceptions_propagate_untouched(caller: Callable[[], ProviderCalle
 
     with deadline_scope(Deadline.after(28)), pytest.raises(KeyError):
         caller().call(broken, models=MODELS, name="op")
+
+
+def test_review_puts_what_the_caller_found_on_the_answering_requests_own_record(
+    caller: Callable[[], ProviderCaller[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[AttemptRecord] = []
+    monkeypatch.setattr(retry, "record_attempt", lambda record, **_: written.append(record))
+    reviewed: list[tuple[str, int]] = []
+
+    def review(result: str, attempt: Attempt) -> None:
+        reviewed.append((result, attempt.record.attempt))
+        attempt.record.reply_problems["SoftLimitTrimmed"] = 2
+
+    with deadline_scope(Deadline.after(28)):
+        assert caller().call(Script(SERVER_ERROR), models=MODELS, name="op", review=review) == "ok"
+
+    assert reviewed == [("ok", 2)], "the answered request only, not the failed one before it"
+    assert [(record.outcome, record.reply_problems) for record in written] == [
+        ("server_error", {}),
+        ("ok", {"SoftLimitTrimmed": 2}),
+    ]
+
+
+def test_a_review_that_raises_still_writes_the_paid_requests_record(
+    caller: Callable[[], ProviderCaller[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[AttemptRecord] = []
+    monkeypatch.setattr(retry, "record_attempt", lambda record, **_: written.append(record))
+
+    def review(result: str, attempt: Attempt) -> None:
+        raise KeyError("bug in the review")
+
+    with deadline_scope(Deadline.after(28)), pytest.raises(KeyError):
+        caller().call(Script(), models=MODELS, name="op", review=review)
+
+    assert [record.outcome for record in written] == ["ok"]
 
 
 def _status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:

@@ -50,3 +50,25 @@ def test_http_validation_errors_come_in_the_order_powertools_gave(
     body, expected_body = json.loads(answer["body"]), json.loads(expected["body"])
     body.pop("request_id", None), expected_body.pop("request_id", None)
     assert body == expected_body
+
+
+def test_powertools_debug_line_of_the_route_arguments_names_them_without_the_request(
+    api_event: Callable[..., dict[str, Any]],
+    lambda_context: LocalLambdaContext,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Powertools 3.x formats the route's arguments into a DEBUG line on every request, whatever
+    the level (`_registered_api_adapter`: `logger.debug(f"Calling API Route Handler: {route_args}")`);
+    the request model's text (the caller's prompt) is neither built nor written."""
+    handler = _served(create_app())
+    secret = "a prompt nobody should see in a debug line"
+
+    with caplog.at_level("DEBUG", logger="aws_lambda_powertools.event_handler.api_gateway"):
+        answer = handler(api_event("POST", "/stories/segments", body={"prompt": secret}), lambda_context)
+
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["prompt"] == secret, "the route still gets the request"
+    (line,) = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("Calling API Route Handler")
+    ]
+    assert line == "Calling API Route Handler: {'request': StorySegmentsRequest}"

@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 
+from contentgen.core.retry import Attempt
 from contentgen.errors import ModelOutputError
 from contentgen.generation import structured
 from contentgen.generation.completions import ChatResult
 from contentgen.generation.structured import generate_structured
 from contentgen.models.schema import Structured, strict_json_schema
 from contentgen.models.stories import StoryReply
+from contentgen.observability import AttemptRecord, record_attempt
 from tests.conftest import log_records
 
 
@@ -35,9 +37,20 @@ class FakeModel:
         self.finish_reason = finish_reason
 
     def __call__(self, messages: list[dict[str, Any]], **options: Any) -> ChatResult:
+        review = options.pop("review", None)
         self.requests.append({"messages": list(messages), **options})
         content = self.replies.pop(0)
-        return ChatResult(content, options["models"][0], self.finish_reason, 10, 20, 0.0001)
+        result = ChatResult(content, options["models"][0], self.finish_reason, 10, 20, 0.0001)
+        # As the call policy does with an answered request: reviewed, then its record written.
+        record = AttemptRecord(
+            provider="OpenRouter", operation="chat.completions", model=result.model, attempt=1
+        )
+        try:
+            if review is not None:
+                review(result, Attempt(result.model, (), 20.0, record))
+        finally:
+            record_attempt(record)
+        return result
 
 
 @pytest.fixture
@@ -185,7 +198,7 @@ def test_broken_json_is_named_as_such_not_by_an_object_inside_it(fake: FakeModel
     assert "not valid JSON" in fake.requests[1]["messages"][-1]["content"]
 
 
-def test_strings_over_their_soft_limit_are_trimmed_logged_and_counted(
+def test_strings_over_their_soft_limit_are_trimmed_and_named_on_the_requests_own_line_and_blob(
     fake: FakeModel, capsys: pytest.CaptureFixture[str], log_output: io.StringIO
 ) -> None:
     long_text = " ".join(["word"] * 150)  # 749 characters; the limit is 400
@@ -197,15 +210,44 @@ def test_strings_over_their_soft_limit_are_trimmed_logged_and_counted(
     assert all(
         len(segment.text) <= 400 and segment.text.endswith("word") for segment in result.value.segments
     )
-    (warning,) = [
-        r for r in log_records(log_output) if r["message"] == "model output accepted with soft problems"
-    ]
-    assert warning["level"] == "WARNING"
-    assert warning["trimmed"][0] == {"field": "SegmentReply.text", "limit": 400, "original_chars": 749}
+    (line,) = [r for r in log_records(log_output) if r["message"] == "provider call"]
+    assert line["level"] == "WARNING"
+    assert line["schema"] == "StoryReply"
+    assert line["trimmed"][0] == {"field": "SegmentReply.text", "limit": 400, "original_chars": 749}
     blobs = [
-        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"SoftLimitTrimmed"' in line
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ProviderRequests"' in line
     ]
-    assert [blob["SoftLimitTrimmed"] for blob in blobs] == [[2.0]]
+    assert [(blob["ProviderRequests"], blob.get("SoftLimitTrimmed")) for blob in blobs] == [([1.0], [2.0])]
+
+
+def test_a_reply_within_its_limits_is_a_plain_info_line_and_counts_nothing_soft(
+    fake: FakeModel, capsys: pytest.CaptureFixture[str], log_output: io.StringIO
+) -> None:
+    fake.replies = [story(2)]
+
+    ask(2)
+
+    (line,) = [r for r in log_records(log_output) if r["message"] == "provider call"]
+    assert line["level"] == "INFO"
+    assert "trimmed" not in line
+    assert "problems" not in line
+    assert "Soft" not in capsys.readouterr().out
+
+
+def test_a_bug_in_parsing_is_raised_not_re_asked_and_the_paid_request_keeps_its_line(
+    fake: FakeModel, monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a bug in parsing")
+
+    monkeypatch.setattr(structured, "parse_reply", broken)
+    fake.replies = [story(2)]
+
+    with pytest.raises(ZeroDivisionError):
+        ask(2)
+
+    assert len(fake.requests) == 1
+    assert [r["message"] for r in log_records(log_output)].count("provider call") == 1
 
 
 def test_schema_is_strict_everywhere() -> None:
