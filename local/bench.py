@@ -873,6 +873,13 @@ def print_warm(
     return goals
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cold-runs", type=int, default=7)
@@ -885,7 +892,7 @@ def main() -> int:
     parser.add_argument("--warm-iterations", type=int, default=300)
     parser.add_argument(
         "--warm-processes",
-        type=int,
+        type=_at_least_one,
         default=WARM_PROCESSES,
         help=f"warm containers measured, one fresh process each (default {WARM_PROCESSES}); figures are their median",
     )

@@ -86,8 +86,6 @@ def instrument() -> None:
     from aws_lambda_powertools.event_handler.middlewares import openapi_validation
     from aws_lambda_powertools.logging import lambda_context
     from aws_lambda_powertools.logging.logger import Logger
-    from aws_lambda_powertools.metrics.metrics import Metrics
-    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
     from openai.resources.chat.completions import Completions
 
     import contentgen.billing.meter as meter
@@ -114,8 +112,8 @@ def instrument() -> None:
     _method(Logger, "refresh_sample_rate_calculation", "handler: log sampling draw")
     _method(Logger, "structure_logs", "handler: log keys per invocation")
     _function(lambda_context, "build_lambda_context_model", "handler: Lambda context model")
-    _method(AmazonCloudWatchEMFProvider, "flush_metrics", "handler: function metrics flush")
-    _method(Metrics, "add_metric", "handler: function metrics add_metric")
+    _method(observability.InvocationMetrics, "flush_metrics", "handler: function metrics flush")
+    _method(observability.InvocationMetrics, "add_metric", "handler: function metrics add_metric")
     _function(api, "read_request", "handler: read_request (body parsed, bounded)")
     _function(api, "_event_problem", "handler: event shape check")
     _function(api, "_deadline_for", "handler: deadline")

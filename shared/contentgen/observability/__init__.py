@@ -1,4 +1,4 @@
-"""Powertools Logger, Metrics and Tracer shared by every function, plus provider-call metrics.
+"""Powertools Logger and Tracer shared by every function, and the EMF metrics (one writer).
 
 Creating these does no I/O. Keys are never logged; prompts and model output are cut to
 `LOG_TEXT_CHARS` below DEBUG (`clip`).
@@ -10,6 +10,7 @@ same rule Powertools applies itself). Constructing it imports the X-Ray SDK and 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -18,14 +19,13 @@ import re
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import (
     RESERVED_LOG_ATTRS,
     LambdaPowertoolsFormatter,
@@ -33,8 +33,9 @@ from aws_lambda_powertools.logging.formatter import (
 )
 from aws_lambda_powertools.metrics import MetricUnit
 
-# Loaded with `Metrics` already: imported here once rather than at every blob.
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+# Loaded with `MetricUnit` already: imported here once rather than at every blob.
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled, resolve_cold_start_function_name
+from aws_lambda_powertools.metrics.provider import cold_start
 
 from contentgen.config import get_settings
 from contentgen.observability.log_pins import pin_sdk_loggers
@@ -46,10 +47,6 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "contentgen")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "contentgen")
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
-
-# Provider calls flush their own EMF blob (per model); an invocation can leave the function's
-# Metrics empty, which Powertools reports with a UserWarning on stderr. It is not an error here.
-warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 # No SDK or transport logger writes below WARNING, whatever the root level (keys in bodies).
 pin_sdk_loggers()
@@ -127,7 +124,8 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
                 formatted[key] = value
         return formatted
 
-    _second: tuple[int, str, str] | None = None  # (whole second, text before the ms, text after)
+    # (the whole second and the local time zone it was made in, text before the ms, text after)
+    _second: tuple[tuple[int, int, int, tuple[str, str]], str, str] | None = None
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """Powertools' default timestamp, `2026-12-07 15:20:01,123+0000`, its text outside the
@@ -135,7 +133,8 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         directives) is Powertools' own."""
         if datefmt is not None or self.datefmt is not None or self.use_rfc3339_iso8601:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
+        # `time.tzset()` (a TZ changed while running) moves these, and the text with them.
+        second = (int(record.created), time.timezone, time.altzone, time.tzname)
         cached = self._second
         if cached is None or cached[0] != second:
             before, _, after = self.default_time_format.partition(self.custom_ms_time_directive)
@@ -189,7 +188,6 @@ class SampledLogger(Logger):
 # DEBUG is sampled: POWERTOOLS_LOGGER_SAMPLE_RATE (set in template.yaml) turns on DEBUG for that
 # share of invocations; Powertools re-draws it per invocation in `inject_lambda_context`.
 logger = SampledLogger(service=SERVICE, logger_formatter=RedactingFormatter())
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 def tracing_enabled() -> bool:
@@ -251,24 +249,26 @@ def _function_name() -> str:
     return str(name or SERVICE)
 
 
-# The provider metrics' EMF blob: one line per request, dimensioned by function and model and
-# rolled up by service alone (alarms). Written here rather than through Powertools'
-# `EphemeralMetrics`, whose per-metric validation (name, unit and resolution lookups) and
-# `serialize_metric_set` cost more than the line itself (docs/benchmark.md, warm); the line is the
-# one Powertools writes for the same metrics: EMF specification,
+# EMF blobs, written here rather than through Powertools' `Metrics` / `EphemeralMetrics`, whose
+# per-metric validation (name, unit and resolution lookups), debug f-strings and
+# `serialize_metric_set` cost more than the line itself (docs/benchmark.md, warm), whose flush
+# writes a line in two `print` writes (see `write_metrics`), and whose metric set is a shared dict
+# of lists that fan-out threads would update unguarded. Each line is the one Powertools writes for
+# the same metrics (tests compare them): EMF specification,
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+# A provider request's blob: dimensioned by function and model, rolled up by service alone (alarms).
 _DIMENSION_SETS = [["service", "function", "model"], ["service"]]
 
 
-class ProviderMetrics:
-    """The metrics of one provider event (a request, a breaker transition...): count and unit
-    per name, written as one EMF line by `write_metrics`."""
+class MetricBlob:
+    """The metrics of one EMF line: count and unit per name, the dimensions' values, and the
+    dimension sets CloudWatch aggregates them by; written by `write_metrics`."""
 
-    __slots__ = ("function", "metric_set", "model")
+    __slots__ = ("dimension_sets", "dimensions", "metric_set")
 
-    def __init__(self, model: str, function: str) -> None:
-        self.model = model
-        self.function = function
+    def __init__(self, dimensions: dict[str, str], dimension_sets: list[list[str]]) -> None:
+        self.dimensions = dimensions
+        self.dimension_sets = dimension_sets
         # name -> (unit, values), in the order added
         self.metric_set: dict[str, tuple[str, list[float]]] = {}
 
@@ -288,32 +288,30 @@ class ProviderMetrics:
                 "CloudWatchMetrics": [
                     {
                         "Namespace": NAMESPACE,
-                        "Dimensions": _DIMENSION_SETS,
+                        "Dimensions": self.dimension_sets,
                         "Metrics": [
                             {"Name": name, "Unit": unit} for name, (unit, _) in self.metric_set.items()
                         ],
                     }
                 ],
             },
-            "service": SERVICE,
-            "function": self.function,
-            "model": self.model,
+            **self.dimensions,
         }
         for name, (_, values) in self.metric_set.items():
             document[name] = values
         return document
 
 
-def _call_metrics(model: str, function: str) -> ProviderMetrics:
+def _call_metrics(model: str, function: str) -> MetricBlob:
     """An EMF blob dimensioned by function and model, also rolled up by service alone (alarms)."""
-    return ProviderMetrics(model, function)
+    return MetricBlob({"service": SERVICE, "function": function, "model": model}, _DIMENSION_SETS)
 
 
 _emf_lock = threading.Lock()
 
 
-def write_metrics(blob: ProviderMetrics) -> None:
-    """Write `blob` as ONE EMF line to stdout: the single writer of provider metrics.
+def write_metrics(blob: MetricBlob) -> None:
+    """Write `blob` as ONE EMF line to stdout: the single writer of every EMF line.
 
     Powertools' `flush_metrics` uses `print()`, which writes the JSON and the newline in two calls;
     from fan-out threads those writes interleave and fuse lines that CloudWatch then drops. Here the
@@ -327,6 +325,83 @@ def write_metrics(blob: ProviderMetrics) -> None:
     with _emf_lock:
         sys.stdout.write(line)
         sys.stdout.flush()
+
+
+_SERVICE_DIMENSIONS = [["service"]]
+
+
+class InvocationMetrics:
+    """The function's own metrics of an invocation (`Requests`, `SpendLedgerErrors`, ...), by
+    service, as Powertools' `Metrics` wrote them: added from any thread of the invocation (its
+    fan-out) under a lock, and written as ONE EMF line when the handler decorated by `log_metrics`
+    ends, returned or raised; nothing when none was added. With `capture_cold_start_metric`, the
+    container's first invocation that returns also writes `ColdStart` by function name and service
+    (Powertools' own cold-start flag, so its SnapStart handling holds). Every line goes through
+    `write_metrics`, like the provider blobs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._blob = MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+
+    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None:
+        """Add `value` of `name` to this invocation's line (a CloudWatch unit from `MetricUnit`)."""
+        with self._lock:
+            self._blob.add_metric(name, unit, value)
+
+    def clear_metrics(self) -> None:
+        """Forget what this invocation added (nothing is written)."""
+        with self._lock:
+            self._blob = MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+
+    def flush_metrics(self) -> None:
+        """Write what was added as one EMF line, and start a new set."""
+        with self._lock:
+            blob, self._blob = self._blob, MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+        write_metrics(blob)
+
+    @overload
+    def log_metrics(self, handler: HandlerT, *, capture_cold_start_metric: bool = False) -> HandlerT: ...
+
+    @overload
+    def log_metrics(
+        self, handler: None = None, *, capture_cold_start_metric: bool = False
+    ) -> Callable[[HandlerT], HandlerT]: ...
+
+    def log_metrics(
+        self, handler: HandlerT | None = None, *, capture_cold_start_metric: bool = False
+    ) -> HandlerT | Callable[[HandlerT], HandlerT]:
+        """Decorate a Lambda handler (`@metrics.log_metrics` or `@metrics.log_metrics(...)`):
+        the invocation's metrics written when it ends, `ColdStart` after a cold one returns."""
+        if handler is None:
+
+            def decorator(function: HandlerT) -> HandlerT:
+                return self.log_metrics(function, capture_cold_start_metric=capture_cold_start_metric)
+
+            return decorator
+        wrapped = handler
+
+        @functools.wraps(wrapped)
+        def decorate(event: Any, context: Any) -> Any:
+            try:
+                response = wrapped(event, context)
+                if capture_cold_start_metric:
+                    _cold_start_metric(context)
+            finally:
+                self.flush_metrics()
+            return response
+
+        return cast(HandlerT, decorate)
+
+
+def _cold_start_metric(context: Any) -> None:
+    """`ColdStart` by function name and service, once per container, as Powertools writes it."""
+    if not cold_start.is_cold_start:
+        return
+    cold_start.is_cold_start = False
+    name = resolve_cold_start_function_name(function_name=None, context=context)
+    blob = MetricBlob({"function_name": str(name), "service": SERVICE}, [["function_name", "service"]])
+    blob.add_metric("ColdStart", MetricUnit.Count, 1)
+    write_metrics(blob)
 
 
 def clip(text: str | None) -> str | None:
@@ -441,3 +516,7 @@ def count_model_unavailable(*, model: str) -> None:
     blob = _call_metrics(model, _function_name())
     blob.add_metric(name="ModelUnavailable", unit=MetricUnit.Count, value=1)
     write_metrics(blob)
+
+
+# The functions' own metrics (`InvocationMetrics`): one EMF line per invocation.
+metrics = InvocationMetrics()

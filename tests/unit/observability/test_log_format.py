@@ -113,3 +113,19 @@ def test_a_reserved_key_that_is_not_text_is_refused_as_powertools_refuses_it() -
     ours = RedactingFormatter(location=12)
     with pytest.raises(ValueError, match="need to be type 'str'"):
         ours.format(_record(1_765_000_000.5, {}))
+
+
+def test_a_time_zone_changed_while_running_changes_the_next_timestamp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by a probe: the text made once per second must not outlive a `time.tzset()`."""
+    ours, theirs = RedactingFormatter(), LambdaPowertoolsFormatter()
+    try:
+        for zone, created in (("America/New_York", 1_765_000_000.1), ("Asia/Kolkata", 1_765_000_000.3)):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            record = _record(created, {})
+            assert ours.formatTime(record) == theirs.formatTime(record)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
