@@ -869,6 +869,12 @@ def print_warm(
     if "own_overhead_cpu_runs_ms" in warm_figures:
         each = ", ".join(f"{value:.3f}" for value in warm_figures["own_overhead_cpu_runs_ms"])
         print(f"      each process: {each} ms")
+    if warm_figures["bare_cpu_median_ms"] > 0:
+        share = warm_figures["own_overhead_cpu_median_ms"] / warm_figures["bare_cpu_median_ms"]
+        print(
+            f"      per ms of the bare SDK call's CPU: {share:.2f} (steadier across machines and hours; "
+            "the goal is in ms)"
+        )
     print(f"  AWS requests per generation: {warm_figures['aws_calls_median']:.0f}  {goals[2].mark()}")
     return goals
 

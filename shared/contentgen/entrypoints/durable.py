@@ -37,7 +37,7 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python.exceptions import DurableOperationError, UnrecoverableError
 
 from contentgen.entrypoints import coldstart
-from contentgen.observability import logger
+from contentgen.observability import logger, metrics
 from contentgen.services import jobs
 from contentgen.services.durable import ANNOUNCE, JobFailure, JobResult, JobRun, store_step
 from contentgen.stores.jobs import finish_job, get_job, update_job
@@ -136,7 +136,9 @@ def durable_job(
                     logger.exception("after-finish hook failed")  # the job's outcome stands
             return finished
 
-        wrapped = durable_execution(handler)
+        # Each invocation's own metrics (e.g. `EventsNotPublished` from the publish step, the spend
+        # ledger's errors) written when it ends, as the API and queue entry points do.
+        wrapped = metrics.log_metrics(durable_execution(handler), capture_cold_start_metric=True)
         coldstart.init_done()  # end of init: collector back on (functions import coldstart first)
         return wrapped
 

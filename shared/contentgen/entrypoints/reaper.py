@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contentgen.observability import logger
+from contentgen.observability import logger, metrics
 from contentgen.services.jobs import reap_failed_execution
 from contentgen.services.webhooks import reap_webhook
 
@@ -27,6 +27,7 @@ def _time_left_s(context: Any) -> float | None:
     return remaining() / 1000 if callable(remaining) else None
 
 
+@metrics.log_metrics(capture_cold_start_metric=True)
 def reaper_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS batch -> `{"batchItemFailures": [...]}` (ReportBatchItemFailures)."""
     failures: list[dict[str, str]] = []

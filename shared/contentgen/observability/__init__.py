@@ -34,7 +34,7 @@ from aws_lambda_powertools.logging.formatter import (
 from aws_lambda_powertools.metrics import MetricUnit
 
 # Loaded with `MetricUnit` already: imported here once rather than at every blob.
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled, resolve_cold_start_function_name
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from contentgen.config import get_settings
@@ -398,7 +398,16 @@ def _cold_start_metric(context: Any) -> None:
     if not cold_start.is_cold_start:
         return
     cold_start.is_cold_start = False
-    name = resolve_cold_start_function_name(function_name=None, context=context)
+    # Powertools' order (`resolve_cold_start_function_name`): POWERTOOLS_METRICS_FUNCTION_NAME, then
+    # the context's (a durable execution's: its Lambda context's); a context without one (a local
+    # runner's) never fails the invocation over a metric.
+    context = getattr(context, "lambda_context", context)
+    name = (
+        os.environ.get("POWERTOOLS_METRICS_FUNCTION_NAME")
+        or getattr(context, "function_name", None)
+        or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        or SERVICE
+    )
     blob = MetricBlob({"function_name": str(name), "service": SERVICE}, [["function_name", "service"]])
     blob.add_metric("ColdStart", MetricUnit.Count, 1)
     write_metrics(blob)
