@@ -272,13 +272,14 @@ class MetricBlob:
         # name -> (unit, values), in the order added
         self.metric_set: dict[str, tuple[str, list[float]]] = {}
 
-    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None:
-        """Add `value` of `name` (a CloudWatch unit from `MetricUnit`)."""
+    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> int:
+        """Add `value` of `name` (a CloudWatch unit: `MetricUnit` or its text; the last given is
+        the one written, as in Powertools); the number of values `name` now has."""
+        text = unit.value if isinstance(unit, MetricUnit) else str(unit)
         entry = self.metric_set.get(name)
-        if entry is None:
-            self.metric_set[name] = (unit.value, [float(value)])
-        else:
-            entry[1].append(float(value))
+        values = [float(value)] if entry is None else [*entry[1], float(value)]
+        self.metric_set[name] = (text, values)
+        return len(values)
 
     def serialize_metric_set(self) -> dict[str, Any]:
         """The EMF document: `_aws` metadata, the dimensions' values, each metric's values."""
@@ -328,6 +329,11 @@ def write_metrics(blob: MetricBlob) -> None:
 
 
 _SERVICE_DIMENSIONS = [["service"]]
+# An EMF directive holds at most 100 metrics and a metric at most 100 values; past either,
+# CloudWatch ignores the whole line (EMF specification,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html,
+# read 2026-12-07; powertools-lambda-typescript #1529). Powertools' MAX_METRICS is the same 100.
+MAX_EMF_METRICS = 100
 
 
 class InvocationMetrics:
@@ -343,10 +349,18 @@ class InvocationMetrics:
         self._lock = threading.Lock()
         self._blob = MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
 
-    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None:
-        """Add `value` of `name` to this invocation's line (a CloudWatch unit from `MetricUnit`)."""
+    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None:
+        """Add `value` of `name` to this invocation's line (a CloudWatch unit from `MetricUnit`).
+        A line holds at most `MAX_EMF_METRICS` metrics and values per metric (the EMF limits,
+        past which CloudWatch drops the whole line): reaching either writes it and starts the
+        next, as Powertools does."""
         with self._lock:
-            self._blob.add_metric(name, unit, value)
+            count = self._blob.add_metric(name, unit, value)
+            full = count >= MAX_EMF_METRICS or len(self._blob.metric_set) >= MAX_EMF_METRICS
+            if full:
+                blob, self._blob = self._blob, MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+        if full:
+            write_metrics(blob)
 
     def clear_metrics(self) -> None:
         """Forget what this invocation added (nothing is written)."""

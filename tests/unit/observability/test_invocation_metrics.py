@@ -110,8 +110,11 @@ def test_additions_from_the_invocations_fan_out_threads_are_all_kept(
         list(pool.map(add, range(8)))
     metrics.flush_metrics()
 
-    (line,) = _lines(capsys)
-    assert sum(len(line[f"Errors{index}"]) for index in range(3)) == 8 * 500
+    lines = _lines(capsys)  # at most 100 values of a metric per line
+    assert sum(len(line.get(f"Errors{index}", [])) for line in lines for index in range(3)) == 8 * 500
+    assert all(
+        len(values) <= 100 for line in lines for name, values in line.items() if name.startswith("Errors")
+    )
 
 
 def test_cleared_metrics_are_not_written(capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,3 +123,38 @@ def test_cleared_metrics_are_not_written(capsys: pytest.CaptureFixture[str]) -> 
     metrics.clear_metrics()
     metrics.flush_metrics()
     assert _lines(capsys) == []
+
+
+def _lines_of(
+    metrics: Any, additions: list[tuple[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> list[Any]:
+    handler: Any = metrics.log_metrics(
+        lambda event, context: [metrics.add_metric(name=n, unit=u, value=1) for n, u in additions]
+    )
+    handler({}, LocalLambdaContext(function_name="F"))
+    return [list(line.items()) for line in _lines(capsys)]
+
+
+@pytest.mark.parametrize(
+    "additions",
+    [
+        [("Records", MetricUnit.Count)] * 101,  # a metric's 100 values: a line, then the rest
+        [("Records", MetricUnit.Count)] * 250,
+        [(f"M{index}", MetricUnit.Count) for index in range(101)],  # 100 metrics: a line, then the rest
+        [("Latency", "Milliseconds"), ("Latency", MetricUnit.Seconds)],  # a unit as text; the last one wins
+    ],
+    ids=["101-values", "250-values", "101-metrics", "units"],
+)
+def test_a_line_never_passes_the_emf_limits_and_splits_where_powertools_split(
+    additions: list[tuple[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a probe: CloudWatch ignores a whole line past 100 metrics or 100 values of one."""
+    theirs = _lines_of(Metrics(namespace=NAMESPACE, service=SERVICE), additions, capsys)
+    ours = _lines_of(InvocationMetrics(), additions, capsys)
+
+    assert ours == theirs
+    for line in ours:
+        document = dict(line)
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert len(directive["Metrics"]) <= 100
+        assert all(len(document[metric["Name"]]) <= 100 for metric in directive["Metrics"])
