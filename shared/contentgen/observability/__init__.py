@@ -275,10 +275,10 @@ class MetricBlob:
     def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> int:
         """Add `value` of `name` (a CloudWatch unit: `MetricUnit` or its text; the last given is
         the one written, as in Powertools); the number of values `name` now has."""
-        text = unit.value if isinstance(unit, MetricUnit) else str(unit)
         entry = self.metric_set.get(name)
-        values = [float(value)] if entry is None else [*entry[1], float(value)]
-        self.metric_set[name] = (text, values)
+        values = entry[1] if entry is not None else []
+        values.append(float(value))
+        self.metric_set[name] = (unit.value if isinstance(unit, MetricUnit) else str(unit), values)
         return len(values)
 
     def serialize_metric_set(self) -> dict[str, Any]:
@@ -336,6 +336,11 @@ _SERVICE_DIMENSIONS = [["service"]]
 MAX_EMF_METRICS = 100
 
 
+def _invocation_blob() -> MetricBlob:
+    """An empty line of the function's own metrics, by service (as Powertools' `Metrics`)."""
+    return MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+
+
 class InvocationMetrics:
     """The function's own metrics of an invocation (`Requests`, `SpendLedgerErrors`, ...), by
     service, as Powertools' `Metrics` wrote them: added from any thread of the invocation (its
@@ -347,7 +352,7 @@ class InvocationMetrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._blob = MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+        self._blob = _invocation_blob()
 
     def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None:
         """Add `value` of `name` to this invocation's line (a CloudWatch unit from `MetricUnit`).
@@ -358,19 +363,19 @@ class InvocationMetrics:
             count = self._blob.add_metric(name, unit, value)
             full = count >= MAX_EMF_METRICS or len(self._blob.metric_set) >= MAX_EMF_METRICS
             if full:
-                blob, self._blob = self._blob, MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+                blob, self._blob = self._blob, _invocation_blob()
         if full:
             write_metrics(blob)
 
     def clear_metrics(self) -> None:
         """Forget what this invocation added (nothing is written)."""
         with self._lock:
-            self._blob = MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+            self._blob = _invocation_blob()
 
     def flush_metrics(self) -> None:
         """Write what was added as one EMF line, and start a new set."""
         with self._lock:
-            blob, self._blob = self._blob, MetricBlob({"service": SERVICE}, _SERVICE_DIMENSIONS)
+            blob, self._blob = self._blob, _invocation_blob()
         write_metrics(blob)
 
     @overload
