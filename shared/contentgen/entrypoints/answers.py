@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from contentgen.observability import logger
 
@@ -147,3 +149,61 @@ def response_header(response: Mapping[str, Any], name: str) -> str | None:
         if key.lower() == name.lower() and values:
             return str(values[0])
     return None
+
+
+# Powertools' default serializer, `partial(json.dumps, separators=(",", ":"), cls=Encoder)`, with
+# its encoder made once rather than at every answer: the same text.
+_encode = Encoder(separators=(",", ":")).encode
+
+
+class ModelAnswer:
+    """A route's answer that is an instance of its response model, kept as the model from response
+    validation (`contentgen.entrypoints.api`) to the spend middleware (`contentgen.entrypoints.spend`),
+    which sets the invocation's `usage` on a success and writes it as JSON in one pass
+    (`json_text`, pydantic's serializer in Rust).
+
+    That replaces pydantic's dump to Python objects, `usage` set in the dict, then Powertools'
+    `json.dumps` of it (11 µs of a warm request, about 6 µs here): the same JSON value, with the
+    same key order and separators. Two things differ in the text, not in the value: characters
+    outside ASCII are written as UTF-8 rather than `\\uXXXX` escapes (JSON text is UTF-8, RFC 8259
+    §8.1; pydantic's `ensure_ascii` would double the time), and a float may be written in another
+    equal form (`1e-05` as `1e-5`)."""
+
+    __slots__ = ("model", "usage")
+
+    def __init__(self, model: BaseModel) -> None:
+        self.model = model
+        self.usage: dict[str, Any] | None = None
+
+    def json_text(self) -> str:
+        """The answer's JSON text: the model by alias, `usage` in it when set."""
+        model = self.model
+        usage = self.usage
+        if usage is not None:
+            if not _has_usage_field(type(model)):
+                body = model.model_dump(mode="json", by_alias=True)
+                body["usage"] = usage
+                return _encode(body)
+            from contentgen.models.usage import Usage
+
+            model = model.model_copy(update={"usage": Usage(**usage)})
+        return model.model_dump_json(by_alias=True)
+
+
+# Whether a response model has a `usage` field, by model class (a handful per function).
+_usage_fields: dict[type[BaseModel], bool] = {}
+
+
+def _has_usage_field(model: type[BaseModel]) -> bool:
+    known = _usage_fields.get(model)
+    if known is None:
+        known = _usage_fields[model] = "usage" in model.model_fields
+    return known
+
+
+def json_text(value: Any) -> str:
+    """The resolver's serializer (`create_app`): a `ModelAnswer` written by pydantic, anything else
+    as Powertools' default serializer writes it."""
+    if type(value) is ModelAnswer:
+        return value.json_text()
+    return _encode(value)

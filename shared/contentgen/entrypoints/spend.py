@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from contentgen.billing.meter import Meter, metered
 from contentgen.config import get_settings
-from contentgen.entrypoints.answers import is_rest_proxy_event
+from contentgen.entrypoints.answers import ModelAnswer, is_rest_proxy_event
 from contentgen.errors import ContentgenError, ForbiddenError
 from contentgen.observability import logger
 from contentgen.stores.ledger import Reservations, settle
@@ -130,9 +130,12 @@ def _function_name(app: APIGatewayRestResolver) -> str:
 
 
 def _with_usage(response: Response[Any], usage: dict[str, Any]) -> Response[Any]:
-    """The success answer with `usage` set (a model's dict, or a JSON object already serialised)."""
+    """The success answer with `usage` set (an answer kept as its model, a model's dict, or a JSON
+    object already serialised)."""
     body = response.body
-    if isinstance(body, dict):
+    if type(body) is ModelAnswer:
+        body.usage = usage
+    elif isinstance(body, dict):
         body["usage"] = usage
     elif isinstance(body, str | bytes):
         try:
@@ -162,7 +165,7 @@ def spend_middleware(
     budget left), then one settle per key whatever the outcome, and `usage` on a success."""
     event = app.current_event
     if event.http_method != "POST":
-        return next_middleware(app)
+        return _written(next_middleware(app), None)
     keys = charged_keys(event)
     reservations = Reservations(keys)
     with metered() as meter:
@@ -185,7 +188,23 @@ def spend_middleware(
                 if paid or holds:
                     settle(api_key_id, _function_name(app), meter if paid else None, holds)
     if 200 <= response.status_code < 300:
-        return _with_usage(response, meter.as_usage())
+        response = _with_usage(response, meter.as_usage())
+    return _written(response, meter)
+
+
+def _written(response: Response[Any], meter: Meter | None) -> Response[Any]:
+    """`response` with an answer kept as its model (`ModelAnswer`, left by response validation)
+    written as JSON text here, inside the route's chain: whatever fails there is mapped by the
+    API's exception handlers (and, once providers were paid, answered with `usage`) rather than
+    escaping from the response builder."""
+    body = response.body
+    if type(body) is ModelAnswer:
+        try:
+            response.body = body.json_text()
+        except Exception as exc:
+            if meter is None or not meter.provider_requests:
+                raise
+            raise _paid_internal_error(meter) from exc
     return response
 
 

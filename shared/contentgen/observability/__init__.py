@@ -51,6 +51,20 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 # No SDK or transport logger writes below WARNING, whatever the root level (keys in bodies).
 pin_sdk_loggers()
 
+# What every `LogRecord` gathers and no line here writes: the thread, the process, the
+# multiprocessing process name and the asyncio task. Python's logging HOWTO, "Optimization"
+# (https://docs.python.org/3/howto/logging.html#optimization, read 2026-12-07) documents these
+# switches for it. Powertools' JSON line has none of these fields: the first three are in its
+# `RESERVED_LOG_ATTRS` (never written unless a format names them, and none here does), and a
+# `taskName` of None is stripped like every None. The asyncio lookup is the dear one: with asyncio
+# imported (the SDKs import it) and no running loop, `asyncio.current_task()` raises a
+# `RuntimeError` that `LogRecord.__init__` catches, for every line. Together about 10 µs a line.
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
+if sys.version_info >= (3, 12):
+    logging.logAsyncioTasks = False
+
 # Key shapes redacted even before a key is registered (OpenRouter, Google, bearer tokens, ?key=).
 _SECRET_PATTERNS = re.compile(
     r"sk-or-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,}|(?<=Bearer )[A-Za-z0-9._~+/=-]{8,}|(?<=[?&]key=)[^&\s\"']+"
@@ -99,8 +113,18 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     Two of Powertools' per-line steps are done here the same way for less (a log line is about
     a third of a warm request's own time, docs/benchmark.md "Sixth round"): the record's keys are
     told from the reserved ones through a set, not Powertools' tuple of 24 names (scanned for
-    each of a record's ~40 attributes), and the timestamp's text is made once per second.
+    each of a record's ~40 attributes), the timestamp's text is made once per second, and the
+    JSON encoder is made once.
     The line is the same (`tests/unit/observability/test_log_format.py` compares them)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs.get("json_serializer") is None:
+            # Powertools' default serializer, `partial(json.dumps, default=..., separators=...,
+            # indent=..., ensure_ascii=False)`, with its encoder made once, not at every line.
+            self.json_serializer = json.JSONEncoder(
+                default=self.json_default, separators=(",", ":"), indent=self.json_indent, ensure_ascii=False
+            ).encode
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
@@ -310,6 +334,22 @@ def _call_metrics(model: str, function: str) -> MetricBlob:
 
 _emf_lock = threading.Lock()
 
+# Powertools' `is_metrics_disabled()` answer for the last values of its two variables seen: it
+# parses both on every call (about 5 µs a blob); the variables are read each time, so a change
+# still counts at once.
+_metrics_switched: tuple[tuple[str | None, str | None] | None, bool] = (None, False)
+
+
+def _metrics_disabled() -> bool:
+    """Powertools' `is_metrics_disabled()` (POWERTOOLS_METRICS_DISABLED, POWERTOOLS_DEV)."""
+    global _metrics_switched
+    values = (os.environ.get("POWERTOOLS_DEV"), os.environ.get("POWERTOOLS_METRICS_DISABLED"))
+    known = _metrics_switched
+    if known[0] != values:
+        known = (values, is_metrics_disabled())
+        _metrics_switched = known
+    return known[1]
+
 
 def write_metrics(blob: MetricBlob) -> None:
     """Write `blob` as ONE EMF line to stdout: the single writer of every EMF line.
@@ -320,7 +360,7 @@ def write_metrics(blob: MetricBlob) -> None:
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
     Nothing is written when metrics are disabled (POWERTOOLS_METRICS_DISABLED) or the blob is empty.
     """
-    if not blob.metric_set or is_metrics_disabled():
+    if not blob.metric_set or _metrics_disabled():
         return
     line = json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n"
     with _emf_lock:

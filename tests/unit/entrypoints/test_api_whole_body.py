@@ -1,7 +1,8 @@
 """The whole-body fast path of request validation (`api._validated_body`) only for a route whose
 body parameter takes the whole body: an `embed=True` parameter is validated by Powertools, under
-its own name, however many resolvers the process has built before (nothing is remembered per
-field: a field freed and another allocated at its address must not inherit its answer)."""
+its own name, however many resolvers the process has built before (the answer is remembered per
+field object, which is kept: a field freed and another allocated at its address must not inherit
+its answer)."""
 
 from __future__ import annotations
 

@@ -6,9 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contentgen.entrypoints.envelope import (
     UnusableEventError,
+    _all_ascii_text,
     check_record_batch,
     is_record_batch,
     proxy_event_problem,
@@ -110,3 +113,26 @@ def test_a_batch_whose_records_all_have_a_message_id_passes() -> None:
 def test_a_record_without_a_message_id_is_one_named_error(records: list[Any], message: str) -> None:
     with pytest.raises(UnusableEventError, match=message):
         check_record_batch({"Records": records})
+
+
+_texts = st.text(st.characters(codec="utf-8") | st.sampled_from(["\ud800", "é"]), max_size=8)
+_items = _texts | st.integers() | st.none()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lists=st.booleans(),
+    value=st.dictionaries(_texts | st.integers(), _items | st.lists(_items, max_size=3), max_size=5),
+)
+def test_the_ascii_fast_path_passes_only_maps_the_full_check_passes(
+    lists: bool, value: dict[Any, Any]
+) -> None:
+    if not _all_ascii_text(value, lists=lists):
+        return
+    for key, item in value.items():
+        assert isinstance(key, str)
+        assert key.isascii()
+        assert isinstance(item, list) == lists
+        for text in item if lists else [item]:
+            assert isinstance(text, str)
+            assert text.isascii()
