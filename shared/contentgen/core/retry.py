@@ -278,6 +278,11 @@ class Connector(Protocol[ClientT_co]):
     def reset(self) -> None: ...
 
 
+# `RetryPolicy.from_settings`'s policies, by the settings object's id (the object kept with it, so
+# the id is never another's).
+_policies: dict[int, tuple[Settings, RetryPolicy]] = {}
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int
@@ -289,7 +294,12 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(
+        """The policy `settings` set; the same (frozen) object for the same settings object, made
+        once: `get_settings()` gives one object until the environment changes."""
+        known = _policies.get(id(settings))
+        if known is not None and known[0] is settings:
+            return known[1]
+        policy = cls(
             max_attempts=settings.provider_max_attempts,
             base_delay=settings.retry_base_delay_seconds,
             max_delay=settings.retry_max_delay_seconds,
@@ -297,6 +307,10 @@ class RetryPolicy:
             margin=settings.deadline_margin_seconds,
             min_attempt=settings.min_attempt_seconds,
         )
+        if len(_policies) >= 64:
+            _policies.clear()  # settings made again and again (tests changing the environment)
+        _policies[id(settings)] = (settings, policy)
+        return policy
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before attempt `attempt + 1`: the server's word, else full jitter."""

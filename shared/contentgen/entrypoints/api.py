@@ -13,6 +13,7 @@ Every path runs the same routes, so validation, services and error mapping exist
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 import uuid
@@ -638,19 +639,20 @@ def lambda_entrypoint(
         # request id, API key, method, resource, status, latencies): its line is DEBUG. Errors (with
         # their `code`), direct invocations and `Idempotency-Key` requests, which that log does not
         # tell apart, are INFO (docs/operations.md).
-        served = logger.info if status >= 400 or direct or idempotency_key else logger.debug
-        served(
-            "request served",
-            extra={
-                "method": proxy.get("httpMethod"),
-                "path": proxy.get("path"),
-                "status": status,
-                "code": _answer_code(result) if status >= 400 else None,
-                "direct": direct,
-                "idempotency_key": idempotency_key,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
+        level = logging.INFO if status >= 400 or direct or idempotency_key else logging.DEBUG
+        if logger.writes(level):  # the line's fields are not built for nothing
+            (logger.info if level == logging.INFO else logger.debug)(
+                "request served",
+                extra={
+                    "method": proxy.get("httpMethod"),
+                    "path": proxy.get("path"),
+                    "status": status,
+                    "code": _answer_code(result) if status >= 400 else None,
+                    "direct": direct,
+                    "idempotency_key": idempotency_key,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
         return json.loads(result.get("body") or "null") if direct else result
 
     coldstart.init_done(app, direct_route)

@@ -958,3 +958,21 @@ def test_concurrent_first_requests_to_a_gone_model_ask_it_once() -> None:
 
     assert answers == ["new", "new"]
     assert asked.count("old") == 1, asked
+
+
+def test_the_policy_of_one_settings_object_is_made_once_and_follows_new_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contentgen.config import get_settings
+
+    first = retry.RetryPolicy.from_settings(get_settings())
+    assert retry.RetryPolicy.from_settings(get_settings()) is first
+
+    monkeypatch.setenv("PROVIDER_MAX_ATTEMPTS", str(first.max_attempts + 1))
+    get_settings.cache_clear()  # as the tests' environment fixtures do
+    try:
+        changed = retry.RetryPolicy.from_settings(get_settings())
+    finally:
+        get_settings.cache_clear()
+
+    assert changed.max_attempts == first.max_attempts + 1
