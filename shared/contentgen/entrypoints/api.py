@@ -628,6 +628,7 @@ def lambda_entrypoint(
                     if idempotency_key and owner
                     else app.resolve(proxy, context)
                 )
+        _canonical_body.set(None)  # the body is not kept alive until the next invocation
         with_request_id(result, request_id)
         status = int(result.get("statusCode", 500))
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
