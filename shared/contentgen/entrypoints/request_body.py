@@ -104,7 +104,9 @@ def parse_json_text(raw: str | bytes) -> Any:
             raise PayloadTooLargeError(f"request body is over {MAX_BODY_BYTES} bytes")
     _check_text_bounds(text)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        if text.startswith("\ufeff"):  # as `json.loads` refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _decoder.decode(text)
     except (ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise BadRequestError("invalid_json", f"request body is not valid JSON ({reason})") from None
@@ -112,6 +114,11 @@ def parse_json_text(raw: str | bytes) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# `json.loads(text, parse_constant=_refuse_constant)` makes a decoder at every call (any keyword
+# does); this one is made once: the same values and errors (`test_request_body.py`).
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _check_text_bounds(text: str) -> None:
@@ -255,4 +262,9 @@ def json_type(value: Any) -> str:
 
 def canonical_json(value: Any) -> str:
     """The request as the caller meant it: sorted keys, no whitespace, whatever the wire form."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical_encode(value)
+
+
+# `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, its encoder made
+# once: the same text.
+_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode

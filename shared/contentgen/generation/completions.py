@@ -102,6 +102,10 @@ def _encoded_length(response_format: dict[str, Any] | None) -> int:
     return length
 
 
+# `json.dumps(messages, default=str)` with its encoder made once: the same text.
+_encode_messages = json.JSONEncoder(default=str).encode
+
+
 def _cost_bound(
     messages: list[ChatCompletionMessageParam],
     models: Sequence[str],
@@ -111,7 +115,7 @@ def _cost_bound(
     """`cost_bound(model)` for the call policy: the most a request sent to `model` can cost, over
     every model OpenRouter may answer with (the `models` list it is given). The prompt is bounded
     by the UTF-8 bytes of the messages and the schema as sent (JSON), images by their count."""
-    sent = json.dumps(messages, default=str).encode()
+    sent = _encode_messages(messages).encode()
     images = sent.count(b'"image_url"')
     prompt_bytes = len(sent) + _encoded_length(response_format) + MESSAGE_OVERHEAD_TOKENS * len(messages)
 

@@ -229,3 +229,39 @@ def test_a_parsed_value_past_the_bounds_is_named(value: Any, path: str) -> None:
 
     assert problem is not None
     assert problem[0] == path
+
+
+def _as_json_loads_answers(text: str) -> Any:
+    """What `json.loads(text, parse_constant=...)` gave: the value, or the refusal's message."""
+    from contentgen.entrypoints.request_body import _refuse_constant
+
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return f"request body is not valid JSON ({reason})"
+
+
+_json_texts = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+).map(json.dumps)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        _json_texts,
+        _json_texts.map(lambda text: "\ufeff" + text),
+        _json_texts.map(lambda text: text[: len(text) // 2]),
+        st.text(alphabet='{}[]",:0123456789.eE+-truefalsnNIinfy \ufeff', max_size=20),
+    )
+)
+def test_parsing_answers_as_json_loads_with_the_refusing_hook(text: str) -> None:
+    expected = _as_json_loads_answers(text)
+    try:
+        got = parse_json_text(text)
+    except BadRequestError as exc:
+        got = exc.message
+    assert json.dumps(got) == json.dumps(expected)
