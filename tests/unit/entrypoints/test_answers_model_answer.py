@@ -1,7 +1,7 @@
 """`answers.ModelAnswer`: an answer kept as its model from response validation to the spend
 middleware, then written as JSON once by pydantic. The text must carry the JSON value Powertools'
 path wrote (pydantic's dump to Python, `usage` set in the dict, `json.dumps` with Powertools'
-encoder), in the same key order; characters outside ASCII are written as UTF-8."""
+encoder), in the same key order, characters outside ASCII escaped as before."""
 
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ def test_the_text_carries_what_powertools_path_wrote(
     text = answer.json_text()
 
     assert _pairs(text) == _pairs(_powertools_serializer(before))
+    assert text.isascii()
     assert model.usage is None  # the service's instance is left as it was
 
 
@@ -114,8 +115,18 @@ def test_what_pydantic_cannot_write_as_utf8_is_written_as_before() -> None:
     )
 
 
-def test_text_outside_ascii_is_written_as_utf8() -> None:
-    assert ModelAnswer(NoUsageField(title="forêt 狐")).json_text() == '{"title":"forêt 狐"}'
+def test_text_outside_ascii_is_escaped_as_before() -> None:
+    # `Content-Type: application/json` names no charset; an ASCII body cannot be misread.
+    assert ModelAnswer(NoUsageField(title="forêt 狐")).json_text() == '{"title":"for\\u00eat \\u72d0"}'
+    answer = ModelAnswer(Answer(title="狐", items=[]))
+    answer.usage = {
+        "model": "é",
+        "prompt_tokens": 1,
+        "completion_tokens": 1,
+        "provider_requests": 1,
+        "cost_usd": 0.1,
+    }
+    assert answer.json_text().isascii()
 
 
 def test_the_serializer_writes_a_model_answer_and_anything_else_as_powertools() -> None:
