@@ -143,7 +143,8 @@ _current_event: ContextVar[APIGatewayProxyEvent | None] = ContextVar("contentgen
 _lambda_context: ContextVar[LambdaContext | None] = ContextVar("contentgen_lambda_context", default=None)
 _routing: ContextVar[dict[str, Any] | None] = ContextVar("contentgen_routing_context", default=None)
 # The body `read_request` put in the proxy event as canonical JSON, with the value that text parses
-# to, so request validation takes the value rather than parsing the text again (`_known_body`).
+# to, so request validation takes the value rather than parsing the text again
+# (`_RequestValidation._get_body`).
 _canonical_body: ContextVar[tuple[str, Any] | None] = ContextVar("contentgen_canonical_body", default=None)
 
 
@@ -321,9 +322,9 @@ class _ResponseValidation(OpenAPIResponseValidationMiddleware):
     instance of the route's return model (built, and so validated, by the service) when that
     validation would only hand it back (`_validated_by_construction`): it is kept as the model
     (`ModelAnswer`) and written as JSON once, with its `usage`, by the spend middleware
-    (`contentgen.entrypoints.spend`), or else by the resolver's serializer. Any other answer (a dict, a `Response`, a subclass, a model
-    with model validators or `revalidate_instances`, a route with a custom validation status) goes
-    through Powertools' own validation."""
+    (`contentgen.entrypoints.spend`), or else by the resolver's serializer. Any other answer (a
+    dict, a `Response`, a subclass, a model with model validators or `revalidate_instances`, a
+    route with a custom validation status) goes through Powertools' own validation."""
 
     def _handle_response(self, *, route: Any, response: Response[Any]) -> Response[Any]:
         field = route.dependant.return_param

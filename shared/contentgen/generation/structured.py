@@ -63,13 +63,12 @@ def _json_objects(content: str) -> Iterator[Any]:
         return
     except json.JSONDecodeError:
         pass
-    decoder = _DECODER
     start = text.find("{")
     tried = 0
     while start != -1 and tried < MAX_CANDIDATES:
         tried += 1
         try:
-            value, end = decoder.raw_decode(text, start)
+            value, end = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError:
             start = text.find("{", start + 1)
             continue

@@ -117,9 +117,11 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     JSON encoder is made once.
     The line is the same (`tests/unit/observability/test_log_format.py` compares them)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if kwargs.get("json_serializer") is None:
+    def __init__(
+        self, json_serializer: Callable[[Any], str] | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        super().__init__(json_serializer, *args, **kwargs)
+        if json_serializer is None:
             # Powertools' default serializer, `partial(json.dumps, default=..., separators=...,
             # indent=..., ensure_ascii=False)`, with its encoder made once, not at every line.
             self.json_serializer = json.JSONEncoder(

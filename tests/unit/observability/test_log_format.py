@@ -129,3 +129,13 @@ def test_a_time_zone_changed_while_running_changes_the_next_timestamp(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_serializer_given_by_position_or_name_is_kept() -> None:
+    from contentgen.observability import RedactingFormatter
+
+    def mine(log: Any) -> str:
+        return "mine"
+
+    assert RedactingFormatter(mine).json_serializer is mine
+    assert RedactingFormatter(json_serializer=mine).json_serializer is mine
