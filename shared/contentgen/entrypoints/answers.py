@@ -166,7 +166,8 @@ class ModelAnswer:
     `json.dumps` of it (11 µs of a warm request, about 7 µs here): the model is written by
     pydantic's serializer in one pass and `usage`, as the meter gave it (not validated again: a
     provider's odd token count is answered as it came, as before), is put in its place, the last
-    field. The same JSON value, key order, separators and escaping: characters outside ASCII stay
+    field. The same JSON value, key order and separators, and the same escaping but for DEL (0x7f,
+    ASCII, written as it is where `json.dumps` wrote `\\u007f`): characters outside ASCII stay
     `\\uXXXX` escapes, as `json.dumps` wrote them, so a client that guesses a body's charset
     (`Content-Type: application/json` names none) reads it right (a public report of such a client:
     https://csdcorp.com/blog/coding/character-encoding-and-go-on-aws/, read 2026-12-07). A float

@@ -127,6 +127,8 @@ def test_text_outside_ascii_is_escaped_as_before() -> None:
         "cost_usd": 0.1,
     }
     assert answer.json_text().isascii()
+    # DEL is ASCII: written as it is (json.dumps escaped it); the value is the same.
+    assert ModelAnswer(NoUsageField(title="a\x7fb")).json_text() == '{"title":"a\x7fb"}'
 
 
 def test_the_serializer_writes_a_model_answer_and_anything_else_as_powertools() -> None:
